@@ -1,0 +1,68 @@
+"""`channel serve`: run the Channel's HTTP service on its own."""
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from aiohttp import web
+
+from channel.base import Channel
+from channel.errors import ChannelError
+from channel.factory import open_channel
+from channel.lifecycle import run_until_signal
+from channel.service import make_app
+
+log = logging.getLogger(__name__)
+
+
+class ChannelServer:
+    """The Channel service as a daemon: a store and an HTTP listener."""
+
+    def __init__(self, store_url: str, host: str, port: int) -> None:
+        self._store_url = store_url
+        self._host = host
+        self._port = port
+        self._channel: Channel | None = None
+        self._runner: web.AppRunner | None = None
+        self._stopped = asyncio.Event()
+
+    async def start(self) -> None:
+        self._channel = await open_channel(self._store_url)
+        self._runner = web.AppRunner(make_app(self._channel))
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self._host, self._port).start()
+        log.info("channel serving on http://%s:%d/ (store %s)",
+                 self._host, self._port, self._store_url)
+
+    async def serve(self) -> None:
+        await self._stopped.wait()
+
+    async def stop(self) -> None:
+        self._stopped.set()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            await channel.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="channel", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the Channel over HTTP")
+    serve.add_argument("--store", default="sqlite:///channel.sqlite3",
+                       help="results store URL: sqlite:///PATH or mongodb://HOST/DB")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8766)
+    serve.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(run_until_signal(ChannelServer(args.store, args.host, args.port)))
+    except ChannelError as e:
+        print(f"channel: error: {e}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,37 @@
+"""Pick and open a Channel backend from a store URL."""
+
+from pathlib import Path
+
+from channel.base import Channel
+from channel.errors import BadStoreUrl
+
+SQLITE_PREFIX = "sqlite:///"
+MONGO_PREFIXES = ("mongodb://", "mongodb+srv://")
+
+
+async def open_channel(url: str) -> Channel:
+    """Open the Channel at `url`: `sqlite:///path` or `mongodb://…`.
+
+    As with SQLAlchemy, `sqlite:///data/c.db` is relative to the working
+    directory and `sqlite:////var/lib/c.db` is absolute.
+    """
+    channel: Channel
+    if url.startswith(SQLITE_PREFIX):
+        path = url.removeprefix(SQLITE_PREFIX)
+        if not path:
+            raise BadStoreUrl(url, "no file path after sqlite:///")
+        from channel.sqlite import SqliteChannel
+
+        channel = SqliteChannel(Path(path))
+    elif url.startswith(MONGO_PREFIXES):
+        from channel.mongo import MongoChannel
+
+        channel = MongoChannel(url)
+    else:
+        raise BadStoreUrl(url, "expected sqlite:///PATH or mongodb://HOST/DATABASE")
+    try:
+        await channel._open()
+    except BaseException:
+        await channel.close()
+        raise
+    return channel

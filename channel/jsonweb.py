@@ -1,0 +1,41 @@
+"""JSON responses and errors for aiohttp apps, serialised in one place.
+
+Every error a client sees is `{"code": ..., "message": ...}` with a fitting
+status; an unexpected exception is logged and answered with a plain 500,
+never with a traceback.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from channel import canonical
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_response(value: Any, *, status: int = 200) -> web.Response:
+    return web.Response(body=canonical.dumps(value), status=status,
+                        content_type="application/json")
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    return json_response({"code": code, "message": message}, status=status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn aiohttp's HTTP errors and unexpected exceptions into JSON errors."""
+    try:
+        return await handler(request)
+    except web.HTTPException as e:
+        if e.status < 400:
+            raise
+        return error_response(e.status, e.reason.lower().replace(" ", "_"), e.text or e.reason)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "internal error; see the server log")

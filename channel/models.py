@@ -1,0 +1,297 @@
+"""Wire models shared by Seeker, Giver and Channel.
+
+Each model converts to a plain dict (`to_wire`) for canonical JSON and back
+(`from_wire`), checking shapes so that bad input fails with a message naming
+the field instead of surfacing later as a KeyError.
+"""
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from channel.errors import WireError
+
+CONTRACT_VERSION = 1
+NETWORK_MODES = ("none", "host", "bridge")
+
+
+def field_of(data: Any, name: str, kind: type | tuple[type, ...], where: str) -> Any:
+    """Return `data[name]` after checking it is present and of `kind`."""
+    if not isinstance(data, Mapping):
+        raise WireError(f"{where} must be an object")
+    if name not in data:
+        raise WireError(f"{where}.{name} is missing")
+    value = data[name]
+    # bool is an int in Python; a field that wants a number never takes true/false.
+    if isinstance(value, bool) and bool not in _as_tuple(kind):
+        raise WireError(f"{where}.{name} must be {_kind_name(kind)}, not a boolean")
+    if not isinstance(value, kind):
+        raise WireError(f"{where}.{name} must be {_kind_name(kind)}")
+    return value
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
+             dict: "an object", list: "a list", type(None): "null"}
+    return " or ".join(names.get(k, k.__name__) for k in _as_tuple(kind))
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a Giver's machine offers."""
+
+    cpus: int
+    memory_bytes: int
+    arch: str
+    os: str
+    docker_version: str
+    slots: int
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"cpus": self.cpus, "memory_bytes": self.memory_bytes, "arch": self.arch,
+                "os": self.os, "docker_version": self.docker_version, "slots": self.slots}
+
+    @classmethod
+    def from_wire(cls, data: Any, where: str = "capabilities") -> "Capabilities":
+        caps = cls(
+            cpus=field_of(data, "cpus", int, where),
+            memory_bytes=field_of(data, "memory_bytes", int, where),
+            arch=field_of(data, "arch", str, where),
+            os=field_of(data, "os", str, where),
+            docker_version=field_of(data, "docker_version", str, where),
+            slots=field_of(data, "slots", int, where),
+        )
+        if caps.slots < 1:
+            raise WireError(f"{where}.slots must be at least 1")
+        return caps
+
+
+@dataclass(frozen=True, slots=True)
+class GiverInfo:
+    """A Giver as it presents itself when registering."""
+
+    giver_id: str
+    public_key: str
+    name: str
+    capabilities: Capabilities
+    signed_at: float
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"giver_id": self.giver_id, "public_key": self.public_key, "name": self.name,
+                "capabilities": self.capabilities.to_wire(), "signed_at": self.signed_at}
+
+    @classmethod
+    def from_wire(cls, data: Any, where: str = "giver") -> "GiverInfo":
+        return cls(
+            giver_id=field_of(data, "giver_id", str, where),
+            public_key=field_of(data, "public_key", str, where),
+            name=field_of(data, "name", str, where),
+            capabilities=Capabilities.from_wire(
+                field_of(data, "capabilities", dict, where), f"{where}.capabilities"),
+            signed_at=float(field_of(data, "signed_at", (int, float), where)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyBlock:
+    """The keys of one task: an explicit list, or the integers start <= k < stop."""
+
+    keys: tuple[str, ...] = ()
+    start: int | None = None
+    stop: int | None = None
+
+    def __post_init__(self) -> None:
+        is_range = self.start is not None or self.stop is not None
+        if is_range and self.keys:
+            raise WireError("a key block is either a list of keys or a range, not both")
+        if is_range and (self.start is None or self.stop is None or self.start >= self.stop):
+            raise WireError(f"key range [{self.start}, {self.stop}) is empty or reversed")
+        if not is_range and not self.keys:
+            raise WireError("a key block has no keys")
+
+    def __len__(self) -> int:
+        if self.start is not None and self.stop is not None:
+            return self.stop - self.start
+        return len(self.keys)
+
+    def __iter__(self) -> Iterator[str]:
+        if self.start is not None and self.stop is not None:
+            return (str(k) for k in range(self.start, self.stop))
+        return iter(self.keys)
+
+    def to_wire(self) -> dict[str, Any]:
+        if self.start is not None:
+            return {"range": [self.start, self.stop]}
+        return {"keys": list(self.keys)}
+
+    @classmethod
+    def from_wire(cls, data: Any, where: str = "block") -> "KeyBlock":
+        if isinstance(data, Mapping) and "range" in data:
+            bounds = field_of(data, "range", list, where)
+            if len(bounds) != 2 or not all(
+                isinstance(b, int) and not isinstance(b, bool) for b in bounds
+            ):
+                raise WireError(f"{where}.range must be two integers [start, stop]")
+            return cls(start=bounds[0], stop=bounds[1])
+        keys = field_of(data, "keys", list, where)
+        if not all(isinstance(k, str) for k in keys):
+            raise WireError(f"{where}.keys must be a list of strings")
+        return cls(keys=tuple(keys))
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Resource limits a task's container runs under."""
+
+    memory_bytes: int = 512 * 1024 * 1024
+    cpus: float = 1.0
+    pids: int = 128
+    timeout_s: float = 600.0
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"memory_bytes": self.memory_bytes, "cpus": self.cpus, "pids": self.pids,
+                "timeout_s": self.timeout_s}
+
+    @classmethod
+    def from_wire(cls, data: Any, where: str = "limits") -> "Limits":
+        limits = cls(
+            memory_bytes=field_of(data, "memory_bytes", int, where),
+            cpus=float(field_of(data, "cpus", (int, float), where)),
+            pids=field_of(data, "pids", int, where),
+            timeout_s=float(field_of(data, "timeout_s", (int, float), where)),
+        )
+        if min(limits.memory_bytes, limits.cpus, limits.pids, limits.timeout_s) <= 0:
+            raise WireError(f"{where} values must all be positive")
+        return limits
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One block of a job, as the Seeker assigns it to a Giver."""
+
+    task_id: str
+    job_id: str
+    image: str
+    settings: dict[str, Any]
+    block: KeyBlock
+    network: str = "none"
+    limits: Limits = field(default_factory=Limits)
+    contract: int = CONTRACT_VERSION
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"task_id": self.task_id, "job_id": self.job_id, "image": self.image,
+                "settings": self.settings, "block": self.block.to_wire(),
+                "network": self.network, "limits": self.limits.to_wire(),
+                "contract": self.contract}
+
+    @classmethod
+    def from_wire(cls, data: Any, where: str = "task") -> "Task":
+        network = field_of(data, "network", str, where)
+        if network not in NETWORK_MODES:
+            raise WireError(f"{where}.network must be one of {', '.join(NETWORK_MODES)}")
+        return cls(
+            task_id=field_of(data, "task_id", str, where),
+            job_id=field_of(data, "job_id", str, where),
+            image=field_of(data, "image", str, where),
+            settings=field_of(data, "settings", dict, where),
+            block=KeyBlock.from_wire(field_of(data, "block", dict, where), f"{where}.block"),
+            network=network,
+            limits=Limits.from_wire(field_of(data, "limits", dict, where), f"{where}.limits"),
+            contract=field_of(data, "contract", int, where),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class KeyOutcome:
+    """Whether one key of a task was scraped, and why not if it was not."""
+
+    key: str
+    ok: bool
+    reason: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"key": self.key, "ok": self.ok, "reason": self.reason}
+
+    @classmethod
+    def from_wire(cls, data: Any, where: str = "outcome") -> "KeyOutcome":
+        return cls(
+            key=field_of(data, "key", str, where),
+            ok=field_of(data, "ok", bool, where),
+            reason=field_of(data, "reason", (str, type(None)), where),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What a Giver returns for a task, signed with its identity.
+
+    `records` are `{"key": str, "data": object}` dicts. `error` is set when the
+    task failed as a whole (the container crashed, timed out, wrote garbage).
+    `digest` is the SHA-256 of the canonical records and `signature` signs
+    the result's header (everything but the records, digest included).
+    """
+
+    result_id: str
+    task_id: str
+    job_id: str
+    giver_id: str
+    records: list[dict[str, Any]]
+    outcomes: list[KeyOutcome]
+    error: str | None
+    started_at: float
+    finished_at: float
+    digest: str = ""
+    signature: str = ""
+
+    def header(self) -> dict[str, Any]:
+        """Every field but the records and the signature: what gets signed."""
+        return {"result_id": self.result_id, "task_id": self.task_id, "job_id": self.job_id,
+                "giver_id": self.giver_id,
+                "outcomes": [o.to_wire() for o in self.outcomes], "error": self.error,
+                "started_at": self.started_at, "finished_at": self.finished_at,
+                "digest": self.digest}
+
+    def to_wire(self) -> dict[str, Any]:
+        return {**self.header(), "records": self.records, "signature": self.signature}
+
+    @classmethod
+    def from_wire(cls, data: Any, where: str = "result") -> "Result":
+        records = field_of(data, "records", list, where)
+        for i, record in enumerate(records):
+            field_of(record, "key", str, f"{where}.records[{i}]")
+            field_of(record, "data", dict, f"{where}.records[{i}]")
+        outcomes = field_of(data, "outcomes", list, where)
+        return cls(
+            result_id=field_of(data, "result_id", str, where),
+            task_id=field_of(data, "task_id", str, where),
+            job_id=field_of(data, "job_id", str, where),
+            giver_id=field_of(data, "giver_id", str, where),
+            records=records,
+            outcomes=[KeyOutcome.from_wire(o, f"{where}.outcomes[{i}]")
+                      for i, o in enumerate(outcomes)],
+            error=field_of(data, "error", (str, type(None)), where),
+            started_at=float(field_of(data, "started_at", (int, float), where)),
+            finished_at=float(field_of(data, "finished_at", (int, float), where)),
+            digest=field_of(data, "digest", str, where),
+            signature=field_of(data, "signature", str, where),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The Channel's receipt for a stored result; the same for a retried post."""
+
+    result_id: str
+    received_at: float
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"result_id": self.result_id, "received_at": self.received_at}
+
+    @classmethod
+    def from_wire(cls, data: Any, where: str = "ack") -> "Ack":
+        return cls(result_id=field_of(data, "result_id", str, where),
+                   received_at=float(field_of(data, "received_at", (int, float), where)))

@@ -1,0 +1,35 @@
+"""Signing and verifying results: a digest of the records, a signed header."""
+
+import dataclasses
+import hashlib
+from typing import Any
+
+from channel import canonical
+from channel.errors import InvalidResult
+from channel.identity import Identity, verify_value
+from channel.models import Result
+
+
+def records_digest(records: list[dict[str, Any]]) -> str:
+    """Hex SHA-256 of the canonical JSON of `records`."""
+    return hashlib.sha256(canonical.dumps(records)).hexdigest()
+
+
+def sign_result(identity: Identity, result: Result) -> Result:
+    """Return `result` with its digest and the identity's signature filled in."""
+    digested = dataclasses.replace(
+        result, giver_id=identity.id, digest=records_digest(result.records)
+    )
+    return dataclasses.replace(digested, signature=identity.sign_value(digested.header()))
+
+
+def verify_result(result: Result, public_key: str) -> None:
+    """Raise InvalidResult unless `result` is intact and signed by `public_key`."""
+    if records_digest(result.records) != result.digest:
+        raise InvalidResult(
+            f"result {result.result_id}: records do not match their digest",
+            result_id=result.result_id, giver_id=result.giver_id)
+    if not verify_value(public_key, result.header(), result.signature):
+        raise InvalidResult(
+            f"result {result.result_id}: signature does not verify for giver {result.giver_id}",
+            result_id=result.result_id, giver_id=result.giver_id)

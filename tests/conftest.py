@@ -1,0 +1,112 @@
+"""Fixtures over real services: the Docker Engine, FerretDB, the demo site.
+
+A service the tests need and cannot find fails the run; nothing is skipped.
+`./scripts/setup` installs and builds everything these fixtures use.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import demo_site
+import docker
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BASE_IMAGE = os.environ.get("BASE_IMAGE", "seekgive/base:bookworm")
+CATALOG_IMAGE = "seekgive/catalog:1"
+FAULTY_IMAGE = "seekgive-test/faulty:1"
+FERRETDB_START_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout_s: float, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"FerretDB exited with code {process.returncode} before listening")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"FerretDB did not listen on 127.0.0.1:{port} within {timeout_s} s")
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as e:
+        pytest.fail(f"the Docker Engine is not reachable ({e}); run ./scripts/setup")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def catalog_image(docker_client: docker.DockerClient) -> str:
+    """The example scraper image, built by ./scripts/setup."""
+    try:
+        docker_client.images.get(CATALOG_IMAGE)
+    except docker.errors.ImageNotFound:
+        pytest.fail(f"image {CATALOG_IMAGE} is missing; run ./scripts/setup")
+    return CATALOG_IMAGE
+
+
+@pytest.fixture(scope="session")
+def faulty_image(docker_client: docker.DockerClient) -> str:
+    """A scraper that misbehaves on demand (tests/images/faulty), built from the local base."""
+    subprocess.run(
+        ["docker", "build", "-q", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
+         "-t", FAULTY_IMAGE, str(REPO / "tests" / "images" / "faulty")],
+        check=True, capture_output=True)
+    return FAULTY_IMAGE
+
+
+@pytest.fixture
+async def demo_site_url() -> AsyncIterator[str]:
+    """The demo shop served on 127.0.0.1 for the length of one test."""
+    runner, url = await demo_site.serve()
+    yield url
+    await runner.cleanup()
+
+
+@pytest.fixture(scope="session")
+def ferretdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A FerretDB server (SQLite handler) on a free loopback port; yields host:port."""
+    cache = Path(os.environ.get("SEEKGIVE_CACHE", Path.home() / ".cache" / "seekgive"))
+    binary = shutil.which("ferretdb") or str(cache / "bin" / "ferretdb")
+    if not Path(binary).exists():
+        pytest.fail(f"FerretDB binary not found at {binary}; run ./scripts/setup")
+    data = tmp_path_factory.mktemp("ferretdb")
+    port = free_port()
+    log = (data / "ferretdb.log").open("wb")
+    process = subprocess.Popen(
+        [binary, "--handler=sqlite", f"--sqlite-url=file:{data}/",
+         f"--listen-addr=127.0.0.1:{port}", "--debug-addr=-", "--state-dir=-",
+         "--telemetry=disable", "--log-level=warn"],
+        stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        wait_for_port(port, FERRETDB_START_TIMEOUT_S, process)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture
+def mongo_url(ferretdb: str) -> str:
+    """A URL to a fresh database on the FerretDB server."""
+    return f"mongodb://{ferretdb}/t{uuid.uuid4().hex[:12]}?directConnection=true"
