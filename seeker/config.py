@@ -1,0 +1,27 @@
+"""The Seeker's settings, built once by the CLI (or a test) and never changed."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class SeekerConfig:
+    """How a Seeker runs.
+
+    `store_url` is the Channel's results store (default: a SQLite file in
+    `data_dir`). `channel_url` is where Givers post results; by default the
+    Channel service mounted in this Seeker at /channel.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    data_dir: Path = Path("seeker-data")
+    store_url: str = ""
+    channel_url: str = ""
+    poll_interval_s: float = 0.5
+    lease_grace_s: float = 60.0
+    registration_skew_s: float = 300.0
+
+    @property
+    def channel_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{self.data_dir / 'channel.sqlite3'}"

@@ -1,0 +1,129 @@
+"""Registered Givers, the proof they give, and their live sessions."""
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from channel import messages
+from channel.errors import ChannelError, WireError
+from channel.identity import key_id, verify_value
+from channel.models import GiverInfo
+from seeker.errors import RegistrationError
+
+log = logging.getLogger(__name__)
+
+
+def verify_registration(body: Any, now: float, max_skew_s: float) -> GiverInfo:
+    """Check a registration body `{"giver": GiverInfo, "signature": str}`.
+
+    The Giver proves it holds the key its id derives from by signing its info,
+    including a recent timestamp.
+    """
+    if not isinstance(body, dict) or set(body) != {"giver", "signature"}:
+        raise RegistrationError("registration must be an object with giver and signature")
+    try:
+        info = GiverInfo.from_wire(body["giver"])
+        derived = key_id(info.public_key)
+    except ChannelError as e:
+        raise RegistrationError(str(e)) from e
+    if derived != info.giver_id:
+        raise RegistrationError(f"giver id {info.giver_id} does not derive from its public key",
+                                giver_id=info.giver_id)
+    if not isinstance(body["signature"], str) or not verify_value(
+            info.public_key, body["giver"], body["signature"]):
+        raise RegistrationError("registration signature does not verify",
+                                giver_id=info.giver_id)
+    if abs(now - info.signed_at) > max_skew_s:
+        raise RegistrationError(
+            f"registration signed {now - info.signed_at:+.0f} s from the Seeker's clock; "
+            f"check the Giver's clock (allowed skew {max_skew_s:.0f} s)", giver_id=info.giver_id)
+    return info
+
+
+class GiverSession:
+    """One open WebSocket session with a Giver."""
+
+    def __init__(self, giver_id: str, ws: web.WebSocketResponse) -> None:
+        self.giver_id = giver_id
+        self._ws = ws
+
+    @property
+    def closed(self) -> bool:
+        return self._ws.closed
+
+    async def send(self, message: messages.Message) -> None:
+        """Send `message`; raise ConnectionError if the session is gone."""
+        if self._ws.closed:
+            raise ConnectionError(f"session with giver {self.giver_id} is closed")
+        await self._ws.send_bytes(messages.encode(message))
+
+    async def close(self) -> None:
+        await self._ws.close(code=1001, message=b"seeker stopping")
+
+
+@dataclass(slots=True)
+class GiverEntry:
+    info: GiverInfo
+    registered_at: float
+    last_seen: float
+    session: GiverSession | None = None
+
+    @property
+    def online(self) -> bool:
+        return self.session is not None and not self.session.closed
+
+
+class GiverRegistry:
+    """Every Giver that registered, and the session each one has open."""
+
+    def __init__(self) -> None:
+        self._givers: dict[str, GiverEntry] = {}
+
+    def register(self, info: GiverInfo) -> GiverEntry:
+        now = time.time()
+        entry = self._givers.get(info.giver_id)
+        if entry is None:
+            entry = self._givers[info.giver_id] = GiverEntry(info, now, now)
+            log.info("giver %s (%s) registered: %d slots", info.giver_id, info.name,
+                     info.capabilities.slots)
+        else:
+            entry.info, entry.last_seen = info, now
+        return entry
+
+    def get(self, giver_id: str) -> GiverEntry | None:
+        return self._givers.get(giver_id)
+
+    def attach(self, session: GiverSession) -> GiverSession | None:
+        """Make `session` the Giver's live session; return the one it replaces."""
+        entry = self._givers[session.giver_id]
+        previous, entry.session, entry.last_seen = entry.session, session, time.time()
+        return previous
+
+    def detach(self, session: GiverSession) -> None:
+        entry = self._givers.get(session.giver_id)
+        if entry is not None and entry.session is session:
+            entry.session, entry.last_seen = None, time.time()
+
+    def online(self) -> list[GiverEntry]:
+        return [entry for entry in self._givers.values() if entry.online]
+
+    def sessions(self) -> list[GiverSession]:
+        return [e.session for e in self._givers.values() if e.session is not None]
+
+    def view(self) -> list[dict[str, Any]]:
+        return [{"giver_id": e.info.giver_id, "name": e.info.name, "online": e.online,
+                 "registered_at": e.registered_at, "last_seen": e.last_seen,
+                 "capabilities": e.info.capabilities.to_wire()}
+                for e in self._givers.values()]
+
+
+def decode_or_none(data: bytes | str, giver_id: str) -> messages.Message | None:
+    """Decode a session frame, logging and dropping one that is malformed."""
+    try:
+        return messages.decode(data)
+    except WireError as e:
+        log.warning("giver %s sent a malformed message: %s", giver_id, e)
+        return None

@@ -1,0 +1,144 @@
+"""The Seeker's API over real HTTP: bad input, registration, forged results."""
+
+import dataclasses
+import re
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from channel import canonical, messages
+from channel.identity import Identity
+from channel.models import Capabilities, GiverInfo, KeyOutcome, Result
+from channel.signing import sign_result
+from seeker.config import SeekerConfig
+from seeker.daemon import Seeker
+
+CAPS = Capabilities(cpus=2, memory_bytes=2**30, arch="amd64", os="linux",
+                    docker_version="20.10", slots=1)
+
+
+@pytest.fixture
+async def seeker(tmp_path: Path) -> AsyncIterator[Seeker]:
+    async with Seeker(SeekerConfig(port=0, data_dir=tmp_path, poll_interval_s=0.05)) as s:
+        yield s
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def call(http: aiohttp.ClientSession, method: str, url: str,
+               body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+    data = raw if raw is not None else canonical.dumps(body)
+    async with http.request(method, url, data=data) as response:
+        return response.status, canonical.loads(await response.read())
+
+
+def registration(identity: Identity, **changes: Any) -> dict[str, Any]:
+    info = GiverInfo(giver_id=identity.id, public_key=identity.public_key, name="test",
+                     capabilities=CAPS, signed_at=time.time())
+    info = dataclasses.replace(info, **changes)
+    return {"giver": info.to_wire(), "signature": identity.sign_value(info.to_wire())}
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"keys": ["a"]}, "image is required"),
+    ({"image": "x:1"}, "no keys"),
+    ({"image": "x:1", "range": [500, 1]}, "empty or reversed"),
+    ({"image": "x:1", "keys": ["a"], "priority": 9}, r"unknown field\(s\): priority"),
+])
+async def test_bad_jobs_get_400_with_the_reason(
+        seeker: Seeker, http: aiohttp.ClientSession, body: Any, message: str) -> None:
+    status, answer = await call(http, "POST", f"{seeker.url}/api/v1/jobs", body)
+    assert status == 400 and answer["code"] == "invalid_job"
+    assert re.search(message, answer["message"])
+    assert (await call(http, "GET", f"{seeker.url}/api/v1/jobs", raw=b""))[1] == {"jobs": []}
+
+
+async def test_body_that_is_not_json_gets_400(
+        seeker: Seeker, http: aiohttp.ClientSession) -> None:
+    status, answer = await call(http, "POST", f"{seeker.url}/api/v1/jobs", raw=b"{nope")
+    assert status == 400 and "not JSON" in answer["message"]
+
+
+async def test_unknown_job_gets_404(seeker: Seeker, http: aiohttp.ClientSession) -> None:
+    status, answer = await call(http, "GET", f"{seeker.url}/api/v1/jobs/jnope", raw=b"")
+    assert (status, answer["code"]) == (404, "unknown_job")
+
+
+async def test_good_job_is_accepted_and_cut(seeker: Seeker, http: aiohttp.ClientSession) -> None:
+    status, job = await call(http, "POST", f"{seeker.url}/api/v1/jobs",
+                             {"image": "x:1", "range": [1, 501], "block_size": 25})
+    assert status == 201
+    assert job["keys"] == {"total": 500, "done": 0, "failed": 0, "leased": 0, "pending": 500}
+    assert job["tasks"]["total"] == 20
+
+
+async def test_registration_proves_the_key(seeker: Seeker, http: aiohttp.ClientSession) -> None:
+    url = f"{seeker.url}/api/v1/givers"
+    alice, mallory = Identity.generate(), Identity.generate()
+    status, answer = await call(http, "POST", url, registration(alice))
+    assert status == 200
+    assert answer == {"giver_id": alice.id, "channel_url": f"{seeker.url}/channel"}
+
+    taken = registration(mallory, giver_id=alice.id, public_key=alice.public_key)
+    assert (await call(http, "POST", url, taken))[0] == 403
+    claimed = registration(mallory, giver_id=alice.id)
+    status, answer = await call(http, "POST", url, claimed)
+    assert status == 403 and "does not derive" in answer["message"]
+    stale = registration(alice, signed_at=time.time() - 3600)
+    status, answer = await call(http, "POST", url, stale)
+    assert status == 403 and "clock" in answer["message"]
+    assert (await call(http, "POST", url, {"giver": {}}))[0] == 400
+
+
+async def test_forged_and_altered_results_are_refused_and_not_stored(
+        seeker: Seeker, http: aiohttp.ClientSession) -> None:
+    giver, forger = Identity.generate(), Identity.generate()
+    await call(http, "POST", f"{seeker.url}/api/v1/givers", registration(giver))
+    results_url = f"{seeker.url}/channel/v1/results"
+    result = sign_result(giver, Result(
+        result_id="r1", task_id="j1-00000", job_id="j1", giver_id="",
+        records=[{"key": "1", "data": {"price": 10}}], outcomes=[KeyOutcome("1", True)],
+        error=None, started_at=0.0, finished_at=1.0))
+
+    altered = dataclasses.replace(result, records=[{"key": "1", "data": {"price": 0}}])
+    forged = dataclasses.replace(sign_result(forger, result), giver_id=giver.id)
+    unregistered = sign_result(forger, result)
+    for bad in (altered, forged, unregistered):
+        status, answer = await call(http, "POST", results_url, bad.to_wire())
+        assert (status, answer["code"]) == (403, "invalid_result")
+    status, answer = await call(http, "POST", results_url, raw=b'{"result_id": 1}')
+    assert (status, answer["code"]) == (400, "bad_result")
+    assert seeker.coordinator is not None
+    assert await seeker.coordinator._channel.results_for_job("j1") == []
+
+    status, ack = await call(http, "POST", results_url, result.to_wire())
+    assert status == 200 and ack["result_id"] == "r1"
+    assert await call(http, "POST", results_url, result.to_wire()) == (200, ack)
+
+
+async def test_session_with_a_bad_proof_is_closed(
+        seeker: Seeker, http: aiohttp.ClientSession) -> None:
+    giver, forger = Identity.generate(), Identity.generate()
+    await call(http, "POST", f"{seeker.url}/api/v1/givers", registration(giver))
+    async with http.ws_connect(f"{seeker.url}/api/v1/givers/{giver.id}/session") as ws:
+        challenge = messages.decode((await ws.receive()).data)
+        assert isinstance(challenge, messages.Challenge)
+        signature = forger.sign_value(messages.Hello.signed_value(giver.id, challenge.nonce))
+        await ws.send_bytes(messages.encode(messages.Hello(giver.id, signature)))
+        await ws.receive()
+        assert ws.close_code == 4003
+
+
+async def test_session_for_an_unregistered_giver_is_404(
+        seeker: Seeker, http: aiohttp.ClientSession) -> None:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
+        await http.ws_connect(f"{seeker.url}/api/v1/givers/gnobody/session")
+    assert caught.value.status == 404
