@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     try:
         asyncio.run(run_until_signal(ChannelServer(args.store, args.host, args.port)))
     except ChannelError as e:

@@ -2,14 +2,17 @@
 
 A daemon has `start()`, `serve()` (returns when the daemon is done or has
 failed) and `stop()` (idempotent). SIGINT or SIGTERM asks it to stop
-gracefully; a second signal exits at once.
+gracefully, also while it is still starting (`start()` is cancelled and must
+clean up after itself); a second signal exits at once.
 """
 
 import asyncio
 import logging
 import os
 import signal
-from typing import Protocol
+from abc import ABC, abstractmethod
+from collections.abc import Coroutine
+from typing import Any, Protocol, Self
 
 log = logging.getLogger(__name__)
 FORCED_EXIT_CODE = 130
@@ -19,6 +22,34 @@ class Daemon(Protocol):
     async def start(self) -> None: ...
     async def serve(self) -> None: ...
     async def stop(self) -> None: ...
+
+
+class AsyncLifecycle(ABC):
+    """Start and stop, also as `async with`; a start that fails undoes itself.
+
+    Subclasses implement `_start()` and an idempotent `stop()` that releases
+    whatever `_start()` got to before it failed or was cancelled.
+    """
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    @abstractmethod
+    async def _start(self) -> None: ...
+
+    @abstractmethod
+    async def stop(self) -> None: ...
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
 
 
 async def run_until_signal(daemon: Daemon) -> None:
@@ -36,19 +67,29 @@ async def run_until_signal(daemon: Daemon) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
     try:
-        await daemon.start()
-        try:
-            serving = asyncio.ensure_future(daemon.serve())
-            waiting = asyncio.ensure_future(stopping.wait())
-            done, _ = await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
-            waiting.cancel()
-            if serving in done:
-                serving.result()
-            else:
-                serving.cancel()
-                await asyncio.gather(serving, return_exceptions=True)
-        finally:
-            await daemon.stop()
+        if await _until_stopping(daemon.start(), stopping):
+            try:
+                await _until_stopping(daemon.serve(), stopping)
+            finally:
+                await daemon.stop()
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+async def _until_stopping(work: Coroutine[Any, Any, None], stopping: asyncio.Event) -> bool:
+    """Run `work` until it ends or `stopping` is set; whether it ended by itself.
+
+    An exception from `work` propagates; if stopping comes first, `work` is
+    cancelled and awaited.
+    """
+    running = asyncio.ensure_future(work)
+    waiting = asyncio.ensure_future(stopping.wait())
+    done, _ = await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if running in done:
+        running.result()
+        return True
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    return False

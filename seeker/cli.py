@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     try:
         return asyncio.run(args.action(args))
     except (SeekerError, ChannelError) as e:

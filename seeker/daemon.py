@@ -2,12 +2,12 @@
 
 import asyncio
 import logging
-from types import TracebackType
 
 from aiohttp import web
 
 from channel.base import Channel
 from channel.factory import open_channel
+from channel.lifecycle import AsyncLifecycle
 from channel.service import make_app as make_channel_app
 from seeker.api import make_api
 from seeker.config import SeekerConfig
@@ -17,7 +17,7 @@ from seeker.givers import GiverRegistry
 log = logging.getLogger(__name__)
 
 
-class Seeker:
+class Seeker(AsyncLifecycle):
     """Serves the API under /api/v1 and the Channel under /channel."""
 
     def __init__(self, config: SeekerConfig) -> None:
@@ -29,7 +29,8 @@ class Seeker:
         self._stopped = asyncio.Event()
         self.url = ""
 
-    async def start(self) -> None:
+    async def _start(self) -> None:
+        """Open the store, listen and start coordinating."""
         config = self.config
         self._channel = await open_channel(config.channel_store_url)
         givers = GiverRegistry()
@@ -72,10 +73,3 @@ class Seeker:
         if channel is not None:
             await channel.close()
 
-    async def __aenter__(self) -> "Seeker":
-        await self.start()
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
-        await self.stop()

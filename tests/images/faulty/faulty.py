@@ -1,12 +1,42 @@
-"""Misbehave as settings["mode"] says: ok, exit, sleep or garbage (contract v1 paths)."""
+"""Misbehave as settings["mode"] says (contract v1 paths).
+
+ok: a record and an ok status per key, then progress; exit: fail with code 3;
+sleep: hang; garbage: a records line that is not JSON; stall: finish the first
+key, report progress, then hang; whoami: a record per key describing the
+sandbox the scraper runs in (uid, capabilities, writable root).
+"""
 
 import json
+import os
 import sys
 import time
 
 task = json.load(open("/input/task.json"))
 keys = task["keys"] if "keys" in task else [str(k) for k in range(*task["range"])]
 mode = task["settings"].get("mode", "ok")
+
+
+def write_progress(done: int) -> None:
+    with open("/output/.progress.tmp", "w") as f:
+        json.dump({"done": done, "total": len(keys)}, f)
+    os.replace("/output/.progress.tmp", "/output/progress.json")
+
+
+def sandbox() -> dict:
+    status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    try:
+        open("/faulty-root-write", "w").close()
+        root_writable = True
+    except OSError:
+        root_writable = False
+    return {
+        "uid": os.getuid(),
+        "gid": os.getgid(),
+        "cap_eff": status["CapEff"].strip(),
+        "no_new_privs": status["NoNewPrivs"].strip(),
+        "root_writable": root_writable,
+    }
+
 
 if mode == "exit":
     print("faulty: giving up on purpose", file=sys.stderr)
@@ -16,7 +46,18 @@ if mode == "sleep":
 with open("/output/records.jsonl", "w") as records, open("/output/status.jsonl", "w") as status:
     if mode == "garbage":
         records.write("this is not json\n")
+    if mode == "stall":
+        records.write(json.dumps({"key": keys[0], "data": {"echo": keys[0]}}) + "\n")
+        status.write(json.dumps({"key": keys[0], "ok": True, "reason": None}) + "\n")
+        records.flush()
+        status.flush()
+        write_progress(1)
+        time.sleep(3600)
     for key in keys:
         if mode == "ok":
             records.write(json.dumps({"key": key, "data": {"echo": key}}) + "\n")
+        if mode == "whoami":
+            records.write(json.dumps({"key": key, "data": sandbox()}) + "\n")
         status.write(json.dumps({"key": key, "ok": True, "reason": None}) + "\n")
+if mode in ("ok", "whoami"):
+    write_progress(len(keys))

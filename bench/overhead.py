@@ -1,0 +1,123 @@
+"""The grid's overhead: the demo job against plain sequential `docker run`s.
+
+Runs the 500-key demo (a Seeker and two Givers as processes, blocks of 25,
+through `scripts/demo.py`) and, as the baseline in the same run, the same
+500 keys as 20 sequential `docker run`s of the same image with the same
+sandbox flags, each given one block. Prints wall times and keys per second;
+`--json` ends the output with one JSON object of the figures.
+"""
+
+import argparse
+import asyncio
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+
+import demo_site  # noqa: E402
+
+IMAGE = "seekgive/catalog:1"
+DEMO_LINE = re.compile(r"^demo: (\d+)/(\d+) keys done, (\d+) records, (\d+) givers, ([\d.]+) s$")
+
+
+def docker_run_block(start: int, stop: int, site_url: str, work: Path) -> None:
+    """One plain `docker run` of the scraper over keys start..stop-1."""
+    inp, out = work / f"in-{start}", work / f"out-{start}"
+    inp.mkdir()
+    out.mkdir(mode=0o777)
+    out.chmod(0o777)
+    task = {"contract": 1, "task_id": f"bench-{start}", "job_id": "bench",
+            "range": [start, stop], "settings": {"base_url": site_url}}
+    (inp / "task.json").write_text(json.dumps(task))
+    subprocess.run(
+        ["docker", "run", "--rm", "--network", "host", "--read-only",
+         "--tmpfs", "/tmp:rw,noexec,nosuid,size=64m", "--cap-drop", "ALL",
+         "--security-opt", "no-new-privileges", "--memory", "512m", "--cpus", "1",
+         "--pids-limit", "128", "--user", "65534:65534",
+         "-v", f"{inp}:/input:ro", "-v", f"{out}:/output", IMAGE],
+        check=True, capture_output=True)
+    lines = (out / "status.jsonl").read_text().splitlines()
+    if sum(json.loads(line)["ok"] for line in lines) != stop - start:
+        raise SystemExit(f"baseline block {start}..{stop} did not scrape every key")
+
+
+async def baseline(keys: int, block_size: int) -> float:
+    """Seconds for all keys as sequential plain `docker run`s."""
+    runner, site_url = await demo_site.serve()
+    try:
+        with tempfile.TemporaryDirectory(prefix="seekgive-bench-") as tmp:
+            started = time.monotonic()
+            for start in range(1, keys + 1, block_size):
+                stop = min(start + block_size, keys + 1)
+                await asyncio.to_thread(docker_run_block, start, stop, site_url, Path(tmp))
+            return time.monotonic() - started
+    finally:
+        await runner.cleanup()
+
+
+def grid(keys: int, block_size: int, givers: int) -> tuple[float, float]:
+    """(job seconds as the demo reports them, whole demo seconds with start-up)."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "demo.py"), "--keys", str(keys),
+         "--block-size", str(block_size), "--givers", str(givers),
+         "--work-dir", "out/bench-demo", "--output", "out/bench-demo-results.jsonl"],
+        cwd=REPO, capture_output=True, text=True)
+    total_s = time.monotonic() - started
+    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    match = DEMO_LINE.match(last)
+    if done.returncode != 0 or not match:
+        raise SystemExit(f"demo failed ({done.returncode}): {last}\n{done.stderr[-2000:]}")
+    if int(match[1]) != keys or int(match[3]) != keys:
+        raise SystemExit(f"demo did not scrape every key: {last}")
+    return float(match[5]), total_s
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--keys", type=int, default=demo_site.PRODUCT_COUNT)
+    parser.add_argument("--block-size", type=int, default=25)
+    parser.add_argument("--givers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="end with a JSON object")
+    args = parser.parse_args()
+
+    job_s, total_s, base_s = [], [], []
+    for round_ in range(1, args.repeat + 1):
+        job, total = grid(args.keys, args.block_size, args.givers)
+        base = asyncio.run(baseline(args.keys, args.block_size))
+        job_s.append(job)
+        total_s.append(total)
+        base_s.append(base)
+        print(f"round {round_}: grid job {job:.1f} s (whole demo {total:.1f} s), "
+              f"{-(-args.keys // args.block_size)} sequential docker runs {base:.1f} s",
+              flush=True)
+
+    figures = {
+        "keys": args.keys, "block_size": args.block_size, "givers": args.givers,
+        "rounds": args.repeat,
+        "grid_job_s_median": round(statistics.median(job_s), 2),
+        "grid_whole_demo_s_median": round(statistics.median(total_s), 2),
+        "baseline_sequential_docker_run_s_median": round(statistics.median(base_s), 2),
+        "grid_keys_per_s": round(args.keys / statistics.median(job_s), 1),
+        "baseline_keys_per_s": round(args.keys / statistics.median(base_s), 1),
+    }
+    print(f"grid job: {figures['grid_job_s_median']} s median "
+          f"({figures['grid_keys_per_s']} keys/s; whole demo with start-up "
+          f"{figures['grid_whole_demo_s_median']} s)")
+    print(f"baseline, sequential docker run: {figures['baseline_sequential_docker_run_s_median']}"
+          f" s median ({figures['baseline_keys_per_s']} keys/s)")
+    if args.json:
+        print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The Giver: the daemon a volunteer runs to lend a machine to Seekers."""

@@ -1,0 +1,311 @@
+"""The Giver daemon: registers with a Seeker, runs the tasks it assigns, delivers results.
+
+Each accepted task runs as a container; its output becomes a signed Result
+that goes to the outbox first, then to the Channel, and once the Channel has
+acknowledged it the Seeker hears `Done`. A task that fails yields a Result
+with an error; it never stops the Giver.
+"""
+
+import asyncio
+import dataclasses
+import logging
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+import aiohttp
+
+from channel.client import ChannelClient
+from channel.identity import Identity
+from channel.lifecycle import AsyncLifecycle
+from channel.messages import Accept, Assign, Cancel, Done, Message, Progress, Refuse
+from channel.models import CONTRACT_VERSION, Capabilities, KeyOutcome, Result, Task
+from channel.signing import sign_result
+from giver import outputs
+from giver.config import GiverConfig
+from giver.docker_runner import DockerRunner
+from giver.errors import GiverError
+from giver.outbox import Outbox
+from giver.probe import probe
+from giver.registration import Registration, register
+from giver.session import Session
+
+log = logging.getLogger(__name__)
+
+SAFE_TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+# No total limit (a result may be large); a dead peer shows as a connect or read timeout.
+HTTP_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=120.0)
+
+
+@dataclass(frozen=True, slots=True)
+class RunningTask:
+    """A task this Giver is working on, and how far it got."""
+
+    task: Task
+    started_at: float
+    done: int = 0
+    total: int = 0
+
+
+class Giver(AsyncLifecycle):
+    """The daemon: `start()`, `serve()`, `stop()`, or `async with Giver(config)`."""
+
+    def __init__(self, config: GiverConfig) -> None:
+        self.config = config
+        self.capabilities: Capabilities | None = None
+        self.registration: Registration | None = None
+        self._identity: Identity | None = None
+        self._runner: DockerRunner | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._outbox: Outbox | None = None
+        self._session: Session | None = None
+        self._session_task: asyncio.Task[None] | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._running: dict[str, RunningTask] = {}
+        self._stopping = asyncio.Event()
+        self._stopped = asyncio.Event()
+
+    @property
+    def id(self) -> str:
+        if self._identity is None:
+            raise GiverError("the Giver has no identity before start()")
+        return self._identity.id
+
+    @property
+    def running(self) -> Mapping[str, RunningTask]:
+        """The tasks running now, by task id (a read-only view)."""
+        return MappingProxyType(self._running)
+
+    async def _start(self) -> None:
+        """Load the identity, check Docker, register, open the outbox and the session."""
+        config = self.config
+        self._identity = await asyncio.to_thread(Identity.load_or_create, config.identity_path)
+        self._runner = await DockerRunner.connect(
+            self.id,
+            progress_interval_s=config.progress_interval_s,
+            max_pool_size=2 * config.slots + 4,
+        )
+        self.capabilities = probe(await self._runner.version(), config.slots)
+        left = await self._runner.remove_leftovers()
+        if left:
+            log.warning("removed %d container(s) left by a previous run", left)
+        await asyncio.to_thread(shutil.rmtree, config.work_dir, ignore_errors=True)
+        self._http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
+        self.registration = await self._register()
+        self._outbox = Outbox(
+            config.outbox_dir,
+            ChannelClient(self.registration.channel_url, self._http),
+            retry_max_s=config.outbox_retry_max_s,
+            on_delivered=self._on_delivered,
+        )
+        await self._outbox.start()
+        self._session = Session(
+            self._http,
+            config.seeker_url,
+            self._identity,
+            reconnect_max_s=config.reconnect_max_s,
+            on_message=self._on_message,
+            register=self._register,
+        )
+        self._session_task = asyncio.create_task(self._session.run(), name="giver-session")
+        log.info(
+            "giver %s (%s) started: %d slot(s), %d CPU(s), %d MiB, %s/%s, Docker %s",
+            self.id,
+            config.name,
+            config.slots,
+            self.capabilities.cpus,
+            self.capabilities.memory_bytes // 2**20,
+            self.capabilities.os,
+            self.capabilities.arch,
+            self.capabilities.docker_version,
+        )
+
+    async def serve(self) -> None:
+        """Serve until stopped; raises if the session with the Seeker fails for good."""
+        session_task = self._session_task
+        if session_task is None:
+            raise GiverError("start() the Giver before serving it")
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({session_task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if session_task.done() and not session_task.cancelled():
+            session_task.result()
+
+    async def stop(self) -> None:
+        """Stop taking tasks, kill and remove running containers, let outbox writes
+        finish, close the session; safe to call twice."""
+        if self._stopping.is_set():
+            await self._stopped.wait()
+            return
+        self._stopping.set()
+        try:
+            await _cancel(self._session_task)
+            workers = list(self._tasks.values())
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            if self._outbox is not None:
+                await self._outbox.stop()
+            if self._runner is not None:
+                await self._runner.close()
+            if self._http is not None:
+                await self._http.close()
+            log.info("giver stopped")
+        finally:
+            self._stopped.set()
+
+
+    async def _register(self) -> Registration:
+        assert self._http is not None and self._identity is not None
+        assert self.capabilities is not None
+        return await register(
+            self._http,
+            self.config.seeker_url,
+            self._identity,
+            name=self.config.name,
+            capabilities=self.capabilities,
+            retry_max_s=self.config.reconnect_max_s,
+        )
+
+    async def _on_message(self, message: Message) -> None:
+        if isinstance(message, Assign):
+            await self._assign(message.task)
+        elif isinstance(message, Cancel):
+            self._cancel(message.task_id)
+        else:
+            log.warning("ignoring an unexpected %s message from the Seeker", message.TYPE)
+
+    async def _assign(self, task: Task) -> None:
+        assert self._session is not None
+        reason = await self._refusal(task)
+        if reason is not None:
+            log.info("refusing task %s: %s", task.task_id, reason)
+            self._session.send(Refuse(task.task_id, reason))
+            return
+        self._running[task.task_id] = RunningTask(task, time.time(), 0, len(task.block))
+        self._session.send(Accept(task.task_id))
+        worker = asyncio.create_task(self._work(task), name=f"giver-task-{task.task_id}")
+        self._tasks[task.task_id] = worker
+        worker.add_done_callback(lambda _: self._forget(task.task_id, worker))
+        log.info(
+            "task %s of job %s accepted: %d key(s), image %s",
+            task.task_id,
+            task.job_id,
+            len(task.block),
+            task.image,
+        )
+
+    async def _refusal(self, task: Task) -> str | None:
+        """Why `task` cannot run here, or None if it can."""
+        assert self._runner is not None
+        if task.contract != CONTRACT_VERSION:
+            return (
+                f"contract {task.contract} is not supported "
+                f"(this Giver speaks contract {CONTRACT_VERSION})"
+            )
+        if not SAFE_TASK_ID.fullmatch(task.task_id):
+            return "the task id is not a safe name (letters, digits, '_', '.', '-')"
+        if task.task_id in self._tasks:
+            return "the task is already running here"
+        if len(self._running) >= self.config.slots:
+            return f"no free slot (all {self.config.slots} are busy)"
+        if not await self._runner.has_image(task.image):
+            return f"image {task.image} is not present on this Giver (it never pulls images)"
+        return None
+
+    def _cancel(self, task_id: str) -> None:
+        worker = self._tasks.get(task_id)
+        if worker is None:
+            log.debug("cancel for task %s, which is not running here", task_id)
+            return
+        log.info("task %s cancelled by the Seeker", task_id)
+        worker.cancel()
+
+    def _forget(self, task_id: str, worker: "asyncio.Task[None]") -> None:
+        if self._tasks.get(task_id) is worker:
+            del self._tasks[task_id]
+            self._running.pop(task_id, None)
+
+    async def _work(self, task: Task) -> None:
+        """Run `task` and put its signed result in the outbox; never raises but cancellation."""
+        assert self._runner is not None and self._outbox is not None
+        assert self._identity is not None
+        workdir = self.config.work_dir / task.task_id
+        started_at = time.time()
+        try:
+            output = await self._execute(task, workdir)
+            # The container is gone: free the slot before the Seeker can hear of the result.
+            self._running.pop(task.task_id, None)
+            result = sign_result(
+                self._identity,
+                Result(
+                    result_id=uuid.uuid4().hex,
+                    task_id=task.task_id,
+                    job_id=task.job_id,
+                    giver_id=self.id,
+                    records=output.records,
+                    outcomes=output.outcomes,
+                    error=output.error,
+                    started_at=started_at,
+                    finished_at=time.time(),
+                ),
+            )
+            await self._outbox.put(result)
+            ok = sum(o.ok for o in output.outcomes)
+            log.info(
+                "task %s finished: %d of %d key(s) ok, %d record(s)%s",
+                task.task_id,
+                ok,
+                len(output.outcomes),
+                len(output.records),
+                f"; error: {output.error}" if output.error else "",
+            )
+        except GiverError as e:
+            log.error("task %s: %s", task.task_id, e)
+        except Exception:
+            log.exception("task %s failed unexpectedly", task.task_id)
+        finally:
+            await asyncio.to_thread(_remove_workdir, workdir)
+
+    async def _execute(self, task: Task, workdir: Path) -> outputs.ScraperOutput:
+        """What the scraper produced, or a failed output if the container could not run."""
+        assert self._runner is not None
+        try:
+            run = await self._runner.run(
+                task, workdir, lambda done, total: self._on_progress(task.task_id, done, total)
+            )
+        except GiverError as e:
+            return outputs.ScraperOutput(
+                outcomes=[KeyOutcome(key, False, str(e)) for key in task.block], error=str(e)
+            )
+        return await asyncio.to_thread(outputs.collect, workdir / "output", task, run)
+
+    def _on_progress(self, task_id: str, done: int, total: int) -> None:
+        running = self._running.get(task_id)
+        if running is not None:
+            self._running[task_id] = dataclasses.replace(running, done=done, total=total)
+        if self._session is not None:
+            self._session.send(Progress(task_id, done, total))
+
+    def _on_delivered(self, result: Result) -> None:
+        if self._session is not None:
+            self._session.send(Done(result.task_id, result.result_id))
+
+
+async def _cancel(task: "asyncio.Task[None] | None") -> None:
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def _remove_workdir(workdir: Path) -> None:
+    shutil.rmtree(workdir, ignore_errors=True)
+    if workdir.exists():
+        log.warning("cannot remove all of %s (a scraper left files it alone may delete)", workdir)

@@ -1,0 +1,258 @@
+"""The one door to the Docker Engine: docker-py is synchronous, so every call runs in a thread.
+
+A task runs as one sandboxed container (read-only root, no capabilities, no
+new privileges, memory/CPU/pids limits, non-root user, network only as the
+task says) that reads `/input/task.json` and writes to `/output` (contract v1).
+The container is always removed, whether the task finishes, times out, fails
+or is cancelled. Images are never pulled.
+"""
+
+import asyncio
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker
+import requests
+from docker.models.containers import Container
+
+from channel import canonical
+from channel.models import CONTRACT_VERSION, Task
+from giver.errors import DockerError, DockerUnavailable, ImageMissing
+from giver.outputs import ContainerExit, read_progress
+
+log = logging.getLogger(__name__)
+
+GIVER_LABEL = "seekgive.giver"
+TASK_LABEL = "seekgive.task"
+FALLBACK_USER = "65534:65534"
+TMPFS = {"/tmp": "rw,noexec,nosuid,nodev,size=64m"}
+LOG_CONFIG = {"type": "json-file", "config": {"max-size": "1m", "max-file": "1"}}
+STDERR_TAIL_LINES = 20
+STDERR_LINE_CHARS = 500
+STOP_WAIT_S = 30
+ENDED_STATES = ("exited", "dead")
+
+ProgressCallback = Callable[[int, int], None]
+T = TypeVar("T")
+
+
+class DockerRunner:
+    """Runs tasks of one Giver as containers named and labelled after it."""
+
+    def __init__(
+        self, client: docker.DockerClient, giver_id: str, *, progress_interval_s: float = 1.0
+    ) -> None:
+        self._client = client
+        self.giver_id = giver_id
+        self._progress_interval_s = progress_interval_s
+
+    @classmethod
+    async def connect(
+        cls, giver_id: str, *, progress_interval_s: float = 1.0, max_pool_size: int = 10
+    ) -> "DockerRunner":
+        """Connect to the Engine the environment names (DOCKER_HOST or the local socket)."""
+
+        def connect() -> docker.DockerClient:
+            client = docker.from_env(max_pool_size=max_pool_size)
+            try:
+                client.ping()
+            except BaseException:
+                client.close()
+                raise
+            return client
+
+        try:
+            client = await asyncio.to_thread(connect)
+        except (docker.errors.DockerException, requests.RequestException) as e:
+            raise DockerUnavailable(f"cannot reach the Docker Engine: {e}") from e
+        return cls(client, giver_id, progress_interval_s=progress_interval_s)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._client.close)
+
+    async def version(self) -> str:
+        """The Engine's version, e.g. '24.0.7'."""
+        return str((await self._call(self._client.version))["Version"])
+
+    async def has_image(self, image: str) -> bool:
+        """Whether `image` is present locally."""
+
+        def present() -> bool:
+            try:
+                self._client.images.get(image)
+            except docker.errors.ImageNotFound:
+                return False
+            return True
+
+        return await self._call(present)
+
+    async def remove_leftovers(self) -> int:
+        """Remove containers of this Giver left by a run that crashed; return how many."""
+
+        def remove() -> int:
+            containers = self._client.containers.list(
+                all=True, filters={"label": f"{GIVER_LABEL}={self.giver_id}"}
+            )
+            for container in containers:
+                log.info("removing leftover container %s", container.name)
+                _remove(container)
+            return len(containers)
+
+        return await self._call(remove)
+
+    async def run(self, task: Task, workdir: Path, on_progress: ProgressCallback) -> ContainerExit:
+        """Run `task` in a container over `workdir` until it exits or times out.
+
+        `on_progress(done, total)` is called whenever progress.json changes.
+        Raises ImageMissing or DockerError; output is left in `workdir/output`.
+        """
+        input_dir, output_dir = await asyncio.to_thread(prepare_workdir, task, workdir)
+        creating = asyncio.ensure_future(
+            self._call(self._create, task, input_dir, output_dir, task_id=task.task_id)
+        )
+        try:
+            container = await asyncio.shield(creating)
+            await self._call(container.start, task_id=task.task_id)
+            log.debug("task %s: container %s started", task.task_id, container.name)
+            return await self._watch(container, task, output_dir, on_progress)
+        finally:
+            # Shielded: even a second cancellation leaves the removal running to its end.
+            await asyncio.shield(_discard(creating))
+
+    async def _watch(
+        self, container: Container, task: Task, output_dir: Path, on_progress: ProgressCallback
+    ) -> ContainerExit:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + task.limits.timeout_s
+        last_progress = None
+        while True:
+            state = await self._call(_state, container, task_id=task.task_id)
+            progress = await asyncio.to_thread(read_progress, output_dir)
+            if progress is not None and progress != last_progress:
+                last_progress = progress
+                on_progress(*progress)
+            if state["Status"] in ENDED_STATES:
+                return await self._call(_exit, container, False, task_id=task.task_id)
+            remaining_s = deadline - loop.time()
+            if remaining_s <= 0:
+                log.info(
+                    "task %s: timed out after %g s, killing its container",
+                    task.task_id,
+                    task.limits.timeout_s,
+                )
+                return await self._call(_exit, container, True, task_id=task.task_id)
+            await asyncio.sleep(min(self._progress_interval_s, remaining_s))
+
+    def _create(self, task: Task, input_dir: Path, output_dir: Path) -> Container:
+        try:
+            image = self._client.images.get(task.image)
+        except docker.errors.ImageNotFound as e:
+            raise ImageMissing(task.image, task_id=task.task_id) from e
+        return self._client.containers.create(
+            image.id,
+            name=f"seekgive-{self.giver_id}-{task.task_id}",
+            labels={GIVER_LABEL: self.giver_id, TASK_LABEL: task.task_id},
+            user=container_user(image.attrs.get("Config", {}).get("User")),
+            environment={"SEEKGIVE_CONTRACT": str(CONTRACT_VERSION)},
+            volumes={
+                str(input_dir.resolve()): {"bind": "/input", "mode": "ro"},
+                str(output_dir.resolve()): {"bind": "/output", "mode": "rw"},
+            },
+            read_only=True,
+            tmpfs=TMPFS,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            mem_limit=task.limits.memory_bytes,
+            memswap_limit=task.limits.memory_bytes,
+            nano_cpus=int(task.limits.cpus * 1e9),
+            pids_limit=task.limits.pids,
+            network_mode=task.network,
+            log_config=LOG_CONFIG,
+        )
+
+    async def _call(self, fn: Callable[..., T], *args: Any, task_id: str = "") -> T:
+        """`fn(*args)` in a thread, with docker-py's errors wrapped in DockerError."""
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except (docker.errors.DockerException, requests.RequestException) as e:
+            where = f"task {task_id}: " if task_id else ""
+            raise DockerError(f"{where}docker: {e}", task_id=task_id) from e
+
+
+def task_document(task: Task) -> dict[str, Any]:
+    """`/input/task.json` of contract v1: the task's ids, settings and keys."""
+    return {
+        "contract": CONTRACT_VERSION,
+        "task_id": task.task_id,
+        "job_id": task.job_id,
+        "settings": task.settings,
+        **task.block.to_wire(),
+    }
+
+
+def prepare_workdir(task: Task, workdir: Path) -> tuple[Path, Path]:
+    """Create `workdir/input/task.json` and an `output/` any container user can write."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    input_dir, output_dir = workdir / "input", workdir / "output"
+    input_dir.mkdir(parents=True)
+    output_dir.mkdir()
+    task_file = input_dir / "task.json"
+    task_file.write_bytes(canonical.dumps(task_document(task)))
+    os.chmod(task_file, 0o644)
+    os.chmod(input_dir, 0o755)
+    os.chmod(output_dir, 0o777)
+    return input_dir, output_dir
+
+
+def container_user(image_user: str | None) -> str:
+    """The image's own user unless it is unset or root, else nobody (65534)."""
+    user = (image_user or "").strip()
+    return FALLBACK_USER if user.partition(":")[0] in ("", "root", "0") else user
+
+
+def _state(container: Container) -> dict[str, Any]:
+    container.reload()
+    return container.attrs["State"]
+
+
+def _exit(container: Container, timed_out: bool) -> ContainerExit:
+    """Kill the container if it is still running, then read how it ended."""
+    if timed_out:
+        try:
+            container.kill()
+        except docker.errors.APIError as e:
+            log.debug("killing %s: %s", container.name, e)  # it ended meanwhile
+    status = container.wait(timeout=STOP_WAIT_S)
+    state = _state(container)
+    stderr = container.logs(stdout=False, stderr=True, tail=STDERR_TAIL_LINES)
+    lines = [
+        line.rstrip()[:STDERR_LINE_CHARS] for line in stderr.decode(errors="replace").splitlines()
+    ]
+    return ContainerExit(
+        exit_code=int(status["StatusCode"]),
+        timed_out=timed_out,
+        oom_killed=bool(state.get("OOMKilled")),
+        stderr_tail=tuple(line for line in lines if line),
+    )
+
+
+async def _discard(creating: "asyncio.Future[Container]") -> None:
+    """Remove the container once its creation has ended, if it was created at all."""
+    await asyncio.wait([creating])
+    if not creating.cancelled() and creating.exception() is None:
+        await asyncio.to_thread(_remove, creating.result())
+
+
+def _remove(container: Container) -> None:
+    """Kill and remove the container; log instead of raising, this runs in cleanups."""
+    try:
+        container.remove(force=True)
+    except docker.errors.NotFound:
+        pass
+    except (docker.errors.DockerException, requests.RequestException) as e:
+        log.warning("cannot remove container %s: %s", container.name, e)

@@ -1,0 +1,76 @@
+"""Errors of the giver package: one root, each carrying what went wrong."""
+
+
+class GiverError(Exception):
+    """Root of every error raised by the giver package."""
+
+
+class ConfigError(GiverError):
+    """A setting has a value the Giver cannot work with."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+
+
+class DockerError(GiverError):
+    """The Docker Engine could not be reached or refused a request."""
+
+    def __init__(self, message: str, *, task_id: str = "") -> None:
+        super().__init__(message)
+        self.task_id = task_id
+
+
+class DockerUnavailable(DockerError):
+    """The Docker Engine does not answer at all; the Giver cannot start."""
+
+
+class ImageMissing(GiverError):
+    """A task's image is not present locally; the Giver never pulls."""
+
+    def __init__(self, image: str, *, task_id: str = "") -> None:
+        super().__init__(f"image {image} is not present on this Giver (it never pulls images)")
+        self.image = image
+        self.task_id = task_id
+
+
+class RegistrationRefused(GiverError):
+    """The Seeker answered the registration with a client error."""
+
+    def __init__(self, status: int, message: str, *, code: str = "") -> None:
+        super().__init__(f"the Seeker refused the registration ({status}): {message}")
+        self.status = status
+        self.code = code
+
+
+class SeekerProtocolError(GiverError):
+    """The Seeker answered with something the protocol does not allow."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class UnknownGiver(GiverError):
+    """The Seeker does not know this Giver (it must register again)."""
+
+    def __init__(self, giver_id: str) -> None:
+        super().__init__(f"the Seeker does not know giver {giver_id}")
+        self.giver_id = giver_id
+
+
+class OutboxError(GiverError):
+    """A result could not be kept in, read from or moved within the outbox."""
+
+    def __init__(self, message: str, *, result_id: str = "") -> None:
+        super().__init__(message)
+        self.result_id = result_id
+
+
+class GarbageOutput(GiverError):
+    """A scraper's output files break contract v1; none of the output is trusted."""
+
+    def __init__(self, message: str, *, file: str, line: int = 0) -> None:
+        super().__init__(f"{file} line {line}: {message}" if line else f"{file}: {message}")
+        self.file = file
+        self.line = line

@@ -1,0 +1,193 @@
+"""What a scraper left in its output directory (contract v1), judged without trust.
+
+`records.jsonl` holds `{"key": str, "data": object}` lines, `status.jsonl`
+holds `{"key": str, "ok": bool, "reason": str|null}` lines and `progress.json`
+holds `{"done": int, "total": int}` (images/CONTRACT.md). A malformed line
+makes the whole output untrusted; a last line without its newline is a write
+cut short by a crash or a kill, and is ignored. Files are opened without
+following links, since the container controls them.
+"""
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from channel import canonical
+from channel.errors import WireError
+from channel.models import KeyBlock, KeyOutcome, Task
+from giver.errors import GarbageOutput
+
+RECORDS_FILE = "records.jsonl"
+STATUS_FILE = "status.jsonl"
+PROGRESS_FILE = "progress.json"
+# Half the Channel's default result limit, leaving room for the signed envelope.
+MAX_OUTPUT_BYTES = 32 * 1024 * 1024
+MAX_PROGRESS_BYTES = 4096
+NO_STATUS_REASON = "no status reported by the scraper"
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerExit:
+    """How a task's container ended, and the last lines it wrote to stderr."""
+
+    exit_code: int
+    timed_out: bool = False
+    oom_killed: bool = False
+    stderr_tail: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScraperOutput:
+    """Records, one outcome per key of the task, and why the task failed if it did."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: list[KeyOutcome] = field(default_factory=list)
+    error: str | None = None
+
+
+def collect(
+    output_dir: Path, task: Task, run: ContainerExit, *, max_bytes: int = MAX_OUTPUT_BYTES
+) -> ScraperOutput:
+    """The output of `task`'s run, with an error if the run or its output failed.
+
+    Lines completed before a crash or a timeout are kept, so keys done by then
+    count even though the task failed; garbage drops everything.
+    """
+    errors = [run_error(run, task)]
+    try:
+        records, outcomes = read_output(output_dir, task.block, max_bytes=max_bytes)
+    except GarbageOutput as e:
+        records, outcomes = [], []
+        errors.append(str(e))
+    return ScraperOutput(records, outcomes, "; ".join(e for e in errors if e) or None)
+
+
+def run_error(run: ContainerExit, task: Task) -> str | None:
+    """Why the run failed as a whole, or None if the container exited with 0."""
+    if run.timed_out:
+        return f"timed out after {task.limits.timeout_s:g} s"
+    if run.oom_killed:
+        return (
+            f"scraper was killed for exceeding its memory limit of {task.limits.memory_bytes} bytes"
+        )
+    if run.exit_code != 0:
+        last = run.stderr_tail[-1] if run.stderr_tail else ""
+        return f"scraper exited with code {run.exit_code}" + (f": {last}" if last else "")
+    return None
+
+
+def read_output(
+    output_dir: Path, block: KeyBlock, *, max_bytes: int = MAX_OUTPUT_BYTES
+) -> tuple[list[dict[str, Any]], list[KeyOutcome]]:
+    """Records of the keys reported ok, and an outcome for every key of `block`.
+
+    A key's last status line is its outcome; a key without one failed.
+    Status lines and records of keys outside `block` are ignored.
+
+    Raises GarbageOutput when a line is malformed or the output exceeds `max_bytes`.
+    """
+    size = output_size(output_dir)
+    if size > max_bytes:
+        raise GarbageOutput(
+            f"{size} bytes of output exceed the limit of {max_bytes} bytes", file="output"
+        )
+    reported: dict[str, KeyOutcome | None] = dict.fromkeys(block)
+    status = _read_regular(output_dir / STATUS_FILE, max_bytes) or b""
+    for number, line in _lines(status):
+        outcome = _parse_status(line, number)
+        if outcome.key in reported:
+            reported[outcome.key] = outcome
+    records_data = _read_regular(output_dir / RECORDS_FILE, max_bytes) or b""
+    records = [_parse_record(line, number) for number, line in _lines(records_data)]
+    outcomes = [
+        outcome or KeyOutcome(key, False, NO_STATUS_REASON) for key, outcome in reported.items()
+    ]
+    ok = {outcome.key for outcome in outcomes if outcome.ok}
+    return [record for record in records if record["key"] in ok], outcomes
+
+
+def read_progress(output_dir: Path) -> tuple[int, int] | None:
+    """`(done, total)` from progress.json, or None while it is absent or malformed."""
+    try:
+        data = _read_regular(output_dir / PROGRESS_FILE, MAX_PROGRESS_BYTES)
+        progress = canonical.loads(data) if data else None
+    except (GarbageOutput, WireError):
+        return None
+    if not isinstance(progress, dict):
+        return None
+    done, total = progress.get("done"), progress.get("total")
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (done, total)):
+        return None
+    return done, total
+
+
+def output_size(output_dir: Path) -> int:
+    """Bytes in every file under `output_dir`, links not followed."""
+    size = 0
+    for root, _dirs, files in os.walk(output_dir):
+        for name in files:
+            try:
+                size += os.lstat(os.path.join(root, name)).st_size
+            except FileNotFoundError:
+                continue
+    return size
+
+
+def _read_regular(path: Path, max_bytes: int) -> bytes | None:
+    """Up to `max_bytes` of `path`; None if it does not exist. Links and FIFOs are refused."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise GarbageOutput(f"cannot be opened ({e.strerror})", file=path.name) from e
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise GarbageOutput("is not a regular file", file=path.name)
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise GarbageOutput(f"is larger than {max_bytes} bytes", file=path.name)
+    return data
+
+
+def _lines(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """Numbered non-blank lines that end with a newline (a last line without one is cut short)."""
+    lines = data.split(b"\n")
+    lines.pop()
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            yield number, line
+
+
+def _parse_record(line: bytes, number: int) -> dict[str, Any]:
+    value = _parse_object(line, number, RECORDS_FILE)
+    if not isinstance(value.get("key"), str):
+        raise GarbageOutput("key must be a string", file=RECORDS_FILE, line=number)
+    if not isinstance(value.get("data"), dict):
+        raise GarbageOutput("data must be an object", file=RECORDS_FILE, line=number)
+    return {"key": value["key"], "data": value["data"]}
+
+
+def _parse_status(line: bytes, number: int) -> KeyOutcome:
+    value = _parse_object(line, number, STATUS_FILE)
+    key, ok, reason = value.get("key"), value.get("ok"), value.get("reason")
+    if not isinstance(key, str):
+        raise GarbageOutput("key must be a string", file=STATUS_FILE, line=number)
+    if not isinstance(ok, bool):
+        raise GarbageOutput("ok must be true or false", file=STATUS_FILE, line=number)
+    if reason is not None and not isinstance(reason, str):
+        raise GarbageOutput("reason must be a string or null", file=STATUS_FILE, line=number)
+    return KeyOutcome(key, ok, reason)
+
+
+def _parse_object(line: bytes, number: int, file: str) -> dict[str, Any]:
+    try:
+        value = canonical.loads(line)
+    except WireError as e:
+        raise GarbageOutput(str(e), file=file, line=number) from e
+    if not isinstance(value, dict):
+        raise GarbageOutput("not a JSON object", file=file, line=number)
+    return value

@@ -1,0 +1,47 @@
+"""What this machine offers: CPUs, memory, architecture, OS, Docker version."""
+
+import os
+import platform
+from pathlib import Path
+
+from channel.models import Capabilities
+
+MEMINFO = Path("/proc/meminfo")
+ARCH_NAMES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def probe(docker_version: str, slots: int) -> Capabilities:
+    """The Capabilities a Giver reports, given its Docker version and slot count."""
+    return Capabilities(
+        cpus=cpu_count(),
+        memory_bytes=memory_bytes(),
+        arch=arch(),
+        os=platform.system().lower(),
+        docker_version=docker_version,
+        slots=slots,
+    )
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def memory_bytes() -> int:
+    """Total memory: MemTotal from /proc/meminfo, else pages times page size."""
+    try:
+        for line in MEMINFO.read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name == "MemTotal":
+                return int(value.split()[0]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def arch() -> str:
+    """The machine's architecture in Docker's words (amd64, arm64, ...)."""
+    machine = platform.machine().lower()
+    return ARCH_NAMES.get(machine, machine)

@@ -1,0 +1,114 @@
+"""Registering with the Seeker: a signed self-description, answered with the Channel's URL."""
+
+import logging
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+import aiohttp
+
+from channel import canonical
+from channel.errors import WireError
+from channel.identity import Identity
+from channel.models import Capabilities, GiverInfo, field_of
+from giver.errors import RegistrationRefused, SeekerProtocolError
+from giver.retry import Retry
+
+log = logging.getLogger(__name__)
+
+REGISTER_PATH = "/api/v1/givers"
+REQUEST_TIMEOUT_S = 30.0
+RETRYABLE_STATUSES = (408, 429)
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """The Seeker's answer: the id it knows this Giver by, where results go."""
+
+    giver_id: str
+    channel_url: str
+
+
+async def register(
+    http: aiohttp.ClientSession,
+    seeker_url: str,
+    identity: Identity,
+    *,
+    name: str,
+    capabilities: Capabilities,
+    retry_max_s: float,
+) -> Registration:
+    """Register with the Seeker, retrying while it cannot be reached.
+
+    Raises RegistrationRefused when the Seeker answers with a client error.
+    """
+    url = seeker_url.rstrip("/") + REGISTER_PATH
+    retry = Retry(log, retry_max_s)
+    while True:
+        info = GiverInfo(
+            giver_id=identity.id,
+            public_key=identity.public_key,
+            name=name,
+            capabilities=capabilities,
+            signed_at=time.time(),
+        )
+        body = {"giver": info.to_wire(), "signature": identity.sign_value(info.to_wire())}
+        try:
+            async with http.post(
+                url,
+                data=canonical.dumps(body),
+                headers={"Content-Type": "application/json"},
+                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
+            ) as response:
+                status, answer = response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as e:
+            await retry.after_failure("cannot register with the Seeker at %s: %s", url, e)
+            continue
+        if status == 200:
+            if retry.succeeded():
+                log.info("the Seeker at %s answers again", url)
+            return _registration(answer, identity.id, seeker_url, url)
+        message, code = _error(answer)
+        if 400 <= status < 500 and status not in RETRYABLE_STATUSES:
+            raise RegistrationRefused(status, message, code=code)
+        await retry.after_failure(
+            "the Seeker at %s answered %d to the registration: %s", url, status, message
+        )
+
+
+def _registration(answer: bytes, giver_id: str, seeker_url: str, url: str) -> Registration:
+    try:
+        body = canonical.loads(answer)
+        registration = Registration(
+            giver_id=field_of(body, "giver_id", str, "registration"),
+            channel_url=field_of(body, "channel_url", str, "registration"),
+        )
+    except WireError as e:
+        raise SeekerProtocolError(
+            f"the Seeker at {url} answered the registration with something unexpected: {e}", url=url
+        ) from e
+    if registration.giver_id != giver_id:
+        raise SeekerProtocolError(
+            f"the Seeker at {url} registered this Giver as {registration.giver_id}, not {giver_id}",
+            url=url,
+        )
+    # A relative Channel URL ("/channel") is served by the Seeker itself.
+    channel_url = urljoin(seeker_url.rstrip("/") + "/", registration.channel_url)
+    log.info(
+        "registered with the Seeker at %s as %s; results go to %s",
+        seeker_url,
+        giver_id,
+        channel_url,
+    )
+    return Registration(giver_id=registration.giver_id, channel_url=channel_url)
+
+
+def _error(answer: bytes) -> tuple[str, str]:
+    """The message and code of an error answer, or its first bytes if it has no JSON body."""
+    try:
+        body = canonical.loads(answer)
+    except WireError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"], str(body.get("code", ""))
+    return answer[:200].decode(errors="replace") or "(no message)", ""

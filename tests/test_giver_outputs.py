@@ -1,0 +1,257 @@
+"""Judging a scraper's output directory (contract v1) without trusting it."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from channel.models import KeyBlock, KeyOutcome, Limits, Task
+from giver.outputs import (
+    NO_STATUS_REASON,
+    ContainerExit,
+    collect,
+    output_size,
+    read_progress,
+)
+
+CLEAN = ContainerExit(exit_code=0)
+
+
+def make_task(block: KeyBlock | None = None, timeout_s: float = 30.0) -> Task:
+    return Task(
+        task_id="t1",
+        job_id="j1",
+        image="img",
+        settings={},
+        block=block or KeyBlock(keys=("a", "b", "c")),
+        limits=Limits(timeout_s=timeout_s),
+    )
+
+
+def write_lines(path: Path, *lines: object, tail: str = "") -> None:
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines) + tail)
+
+
+def record(key: str, **data: object) -> dict:
+    return {"key": key, "data": data}
+
+
+def status(key: str, ok: bool = True, reason: str | None = None) -> dict:
+    return {"key": key, "ok": ok, "reason": reason}
+
+
+def test_records_and_outcomes_in_task_order(tmp_path: Path) -> None:
+    write_lines(tmp_path / "records.jsonl", record("b", n=2), record("a", n=1), record("a", n=3))
+    write_lines(
+        tmp_path / "status.jsonl", status("b"), status("a"), status("c", False, "not found")
+    )
+    output = collect(tmp_path, make_task(), CLEAN)
+    assert output.error is None
+    assert output.records == [record("b", n=2), record("a", n=1), record("a", n=3)]
+    assert output.outcomes == [
+        KeyOutcome("a", True),
+        KeyOutcome("b", True),
+        KeyOutcome("c", False, "not found"),
+    ]
+
+
+def test_keys_without_status_fail(tmp_path: Path) -> None:
+    write_lines(tmp_path / "records.jsonl", record("a"), record("b"))
+    write_lines(tmp_path / "status.jsonl", status("a"))
+    output = collect(tmp_path, make_task(), CLEAN)
+    assert output.error is None
+    assert output.records == [record("a")]  # b's records are not complete without a status
+    assert output.outcomes == [
+        KeyOutcome("a", True),
+        KeyOutcome("b", False, NO_STATUS_REASON),
+        KeyOutcome("c", False, NO_STATUS_REASON),
+    ]
+
+
+def test_empty_output_fails_every_key(tmp_path: Path) -> None:
+    output = collect(tmp_path, make_task(), CLEAN)
+    assert output.error is None
+    assert output.records == []
+    assert [o.reason for o in output.outcomes] == [NO_STATUS_REASON] * 3
+
+
+def test_status_of_keys_outside_the_task_is_ignored(tmp_path: Path) -> None:
+    write_lines(tmp_path / "records.jsonl", record("zz"), record("a"))
+    write_lines(tmp_path / "status.jsonl", status("zz"), status("a"), status("b"), status("c"))
+    output = collect(tmp_path, make_task(), CLEAN)
+    assert output.records == [record("a")]
+    assert [o.key for o in output.outcomes] == ["a", "b", "c"]
+
+
+def test_range_block_keys_are_decimal_strings(tmp_path: Path) -> None:
+    write_lines(tmp_path / "status.jsonl", status("5"), status("6", False, "gone"))
+    output = collect(tmp_path, make_task(KeyBlock(start=5, stop=8)), CLEAN)
+    assert output.outcomes == [
+        KeyOutcome("5", True),
+        KeyOutcome("6", False, "gone"),
+        KeyOutcome("7", False, NO_STATUS_REASON),
+    ]
+
+
+def test_last_status_of_a_key_wins(tmp_path: Path) -> None:
+    write_lines(tmp_path / "status.jsonl", status("a", False, "flaky"), status("a"))
+    assert collect(tmp_path, make_task(), CLEAN).outcomes[0] == KeyOutcome("a", True)
+
+
+def test_blank_lines_are_skipped_and_a_cut_last_line_ignored(tmp_path: Path) -> None:
+    (tmp_path / "status.jsonl").write_text(
+        '\n{"key": "a", "ok": true, "reason": null}\n\n{"key": "b", "ok": true, "reason": null}'
+    )
+    output = collect(tmp_path, make_task(), CLEAN)
+    assert output.error is None
+    assert [o.ok for o in output.outcomes] == [True, False, False]
+
+
+def test_records_of_failed_keys_are_discarded(tmp_path: Path) -> None:
+    write_lines(tmp_path / "records.jsonl", record("a", n=1), record("b", n=2))
+    write_lines(tmp_path / "status.jsonl", status("a"), status("b", False, "half a page"))
+    output = collect(tmp_path, make_task(), CLEAN)
+    assert output.records == [record("a", n=1)]
+    assert output.outcomes[1] == KeyOutcome("b", False, "half a page")
+
+
+@pytest.mark.parametrize(
+    ("file", "lines", "error"),
+    [
+        ("records.jsonl", ["not json"], "records.jsonl line 1: not valid JSON"),
+        ("records.jsonl", [record("a"), ["a", {}]], "records.jsonl line 2: not a JSON object"),
+        ("records.jsonl", [{"key": 1, "data": {}}], "records.jsonl line 1: key must be a string"),
+        (
+            "records.jsonl",
+            [{"key": "a", "data": [1]}],
+            "records.jsonl line 1: data must be an object",
+        ),
+        ("records.jsonl", [{"key": "a"}], "records.jsonl line 1: data must be an object"),
+        (
+            "status.jsonl",
+            [status("a"), {"key": "b", "ok": "yes"}],
+            "status.jsonl line 2: ok must be true or false",
+        ),
+        (
+            "status.jsonl",
+            [{"key": "a", "ok": False, "reason": 3}],
+            "status.jsonl line 1: reason must be a string or null",
+        ),
+    ],
+)
+def test_garbage_drops_everything(tmp_path: Path, file: str, lines: list, error: str) -> None:
+    write_lines(tmp_path / "records.jsonl", record("a"))
+    write_lines(tmp_path / "status.jsonl", status("a"))
+    (tmp_path / file).write_text(
+        "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+    )
+    output = collect(tmp_path, make_task(), CLEAN)
+    assert output.error is not None
+    assert output.error.startswith(error)
+    assert output.records == []
+    assert output.outcomes == []
+
+
+def test_output_over_the_cap_is_refused(tmp_path: Path) -> None:
+    write_lines(tmp_path / "records.jsonl", record("a", text="x" * 100))
+    write_lines(tmp_path / "status.jsonl", status("a"))
+    (tmp_path / "extra").mkdir()
+    (tmp_path / "extra" / "blob").write_bytes(b"x" * 100)
+    assert output_size(tmp_path) > 200
+    output = collect(tmp_path, make_task(), CLEAN, max_bytes=200)
+    assert output.error is not None
+    assert output.error.startswith("output: ")
+    assert "exceed the limit of 200 bytes" in output.error
+    assert output.records == [] and output.outcomes == []
+
+
+def test_links_are_not_followed(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text('{"key": "a", "data": {"stolen": true}}\n')
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "records.jsonl").symlink_to(secret)
+    output = collect(out, make_task(), CLEAN)
+    assert output.error is not None
+    assert output.error.startswith("records.jsonl: cannot be opened")
+
+
+def test_a_fifo_is_not_a_file(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "status.jsonl")
+    output = collect(tmp_path, make_task(), CLEAN)
+    assert output.error == "status.jsonl: is not a regular file"
+
+
+def test_nonzero_exit_keeps_complete_lines(tmp_path: Path) -> None:
+    write_lines(tmp_path / "records.jsonl", record("a"), tail='{"key": "b", "da')
+    write_lines(tmp_path / "status.jsonl", status("a"), tail='{"key": "b"')
+    run = ContainerExit(exit_code=2, stderr_tail=("starting", "Traceback ...", "KeyError: 'x'"))
+    output = collect(tmp_path, make_task(), run)
+    assert output.error == "scraper exited with code 2: KeyError: 'x'"
+    assert output.records == [record("a")]
+    assert output.outcomes == [
+        KeyOutcome("a", True),
+        KeyOutcome("b", False, NO_STATUS_REASON),
+        KeyOutcome("c", False, NO_STATUS_REASON),
+    ]
+
+
+def test_nonzero_exit_without_stderr(tmp_path: Path) -> None:
+    output = collect(tmp_path, make_task(), ContainerExit(exit_code=1))
+    assert output.error == "scraper exited with code 1"
+
+
+def test_timeout_keeps_complete_lines(tmp_path: Path) -> None:
+    write_lines(tmp_path / "records.jsonl", record("a"))
+    write_lines(tmp_path / "status.jsonl", status("a"), tail="{")
+    output = collect(
+        tmp_path, make_task(timeout_s=2.5), ContainerExit(exit_code=137, timed_out=True)
+    )
+    assert output.error == "timed out after 2.5 s"
+    assert output.records == [record("a")]
+    assert output.outcomes[0] == KeyOutcome("a", True)
+
+
+def test_out_of_memory_is_named(tmp_path: Path) -> None:
+    output = collect(tmp_path, make_task(), ContainerExit(exit_code=137, oom_killed=True))
+    assert (
+        output.error == f"scraper was killed for exceeding its memory limit of "
+        f"{Limits().memory_bytes} bytes"
+    )
+
+
+def test_failed_run_and_garbage_name_both(tmp_path: Path) -> None:
+    (tmp_path / "records.jsonl").write_text("oops\n")
+    output = collect(tmp_path, make_task(), ContainerExit(exit_code=3, stderr_tail=("boom",)))
+    assert output.error is not None
+    assert output.error.startswith("scraper exited with code 3: boom; records.jsonl line 1: ")
+    assert output.outcomes == []
+
+
+def test_cut_last_line_is_ignored_after_a_clean_exit_too(tmp_path: Path) -> None:
+    write_lines(tmp_path / "records.jsonl", record("a"), record("b"), tail='{"key": "b"')
+    write_lines(tmp_path / "status.jsonl", status("a"), status("b"), tail='{"key"')
+    output = collect(tmp_path, make_task(), CLEAN)
+    assert output.error is None
+    assert output.records == [record("a"), record("b")]
+
+
+@pytest.mark.parametrize(
+    ("content", "progress"),
+    [
+        ('{"done": 2, "total": 5}', (2, 5)),
+        ('{"done": 2}', None),
+        ('{"done": -1, "total": 5}', None),
+        ('{"done": true, "total": 5}', None),
+        ("[1, 2]", None),
+        ('{"done": 2, "tot', None),
+    ],
+)
+def test_read_progress(tmp_path: Path, content: str, progress: tuple[int, int] | None) -> None:
+    (tmp_path / "progress.json").write_text(content)
+    assert read_progress(tmp_path) == progress
+
+
+def test_no_progress_yet(tmp_path: Path) -> None:
+    assert read_progress(tmp_path) is None

@@ -1,0 +1,93 @@
+"""The commands as people run them: real processes, real signals, real containers."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import docker
+from conftest import REPO, free_port
+
+BIN = Path(sys.executable).parent
+STOP_TIMEOUT_S = 30
+
+
+def leftovers(docker_client: docker.DockerClient) -> list[str]:
+    return [c.name for c in docker_client.containers.list(
+        all=True, filters={"label": "seekgive.giver"})]
+
+
+def processes_mentioning(text: str) -> list[str]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline and int(pid) != os.getpid():
+            found.append(cmdline)
+    return found
+
+
+def read_until(stream, marker: str) -> str:
+    seen = []
+    for line in stream:
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+    raise AssertionError(f"{marker!r} never appeared in:\n{''.join(seen)}")
+
+
+def test_giver_stops_on_sigint_while_still_registering(tmp_path: Path) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"
+    with subprocess.Popen(
+            [BIN / "giver", "run", "--seeker", nobody, "--data-dir", tmp_path],
+            stderr=subprocess.PIPE, text=True) as giver:
+        read_until(giver.stderr, "cannot register with the Seeker")
+        giver.send_signal(signal.SIGINT)
+        assert giver.wait(timeout=STOP_TIMEOUT_S) == 0
+        assert "Traceback" not in giver.stderr.read()
+
+
+def test_bad_submission_is_one_clear_line(tmp_path: Path) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}"
+    unreachable = subprocess.run(
+        [BIN / "seeker", "submit", "--seeker", nobody, "--image", "x:1", "--range", "1:5"],
+        capture_output=True, text=True)
+    assert unreachable.returncode == 1
+    assert unreachable.stderr.startswith("seeker: error: cannot reach the Seeker")
+    bad_range = subprocess.run(
+        [BIN / "seeker", "submit", "--seeker", nobody, "--image", "x:1", "--range", "1-5"],
+        capture_output=True, text=True)
+    assert bad_range.returncode == 1
+    assert bad_range.stderr == "seeker: error: --range '1-5' is not START:STOP\n"
+
+
+def test_demo_runs_a_job_with_relative_paths(
+        tmp_path: Path, catalog_image: str, docker_client: docker.DockerClient) -> None:
+    demo = subprocess.run(
+        [sys.executable, REPO / "scripts" / "demo.py", "--keys", "60", "--block-size", "10",
+         "--work-dir", "work", "--output", "results.jsonl"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    last = demo.stdout.strip().splitlines()[-1]
+    assert last.startswith("demo: 60/60 keys done, 60 records, 2 givers, "), last
+    assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 60
+    assert leftovers(docker_client) == []
+    assert processes_mentioning(str(tmp_path)) == []
+
+
+def test_demo_interrupted_leaves_no_container_or_process(
+        tmp_path: Path, catalog_image: str, docker_client: docker.DockerClient) -> None:
+    work = tmp_path / "work"
+    with subprocess.Popen(
+            [sys.executable, REPO / "scripts" / "demo.py", "--keys", "500", "--block-size", "5",
+             "--work-dir", work, "--output", tmp_path / "results.jsonl"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as demo:
+        read_until(demo.stdout, " leased, ")
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=STOP_TIMEOUT_S) == 130
+        assert "interrupted; everything it started is stopped" in demo.stderr.read()
+    assert leftovers(docker_client) == []
+    assert processes_mentioning(str(work)) == []
