@@ -8,10 +8,12 @@ or is cancelled. Images are never pulled.
 """
 
 import asyncio
+import functools
 import logging
 import os
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,11 +46,18 @@ class DockerRunner:
     """Runs tasks of one Giver as containers named and labelled after it."""
 
     def __init__(
-        self, client: docker.DockerClient, giver_id: str, *, progress_interval_s: float = 1.0
+        self,
+        client: docker.DockerClient,
+        giver_id: str,
+        *,
+        progress_interval_s: float = 1.0,
+        threads: int = 10,
     ) -> None:
         self._client = client
         self.giver_id = giver_id
         self._progress_interval_s = progress_interval_s
+        # Its own threads: a running container holds one for up to a progress interval.
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="docker")
 
     @classmethod
     async def connect(
@@ -69,10 +78,13 @@ class DockerRunner:
             client = await asyncio.to_thread(connect)
         except (docker.errors.DockerException, requests.RequestException) as e:
             raise DockerUnavailable(f"cannot reach the Docker Engine: {e}") from e
-        return cls(client, giver_id, progress_interval_s=progress_interval_s)
+        return cls(
+            client, giver_id, progress_interval_s=progress_interval_s, threads=max_pool_size
+        )
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._client.close)
+        await self._call(self._client.close)
+        self._executor.shutdown(wait=True)
 
     async def version(self) -> str:
         """The Engine's version, e.g. '24.0.7'."""
@@ -145,7 +157,12 @@ class DockerRunner:
                     task.limits.timeout_s,
                 )
                 return await self._call(_exit, container, True, task_id=task.task_id)
-            await asyncio.sleep(min(self._progress_interval_s, remaining_s))
+            await self._call(
+                _wait_until_ended,
+                container,
+                min(self._progress_interval_s, remaining_s),
+                task_id=task.task_id,
+            )
 
     def _create(self, task: Task, input_dir: Path, output_dir: Path) -> Container:
         try:
@@ -176,8 +193,9 @@ class DockerRunner:
 
     async def _call(self, fn: Callable[..., T], *args: Any, task_id: str = "") -> T:
         """`fn(*args)` in a thread, with docker-py's errors wrapped in DockerError."""
+        loop = asyncio.get_running_loop()
         try:
-            return await asyncio.to_thread(fn, *args)
+            return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
         except (docker.errors.DockerException, requests.RequestException) as e:
             where = f"task {task_id}: " if task_id else ""
             raise DockerError(f"{where}docker: {e}", task_id=task_id) from e
@@ -218,6 +236,14 @@ def container_user(image_user: str | None) -> str:
 def _state(container: Container) -> dict[str, Any]:
     container.reload()
     return container.attrs["State"]
+
+
+def _wait_until_ended(container: Container, timeout_s: float) -> None:
+    """Return when the container ends, or after `timeout_s` if it is still running."""
+    try:
+        container.wait(timeout=timeout_s)
+    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+        pass  # still running; a real connection failure shows in the next state read
 
 
 def _exit(container: Container, timed_out: bool) -> ContainerExit:
