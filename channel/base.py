@@ -50,12 +50,21 @@ class Channel(ABC):
         if public_key is None:
             raise InvalidResult(
                 f"result {result.result_id}: giver {result.giver_id} is not registered",
-                result_id=result.result_id, giver_id=result.giver_id)
+                result_id=result.result_id,
+                giver_id=result.giver_id,
+            )
         verify_result(result, public_key)
         body = canonical.dumps(result.to_wire())
-        stored = await self._insert_result(StoredResult(
-            result_id=result.result_id, task_id=result.task_id, job_id=result.job_id,
-            giver_id=result.giver_id, received_at=time.time(), body=body))
+        stored = await self._insert_result(
+            StoredResult(
+                result_id=result.result_id,
+                task_id=result.task_id,
+                job_id=result.job_id,
+                giver_id=result.giver_id,
+                received_at=time.time(),
+                body=body,
+            )
+        )
         if stored.body != body:
             raise ResultConflict(result.result_id)
         return Ack(result_id=stored.result_id, received_at=stored.received_at)
@@ -81,7 +90,9 @@ class Channel(ABC):
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.close()

@@ -10,7 +10,7 @@ from aiohttp import web
 from channel.base import Channel
 from channel.errors import ChannelError
 from channel.factory import open_channel
-from channel.lifecycle import run_until_signal
+from channel.lifecycle import configure_logging, run_until_signal
 from channel.service import make_app
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,9 @@ class ChannelServer:
         self._runner = web.AppRunner(make_app(self._channel))
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
-        log.info("channel serving on http://%s:%d/ (store %s)",
-                 self._host, self._port, self._store_url)
+        log.info(
+            "channel serving on http://%s:%d/ (store %s)", self._host, self._port, self._store_url
+        )
 
     async def serve(self) -> None:
         await self._stopped.wait()
@@ -52,19 +53,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="channel", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the Channel over HTTP")
-    serve.add_argument("--store", default="sqlite:///channel.sqlite3",
-                       help="results store URL: sqlite:///PATH or mongodb://HOST/DB")
+    serve.add_argument(
+        "--store",
+        default="sqlite:///channel.sqlite3",
+        help="results store URL: sqlite:///PATH or mongodb://HOST/DB",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8766)
     serve.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not args.verbose:
-        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    configure_logging(args.verbose)
     try:
         asyncio.run(run_until_signal(ChannelServer(args.store, args.host, args.port)))
-    except ChannelError as e:
+    except (ChannelError, OSError) as e:
         print(f"channel: error: {e}", file=sys.stderr)
         return 1
     return 0

@@ -1,5 +1,7 @@
 """Errors of the channel package: one root, each carrying what went wrong."""
 
+from pathlib import Path
+
 
 class ChannelError(Exception):
     """Root of every error raised by the channel package."""
@@ -40,3 +42,29 @@ class BadStoreUrl(ChannelError):
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"bad store URL {url!r}: {reason}")
         self.url = url
+
+
+class ResultTooLarge(ChannelError):
+    """A result is larger than the store accepts."""
+
+    def __init__(self, result_id: str, size_bytes: int) -> None:
+        super().__init__(f"result {result_id} ({size_bytes} bytes) is too large for the store")
+        self.result_id = result_id
+        self.size_bytes = size_bytes
+
+
+class ResultRejected(ChannelError):
+    """The Channel refused a result for good; posting it again will not help."""
+
+    def __init__(self, result_id: str, status: int, message: str) -> None:
+        super().__init__(f"result {result_id} rejected ({status}): {message}")
+        self.result_id = result_id
+        self.status = status
+
+
+class IdentityError(ChannelError):
+    """A key file is missing, unreadable, too open or not an Ed25519 key."""
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        super().__init__(message)
+        self.path = path

@@ -15,17 +15,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from channel import canonical
-from channel.errors import ChannelError
+from channel.errors import ChannelError, IdentityError
 
 KEY_FILE_MODE = 0o600
-
-
-class IdentityError(ChannelError):
-    """A key file is missing, unreadable, too open or not an Ed25519 key."""
-
-    def __init__(self, message: str, *, path: Path) -> None:
-        super().__init__(message)
-        self.path = path
 
 
 def key_id(public_key: str) -> str:
@@ -76,15 +68,16 @@ class Identity:
     @classmethod
     def load_or_create(cls, path: Path) -> "Identity":
         """Load the key at `path`, creating it (mode 0600) on first run."""
-        if not path.exists():
+        if not os.path.lexists(path):
             identity = cls.generate()
             identity._write(path)
             return identity
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
             raise IdentityError(
-                f"key file {path} is readable by others (mode {mode:o}); "
-                f"run: chmod 600 {path}", path=path)
+                f"key file {path} is readable by others (mode {mode:o}); run: chmod 600 {path}",
+                path=path,
+            )
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         except (OSError, ValueError) as e:
@@ -95,13 +88,17 @@ class Identity:
 
     def _write(self, path: Path) -> None:
         pem = self._private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
+            with os.fdopen(fd, "wb") as f:
+                f.write(pem)
+        except OSError as e:
+            raise IdentityError(f"cannot create key file {path}: {e}", path=path) from e
 
     def sign(self, data: bytes) -> str:
         """A base64 signature of `data`."""

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from channel import canonical
+from channel.errors import WireError
 
 log = logging.getLogger(__name__)
 
@@ -19,12 +20,22 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def json_response(value: Any, *, status: int = 200) -> web.Response:
-    return web.Response(body=canonical.dumps(value), status=status,
-                        content_type="application/json")
+    return web.Response(body=canonical.dumps(value), status=status, content_type="application/json")
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
     return json_response({"code": code, "message": message}, status=status)
+
+
+def read_error(body: bytes) -> tuple[str, str]:
+    """The (code, message) of an error answer; its first bytes if it is not one of ours."""
+    try:
+        value = canonical.loads(body)
+    except WireError:
+        value = None
+    if isinstance(value, dict) and isinstance(value.get("message"), str):
+        return str(value.get("code", "error")), value["message"]
+    return "error", body[:200].decode(errors="replace") or "(no message)"
 
 
 @web.middleware

@@ -24,6 +24,16 @@ class Daemon(Protocol):
     async def stop(self) -> None: ...
 
 
+def configure_logging(verbose: bool) -> None:
+    """Log to stderr for a CLI: debug with `verbose`, else info without access logs."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
 class AsyncLifecycle(ABC):
     """Start and stop, also as `async with`; a start that fails undoes itself.
 

@@ -92,8 +92,14 @@ _TYPES: dict[str, type[Message]] = {
     cls.TYPE: cls for cls in (Challenge, Hello, Assign, Cancel, Accept, Refuse, Progress, Done)
 }
 _FIELD_KINDS: dict[str, type] = {
-    "nonce": str, "giver_id": str, "signature": str, "task_id": str, "reason": str,
-    "done": int, "total": int, "result_id": str,
+    "nonce": str,
+    "giver_id": str,
+    "signature": str,
+    "task_id": str,
+    "reason": str,
+    "done": int,
+    "total": int,
+    "result_id": str,
 }
 
 
@@ -116,7 +122,8 @@ def decode(data: bytes | str) -> Message:
     where = f"{kind} message"
     values = {
         f.name: Task.from_wire(field_of(body, f.name, dict, where), f"{where}.task")
-        if f.name == "task" else field_of(body, f.name, _FIELD_KINDS[f.name], where)
+        if f.name == "task"
+        else field_of(body, f.name, _FIELD_KINDS[f.name], where)
         for f in fields(cls)
     }
     return cls(**values)

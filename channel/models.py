@@ -35,8 +35,15 @@ def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
-             dict: "an object", list: "a list", type(None): "null"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "a boolean",
+        dict: "an object",
+        list: "a list",
+        type(None): "null",
+    }
     return " or ".join(names.get(k, k.__name__) for k in _as_tuple(kind))
 
 
@@ -52,8 +59,14 @@ class Capabilities:
     slots: int
 
     def to_wire(self) -> dict[str, Any]:
-        return {"cpus": self.cpus, "memory_bytes": self.memory_bytes, "arch": self.arch,
-                "os": self.os, "docker_version": self.docker_version, "slots": self.slots}
+        return {
+            "cpus": self.cpus,
+            "memory_bytes": self.memory_bytes,
+            "arch": self.arch,
+            "os": self.os,
+            "docker_version": self.docker_version,
+            "slots": self.slots,
+        }
 
     @classmethod
     def from_wire(cls, data: Any, where: str = "capabilities") -> "Capabilities":
@@ -81,8 +94,13 @@ class GiverInfo:
     signed_at: float
 
     def to_wire(self) -> dict[str, Any]:
-        return {"giver_id": self.giver_id, "public_key": self.public_key, "name": self.name,
-                "capabilities": self.capabilities.to_wire(), "signed_at": self.signed_at}
+        return {
+            "giver_id": self.giver_id,
+            "public_key": self.public_key,
+            "name": self.name,
+            "capabilities": self.capabilities.to_wire(),
+            "signed_at": self.signed_at,
+        }
 
     @classmethod
     def from_wire(cls, data: Any, where: str = "giver") -> "GiverInfo":
@@ -91,7 +109,8 @@ class GiverInfo:
             public_key=field_of(data, "public_key", str, where),
             name=field_of(data, "name", str, where),
             capabilities=Capabilities.from_wire(
-                field_of(data, "capabilities", dict, where), f"{where}.capabilities"),
+                field_of(data, "capabilities", dict, where), f"{where}.capabilities"
+            ),
             signed_at=float(field_of(data, "signed_at", (int, float), where)),
         )
 
@@ -123,6 +142,16 @@ class KeyBlock:
             return (str(k) for k in range(self.start, self.stop))
         return iter(self.keys)
 
+    def __contains__(self, key: object) -> bool:
+        if self.start is not None and self.stop is not None:
+            return (
+                isinstance(key, str)
+                and key.lstrip("-").isdigit()
+                and str(int(key)) == key
+                and self.start <= int(key) < self.stop
+            )
+        return key in self.keys
+
     def to_wire(self) -> dict[str, Any]:
         if self.start is not None:
             return {"range": [self.start, self.stop]}
@@ -153,8 +182,12 @@ class Limits:
     timeout_s: float = 600.0
 
     def to_wire(self) -> dict[str, Any]:
-        return {"memory_bytes": self.memory_bytes, "cpus": self.cpus, "pids": self.pids,
-                "timeout_s": self.timeout_s}
+        return {
+            "memory_bytes": self.memory_bytes,
+            "cpus": self.cpus,
+            "pids": self.pids,
+            "timeout_s": self.timeout_s,
+        }
 
     @classmethod
     def from_wire(cls, data: Any, where: str = "limits") -> "Limits":
@@ -183,10 +216,16 @@ class Task:
     contract: int = CONTRACT_VERSION
 
     def to_wire(self) -> dict[str, Any]:
-        return {"task_id": self.task_id, "job_id": self.job_id, "image": self.image,
-                "settings": self.settings, "block": self.block.to_wire(),
-                "network": self.network, "limits": self.limits.to_wire(),
-                "contract": self.contract}
+        return {
+            "task_id": self.task_id,
+            "job_id": self.job_id,
+            "image": self.image,
+            "settings": self.settings,
+            "block": self.block.to_wire(),
+            "network": self.network,
+            "limits": self.limits.to_wire(),
+            "contract": self.contract,
+        }
 
     @classmethod
     def from_wire(cls, data: Any, where: str = "task") -> "Task":
@@ -249,11 +288,17 @@ class Result:
 
     def header(self) -> dict[str, Any]:
         """Every field but the records and the signature: what gets signed."""
-        return {"result_id": self.result_id, "task_id": self.task_id, "job_id": self.job_id,
-                "giver_id": self.giver_id,
-                "outcomes": [o.to_wire() for o in self.outcomes], "error": self.error,
-                "started_at": self.started_at, "finished_at": self.finished_at,
-                "digest": self.digest}
+        return {
+            "result_id": self.result_id,
+            "task_id": self.task_id,
+            "job_id": self.job_id,
+            "giver_id": self.giver_id,
+            "outcomes": [o.to_wire() for o in self.outcomes],
+            "error": self.error,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "digest": self.digest,
+        }
 
     def to_wire(self) -> dict[str, Any]:
         return {**self.header(), "records": self.records, "signature": self.signature}
@@ -271,8 +316,9 @@ class Result:
             job_id=field_of(data, "job_id", str, where),
             giver_id=field_of(data, "giver_id", str, where),
             records=records,
-            outcomes=[KeyOutcome.from_wire(o, f"{where}.outcomes[{i}]")
-                      for i, o in enumerate(outcomes)],
+            outcomes=[
+                KeyOutcome.from_wire(o, f"{where}.outcomes[{i}]") for i, o in enumerate(outcomes)
+            ],
             error=field_of(data, "error", (str, type(None)), where),
             started_at=float(field_of(data, "started_at", (int, float), where)),
             finished_at=float(field_of(data, "finished_at", (int, float), where)),
@@ -293,5 +339,7 @@ class Ack:
 
     @classmethod
     def from_wire(cls, data: Any, where: str = "ack") -> "Ack":
-        return cls(result_id=field_of(data, "result_id", str, where),
-                   received_at=float(field_of(data, "received_at", (int, float), where)))
+        return cls(
+            result_id=field_of(data, "result_id", str, where),
+            received_at=float(field_of(data, "received_at", (int, float), where)),
+        )

@@ -6,10 +6,10 @@ writes, finds with filter, sort and limit, and plain indexes.
 
 from bson import Binary
 from pymongo import ASCENDING, AsyncMongoClient
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DocumentTooLarge, DuplicateKeyError, PyMongoError
 
 from channel.base import Channel, StoredResult
-from channel.errors import StoreUnavailable
+from channel.errors import ResultTooLarge, StoreUnavailable
 
 DEFAULT_DATABASE = "seekgive"
 SERVER_SELECTION_TIMEOUT_MS = 5000
@@ -21,7 +21,8 @@ class MongoChannel(Channel):
     def __init__(self, url: str) -> None:
         self.url = url
         self._client: AsyncMongoClient = AsyncMongoClient(
-            url, serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS)
+            url, serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS
+        )
         database = self._client.get_default_database(default=DEFAULT_DATABASE)
         self._givers = database["givers"]
         self._results = database["results"]
@@ -39,7 +40,8 @@ class MongoChannel(Channel):
     async def _put_giver_key(self, giver_id: str, public_key: str) -> None:
         try:
             await self._givers.update_one(
-                {"_id": giver_id}, {"$set": {"public_key": public_key}}, upsert=True)
+                {"_id": giver_id}, {"$set": {"public_key": public_key}}, upsert=True
+            )
         except PyMongoError as e:
             raise self._unavailable(e) from e
 
@@ -51,24 +53,40 @@ class MongoChannel(Channel):
         return doc["public_key"] if doc else None
 
     async def _insert_result(self, row: StoredResult) -> StoredResult:
-        doc = {"_id": row.result_id, "task_id": row.task_id, "job_id": row.job_id,
-               "giver_id": row.giver_id, "received_at": row.received_at,
-               "body": Binary(row.body)}
+        doc = {
+            "_id": row.result_id,
+            "task_id": row.task_id,
+            "job_id": row.job_id,
+            "giver_id": row.giver_id,
+            "received_at": row.received_at,
+            "body": Binary(row.body),
+        }
         try:
             await self._results.insert_one(doc)
             return row
         except DuplicateKeyError:
+            pass
+        except DocumentTooLarge as e:
+            raise ResultTooLarge(row.result_id, len(row.body)) from e
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        try:
             stored = await self._results.find_one({"_id": row.result_id})
         except PyMongoError as e:
             raise self._unavailable(e) from e
         if stored is None:
             raise StoreUnavailable(
                 f"result {row.result_id} was reported as a duplicate but is not stored",
-                url=self.url)
+                url=self.url,
+            )
         return StoredResult(
-            result_id=stored["_id"], task_id=stored["task_id"], job_id=stored["job_id"],
-            giver_id=stored["giver_id"], received_at=stored["received_at"],
-            body=bytes(stored["body"]))
+            result_id=stored["_id"],
+            task_id=stored["task_id"],
+            job_id=stored["job_id"],
+            giver_id=stored["giver_id"],
+            received_at=stored["received_at"],
+            body=bytes(stored["body"]),
+        )
 
     async def _find_by_tasks(self, task_ids: list[str]) -> list[bytes]:
         return await self._bodies({"task_id": {"$in": task_ids}}, limit=0)

@@ -28,8 +28,12 @@ def verify_result(result: Result, public_key: str) -> None:
     if records_digest(result.records) != result.digest:
         raise InvalidResult(
             f"result {result.result_id}: records do not match their digest",
-            result_id=result.result_id, giver_id=result.giver_id)
+            result_id=result.result_id,
+            giver_id=result.giver_id,
+        )
     if not verify_value(public_key, result.header(), result.signature):
         raise InvalidResult(
             f"result {result.result_id}: signature does not verify for giver {result.giver_id}",
-            result_id=result.result_id, giver_id=result.giver_id)
+            result_id=result.result_id,
+            giver_id=result.giver_id,
+        )

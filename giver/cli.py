@@ -5,7 +5,6 @@ Settings come from flags, then from SEEKGIVE_GIVER_* environment variables.
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -14,7 +13,7 @@ from typing import Any
 
 from channel.errors import ChannelError
 from channel.identity import Identity
-from channel.lifecycle import run_until_signal
+from channel.lifecycle import configure_logging, run_until_signal
 from giver.config import IDENTITY_FILE, GiverConfig
 from giver.daemon import Giver
 from giver.errors import ConfigError, GiverError
@@ -99,12 +98,9 @@ def main(argv: list[str] | None = None) -> int:
             show_id(data_dir(args, os.environ))
             return 0
         config = build_config(args, os.environ)
-        logging.basicConfig(
-            level=logging.DEBUG if args.verbose else logging.INFO,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        configure_logging(args.verbose)
         asyncio.run(run_until_signal(Giver(config)))
-    except (GiverError, ChannelError) as e:
+    except (GiverError, ChannelError, OSError) as e:
         print(f"giver: error: {e}", file=sys.stderr)
         return 1
     return 0

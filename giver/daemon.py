@@ -7,20 +7,17 @@ with an error; it never stops the Giver.
 """
 
 import asyncio
-import dataclasses
 import logging
 import re
 import shutil
 import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 
 import aiohttp
 
 from channel.client import ChannelClient
+from channel.errors import WireError
 from channel.identity import Identity
 from channel.lifecycle import AsyncLifecycle
 from channel.messages import Accept, Assign, Cancel, Done, Message, Progress, Refuse
@@ -42,16 +39,6 @@ SAFE_TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=120.0)
 
 
-@dataclass(frozen=True, slots=True)
-class RunningTask:
-    """A task this Giver is working on, and how far it got."""
-
-    task: Task
-    started_at: float
-    done: int = 0
-    total: int = 0
-
-
 class Giver(AsyncLifecycle):
     """The daemon: `start()`, `serve()`, `stop()`, or `async with Giver(config)`."""
 
@@ -66,7 +53,8 @@ class Giver(AsyncLifecycle):
         self._session: Session | None = None
         self._session_task: asyncio.Task[None] | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._running: dict[str, RunningTask] = {}
+        # Tasks holding a slot: from acceptance until their container is gone.
+        self._busy: set[str] = set()
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
 
@@ -75,11 +63,6 @@ class Giver(AsyncLifecycle):
         if self._identity is None:
             raise GiverError("the Giver has no identity before start()")
         return self._identity.id
-
-    @property
-    def running(self) -> Mapping[str, RunningTask]:
-        """The tasks running now, by task id (a read-only view)."""
-        return MappingProxyType(self._running)
 
     async def _start(self) -> None:
         """Load the identity, check Docker, register, open the outbox and the session."""
@@ -161,7 +144,6 @@ class Giver(AsyncLifecycle):
         finally:
             self._stopped.set()
 
-
     async def _register(self) -> Registration:
         assert self._http is not None and self._identity is not None
         assert self.capabilities is not None
@@ -189,7 +171,7 @@ class Giver(AsyncLifecycle):
             log.info("refusing task %s: %s", task.task_id, reason)
             self._session.send(Refuse(task.task_id, reason))
             return
-        self._running[task.task_id] = RunningTask(task, time.time(), 0, len(task.block))
+        self._busy.add(task.task_id)
         self._session.send(Accept(task.task_id))
         worker = asyncio.create_task(self._work(task), name=f"giver-task-{task.task_id}")
         self._tasks[task.task_id] = worker
@@ -214,9 +196,13 @@ class Giver(AsyncLifecycle):
             return "the task id is not a safe name (letters, digits, '_', '.', '-')"
         if task.task_id in self._tasks:
             return "the task is already running here"
-        if len(self._running) >= self.config.slots:
+        if len(self._busy) >= self.config.slots:
             return f"no free slot (all {self.config.slots} are busy)"
-        if not await self._runner.has_image(task.image):
+        try:
+            present = await self._runner.has_image(task.image)
+        except GiverError as e:
+            return f"cannot check image {task.image}: {e}"
+        if not present:
             return f"image {task.image} is not present on this Giver (it never pulls images)"
         return None
 
@@ -231,7 +217,7 @@ class Giver(AsyncLifecycle):
     def _forget(self, task_id: str, worker: "asyncio.Task[None]") -> None:
         if self._tasks.get(task_id) is worker:
             del self._tasks[task_id]
-            self._running.pop(task_id, None)
+            self._busy.discard(task_id)
 
     async def _work(self, task: Task) -> None:
         """Run `task` and put its signed result in the outbox; never raises but cancellation."""
@@ -242,21 +228,12 @@ class Giver(AsyncLifecycle):
         try:
             output = await self._execute(task, workdir)
             # The container is gone: free the slot before the Seeker can hear of the result.
-            self._running.pop(task.task_id, None)
-            result = sign_result(
-                self._identity,
-                Result(
-                    result_id=uuid.uuid4().hex,
-                    task_id=task.task_id,
-                    job_id=task.job_id,
-                    giver_id=self.id,
-                    records=output.records,
-                    outcomes=output.outcomes,
-                    error=output.error,
-                    started_at=started_at,
-                    finished_at=time.time(),
-                ),
-            )
+            self._busy.discard(task.task_id)
+            try:
+                result = self._signed(task, output, started_at)
+            except WireError as e:
+                output = failed_output(task, f"the scraper's output cannot be encoded: {e}")
+                result = self._signed(task, output, started_at)
             await self._outbox.put(result)
             ok = sum(o.ok for o in output.outcomes)
             log.info(
@@ -274,6 +251,23 @@ class Giver(AsyncLifecycle):
         finally:
             await asyncio.to_thread(_remove_workdir, workdir)
 
+    def _signed(self, task: Task, output: outputs.ScraperOutput, started_at: float) -> Result:
+        assert self._identity is not None
+        return sign_result(
+            self._identity,
+            Result(
+                result_id=uuid.uuid4().hex,
+                task_id=task.task_id,
+                job_id=task.job_id,
+                giver_id=self.id,
+                records=output.records,
+                outcomes=output.outcomes,
+                error=output.error,
+                started_at=started_at,
+                finished_at=time.time(),
+            ),
+        )
+
     async def _execute(self, task: Task, workdir: Path) -> outputs.ScraperOutput:
         """What the scraper produced, or a failed output if the container could not run."""
         assert self._runner is not None
@@ -281,16 +275,11 @@ class Giver(AsyncLifecycle):
             run = await self._runner.run(
                 task, workdir, lambda done, total: self._on_progress(task.task_id, done, total)
             )
-        except GiverError as e:
-            return outputs.ScraperOutput(
-                outcomes=[KeyOutcome(key, False, str(e)) for key in task.block], error=str(e)
-            )
+        except (GiverError, OSError) as e:
+            return failed_output(task, str(e))
         return await asyncio.to_thread(outputs.collect, workdir / "output", task, run)
 
     def _on_progress(self, task_id: str, done: int, total: int) -> None:
-        running = self._running.get(task_id)
-        if running is not None:
-            self._running[task_id] = dataclasses.replace(running, done=done, total=total)
         if self._session is not None:
             self._session.send(Progress(task_id, done, total))
 
@@ -309,3 +298,10 @@ def _remove_workdir(workdir: Path) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
     if workdir.exists():
         log.warning("cannot remove all of %s (a scraper left files it alone may delete)", workdir)
+
+
+def failed_output(task: Task, reason: str) -> outputs.ScraperOutput:
+    """The output of a task that could not run: every key failed for `reason`."""
+    return outputs.ScraperOutput(
+        outcomes=[KeyOutcome(key, False, reason) for key in task.block], error=reason
+    )

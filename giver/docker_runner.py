@@ -78,9 +78,7 @@ class DockerRunner:
             client = await asyncio.to_thread(connect)
         except (docker.errors.DockerException, requests.RequestException) as e:
             raise DockerUnavailable(f"cannot reach the Docker Engine: {e}") from e
-        return cls(
-            client, giver_id, progress_interval_s=progress_interval_s, threads=max_pool_size
-        )
+        return cls(client, giver_id, progress_interval_s=progress_interval_s, threads=max_pool_size)
 
     async def close(self) -> None:
         await self._call(self._client.close)
@@ -228,9 +226,14 @@ def prepare_workdir(task: Task, workdir: Path) -> tuple[Path, Path]:
 
 
 def container_user(image_user: str | None) -> str:
-    """The image's own user unless it is unset or root, else nobody (65534)."""
-    user = (image_user or "").strip()
-    return FALLBACK_USER if user.partition(":")[0] in ("", "root", "0") else user
+    """The image's own numeric non-zero uid (and gid), else nobody (65534).
+
+    A user name is not trusted: it could map to uid 0 inside the image.
+    """
+    uid, _, gid = (image_user or "").strip().partition(":")
+    if uid.isdigit() and int(uid) != 0 and (not gid or gid.isdigit()):
+        return f"{int(uid)}:{int(gid) if gid else int(uid)}"
+    return FALLBACK_USER
 
 
 def _state(container: Container) -> dict[str, Any]:

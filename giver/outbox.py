@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from channel import canonical
-from channel.client import ChannelClient, ResultRejected
-from channel.errors import ChannelError
+from channel.client import ChannelClient
+from channel.errors import ChannelError, ResultRejected
 from channel.lifecycle import AsyncLifecycle
 from channel.models import Result
 from giver.errors import OutboxError
@@ -67,7 +67,6 @@ class Outbox(AsyncLifecycle):
         if worker is not None:
             worker.cancel()
             await asyncio.gather(worker, return_exceptions=True)
-
 
     async def put(self, result: Result) -> None:
         """Keep `result` durably, then queue it for posting.

@@ -10,6 +10,7 @@ import aiohttp
 from channel import canonical
 from channel.errors import WireError
 from channel.identity import Identity
+from channel.jsonweb import read_error
 from channel.models import Capabilities, GiverInfo, field_of
 from giver.errors import RegistrationRefused, SeekerProtocolError
 from giver.retry import Retry
@@ -68,7 +69,7 @@ async def register(
             if retry.succeeded():
                 log.info("the Seeker at %s answers again", url)
             return _registration(answer, identity.id, seeker_url, url)
-        message, code = _error(answer)
+        code, message = read_error(answer)
         if 400 <= status < 500 and status not in RETRYABLE_STATUSES:
             raise RegistrationRefused(status, message, code=code)
         await retry.after_failure(
@@ -101,14 +102,3 @@ def _registration(answer: bytes, giver_id: str, seeker_url: str, url: str) -> Re
         channel_url,
     )
     return Registration(giver_id=registration.giver_id, channel_url=channel_url)
-
-
-def _error(answer: bytes) -> tuple[str, str]:
-    """The message and code of an error answer, or its first bytes if it has no JSON body."""
-    try:
-        body = canonical.loads(answer)
-    except WireError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"], str(body.get("code", ""))
-    return answer[:200].decode(errors="replace") or "(no message)", ""

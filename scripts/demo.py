@@ -43,8 +43,12 @@ class Processes:
     async def start(self, name: str, *argv: str, log: Path) -> None:
         with log.open("wb") as out:
             process = await asyncio.create_subprocess_exec(
-                *argv, stdout=out, stderr=out, stdin=asyncio.subprocess.DEVNULL,
-                start_new_session=True)
+                *argv,
+                stdout=out,
+                stderr=out,
+                stdin=asyncio.subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self._children.append((name, process))
 
     def check(self) -> None:
@@ -60,8 +64,10 @@ class Processes:
                 try:
                     await asyncio.wait_for(process.wait(), STOP_GRACE_S)
                 except TimeoutError:
-                    print(f"demo: {name} did not stop in {STOP_GRACE_S:.0f} s; killing it",
-                          file=sys.stderr)
+                    print(
+                        f"demo: {name} did not stop in {STOP_GRACE_S:.0f} s; killing it",
+                        file=sys.stderr,
+                    )
                     process.kill()
                     await process.wait()
 
@@ -84,9 +90,18 @@ async def demo(args: argparse.Namespace, work: Path) -> str:
     try:
         port = free_port()
         seeker_url = f"http://127.0.0.1:{port}"
-        await processes.start("seeker", str(bin_dir / "seeker"), "run", "--port", str(port),
-                              "--data-dir", str(work / "seeker"), log=work / "seeker.log")
+        await processes.start(
+            "seeker",
+            str(bin_dir / "seeker"),
+            "run",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(work / "seeker"),
+            log=work / "seeker.log",
+        )
         async with SeekerClient(seeker_url) as client:
+
             async def seeker_up() -> bool:
                 await client.jobs()
                 return True
@@ -94,20 +109,38 @@ async def demo(args: argparse.Namespace, work: Path) -> str:
             await wait_until(seeker_up, "the Seeker answering", processes)
             for n in range(1, args.givers + 1):
                 await processes.start(
-                    f"giver-{n}", str(bin_dir / "giver"), "run", "--seeker", seeker_url,
-                    "--data-dir", str(work / f"giver-{n}"), "--name", f"demo-giver-{n}",
-                    log=work / f"giver-{n}.log")
+                    f"giver-{n}",
+                    str(bin_dir / "giver"),
+                    "run",
+                    "--seeker",
+                    seeker_url,
+                    "--data-dir",
+                    str(work / f"giver-{n}"),
+                    "--name",
+                    f"demo-giver-{n}",
+                    log=work / f"giver-{n}.log",
+                )
 
             async def givers_online() -> bool:
                 return sum(g["online"] for g in await client.givers()) >= args.givers
 
             await wait_until(givers_online, f"{args.givers} Givers connecting", processes)
             started = time.monotonic()
-            job = await client.submit({
-                "image": IMAGE, "range": [1, args.keys + 1], "block_size": args.block_size,
-                "network": "host", "settings": {"base_url": site_url}, "name": "demo"})
-            print(f"demo: job {job['job_id']}: {args.keys} keys in blocks of "
-                  f"{args.block_size} on {args.givers} Givers", flush=True)
+            job = await client.submit(
+                {
+                    "image": IMAGE,
+                    "range": [1, args.keys + 1],
+                    "block_size": args.block_size,
+                    "network": "host",
+                    "settings": {"base_url": site_url},
+                    "name": "demo",
+                }
+            )
+            print(
+                f"demo: job {job['job_id']}: {args.keys} keys in blocks of "
+                f"{args.block_size} on {args.givers} Givers",
+                flush=True,
+            )
             last = ""
             while job["status"] != "done":
                 processes.check()
@@ -123,8 +156,10 @@ async def demo(args: argparse.Namespace, work: Path) -> str:
         await site.cleanup()
     keys = job["keys"]
     print(f"demo: results in {args.output}; logs in {work}", flush=True)
-    return (f"demo: {keys['done']}/{keys['total']} keys done, {records} records, "
-            f"{args.givers} givers, {elapsed_s:.1f} s")
+    return (
+        f"demo: {keys['done']}/{keys['total']} keys done, {records} records, "
+        f"{args.givers} givers, {elapsed_s:.1f} s"
+    )
 
 
 def main() -> int:
@@ -133,8 +168,12 @@ def main() -> int:
     parser.add_argument("--block-size", type=int, default=25)
     parser.add_argument("--givers", type=int, default=2)
     parser.add_argument("--output", type=Path, default=Path("out/demo-results.jsonl"))
-    parser.add_argument("--work-dir", type=Path, default=Path("out/demo"),
-                        help="where Seeker and Givers keep data and logs (emptied first)")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path("out/demo"),
+        help="where Seeker and Givers keep data and logs (emptied first)",
+    )
     args = parser.parse_args()
     shutil.rmtree(args.work_dir, ignore_errors=True)
     args.work_dir.mkdir(parents=True)

@@ -9,7 +9,7 @@ from aiohttp import WSMsgType, web
 
 from channel import canonical, messages
 from channel.base import Channel
-from channel.errors import WireError
+from channel.errors import StoreUnavailable, WireError
 from channel.identity import verify_value
 from channel.jsonweb import error_middleware, error_response, json_response
 from seeker.config import SeekerConfig
@@ -29,11 +29,16 @@ SESSION_HEARTBEAT_S = 20.0
 EXPORT_PAGE = 200
 
 
-def make_api(config: SeekerConfig, channel: Channel, givers: GiverRegistry,
-             coordinator: Coordinator) -> web.Application:
+def make_api(
+    config: SeekerConfig, channel: Channel, givers: GiverRegistry, coordinator: Coordinator
+) -> web.Application:
     app = web.Application(middlewares=[error_middleware])
     app[CONFIG], app[CHANNEL], app[GIVERS], app[COORDINATOR] = (
-        config, channel, givers, coordinator)
+        config,
+        channel,
+        givers,
+        coordinator,
+    )
     app.router.add_post("/givers", register_giver)
     app.router.add_get("/givers", list_givers)
     app.router.add_get("/givers/{giver_id}/session", giver_session)
@@ -55,11 +60,15 @@ async def _json_body(request: web.Request) -> object:
 async def register_giver(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
     try:
-        info = verify_registration(await _json_body(request), time.time(),
-                                   config.registration_skew_s)
+        info = verify_registration(
+            await _json_body(request), time.time(), config.registration_skew_s
+        )
     except RegistrationError as e:
         return error_response(403 if e.giver_id else 400, "registration_refused", str(e))
-    await request.app[CHANNEL].register_giver(info.giver_id, info.public_key)
+    try:
+        await request.app[CHANNEL].register_giver(info.giver_id, info.public_key)
+    except StoreUnavailable:
+        return error_response(503, "store_unavailable", "the results store is unavailable")
     request.app[GIVERS].register(info)
     channel_url = config.channel_url or f"{request.url.origin()}/channel"
     return json_response({"giver_id": info.giver_id, "channel_url": channel_url})
@@ -84,11 +93,18 @@ async def giver_session(request: web.Request) -> web.WebSocketResponse:
     except TimeoutError:
         await ws.close(code=4008, message=b"no hello in time")
         return ws
-    hello = (decode_or_none(frame.data, giver_id)
-             if frame.type in (WSMsgType.TEXT, WSMsgType.BINARY) else None)
-    if not (isinstance(hello, messages.Hello) and hello.giver_id == giver_id and verify_value(
-            entry.info.public_key, messages.Hello.signed_value(giver_id, nonce),
-            hello.signature)):
+    hello = (
+        decode_or_none(frame.data, giver_id)
+        if frame.type in (WSMsgType.TEXT, WSMsgType.BINARY)
+        else None
+    )
+    if not (
+        isinstance(hello, messages.Hello)
+        and hello.giver_id == giver_id
+        and verify_value(
+            entry.info.public_key, messages.Hello.signed_value(giver_id, nonce), hello.signature
+        )
+    ):
         log.warning("giver %s failed the session proof", giver_id)
         await ws.close(code=4003, message=b"session proof refused")
         return ws
@@ -111,8 +127,7 @@ async def giver_session(request: web.Request) -> web.WebSocketResponse:
 
 
 async def close_sessions(app: web.Application) -> None:
-    await asyncio.gather(*(s.close() for s in app[GIVERS].sessions()),
-                         return_exceptions=True)
+    await asyncio.gather(*(s.close() for s in app[GIVERS].sessions()), return_exceptions=True)
 
 
 async def submit_job(request: web.Request) -> web.Response:
@@ -147,11 +162,11 @@ async def job_records(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     after = ""
     while page := await request.app[CHANNEL].results_for_job(
-            job.job_id, after=after, limit=EXPORT_PAGE):
+        job.job_id, after=after, limit=EXPORT_PAGE
+    ):
         for result in page:
             if result.result_id in counted:
-                await response.write(b"".join(canonical.dumps(r) + b"\n"
-                                              for r in result.records))
+                await response.write(b"".join(canonical.dumps(r) + b"\n" for r in result.records))
         after = page[-1].result_id
     await response.write_eof()
     return response

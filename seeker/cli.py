@@ -2,7 +2,6 @@
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 import time
@@ -11,7 +10,7 @@ from typing import Any
 
 from channel import canonical
 from channel.errors import ChannelError, WireError
-from channel.lifecycle import run_until_signal
+from channel.lifecycle import configure_logging, run_until_signal
 from seeker.client import SeekerClient
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
@@ -23,13 +22,10 @@ WAIT_POLL_S = 0.5
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not args.verbose:
-        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    configure_logging(args.verbose)
     try:
         return asyncio.run(args.action(args))
-    except (SeekerError, ChannelError) as e:
+    except (SeekerError, ChannelError, OSError) as e:
         print(f"seeker: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -45,14 +41,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8765)
     run.add_argument("--data-dir", type=Path, default=Path("seeker-data"))
-    run.add_argument("--store", default="", help="results store URL: sqlite:///PATH or "
-                     "mongodb://HOST/DB (default: a SQLite file in the data dir)")
-    run.add_argument("--channel-url", default="",
-                     help="Channel URL Givers post to (default: this Seeker's /channel)")
+    run.add_argument(
+        "--store",
+        default="",
+        help="results store URL: sqlite:///PATH or "
+        "mongodb://HOST/DB (default: a SQLite file in the data dir)",
+    )
+    run.add_argument(
+        "--channel-url",
+        default="",
+        help="Channel URL Givers post to (default: this Seeker's /channel)",
+    )
     run.set_defaults(action=_run)
 
-    url = {"default": os.environ.get("SEEKGIVE_SEEKER", DEFAULT_SEEKER_URL),
-           "help": "the Seeker's URL (env SEEKGIVE_SEEKER)"}
+    url = {
+        "default": os.environ.get("SEEKGIVE_SEEKER", DEFAULT_SEEKER_URL),
+        "help": "the Seeker's URL (env SEEKGIVE_SEEKER)",
+    }
     submit = commands.add_parser("submit", help="submit a job")
     submit.add_argument("--seeker", **url)
     submit.add_argument("--image", required=True, help="the scraper image")
@@ -61,8 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_argument("--keys-file", type=Path, help="a file of keys, one per line")
     keys.add_argument("--range", metavar="START:STOP", help="integer keys START <= k < STOP")
     submit.add_argument("--block-size", type=int, default=100)
-    submit.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
-                        help="a scraper setting; VALUE is read as JSON if it parses")
+    submit.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a scraper setting; VALUE is read as JSON if it parses",
+    )
     submit.add_argument("--network", default="none", choices=("none", "host", "bridge"))
     submit.add_argument("--timeout-s", type=float, help="wall-clock limit per task")
     submit.add_argument("--name", default="")
@@ -83,16 +93,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    config = SeekerConfig(host=args.host, port=args.port, data_dir=args.data_dir,
-                          store_url=args.store, channel_url=args.channel_url)
+    config = SeekerConfig(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        store_url=args.store,
+        channel_url=args.channel_url,
+    )
     await run_until_signal(Seeker(config))
     return 0
 
 
 def job_body(args: argparse.Namespace) -> dict[str, Any]:
     """The submission body the submit flags describe."""
-    body: dict[str, Any] = {"image": args.image, "block_size": args.block_size,
-                            "network": args.network, "settings": {}}
+    body: dict[str, Any] = {
+        "image": args.image,
+        "block_size": args.block_size,
+        "network": args.network,
+        "settings": {},
+    }
     if args.name:
         body["name"] = args.name
     for setting in args.setting:
@@ -113,8 +132,8 @@ def job_body(args: argparse.Namespace) -> dict[str, Any]:
             raise SeekerError(f"--range {args.range!r} is not START:STOP")
     elif args.keys_file:
         try:
-            text = args.keys_file.read_text()
-        except OSError as e:
+            text = args.keys_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
             raise SeekerError(f"cannot read keys file {args.keys_file}: {e}") from e
         body["keys"] = [line.strip() for line in text.splitlines() if line.strip()]
     else:
@@ -125,8 +144,9 @@ def job_body(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def _submit(args: argparse.Namespace) -> int:
+    body = await asyncio.to_thread(job_body, args)
     async with SeekerClient(args.seeker) as client:
-        job = await client.submit(job_body(args))
+        job = await client.submit(body)
         print(job["job_id"])
         if not args.wait:
             return 0
@@ -150,8 +170,10 @@ async def wait_for_job(client: SeekerClient, job_id: str, *, echo: bool) -> dict
 
 def progress_line(job: dict[str, Any]) -> str:
     keys = job["keys"]
-    return (f"{job['job_id']} {job['status']}: {keys['done']}/{keys['total']} done, "
-            f"{keys['failed']} failed, {keys['leased']} leased, {keys['pending']} pending")
+    return (
+        f"{job['job_id']} {job['status']}: {keys['done']}/{keys['total']} done, "
+        f"{keys['failed']} failed, {keys['leased']} leased, {keys['pending']} pending"
+    )
 
 
 async def _status(args: argparse.Namespace) -> int:
@@ -168,8 +190,10 @@ async def _status(args: argparse.Namespace) -> int:
         print(f"givers: {online} online of {len(givers)} registered")
         for giver in givers:
             seen = time.strftime("%H:%M:%S", time.localtime(giver["last_seen"]))
-            print(f"  {giver['giver_id']} {giver['name']} "
-                  f"{'online' if giver['online'] else 'offline'} (last seen {seen})")
+            print(
+                f"  {giver['giver_id']} {giver['name']} "
+                f"{'online' if giver['online'] else 'offline'} (last seen {seen})"
+            )
         jobs = await client.jobs()
         print(f"jobs: {len(jobs)}")
         for job in jobs:

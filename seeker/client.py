@@ -8,6 +8,7 @@ import aiohttp
 
 from channel import canonical
 from channel.errors import WireError
+from channel.jsonweb import read_error
 from seeker.errors import ApiError, SeekerError
 
 EXPORT_CHUNK_BYTES = 64 * 1024
@@ -33,22 +34,25 @@ class SeekerClient:
         data = None if body is None else canonical.dumps(body)
         try:
             async with self._session.request(
-                method, f"{self.url}/api/v1{path}", data=data,
+                method,
+                f"{self.url}/api/v1{path}",
+                data=data,
                 headers={"Content-Type": "application/json"},
             ) as response:
                 payload = await response.read()
                 status = response.status
         except aiohttp.ClientError as e:
             raise SeekerError(f"cannot reach the Seeker at {self.url}: {e}") from e
-        try:
-            value = canonical.loads(payload)
-        except WireError as e:
-            raise ApiError(status, "bad_response", f"the Seeker answered {status} with "
-                           f"something that is not JSON") from e
         if status >= 400:
-            raise ApiError(status, str(value.get("code", "error")),
-                           str(value.get("message", payload[:200])))
-        return value
+            raise ApiError(status, *read_error(payload))
+        try:
+            return canonical.loads(payload)
+        except WireError as e:
+            raise ApiError(
+                status,
+                "bad_response",
+                f"the Seeker answered {status} with something that is not JSON",
+            ) from e
 
     async def submit(self, job: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", "/jobs", job)
@@ -69,13 +73,18 @@ class SeekerClient:
         try:
             async with self._session.get(url) as response:
                 if response.status >= 400:
-                    value = canonical.loads(await response.read())
-                    raise ApiError(response.status, value.get("code", "error"),
-                                   value.get("message", ""))
-                with path.open("wb") as out:
-                    async for chunk in response.content.iter_chunked(EXPORT_CHUNK_BYTES):
-                        await asyncio.to_thread(out.write, chunk)
-                        lines += chunk.count(b"\n")
+                    raise ApiError(response.status, *read_error(await response.read()))
+                partial = path.with_name(f".{path.name}.partial")
+                try:
+                    with partial.open("wb") as out:
+                        async for chunk in response.content.iter_chunked(EXPORT_CHUNK_BYTES):
+                            await asyncio.to_thread(out.write, chunk)
+                            lines += chunk.count(b"\n")
+                    partial.replace(path)
+                finally:
+                    partial.unlink(missing_ok=True)
         except aiohttp.ClientError as e:
             raise SeekerError(f"export of {job_id} from {self.url} failed: {e}") from e
+        except OSError as e:
+            raise SeekerError(f"cannot write {path}: {e}") from e
         return lines

@@ -26,8 +26,14 @@ log = logging.getLogger(__name__)
 class Coordinator:
     """Owns the jobs and decides which Giver runs which task."""
 
-    def __init__(self, channel: Channel, givers: GiverRegistry, *,
-                 poll_interval_s: float, lease_grace_s: float) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        givers: GiverRegistry,
+        *,
+        poll_interval_s: float,
+        lease_grace_s: float,
+    ) -> None:
         self._channel = channel
         self._givers = givers
         self._poll_interval_s = poll_interval_s
@@ -39,8 +45,13 @@ class Coordinator:
     def submit(self, spec: JobSpec) -> Job:
         job = Job(spec)
         self._jobs[job.job_id] = job
-        log.info("job %s: %d keys of %s in %d tasks", job.job_id, len(spec.keys),
-                 spec.image, len(job.tasks))
+        log.info(
+            "job %s: %d keys of %s in %d tasks",
+            job.job_id,
+            len(spec.keys),
+            spec.image,
+            len(job.tasks),
+        )
         self._wake.set()
         return job
 
@@ -93,7 +104,10 @@ class Coordinator:
             except TimeoutError:
                 pass
             self._wake.clear()
-            await self.step()
+            try:
+                await self.step()
+            except Exception:
+                log.exception("coordinator step failed; trying again at the next one")
 
     async def step(self) -> None:
         """One round: expire leases, collect results, assign tasks."""
@@ -119,8 +133,12 @@ class Coordinator:
         self._store_warned = False
         for result in results:
             if leased[result.task_id].apply_result(result):
-                log.debug("task %s: result %s from giver %s counted",
-                          result.task_id, result.result_id, result.giver_id)
+                log.debug(
+                    "task %s: result %s from giver %s counted",
+                    result.task_id,
+                    result.result_id,
+                    result.giver_id,
+                )
 
     async def _assign(self, jobs: list[Job]) -> None:
         online = self._givers.online()
@@ -136,8 +154,9 @@ class Coordinator:
                     continue
                 await self._send(job, state, giver, load)
 
-    def _choose(self, state: TaskState, online: list[GiverEntry], load: Counter[str]
-                ) -> GiverEntry | None:
+    def _choose(
+        self, state: TaskState, online: list[GiverEntry], load: Counter[str]
+    ) -> GiverEntry | None:
         """The Giver with the most free slots that has not refused this task."""
         best, best_free = None, 0
         for giver in online:
@@ -146,8 +165,9 @@ class Coordinator:
                 best, best_free = giver, free
         return best
 
-    async def _send(self, job: Job, state: TaskState, giver: GiverEntry,
-                    load: Counter[str]) -> None:
+    async def _send(
+        self, job: Job, state: TaskState, giver: GiverEntry, load: Counter[str]
+    ) -> None:
         giver_id, session = giver.info.giver_id, giver.session
         assert session is not None
         task = job.lease(state.task.task_id, giver_id, time.monotonic(), self._lease_grace_s)

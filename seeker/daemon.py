@@ -34,9 +34,12 @@ class Seeker(AsyncLifecycle):
         config = self.config
         self._channel = await open_channel(config.channel_store_url)
         givers = GiverRegistry()
-        self.coordinator = Coordinator(self._channel, givers,
-                                       poll_interval_s=config.poll_interval_s,
-                                       lease_grace_s=config.lease_grace_s)
+        self.coordinator = Coordinator(
+            self._channel,
+            givers,
+            poll_interval_s=config.poll_interval_s,
+            lease_grace_s=config.lease_grace_s,
+        )
         app = web.Application()
         app.add_subapp("/api/v1/", make_api(config, self._channel, givers, self.coordinator))
         app.add_subapp("/channel/", make_channel_app(self._channel))
@@ -47,6 +50,13 @@ class Seeker(AsyncLifecycle):
         self.url = f"http://{host}:{port}"
         self._loop_task = asyncio.create_task(self.coordinator.run(), name="coordinator")
         log.info("seeker serving on %s (results store %s)", self.url, config.channel_store_url)
+
+    @property
+    def channel(self) -> Channel:
+        """The Channel this Seeker collects results from (after start)."""
+        if self._channel is None:
+            raise RuntimeError("the Seeker is not started")
+        return self._channel
 
     async def serve(self) -> None:
         """Run until stopped; a failure of the coordinator ends serving."""
@@ -72,4 +82,3 @@ class Seeker(AsyncLifecycle):
         channel, self._channel = self._channel, None
         if channel is not None:
             await channel.close()
-

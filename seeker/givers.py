@@ -30,16 +30,19 @@ def verify_registration(body: Any, now: float, max_skew_s: float) -> GiverInfo:
     except ChannelError as e:
         raise RegistrationError(str(e)) from e
     if derived != info.giver_id:
-        raise RegistrationError(f"giver id {info.giver_id} does not derive from its public key",
-                                giver_id=info.giver_id)
+        raise RegistrationError(
+            f"giver id {info.giver_id} does not derive from its public key", giver_id=info.giver_id
+        )
     if not isinstance(body["signature"], str) or not verify_value(
-            info.public_key, body["giver"], body["signature"]):
-        raise RegistrationError("registration signature does not verify",
-                                giver_id=info.giver_id)
+        info.public_key, body["giver"], body["signature"]
+    ):
+        raise RegistrationError("registration signature does not verify", giver_id=info.giver_id)
     if abs(now - info.signed_at) > max_skew_s:
         raise RegistrationError(
             f"registration signed {now - info.signed_at:+.0f} s from the Seeker's clock; "
-            f"check the Giver's clock (allowed skew {max_skew_s:.0f} s)", giver_id=info.giver_id)
+            f"check the Giver's clock (allowed skew {max_skew_s:.0f} s)",
+            giver_id=info.giver_id,
+        )
     return info
 
 
@@ -87,8 +90,12 @@ class GiverRegistry:
         entry = self._givers.get(info.giver_id)
         if entry is None:
             entry = self._givers[info.giver_id] = GiverEntry(info, now, now)
-            log.info("giver %s (%s) registered: %d slots", info.giver_id, info.name,
-                     info.capabilities.slots)
+            log.info(
+                "giver %s (%s) registered: %d slots",
+                info.giver_id,
+                info.name,
+                info.capabilities.slots,
+            )
         else:
             entry.info, entry.last_seen = info, now
         return entry
@@ -114,10 +121,17 @@ class GiverRegistry:
         return [e.session for e in self._givers.values() if e.session is not None]
 
     def view(self) -> list[dict[str, Any]]:
-        return [{"giver_id": e.info.giver_id, "name": e.info.name, "online": e.online,
-                 "registered_at": e.registered_at, "last_seen": e.last_seen,
-                 "capabilities": e.info.capabilities.to_wire()}
-                for e in self._givers.values()]
+        return [
+            {
+                "giver_id": e.info.giver_id,
+                "name": e.info.name,
+                "online": e.online,
+                "registered_at": e.registered_at,
+                "last_seen": e.last_seen,
+                "capabilities": e.info.capabilities.to_wire(),
+            }
+            for e in self._givers.values()
+        ]
 
 
 def decode_or_none(data: bytes | str, giver_id: str) -> messages.Message | None:

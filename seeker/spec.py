@@ -6,11 +6,13 @@ A submission that fails here creates nothing; the error names the field.
 from dataclasses import dataclass, field
 from typing import Any
 
+from channel import canonical
 from channel.errors import WireError
 from channel.models import NETWORK_MODES, KeyBlock, Limits
 from seeker.errors import InvalidJob
 
 MAX_KEY_BYTES = 2048
+MAX_TASKS_PER_JOB = 100_000
 DEFAULT_BLOCK_SIZE = 100
 _FIELDS = {"image", "settings", "keys", "range", "block_size", "network", "limits", "name"}
 _LIMIT_FIELDS = {"memory_bytes", "cpus", "pids", "timeout_s"}
@@ -32,15 +34,23 @@ class JobSpec:
         """The job's keys cut into blocks of at most `block_size` keys."""
         size = self.block_size
         if self.keys.start is not None and self.keys.stop is not None:
-            return [KeyBlock(start=lo, stop=min(lo + size, self.keys.stop))
-                    for lo in range(self.keys.start, self.keys.stop, size)]
+            return [
+                KeyBlock(start=lo, stop=min(lo + size, self.keys.stop))
+                for lo in range(self.keys.start, self.keys.stop, size)
+            ]
         keys = self.keys.keys
-        return [KeyBlock(keys=keys[i:i + size]) for i in range(0, len(keys), size)]
+        return [KeyBlock(keys=keys[i : i + size]) for i in range(0, len(keys), size)]
 
     def to_wire(self) -> dict[str, Any]:
-        return {"image": self.image, **self.keys.to_wire(), "block_size": self.block_size,
-                "settings": self.settings, "network": self.network,
-                "limits": self.limits.to_wire(), "name": self.name}
+        return {
+            "image": self.image,
+            **self.keys.to_wire(),
+            "block_size": self.block_size,
+            "settings": self.settings,
+            "network": self.network,
+            "limits": self.limits.to_wire(),
+            "name": self.name,
+        }
 
 
 def parse_job(body: Any) -> JobSpec:
@@ -62,11 +72,30 @@ def parse_job(body: Any) -> JobSpec:
     block_size = body.get("block_size", DEFAULT_BLOCK_SIZE)
     if not _is_int(block_size) or block_size < 1:
         raise InvalidJob("block_size must be a whole number of at least 1", field="block_size")
+    try:
+        canonical.dumps(settings)
+    except WireError as e:
+        raise InvalidJob(f"settings cannot be passed on: {e}", field="settings") from e
     name = body.get("name", "")
     if not isinstance(name, str):
         raise InvalidJob("name must be a string", field="name")
-    return JobSpec(image=image.strip(), keys=_parse_keys(body), block_size=block_size,
-                   settings=settings, network=network, limits=_parse_limits(body), name=name)
+    keys = _parse_keys(body)
+    tasks = -(-len(keys) // block_size)
+    if tasks > MAX_TASKS_PER_JOB:
+        raise InvalidJob(
+            f"{len(keys)} keys in blocks of {block_size} make {tasks} tasks, over "
+            f"the {MAX_TASKS_PER_JOB} a job may have; use a larger block_size",
+            field="block_size",
+        )
+    return JobSpec(
+        image=image.strip(),
+        keys=keys,
+        block_size=block_size,
+        settings=settings,
+        network=network,
+        limits=_parse_limits(body),
+        name=name,
+    )
 
 
 def _is_int(value: Any) -> bool:
@@ -84,12 +113,14 @@ def _parse_keys(body: dict[str, Any]) -> KeyBlock:
         if start >= stop:
             raise InvalidJob(
                 f"range [{start}, {stop}) is empty or reversed: start must be below stop",
-                field="range")
+                field="range",
+            )
         return KeyBlock(start=start, stop=stop)
     keys = body.get("keys")
     if keys is None:
-        raise InvalidJob("no keys: give keys (a list of strings) or range [start, stop)",
-                         field="keys")
+        raise InvalidJob(
+            "no keys: give keys (a list of strings) or range [start, stop)", field="keys"
+        )
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise InvalidJob("keys must be a list of strings", field="keys")
     for key in keys:

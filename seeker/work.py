@@ -71,10 +71,17 @@ class Job:
         self.tasks: dict[str, TaskState] = {}
         for index, block in enumerate(spec.blocks()):
             task_id = f"{self.job_id}-{index:05d}"
-            self.tasks[task_id] = TaskState(Task(
-                task_id=task_id, job_id=self.job_id, image=spec.image,
-                settings=spec.settings, block=block, network=spec.network,
-                limits=spec.limits))
+            self.tasks[task_id] = TaskState(
+                Task(
+                    task_id=task_id,
+                    job_id=self.job_id,
+                    image=spec.image,
+                    settings=spec.settings,
+                    block=block,
+                    network=spec.network,
+                    limits=spec.limits,
+                )
+            )
 
     @property
     def finished(self) -> bool:
@@ -128,9 +135,22 @@ class Job:
     def apply_result(self, result: Result) -> bool:
         """Count `result` if it answers a live lease; whether it was counted."""
         state = self.tasks.get(result.task_id)
-        if (state is None or state.status is not TaskStatus.LEASED or state.lease is None
-                or state.lease.giver_id != result.giver_id):
+        if (
+            state is None
+            or state.status is not TaskStatus.LEASED
+            or state.lease is None
+            or state.lease.giver_id != result.giver_id
+        ):
             return False
+        stray = next((r["key"] for r in result.records if r["key"] not in state.task.block), None)
+        if result.job_id != self.job_id or stray is not None:
+            self._fail_task(
+                state,
+                f"result {result.result_id} from giver {result.giver_id} "
+                f"claims {'key ' + repr(stray) if stray else 'job ' + result.job_id}"
+                " outside its task; discarded",
+            )
+            return True
         ok = {o.key for o in result.outcomes if o.ok}
         reasons = {o.key: o.reason or "failed" for o in result.outcomes if not o.ok}
         state.done_keys = sum(1 for key in state.task.block if key in ok)
@@ -178,10 +198,15 @@ class Job:
         for state in self.tasks.values():
             tasks[state.status.value] += 1
         return {
-            "job_id": self.job_id, "name": self.spec.name, "image": self.spec.image,
+            "job_id": self.job_id,
+            "name": self.spec.name,
+            "image": self.spec.image,
             "status": "done" if self.finished else "running",
-            "created_at": self.created_at, "finished_at": self.finished_at,
-            "keys": self.counts(), "tasks": {"total": len(self.tasks), **tasks},
-            "failures": [{"task_id": f.task_id, "key": f.key, "reason": f.reason}
-                         for f in self.failures],
+            "created_at": self.created_at,
+            "finished_at": self.finished_at,
+            "keys": self.counts(),
+            "tasks": {"total": len(self.tasks), **tasks},
+            "failures": [
+                {"task_id": f.task_id, "key": f.key, "reason": f.reason} for f in self.failures
+            ],
         }

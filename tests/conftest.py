@@ -68,9 +68,19 @@ def catalog_image(docker_client: docker.DockerClient) -> str:
 def faulty_image(docker_client: docker.DockerClient) -> str:
     """A scraper that misbehaves on demand (tests/images/faulty), built from the local base."""
     subprocess.run(
-        ["docker", "build", "-q", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
-         "-t", FAULTY_IMAGE, str(REPO / "tests" / "images" / "faulty")],
-        check=True, capture_output=True)
+        [
+            "docker",
+            "build",
+            "-q",
+            "--build-arg",
+            f"BASE_IMAGE={BASE_IMAGE}",
+            "-t",
+            FAULTY_IMAGE,
+            str(REPO / "tests" / "images" / "faulty"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return FAULTY_IMAGE
 
 
@@ -93,10 +103,19 @@ def ferretdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = (data / "ferretdb.log").open("wb")
     process = subprocess.Popen(
-        [binary, "--handler=sqlite", f"--sqlite-url=file:{data}/",
-         f"--listen-addr=127.0.0.1:{port}", "--debug-addr=-", "--state-dir=-",
-         "--telemetry=disable", "--log-level=warn"],
-        stdout=subprocess.DEVNULL, stderr=log)
+        [
+            binary,
+            "--handler=sqlite",
+            f"--sqlite-url=file:{data}/",
+            f"--listen-addr=127.0.0.1:{port}",
+            "--debug-addr=-",
+            "--state-dir=-",
+            "--telemetry=disable",
+            "--log-level=warn",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
     try:
         wait_for_port(port, FERRETDB_START_TIMEOUT_S, process)
         yield f"127.0.0.1:{port}"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from channel.base import Channel
-from channel.errors import BadStoreUrl, InvalidResult, ResultConflict
+from channel.errors import BadStoreUrl, InvalidResult, ResultConflict, ResultTooLarge
 from channel.factory import open_channel
 from channel.identity import Identity
 from channel.models import KeyOutcome, Result
@@ -31,13 +31,27 @@ async def giver(channel: Channel) -> Identity:
     return identity
 
 
-def make_result(identity: Identity, result_id: str, task_id: str = "j1-00000",
-                job_id: str = "j1", value: int = 1) -> Result:
-    return sign_result(identity, Result(
-        result_id=result_id, task_id=task_id, job_id=job_id, giver_id="",
-        records=[{"key": "k1", "data": {"value": value, "name": "Ünïcode ✓"}}],
-        outcomes=[KeyOutcome("k1", True), KeyOutcome("k2", False, "not found")],
-        error=None, started_at=1.5, finished_at=2.5))
+def make_result(
+    identity: Identity,
+    result_id: str,
+    task_id: str = "j1-00000",
+    job_id: str = "j1",
+    value: int = 1,
+) -> Result:
+    return sign_result(
+        identity,
+        Result(
+            result_id=result_id,
+            task_id=task_id,
+            job_id=job_id,
+            giver_id="",
+            records=[{"key": "k1", "data": {"value": value, "name": "Ünïcode ✓"}}],
+            outcomes=[KeyOutcome("k1", True), KeyOutcome("k2", False, "not found")],
+            error=None,
+            started_at=1.5,
+            finished_at=2.5,
+        ),
+    )
 
 
 async def test_result_round_trips(channel: Channel, giver: Identity) -> None:
@@ -86,8 +100,7 @@ async def test_altered_header_is_refused(channel: Channel, giver: Identity) -> N
     assert await channel.results_for_job("j1") == []
 
 
-async def test_result_signed_by_another_key_is_refused(
-        channel: Channel, giver: Identity) -> None:
+async def test_result_signed_by_another_key_is_refused(channel: Channel, giver: Identity) -> None:
     forger = Identity.generate()
     forged = dataclasses.replace(make_result(forger, "r1"), giver_id=giver.id)
     with pytest.raises(InvalidResult, match="signature"):
@@ -120,3 +133,26 @@ async def test_close_twice_is_harmless(channel: Channel) -> None:
 async def test_unknown_store_scheme_is_a_clear_error() -> None:
     with pytest.raises(BadStoreUrl, match="expected sqlite"):
         await open_channel("postgres://db/x")
+
+
+async def test_result_too_large_for_mongodb_is_refused_clearly(mongo_url: str) -> None:
+    async with await open_channel(mongo_url) as channel:
+        giver = Identity.generate()
+        await channel.register_giver(giver.id, giver.public_key)
+        big = sign_result(
+            giver,
+            Result(
+                result_id="big",
+                task_id="j1-00000",
+                job_id="j1",
+                giver_id="",
+                records=[{"key": "k1", "data": {"page": "x" * (17 * 1024 * 1024)}}],
+                outcomes=[KeyOutcome("k1", True)],
+                error=None,
+                started_at=0.0,
+                finished_at=1.0,
+            ),
+        )
+        with pytest.raises(ResultTooLarge, match="too large"):
+            await channel.put_result(big)
+        assert await channel.results_for_job("j1") == []

@@ -33,13 +33,28 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
     async with AsyncExitStack() as stack:
 
         async def start(store_url: str = "", givers: int = 2, slots: int = 2) -> Seeker:
-            seeker = await stack.enter_async_context(Seeker(SeekerConfig(
-                port=0, data_dir=tmp_path / "seeker", store_url=store_url,
-                poll_interval_s=POLL_S)))
+            seeker = await stack.enter_async_context(
+                Seeker(
+                    SeekerConfig(
+                        port=0,
+                        data_dir=tmp_path / "seeker",
+                        store_url=store_url,
+                        poll_interval_s=POLL_S,
+                    )
+                )
+            )
             for n in range(givers):
-                await stack.enter_async_context(Giver(GiverConfig(
-                    seeker_url=seeker.url, data_dir=tmp_path / f"giver-{n}",
-                    name=f"giver-{n}", slots=slots, progress_interval_s=0.2)))
+                await stack.enter_async_context(
+                    Giver(
+                        GiverConfig(
+                            seeker_url=seeker.url,
+                            data_dir=tmp_path / f"giver-{n}",
+                            name=f"giver-{n}",
+                            slots=slots,
+                            progress_interval_s=0.2,
+                        )
+                    )
+                )
             http = await stack.enter_async_context(aiohttp.ClientSession())
             async with asyncio.timeout(JOB_TIMEOUT_S):
                 while True:
@@ -73,19 +88,32 @@ async def export(seeker: Seeker, job_id: str) -> list[dict[str, Any]]:
 
 
 def leftover_containers(docker_client: docker.DockerClient) -> list[str]:
-    return [c.name for c in docker_client.containers.list(
-        all=True, filters={"label": "seekgive.giver"})]
+    return [
+        c.name for c in docker_client.containers.list(all=True, filters={"label": "seekgive.giver"})
+    ]
 
 
 @pytest.mark.parametrize("store", ["sqlite", "mongodb"])
 async def test_a_job_runs_end_to_end_on_two_givers(
-        request: pytest.FixtureRequest, grid: Grid, store: str, catalog_image: str,
-        demo_site_url: str, docker_client: docker.DockerClient) -> None:
+    request: pytest.FixtureRequest,
+    grid: Grid,
+    store: str,
+    catalog_image: str,
+    demo_site_url: str,
+    docker_client: docker.DockerClient,
+) -> None:
     store_url = request.getfixturevalue("mongo_url") if store == "mongodb" else ""
     seeker = await grid(store_url=store_url)
-    job = await submit_and_wait(seeker, {
-        "image": catalog_image, "range": [1, 101], "block_size": 10, "network": "host",
-        "settings": {"base_url": demo_site_url}})
+    job = await submit_and_wait(
+        seeker,
+        {
+            "image": catalog_image,
+            "range": [1, 101],
+            "block_size": 10,
+            "network": "host",
+            "settings": {"base_url": demo_site_url},
+        },
+    )
 
     assert job["keys"] == {"total": 100, "done": 100, "failed": 0, "leased": 0, "pending": 0}
     records = await export(seeker, job["job_id"])
@@ -100,13 +128,24 @@ async def test_a_job_runs_end_to_end_on_two_givers(
 
 
 async def test_failed_tasks_are_recorded_and_the_giver_keeps_serving(
-        grid: Grid, faulty_image: str, docker_client: docker.DockerClient) -> None:
+    grid: Grid, faulty_image: str, docker_client: docker.DockerClient
+) -> None:
     seeker = await grid(givers=1)
     keys = ["a", "b", "c"]
-    jobs = await asyncio.gather(*(
-        submit_and_wait(seeker, {"image": faulty_image, "keys": keys,
-                                 "settings": {"mode": mode}, "limits": {"timeout_s": 3}})
-        for mode in ("exit", "garbage", "sleep")))
+    jobs = await asyncio.gather(
+        *(
+            submit_and_wait(
+                seeker,
+                {
+                    "image": faulty_image,
+                    "keys": keys,
+                    "settings": {"mode": mode},
+                    "limits": {"timeout_s": 3},
+                },
+            )
+            for mode in ("exit", "garbage", "sleep")
+        )
+    )
     reasons = [job["failures"][0]["reason"] for job in jobs]
     assert "exited with code 3" in reasons[0] and "giving up on purpose" in reasons[0]
     assert "records.jsonl line 1" in reasons[1]
@@ -114,15 +153,15 @@ async def test_failed_tasks_are_recorded_and_the_giver_keeps_serving(
     for job in jobs:
         assert job["keys"]["failed"] == 3 and job["tasks"]["failed"] == 1
 
-    healthy = await submit_and_wait(seeker, {"image": faulty_image, "keys": keys,
-                                             "settings": {"mode": "ok"}})
+    healthy = await submit_and_wait(
+        seeker, {"image": faulty_image, "keys": keys, "settings": {"mode": "ok"}}
+    )
     assert healthy["keys"]["done"] == 3
     assert sorted(r["key"] for r in await export(seeker, healthy["job_id"])) == keys
     assert leftover_containers(docker_client) == []
 
 
-async def test_an_image_the_giver_does_not_have_fails_the_task_with_the_reason(
-        grid: Grid) -> None:
+async def test_an_image_the_giver_does_not_have_fails_the_task_with_the_reason(grid: Grid) -> None:
     seeker = await grid(givers=1)
     job = await submit_and_wait(seeker, {"image": "seekgive-test/absent:1", "keys": ["a"]})
     assert job["keys"]["failed"] == 1

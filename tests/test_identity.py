@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from channel.identity import Identity, IdentityError, key_id, verify, verify_value
+from channel.errors import IdentityError
+from channel.identity import Identity, key_id, verify, verify_value
 
 
 def test_key_file_is_created_private_and_reloads_to_the_same_id(tmp_path: Path) -> None:

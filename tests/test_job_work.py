@@ -1,6 +1,8 @@
 """Leases and results: the Seeker's bookkeeping, with the clock passed in."""
 
-from channel.models import KeyOutcome, Result
+import dataclasses
+
+from channel.models import KeyBlock, KeyOutcome, Result
 from seeker.spec import parse_job
 from seeker.work import Job, TaskStatus
 
@@ -8,19 +10,31 @@ GRACE_S = 10.0
 
 
 def make_job(**overrides: object) -> Job:
-    body = {"image": "x:1", "range": [0, 10], "block_size": 5,
-            "limits": {"timeout_s": 100}, **overrides}
+    body = {
+        "image": "x:1",
+        "range": [0, 10],
+        "block_size": 5,
+        "limits": {"timeout_s": 100},
+        **overrides,
+    }
     return Job(parse_job(body))
 
 
-def result_for(job: Job, task_id: str, giver_id: str, ok_keys: list[str],
-               error: str | None = None) -> Result:
+def result_for(
+    job: Job, task_id: str, giver_id: str, ok_keys: list[str], error: str | None = None
+) -> Result:
     keys = list(job.tasks[task_id].task.block)
-    return Result(result_id=f"r-{task_id}-{giver_id}", task_id=task_id, job_id=job.job_id,
-                  giver_id=giver_id, records=[],
-                  outcomes=[KeyOutcome(k, k in ok_keys, None if k in ok_keys else "boom")
-                            for k in keys],
-                  error=error, started_at=0.0, finished_at=1.0)
+    return Result(
+        result_id=f"r-{task_id}-{giver_id}",
+        task_id=task_id,
+        job_id=job.job_id,
+        giver_id=giver_id,
+        records=[],
+        outcomes=[KeyOutcome(k, k in ok_keys, None if k in ok_keys else "boom") for k in keys],
+        error=error,
+        started_at=0.0,
+        finished_at=1.0,
+    )
 
 
 def test_counts_follow_leases_and_results() -> None:
@@ -83,3 +97,33 @@ def test_refusals_release_and_refused_by_all_fails() -> None:
     assert "g1: contract 9 unknown" in job.failures[0].reason
     assert job.counts()["failed"] == 5
 
+
+def test_result_claiming_keys_outside_its_block_fails_the_task() -> None:
+    job = make_job()
+    first, second = job.tasks
+    job.lease(first, "g1", now=0.0, grace_s=GRACE_S)
+    job.lease(second, "g1", now=0.0, grace_s=GRACE_S)
+    stray = result_for(job, first, "g1", ["0"])
+    stray.records.append({"key": "7", "data": {}})
+    assert job.apply_result(stray)
+    assert job.tasks[first].status is TaskStatus.FAILED
+    assert "claims key '7' outside its task" in job.failures[0].reason
+    other_job = dataclasses.replace(result_for(job, second, "g1", ["5"]), job_id="jother")
+    job.apply_result(other_job)
+    assert "claims job jother" in job.failures[1].reason
+    assert job.counts()["done"] == 0
+
+
+def test_key_blocks_know_their_keys() -> None:
+    block = KeyBlock(start=5, stop=8)
+    assert [k in block for k in ("4", "5", "7", "8", "05", "+6", "x", "")] == [
+        False,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]
+    assert "b" in KeyBlock(keys=("a", "b")) and "c" not in KeyBlock(keys=("a", "b"))

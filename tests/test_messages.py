@@ -6,29 +6,48 @@ from channel import messages
 from channel.errors import WireError
 from channel.models import KeyBlock, Limits, Task
 
-TASK = Task(task_id="j1-00000", job_id="j1", image="x:1", settings={"a": [1, 2]},
-            block=KeyBlock(start=1, stop=26), network="host", limits=Limits(timeout_s=30))
+TASK = Task(
+    task_id="j1-00000",
+    job_id="j1",
+    image="x:1",
+    settings={"a": [1, 2]},
+    block=KeyBlock(start=1, stop=26),
+    network="host",
+    limits=Limits(timeout_s=30),
+)
 
 
-@pytest.mark.parametrize("message", [
-    messages.Challenge("n0nce"), messages.Hello("g1", "c2ln"), messages.Assign(TASK),
-    messages.Cancel("j1-00000"), messages.Accept("j1-00000"),
-    messages.Refuse("j1-00000", "no free slot"), messages.Progress("j1-00000", 3, 25),
-    messages.Done("j1-00000", "r1"),
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        messages.Challenge("n0nce"),
+        messages.Hello("g1", "c2ln"),
+        messages.Assign(TASK),
+        messages.Cancel("j1-00000"),
+        messages.Accept("j1-00000"),
+        messages.Refuse("j1-00000", "no free slot"),
+        messages.Progress("j1-00000", 3, 25),
+        messages.Done("j1-00000", "r1"),
+    ],
+)
 def test_every_message_round_trips(message: messages.Message) -> None:
     assert messages.decode(messages.encode(message)) == message
 
 
-@pytest.mark.parametrize(("data", "error"), [
-    (b"[]", "message must be an object"),
-    (b'{"type": "teleport"}', "unknown message type 'teleport'"),
-    (b'{"type": "progress", "task_id": "t", "done": "3", "total": 4}',
-     "progress message.done must be an integer"),
-    (b'{"type": "done", "task_id": "t"}', "done message.result_id is missing"),
-    (b'{"type": "assign", "task": {"task_id": "t"}}', r"assign message\.task\.\w+ is missing"),
-    (b"{not json", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"[]", "message must be an object"),
+        (b'{"type": "teleport"}', "unknown message type 'teleport'"),
+        (
+            b'{"type": "progress", "task_id": "t", "done": "3", "total": 4}',
+            "progress message.done must be an integer",
+        ),
+        (b'{"type": "done", "task_id": "t"}', "done message.result_id is missing"),
+        (b'{"type": "assign", "task": {"task_id": "t"}}', r"assign message\.task\.\w+ is missing"),
+        (b"{not json", "not valid JSON"),
+    ],
+)
 def test_malformed_messages_name_what_is_wrong(data: bytes, error: str) -> None:
     with pytest.raises(WireError, match=error):
         messages.decode(data)

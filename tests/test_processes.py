@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,9 @@ STOP_TIMEOUT_S = 30
 
 
 def leftovers(docker_client: docker.DockerClient) -> list[str]:
-    return [c.name for c in docker_client.containers.list(
-        all=True, filters={"label": "seekgive.giver"})]
+    return [
+        c.name for c in docker_client.containers.list(all=True, filters={"label": "seekgive.giver"})
+    ]
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -42,8 +44,10 @@ def read_until(stream, marker: str) -> str:
 def test_giver_stops_on_sigint_while_still_registering(tmp_path: Path) -> None:
     nobody = f"http://127.0.0.1:{free_port()}"
     with subprocess.Popen(
-            [BIN / "giver", "run", "--seeker", nobody, "--data-dir", tmp_path],
-            stderr=subprocess.PIPE, text=True) as giver:
+        [BIN / "giver", "run", "--seeker", nobody, "--data-dir", tmp_path],
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as giver:
         read_until(giver.stderr, "cannot register with the Seeker")
         giver.send_signal(signal.SIGINT)
         assert giver.wait(timeout=STOP_TIMEOUT_S) == 0
@@ -54,22 +58,41 @@ def test_bad_submission_is_one_clear_line(tmp_path: Path) -> None:
     nobody = f"http://127.0.0.1:{free_port()}"
     unreachable = subprocess.run(
         [BIN / "seeker", "submit", "--seeker", nobody, "--image", "x:1", "--range", "1:5"],
-        capture_output=True, text=True)
+        capture_output=True,
+        text=True,
+    )
     assert unreachable.returncode == 1
     assert unreachable.stderr.startswith("seeker: error: cannot reach the Seeker")
     bad_range = subprocess.run(
         [BIN / "seeker", "submit", "--seeker", nobody, "--image", "x:1", "--range", "1-5"],
-        capture_output=True, text=True)
+        capture_output=True,
+        text=True,
+    )
     assert bad_range.returncode == 1
     assert bad_range.stderr == "seeker: error: --range '1-5' is not START:STOP\n"
 
 
 def test_demo_runs_a_job_with_relative_paths(
-        tmp_path: Path, catalog_image: str, docker_client: docker.DockerClient) -> None:
+    tmp_path: Path, catalog_image: str, docker_client: docker.DockerClient
+) -> None:
     demo = subprocess.run(
-        [sys.executable, REPO / "scripts" / "demo.py", "--keys", "60", "--block-size", "10",
-         "--work-dir", "work", "--output", "results.jsonl"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=240)
+        [
+            sys.executable,
+            REPO / "scripts" / "demo.py",
+            "--keys",
+            "60",
+            "--block-size",
+            "10",
+            "--work-dir",
+            "work",
+            "--output",
+            "results.jsonl",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert demo.returncode == 0, demo.stderr[-3000:]
     last = demo.stdout.strip().splitlines()[-1]
     assert last.startswith("demo: 60/60 keys done, 60 records, 2 givers, "), last
@@ -79,15 +102,45 @@ def test_demo_runs_a_job_with_relative_paths(
 
 
 def test_demo_interrupted_leaves_no_container_or_process(
-        tmp_path: Path, catalog_image: str, docker_client: docker.DockerClient) -> None:
+    tmp_path: Path, catalog_image: str, docker_client: docker.DockerClient
+) -> None:
     work = tmp_path / "work"
     with subprocess.Popen(
-            [sys.executable, REPO / "scripts" / "demo.py", "--keys", "500", "--block-size", "5",
-             "--work-dir", work, "--output", tmp_path / "results.jsonl"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as demo:
+        [
+            sys.executable,
+            REPO / "scripts" / "demo.py",
+            "--keys",
+            "500",
+            "--block-size",
+            "5",
+            "--work-dir",
+            work,
+            "--output",
+            tmp_path / "results.jsonl",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as demo:
         read_until(demo.stdout, " leased, ")
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=STOP_TIMEOUT_S) == 130
         assert "interrupted; everything it started is stopped" in demo.stderr.read()
     assert leftovers(docker_client) == []
     assert processes_mentioning(str(work)) == []
+
+
+def test_seeker_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        seeker = subprocess.run(
+            [BIN / "seeker", "run", "--port", str(port), "--data-dir", tmp_path],
+            capture_output=True,
+            text=True,
+            timeout=STOP_TIMEOUT_S,
+        )
+    assert seeker.returncode == 1
+    assert seeker.stderr.splitlines()[-1].startswith("seeker: error: [Errno 98]")
+    assert "Traceback" not in seeker.stderr

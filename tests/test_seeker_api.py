@@ -17,8 +17,9 @@ from channel.signing import sign_result
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 
-CAPS = Capabilities(cpus=2, memory_bytes=2**30, arch="amd64", os="linux",
-                    docker_version="20.10", slots=1)
+CAPS = Capabilities(
+    cpus=2, memory_bytes=2**30, arch="amd64", os="linux", docker_version="20.10", slots=1
+)
 
 
 @pytest.fixture
@@ -33,36 +34,45 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-async def call(http: aiohttp.ClientSession, method: str, url: str,
-               body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+async def call(
+    http: aiohttp.ClientSession, method: str, url: str, body: Any = None, raw: bytes | None = None
+) -> tuple[int, Any]:
     data = raw if raw is not None else canonical.dumps(body)
     async with http.request(method, url, data=data) as response:
         return response.status, canonical.loads(await response.read())
 
 
 def registration(identity: Identity, **changes: Any) -> dict[str, Any]:
-    info = GiverInfo(giver_id=identity.id, public_key=identity.public_key, name="test",
-                     capabilities=CAPS, signed_at=time.time())
+    info = GiverInfo(
+        giver_id=identity.id,
+        public_key=identity.public_key,
+        name="test",
+        capabilities=CAPS,
+        signed_at=time.time(),
+    )
     info = dataclasses.replace(info, **changes)
     return {"giver": info.to_wire(), "signature": identity.sign_value(info.to_wire())}
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"keys": ["a"]}, "image is required"),
-    ({"image": "x:1"}, "no keys"),
-    ({"image": "x:1", "range": [500, 1]}, "empty or reversed"),
-    ({"image": "x:1", "keys": ["a"], "priority": 9}, r"unknown field\(s\): priority"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"keys": ["a"]}, "image is required"),
+        ({"image": "x:1"}, "no keys"),
+        ({"image": "x:1", "range": [500, 1]}, "empty or reversed"),
+        ({"image": "x:1", "keys": ["a"], "priority": 9}, r"unknown field\(s\): priority"),
+    ],
+)
 async def test_bad_jobs_get_400_with_the_reason(
-        seeker: Seeker, http: aiohttp.ClientSession, body: Any, message: str) -> None:
+    seeker: Seeker, http: aiohttp.ClientSession, body: Any, message: str
+) -> None:
     status, answer = await call(http, "POST", f"{seeker.url}/api/v1/jobs", body)
     assert status == 400 and answer["code"] == "invalid_job"
     assert re.search(message, answer["message"])
     assert (await call(http, "GET", f"{seeker.url}/api/v1/jobs", raw=b""))[1] == {"jobs": []}
 
 
-async def test_body_that_is_not_json_gets_400(
-        seeker: Seeker, http: aiohttp.ClientSession) -> None:
+async def test_body_that_is_not_json_gets_400(seeker: Seeker, http: aiohttp.ClientSession) -> None:
     status, answer = await call(http, "POST", f"{seeker.url}/api/v1/jobs", raw=b"{nope")
     assert status == 400 and "not JSON" in answer["message"]
 
@@ -73,8 +83,12 @@ async def test_unknown_job_gets_404(seeker: Seeker, http: aiohttp.ClientSession)
 
 
 async def test_good_job_is_accepted_and_cut(seeker: Seeker, http: aiohttp.ClientSession) -> None:
-    status, job = await call(http, "POST", f"{seeker.url}/api/v1/jobs",
-                             {"image": "x:1", "range": [1, 501], "block_size": 25})
+    status, job = await call(
+        http,
+        "POST",
+        f"{seeker.url}/api/v1/jobs",
+        {"image": "x:1", "range": [1, 501], "block_size": 25},
+    )
     assert status == 201
     assert job["keys"] == {"total": 500, "done": 0, "failed": 0, "leased": 0, "pending": 500}
     assert job["tasks"]["total"] == 20
@@ -99,14 +113,25 @@ async def test_registration_proves_the_key(seeker: Seeker, http: aiohttp.ClientS
 
 
 async def test_forged_and_altered_results_are_refused_and_not_stored(
-        seeker: Seeker, http: aiohttp.ClientSession) -> None:
+    seeker: Seeker, http: aiohttp.ClientSession
+) -> None:
     giver, forger = Identity.generate(), Identity.generate()
     await call(http, "POST", f"{seeker.url}/api/v1/givers", registration(giver))
     results_url = f"{seeker.url}/channel/v1/results"
-    result = sign_result(giver, Result(
-        result_id="r1", task_id="j1-00000", job_id="j1", giver_id="",
-        records=[{"key": "1", "data": {"price": 10}}], outcomes=[KeyOutcome("1", True)],
-        error=None, started_at=0.0, finished_at=1.0))
+    result = sign_result(
+        giver,
+        Result(
+            result_id="r1",
+            task_id="j1-00000",
+            job_id="j1",
+            giver_id="",
+            records=[{"key": "1", "data": {"price": 10}}],
+            outcomes=[KeyOutcome("1", True)],
+            error=None,
+            started_at=0.0,
+            finished_at=1.0,
+        ),
+    )
 
     altered = dataclasses.replace(result, records=[{"key": "1", "data": {"price": 0}}])
     forged = dataclasses.replace(sign_result(forger, result), giver_id=giver.id)
@@ -116,8 +141,7 @@ async def test_forged_and_altered_results_are_refused_and_not_stored(
         assert (status, answer["code"]) == (403, "invalid_result")
     status, answer = await call(http, "POST", results_url, raw=b'{"result_id": 1}')
     assert (status, answer["code"]) == (400, "bad_result")
-    assert seeker.coordinator is not None
-    assert await seeker.coordinator._channel.results_for_job("j1") == []
+    assert await seeker.channel.results_for_job("j1") == []
 
     status, ack = await call(http, "POST", results_url, result.to_wire())
     assert status == 200 and ack["result_id"] == "r1"
@@ -125,7 +149,8 @@ async def test_forged_and_altered_results_are_refused_and_not_stored(
 
 
 async def test_session_with_a_bad_proof_is_closed(
-        seeker: Seeker, http: aiohttp.ClientSession) -> None:
+    seeker: Seeker, http: aiohttp.ClientSession
+) -> None:
     giver, forger = Identity.generate(), Identity.generate()
     await call(http, "POST", f"{seeker.url}/api/v1/givers", registration(giver))
     async with http.ws_connect(f"{seeker.url}/api/v1/givers/{giver.id}/session") as ws:
@@ -138,7 +163,26 @@ async def test_session_with_a_bad_proof_is_closed(
 
 
 async def test_session_for_an_unregistered_giver_is_404(
-        seeker: Seeker, http: aiohttp.ClientSession) -> None:
+    seeker: Seeker, http: aiohttp.ClientSession
+) -> None:
     with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
         await http.ws_connect(f"{seeker.url}/api/v1/givers/gnobody/session")
     assert caught.value.status == 404
+
+
+async def test_result_nested_too_deep_is_a_400_not_a_crash(
+    seeker: Seeker, http: aiohttp.ClientSession
+) -> None:
+    giver = Identity.generate()
+    await call(http, "POST", f"{seeker.url}/api/v1/givers", registration(giver))
+    deep = b'{"d":' * 300 + b"1" + b"}" * 300
+    body = (
+        b'{"result_id": "r1", "task_id": "j1-00000", "job_id": "j1", "giver_id": "'
+        + giver.id.encode()
+        + b'", "records": [{"key": "1", "data": '
+        + deep
+        + b'}], "outcomes": [], "error": null, "started_at": 0, "finished_at": 1,'
+        b' "digest": "", "signature": ""}'
+    )
+    status, answer = await call(http, "POST", f"{seeker.url}/channel/v1/results", raw=body)
+    assert (status, answer["code"]) == (400, "bad_result")
