@@ -5,7 +5,7 @@ the scraper reaches only the demo shop served on 127.0.0.1.
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,19 @@ async def export(seeker: Seeker, job_id: str) -> list[dict[str, Any]]:
             return [canonical.loads(line) for line in (await response.read()).splitlines()]
 
 
+async def poll_until(
+    fetch: Callable[[], Awaitable[dict[str, Any]]], done: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """Fetch until `done` holds for what was fetched; return that.
+
+    The state lives behind an HTTP API, so there is no event to wait on: poll.
+    """
+    async with asyncio.timeout(JOB_TIMEOUT_S):
+        while not done(value := await fetch()):  # noqa: ASYNC110
+            await asyncio.sleep(POLL_S)
+    return value
+
+
 def leftover_containers(docker_client: docker.DockerClient) -> list[str]:
     return [
         c.name for c in docker_client.containers.list(all=True, filters={"label": "seekgive.giver"})
@@ -166,3 +179,48 @@ async def test_an_image_the_giver_does_not_have_fails_the_task_with_the_reason(g
     job = await submit_and_wait(seeker, {"image": "seekgive-test/absent:1", "keys": ["a"]})
     assert job["keys"]["failed"] == 1
     assert "seekgive-test/absent:1" in job["failures"][0]["reason"]
+
+
+async def test_a_lease_left_by_a_vanished_giver_lapses_and_another_finishes_the_job(
+    tmp_path: Path, faulty_image: str, docker_client: docker.DockerClient
+) -> None:
+    config = SeekerConfig(
+        port=0, data_dir=tmp_path / "seeker", poll_interval_s=POLL_S, lease_grace_s=1.0
+    )
+    async with Seeker(config) as seeker, aiohttp.ClientSession() as http:
+        assert seeker.coordinator is not None
+
+        def giver(name: str) -> Giver:
+            return Giver(
+                GiverConfig(
+                    seeker_url=seeker.url,
+                    data_dir=tmp_path / name,
+                    name=name,
+                    slots=1,
+                    progress_interval_s=0.2,
+                )
+            )
+
+        async def job_state() -> dict[str, Any]:
+            async with http.get(f"{seeker.url}/api/v1/jobs/{job['job_id']}") as response:
+                return await response.json()
+
+        async with giver("vanishing") as vanishing:
+            body = {
+                "image": faulty_image,
+                "keys": ["a", "b"],
+                "block_size": 2,
+                "settings": {"mode": "slow", "seconds": 2},
+                "limits": {"timeout_s": 4},
+            }
+            async with http.post(f"{seeker.url}/api/v1/jobs", data=canonical.dumps(body)) as r:
+                job = await r.json()
+            await poll_until(lambda: job_state(), lambda job: job["keys"]["leased"] > 0)
+        assert leftover_containers(docker_client) == []
+
+        async with giver("steady") as steady:
+            state = await poll_until(lambda: job_state(), lambda job: job["status"] == "done")
+            assert state["keys"]["done"] == 2
+            (task,) = seeker.coordinator.job(job["job_id"]).tasks.values()
+            (result,) = await seeker.channel.results_for_tasks([task.task.task_id])
+            assert result.giver_id == steady.id != vanishing.id

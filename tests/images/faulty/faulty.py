@@ -1,6 +1,7 @@
 """Misbehave as settings["mode"] says (contract v1 paths).
 
 ok: a record and an ok status per key, then progress; exit: fail with code 3;
+slow: sleep settings["seconds"], then as ok;
 sleep: hang; garbage: a records line that is not JSON; stall: finish the first
 key, report progress, then hang; whoami: a record per key describing the
 sandbox the scraper runs in (uid, capabilities, writable root).
@@ -43,6 +44,9 @@ if mode == "exit":
     sys.exit(3)
 if mode == "sleep":
     time.sleep(3600)
+if mode == "slow":
+    time.sleep(float(task["settings"]["seconds"]))
+    mode = "ok"
 with open("/output/records.jsonl", "w") as records, open("/output/status.jsonl", "w") as status:
     if mode == "garbage":
         records.write("this is not json\n")
