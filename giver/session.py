@@ -9,6 +9,7 @@ are dropped (the Seeker polls the Channel by task id anyway).
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 SESSION_PATH = "/api/v1/givers/{giver_id}/session"
 HEARTBEAT_S = 15.0
 HANDSHAKE_TIMEOUT_S = 10.0
+# A session counts as established (resetting the redial backoff) once it has
+# lasted this long: a Seeker that closes it right after the hello is a failure.
+STABLE_SESSION_S = 10.0
 
 MessageHandler = Callable[[Message], Awaitable[None]]
 
@@ -91,7 +95,7 @@ class Session:
             giver_id = self._identity.id
             signature = self._identity.sign_value(Hello.signed_value(giver_id, challenge.nonce))
             await ws.send_bytes(encode(Hello(giver_id, signature)))
-            retry.succeeded()
+            opened_at = time.monotonic()
             log.info("session with the Seeker at %s open", self.url)
             outgoing: asyncio.Queue[Message] = asyncio.Queue()
             writer = asyncio.create_task(_write(ws, outgoing), name="giver-session-writer")
@@ -103,6 +107,8 @@ class Session:
                 self._outgoing = None
                 writer.cancel()
                 await asyncio.gather(writer, return_exceptions=True)
+                if time.monotonic() - opened_at >= STABLE_SESSION_S:
+                    retry.succeeded()
 
     async def _handle(self, message: Message) -> None:
         try:
