@@ -10,13 +10,13 @@ from aiohttp import web
 from channel.base import Channel
 from channel.errors import ChannelError
 from channel.factory import open_channel
-from channel.lifecycle import configure_logging, run_until_signal
+from channel.lifecycle import AsyncLifecycle, configure_logging, run_until_signal
 from channel.service import make_app
 
 log = logging.getLogger(__name__)
 
 
-class ChannelServer:
+class ChannelServer(AsyncLifecycle):
     """The Channel service as a daemon: a store and an HTTP listener."""
 
     def __init__(self, store_url: str, host: str, port: int) -> None:
@@ -27,7 +27,7 @@ class ChannelServer:
         self._runner: web.AppRunner | None = None
         self._stopped = asyncio.Event()
 
-    async def start(self) -> None:
+    async def _start(self) -> None:
         self._channel = await open_channel(self._store_url)
         self._runner = web.AppRunner(make_app(self._channel))
         await self._runner.setup()

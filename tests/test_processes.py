@@ -1,13 +1,17 @@
 """The commands as people run them: real processes, real signals, real containers."""
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import docker
+import pytest
 from conftest import REPO, free_port
 
 BIN = Path(sys.executable).parent
@@ -144,3 +148,24 @@ def test_seeker_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
     assert seeker.returncode == 1
     assert seeker.stderr.splitlines()[-1].startswith("seeker: error: [Errno 98]")
     assert "Traceback" not in seeker.stderr
+
+
+def test_channel_serves_on_its_own_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    with subprocess.Popen(
+        [BIN / "channel", "serve", "--store", f"sqlite:///{tmp_path}/c.db", "--port", str(port)],
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as channel:
+        read_until(channel.stderr, "channel serving on")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/results", data=b"[]", method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=STOP_TIMEOUT_S)
+        assert refused.value.code == 400
+        assert json.loads(refused.value.read())["code"] == "bad_result"
+        refused.value.close()
+        channel.send_signal(signal.SIGTERM)
+        assert channel.wait(timeout=STOP_TIMEOUT_S) == 0
+    assert (tmp_path / "c.db").exists()
