@@ -4,6 +4,8 @@ from pathlib import Path
 
 from channel.base import Channel
 from channel.errors import BadStoreUrl
+from channel.mongo import MongoChannel
+from channel.sqlite import SqliteChannel
 
 SQLITE_PREFIX = "sqlite:///"
 MONGO_PREFIXES = ("mongodb://", "mongodb+srv://")
@@ -20,12 +22,8 @@ async def open_channel(url: str) -> Channel:
         path = url.removeprefix(SQLITE_PREFIX)
         if not path:
             raise BadStoreUrl(url, "no file path after sqlite:///")
-        from channel.sqlite import SqliteChannel
-
         channel = SqliteChannel(Path(path))
     elif url.startswith(MONGO_PREFIXES):
-        from channel.mongo import MongoChannel
-
         channel = MongoChannel(url)
     else:
         raise BadStoreUrl(url, "expected sqlite:///PATH or mongodb://HOST/DATABASE")

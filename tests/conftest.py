@@ -4,10 +4,13 @@ A service the tests need and cannot find fails the run; nothing is skipped.
 `./scripts/setup` installs and builds everything these fixtures use.
 """
 
+import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -22,6 +25,8 @@ BASE_IMAGE = os.environ.get("BASE_IMAGE", "seekgive/base:bookworm")
 CATALOG_IMAGE = "seekgive/catalog:1"
 FAULTY_IMAGE = "seekgive-test/faulty:1"
 FERRETDB_START_TIMEOUT_S = 30.0
+THREAD_JOIN_TIMEOUT_S = 5.0
+BLOCKED_LOOP_S = 0.5
 
 
 def free_port() -> int:
@@ -41,6 +46,47 @@ def wait_for_port(port: int, timeout_s: float, process: subprocess.Popen) -> Non
         except OSError:
             time.sleep(0.05)
     pytest.fail(f"FerretDB did not listen on 127.0.0.1:{port} within {timeout_s} s")
+
+
+@pytest.fixture(autouse=True)
+def no_thread_leaks() -> Iterator[None]:
+    """Every thread a test starts (executors, clients) is gone when it ends."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + THREAD_JOIN_TIMEOUT_S
+    for thread in set(threading.enumerate()) - before:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    leaked = [t.name for t in set(threading.enumerate()) - before]
+    assert not leaked, f"threads left running: {leaked}"
+
+
+class _SlowCallbacks(logging.Handler):
+    """Collects asyncio debug mode's reports of callbacks that blocked the loop.
+
+    asyncio reports anything over 0.1 s; only blocks of BLOCKED_LOOP_S or more
+    count, so a busy CI machine does not fail a test that does no blocking I/O.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.reports: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        took = re.search(r" took ([\d.]+) seconds$", message)
+        if message.startswith("Executing ") and took and float(took[1]) >= BLOCKED_LOOP_S:
+            self.reports.append(message)
+
+
+@pytest.fixture(autouse=True)
+def loop_never_blocks() -> Iterator[None]:
+    """No callback holds the event loop for BLOCKED_LOOP_S or more."""
+    handler = _SlowCallbacks()
+    asyncio_log = logging.getLogger("asyncio")
+    asyncio_log.addHandler(handler)
+    yield
+    asyncio_log.removeHandler(handler)
+    assert not handler.reports, "the event loop was blocked:\n" + "\n".join(handler.reports)
 
 
 @pytest.fixture(scope="session")
