@@ -21,6 +21,9 @@ from seeker.spec import JobSpec
 from seeker.work import Job, TaskState
 
 log = logging.getLogger(__name__)
+# A Giver whose connection takes longer than this to take a message is dropped,
+# so one stuck connection cannot hold up assignments to every other Giver.
+SEND_TIMEOUT_S = 10.0
 
 
 class Coordinator:
@@ -173,11 +176,19 @@ class Coordinator:
         task = job.lease(state.task.task_id, giver_id, time.monotonic(), self._lease_grace_s)
         load[giver_id] += 1
         try:
-            await session.send(messages.Assign(task))
-        except (ConnectionError, RuntimeError) as e:
-            log.warning("cannot send task %s to giver %s: %s", task.task_id, giver_id, e)
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await session.send(messages.Assign(task))
+        except (ConnectionError, RuntimeError, TimeoutError) as e:
+            log.warning(
+                "cannot send task %s to giver %s: %s",
+                task.task_id,
+                giver_id,
+                e or f"no progress in {SEND_TIMEOUT_S:g} s; closing its session",
+            )
             job.release(task.task_id, giver_id)
             load[giver_id] -= 1
+            if isinstance(e, TimeoutError):
+                await session.close()
 
     def view(self) -> dict[str, Any]:
         return {"jobs": [job.view() for job in self._jobs.values()]}
