@@ -1,5 +1,6 @@
 """The commands as people run them: real processes, real signals, real containers."""
 
+import asyncio
 import json
 import os
 import signal
@@ -13,6 +14,11 @@ from pathlib import Path
 import docker
 import pytest
 from conftest import REPO, free_port
+
+from giver.config import GiverConfig
+from giver.daemon import Giver
+from seeker.config import SeekerConfig
+from seeker.daemon import Seeker
 
 BIN = Path(sys.executable).parent
 STOP_TIMEOUT_S = 30
@@ -169,3 +175,60 @@ def test_channel_serves_on_its_own_and_stops_on_sigterm(tmp_path: Path) -> None:
         channel.send_signal(signal.SIGTERM)
         assert channel.wait(timeout=STOP_TIMEOUT_S) == 0
     assert (tmp_path / "c.db").exists()
+
+
+async def run_cli(*argv: object) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        *map(str, argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_seeker_cli_submits_follows_shows_and_exports(
+    tmp_path: Path, faulty_image: str
+) -> None:
+    config = SeekerConfig(port=0, data_dir=tmp_path / "seeker", poll_interval_s=0.05)
+    async with Seeker(config) as seeker:
+        giver_config = GiverConfig(seeker_url=seeker.url, data_dir=tmp_path / "giver", slots=1)
+        async with Giver(giver_config) as giver:
+            seeker_flag = ("--seeker", seeker.url)
+            code, out, err = await run_cli(
+                BIN / "seeker",
+                "submit",
+                *seeker_flag,
+                "--image",
+                faulty_image,
+                "--keys",
+                "a",
+                "b",
+                "c",
+                "--block-size",
+                "2",
+                "--setting",
+                "mode=ok",
+                "--wait",
+            )
+            assert code == 0, err
+            job_id, *progress = out.splitlines()
+            assert progress[-1] == f"{job_id} done: 3/3 done, 0 failed, 0 leased, 0 pending"
+
+            code, out, _ = await run_cli(BIN / "seeker", "status", *seeker_flag)
+            assert code == 0
+            assert "givers: 1 online of 1 registered" in out
+            assert f"{giver.id} " in out and f"{job_id} done: 3/3 done" in out
+
+            code, out, _ = await run_cli(BIN / "seeker", "status", *seeker_flag, job_id)
+            assert out == f"{job_id} done: 3/3 done, 0 failed, 0 leased, 0 pending\n"
+
+            target = tmp_path / "records.jsonl"
+            code, out, _ = await run_cli(
+                BIN / "seeker", "export", *seeker_flag, job_id, "-o", target
+            )
+            assert (code, out) == (0, f"3 records written to {target}\n")
+            lines = [json.loads(line) for line in target.read_text().splitlines()]
+            assert sorted(r["key"] for r in lines) == ["a", "b", "c"]
+
+            code, _, err = await run_cli(BIN / "seeker", "status", *seeker_flag, "jnope")
+            assert (code, err) == (1, "seeker: error: no job 'jnope'\n")
