@@ -26,6 +26,7 @@ PROGRESS_FILE = "progress.json"
 # Half the Channel's default result limit, leaving room for the signed envelope.
 MAX_OUTPUT_BYTES = 32 * 1024 * 1024
 MAX_PROGRESS_BYTES = 4096
+INVALID_TASK_EXIT_CODE = 2
 NO_STATUS_REASON = "no status reported by the scraper"
 
 
@@ -74,8 +75,11 @@ def run_error(run: ContainerExit, task: Task) -> str | None:
             f"scraper was killed for exceeding its memory limit of {task.limits.memory_bytes} bytes"
         )
     if run.exit_code != 0:
-        last = run.stderr_tail[-1] if run.stderr_tail else ""
-        return f"scraper exited with code {run.exit_code}" + (f": {last}" if last else "")
+        # Exit 2 is an invalid task: the SDK says why first, then lists the settings.
+        # Otherwise the last line says most (a traceback ends with the exception).
+        lines = run.stderr_tail
+        line = (lines[0] if run.exit_code == INVALID_TASK_EXIT_CODE else lines[-1]) if lines else ""
+        return f"scraper exited with code {run.exit_code}" + (f": {line}" if line else "")
     return None
 
 

@@ -78,6 +78,7 @@ class Coordinator:
 
     def on_message(self, giver_id: str, message: messages.Message) -> None:
         """Handle a message a Giver sent over its session."""
+        self._givers.seen(giver_id)
         match message:
             case messages.Progress(task_id=task_id, done=done):
                 job = self._job_of(task_id)

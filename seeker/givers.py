@@ -100,6 +100,12 @@ class GiverRegistry:
             entry.info, entry.last_seen = info, now
         return entry
 
+    def seen(self, giver_id: str) -> None:
+        """Note that `giver_id` just sent something."""
+        entry = self._givers.get(giver_id)
+        if entry is not None:
+            entry.last_seen = time.time()
+
     def get(self, giver_id: str) -> GiverEntry | None:
         return self._givers.get(giver_id)
 

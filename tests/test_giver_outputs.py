@@ -186,15 +186,24 @@ def test_a_fifo_is_not_a_file(tmp_path: Path) -> None:
 def test_nonzero_exit_keeps_complete_lines(tmp_path: Path) -> None:
     write_lines(tmp_path / "records.jsonl", record("a"), tail='{"key": "b", "da')
     write_lines(tmp_path / "status.jsonl", status("a"), tail='{"key": "b"')
-    run = ContainerExit(exit_code=2, stderr_tail=("starting", "Traceback ...", "KeyError: 'x'"))
+    run = ContainerExit(exit_code=1, stderr_tail=("starting", "Traceback ...", "KeyError: 'x'"))
     output = collect(tmp_path, make_task(), run)
-    assert output.error == "scraper exited with code 2: KeyError: 'x'"
+    assert output.error == "scraper exited with code 1: KeyError: 'x'"
     assert output.records == [record("a")]
     assert output.outcomes == [
         KeyOutcome("a", True),
         KeyOutcome("b", False, NO_STATUS_REASON),
         KeyOutcome("c", False, NO_STATUS_REASON),
     ]
+
+
+def test_invalid_task_reports_the_first_stderr_line(tmp_path: Path) -> None:
+    run = ContainerExit(
+        exit_code=2,
+        stderr_tail=("invalid task: unknown setting 'base_ulr'", "  base_url (str): the shop"),
+    )
+    output = collect(tmp_path, make_task(), run)
+    assert output.error == "scraper exited with code 2: invalid task: unknown setting 'base_ulr'"
 
 
 def test_nonzero_exit_without_stderr(tmp_path: Path) -> None:
