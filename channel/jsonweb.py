@@ -27,6 +27,14 @@ def error_response(status: int, code: str, message: str) -> web.Response:
     return json_response({"code": code, "message": message}, status=status)
 
 
+async def read_json(request: web.Request) -> Any:
+    """The request's JSON body; 400 if it is not JSON."""
+    try:
+        return canonical.loads(await request.read())
+    except WireError as e:
+        raise web.HTTPBadRequest(text=f"request body is not JSON: {e}") from e
+
+
 def read_error(body: bytes) -> tuple[str, str]:
     """The (code, message) of an error answer; its first bytes if it is not one of ours."""
     try:

@@ -2,7 +2,8 @@
 
 The session opens with a challenge the Giver signs, proving it holds the key
 its id derives from. Then the Seeker assigns and cancels tasks; the Giver
-accepts or refuses them, reports progress, and says when a result is posted.
+accepts or refuses them, reports progress, releases or invalidates a task it
+took, and says when a result is posted.
 """
 
 from dataclasses import dataclass, fields
@@ -69,6 +70,26 @@ class Refuse:
 
 
 @dataclass(frozen=True, slots=True)
+class Release:
+    """Giver → Seeker: this Giver no longer wants a task it accepted; give it to
+    another at once."""
+
+    TYPE: ClassVar[str] = "release"
+    task_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Invalidate:
+    """Giver → Seeker: the scraper misbehaved on this task; discard whatever it
+    reported and put its keys back."""
+
+    TYPE: ClassVar[str] = "invalidate"
+    task_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Progress:
     """Giver → Seeker: keys handled so far; also a heartbeat for the lease."""
 
@@ -87,9 +108,23 @@ class Done:
     result_id: str
 
 
-Message = Challenge | Hello | Assign | Cancel | Accept | Refuse | Progress | Done
+Message = (
+    Challenge | Hello | Assign | Cancel | Accept | Refuse | Release | Invalidate | Progress | Done
+)
 _TYPES: dict[str, type[Message]] = {
-    cls.TYPE: cls for cls in (Challenge, Hello, Assign, Cancel, Accept, Refuse, Progress, Done)
+    cls.TYPE: cls
+    for cls in (
+        Challenge,
+        Hello,
+        Assign,
+        Cancel,
+        Accept,
+        Refuse,
+        Release,
+        Invalidate,
+        Progress,
+        Done,
+    )
 }
 _FIELD_KINDS: dict[str, type] = {
     "nonce": str,

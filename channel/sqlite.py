@@ -1,16 +1,11 @@
 """The embedded default backend: one SQLite file, used from one worker thread."""
 
-import asyncio
 import sqlite3
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
 
 from channel.base import Channel, StoredResult
 from channel.errors import StoreUnavailable
-
-T = TypeVar("T")
+from channel.sqlitefile import SqliteFile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS givers (
@@ -35,37 +30,16 @@ class SqliteChannel(Channel):
 
     def __init__(self, path: Path) -> None:
         self.url = f"sqlite:///{path}"
-        self._path = path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="channel-sqlite")
-        self._db: sqlite3.Connection | None = None
-
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        db = self._db
-        if db is None:
-            raise StoreUnavailable("the SQLite channel is closed", url=self.url)
-
-        def call() -> T:
-            try:
-                with db:
-                    return fn(db)
-            except sqlite3.Error as e:
-                raise StoreUnavailable(f"SQLite error on {self._path}: {e}", url=self.url) from e
-
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+        self._file = SqliteFile(
+            path,
+            _SCHEMA,
+            lambda message: StoreUnavailable(message, url=self.url),
+            thread="channel-sqlite",
+        )
+        self._run = self._file.run
 
     async def _open(self) -> None:
-        def connect() -> sqlite3.Connection:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            return db
-
-        try:
-            self._db = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
-        except (OSError, sqlite3.Error) as e:
-            raise StoreUnavailable(f"cannot open {self._path}: {e}", url=self.url) from e
+        await self._file.open()
 
     async def _put_giver_key(self, giver_id: str, public_key: str) -> None:
         await self._run(
@@ -120,7 +94,4 @@ class SqliteChannel(Channel):
         return [row[0] for row in rows]
 
     async def _close(self) -> None:
-        db, self._db = self._db, None
-        if db is not None:
-            await asyncio.get_running_loop().run_in_executor(self._executor, db.close)
-        self._executor.shutdown(wait=True)
+        await self._file.close()

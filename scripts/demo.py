@@ -149,7 +149,7 @@ async def demo(args: argparse.Namespace, work: Path) -> str:
                 if (line := progress_line(job)) != last:
                     print(line, flush=True)
                     last = line
-            records = await client.export(job["job_id"], args.output)
+            records = await client.download(f"{job['job_id']}/records", args.output)
             elapsed_s = time.monotonic() - started
     finally:
         await processes.stop()

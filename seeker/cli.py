@@ -1,10 +1,11 @@
-"""`seeker`: run the Seeker daemon, submit jobs, follow them, export results."""
+"""`seeker`: run the Seeker daemon, submit and steer jobs, export results and state."""
 
 import argparse
 import asyncio
 import os
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
         "mongodb://HOST/DB (default: a SQLite file in the data dir)",
     )
     run.add_argument(
+        "--state",
+        default="",
+        help="the Seeker's own state store: sqlite:///PATH or mongodb://HOST/DB "
+        "(default: a SQLite file in the data dir)",
+    )
+    run.add_argument(
         "--channel-url",
         default="",
         help="Channel URL Givers post to (default: this Seeker's /channel)",
@@ -63,8 +70,18 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--image", required=True, help="the scraper image")
     keys = submit.add_mutually_exclusive_group(required=True)
     keys.add_argument("--keys", nargs="+", metavar="KEY", help="explicit keys")
-    keys.add_argument("--keys-file", type=Path, help="a file of keys, one per line")
-    keys.add_argument("--range", metavar="START:STOP", help="integer keys START <= k < STOP")
+    keys.add_argument(
+        "--keys-file", type=Path, help="a file of keys, one per line (streamed, any size)"
+    )
+    keys.add_argument(
+        "--range",
+        action="append",
+        metavar="START:STOP",
+        help="integer keys START <= k < STOP; repeat for several ranges",
+    )
+    keys.add_argument(
+        "--from-job", metavar="JOB:FIELD", help="the values of FIELD in an earlier job's records"
+    )
     submit.add_argument("--block-size", type=int, default=100)
     submit.add_argument(
         "--setting",
@@ -75,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     submit.add_argument("--network", default="none", choices=("none", "host", "bridge"))
     submit.add_argument("--timeout-s", type=float, help="wall-clock limit per task")
+    submit.add_argument("--priority", type=int, help="share of the Givers, 1-1000 (default 10)")
+    submit.add_argument(
+        "--max-attempts", type=int, help="tries per key before it fails for good (default 3)"
+    )
+    submit.add_argument(
+        "--retry-backoff-s", type=float, help="wait before the first retry, doubling (default 30)"
+    )
     submit.add_argument("--name", default="")
     submit.add_argument("--wait", action="store_true", help="follow the job until it ends")
     submit.set_defaults(action=_submit)
@@ -88,7 +112,60 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--seeker", **url)
     export.add_argument("job_id")
     export.add_argument("-o", "--output", type=Path, help="file to write (default JOB.jsonl)")
-    export.set_defaults(action=_export)
+    export.set_defaults(action=_download, what="records", suffix=".jsonl", noun="records")
+
+    failures = commands.add_parser(
+        "failures", help="write the keys of a job that failed for good, with reasons"
+    )
+    failures.add_argument("--seeker", **url)
+    failures.add_argument("job_id")
+    failures.add_argument("-o", "--output", type=Path, help="default JOB.failures.jsonl")
+    failures.set_defaults(
+        action=_download, what="failures", suffix=".failures.jsonl", noun="failed keys"
+    )
+
+    for name, help_text in (
+        ("pause", "stop leasing a job's blocks (leased ones finish)"),
+        ("resume", "lease a paused job's blocks again"),
+        ("cancel", "end a job: leased tasks are cancelled, pending keys stay undone"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--seeker", **url)
+        command.add_argument("job_id")
+        command.set_defaults(action=_act, verb=name)
+
+    priority = commands.add_parser("priority", help="change a job's share of the Givers")
+    priority.add_argument("--seeker", **url)
+    priority.add_argument("job_id")
+    priority.add_argument("priority", type=int)
+    priority.set_defaults(action=_priority)
+
+    invalidate = commands.add_parser(
+        "invalidate",
+        help="discard what was reported for one block of a job, or by one Giver",
+    )
+    invalidate.add_argument("--seeker", **url)
+    target = invalidate.add_mutually_exclusive_group(required=True)
+    target.add_argument("--block", metavar="JOB:SEQ", help="one block of a job")
+    target.add_argument("--giver", metavar="GIVER_ID", help="everything one Giver reported")
+    invalidate.add_argument(
+        "--since",
+        metavar="TIME",
+        help="with --giver: only since TIME (ISO 8601, or seconds since the epoch)",
+    )
+    invalidate.set_defaults(action=_invalidate)
+
+    state = commands.add_parser("state", help="write a job's whole state to a file, or restore it")
+    state_commands = state.add_subparsers(dest="state_command", required=True)
+    dump = state_commands.add_parser("dump", help="write a job's state as JSON lines")
+    dump.add_argument("--seeker", **url)
+    dump.add_argument("job_id")
+    dump.add_argument("-o", "--output", type=Path, help="default JOB.state.jsonl")
+    dump.set_defaults(action=_download, what="state", suffix=".state.jsonl", noun="lines")
+    load = state_commands.add_parser("load", help="restore a job from a state file")
+    load.add_argument("--seeker", **url)
+    load.add_argument("file", type=Path)
+    load.set_defaults(action=_load)
     return parser
 
 
@@ -98,6 +175,7 @@ async def _run(args: argparse.Namespace) -> int:
         port=args.port,
         data_dir=args.data_dir,
         store_url=args.store,
+        state_url=args.state,
         channel_url=args.channel_url,
     )
     await run_until_signal(Seeker(config))
@@ -105,7 +183,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def job_body(args: argparse.Namespace) -> dict[str, Any]:
-    """The submission body the submit flags describe."""
+    """The submission body the submit flags describe (keys from a file go beside it)."""
     body: dict[str, Any] = {
         "image": args.image,
         "block_size": args.block_size,
@@ -114,6 +192,9 @@ def job_body(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.name:
         body["name"] = args.name
+    for name in ("priority", "max_attempts", "retry_backoff_s"):
+        if getattr(args, name) is not None:
+            body[name] = getattr(args, name)
     for setting in args.setting:
         name, sep, raw = setting.partition("=")
         if not sep or not name:
@@ -123,39 +204,46 @@ def job_body(args: argparse.Namespace) -> dict[str, Any]:
         except WireError:
             body["settings"][name] = raw
     if args.range:
-        start, sep, stop = args.range.partition(":")
-        try:
-            body["range"] = [int(start), int(stop)]
-        except ValueError:
-            raise SeekerError(f"--range {args.range!r} is not START:STOP") from None
-        if not sep:
-            raise SeekerError(f"--range {args.range!r} is not START:STOP")
-    elif args.keys_file:
-        try:
-            text = args.keys_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise SeekerError(f"cannot read keys file {args.keys_file}: {e}") from e
-        body["keys"] = [line.strip() for line in text.splitlines() if line.strip()]
-    else:
+        body["ranges"] = [_range(given) for given in args.range]
+    elif args.from_job:
+        job_id, sep, field = args.from_job.partition(":")
+        if not sep or not job_id or not field:
+            raise SeekerError(f"--from-job {args.from_job!r} is not JOB:FIELD")
+        body["from_job"] = {"job_id": job_id, "field": field}
+    elif args.keys:
         body["keys"] = args.keys
     if args.timeout_s is not None:
         body["limits"] = {"timeout_s": args.timeout_s}
     return body
 
 
+def _range(given: str) -> list[int]:
+    start, sep, stop = given.partition(":")
+    try:
+        if sep:
+            return [int(start), int(stop)]
+    except ValueError:
+        pass
+    raise SeekerError(f"--range {given!r} is not START:STOP")
+
+
 async def _submit(args: argparse.Namespace) -> int:
-    body = await asyncio.to_thread(job_body, args)
+    body = job_body(args)
     async with SeekerClient(args.seeker) as client:
-        job = await client.submit(body)
+        job = await client.submit(body, args.keys_file)
         print(job["job_id"])
         if not args.wait:
             return 0
         job = await wait_for_job(client, job["job_id"], echo=True)
-    return 0 if job["keys"]["failed"] == 0 else 2
+    if job["keys"]["failed"] or job["status"] != "done":
+        print(f"see `seeker status {job['job_id']}` and `seeker failures {job['job_id']}`")
+        return 2
+    return 0
 
 
 async def wait_for_job(client: SeekerClient, job_id: str, *, echo: bool) -> dict[str, Any]:
-    """Poll until the job is done; with `echo`, print each change of its progress."""
+    """Poll until the job is done or cancelled; with `echo`, print each change of its
+    progress."""
     last = ""
     while True:
         job = await client.job(job_id)
@@ -163,15 +251,16 @@ async def wait_for_job(client: SeekerClient, job_id: str, *, echo: bool) -> dict
         if echo and line != last:
             print(line, flush=True)
             last = line
-        if job["status"] == "done":
+        if job["status"] in ("done", "cancelled"):
             return job
         await asyncio.sleep(WAIT_POLL_S)
 
 
 def progress_line(job: dict[str, Any]) -> str:
     keys = job["keys"]
+    name = f" ({job['name']})" if job.get("name") else ""
     return (
-        f"{job['job_id']} {job['status']}: {keys['done']}/{keys['total']} done, "
+        f"{job['job_id']}{name} {job['status']}: {keys['done']}/{keys['total']} done, "
         f"{keys['failed']} failed, {keys['leased']} leased, {keys['pending']} pending"
     )
 
@@ -182,8 +271,7 @@ async def _status(args: argparse.Namespace) -> int:
             job = await client.job(args.job_id)
             print(progress_line(job))
             for failure in job["failures"]:
-                where = failure["key"] or f"task {failure['task_id']}"
-                print(f"  failed {where}: {failure['reason']}")
+                print(f"  failed {failure['key']!r}: {failure['reason']}")
             return 0
         givers = await client.givers()
         online = sum(g["online"] for g in givers)
@@ -201,9 +289,58 @@ async def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _export(args: argparse.Namespace) -> int:
-    path = args.output or Path(f"{args.job_id}.jsonl")
+async def _download(args: argparse.Namespace) -> int:
+    path = args.output or Path(f"{args.job_id}{args.suffix}")
     async with SeekerClient(args.seeker) as client:
-        count = await client.export(args.job_id, path)
-    print(f"{count} records written to {path}")
+        count = await client.download(f"{args.job_id}/{args.what}", path)
+    print(f"{count} {args.noun} written to {path}")
+    return 0
+
+
+async def _act(args: argparse.Namespace) -> int:
+    async with SeekerClient(args.seeker) as client:
+        print(progress_line(await client.act(args.job_id, args.verb)))
+    return 0
+
+
+async def _priority(args: argparse.Namespace) -> int:
+    async with SeekerClient(args.seeker) as client:
+        job = await client.act(args.job_id, "priority", {"priority": args.priority})
+    print(f"{job['job_id']} priority {job['priority']}")
+    return 0
+
+
+async def _invalidate(args: argparse.Namespace) -> int:
+    async with SeekerClient(args.seeker) as client:
+        if args.block:
+            if args.since:
+                raise SeekerError("--since goes with --giver, not --block")
+            job_id, sep, seq = args.block.partition(":")
+            if not sep or not seq.isdigit():
+                raise SeekerError(f"--block {args.block!r} is not JOB:SEQ")
+            print(progress_line(await client.act(job_id, f"blocks/{seq}/invalidate")))
+            return 0
+        answer = await client.invalidate_giver(args.giver, _time(args.since) if args.since else 0)
+    print(
+        f"giver {args.giver}: {answer['blocks']} block(s) back in the pool, "
+        f"{answer['leases']} lease(s) taken back"
+    )
+    return 0
+
+
+def _time(given: str) -> float:
+    try:
+        return float(given)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(given).timestamp()
+    except ValueError:
+        raise SeekerError(f"--since {given!r} is neither ISO 8601 nor seconds") from None
+
+
+async def _load(args: argparse.Namespace) -> int:
+    async with SeekerClient(args.seeker) as client:
+        job = await client.load_state(args.file)
+    print(progress_line(job))
     return 0

@@ -32,12 +32,12 @@ class SeekerClient:
 
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else canonical.dumps(body)
+        return await self._send(method, path, data, {"Content-Type": "application/json"})
+
+    async def _send(self, method: str, path: str, data: Any, headers: dict[str, str]) -> Any:
         try:
             async with self._session.request(
-                method,
-                f"{self.url}/api/v1{path}",
-                data=data,
-                headers={"Content-Type": "application/json"},
+                method, f"{self.url}/api/v1{path}", data=data, headers=headers
             ) as response:
                 payload = await response.read()
                 status = response.status
@@ -54,8 +54,23 @@ class SeekerClient:
                 f"the Seeker answered {status} with something that is not JSON",
             ) from e
 
-    async def submit(self, job: dict[str, Any]) -> dict[str, Any]:
-        return await self._call("POST", "/jobs", job)
+    async def submit(self, job: dict[str, Any], keys_file: Path | None = None) -> dict[str, Any]:
+        """Submit a job; with `keys_file`, its keys stream from that file."""
+        if keys_file is None:
+            return await self._call("POST", "/jobs", job)
+        try:
+            keys = await asyncio.to_thread(keys_file.open, "rb")
+        except OSError as e:
+            raise SeekerError(f"cannot read keys file {keys_file}: {e}") from e
+        try:
+            with aiohttp.MultipartWriter("form-data") as form:
+                form.append_json(job).set_content_disposition("form-data", name="job")
+                form.append(keys).set_content_disposition(
+                    "form-data", name="keys", filename=keys_file.name
+                )
+                return await self._send("POST", "/jobs", form, {})
+        finally:
+            await asyncio.to_thread(keys.close)
 
     async def job(self, job_id: str) -> dict[str, Any]:
         return await self._call("GET", f"/jobs/{job_id}")
@@ -66,9 +81,28 @@ class SeekerClient:
     async def givers(self) -> list[dict[str, Any]]:
         return (await self._call("GET", "/givers"))["givers"]
 
-    async def export(self, job_id: str, path: Path) -> int:
-        """Write the job's records as JSON lines to `path`; the number of records."""
-        url = f"{self.url}/api/v1/jobs/{job_id}/records"
+    async def act(self, job_id: str, action: str, body: Any = None) -> dict[str, Any]:
+        """POST /jobs/JOB/ACTION: pause, resume, cancel, priority, blocks/N/invalidate."""
+        return await self._call(
+            "POST", f"/jobs/{job_id}/{action}", body if body is not None else {}
+        )
+
+    async def invalidate_giver(self, giver_id: str, since: float) -> dict[str, Any]:
+        return await self._call("POST", f"/givers/{giver_id}/invalidate", {"since": since})
+
+    async def load_state(self, path: Path) -> dict[str, Any]:
+        try:
+            state = await asyncio.to_thread(path.open, "rb")
+        except OSError as e:
+            raise SeekerError(f"cannot read state file {path}: {e}") from e
+        try:
+            return await self._send("POST", "/jobs/state", state, {})
+        finally:
+            await asyncio.to_thread(state.close)
+
+    async def download(self, what: str, path: Path) -> int:
+        """Write GET /jobs/...`what` (JSON lines) to `path`; the number of lines."""
+        url = f"{self.url}/api/v1/jobs/{what}"
         lines = 0
         try:
             async with self._session.get(url) as response:
@@ -76,15 +110,18 @@ class SeekerClient:
                     raise ApiError(response.status, *read_error(await response.read()))
                 partial = path.with_name(f".{path.name}.partial")
                 try:
-                    with partial.open("wb") as out:
+                    out = await asyncio.to_thread(partial.open, "wb")
+                    try:
                         async for chunk in response.content.iter_chunked(EXPORT_CHUNK_BYTES):
                             await asyncio.to_thread(out.write, chunk)
                             lines += chunk.count(b"\n")
-                    partial.replace(path)
+                    finally:
+                        await asyncio.to_thread(out.close)
+                    await asyncio.to_thread(partial.replace, path)
                 finally:
-                    partial.unlink(missing_ok=True)
+                    await asyncio.to_thread(partial.unlink, missing_ok=True)
         except aiohttp.ClientError as e:
-            raise SeekerError(f"export of {job_id} from {self.url} failed: {e}") from e
+            raise SeekerError(f"download of {what} from {self.url} failed: {e}") from e
         except OSError as e:
             raise SeekerError(f"cannot write {path}: {e}") from e
         return lines

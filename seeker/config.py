@@ -8,15 +8,18 @@ from pathlib import Path
 class SeekerConfig:
     """How a Seeker runs.
 
-    `store_url` is the Channel's results store (default: a SQLite file in
-    `data_dir`). `channel_url` is where Givers post results; by default the
-    Channel service mounted in this Seeker at /channel.
+    `store_url` is the Channel's results store and `state_url` the Seeker's
+    own state (jobs, blocks, leases); each defaults to a SQLite file in
+    `data_dir`, and both may name one MongoDB database. `channel_url` is where
+    Givers post results; by default the Channel service mounted in this
+    Seeker at /channel.
     """
 
     host: str = "127.0.0.1"
     port: int = 8765
     data_dir: Path = Path("seeker-data")
     store_url: str = ""
+    state_url: str = ""
     channel_url: str = ""
     poll_interval_s: float = 0.5
     lease_grace_s: float = 60.0
@@ -25,3 +28,12 @@ class SeekerConfig:
     @property
     def channel_store_url(self) -> str:
         return self.store_url or f"sqlite:///{self.data_dir / 'channel.sqlite3'}"
+
+    @property
+    def seeker_state_url(self) -> str:
+        return self.state_url or f"sqlite:///{self.data_dir / 'seeker.sqlite3'}"
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Where uploads and key de-duplication files live while a job is created."""
+        return self.data_dir / "scratch"

@@ -1,9 +1,13 @@
-"""The Seeker's main loop: lease pending tasks to Givers, collect results.
+"""The Seeker's main loop: lease blocks to Givers, collect results.
 
 One loop does both, woken by anything that may change what to do (a job
 submitted, a Giver connected, a result announced) and at least every
 `poll_interval_s`: expire lapsed leases, poll the Channel for the results of
-leased tasks, then lease pending tasks to Givers with free slots.
+leased tasks, then lease ready blocks to Givers with free slots.
+
+Jobs share the Givers by priority: each free slot goes to the running job
+with the fewest leases per unit of priority, so a job of priority 20 holds
+about twice the slots of one of priority 10 while both have work.
 """
 
 import asyncio
@@ -13,12 +17,12 @@ from collections import Counter
 from typing import Any
 
 from channel import messages
-from channel.base import Channel
 from channel.errors import StoreUnavailable
-from seeker.errors import UnknownJob
+from seeker.blocks import Block
+from seeker.errors import SeekerError
 from seeker.givers import GiverEntry, GiverRegistry, GiverSession
-from seeker.spec import JobSpec
-from seeker.work import Job, TaskState
+from seeker.jobs import Job, JobStatus
+from seeker.work import KeyManager, LeaseRef
 
 log = logging.getLogger(__name__)
 # A Giver whose connection takes longer than this to take a message is dropped,
@@ -27,45 +31,17 @@ SEND_TIMEOUT_S = 10.0
 
 
 class Coordinator:
-    """Owns the jobs and decides which Giver runs which task."""
+    """Decides which Giver runs which block; the key manager records it."""
 
-    def __init__(
-        self,
-        channel: Channel,
-        givers: GiverRegistry,
-        *,
-        poll_interval_s: float,
-        lease_grace_s: float,
-    ) -> None:
-        self._channel = channel
+    def __init__(self, keys: KeyManager, givers: GiverRegistry, *, poll_interval_s: float) -> None:
+        self.keys = keys
         self._givers = givers
         self._poll_interval_s = poll_interval_s
-        self._lease_grace_s = lease_grace_s
-        self._jobs: dict[str, Job] = {}
         self._wake = asyncio.Event()
         self._store_warned = False
 
-    def submit(self, spec: JobSpec) -> Job:
-        job = Job(spec)
-        self._jobs[job.job_id] = job
-        log.info(
-            "job %s: %d keys of %s in %d tasks",
-            job.job_id,
-            len(spec.keys),
-            spec.image,
-            len(job.tasks),
-        )
+    def wake(self) -> None:
         self._wake.set()
-        return job
-
-    def job(self, job_id: str) -> Job:
-        job = self._jobs.get(job_id)
-        if job is None:
-            raise UnknownJob(job_id)
-        return job
-
-    def jobs(self) -> list[Job]:
-        return list(self._jobs.values())
 
     def attach(self, session: GiverSession) -> GiverSession | None:
         previous = self._givers.attach(session)
@@ -76,29 +52,40 @@ class Coordinator:
         self._givers.detach(session)
         self._wake.set()
 
-    def on_message(self, giver_id: str, message: messages.Message) -> None:
+    async def on_message(self, giver_id: str, message: messages.Message) -> None:
         """Handle a message a Giver sent over its session."""
         self._givers.seen(giver_id)
+        now = time.time()
+        keys = self.keys
         match message:
             case messages.Progress(task_id=task_id, done=done):
-                job = self._job_of(task_id)
-                if job is not None:
-                    job.renew(task_id, giver_id, done, time.monotonic(), self._lease_grace_s)
+                await keys.renew(task_id, giver_id, done, now)
             case messages.Refuse(task_id=task_id, reason=reason):
                 log.info("giver %s refused task %s: %s", giver_id, task_id, reason)
-                job = self._job_of(task_id)
-                if job is not None:
-                    job.release(task_id, giver_id, refusal=reason)
-                self._wake.set()
-            case messages.Done():
-                self._wake.set()
-            case messages.Accept():
+                await keys.release(task_id, giver_id, refusal=reason)
+            case messages.Release(task_id=task_id, reason=reason):
+                if await keys.release(task_id, giver_id):
+                    log.info("giver %s released task %s: %s", giver_id, task_id, reason)
+            case messages.Invalidate(task_id=task_id, reason=reason):
+                if await keys.invalidate_task(task_id, giver_id, reason, now):
+                    log.warning("giver %s invalidated task %s: %s", giver_id, task_id, reason)
+            case messages.Done() | messages.Accept():
                 pass
             case _:
                 log.warning("giver %s sent an unexpected %s message", giver_id, message.TYPE)
+        if not isinstance(message, messages.Progress | messages.Accept):
+            self._wake.set()
 
-    def _job_of(self, task_id: str) -> Job | None:
-        return self._jobs.get(task_id.rpartition("-")[0])
+    async def cancel(self, taken: list[LeaseRef]) -> None:
+        """Tell the Givers holding `taken` leases to stop those tasks."""
+        for ref in taken:
+            entry = self._givers.get(ref.giver_id)
+            if entry is not None and entry.session is not None:
+                try:
+                    async with asyncio.timeout(SEND_TIMEOUT_S):
+                        await entry.session.send(messages.Cancel(ref.task_id))
+                except (ConnectionError, RuntimeError, TimeoutError) as e:
+                    log.debug("cannot cancel task %s on giver %s: %s", ref.task_id, ref.giver_id, e)
 
     async def run(self) -> None:
         """Coordinate until cancelled."""
@@ -110,33 +97,29 @@ class Coordinator:
             self._wake.clear()
             try:
                 await self.step()
+            except (SeekerError, StoreUnavailable) as e:
+                level = logging.DEBUG if self._store_warned else logging.WARNING
+                log.log(level, "coordinator step failed: %s; trying again", e)
+                self._store_warned = True
             except Exception:
                 log.exception("coordinator step failed; trying again at the next one")
+            else:
+                self._store_warned = False
 
     async def step(self) -> None:
-        """One round: expire leases, collect results, assign tasks."""
-        now = time.monotonic()
-        active = [job for job in self._jobs.values() if not job.finished]
-        for job in active:
-            for task_id in job.expire(now):
-                log.warning("lease on task %s lapsed; back to the pool", task_id)
-        await self._collect(active)
-        await self._assign(active)
+        """One round: expire leases, collect results, assign blocks."""
+        now = time.time()
+        for task_id in await self.keys.expire(now):
+            log.warning("lease on task %s lapsed; its keys are back in the pool", task_id)
+        await self._collect(now)
+        await self._assign(now)
 
-    async def _collect(self, jobs: list[Job]) -> None:
-        leased = {t.task.task_id: job for job in jobs for t in job.leased()}
+    async def _collect(self, now: float) -> None:
+        leased = list(self.keys.leases)
         if not leased:
             return
-        try:
-            results = await self._channel.results_for_tasks(leased)
-        except StoreUnavailable as e:
-            level = logging.DEBUG if self._store_warned else logging.WARNING
-            log.log(level, "cannot poll the Channel: %s", e)
-            self._store_warned = True
-            return
-        self._store_warned = False
-        for result in results:
-            if leased[result.task_id].apply_result(result):
+        for result in await self.keys.channel.results_for_tasks(leased):
+            if await self.keys.apply(result, now):
                 log.debug(
                     "task %s: result %s from giver %s counted",
                     result.task_id,
@@ -144,38 +127,60 @@ class Coordinator:
                     result.giver_id,
                 )
 
-    async def _assign(self, jobs: list[Job]) -> None:
+    async def _assign(self, now: float) -> None:
         online = self._givers.online()
-        load = Counter(t.lease.giver_id for job in jobs for t in job.leased() if t.lease)
+        load = Counter(ref.giver_id for ref in self.keys.leases.values())
+        free = sum(max(0, g.info.capabilities.slots - load[g.info.giver_id]) for g in online)
+        if free == 0:
+            return
+        active = Counter(ref.job_id for ref in self.keys.leases.values())
+        jobs = [j for j in self.keys.jobs.values() if j.status is JobStatus.RUNNING]
+        queues: dict[str, list[Block]] = {}
         for job in jobs:
-            for state in list(job.pending()):
-                if not online:
-                    return
-                giver = self._choose(state, online, load)
-                if giver is None:
-                    if all(g.info.giver_id in state.refused_by for g in online):
-                        job.fail_refused(state.task.task_id)
-                    continue
-                await self._send(job, state, giver, load)
+            if job.tally.pending:
+                queues[job.job_id] = await self.keys.ready(job, now, free)
+        while free > 0:
+            waiting = [j for j in jobs if queues.get(j.job_id)]
+            if not waiting:
+                return
+            job = min(waiting, key=lambda j: (active[j.job_id] + 1) / j.priority)
+            block = queues[job.job_id].pop(0)
+            giver = self._choose(block, online, load)
+            if giver is None:
+                if online and all(g.info.giver_id in block.refused for g in online):
+                    reasons = "; ".join(f"{g}: {r}" for g, r in sorted(block.refused.items()))
+                    await self.keys.fail_block(
+                        job, block, f"refused by every Giver ({reasons})", now
+                    )
+                continue
+            if await self._send(job, block, giver, now):
+                load[giver.info.giver_id] += 1
+                active[job.job_id] += 1
+                free -= 1
 
     def _choose(
-        self, state: TaskState, online: list[GiverEntry], load: Counter[str]
+        self, block: Block, online: list[GiverEntry], load: Counter[str]
     ) -> GiverEntry | None:
-        """The Giver with the most free slots that has not refused this task."""
-        best, best_free = None, 0
+        """The Giver with the most free slots that has not refused the block,
+        preferring one that has not failed on it."""
+        best, best_rank = None, (False, 0)
         for giver in online:
-            free = giver.info.capabilities.slots - load[giver.info.giver_id]
-            if free > best_free and giver.info.giver_id not in state.refused_by:
-                best, best_free = giver, free
+            giver_id = giver.info.giver_id
+            free_slots = giver.info.capabilities.slots - load[giver_id]
+            if free_slots <= 0 or giver_id in block.refused:
+                continue
+            rank = (giver_id not in block.shunned, free_slots)
+            if best is None or rank > best_rank:
+                best, best_rank = giver, rank
         return best
 
-    async def _send(
-        self, job: Job, state: TaskState, giver: GiverEntry, load: Counter[str]
-    ) -> None:
+    async def _send(self, job: Job, block: Block, giver: GiverEntry, now: float) -> bool:
+        """Lease `block` to `giver` (stored first), then send it; whether it went."""
         giver_id, session = giver.info.giver_id, giver.session
         assert session is not None
-        task = job.lease(state.task.task_id, giver_id, time.monotonic(), self._lease_grace_s)
-        load[giver_id] += 1
+        task = await self.keys.lease(job, block, giver_id, now)
+        if task is None:
+            return False
         try:
             async with asyncio.timeout(SEND_TIMEOUT_S):
                 await session.send(messages.Assign(task))
@@ -186,10 +191,15 @@ class Coordinator:
                 giver_id,
                 e or f"no progress in {SEND_TIMEOUT_S:g} s; closing its session",
             )
-            job.release(task.task_id, giver_id)
-            load[giver_id] -= 1
+            await self.keys.release(task.task_id, giver_id)
             if isinstance(e, TimeoutError):
                 await session.close()
+            return False
+        return True
 
     def view(self) -> dict[str, Any]:
-        return {"jobs": [job.view() for job in self._jobs.values()]}
+        return {"jobs": [self.job_view(job) for job in self.keys.jobs.values()]}
+
+    def job_view(self, job: Job) -> dict[str, Any]:
+        progress = sum(r.progress for r in self.keys.leases.values() if r.job_id == job.job_id)
+        return {**job.view(), "leased_progress": progress}

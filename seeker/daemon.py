@@ -1,7 +1,9 @@
-"""The Seeker daemon: API, the in-process Channel service and the coordinator."""
+"""The Seeker daemon: API, the in-process Channel service, its state and the coordinator."""
 
 import asyncio
 import logging
+import shutil
+import time
 
 from aiohttp import web
 
@@ -13,6 +15,9 @@ from seeker.api import make_api
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
 from seeker.givers import GiverRegistry
+from seeker.state.base import StateStore
+from seeker.state.factory import open_state
+from seeker.work import KeyManager
 
 log = logging.getLogger(__name__)
 
@@ -24,22 +29,22 @@ class Seeker(AsyncLifecycle):
         self.config = config
         self.coordinator: Coordinator | None = None
         self._channel: Channel | None = None
+        self._state: StateStore | None = None
         self._runner: web.AppRunner | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self.url = ""
 
     async def _start(self) -> None:
-        """Open the store, listen and start coordinating."""
+        """Open the stores, load the jobs, listen and start coordinating."""
         config = self.config
+        await asyncio.to_thread(shutil.rmtree, config.scratch_dir, ignore_errors=True)
         self._channel = await open_channel(config.channel_store_url)
+        self._state = await open_state(config.seeker_state_url)
+        keys = KeyManager(self._state, self._channel, lease_grace_s=config.lease_grace_s)
+        await keys.load(time.time())
         givers = GiverRegistry()
-        self.coordinator = Coordinator(
-            self._channel,
-            givers,
-            poll_interval_s=config.poll_interval_s,
-            lease_grace_s=config.lease_grace_s,
-        )
+        self.coordinator = Coordinator(keys, givers, poll_interval_s=config.poll_interval_s)
         app = web.Application()
         app.add_subapp("/api/v1/", make_api(config, self._channel, givers, self.coordinator))
         app.add_subapp("/channel/", make_channel_app(self._channel))
@@ -49,7 +54,12 @@ class Seeker(AsyncLifecycle):
         host, port = self._runner.addresses[0][:2]
         self.url = f"http://{host}:{port}"
         self._loop_task = asyncio.create_task(self.coordinator.run(), name="coordinator")
-        log.info("seeker serving on %s (results store %s)", self.url, config.channel_store_url)
+        log.info(
+            "seeker serving on %s (state %s, results %s)",
+            self.url,
+            config.seeker_state_url,
+            config.channel_store_url,
+        )
 
     @property
     def channel(self) -> Channel:
@@ -82,3 +92,6 @@ class Seeker(AsyncLifecycle):
         channel, self._channel = self._channel, None
         if channel is not None:
             await channel.close()
+        state, self._state = self._state, None
+        if state is not None:
+            await state.close()

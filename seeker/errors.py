@@ -34,3 +34,39 @@ class ApiError(SeekerError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+class StateUnavailable(SeekerError):
+    """The Seeker's own state store cannot be reached or failed a write."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class BadStateUrl(SeekerError):
+    def __init__(self, url: str, why: str) -> None:
+        super().__init__(f"bad state store URL {url!r}: {why}")
+        self.url = url
+
+
+class InvalidState(SeekerError):
+    """A state file to load is malformed; `line` is where."""
+
+    def __init__(self, message: str, *, line: int = 0) -> None:
+        super().__init__(f"line {line}: {message}" if line else message)
+        self.line = line
+
+
+class JobConflict(SeekerError):
+    """An operation does not fit the job's state (e.g. resuming a cancelled job)."""
+
+    def __init__(self, job_id: str, message: str) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
+class UnknownBlock(SeekerError):
+    def __init__(self, block_id: str) -> None:
+        super().__init__(f"no block {block_id!r}")
+        self.block_id = block_id

@@ -8,14 +8,56 @@ from typing import Any
 
 from channel import canonical
 from channel.errors import WireError
-from channel.models import NETWORK_MODES, KeyBlock, Limits
+from channel.models import NETWORK_MODES, Limits
 from seeker.errors import InvalidJob
+from seeker.keys import Ranges, check_key
 
-MAX_KEY_BYTES = 2048
-MAX_TASKS_PER_JOB = 100_000
 DEFAULT_BLOCK_SIZE = 100
-_FIELDS = {"image", "settings", "keys", "range", "block_size", "network", "limits", "name"}
+DEFAULT_PRIORITY = 10
+MAX_PRIORITY = 1000
+DEFAULT_MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 100
+DEFAULT_RETRY_BACKOFF_S = 30.0
+_FIELDS = {
+    "image",
+    "settings",
+    "keys",
+    "range",
+    "ranges",
+    "from_job",
+    "block_size",
+    "network",
+    "limits",
+    "name",
+    "priority",
+    "max_attempts",
+    "retry_backoff_s",
+}
+_KEY_SOURCES = ("keys", "range", "ranges", "from_job")
 _LIMIT_FIELDS = {"memory_bytes", "cpus", "pids", "timeout_s"}
+
+
+@dataclass(frozen=True, slots=True)
+class KeyList:
+    """Keys given inline, checked but not yet de-duplicated."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyFile:
+    """Keys uploaded beside the submission, one per line."""
+
+
+@dataclass(frozen=True, slots=True)
+class FromJob:
+    """Keys taken from the `field` of an earlier job's records."""
+
+    job_id: str
+    field: str
+
+
+Source = Ranges | KeyList | KeyFile | FromJob
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,38 +65,74 @@ class JobSpec:
     """A validated job: which image runs over which keys, in blocks of what size."""
 
     image: str
-    keys: KeyBlock
+    source: Source
     block_size: int = DEFAULT_BLOCK_SIZE
     settings: dict[str, Any] = field(default_factory=dict)
     network: str = "none"
     limits: Limits = field(default_factory=Limits)
     name: str = ""
-
-    def blocks(self) -> list[KeyBlock]:
-        """The job's keys cut into blocks of at most `block_size` keys."""
-        size = self.block_size
-        if self.keys.start is not None and self.keys.stop is not None:
-            return [
-                KeyBlock(start=lo, stop=min(lo + size, self.keys.stop))
-                for lo in range(self.keys.start, self.keys.stop, size)
-            ]
-        keys = self.keys.keys
-        return [KeyBlock(keys=keys[i : i + size]) for i in range(0, len(keys), size)]
+    priority: int = DEFAULT_PRIORITY
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    retry_backoff_s: float = DEFAULT_RETRY_BACKOFF_S
 
     def to_wire(self) -> dict[str, Any]:
+        """The spec as stored and shown, with the key source described, not listed."""
         return {
             "image": self.image,
-            **self.keys.to_wire(),
+            "source": describe(self.source),
             "block_size": self.block_size,
             "settings": self.settings,
             "network": self.network,
             "limits": self.limits.to_wire(),
             "name": self.name,
+            "max_attempts": self.max_attempts,
+            "retry_backoff_s": self.retry_backoff_s,
         }
 
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> "JobSpec":
+        """A stored spec (from `to_wire`); its key source is already expanded."""
+        source = data["source"]
+        return cls(
+            image=data["image"],
+            source=_described(source),
+            block_size=data["block_size"],
+            settings=data["settings"],
+            network=data["network"],
+            limits=Limits.from_wire(data["limits"]),
+            name=data["name"],
+            max_attempts=data["max_attempts"],
+            retry_backoff_s=data["retry_backoff_s"],
+        )
 
-def parse_job(body: Any) -> JobSpec:
-    """Validate a submission body into a JobSpec, or raise InvalidJob."""
+
+def describe(source: Source) -> dict[str, Any]:
+    match source:
+        case Ranges():
+            return {"ranges": source.to_wire()}
+        case KeyList():
+            return {"keys": "inline"}
+        case KeyFile():
+            return {"keys": "file"}
+        case FromJob():
+            return {"from_job": {"job_id": source.job_id, "field": source.field}}
+
+
+def _described(source: dict[str, Any]) -> Source:
+    """The source `describe` gave; a list's keys are in the job's blocks, not here."""
+    if "ranges" in source:
+        return Ranges.merged((start, stop) for start, stop in source["ranges"])
+    if "from_job" in source:
+        return FromJob(source["from_job"]["job_id"], source["from_job"]["field"])
+    return KeyFile() if source["keys"] == "file" else KeyList(())
+
+
+def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
+    """Validate a submission into a JobSpec, or raise InvalidJob.
+
+    With `keys_file` the keys come as an upload beside the body, which must
+    then name no other key source.
+    """
     if not isinstance(body, dict):
         raise InvalidJob("a job must be a JSON object")
     unknown = sorted(set(body) - _FIELDS)
@@ -66,35 +144,27 @@ def parse_job(body: Any) -> JobSpec:
     settings = body.get("settings", {})
     if not isinstance(settings, dict):
         raise InvalidJob("settings must be an object", field="settings")
-    network = body.get("network", "none")
-    if network not in NETWORK_MODES:
-        raise InvalidJob(f"network must be one of {', '.join(NETWORK_MODES)}", field="network")
-    block_size = body.get("block_size", DEFAULT_BLOCK_SIZE)
-    if not _is_int(block_size) or block_size < 1:
-        raise InvalidJob("block_size must be a whole number of at least 1", field="block_size")
     try:
         canonical.dumps(settings)
     except WireError as e:
         raise InvalidJob(f"settings cannot be passed on: {e}", field="settings") from e
+    network = body.get("network", "none")
+    if network not in NETWORK_MODES:
+        raise InvalidJob(f"network must be one of {', '.join(NETWORK_MODES)}", field="network")
     name = body.get("name", "")
     if not isinstance(name, str):
         raise InvalidJob("name must be a string", field="name")
-    keys = _parse_keys(body)
-    tasks = -(-len(keys) // block_size)
-    if tasks > MAX_TASKS_PER_JOB:
-        raise InvalidJob(
-            f"{len(keys)} keys in blocks of {block_size} make {tasks} tasks, over "
-            f"the {MAX_TASKS_PER_JOB} a job may have; use a larger block_size",
-            field="block_size",
-        )
     return JobSpec(
         image=image.strip(),
-        keys=keys,
-        block_size=block_size,
+        source=_parse_source(body, keys_file),
+        block_size=_whole(body, "block_size", DEFAULT_BLOCK_SIZE, 1, None),
         settings=settings,
         network=network,
         limits=_parse_limits(body),
         name=name,
+        priority=_whole(body, "priority", DEFAULT_PRIORITY, 1, MAX_PRIORITY),
+        max_attempts=_whole(body, "max_attempts", DEFAULT_MAX_ATTEMPTS, 1, MAX_ATTEMPTS),
+        retry_backoff_s=_seconds(body, "retry_backoff_s", DEFAULT_RETRY_BACKOFF_S),
     )
 
 
@@ -102,36 +172,75 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _parse_keys(body: dict[str, Any]) -> KeyBlock:
-    if "keys" in body and "range" in body:
-        raise InvalidJob("give either keys or range, not both", field="keys")
-    if "range" in body:
-        bounds = body["range"]
-        if not (isinstance(bounds, list) and len(bounds) == 2 and all(map(_is_int, bounds))):
-            raise InvalidJob("range must be two integers [start, stop)", field="range")
-        start, stop = bounds
-        if start >= stop:
-            raise InvalidJob(
-                f"range [{start}, {stop}) is empty or reversed: start must be below stop",
-                field="range",
-            )
-        return KeyBlock(start=start, stop=stop)
-    keys = body.get("keys")
-    if keys is None:
+def _whole(body: dict[str, Any], name: str, default: int, low: int, high: int | None) -> int:
+    value = body.get(name, default)
+    if not _is_int(value) or value < low or (high is not None and value > high):
+        limit = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise InvalidJob(f"{name} must be a whole number {limit}", field=name)
+    return value
+
+
+def _seconds(body: dict[str, Any], name: str, default: float) -> float:
+    value = body.get(name, default)
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise InvalidJob(f"{name} must be a number of seconds, 0 or more", field=name)
+    return float(value)
+
+
+def _parse_source(body: dict[str, Any], keys_file: bool) -> Source:
+    given = [name for name in _KEY_SOURCES if name in body]
+    if keys_file:
+        given.append("a keys file")
+    if len(given) > 1:
+        raise InvalidJob(f"give one key source, not {' and '.join(given)}", field=given[0])
+    if not given:
         raise InvalidJob(
-            "no keys: give keys (a list of strings) or range [start, stop)", field="keys"
+            "no keys: give keys (a list of strings), range [start, stop), ranges, "
+            "from_job, or a keys file",
+            field="keys",
         )
+    if keys_file:
+        return KeyFile()
+    if "range" in body:
+        return Ranges.merged([_parse_range(body["range"], "range")])
+    if "ranges" in body:
+        ranges = body["ranges"]
+        if not isinstance(ranges, list) or not ranges:
+            raise InvalidJob("ranges must be a non-empty list of [start, stop)", field="ranges")
+        return Ranges.merged(_parse_range(r, f"ranges[{i}]") for i, r in enumerate(ranges))
+    if "from_job" in body:
+        return _parse_from_job(body["from_job"])
+    keys = body["keys"]
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise InvalidJob("keys must be a list of strings", field="keys")
-    for key in keys:
-        if not key:
-            raise InvalidJob("keys must not be empty strings", field="keys")
-        if len(key.encode()) > MAX_KEY_BYTES:
-            raise InvalidJob(f"key {key[:40]!r}… is over {MAX_KEY_BYTES} bytes", field="keys")
-    unique = tuple(dict.fromkeys(keys))
-    if not unique:
+    if not keys:
         raise InvalidJob("keys is empty: a job needs at least one key", field="keys")
-    return KeyBlock(keys=unique)
+    return KeyList(tuple(check_key(key, f"keys[{i}]") for i, key in enumerate(keys)))
+
+
+def _parse_range(bounds: Any, where: str) -> tuple[int, int]:
+    if not (isinstance(bounds, list) and len(bounds) == 2 and all(map(_is_int, bounds))):
+        raise InvalidJob(f"{where} must be two integers [start, stop)", field="range")
+    start, stop = bounds
+    if start >= stop:
+        raise InvalidJob(
+            f"{where} [{start}, {stop}) is empty or reversed: start must be below stop",
+            field="range",
+        )
+    return start, stop
+
+
+def _parse_from_job(value: Any) -> FromJob:
+    if not isinstance(value, dict) or set(value) != {"job_id", "field"}:
+        raise InvalidJob(
+            'from_job must be {"job_id": ..., "field": ...}: the earlier job, and the '
+            "field of its records' data that holds the keys",
+            field="from_job",
+        )
+    job_id, name = value["job_id"], value["field"]
+    if not isinstance(job_id, str) or not job_id or not isinstance(name, str) or not name:
+        raise InvalidJob("from_job.job_id and from_job.field must be strings", field="from_job")
+    return FromJob(job_id, name)
 
 
 def _parse_limits(body: dict[str, Any]) -> Limits:

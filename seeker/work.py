@@ -1,212 +1,440 @@
-"""Jobs, their tasks and the leases on them: the Seeker's bookkeeping.
+"""The key manager: jobs, their blocks and the leases on them, kept in the state store.
 
-Pure logic with the clock passed in, so every rule here is tested without
-waiting. A task is pending, leased to one Giver until a deadline, done, or
-failed; a result counts only when it comes from the Giver holding the lease.
+Every change to a block is written to the store, over the version it was
+read at, before anything acts on it: a Task is sent only once its lease is
+stored, and a result counts only once the block that counts it is stored.
+After a crash the store holds the last state that was acted on, so
+restarting finishes every job with each key counted exactly once.
+
+The key manager holds every job and every live lease in memory, never a
+block's keys (but the few blocks being changed) and never one object per key.
 """
 
-import time
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
+from channel.base import Channel
 from channel.models import Result, Task
-from seeker.spec import JobSpec
+from seeker.blocks import Block, Tally, block_id, block_id_of_task
+from seeker.errors import JobConflict, StateUnavailable, UnknownBlock, UnknownJob
+from seeker.jobs import Job, JobStatus
+from seeker.state.base import StateStore
 
-MAX_FAILURES_SHOWN = 50
+log = logging.getLogger(__name__)
 
-
-class TaskStatus(StrEnum):
-    PENDING = "pending"
-    LEASED = "leased"
-    DONE = "done"
-    FAILED = "failed"
-
-
-@dataclass(slots=True)
-class Lease:
-    """A Giver's claim on a task until `deadline` (monotonic seconds)."""
-
-    giver_id: str
-    deadline: float
+PAGE = 500
+# A block changed under us this many times in a row means something else writes it.
+CHANGE_TRIES = 5
+RESULTS_BATCH = 200
 
 
 @dataclass(slots=True)
-class TaskState:
-    task: Task
-    status: TaskStatus = TaskStatus.PENDING
-    lease: Lease | None = None
-    refused_by: dict[str, str] = field(default_factory=dict)
-    progress: int = 0
-    done_keys: int = 0
-    failed_keys: int = 0
-    result_id: str | None = None
-    reason: str | None = None
-
-    @property
-    def key_count(self) -> int:
-        return len(self.task.block)
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """A key, or a whole task, that failed and why."""
+class LeaseRef:
+    """A live lease, as the coordinator needs it without reading the block."""
 
     task_id: str
-    key: str | None
-    reason: str
+    job_id: str
+    giver_id: str
+    deadline: float
+    keys: int
+    progress: int = 0
 
 
-class Job:
-    """One submitted job: its spec and the tasks it was cut into."""
+class KeyManager:
+    def __init__(self, store: StateStore, channel: Channel, *, lease_grace_s: float) -> None:
+        self.store = store
+        self.channel = channel
+        self._grace_s = lease_grace_s
+        self.jobs: dict[str, Job] = {}
+        self.leases: dict[str, LeaseRef] = {}
 
-    def __init__(self, spec: JobSpec, *, job_id: str | None = None) -> None:
-        self.job_id = job_id or "j" + uuid.uuid4().hex[:12]
-        self.spec = spec
-        self.created_at = time.time()
-        self.finished_at: float | None = None
-        self.failures: list[Failure] = []
-        self.tasks: dict[str, TaskState] = {}
-        for index, block in enumerate(spec.blocks()):
-            task_id = f"{self.job_id}-{index:05d}"
-            self.tasks[task_id] = TaskState(
-                Task(
-                    task_id=task_id,
-                    job_id=self.job_id,
-                    image=spec.image,
-                    settings=spec.settings,
-                    block=block,
-                    network=spec.network,
-                    limits=spec.limits,
-                )
+    # Loading --------------------------------------------------------------------
+
+    async def load(self, now: float) -> None:
+        """Read every job from the store; recount those not done from their blocks."""
+        for doc in await self.store.jobs():
+            job = Job.from_doc(doc)
+            if job.status is JobStatus.CREATING:
+                log.warning("job %s was being created when the Seeker stopped; removed", job.job_id)
+                await self.store.delete_job(job.job_id)
+                continue
+            self.jobs[job.job_id] = job
+            if job.status is not JobStatus.DONE:
+                await self.recount(job, now)
+        log.info("%d job(s) and %d lease(s) loaded", len(self.jobs), len(self.leases))
+
+    async def recount(self, job: Job, now: float) -> None:
+        """Sum a job's tally from its blocks and note its leases; a job that is not
+        open loses its leases."""
+        tally, cut_keys, last_seq, after = Tally(), 0, -1, -1
+        while docs := await self.store.job_blocks(job.job_id, after, PAGE):
+            for doc in docs:
+                block = Block.from_doc(doc)
+                if block.lease is not None and not job.open:
+                    block = await self._change(job, block.block_id, _unlease_any, block=block)
+                    assert block is not None
+                tally += job.unit(block)
+                cut_keys += len(block.keys)
+                last_seq = block.seq
+                if block.lease is not None:
+                    self._index(job, block)
+            after = docs[-1]["seq"]
+        job.tally = tally + Tally(pending=job.total - cut_keys)
+        job.next_seq = last_seq + 1
+        if job.settle(now) or job.status is JobStatus.CANCELLED:
+            await self.store.put_job(job.to_doc())
+
+    def _index(self, job: Job, block: Block) -> None:
+        lease = block.lease
+        assert lease is not None
+        self.leases[lease.task_id] = LeaseRef(
+            lease.task_id, job.job_id, lease.giver_id, lease.deadline, len(lease.keys)
+        )
+
+    def job(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise UnknownJob(job_id)
+        return job
+
+    # Changing blocks --------------------------------------------------------------
+
+    async def _change(
+        self,
+        job: Job,
+        block_id: str,
+        change: Callable[[Block], Block | None],
+        *,
+        block: Block | None = None,
+    ) -> Block | None:
+        """Apply `change` to a block and store it over the version it was read at,
+        reading it again if it changed meanwhile. The new block, or None when
+        `change` declined."""
+        for _ in range(CHANGE_TRIES):
+            if block is None:
+                doc = await self.store.block(block_id)
+                if doc is None:
+                    raise UnknownBlock(block_id)
+                block = Block.from_doc(doc)
+            new = change(block)
+            if new is None:
+                return None
+            spec = job.spec
+            if await self.store.replace_block(new.to_doc(spec.max_attempts, spec.retry_backoff_s)):
+                self._account(job, block, new)
+                return new
+            block = None
+        raise StateUnavailable(
+            f"block {block_id} kept changing under the Seeker; is another Seeker "
+            "scheduling from the same store?",
+            url=self.store.url,
+        )
+
+    def _account(self, job: Job, old: Block, new: Block) -> None:
+        job.changed(old, new)
+        if old.lease is not None and (new.lease is None or new.lease != old.lease):
+            self.leases.pop(old.lease.task_id, None)
+        if new.lease is not None and new.lease.task_id not in self.leases:
+            self._index(job, new)
+
+    async def _settle(self, job: Job, now: float) -> None:
+        if job.settle(now):
+            await self.store.put_job(job.to_doc())
+            log.info("job %s %s: %s", job.job_id, job.status.value, job.counts())
+
+    # Leasing ----------------------------------------------------------------------
+
+    async def ready(self, job: Job, now: float, limit: int) -> list[Block]:
+        """Up to `limit` blocks of `job` that may be leased now, cutting new blocks
+        from its ranges once no stored block is ready."""
+        blocks = [Block.from_doc(d) for d in await self.store.ready_blocks(job.job_id, now, limit)]
+        ranges = job.ranges
+        if ranges is not None and len(blocks) < limit and job.next_seq < job.block_count:
+            stop = min(job.next_seq + limit - len(blocks), job.block_count)
+            cut = [
+                Block(job.job_id, seq, ranges.block(seq, job.spec.block_size))
+                for seq in range(job.next_seq, stop)
+            ]
+            spec = job.spec
+            await self.store.insert_blocks(
+                [b.to_doc(spec.max_attempts, spec.retry_backoff_s) for b in cut]
             )
+            job.next_seq = stop
+            blocks += cut
+        return blocks
 
-    @property
-    def finished(self) -> bool:
-        return self.finished_at is not None
+    async def lease(self, job: Job, block: Block, giver_id: str, now: float) -> Task | None:
+        """Lease `block` (as read by `ready`) to a Giver; the Task to send it, or None
+        if the block changed meanwhile."""
+        keys = block.remaining(job.spec.max_attempts)
+        if keys is None or block.lease is not None:
+            return None
+        deadline = now + job.spec.limits.timeout_s + self._grace_s
+        new = await self._change(
+            job,
+            block.block_id,
+            lambda b: b.leased_to(giver_id, deadline, keys) if b == block else None,
+            block=block,
+        )
+        if new is None or new.lease is None:
+            return None
+        spec = job.spec
+        return Task(
+            task_id=new.lease.task_id,
+            job_id=job.job_id,
+            image=spec.image,
+            settings=spec.settings,
+            block=keys,
+            network=spec.network,
+            limits=spec.limits,
+        )
 
-    def pending(self) -> Iterator[TaskState]:
-        return (t for t in self.tasks.values() if t.status is TaskStatus.PENDING)
-
-    def leased(self) -> Iterator[TaskState]:
-        return (t for t in self.tasks.values() if t.status is TaskStatus.LEASED)
-
-    def lease(self, task_id: str, giver_id: str, now: float, grace_s: float) -> Task:
-        """Lease a pending task to `giver_id` for its timeout plus `grace_s`."""
-        state = self.tasks[task_id]
-        assert state.status is TaskStatus.PENDING, f"task {task_id} is {state.status}"
-        state.status = TaskStatus.LEASED
-        state.lease = Lease(giver_id, now + state.task.limits.timeout_s + grace_s)
-        state.progress = 0
-        return state.task
-
-    def renew(self, task_id: str, giver_id: str, done: int, now: float, grace_s: float) -> None:
-        """Progress from the lease holder: record it and keep the lease alive."""
-        state = self.tasks.get(task_id)
-        if state is None or state.lease is None or state.lease.giver_id != giver_id:
+    async def renew(self, task_id: str, giver_id: str, done: int, now: float) -> None:
+        """Progress from the lease holder: keep its lease alive. The stored deadline
+        moves in steps of two grace periods, so progress costs few writes."""
+        ref = self.leases.get(task_id)
+        if ref is None or ref.giver_id != giver_id:
             return
-        state.progress = min(done, state.key_count)
-        state.lease.deadline = max(state.lease.deadline, now + grace_s)
-
-    def release(self, task_id: str, giver_id: str, refusal: str | None = None) -> None:
-        """Return a task leased to `giver_id` to the pool, noting a refusal."""
-        state = self.tasks.get(task_id)
-        if state is None or state.lease is None or state.lease.giver_id != giver_id:
+        ref.progress = min(done, ref.keys)
+        if now + self._grace_s <= ref.deadline:
             return
-        state.status, state.lease, state.progress = TaskStatus.PENDING, None, 0
-        if refusal is not None:
-            state.refused_by[giver_id] = refusal
+        deadline = now + 2 * self._grace_s
+        await self._change(
+            self.jobs[ref.job_id],
+            block_id_of_task(task_id),
+            lambda b: b.with_deadline(deadline) if _holds(b, task_id, giver_id) else None,
+        )
+        if task_id in self.leases:
+            self.leases[task_id].deadline = deadline
 
-    def fail_refused(self, task_id: str) -> None:
-        """Fail a pending task that every available Giver refused."""
-        state = self.tasks[task_id]
-        reasons = "; ".join(f"{g}: {r}" for g, r in sorted(state.refused_by.items()))
-        self._fail_task(state, f"refused by every Giver ({reasons})")
-
-    def expire(self, now: float) -> list[str]:
-        """Return lapsed leases' tasks to the pool; the ids of those tasks."""
-        lapsed = [t for t in self.leased() if t.lease is not None and t.lease.deadline <= now]
-        for state in lapsed:
-            state.status, state.lease, state.progress = TaskStatus.PENDING, None, 0
-        return [t.task.task_id for t in lapsed]
-
-    def apply_result(self, result: Result) -> bool:
-        """Count `result` if it answers a live lease; whether it was counted."""
-        state = self.tasks.get(result.task_id)
-        if (
-            state is None
-            or state.status is not TaskStatus.LEASED
-            or state.lease is None
-            or state.lease.giver_id != result.giver_id
-        ):
+    async def release(self, task_id: str, giver_id: str, *, refusal: str | None = None) -> bool:
+        """The lease holder gives the block back (a refusal keeps it off the block)."""
+        ref = self.leases.get(task_id)
+        if ref is None or ref.giver_id != giver_id:
             return False
-        stray = next((r["key"] for r in result.records if r["key"] not in state.task.block), None)
-        if result.job_id != self.job_id or stray is not None:
-            self._fail_task(
-                state,
-                f"result {result.result_id} from giver {result.giver_id} "
-                f"claims {'key ' + repr(stray) if stray else 'job ' + result.job_id}"
-                " outside its task; discarded",
+        new = await self._change(
+            self.jobs[ref.job_id],
+            block_id_of_task(task_id),
+            lambda b: b.unleased(refusal=refusal) if _holds(b, task_id, giver_id) else None,
+        )
+        return new is not None
+
+    async def expire(self, now: float) -> list[str]:
+        """Return lapsed leases' keys to the pool; the ids of those tasks."""
+        lapsed = [ref for ref in self.leases.values() if ref.deadline <= now]
+        expired = []
+        for ref in lapsed:
+            new = await self._change(
+                self.jobs[ref.job_id],
+                block_id_of_task(ref.task_id),
+                lambda b, ref=ref: (
+                    b.unleased()
+                    if _holds(b, ref.task_id, ref.giver_id) and b.lease.deadline <= now
+                    else None
+                ),
             )
-            return True
-        ok = {o.key for o in result.outcomes if o.ok}
-        reasons = {o.key: o.reason or "failed" for o in result.outcomes if not o.ok}
-        state.done_keys = sum(1 for key in state.task.block if key in ok)
-        state.failed_keys = state.key_count - state.done_keys
-        state.result_id, state.lease, state.progress = result.result_id, None, 0
-        if result.error is not None:
-            state.reason = result.error
-            self._note(Failure(state.task.task_id, None, result.error))
-        for key, reason in reasons.items():
-            self._note(Failure(state.task.task_id, key, reason))
-        state.status = TaskStatus.FAILED if result.error is not None else TaskStatus.DONE
-        self._finish_if_complete()
-        return True
+            if new is not None:
+                expired.append(ref.task_id)
+        return expired
 
-    def _fail_task(self, state: TaskState, reason: str) -> None:
-        state.status, state.lease, state.reason = TaskStatus.FAILED, None, reason
-        state.done_keys, state.failed_keys = 0, state.key_count
-        self._note(Failure(state.task.task_id, None, reason))
-        self._finish_if_complete()
+    async def apply(self, result: Result, now: float) -> bool:
+        """Count `result` if it answers a live lease; whether it did. A result with
+        records for keys outside its lease is discarded, and charged as an
+        invalidation."""
+        ref = self.leases.get(result.task_id)
+        if ref is None or ref.giver_id != result.giver_id:
+            return False
+        job = self.jobs[ref.job_id]
 
-    def _note(self, failure: Failure) -> None:
-        if len(self.failures) < MAX_FAILURES_SHOWN:
-            self.failures.append(failure)
+        def count(block: Block) -> Block | None:
+            if not _holds(block, result.task_id, result.giver_id):
+                return None
+            assert block.lease is not None
+            stray = next((r["key"] for r in result.records if r["key"] not in block.lease.keys), "")
+            if result.job_id != job.job_id or stray:
+                what = f"key {stray!r}" if stray else f"job {result.job_id}"
+                return block.invalidated_by_giver(
+                    result.task_id,
+                    f"result {result.result_id} claims {what} outside its task; discarded",
+                    now,
+                )
+            return block.counted(result, now)
 
-    def _finish_if_complete(self) -> None:
-        if all(t.status in (TaskStatus.DONE, TaskStatus.FAILED) for t in self.tasks.values()):
-            self.finished_at = time.time()
+        new = await self._change(job, block_id_of_task(result.task_id), count)
+        await self._settle(job, now)
+        return new is not None
 
-    def counts(self) -> dict[str, int]:
-        """Keys by state; they always add up to the job's total."""
-        counts = dict.fromkeys(("done", "failed", "leased", "pending"), 0)
-        for state in self.tasks.values():
-            if state.status is TaskStatus.LEASED:
-                counts["leased"] += state.key_count
-            elif state.status is TaskStatus.PENDING:
-                counts["pending"] += state.key_count
-            else:
-                counts["done"] += state.done_keys
-                counts["failed"] += state.failed_keys
-        return {"total": len(self.spec.keys), **counts}
+    async def invalidate_task(self, task_id: str, giver_id: str, reason: str, now: float) -> bool:
+        """A Giver says its scraper misbehaved on `task_id`: whatever it reported is
+        discarded and the keys go back, charged one failed attempt."""
+        job = self.jobs.get(task_id.partition("-")[0])
+        if job is None:
+            return False
+        try:
+            new = await self._change(
+                job,
+                block_id_of_task(task_id),
+                lambda b: (
+                    b.invalidated_by_giver(task_id, f"invalidated by giver: {reason}", now)
+                    if b.holder_of(task_id) == giver_id
+                    else None
+                ),
+            )
+        except UnknownBlock:
+            return False
+        await self._settle(job, now)
+        return new is not None
 
-    def view(self) -> dict[str, Any]:
-        """The job as the API shows it."""
-        tasks = dict.fromkeys((s.value for s in TaskStatus), 0)
-        for state in self.tasks.values():
-            tasks[state.status.value] += 1
-        return {
-            "job_id": self.job_id,
-            "name": self.spec.name,
-            "image": self.spec.image,
-            "status": "done" if self.finished else "running",
-            "created_at": self.created_at,
-            "finished_at": self.finished_at,
-            "keys": self.counts(),
-            "tasks": {"total": len(self.tasks), **tasks},
-            "failures": [
-                {"task_id": f.task_id, "key": f.key, "reason": f.reason} for f in self.failures
-            ],
-        }
+    async def fail_block(self, job: Job, block: Block, reason: str, now: float) -> None:
+        """Fail a block's remaining keys for good: nothing can run them."""
+        await self._change(
+            job,
+            block.block_id,
+            lambda b: (
+                b.failed_for_good(reason, now, job.spec.max_attempts)
+                if b.lease is None and b.remaining(job.spec.max_attempts)
+                else None
+            ),
+            block=block,
+        )
+        await self._settle(job, now)
+
+    # Operator actions ---------------------------------------------------------------
+
+    async def set_status(self, job_id: str, status: JobStatus, now: float) -> list[LeaseRef]:
+        """Pause, resume or cancel a job; the leases a cancel took back."""
+        job = self.job(job_id)
+        allowed = {
+            JobStatus.PAUSED: (JobStatus.RUNNING, JobStatus.PAUSED),
+            JobStatus.RUNNING: (JobStatus.PAUSED, JobStatus.RUNNING),
+            JobStatus.CANCELLED: (JobStatus.RUNNING, JobStatus.PAUSED, JobStatus.CANCELLED),
+        }[status]
+        if job.status not in allowed:
+            raise JobConflict(
+                job_id,
+                f"job {job_id} is {job.status.value}; it cannot be "
+                f"{'resumed' if status is JobStatus.RUNNING else status.value}",
+            )
+        if job.status is status:
+            return []
+        job.status = status
+        if status is JobStatus.CANCELLED:
+            job.finished_at = now
+        await self.store.put_job(job.to_doc())
+        taken = []
+        if status is JobStatus.CANCELLED:
+            for ref in [r for r in self.leases.values() if r.job_id == job_id]:
+                new = await self._change(
+                    job,
+                    block_id_of_task(ref.task_id),
+                    lambda b, ref=ref: b.unleased() if b.holder(ref.task_id) else None,
+                )
+                if new is not None:
+                    taken.append(ref)
+            await self.store.put_job(job.to_doc())
+        await self._settle(job, now)
+        return taken
+
+    async def set_priority(self, job_id: str, priority: int) -> None:
+        job = self.job(job_id)
+        job.priority = priority
+        await self.store.put_job(job.to_doc())
+
+    async def invalidate_block(self, job_id: str, seq: int, now: float) -> list[LeaseRef]:
+        """Discard everything reported for one block; its keys go back to the pool.
+        The lease it held, if any, to cancel."""
+        job = self.job(job_id)
+        doc = await self.store.block(block_id(job_id, seq))
+        if doc is None:
+            raise UnknownBlock(block_id(job_id, seq))
+        block = Block.from_doc(doc)
+        taken = [self.leases[block.lease.task_id]] if block.lease else []
+        await self._reopen(job)
+        await self._change(
+            job,
+            block.block_id,
+            lambda b: b.invalidated() if b.runs or b.lease else None,
+            block=block,
+        )
+        await self._settle(job, now)
+        return taken
+
+    async def invalidate_giver(
+        self, giver_id: str, since: float, now: float
+    ) -> tuple[int, list[LeaseRef]]:
+        """Discard everything one Giver reported since `since`, in every job, and take
+        back its leases. How many blocks changed, and the leases to cancel."""
+        taken = [ref for ref in self.leases.values() if ref.giver_id == giver_id]
+        changed = 0
+        touched: dict[str, Job] = {}
+        for doc in await self.store.giver_blocks(giver_id):
+            block = Block.from_doc(doc)
+            job = self.jobs.get(block.job_id)
+            if job is None:
+                continue
+            if not (
+                any(r.giver_id == giver_id and r.at >= since for r in block.runs)
+                or (block.lease is not None and block.lease.giver_id == giver_id)
+            ):
+                continue
+            await self._reopen(job)
+            new = await self._change(
+                job, block.block_id, lambda b: b.invalidated(giver_id, since), block=block
+            )
+            changed += new is not None
+            touched[job.job_id] = job
+        for job in touched.values():
+            await self._settle(job, now)
+        return changed, taken
+
+    async def _reopen(self, job: Job) -> None:
+        """Mark a done job running before any of its blocks changes, so a crash
+        between the two still recounts it on the next start."""
+        if job.status is JobStatus.DONE:
+            job.status, job.finished_at = JobStatus.RUNNING, None
+            await self.store.put_job(job.to_doc())
+
+    # Reading ----------------------------------------------------------------------
+
+    async def blocks(self, job_id: str) -> AsyncIterator[Block]:
+        """A job's blocks in seq order, a page at a time."""
+        self.job(job_id)
+        after = -1
+        while docs := await self.store.job_blocks(job_id, after, PAGE):
+            for doc in docs:
+                yield Block.from_doc(doc)
+            after = docs[-1]["seq"]
+
+    async def counted_results(self, job_id: str) -> AsyncIterator[Result]:
+        """The results counted for a job, block by block."""
+        wanted: dict[str, str] = {}
+        async for block in self.blocks(job_id):
+            wanted.update((r.task_id, r.result_id) for r in block.runs if r.result_id)
+            if len(wanted) >= RESULTS_BATCH:
+                for result in await self._fetch(wanted):
+                    yield result
+                wanted = {}
+        for result in await self._fetch(wanted):
+            yield result
+
+    async def _fetch(self, wanted: dict[str, str]) -> list[Result]:
+        if not wanted:
+            return []
+        results = await self.channel.results_for_tasks(list(wanted))
+        return [r for r in results if wanted.get(r.task_id) == r.result_id]
+
+    def load_of(self, giver_id: str) -> int:
+        return sum(1 for ref in self.leases.values() if ref.giver_id == giver_id)
+
+
+def _holds(block: Block, task_id: str, giver_id: str) -> bool:
+    return (
+        block.lease is not None
+        and block.lease.task_id == task_id
+        and block.lease.giver_id == giver_id
+    )
+
+
+def _unlease_any(block: Block) -> Block | None:
+    return block.unleased() if block.lease is not None else None

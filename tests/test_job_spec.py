@@ -3,19 +3,34 @@
 import pytest
 
 from seeker.errors import InvalidJob
-from seeker.spec import parse_job
+from seeker.keys import Ranges
+from seeker.spec import FromJob, KeyFile, KeyList, parse_job
 
 
-def test_range_is_cut_into_blocks() -> None:
-    spec = parse_job({"image": "x:1", "range": [1, 501], "block_size": 25})
-    blocks = spec.blocks()
-    assert len(blocks) == 20
-    assert (blocks[0].start, blocks[0].stop, blocks[-1].start, blocks[-1].stop) == (1, 26, 476, 501)
+def test_ranges_merge_so_overlapping_keys_count_once() -> None:
+    spec = parse_job({"image": "x:1", "ranges": [[10, 20], [0, 5], [15, 30], [30, 31]]})
+    assert spec.source == Ranges(((0, 5), (10, 31)))
+    assert spec.source.total == 26
 
 
-def test_keys_are_deduplicated_in_order_and_cut() -> None:
-    spec = parse_job({"image": "x:1", "keys": ["b", "a", "b", "c"], "block_size": 2})
-    assert [list(b) for b in spec.blocks()] == [["b", "a"], ["c"]]
+def test_range_blocks_are_cut_by_position() -> None:
+    ranges = Ranges.merged([(1, 501)])
+    first, last = ranges.block(0, 25), ranges.block(19, 25)
+    assert (first.start, first.stop, last.start, last.stop) == (1, 26, 476, 501)
+
+
+def test_a_block_across_two_ranges_lists_its_keys() -> None:
+    ranges = Ranges.merged([(0, 3), (10, 12), (20, 30)])
+    assert list(ranges.block(0, 4)) == ["0", "1", "2", "10"]
+    assert list(ranges.block(1, 4)) == ["11", "20", "21", "22"]
+    assert ranges.block(2, 4).start == 23 and ranges.block(3, 4).stop == 30
+
+
+def test_key_sources() -> None:
+    assert parse_job({"image": "x", "keys": ["b", "a", "b"]}).source == KeyList(("b", "a", "b"))
+    assert parse_job({"image": "x"}, keys_file=True).source == KeyFile()
+    from_job = {"job_id": "j1", "field": "url"}
+    assert parse_job({"image": "x", "from_job": from_job}).source == FromJob("j1", "url")
 
 
 def test_defaults_and_limits_overrides() -> None:
@@ -36,12 +51,16 @@ def test_defaults_and_limits_overrides() -> None:
         ({"image": "x"}, "no keys"),
         ({"image": "x", "keys": []}, "keys is empty"),
         ({"image": "x", "keys": [1]}, "list of strings"),
-        ({"image": "x", "keys": [""]}, "empty strings"),
-        ({"image": "x", "keys": ["k" * 2049]}, "over 2048 bytes"),
+        ({"image": "x", "keys": ["a", ""]}, r"keys\[1\]: a key must not be empty"),
+        ({"image": "x", "keys": ["k" * 2049]}, "is 2049 bytes, over 2048"),
         ({"image": "x", "range": [10, 1]}, r"range \[10, 1\) is empty or reversed"),
         ({"image": "x", "range": [3, 3]}, "empty or reversed"),
         ({"image": "x", "range": [1]}, "two integers"),
-        ({"image": "x", "range": [1, 5], "keys": ["a"]}, "either keys or range"),
+        ({"image": "x", "range": [1, 5], "keys": ["a"]}, "one key source, not keys and range"),
+        ({"image": "x", "ranges": []}, "non-empty list"),
+        ({"image": "x", "ranges": [[1, 5], [7, 6]]}, r"ranges\[1\] \[7, 6\) is empty"),
+        ({"image": "x", "from_job": "j1"}, "from_job must be"),
+        ({"image": "x", "from_job": {"job_id": "j1", "field": 3}}, "must be strings"),
         ({"image": "x", "keys": ["a"], "colour": "red"}, r"unknown field\(s\): colour"),
         ({"image": "x", "keys": ["a"], "block_size": 0}, "block_size"),
         ({"image": "x", "keys": ["a"], "block_size": True}, "block_size"),
@@ -50,12 +69,20 @@ def test_defaults_and_limits_overrides() -> None:
         ({"image": "x", "keys": ["a"], "limits": {"ram": 1}}, r"unknown limit\(s\): ram"),
         ({"image": "x", "keys": ["a"], "limits": {"pids": -1}}, "positive"),
         ([], "JSON object"),
-        ({"image": "x", "range": [0, 10**9], "block_size": 1}, "make 1000000000 tasks"),
+        ({"image": "x", "keys": ["a"], "priority": 0}, "priority must be a whole number"),
+        ({"image": "x", "keys": ["a"], "priority": 1001}, "from 1 to 1000"),
+        ({"image": "x", "keys": ["a"], "max_attempts": 0}, "max_attempts"),
+        ({"image": "x", "keys": ["a"], "retry_backoff_s": -1}, "retry_backoff_s"),
     ],
 )
 def test_bad_submissions_are_refused_with_a_clear_message(body: object, message: str) -> None:
     with pytest.raises(InvalidJob, match=message):
         parse_job(body)
+
+
+def test_a_keys_file_excludes_other_key_sources() -> None:
+    with pytest.raises(InvalidJob, match="not keys and a keys file"):
+        parse_job({"image": "x", "keys": ["a"]}, keys_file=True)
 
 
 def test_settings_too_deep_to_pass_on_are_refused() -> None:

@@ -60,7 +60,9 @@ def registration(identity: Identity, **changes: Any) -> dict[str, Any]:
         ({"keys": ["a"]}, "image is required"),
         ({"image": "x:1"}, "no keys"),
         ({"image": "x:1", "range": [500, 1]}, "empty or reversed"),
-        ({"image": "x:1", "keys": ["a"], "priority": 9}, r"unknown field\(s\): priority"),
+        ({"image": "x:1", "keys": ["a"], "colour": 9}, r"unknown field\(s\): colour"),
+        ({"image": "x:1", "keys": ["a"], "block_size": 0}, "block_size"),
+        ({"image": "x:1", "from_job": {"job_id": "jnope", "field": "u"}}, "no job 'jnope'"),
     ],
 )
 async def test_bad_jobs_get_400_with_the_reason(
@@ -91,7 +93,7 @@ async def test_good_job_is_accepted_and_cut(seeker: Seeker, http: aiohttp.Client
     )
     assert status == 201
     assert job["keys"] == {"total": 500, "done": 0, "failed": 0, "leased": 0, "pending": 500}
-    assert job["tasks"]["total"] == 20
+    assert job["blocks"] == 20 and job["status"] == "running"
 
 
 async def test_registration_proves_the_key(seeker: Seeker, http: aiohttp.ClientSession) -> None:

@@ -1,0 +1,61 @@
+"""A SQLite file used from one dedicated thread, for the embedded backends."""
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class SqliteFile:
+    """One connection in WAL mode; every call runs in a transaction on one thread.
+
+    `unavailable(message)` builds the caller's own error for a SQLite failure.
+    """
+
+    def __init__(
+        self, path: Path, schema: str, unavailable: Callable[[str], Exception], *, thread: str
+    ) -> None:
+        self.path = path
+        self._schema = schema
+        self._unavailable = unavailable
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread)
+        self._db: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        def connect() -> sqlite3.Connection:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(self._schema)
+            return db
+
+        try:
+            self._db = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
+        except (OSError, sqlite3.Error) as e:
+            raise self._unavailable(f"cannot open {self.path}: {e}") from e
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`fn(connection)` in one transaction on the SQLite thread."""
+        db = self._db
+        if db is None:
+            raise self._unavailable(f"{self.path} is closed")
+
+        def call() -> T:
+            try:
+                with db:
+                    return fn(db)
+            except sqlite3.Error as e:
+                raise self._unavailable(f"SQLite error on {self.path}: {e}") from e
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def close(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, db.close)
+        self._executor.shutdown(wait=True)

@@ -1,0 +1,154 @@
+"""A job as the Seeker holds it in memory: its spec, its state and its key tally.
+
+The tally is derived from the job's blocks (exact after a restart: it is
+summed from the store) and kept current by every block change. Nothing per
+key is held here.
+"""
+
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from seeker.blocks import Block, Tally
+from seeker.keys import Ranges
+from seeker.spec import JobSpec
+
+FAILURES_SHOWN = 50
+
+
+class JobStatus(StrEnum):
+    CREATING = "creating"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A key that failed for good, and why."""
+
+    block_id: str
+    key: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Job:
+    job_id: str
+    spec: JobSpec
+    total: int
+    block_count: int
+    priority: int
+    status: JobStatus = JobStatus.CREATING
+    created_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+    duplicates: int = 0
+    unusable: int = 0
+    tally: Tally = field(default_factory=Tally)
+    next_seq: int = 0
+    failures: deque[Failure] = field(default_factory=lambda: deque(maxlen=FAILURES_SHOWN))
+
+    @staticmethod
+    def new_id() -> str:
+        return "j" + uuid.uuid4().hex[:12]
+
+    @property
+    def ranges(self) -> Ranges | None:
+        """The job's ranges when its blocks are cut from them as they are leased."""
+        return self.spec.source if isinstance(self.spec.source, Ranges) else None
+
+    @property
+    def open(self) -> bool:
+        """Whether the job may still lease blocks (now or after a resume)."""
+        return self.status in (JobStatus.RUNNING, JobStatus.PAUSED)
+
+    def unit(self, block: Block) -> Tally:
+        return block.tally(self.spec.max_attempts)
+
+    def changed(self, old: Block, new: Block) -> None:
+        """Account for a block going from `old` to `new`; note keys newly failed for good."""
+        self.tally = self.tally - self.unit(old) + self.unit(new)
+        if self.unit(new).failed > self.unit(old).failed:
+            before = set(old.outcome(self.spec.max_attempts)[1])
+            for key, reason in new.outcome(self.spec.max_attempts)[1].items():
+                if key not in before:
+                    self.failures.append(Failure(new.block_id, key, reason))
+
+    def settle(self, now: float) -> bool:
+        """Mark the job done once no key is pending or leased; reopen it if one is
+        again. Whether its status changed."""
+        left = self.tally.pending + self.tally.leased
+        if self.status is JobStatus.RUNNING and left == 0:
+            self.status, self.finished_at = JobStatus.DONE, now
+            return True
+        if self.status is JobStatus.DONE and left > 0:
+            self.status, self.finished_at = JobStatus.RUNNING, None
+            return True
+        return False
+
+    def counts(self) -> dict[str, int]:
+        """Keys by state; they always add up to the job's total."""
+        t = self.tally
+        return {
+            "total": self.total,
+            "done": t.done,
+            "failed": t.failed,
+            "leased": t.leased,
+            "pending": t.pending,
+        }
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "spec": self.spec.to_wire(),
+            "total": self.total,
+            "blocks": self.block_count,
+            "priority": self.priority,
+            "status": self.status.value,
+            "created_at": self.created_at,
+            "finished_at": self.finished_at,
+            "duplicates": self.duplicates,
+            "unusable": self.unusable,
+            "tally": self.counts(),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "Job":
+        tally = doc["tally"]
+        return cls(
+            job_id=doc["job_id"],
+            spec=JobSpec.from_wire(doc["spec"]),
+            total=doc["total"],
+            block_count=doc["blocks"],
+            priority=doc["priority"],
+            status=JobStatus(doc["status"]),
+            created_at=doc["created_at"],
+            finished_at=doc["finished_at"],
+            duplicates=doc["duplicates"],
+            unusable=doc["unusable"],
+            tally=Tally(tally["done"], tally["failed"], tally["leased"], tally["pending"]),
+        )
+
+    def view(self) -> dict[str, Any]:
+        """The job as the API shows it."""
+        return {
+            "job_id": self.job_id,
+            "name": self.spec.name,
+            "image": self.spec.image,
+            "status": self.status.value,
+            "priority": self.priority,
+            "created_at": self.created_at,
+            "finished_at": self.finished_at,
+            "keys": self.counts(),
+            "blocks": self.block_count,
+            "duplicates_dropped": self.duplicates,
+            "unusable_values": self.unusable,
+            "spec": self.spec.to_wire(),
+            "failures": [
+                {"block_id": f.block_id, "key": f.key, "reason": f.reason} for f in self.failures
+            ],
+        }

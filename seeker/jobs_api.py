@@ -1,0 +1,258 @@
+"""The JSON API's job routes: submit, follow, steer, export, dump and load jobs."""
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import BodyPartReader, web
+
+from channel import canonical
+from channel.errors import StoreUnavailable, WireError
+from channel.jsonweb import error_response, json_response, read_json
+from seeker.config import SeekerConfig
+from seeker.coordinator import Coordinator
+from seeker.errors import (
+    InvalidJob,
+    InvalidState,
+    JobConflict,
+    SeekerError,
+    StateUnavailable,
+    UnknownBlock,
+    UnknownJob,
+)
+from seeker.intake import create_job, dump_state, load_state
+from seeker.jobs import JobStatus
+from seeker.spec import MAX_PRIORITY, parse_job
+
+log = logging.getLogger(__name__)
+
+JOB_CONFIG = web.AppKey("job_config", SeekerConfig)
+JOB_COORDINATOR = web.AppKey("job_coordinator", Coordinator)
+UPLOAD_CHUNK_BYTES = 256 * 1024
+MAX_JOB_PART_BYTES = 1024 * 1024
+MAX_STATE_LINE_BYTES = 64 * 1024 * 1024
+_ERRORS: list[tuple[type[SeekerError], int, str]] = [
+    (InvalidJob, 400, "invalid_job"),
+    (InvalidState, 400, "invalid_state"),
+    (UnknownJob, 404, "unknown_job"),
+    (UnknownBlock, 404, "unknown_block"),
+    (JobConflict, 409, "job_conflict"),
+    (StateUnavailable, 503, "state_unavailable"),
+]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def seeker_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer the Seeker's own errors with their status and a JSON body."""
+    try:
+        return await handler(request)
+    except StoreUnavailable as e:
+        return error_response(503, "store_unavailable", str(e))
+    except SeekerError as e:
+        for kind, status, code in _ERRORS:
+            if isinstance(e, kind):
+                return error_response(status, code, str(e))
+        raise
+
+
+def add_job_routes(app: web.Application, config: SeekerConfig, coordinator: Coordinator) -> None:
+    app[JOB_CONFIG], app[JOB_COORDINATOR] = config, coordinator
+    app.router.add_post("/jobs", submit_job)
+    app.router.add_get("/jobs", list_jobs)
+    app.router.add_post("/jobs/state", load_job)
+    app.router.add_get("/jobs/{job_id}", get_job)
+    app.router.add_post("/jobs/{job_id}/{action:pause|resume|cancel}", set_status)
+    app.router.add_post("/jobs/{job_id}/priority", set_priority)
+    app.router.add_post("/jobs/{job_id}/blocks/{seq}/invalidate", invalidate_block)
+    app.router.add_get("/jobs/{job_id}/records", job_records)
+    app.router.add_get("/jobs/{job_id}/failures", job_failures)
+    app.router.add_get("/jobs/{job_id}/state", dump_job)
+    app.router.add_post("/givers/{giver_id}/invalidate", invalidate_giver)
+
+
+async def submit_job(request: web.Request) -> web.Response:
+    """A job as a JSON body, or as multipart: a `job` part (JSON), then a `keys`
+    part of one key per line, streamed to disk."""
+    config, coordinator = request.app[JOB_CONFIG], request.app[JOB_COORDINATOR]
+    if not request.content_type.startswith("multipart/"):
+        spec = parse_job(await read_json(request))
+        job = await create_job(coordinator.keys, spec, scratch_dir=config.scratch_dir)
+        coordinator.wake()
+        return json_response(coordinator.job_view(job), status=201)
+    reader = await request.multipart()
+    part = await reader.next()
+    if not isinstance(part, BodyPartReader) or part.name != "job":
+        raise InvalidJob("a multipart submission starts with a 'job' part (the JSON job)")
+    body = await part.read()
+    if len(body) > MAX_JOB_PART_BYTES:
+        raise InvalidJob(f"the 'job' part is over {MAX_JOB_PART_BYTES} bytes")
+    try:
+        fields = canonical.loads(body)
+    except WireError as e:
+        raise InvalidJob(f"the 'job' part is not JSON: {e}") from e
+    keys_part = await reader.next()
+    if not isinstance(keys_part, BodyPartReader) or keys_part.name != "keys":
+        raise InvalidJob("a multipart submission needs a 'keys' part after the 'job' part")
+    spec = parse_job(fields, keys_file=True)
+    path = config.scratch_dir / f"upload-{uuid.uuid4().hex}.keys"
+    try:
+        await _save(keys_part, path)
+        job = await create_job(
+            coordinator.keys, spec, scratch_dir=config.scratch_dir, keys_file=path
+        )
+    finally:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+    coordinator.wake()
+    return json_response(coordinator.job_view(job), status=201)
+
+
+async def _save(part: BodyPartReader, path: Path) -> None:
+    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+    out = await asyncio.to_thread(path.open, "wb")
+    try:
+        while chunk := await part.read_chunk(UPLOAD_CHUNK_BYTES):
+            await asyncio.to_thread(out.write, chunk)
+    finally:
+        await asyncio.to_thread(out.close)
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    return json_response(request.app[JOB_COORDINATOR].view())
+
+
+async def get_job(request: web.Request) -> web.Response:
+    coordinator = request.app[JOB_COORDINATOR]
+    job = coordinator.keys.job(request.match_info["job_id"])
+    return json_response(coordinator.job_view(job))
+
+
+_STATUS_OF_ACTION = {
+    "pause": JobStatus.PAUSED,
+    "resume": JobStatus.RUNNING,
+    "cancel": JobStatus.CANCELLED,
+}
+
+
+async def set_status(request: web.Request) -> web.Response:
+    """Pause, resume or cancel a job; a cancel stops its leased tasks."""
+    coordinator = request.app[JOB_COORDINATOR]
+    job_id = request.match_info["job_id"]
+    status = _STATUS_OF_ACTION[request.match_info["action"]]
+    taken = await coordinator.keys.set_status(job_id, status, time.time())
+    await coordinator.cancel(taken)
+    coordinator.wake()
+    return json_response(coordinator.job_view(coordinator.keys.job(job_id)))
+
+
+async def set_priority(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    priority = body.get("priority") if isinstance(body, dict) else None
+    if (
+        not isinstance(priority, int)
+        or isinstance(priority, bool)
+        or not 1 <= priority <= MAX_PRIORITY
+    ):
+        raise InvalidJob(
+            f"priority must be a whole number from 1 to {MAX_PRIORITY}", field="priority"
+        )
+    coordinator = request.app[JOB_COORDINATOR]
+    job_id = request.match_info["job_id"]
+    await coordinator.keys.set_priority(job_id, priority)
+    return json_response(coordinator.job_view(coordinator.keys.job(job_id)))
+
+
+async def invalidate_block(request: web.Request) -> web.Response:
+    coordinator = request.app[JOB_COORDINATOR]
+    job_id, seq = request.match_info["job_id"], request.match_info["seq"]
+    if not seq.isdigit():
+        raise UnknownBlock(f"{job_id}-{seq}")
+    taken = await coordinator.keys.invalidate_block(job_id, int(seq), time.time())
+    await coordinator.cancel(taken)
+    coordinator.wake()
+    return json_response(coordinator.job_view(coordinator.keys.job(job_id)))
+
+
+async def invalidate_giver(request: web.Request) -> web.Response:
+    """Discard what a Giver reported since `since` (epoch seconds; 0 for ever)."""
+    body = await read_json(request)
+    since = body.get("since", 0) if isinstance(body, dict) else None
+    if not isinstance(since, int | float) or isinstance(since, bool):
+        raise InvalidJob("since must be a time in seconds since the epoch", field="since")
+    coordinator = request.app[JOB_COORDINATOR]
+    giver_id = request.match_info["giver_id"]
+    blocks, taken = await coordinator.keys.invalidate_giver(giver_id, float(since), time.time())
+    await coordinator.cancel(taken)
+    coordinator.wake()
+    log.warning(
+        "giver %s invalidated since %s: %d block(s) back in the pool", giver_id, since, blocks
+    )
+    return json_response({"giver_id": giver_id, "blocks": blocks, "leases": len(taken)})
+
+
+async def _stream(request: web.Request, lines: AsyncIterator[bytes]) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+    await response.prepare(request)
+    async for line in lines:
+        await response.write(line)
+    await response.write_eof()
+    return response
+
+
+async def job_records(request: web.Request) -> web.StreamResponse:
+    """The records of a job's counted results, as JSON lines."""
+    keys = request.app[JOB_COORDINATOR].keys
+    job_id = keys.job(request.match_info["job_id"]).job_id
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for result in keys.counted_results(job_id):
+            yield b"".join(canonical.dumps(r) + b"\n" for r in result.records)
+
+    return await _stream(request, lines())
+
+
+async def job_failures(request: web.Request) -> web.StreamResponse:
+    """Every key of a job that failed for good, and why, as JSON lines."""
+    keys = request.app[JOB_COORDINATOR].keys
+    job = keys.job(request.match_info["job_id"])
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for block in keys.blocks(job.job_id):
+            failed = block.outcome(job.spec.max_attempts)[1] if block.runs else {}
+            for key, reason in failed.items():
+                yield (
+                    canonical.dumps({"block_id": block.block_id, "key": key, "reason": reason})
+                    + b"\n"
+                )
+
+    return await _stream(request, lines())
+
+
+async def dump_job(request: web.Request) -> web.StreamResponse:
+    keys = request.app[JOB_COORDINATOR].keys
+    job_id = keys.job(request.match_info["job_id"]).job_id
+    return await _stream(request, dump_state(keys, job_id))
+
+
+async def load_job(request: web.Request) -> web.Response:
+    coordinator = request.app[JOB_COORDINATOR]
+    job = await load_state(coordinator.keys, _lines(request))
+    coordinator.wake()
+    return json_response(coordinator.job_view(job), status=201)
+
+
+async def _lines(request: web.Request) -> AsyncIterator[bytes]:
+    """The request body's lines, however long (up to a bound)."""
+    pending = b""
+    async for chunk in request.content.iter_chunked(UPLOAD_CHUNK_BYTES):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line
+        if len(pending) > MAX_STATE_LINE_BYTES:
+            raise InvalidState(f"a line is over {MAX_STATE_LINE_BYTES} bytes")
+    if pending:
+        yield pending

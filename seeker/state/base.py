@@ -1,0 +1,67 @@
+"""The state store interface: one document per job and one per block.
+
+Every write is to a single document, and a block is only replaced over the
+version it was read at, so the store needs no transactions (FerretDB 1.x has
+none) and a write either lands whole or not at all.
+"""
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+Doc = dict[str, Any]
+
+
+class StateStore(ABC):
+    url: str
+
+    @abstractmethod
+    async def _open(self) -> None:
+        """Connect and create what is missing (tables, indexes)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release the connection; safe to call twice."""
+
+    @abstractmethod
+    async def put_job(self, doc: Doc) -> None:
+        """Create or replace the job document `doc["job_id"]`."""
+
+    @abstractmethod
+    async def jobs(self) -> list[Doc]:
+        """Every job document, oldest first."""
+
+    @abstractmethod
+    async def delete_job(self, job_id: str) -> None:
+        """Delete a job's blocks, then the job."""
+
+    @abstractmethod
+    async def insert_blocks(self, docs: list[Doc]) -> int:
+        """Insert blocks, skipping any whose id is already stored; how many were new."""
+
+    @abstractmethod
+    async def block(self, block_id: str) -> Doc | None:
+        """One block, or None."""
+
+    @abstractmethod
+    async def replace_block(self, doc: Doc) -> bool:
+        """Store `doc` if the stored block is still at `doc["version"] - 1`; whether it was."""
+
+    @abstractmethod
+    async def ready_blocks(self, job_id: str, now: float, limit: int) -> list[Doc]:
+        """Pending blocks of a job that may be leased at `now`, lowest seq first."""
+
+    @abstractmethod
+    async def leased_blocks(self) -> list[Doc]:
+        """Every leased block of every job."""
+
+    @abstractmethod
+    async def job_blocks(self, job_id: str, after_seq: int, limit: int) -> list[Doc]:
+        """A page of a job's blocks in seq order, after `after_seq`."""
+
+    @abstractmethod
+    async def giver_blocks(self, giver_id: str) -> list[Doc]:
+        """Blocks a Giver has runs on or holds a lease on."""
+
+    @abstractmethod
+    async def last_seq(self, job_id: str) -> int:
+        """The highest seq among a job's blocks, or -1."""

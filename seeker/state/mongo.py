@@ -1,0 +1,133 @@
+"""The Seeker's state in MongoDB (or FerretDB), through PyMongo's async client.
+
+Collections `jobs` and `blocks`, keyed by id. Only single-document writes,
+finds with filter, sort and limit, and plain indexes are used.
+"""
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo.errors import BulkWriteError, PyMongoError
+
+from seeker.errors import StateUnavailable
+from seeker.state.base import Doc, StateStore
+
+DEFAULT_DATABASE = "seekgive"
+SERVER_SELECTION_TIMEOUT_MS = 5000
+DUPLICATE_KEY = 11000
+
+
+def _plain(doc: dict[str, Any]) -> Doc:
+    doc.pop("_id", None)
+    return doc
+
+
+class MongoState(StateStore):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._client: AsyncMongoClient = AsyncMongoClient(
+            url, serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS
+        )
+        database = self._client.get_default_database(default=DEFAULT_DATABASE)
+        self._jobs = database["jobs"]
+        self._blocks = database["blocks"]
+
+    def _unavailable(self, e: PyMongoError) -> StateUnavailable:
+        return StateUnavailable(f"MongoDB error: {e}", url=self.url)
+
+    async def _open(self) -> None:
+        try:
+            await self._blocks.create_index([("job_id", ASCENDING), ("seq", ASCENDING)])
+            await self._blocks.create_index(
+                [("status", ASCENDING), ("job_id", ASCENDING), ("seq", ASCENDING)]
+            )
+            await self._blocks.create_index([("givers", ASCENDING)])
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def put_job(self, doc: Doc) -> None:
+        try:
+            await self._jobs.replace_one({"_id": doc["job_id"]}, doc, upsert=True)
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def _find(
+        self, collection: Any, query: Doc, sort: list[Any], limit: int = 0
+    ) -> list[Doc]:
+        try:
+            cursor = collection.find(query, sort=sort, limit=limit)
+            return [_plain(doc) async for doc in cursor]
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def jobs(self) -> list[Doc]:
+        return await self._find(self._jobs, {}, [("created_at", ASCENDING), ("job_id", ASCENDING)])
+
+    async def delete_job(self, job_id: str) -> None:
+        try:
+            await self._blocks.delete_many({"job_id": job_id})
+            await self._jobs.delete_one({"_id": job_id})
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def insert_blocks(self, docs: list[Doc]) -> int:
+        if not docs:
+            return 0
+        try:
+            result = await self._blocks.insert_many(
+                [{"_id": doc["block_id"], **doc} for doc in docs], ordered=False
+            )
+        except BulkWriteError as e:
+            errors = e.details.get("writeErrors", [])
+            if any(error.get("code") != DUPLICATE_KEY for error in errors):
+                raise self._unavailable(e) from e
+            return int(e.details.get("nInserted", len(docs) - len(errors)))
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return len(result.inserted_ids)
+
+    async def block(self, block_id: str) -> Doc | None:
+        try:
+            doc = await self._blocks.find_one({"_id": block_id})
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return _plain(doc) if doc else None
+
+    async def replace_block(self, doc: Doc) -> bool:
+        try:
+            result = await self._blocks.replace_one(
+                {"_id": doc["block_id"], "version": doc["version"] - 1},
+                {"_id": doc["block_id"], **doc},
+            )
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return result.modified_count == 1
+
+    async def ready_blocks(self, job_id: str, now: float, limit: int) -> list[Doc]:
+        return await self._find(
+            self._blocks,
+            {"status": "pending", "job_id": job_id, "ready_at": {"$lte": now}},
+            [("seq", ASCENDING)],
+            limit,
+        )
+
+    async def leased_blocks(self) -> list[Doc]:
+        return await self._find(self._blocks, {"status": "leased"}, [("_id", ASCENDING)])
+
+    async def job_blocks(self, job_id: str, after_seq: int, limit: int) -> list[Doc]:
+        return await self._find(
+            self._blocks,
+            {"job_id": job_id, "seq": {"$gt": after_seq}},
+            [("seq", ASCENDING)],
+            limit,
+        )
+
+    async def giver_blocks(self, giver_id: str) -> list[Doc]:
+        return await self._find(self._blocks, {"givers": giver_id}, [("_id", ASCENDING)])
+
+    async def last_seq(self, job_id: str) -> int:
+        docs = await self._find(self._blocks, {"job_id": job_id}, [("seq", DESCENDING)], 1)
+        return docs[0]["seq"] if docs else -1

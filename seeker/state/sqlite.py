@@ -1,0 +1,154 @@
+"""The embedded default: the Seeker's state in one SQLite file, used from one thread."""
+
+import sqlite3
+from pathlib import Path
+
+from channel import canonical
+from channel.sqlitefile import SqliteFile
+from seeker.errors import StateUnavailable
+from seeker.state.base import Doc, StateStore
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    doc BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blocks (
+    block_id TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    ready_at REAL NOT NULL,
+    version INTEGER NOT NULL,
+    givers TEXT NOT NULL,
+    doc BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blocks_by_job ON blocks (job_id, seq);
+CREATE INDEX IF NOT EXISTS blocks_by_status ON blocks (status, job_id, seq);
+"""
+_BLOCK_COLUMNS = "block_id, job_id, seq, status, ready_at, version, givers, doc"
+
+
+def _row(doc: Doc) -> tuple[object, ...]:
+    return (
+        doc["block_id"],
+        doc["job_id"],
+        doc["seq"],
+        doc["status"],
+        doc["ready_at"],
+        doc["version"],
+        canonical.dumps(doc["givers"]).decode(),
+        canonical.dumps(doc),
+    )
+
+
+class SqliteState(StateStore):
+    """State in a SQLite file (WAL): a write is durable once it returns, and a
+    process killed at any point leaves the last committed state."""
+
+    def __init__(self, path: Path) -> None:
+        self.url = f"sqlite:///{path}"
+        self._file = SqliteFile(
+            path,
+            _SCHEMA,
+            lambda message: StateUnavailable(message, url=self.url),
+            thread="seeker-state",
+        )
+        self._run = self._file.run
+
+    async def _open(self) -> None:
+        await self._file.open()
+
+    async def close(self) -> None:
+        await self._file.close()
+
+    async def put_job(self, doc: Doc) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "INSERT INTO jobs (job_id, created_at, doc) VALUES (?, ?, ?) "
+                "ON CONFLICT (job_id) DO UPDATE SET doc = excluded.doc",
+                (doc["job_id"], doc["created_at"], canonical.dumps(doc)),
+            )
+        )
+
+    async def jobs(self) -> list[Doc]:
+        rows = await self._run(
+            lambda db: db.execute("SELECT doc FROM jobs ORDER BY created_at, job_id").fetchall()
+        )
+        return [canonical.loads(row[0]) for row in rows]
+
+    async def delete_job(self, job_id: str) -> None:
+        def delete(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM blocks WHERE job_id = ?", (job_id,))
+            db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
+
+        await self._run(delete)
+
+    async def insert_blocks(self, docs: list[Doc]) -> int:
+        rows = [_row(doc) for doc in docs]
+
+        def insert(db: sqlite3.Connection) -> int:
+            before = db.total_changes
+            db.executemany(
+                f"INSERT INTO blocks ({_BLOCK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (block_id) DO NOTHING",
+                rows,
+            )
+            return db.total_changes - before
+
+        return await self._run(insert)
+
+    async def block(self, block_id: str) -> Doc | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT doc FROM blocks WHERE block_id = ?", (block_id,)
+            ).fetchone()
+        )
+        return canonical.loads(row[0]) if row else None
+
+    async def replace_block(self, doc: Doc) -> bool:
+        block_id, _, _, status, ready_at, version, givers, body = _row(doc)
+        cursor = await self._run(
+            lambda db: db.execute(
+                "UPDATE blocks SET status = ?, ready_at = ?, version = ?, givers = ?, doc = ? "
+                "WHERE block_id = ? AND version = ?",
+                (status, ready_at, version, givers, body, block_id, doc["version"] - 1),
+            )
+        )
+        return cursor.rowcount == 1
+
+    async def _docs(self, sql: str, params: tuple[object, ...]) -> list[Doc]:
+        rows = await self._run(lambda db: db.execute(sql, params).fetchall())
+        return [canonical.loads(row[0]) for row in rows]
+
+    async def ready_blocks(self, job_id: str, now: float, limit: int) -> list[Doc]:
+        return await self._docs(
+            "SELECT doc FROM blocks WHERE status = 'pending' AND job_id = ? AND ready_at <= ? "
+            "ORDER BY seq LIMIT ?",
+            (job_id, now, limit),
+        )
+
+    async def leased_blocks(self) -> list[Doc]:
+        return await self._docs("SELECT doc FROM blocks WHERE status = 'leased'", ())
+
+    async def job_blocks(self, job_id: str, after_seq: int, limit: int) -> list[Doc]:
+        return await self._docs(
+            "SELECT doc FROM blocks WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (job_id, after_seq, limit),
+        )
+
+    async def giver_blocks(self, giver_id: str) -> list[Doc]:
+        return await self._docs(
+            "SELECT doc FROM blocks WHERE EXISTS "
+            "(SELECT 1 FROM json_each(blocks.givers) WHERE json_each.value = ?) ORDER BY block_id",
+            (giver_id,),
+        )
+
+    async def last_seq(self, job_id: str) -> int:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT max(seq) FROM blocks WHERE job_id = ?", (job_id,)
+            ).fetchone()
+        )
+        return -1 if row[0] is None else row[0]
