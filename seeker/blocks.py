@@ -279,6 +279,11 @@ class Block:
             return self.lease.giver_id
         return None
 
+    def reporter(self, task_id: str) -> str | None:
+        """The Giver that holds `task_id` or had its result counted, or None."""
+        run = next((r for r in self.runs if r.task_id == task_id and r.result_id), None)
+        return run.giver_id if run is not None else self.holder(task_id)
+
     def invalidated(self, giver_id: str | None = None, since: float = 0.0) -> "Block":
         """Discard counted runs and the lease (everyone's, or one Giver's since `since`);
         their keys go back to the pool and that Giver is kept off this block."""

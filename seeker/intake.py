@@ -159,13 +159,16 @@ async def load_state(keys: KeyManager, lines: AsyncIterator[bytes]) -> Job:
     records export from the Channel they were posted to."""
     number = 0
     job: Job | None = None
+    status = JobStatus.RUNNING
     try:
         async for line in lines:
             number += 1
             if not line.strip():
                 continue
             if job is None:
-                job = await _begin_load(keys, _parse(line, number), number)
+                header = _parse(line, number)
+                job = await _begin_load(keys, header, number)
+                status = JobStatus(header["job"]["status"])
                 batch: list[dict[str, Any]] = []
                 continue
             batch.append(_loaded_block(job, _parse(line, number), number))
@@ -179,7 +182,6 @@ async def load_state(keys: KeyManager, lines: AsyncIterator[bytes]) -> Job:
         if job is not None:
             await keys.store.delete_job(job.job_id)
         raise
-    status = job.status
     job.status = JobStatus.RUNNING
     keys.jobs[job.job_id] = job
     await keys.recount(job, time.time())

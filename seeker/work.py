@@ -133,10 +133,15 @@ class KeyManager:
 
     def _account(self, job: Job, old: Block, new: Block) -> None:
         job.changed(old, new)
-        if old.lease is not None and (new.lease is None or new.lease != old.lease):
+        new_task = new.lease.task_id if new.lease is not None else None
+        if old.lease is not None and old.lease.task_id != new_task:
             self.leases.pop(old.lease.task_id, None)
-        if new.lease is not None and new.lease.task_id not in self.leases:
-            self._index(job, new)
+        if new.lease is not None:
+            ref = self.leases.get(new.lease.task_id)
+            if ref is None:
+                self._index(job, new)
+            else:
+                ref.deadline = new.lease.deadline
 
     async def _settle(self, job: Job, now: float) -> None:
         if job.settle(now):
@@ -205,8 +210,6 @@ class KeyManager:
             block_id_of_task(task_id),
             lambda b: b.with_deadline(deadline) if _holds(b, task_id, giver_id) else None,
         )
-        if task_id in self.leases:
-            self.leases[task_id].deadline = deadline
 
     async def release(self, task_id: str, giver_id: str, *, refusal: str | None = None) -> bool:
         """The lease holder gives the block back (a refusal keeps it off the block)."""
@@ -277,7 +280,7 @@ class KeyManager:
                 block_id_of_task(task_id),
                 lambda b: (
                     b.invalidated_by_giver(task_id, f"invalidated by giver: {reason}", now)
-                    if b.holder_of(task_id) == giver_id
+                    if b.reporter(task_id) == giver_id
                     else None
                 ),
             )

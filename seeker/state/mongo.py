@@ -1,14 +1,19 @@
 """The Seeker's state in MongoDB (or FerretDB), through PyMongo's async client.
 
-Collections `jobs` and `blocks`, keyed by id. Only single-document writes,
-finds with filter, sort and limit, and plain indexes are used.
+Collections `jobs` and `blocks`, keyed by id. Each document keeps the fields
+queries need at the top and the rest as canonical JSON bytes, so operator
+settings and keys (nested arrays, dots, dollars) are stored as given. Only
+single-document writes, finds with filter, sort and limit, and plain
+indexes are used.
 """
 
 from typing import Any
 
+from bson import Binary
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.errors import BulkWriteError, PyMongoError
 
+from channel import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, StateStore
 
@@ -17,9 +22,21 @@ SERVER_SELECTION_TIMEOUT_MS = 5000
 DUPLICATE_KEY = 11000
 
 
-def _plain(doc: dict[str, Any]) -> Doc:
-    doc.pop("_id", None)
-    return doc
+def _stored_block(doc: Doc) -> dict[str, Any]:
+    return {
+        "_id": doc["block_id"],
+        "job_id": doc["job_id"],
+        "seq": doc["seq"],
+        "status": doc["status"],
+        "ready_at": doc["ready_at"],
+        "version": doc["version"],
+        "givers": doc["givers"],
+        "doc": Binary(canonical.dumps(doc)),
+    }
+
+
+def _plain(stored: dict[str, Any]) -> Doc:
+    return canonical.loads(stored["doc"])
 
 
 class MongoState(StateStore):
@@ -50,7 +67,11 @@ class MongoState(StateStore):
 
     async def put_job(self, doc: Doc) -> None:
         try:
-            await self._jobs.replace_one({"_id": doc["job_id"]}, doc, upsert=True)
+            await self._jobs.replace_one(
+                {"_id": doc["job_id"]},
+                {"created_at": doc["created_at"], "doc": Binary(canonical.dumps(doc))},
+                upsert=True,
+            )
         except PyMongoError as e:
             raise self._unavailable(e) from e
 
@@ -78,7 +99,7 @@ class MongoState(StateStore):
             return 0
         try:
             result = await self._blocks.insert_many(
-                [{"_id": doc["block_id"], **doc} for doc in docs], ordered=False
+                [_stored_block(doc) for doc in docs], ordered=False
             )
         except BulkWriteError as e:
             errors = e.details.get("writeErrors", [])
@@ -99,8 +120,7 @@ class MongoState(StateStore):
     async def replace_block(self, doc: Doc) -> bool:
         try:
             result = await self._blocks.replace_one(
-                {"_id": doc["block_id"], "version": doc["version"] - 1},
-                {"_id": doc["block_id"], **doc},
+                {"_id": doc["block_id"], "version": doc["version"] - 1}, _stored_block(doc)
             )
         except PyMongoError as e:
             raise self._unavailable(e) from e

@@ -1,0 +1,115 @@
+"""The coordinator's placement rules on a real state store, with Givers that only
+record what they are sent (the session itself is tested end to end elsewhere)."""
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from channel import messages
+from channel.factory import open_channel
+from channel.identity import Identity
+from channel.models import Capabilities, GiverInfo
+from seeker.coordinator import Coordinator
+from seeker.givers import GiverRegistry
+from seeker.intake import create_job
+from seeker.jobs import Job, JobStatus
+from seeker.spec import parse_job
+from seeker.state.factory import open_state
+from seeker.work import KeyManager
+
+
+class RecordingSession:
+    """Stands in for a Giver's WebSocket: keeps what the coordinator sends."""
+
+    def __init__(self, giver_id: str) -> None:
+        self.giver_id = giver_id
+        self.closed = False
+        self.sent: list[messages.Message] = []
+
+    async def send(self, message: messages.Message) -> None:
+        self.sent.append(message)
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class Rig:
+    def __init__(self, keys: KeyManager, scratch: Path) -> None:
+        self.keys, self.scratch = keys, scratch
+        self.registry = GiverRegistry()
+        self.coordinator = Coordinator(keys, self.registry, poll_interval_s=1)
+        self.sessions: list[RecordingSession] = []
+
+    async def job(self, **body: Any) -> Job:
+        spec = parse_job({"image": "x:1", "range": [0, 10_000], **body})
+        return await create_job(self.keys, spec, scratch_dir=self.scratch)
+
+    def giver(self, slots: int = 2) -> RecordingSession:
+        identity = Identity.generate()
+        caps = Capabilities(
+            cpus=2, memory_bytes=2**30, arch="amd64", os="linux", docker_version="20", slots=slots
+        )
+        info = GiverInfo(identity.id, identity.public_key, "g", caps, signed_at=0.0)
+        self.registry.register(info)
+        session = RecordingSession(identity.id)
+        self.coordinator.attach(session)  # type: ignore[arg-type]
+        self.sessions.append(session)
+        return session
+
+    def leases_of(self, job: Job) -> int:
+        return sum(1 for ref in self.keys.leases.values() if ref.job_id == job.job_id)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    async with AsyncExitStack() as stack:
+        channel = await stack.enter_async_context(
+            await open_channel(f"sqlite:///{tmp_path}/channel.sqlite3")
+        )
+        state = await open_state(f"sqlite:///{tmp_path}/seeker.sqlite3")
+        stack.push_async_callback(state.close)
+        yield Rig(KeyManager(state, channel, lease_grace_s=10), tmp_path / "scratch")
+
+
+async def test_jobs_share_the_givers_in_proportion_to_priority(rig: Rig) -> None:
+    urgent = await rig.job(priority=30)
+    routine = await rig.job(priority=10)
+    paused = await rig.job(priority=1000)
+    await rig.keys.set_status(paused.job_id, JobStatus.PAUSED, 0)
+    for _ in range(4):
+        rig.giver(slots=2)
+    await rig.coordinator.step()
+    assert (rig.leases_of(urgent), rig.leases_of(routine), rig.leases_of(paused)) == (6, 2, 0)
+    assert all(len(s.sent) == 2 for s in rig.sessions)
+    assert all(isinstance(m, messages.Assign) for s in rig.sessions for m in s.sent)
+
+
+async def test_a_block_every_giver_refused_fails_with_their_reasons(rig: Rig) -> None:
+    job = await rig.job(range=[0, 3], block_size=3)
+    session = rig.giver(slots=1)
+    await rig.coordinator.step()
+    (assign,) = session.sent
+    assert isinstance(assign, messages.Assign)
+    await rig.coordinator.on_message(
+        session.giver_id, messages.Refuse(assign.task.task_id, "no such image")
+    )
+    await rig.coordinator.step()
+    assert job.counts()["failed"] == 3 and job.status is JobStatus.DONE
+    assert job.failures[0].reason == f"refused by every Giver ({session.giver_id}: no such image)"
+
+
+async def test_a_retry_prefers_a_giver_that_has_not_failed_the_block(rig: Rig) -> None:
+    job = await rig.job(range=[0, 1], block_size=1, retry_backoff_s=0)
+    first = rig.giver(slots=1)
+    await rig.coordinator.step()
+    (assign,) = first.sent
+    await rig.coordinator.on_message(
+        first.giver_id, messages.Invalidate(assign.task.task_id, "parser crashed")
+    )
+    second = rig.giver(slots=1)
+    await rig.coordinator.step()
+    assert len(first.sent) == 1 and len(second.sent) == 1
+    assert job.counts()["leased"] == 1

@@ -1,0 +1,97 @@
+"""The `seeker` commands that steer jobs and move their state, run as processes
+against real Seekers over HTTP."""
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from seeker.config import SeekerConfig
+from seeker.daemon import Seeker
+
+BIN = Path(sys.executable).parent
+
+
+async def seeker_cli(url: str, *argv: object) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        BIN / "seeker",
+        *map(str, argv[:1]),
+        *(() if argv[:1] == ("state",) else ("--seeker", url)),
+        *map(str, argv[1:]),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_a_keys_file_job_is_steered_dumped_and_loaded_elsewhere(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_text("".join(f"https://shop.test/item/{n % 900}\n" for n in range(1000)))
+    first = Seeker(SeekerConfig(port=0, data_dir=tmp_path / "one", poll_interval_s=0.05))
+    second = Seeker(SeekerConfig(port=0, data_dir=tmp_path / "two", poll_interval_s=0.05))
+    async with first, second:
+        code, out, err = await seeker_cli(
+            first.url, "submit", "--image", "x:1", "--keys-file", keys, "--name", "items"
+        )
+        assert code == 0, err
+        job_id = out.strip()
+        job = first.coordinator.keys.job(job_id)
+        assert (job.total, job.duplicates, job.block_count) == (900, 100, 9)
+
+        for command, status in (("pause", "paused"), ("resume", "running")):
+            code, out, err = await seeker_cli(first.url, command, job_id)
+            assert (code, out) == (
+                0,
+                f"{job_id} (items) {status}: 0/900 done, 0 failed, 0 leased, 900 pending\n",
+            ), err
+        code, out, _ = await seeker_cli(first.url, "priority", job_id, "25")
+        assert (code, out) == (0, f"{job_id} priority 25\n")
+        code, out, _ = await seeker_cli(first.url, "cancel", job_id)
+        assert out.startswith(f"{job_id} (items) cancelled")
+        code, _, err = await seeker_cli(first.url, "resume", job_id)
+        assert (code, err) == (
+            1,
+            f"seeker: error: job {job_id} is cancelled; it cannot be resumed\n",
+        )
+
+        state = tmp_path / "state.jsonl"
+        code, out, err = await seeker_cli(
+            first.url, "state", "dump", "--seeker", first.url, job_id, "-o", state
+        )
+        assert (code, out) == (0, f"10 lines written to {state}\n"), err
+        header = json.loads(state.read_text().splitlines()[0])
+        assert header["job"]["job_id"] == job_id and header["job"]["status"] == "cancelled"
+
+        code, out, err = await seeker_cli(
+            second.url, "state", "load", "--seeker", second.url, state
+        )
+        assert code == 0, err
+        assert out.startswith(f"{job_id} (items) cancelled: 0/900 done")
+        code, _, err = await seeker_cli(second.url, "state", "load", "--seeker", second.url, state)
+        assert (code, err) == (1, f"seeker: error: job {job_id} already exists here\n")
+
+
+async def test_bad_input_is_one_clear_line_and_creates_nothing(tmp_path: Path) -> None:
+    async with Seeker(SeekerConfig(port=0, data_dir=tmp_path / "s")) as seeker:
+        missing = tmp_path / "absent.txt"
+        cases = [
+            (("--keys-file", missing), f"cannot read keys file {missing}"),
+            (("--range", "5:1"), "ranges[0] [5, 1) is empty or reversed"),
+            (("--range", "1:5", "--block-size", "0"), "block_size must be a whole number"),
+            (("--from-job", "jnope:url"), "from_job: no job 'jnope'"),
+            (("--keys", "k" * 2049), "keys[0]: key 'kkkk"),
+        ]
+        for flags, message in cases:
+            code, _, err = await seeker_cli(seeker.url, "submit", "--image", "x:1", *flags)
+            assert code == 1 and err.startswith("seeker: error: ") and message in err, err
+            assert len(err.splitlines()) == 1
+        bad_state = tmp_path / "bad.jsonl"
+        bad_state.write_text('{"format": "seekgive-job-state", "version": 9}\n')
+        code, _, err = await seeker_cli(
+            seeker.url, "state", "load", "--seeker", seeker.url, bad_state
+        )
+        assert (code, err) == (1, "seeker: error: line 1: state version 9 is not 1\n")
+        assert seeker.coordinator.keys.jobs == {}
+        assert await seeker.coordinator.keys.store.jobs() == []
