@@ -254,7 +254,9 @@ class KeyManager:
             if not _holds(block, result.task_id, result.giver_id):
                 return None
             assert block.lease is not None
-            stray = next((r["key"] for r in result.records if r["key"] not in block.lease.keys), "")
+            leased = block.lease.keys
+            allowed = leased if leased.start is not None else set(leased)
+            stray = next((r["key"] for r in result.records if r["key"] not in allowed), "")
             if result.job_id != job.job_id or stray:
                 what = f"key {stray!r}" if stray else f"job {result.job_id}"
                 return block.invalidated_by_giver(
