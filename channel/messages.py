@@ -71,8 +71,8 @@ class Refuse:
 
 @dataclass(frozen=True, slots=True)
 class Release:
-    """Giver → Seeker: this Giver no longer wants a task it accepted; give it to
-    another at once."""
+    """Giver → Seeker: this Giver no longer wants a task it was assigned (it is
+    stopping, say); give it to another at once."""
 
     TYPE: ClassVar[str] = "release"
     task_id: str

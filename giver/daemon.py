@@ -3,7 +3,10 @@
 Each accepted task runs as a container; its output becomes a signed Result
 that goes to the outbox first, then to the Channel, and once the Channel has
 acknowledged it the Seeker hears `Done`. A task that fails yields a Result
-with an error; it never stops the Giver.
+with an error; it never stops the Giver. A task whose output breaks the
+contract yields no Result: the Seeker hears `Invalidate` instead. A Giver
+that stops releases the tasks still running, so the Seeker can give them to
+another Giver at once instead of waiting for their leases to lapse.
 """
 
 import asyncio
@@ -20,7 +23,17 @@ from channel.client import ChannelClient
 from channel.errors import WireError
 from channel.identity import Identity
 from channel.lifecycle import AsyncLifecycle
-from channel.messages import Accept, Assign, Cancel, Done, Message, Progress, Refuse
+from channel.messages import (
+    Accept,
+    Assign,
+    Cancel,
+    Done,
+    Invalidate,
+    Message,
+    Progress,
+    Refuse,
+    Release,
+)
 from channel.models import CONTRACT_VERSION, Capabilities, KeyOutcome, Result, Task
 from channel.signing import sign_result
 from giver import outputs
@@ -37,6 +50,9 @@ log = logging.getLogger(__name__)
 SAFE_TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 # No total limit (a result may be large); a dead peer shows as a connect or read timeout.
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=120.0)
+STOPPING_REASON = "the Giver is stopping"
+# How long stop() waits for its releases to be written before closing the session.
+RELEASE_DRAIN_TIMEOUT_S = 2.0
 
 
 class Giver(AsyncLifecycle):
@@ -53,7 +69,8 @@ class Giver(AsyncLifecycle):
         self._session: Session | None = None
         self._session_task: asyncio.Task[None] | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        # Tasks holding a slot: from acceptance until their container is gone.
+        # Tasks holding a slot: from acceptance until their container is gone (and
+        # their result is about to go to the outbox); stop() releases these.
         self._busy: set[str] = set()
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -122,13 +139,14 @@ class Giver(AsyncLifecycle):
             session_task.result()
 
     async def stop(self) -> None:
-        """Stop taking tasks, kill and remove running containers, let outbox writes
-        finish, close the session; safe to call twice."""
+        """Stop taking tasks, release those still running, close the session, kill
+        and remove running containers, let outbox writes finish; safe to call twice."""
         if self._stopping.is_set():
             await self._stopped.wait()
             return
         self._stopping.set()
         try:
+            await self._release_running()
             await _cancel(self._session_task)
             workers = list(self._tasks.values())
             for worker in workers:
@@ -143,6 +161,30 @@ class Giver(AsyncLifecycle):
             log.info("giver stopped")
         finally:
             self._stopped.set()
+
+    async def _release_running(self) -> None:
+        """Tell the Seeker to give the tasks still running to another Giver, and wait
+        (a little) for that to be written. Without a session nothing is sent: the
+        leases then lapse on the Seeker."""
+        if self._session is None:
+            return
+        running = sorted(self._busy)
+        released = [t for t in running if self._session.send(Release(t, STOPPING_REASON))]
+        if not released:
+            return
+        try:
+            async with asyncio.timeout(RELEASE_DRAIN_TIMEOUT_S):
+                written = await self._session.drain()
+        except TimeoutError:
+            written = False
+        if written:
+            log.info("released %d running task(s): %s", len(released), ", ".join(released))
+        else:
+            log.warning(
+                "releasing %d running task(s) may not have reached the Seeker; "
+                "their leases will lapse",
+                len(released),
+            )
 
     async def _register(self) -> Registration:
         assert self._http is not None and self._identity is not None
@@ -167,6 +209,13 @@ class Giver(AsyncLifecycle):
     async def _assign(self, task: Task) -> None:
         assert self._session is not None
         reason = await self._refusal(task)
+        if self._stopping.is_set():
+            # Checked after the await, so stop() either sees the task busy or it is
+            # released here. Not refused: a refusal would keep this Giver off the
+            # block, and fail the block if no other Giver is online.
+            log.info("releasing task %s at once: %s", task.task_id, STOPPING_REASON)
+            self._session.send(Release(task.task_id, STOPPING_REASON))
+            return
         if reason is not None:
             log.info("refusing task %s: %s", task.task_id, reason)
             self._session.send(Refuse(task.task_id, reason))
@@ -220,7 +269,8 @@ class Giver(AsyncLifecycle):
             self._busy.discard(task_id)
 
     async def _work(self, task: Task) -> None:
-        """Run `task` and put its signed result in the outbox; never raises but cancellation."""
+        """Run `task` and put its signed result in the outbox, or invalidate it if its
+        output cannot be trusted; never raises but cancellation."""
         assert self._runner is not None and self._outbox is not None
         assert self._identity is not None
         workdir = self.config.work_dir / task.task_id
@@ -229,6 +279,9 @@ class Giver(AsyncLifecycle):
             output = await self._execute(task, workdir)
             # The container is gone: free the slot before the Seeker can hear of the result.
             self._busy.discard(task.task_id)
+            if isinstance(output, outputs.UntrustedOutput):
+                self._invalidate(task, output.reason)
+                return
             try:
                 result = self._signed(task, output, started_at)
             except WireError as e:
@@ -251,6 +304,14 @@ class Giver(AsyncLifecycle):
         finally:
             await asyncio.to_thread(_remove_workdir, workdir)
 
+    def _invalidate(self, task: Task, reason: str) -> None:
+        assert self._session is not None
+        log.warning("task %s: the scraper's output cannot be trusted: %s", task.task_id, reason)
+        if not self._session.send(Invalidate(task.task_id, reason)):
+            log.warning(
+                "task %s: no session to invalidate it in; its lease will lapse", task.task_id
+            )
+
     def _signed(self, task: Task, output: outputs.ScraperOutput, started_at: float) -> Result:
         assert self._identity is not None
         return sign_result(
@@ -268,7 +329,9 @@ class Giver(AsyncLifecycle):
             ),
         )
 
-    async def _execute(self, task: Task, workdir: Path) -> outputs.ScraperOutput:
+    async def _execute(
+        self, task: Task, workdir: Path
+    ) -> outputs.ScraperOutput | outputs.UntrustedOutput:
         """What the scraper produced, or a failed output if the container could not run."""
         assert self._runner is not None
         try:

@@ -3,9 +3,9 @@
 `records.jsonl` holds `{"key": str, "data": object}` lines, `status.jsonl`
 holds `{"key": str, "ok": bool, "reason": str|null}` lines and `progress.json`
 holds `{"done": int, "total": int}` (images/CONTRACT.md). A malformed line
-makes the whole output untrusted; a last line without its newline is a write
-cut short by a crash or a kill, and is ignored. Files are opened without
-following links, since the container controls them.
+makes the whole output untrusted (`UntrustedOutput`); a last line without its
+newline is a write cut short by a crash or a kill, and is ignored. Files are
+opened without following links, since the container controls them.
 """
 
 import os
@@ -49,21 +49,28 @@ class ScraperOutput:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class UntrustedOutput:
+    """Output that breaks the contract: none of it counts, and the task is invalidated."""
+
+    reason: str
+
+
 def collect(
     output_dir: Path, task: Task, run: ContainerExit, *, max_bytes: int = MAX_OUTPUT_BYTES
-) -> ScraperOutput:
-    """The output of `task`'s run, with an error if the run or its output failed.
+) -> ScraperOutput | UntrustedOutput:
+    """The output of `task`'s run, with an error if the run failed; or, if a line
+    is malformed or the output exceeds `max_bytes`, why it cannot be trusted.
 
     Lines completed before a crash or a timeout are kept, so keys done by then
-    count even though the task failed; garbage drops everything.
+    count even though the task failed; garbage discards everything.
     """
-    errors = [run_error(run, task)]
+    error = run_error(run, task)
     try:
         records, outcomes = read_output(output_dir, task.block, max_bytes=max_bytes)
     except GarbageOutput as e:
-        records, outcomes = [], []
-        errors.append(str(e))
-    return ScraperOutput(records, outcomes, "; ".join(e for e in errors if e) or None)
+        return UntrustedOutput("; ".join(filter(None, (error, str(e)))))
+    return ScraperOutput(records, outcomes, error)
 
 
 def run_error(run: ContainerExit, task: Task) -> str | None:

@@ -4,7 +4,9 @@ The Seeker opens with a Challenge; the Giver answers with a signed Hello.
 Then the Seeker assigns and cancels tasks, and the Giver accepts, refuses,
 reports progress and says when a result is in the Channel. Messages for the
 Seeker go through a queue of the live connection; while there is none they
-are dropped (the Seeker polls the Channel by task id anyway).
+are dropped (the Seeker polls the Channel by task id anyway). `drain()` waits
+until what is queued has been written, for messages that must go out before
+the Giver closes the session.
 """
 
 import asyncio
@@ -52,6 +54,7 @@ class Session:
         self._on_message = on_message
         self._register = register
         self._outgoing: asyncio.Queue[Message] | None = None
+        self._writer: asyncio.Task[None] | None = None
 
     def send(self, message: Message) -> bool:
         """Queue `message` for the Seeker; False (and dropped) while no session is open."""
@@ -60,6 +63,19 @@ class Session:
             return False
         self._outgoing.put_nowait(message)
         return True
+
+    async def drain(self) -> bool:
+        """Wait until every message queued so far is written to the connection;
+        False if the connection dropped first (what was left is lost)."""
+        outgoing, writer = self._outgoing, self._writer
+        if outgoing is None or writer is None:
+            return False
+        written = asyncio.ensure_future(outgoing.join())
+        try:
+            await asyncio.wait({written, writer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            written.cancel()
+        return written.done() and not written.cancelled()
 
     async def run(self) -> None:
         """Dial, serve and redial with backoff until cancelled.
@@ -99,12 +115,12 @@ class Session:
             log.info("session with the Seeker at %s open", self.url)
             outgoing: asyncio.Queue[Message] = asyncio.Queue()
             writer = asyncio.create_task(_write(ws, outgoing), name="giver-session-writer")
-            self._outgoing = outgoing
+            self._outgoing, self._writer = outgoing, writer
             try:
                 while (message := await _receive(ws)) is not None:
                     await self._handle(message)
             finally:
-                self._outgoing = None
+                self._outgoing = self._writer = None
                 writer.cancel()
                 await asyncio.gather(writer, return_exceptions=True)
                 if time.monotonic() - opened_at >= STABLE_SESSION_S:
@@ -140,6 +156,7 @@ async def _write(ws: aiohttp.ClientWebSocketResponse, outgoing: "asyncio.Queue[M
     try:
         while True:
             await ws.send_bytes(encode(await outgoing.get()))
+            outgoing.task_done()  # only once written: drain() then ends with the writer
     except (aiohttp.ClientError, OSError) as e:
         log.debug("session: sending failed: %s", e)
         await ws.close()

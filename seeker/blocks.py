@@ -225,13 +225,16 @@ class Block:
         assert self.lease is not None
         return replace(self, lease=replace(self.lease, deadline=deadline), version=self.version + 1)
 
-    def unleased(self, *, refusal: str | None = None) -> "Block":
-        """Back to the pool; a refusal keeps that Giver off this block."""
+    def unleased(self, *, refusal: str | None = None, released: bool = False) -> "Block":
+        """Back to the pool. A refusal keeps that Giver off this block; a release
+        makes another Giver preferred for it."""
         assert self.lease is not None
+        giver_id = self.lease.giver_id
         refused = dict(self.refused)
         if refusal is not None:
-            refused[self.lease.giver_id] = refusal
-        return replace(self, lease=None, refused=refused, version=self.version + 1)
+            refused[giver_id] = refusal
+        shunned = tuple(sorted({*self.shunned, giver_id})) if released else self.shunned
+        return replace(self, lease=None, refused=refused, shunned=shunned, version=self.version + 1)
 
     def counted(self, result: Result, now: float) -> "Block":
         """Count `result`, the answer to the current lease."""
@@ -364,3 +367,8 @@ def block_id(job_id: str, seq: int) -> str:
 def block_id_of_task(task_id: str) -> str:
     """The block a task id (`BLOCK.N`) leases."""
     return task_id.rpartition(".")[0]
+
+
+def job_id_of_task(task_id: str) -> str:
+    """The job of a task id (`JOB-SEQ.N`)."""
+    return block_id_of_task(task_id).rpartition("-")[0]

@@ -64,7 +64,7 @@ class Coordinator:
                 log.info("giver %s refused task %s: %s", giver_id, task_id, reason)
                 await keys.release(task_id, giver_id, refusal=reason)
             case messages.Release(task_id=task_id, reason=reason):
-                if await keys.release(task_id, giver_id):
+                if await keys.release(task_id, giver_id, released=True):
                     log.info("giver %s released task %s: %s", giver_id, task_id, reason)
             case messages.Invalidate(task_id=task_id, reason=reason):
                 if await keys.invalidate_task(task_id, giver_id, reason, now):

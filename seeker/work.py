@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from channel.base import Channel
 from channel.models import Result, Task
-from seeker.blocks import Block, Tally, block_id, block_id_of_task
+from seeker.blocks import Block, Tally, block_id, block_id_of_task, job_id_of_task
 from seeker.errors import JobConflict, StateUnavailable, UnknownBlock, UnknownJob
 from seeker.jobs import Job, JobStatus
 from seeker.state.base import StateStore
@@ -211,15 +211,24 @@ class KeyManager:
             lambda b: b.with_deadline(deadline) if _holds(b, task_id, giver_id) else None,
         )
 
-    async def release(self, task_id: str, giver_id: str, *, refusal: str | None = None) -> bool:
-        """The lease holder gives the block back (a refusal keeps it off the block)."""
+    async def release(
+        self, task_id: str, giver_id: str, *, refusal: str | None = None, released: bool = False
+    ) -> bool:
+        """The lease holder gives the block back: unsent (neither flag), refused
+        before it started (kept off the block) or released after (another Giver
+        preferred). Whether `giver_id` held that lease."""
         ref = self.leases.get(task_id)
         if ref is None or ref.giver_id != giver_id:
+            log.debug("giver %s gave back task %s, which it does not hold", giver_id, task_id)
             return False
         new = await self._change(
             self.jobs[ref.job_id],
             block_id_of_task(task_id),
-            lambda b: b.unleased(refusal=refusal) if _holds(b, task_id, giver_id) else None,
+            lambda b: (
+                b.unleased(refusal=refusal, released=released)
+                if _holds(b, task_id, giver_id)
+                else None
+            ),
         )
         return new is not None
 
@@ -273,8 +282,9 @@ class KeyManager:
     async def invalidate_task(self, task_id: str, giver_id: str, reason: str, now: float) -> bool:
         """A Giver says its scraper misbehaved on `task_id`: whatever it reported is
         discarded and the keys go back, charged one failed attempt."""
-        job = self.jobs.get(task_id.partition("-")[0])
+        job = self.jobs.get(job_id_of_task(task_id))
         if job is None:
+            log.debug("giver %s invalidated task %s of no known job", giver_id, task_id)
             return False
         try:
             new = await self._change(
@@ -287,9 +297,12 @@ class KeyManager:
                 ),
             )
         except UnknownBlock:
+            new = None
+        if new is None:
+            log.debug("giver %s invalidated task %s, which it has no part in", giver_id, task_id)
             return False
         await self._settle(job, now)
-        return new is not None
+        return True
 
     async def fail_block(self, job: Job, block: Block, reason: str, now: float) -> None:
         """Fail a block's remaining keys for good: nothing can run them."""

@@ -104,3 +104,10 @@ def test_a_block_survives_its_document() -> None:
     doc = block.to_doc(MAX, 30.0)
     assert (doc["status"], doc["ready_at"], doc["givers"]) == ("pending", 35.0, ["gA"])
     assert Block.from_doc(doc) == block
+
+
+def test_a_release_prefers_another_giver_and_a_refusal_excludes_the_giver() -> None:
+    block = leased(Block("j1", 0, KeyBlock(keys=("a",))), "gA")
+    assert block.unleased().shunned == () and block.unleased().refused == {}
+    assert block.unleased(released=True).shunned == ("gA",)
+    assert block.unleased(refusal="no image").refused == {"gA": "no image"}

@@ -10,6 +10,7 @@ from channel.models import KeyBlock, KeyOutcome, Limits, Task
 from giver.outputs import (
     NO_STATUS_REASON,
     ContainerExit,
+    UntrustedOutput,
     collect,
     output_size,
     read_progress,
@@ -140,17 +141,17 @@ def test_records_of_failed_keys_are_discarded(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_garbage_drops_everything(tmp_path: Path, file: str, lines: list, error: str) -> None:
+def test_garbage_makes_the_output_untrusted(
+    tmp_path: Path, file: str, lines: list, error: str
+) -> None:
     write_lines(tmp_path / "records.jsonl", record("a"))
     write_lines(tmp_path / "status.jsonl", status("a"))
     (tmp_path / file).write_text(
         "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
     )
     output = collect(tmp_path, make_task(), CLEAN)
-    assert output.error is not None
-    assert output.error.startswith(error)
-    assert output.records == []
-    assert output.outcomes == []
+    assert isinstance(output, UntrustedOutput)
+    assert output.reason.startswith(error)
 
 
 def test_output_over_the_cap_is_refused(tmp_path: Path) -> None:
@@ -160,10 +161,9 @@ def test_output_over_the_cap_is_refused(tmp_path: Path) -> None:
     (tmp_path / "extra" / "blob").write_bytes(b"x" * 100)
     assert output_size(tmp_path) > 200
     output = collect(tmp_path, make_task(), CLEAN, max_bytes=200)
-    assert output.error is not None
-    assert output.error.startswith("output: ")
-    assert "exceed the limit of 200 bytes" in output.error
-    assert output.records == [] and output.outcomes == []
+    assert isinstance(output, UntrustedOutput)
+    assert output.reason.startswith("output: ")
+    assert "exceed the limit of 200 bytes" in output.reason
 
 
 def test_links_are_not_followed(tmp_path: Path) -> None:
@@ -173,14 +173,15 @@ def test_links_are_not_followed(tmp_path: Path) -> None:
     out.mkdir()
     (out / "records.jsonl").symlink_to(secret)
     output = collect(out, make_task(), CLEAN)
-    assert output.error is not None
-    assert output.error.startswith("records.jsonl: cannot be opened")
+    assert isinstance(output, UntrustedOutput)
+    assert output.reason.startswith("records.jsonl: cannot be opened")
 
 
 def test_a_fifo_is_not_a_file(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "status.jsonl")
-    output = collect(tmp_path, make_task(), CLEAN)
-    assert output.error == "status.jsonl: is not a regular file"
+    assert collect(tmp_path, make_task(), CLEAN) == UntrustedOutput(
+        "status.jsonl: is not a regular file"
+    )
 
 
 def test_nonzero_exit_keeps_complete_lines(tmp_path: Path) -> None:
@@ -233,9 +234,8 @@ def test_out_of_memory_is_named(tmp_path: Path) -> None:
 def test_failed_run_and_garbage_name_both(tmp_path: Path) -> None:
     (tmp_path / "records.jsonl").write_text("oops\n")
     output = collect(tmp_path, make_task(), ContainerExit(exit_code=3, stderr_tail=("boom",)))
-    assert output.error is not None
-    assert output.error.startswith("scraper exited with code 3: boom; records.jsonl line 1: ")
-    assert output.outcomes == []
+    assert isinstance(output, UntrustedOutput)
+    assert output.reason.startswith("scraper exited with code 3: boom; records.jsonl line 1: ")
 
 
 def test_cut_last_line_is_ignored_after_a_clean_exit_too(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from channel.models import KeyBlock, KeyOutcome, Limits, Task
 from giver.docker_runner import GIVER_LABEL, DockerRunner, container_user
 from giver.errors import ImageMissing
-from giver.outputs import ContainerExit, ScraperOutput, collect
+from giver.outputs import ContainerExit, ScraperOutput, UntrustedOutput, collect
 
 PROGRESS_INTERVAL_S = 0.1
 
@@ -54,7 +54,7 @@ def faulty_task(
 
 async def run_task(
     runner: DockerRunner, task: Task, workdir: Path, progress: list[tuple[int, int]] | None = None
-) -> tuple[ContainerExit, ScraperOutput]:
+) -> tuple[ContainerExit, ScraperOutput | UntrustedOutput]:
     def on_progress(done: int, total: int) -> None:
         if progress is not None:
             progress.append((done, total))
@@ -130,15 +130,13 @@ async def test_lines_written_before_a_timeout_count(
     assert [o.ok for o in output.outcomes[1:]] == [False, False]
 
 
-async def test_garbage_drops_everything(
+async def test_garbage_makes_the_output_untrusted(
     runner: DockerRunner, faulty_image: str, tmp_path: Path
 ) -> None:
     run, output = await run_task(runner, faulty_task(faulty_image, "garbage"), tmp_path / "w")
     assert run.exit_code == 0
-    assert output.error is not None
-    assert output.error.startswith("records.jsonl line 1: not valid JSON")
-    assert output.records == []
-    assert output.outcomes == []
+    assert isinstance(output, UntrustedOutput)
+    assert output.reason.startswith("records.jsonl line 1: not valid JSON")
 
 
 async def test_scraper_runs_sandboxed(

@@ -1,0 +1,191 @@
+"""What the Giver daemon tells a real Seeker when a scraper's output cannot be
+trusted, and when the Giver stops with tasks still running (real containers)."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import docker
+import pytest
+
+from channel import canonical
+from channel.messages import Accept, Done, Invalidate, Message, Release
+from giver.config import GiverConfig
+from giver.daemon import STOPPING_REASON, Giver
+from giver.docker_runner import GIVER_LABEL
+from seeker.config import SeekerConfig
+from seeker.coordinator import Coordinator
+from seeker.daemon import Seeker
+
+JOB_TIMEOUT_S = 90.0
+POLL_S = 0.1
+# Leases lapse only after a job's timeout_s plus this: far longer than any wait
+# here, so a block that comes back was given back, not lapsed.
+LEASE_GRACE_S = 60.0
+RELEASED_WITHIN_S = 10.0
+
+GiverFactory = Callable[..., Giver]
+
+
+class Heard:
+    """Every message the Seeker's coordinator handled, in order of arrival."""
+
+    def __init__(self, coordinator: Coordinator) -> None:
+        self.messages: list[Message] = []
+        self._arrived = asyncio.Event()
+        self._handle = coordinator.on_message
+
+    async def on_message(self, giver_id: str, message: Message) -> None:
+        await self._handle(giver_id, message)
+        self.messages.append(message)
+        self._arrived.set()
+
+    async def wait_for(self, kind: type[Message], count: int = 1) -> list[Any]:
+        """The first `count` messages of `kind`, once the Seeker has handled them."""
+        async with asyncio.timeout(JOB_TIMEOUT_S):
+            while len(found := [m for m in self.messages if isinstance(m, kind)]) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
+        return found[:count]
+
+
+@pytest.fixture
+async def seeker(tmp_path: Path) -> AsyncIterator[Seeker]:
+    config = SeekerConfig(
+        port=0, data_dir=tmp_path / "seeker", poll_interval_s=POLL_S, lease_grace_s=LEASE_GRACE_S
+    )
+    async with Seeker(config) as seeker:
+        yield seeker
+
+
+@pytest.fixture
+def heard(seeker: Seeker, monkeypatch: pytest.MonkeyPatch) -> Heard:
+    assert seeker.coordinator is not None
+    heard = Heard(seeker.coordinator)
+    monkeypatch.setattr(seeker.coordinator, "on_message", heard.on_message)
+    return heard
+
+
+@pytest.fixture
+async def giver(seeker: Seeker, tmp_path: Path) -> AsyncIterator[GiverFactory]:
+    """Make Givers of `seeker` (not started); each is stopped when the test ends."""
+    async with AsyncExitStack() as stack:
+
+        def make(name: str, slots: int = 1) -> Giver:
+            made = Giver(
+                GiverConfig(
+                    seeker_url=seeker.url,
+                    data_dir=tmp_path / name,
+                    name=name,
+                    slots=slots,
+                    progress_interval_s=0.2,
+                )
+            )
+            stack.push_async_callback(made.stop)
+            return made
+
+        yield make
+
+
+async def submit(seeker: Seeker, body: dict[str, Any]) -> str:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{seeker.url}/api/v1/jobs", data=canonical.dumps(body)) as r:
+            assert r.status == 201, await r.text()
+            return (await r.json())["job_id"]
+
+
+async def job_state(seeker: Seeker, job_id: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{seeker.url}/api/v1/jobs/{job_id}") as response:
+            return await response.json()
+
+
+async def wait_until_done(seeker: Seeker, job_id: str) -> dict[str, Any]:
+    """The job once it is done; its state lives behind an HTTP API, so poll."""
+    async with asyncio.timeout(JOB_TIMEOUT_S):
+        while (job := await job_state(seeker, job_id))["status"] != "done":  # noqa: ASYNC110
+            await asyncio.sleep(POLL_S)
+    return job
+
+
+def containers_of(docker_client: docker.DockerClient, giver: Giver) -> list[str]:
+    return [
+        c.name
+        for c in docker_client.containers.list(
+            all=True, filters={"label": f"{GIVER_LABEL}={giver.id}"}
+        )
+    ]
+
+
+async def test_garbage_output_invalidates_the_task_and_posts_no_result(
+    seeker: Seeker, heard: Heard, giver: GiverFactory, faulty_image: str
+) -> None:
+    assert seeker.coordinator is not None
+    channel = seeker.coordinator.keys.channel
+    async with giver("g"):
+        garbage_job = await submit(
+            seeker,
+            {
+                "image": faulty_image,
+                "keys": ["a", "b"],
+                "settings": {"mode": "garbage"},
+                "max_attempts": 1,
+            },
+        )
+        (invalidate,) = await heard.wait_for(Invalidate)
+        assert invalidate.reason.startswith("records.jsonl line 1: not valid JSON")
+        job = await wait_until_done(seeker, garbage_job)
+        assert job["keys"]["failed"] == 2 and job["keys"]["done"] == 0
+        assert {f["reason"] for f in job["failures"]} == {
+            f"invalidated by giver: {invalidate.reason}"
+        }
+
+        # The outbox posts results in order: once a later task's result is in the
+        # Channel, a result of the invalidated task would be there too.
+        ok_job = await submit(
+            seeker, {"image": faulty_image, "keys": ["a"], "settings": {"mode": "ok"}}
+        )
+        assert (await wait_until_done(seeker, ok_job))["keys"]["done"] == 1
+        (done,) = await heard.wait_for(Done)
+        assert done.task_id != invalidate.task_id
+        assert [r.result_id for r in await channel.results_for_tasks([done.task_id])] == [
+            done.result_id
+        ]
+        assert await channel.results_for_tasks([invalidate.task_id]) == []
+
+
+async def test_a_giver_that_stops_releases_its_running_tasks(
+    seeker: Seeker,
+    heard: Heard,
+    giver: GiverFactory,
+    faulty_image: str,
+    docker_client: docker.DockerClient,
+) -> None:
+    job_id = await submit(
+        seeker,
+        {
+            "image": faulty_image,
+            "keys": ["a", "b", "c", "d"],
+            "block_size": 2,
+            "settings": {"mode": "sleep"},
+            "limits": {"timeout_s": 60},
+        },
+    )
+    async with giver("stopping", slots=2) as stopping:
+        accepted = await heard.wait_for(Accept, count=2)
+        assert (await job_state(seeker, job_id))["keys"]["leased"] == 4
+
+    released = await heard.wait_for(Release, count=2)
+    assert {m.task_id for m in released} == {m.task_id for m in accepted}
+    assert {m.reason for m in released} == {STOPPING_REASON}
+    # The Seeker may offer a released block again before it sees the session
+    # close; the Giver releases that at once too. Nothing waits for a lapse.
+    async with asyncio.timeout(RELEASED_WITHIN_S):
+        while (job := await job_state(seeker, job_id))["keys"]["leased"]:  # noqa: ASYNC110
+            await asyncio.sleep(POLL_S)
+    assert job["keys"]["pending"] == 4
+    assert job["status"] == "running" and job["failures"] == []
+    assert await asyncio.to_thread(containers_of, docker_client, stopping) == []
