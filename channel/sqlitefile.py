@@ -47,8 +47,14 @@ class SqliteFile:
 
         def call() -> T:
             try:
-                with db:
-                    return fn(db)
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    value = fn(db)
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+                return value
             except sqlite3.Error as e:
                 raise self._unavailable(f"SQLite error on {self.path}: {e}") from e
 

@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 # A Giver whose connection takes longer than this to take a message is dropped,
 # so one stuck connection cannot hold up assignments to every other Giver.
 SEND_TIMEOUT_S = 10.0
+# Results counted and blocks leased per round at most, so that on a slow store
+# neither waits long behind the other; a capped round wakes the loop at once.
+STEP_BATCH = 100
+# Task ids per query to the Channel (SQLite allows some 32,000 parameters).
+QUERY_BATCH = 500
 
 
 class Coordinator:
@@ -94,6 +99,8 @@ class Coordinator:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
             except TimeoutError:
                 pass
+            # A set event is waited for without suspending: let others run every round.
+            await asyncio.sleep(0)
             self._wake.clear()
             try:
                 await self.step()
@@ -116,9 +123,15 @@ class Coordinator:
 
     async def _collect(self, now: float) -> None:
         leased = list(self.keys.leases)
-        if not leased:
-            return
-        for result in await self.keys.channel.results_for_tasks(leased):
+        results = []
+        for start in range(0, len(leased), QUERY_BATCH):
+            results += await self.keys.channel.results_for_tasks(
+                leased[start : start + QUERY_BATCH]
+            )
+        if len(results) > STEP_BATCH:
+            results = results[:STEP_BATCH]
+            self._wake.set()
+        for result in results:
             if await self.keys.apply(result, now):
                 log.debug(
                     "task %s: result %s from giver %s counted",
@@ -131,8 +144,7 @@ class Coordinator:
         online = self._givers.online()
         load = Counter(ref.giver_id for ref in self.keys.leases.values())
         free = sum(max(0, g.info.capabilities.slots - load[g.info.giver_id]) for g in online)
-        if free == 0:
-            return
+        capped, free = free > STEP_BATCH, min(free, STEP_BATCH)
         active = Counter(ref.job_id for ref in self.keys.leases.values())
         jobs = [j for j in self.keys.jobs.values() if j.status is JobStatus.RUNNING]
         queues: dict[str, list[Block]] = {}
@@ -153,10 +165,12 @@ class Coordinator:
                         job, block, f"refused by every Giver ({reasons})", now
                     )
                 continue
-            if await self._send(job, block, giver, now):
+            if await self._send(job, block, giver):
                 load[giver.info.giver_id] += 1
                 active[job.job_id] += 1
                 free -= 1
+        if capped:
+            self._wake.set()
 
     def _choose(
         self, block: Block, online: list[GiverEntry], load: Counter[str]
@@ -174,11 +188,11 @@ class Coordinator:
                 best, best_rank = giver, rank
         return best
 
-    async def _send(self, job: Job, block: Block, giver: GiverEntry, now: float) -> bool:
+    async def _send(self, job: Job, block: Block, giver: GiverEntry) -> bool:
         """Lease `block` to `giver` (stored first), then send it; whether it went."""
         giver_id, session = giver.info.giver_id, giver.session
         assert session is not None
-        task = await self.keys.lease(job, block, giver_id, now)
+        task = await self.keys.lease(job, block, giver_id, time.time())
         if task is None:
             return False
         try:

@@ -1,6 +1,7 @@
 """The coordinator's placement rules on a real state store, with Givers that only
 record what they are sent (the session itself is tested end to end elsewhere)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -12,7 +13,7 @@ from channel import messages
 from channel.factory import open_channel
 from channel.identity import Identity
 from channel.models import Capabilities, GiverInfo
-from seeker.coordinator import Coordinator
+from seeker.coordinator import STEP_BATCH, Coordinator
 from seeker.givers import GiverRegistry
 from seeker.intake import create_job
 from seeker.jobs import Job, JobStatus
@@ -113,3 +114,27 @@ async def test_a_retry_prefers_a_giver_that_has_not_failed_the_block(rig: Rig) -
     await rig.coordinator.step()
     assert len(first.sent) == 1 and len(second.sent) == 1
     assert job.counts()["leased"] == 1
+
+
+async def test_a_round_with_more_free_slots_than_it_may_fill_but_no_work_does_not_spin(
+    rig: Rig,
+) -> None:
+    for _ in range(STEP_BATCH):
+        rig.giver(slots=2)
+    rounds = 0
+    step = rig.coordinator.step
+
+    async def counted_step() -> None:
+        nonlocal rounds
+        rounds += 1
+        await step()
+
+    rig.coordinator.step = counted_step  # type: ignore[method-assign]
+    rig.coordinator.wake()
+    runner = asyncio.create_task(rig.coordinator.run())
+    try:
+        await asyncio.sleep(0.3)
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+    assert rounds == 1
