@@ -4,11 +4,10 @@ A service the tests need and cannot find fails the run; nothing is skipped.
 `./scripts/setup` installs and builds everything these fixtures use.
 """
 
+import contextlib
 import logging
 import os
 import re
-import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -19,33 +18,15 @@ from pathlib import Path
 import demo_site
 import docker
 import pytest
+from ferretdb import FerretDBError, running_ferretdb
+from ferretdb import free_port as free_port  # test modules import it from conftest
 
 REPO = Path(__file__).resolve().parent.parent
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "seekgive/base:bookworm")
 CATALOG_IMAGE = "seekgive/catalog:1"
 FAULTY_IMAGE = "seekgive-test/faulty:1"
-FERRETDB_START_TIMEOUT_S = 30.0
 THREAD_JOIN_TIMEOUT_S = 5.0
 BLOCKED_LOOP_S = 0.5
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout_s: float, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"FerretDB exited with code {process.returncode} before listening")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail(f"FerretDB did not listen on 127.0.0.1:{port} within {timeout_s} s")
 
 
 @pytest.fixture(autouse=True)
@@ -141,34 +122,12 @@ async def demo_site_url() -> AsyncIterator[str]:
 @pytest.fixture(scope="session")
 def ferretdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A FerretDB server (SQLite handler) on a free loopback port; yields host:port."""
-    cache = Path(os.environ.get("SEEKGIVE_CACHE", Path.home() / ".cache" / "seekgive"))
-    binary = shutil.which("ferretdb") or str(cache / "bin" / "ferretdb")
-    if not Path(binary).exists():
-        pytest.fail(f"FerretDB binary not found at {binary}; run ./scripts/setup")
-    data = tmp_path_factory.mktemp("ferretdb")
-    port = free_port()
-    log = (data / "ferretdb.log").open("wb")
-    process = subprocess.Popen(
-        [
-            binary,
-            "--handler=sqlite",
-            f"--sqlite-url=file:{data}/",
-            f"--listen-addr=127.0.0.1:{port}",
-            "--debug-addr=-",
-            "--state-dir=-",
-            "--telemetry=disable",
-            "--log-level=warn",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    try:
-        wait_for_port(port, FERRETDB_START_TIMEOUT_S, process)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
+    with contextlib.ExitStack() as stack:
+        try:
+            address = stack.enter_context(running_ferretdb(tmp_path_factory.mktemp("ferretdb")))
+        except FerretDBError as e:
+            pytest.fail(str(e))
+        yield address
 
 
 @pytest.fixture

@@ -1,0 +1,88 @@
+"""A FerretDB server for tests and benches: its SQLite handler, on a free loopback port.
+
+`running_ferretdb(data_dir)` starts the binary `./scripts/setup` builds (or one
+on PATH), waits until it listens, yields `host:port` and stops it on the way
+out, whatever ends the block.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+PORT_POLL_S = 0.05
+
+
+class FerretDBError(Exception):
+    """FerretDB is missing or did not start; the message says which and what to do."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout_s: float, process: subprocess.Popen) -> None:
+    """Return once 127.0.0.1:`port` accepts connections; FerretDBError if `process`
+    exits first or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise FerretDBError(f"FerretDB exited with code {process.returncode} before listening")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(PORT_POLL_S)
+    raise FerretDBError(f"FerretDB did not listen on 127.0.0.1:{port} within {timeout_s} s")
+
+
+def ferretdb_binary() -> Path:
+    """`ferretdb` on PATH, else the one in $SEEKGIVE_CACHE/bin (default ~/.cache/seekgive)."""
+    cache = Path(os.environ.get("SEEKGIVE_CACHE", Path.home() / ".cache" / "seekgive"))
+    binary = Path(shutil.which("ferretdb") or cache / "bin" / "ferretdb")
+    if not binary.exists():
+        raise FerretDBError(f"FerretDB binary not found at {binary}; run ./scripts/setup")
+    return binary
+
+
+@contextmanager
+def running_ferretdb(data_dir: Path, *, start_timeout_s: float = START_TIMEOUT_S) -> Iterator[str]:
+    """A FerretDB server keeping its SQLite files (and its log) in `data_dir`;
+    yields `host:port`."""
+    binary = ferretdb_binary()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    with (data_dir / "ferretdb.log").open("wb") as log:
+        process = subprocess.Popen(
+            [
+                str(binary),
+                "--handler=sqlite",
+                f"--sqlite-url=file:{data_dir}/",
+                f"--listen-addr=127.0.0.1:{port}",
+                "--debug-addr=-",
+                "--state-dir=-",
+                "--telemetry=disable",
+                "--log-level=warn",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            wait_for_port(port, start_timeout_s, process)
+            yield f"127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
