@@ -171,6 +171,11 @@ async def test_failed_tasks_are_recorded_and_the_giver_keeps_serving(
     assert "timed out after 3 s" in reasons[2]
     for job in jobs:
         assert job["keys"]["failed"] == 3 and len(job["failures"]) == 3
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{seeker.url}/api/v1/jobs/{jobs[2]['job_id']}/failures") as r:
+            failed = [canonical.loads(line) for line in (await r.read()).splitlines()]
+    assert sorted(f["key"] for f in failed) == keys
+    assert all("timed out after 3 s" in f["reason"] for f in failed)
 
     healthy = await submit_and_wait(
         seeker, {"image": faulty_image, "keys": keys, "settings": {"mode": "ok"}}

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from conftest import free_port
 
 from giver.config import GiverConfig
@@ -23,17 +24,20 @@ POLL_S = 0.1
 KEYS = 60
 
 
-def spawn(port: int, data_dir: Path, log: Path) -> subprocess.Popen:
+def spawn(port: int, data_dir: Path, log: Path, stores: tuple[str, ...]) -> subprocess.Popen:
     with log.open("ab") as err:
         return subprocess.Popen(
-            [BIN / "seeker", "run", "--port", str(port), "--data-dir", data_dir], stderr=err
+            [BIN / "seeker", "run", "--port", str(port), "--data-dir", data_dir, *stores],
+            stderr=err,
         )
 
 
 @asynccontextmanager
-async def seeker_process(port: int, data_dir: Path, log: Path) -> AsyncIterator[subprocess.Popen]:
+async def seeker_process(
+    port: int, data_dir: Path, log: Path, stores: tuple[str, ...]
+) -> AsyncIterator[subprocess.Popen]:
     """`seeker run` as a process, up once its API answers; stopped at the end if still running."""
-    process = await asyncio.to_thread(spawn, port, data_dir, log)
+    process = await asyncio.to_thread(spawn, port, data_dir, log, stores)
     try:
         async with aiohttp.ClientSession() as http, asyncio.timeout(JOB_TIMEOUT_S):
             while True:
@@ -67,15 +71,20 @@ async def wait_for(
     return job
 
 
+@pytest.mark.parametrize("store", ["sqlite", "mongodb"])
 async def test_sigkill_mid_job_then_restart_counts_every_key_once(
-    tmp_path: Path, faulty_image: str
+    tmp_path: Path, faulty_image: str, store: str, request: pytest.FixtureRequest
 ) -> None:
+    stores: tuple[str, ...] = ()
+    if store == "mongodb":
+        url = request.getfixturevalue("mongo_url")
+        stores = ("--store", url, "--state", url)
     port = free_port()
     seeker_url = f"http://127.0.0.1:{port}"
     data_dir, log = tmp_path / "seeker", tmp_path / "seeker.log"
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(aiohttp.ClientSession())
-        first = await stack.enter_async_context(seeker_process(port, data_dir, log))
+        first = await stack.enter_async_context(seeker_process(port, data_dir, log, stores))
         for n in range(2):
             await stack.enter_async_context(
                 Giver(
@@ -107,7 +116,7 @@ async def test_sigkill_mid_job_then_restart_counts_every_key_once(
         await asyncio.to_thread(first.wait)
         assert before["keys"]["done"] < KEYS
 
-        await stack.enter_async_context(seeker_process(port, data_dir, log))
+        await stack.enter_async_context(seeker_process(port, data_dir, log, stores))
         job = await wait_for(http, job_url, lambda job: job["status"] == "done")
         assert job["keys"] == {"total": KEYS, "done": KEYS, "failed": 0, "leased": 0, "pending": 0}
         async with http.get(f"{job_url}/records") as response:
