@@ -14,7 +14,7 @@ from channel.identity import verify_value
 from channel.jsonweb import error_middleware, error_response, json_response, read_json
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
-from seeker.errors import RegistrationError
+from seeker.errors import RegistrationError, SeekerError
 from seeker.givers import GiverRegistry, GiverSession, decode_or_none, verify_registration
 from seeker.jobs_api import add_job_routes, seeker_errors
 
@@ -111,8 +111,12 @@ async def giver_session(request: web.Request) -> web.WebSocketResponse:
         async for frame in ws:
             if frame.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                 message = decode_or_none(frame.data, giver_id)
-                if message is not None:
+                if message is None:
+                    continue
+                try:
                     await coordinator.on_message(giver_id, message)
+                except (SeekerError, StoreUnavailable) as e:
+                    log.warning("giver %s: cannot handle its %s: %s", giver_id, message.TYPE, e)
     finally:
         coordinator.detach(session)
         log.info("giver %s session closed", giver_id)

@@ -19,6 +19,8 @@ from channel.errors import WireError
 from channel.models import KeyBlock, Result, field_of
 
 MAX_BACKOFF_S = 3600.0
+# A failure reason is kept per key; a longer one (a whole log, say) is cut.
+MAX_REASON_CHARS = 500
 
 
 class BlockStatus(StrEnum):
@@ -102,7 +104,7 @@ class Run:
 
 @dataclass(frozen=True, slots=True)
 class Tally:
-    """A block's keys by state; done + failed + remaining is the block's size."""
+    """A block's (or a job's) keys by state; the four add up to its size."""
 
     done: int = 0
     failed: int = 0
@@ -245,7 +247,7 @@ class Block:
         # A run that failed as a whole explains its keys better than their own
         # "no status" does.
         failed = {
-            key: result.error or reasons.get(key) or "no outcome reported"
+            key: short(result.error or reasons.get(key) or "no outcome reported")
             for key in keys
             if key not in ok
         }
@@ -257,23 +259,24 @@ class Block:
         reported is discarded, its keys go back charged one failed attempt, and the
         Giver is kept off this block. None if `task_id` is neither the lease nor a
         counted run."""
+        reason = short(reason)
         if self.lease is not None and self.lease.task_id == task_id:
-            giver_id, keys, runs = self.lease.giver_id, self.lease.keys, self.runs
+            giver_id, keys, runs, kept = self.lease.giver_id, self.lease.keys, self.runs, None
         else:
             run = next((r for r in self.runs if r.task_id == task_id and r.result_id), None)
             if run is None:
                 return None
-            giver_id, keys = run.giver_id, run.keys
+            giver_id, keys, kept = run.giver_id, run.keys, self.lease
             runs = tuple(r for r in self.runs if r is not run)
         charged = Run(task_id, giver_id, now, keys, dict.fromkeys(keys, reason))
-        return replace(self, runs=runs, lease=None)._with_run(charged)
+        return replace(self, runs=runs)._with_run(charged, lease=kept)
 
     def failed_for_good(self, reason: str, now: float, max_attempts: int) -> "Block":
         """Fail every remaining key at once, whatever attempts are left (nothing can run it)."""
         keys = self.remaining(max_attempts)
         assert keys is not None
-        failed = dict.fromkeys(keys, reason)
-        run = Run(f"{self.block_id}.{self.leases}", "", now, keys, failed, final=True)
+        failed = dict.fromkeys(keys, short(reason))
+        run = Run(f"{self.block_id}.final", "", now, keys, failed, final=True)
         return self._with_run(run)
 
     def holder(self, task_id: str) -> str | None:
@@ -307,14 +310,15 @@ class Block:
             self, runs=kept, lease=lease, shunned=tuple(sorted(shunned)), version=self.version + 1
         )
 
-    def _with_run(self, run: Run) -> "Block":
+    def _with_run(self, run: Run, *, lease: Lease | None = None) -> "Block":
+        """Add `run`; the lease is cleared unless another one is kept."""
         shunned = set(self.shunned)
         if run.failed and run.giver_id:
             shunned.add(run.giver_id)
         return replace(
             self,
             runs=(*self.runs, run),
-            lease=None,
+            lease=lease,
             shunned=tuple(sorted(shunned)),
             version=self.version + 1,
         )
@@ -358,6 +362,11 @@ class Block:
             shunned=tuple(str(g) for g in shunned),
             version=field_of(doc, "version", int, "block"),
         )
+
+
+def short(reason: str) -> str:
+    """`reason`, cut to MAX_REASON_CHARS."""
+    return reason if len(reason) <= MAX_REASON_CHARS else reason[: MAX_REASON_CHARS - 1] + "…"
 
 
 def block_id(job_id: str, seq: int) -> str:

@@ -122,17 +122,26 @@ class Coordinator:
         await self._assign(now)
 
     async def _collect(self, now: float) -> None:
-        leased = list(self.keys.leases)
+        leases = self.keys.leases
+        leased = list(leases)
         results = []
         for start in range(0, len(leased), QUERY_BATCH):
-            results += await self.keys.channel.results_for_tasks(
-                leased[start : start + QUERY_BATCH]
-            )
+            found = await self.keys.channel.results_for_tasks(leased[start : start + QUERY_BATCH])
+            # Only the lease holder's results can count: others are never fetched twice
+            # in a round, nor can they crowd the holder's out of it.
+            results += [
+                r for r in found if (ref := leases.get(r.task_id)) and ref.giver_id == r.giver_id
+            ]
         if len(results) > STEP_BATCH:
             results = results[:STEP_BATCH]
             self._wake.set()
         for result in results:
-            if await self.keys.apply(result, now):
+            try:
+                counted = await self.keys.apply(result, now)
+            except SeekerError as e:
+                log.warning("result %s of task %s: %s", result.result_id, result.task_id, e)
+                continue
+            if counted:
                 log.debug(
                     "task %s: result %s from giver %s counted",
                     result.task_id,

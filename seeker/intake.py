@@ -51,6 +51,9 @@ async def create_job(
             raise InvalidJob(_no_keys(spec), field="keys")
         job.duplicates = collector.received - job.total
         job.block_count = -(-job.total // spec.block_size)
+        if isinstance(spec.source, KeyList):
+            # The keys now live in the blocks; keep none in memory.
+            job.spec = replace(spec, source=KeyList(()))
         await keys.store.put_job(job.to_doc())
         try:
             await _store_blocks(keys, job, collector.blocks(spec.block_size))
@@ -154,12 +157,13 @@ async def dump_state(keys: KeyManager, job_id: str) -> AsyncIterator[bytes]:
 
 
 async def load_state(keys: KeyManager, lines: AsyncIterator[bytes]) -> Job:
-    """Restore a job written by `dump_state`, under its own id. Leases it held are
-    dropped (their keys are pending again); counted results are kept, so
-    records export from the Channel they were posted to."""
+    """Restore a job written by `dump_state`, under its own id, or raise InvalidState
+    and keep nothing of it. Leases it held are dropped (their keys are pending
+    again); counted results are kept, so records export from the Channel they
+    were posted to. The job is scheduled only once wholly loaded."""
     number = 0
     job: Job | None = None
-    status = JobStatus.RUNNING
+    loaded = _Loaded()
     try:
         async for line in lines:
             number += 1
@@ -171,25 +175,62 @@ async def load_state(keys: KeyManager, lines: AsyncIterator[bytes]) -> Job:
                 status = JobStatus(header["job"]["status"])
                 batch: list[dict[str, Any]] = []
                 continue
-            batch.append(_loaded_block(job, _parse(line, number), number))
+            batch.append(loaded.block(job, _parse(line, number), number))
             if len(batch) == PAGE:
                 await keys.store.insert_blocks(batch)
                 batch = []
         if job is None:
             raise InvalidState("the state file is empty")
         await keys.store.insert_blocks(batch)
+        loaded.check_complete(job)
+        job.status = JobStatus.RUNNING if status is JobStatus.DONE else status
+        await keys.recount(job, time.time())
+        await keys.store.put_job(job.to_doc())
     except BaseException:
         if job is not None:
             await keys.store.delete_job(job.job_id)
         raise
-    job.status = JobStatus.RUNNING
     keys.jobs[job.job_id] = job
-    await keys.recount(job, time.time())
-    if status in (JobStatus.PAUSED, JobStatus.CANCELLED):
-        job.status = status
-    await keys.store.put_job(job.to_doc())
     log.info("job %s loaded: %s", job.job_id, job.counts())
     return job
+
+
+class _Loaded:
+    """Checks that a state file's blocks are the job's blocks, in order, none missing."""
+
+    def __init__(self) -> None:
+        self.next_seq = 0
+        self.keys = 0
+
+    def block(self, job: Job, doc: Any, number: int) -> dict[str, Any]:
+        try:
+            block = Block.from_doc(doc)
+        except (WireError, TypeError) as e:
+            raise InvalidState(f"a malformed block: {e}", line=number) from e
+        if block.job_id != job.job_id:
+            raise InvalidState(f"a block of job {block.job_id}, not {job.job_id}", line=number)
+        if block.seq != self.next_seq:
+            raise InvalidState(
+                f"block {block.seq} where block {self.next_seq} was due", line=number
+            )
+        ranges = job.ranges
+        if ranges is not None and block.seq < job.block_count:
+            expected = ranges.block(block.seq, job.spec.block_size)
+        else:
+            expected = None
+        if block.seq >= job.block_count or (expected is not None and block.keys != expected):
+            raise InvalidState(f"block {block.seq} is not one of the job's blocks", line=number)
+        self.next_seq += 1
+        self.keys += len(block.keys)
+        block = replace(block, lease=None, version=block.version + 1)
+        return block.to_doc(job.spec.max_attempts, job.spec.retry_backoff_s)
+
+    def check_complete(self, job: Job) -> None:
+        if job.ranges is None and (self.next_seq, self.keys) != (job.block_count, job.total):
+            raise InvalidState(
+                f"the file has {self.next_seq} blocks of {self.keys} keys; the job has "
+                f"{job.block_count} of {job.total}: it is cut short or edited"
+            )
 
 
 def _parse(line: bytes, number: int) -> Any:
@@ -215,14 +256,3 @@ async def _begin_load(keys: KeyManager, header: Any, number: int) -> Job:
     job.status = JobStatus.CREATING
     await keys.store.put_job(job.to_doc())
     return job
-
-
-def _loaded_block(job: Job, doc: Any, number: int) -> dict[str, Any]:
-    try:
-        block = Block.from_doc(doc)
-    except (WireError, TypeError) as e:
-        raise InvalidState(f"a malformed block: {e}", line=number) from e
-    if block.job_id != job.job_id:
-        raise InvalidState(f"a block of job {block.job_id}, not {job.job_id}", line=number)
-    block = replace(block, lease=None, version=0)
-    return block.to_doc(job.spec.max_attempts, job.spec.retry_backoff_s)

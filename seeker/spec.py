@@ -13,6 +13,10 @@ from seeker.errors import InvalidJob
 from seeker.keys import Ranges, check_key
 
 DEFAULT_BLOCK_SIZE = 100
+# A block's keys are checked one by one on the Seeker's event loop per result.
+MAX_BLOCK_SIZE = 10_000
+# Keys of a range are stored as 64-bit integers.
+MIN_KEY, MAX_KEY = -(2**63), 2**63 - 1
 DEFAULT_PRIORITY = 10
 MAX_PRIORITY = 1000
 DEFAULT_MAX_ATTEMPTS = 3
@@ -157,7 +161,7 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
     return JobSpec(
         image=image.strip(),
         source=_parse_source(body, keys_file),
-        block_size=_whole(body, "block_size", DEFAULT_BLOCK_SIZE, 1, None),
+        block_size=_whole(body, "block_size", DEFAULT_BLOCK_SIZE, 1, MAX_BLOCK_SIZE),
         settings=settings,
         network=network,
         limits=_parse_limits(body),
@@ -222,6 +226,8 @@ def _parse_range(bounds: Any, where: str) -> tuple[int, int]:
     if not (isinstance(bounds, list) and len(bounds) == 2 and all(map(_is_int, bounds))):
         raise InvalidJob(f"{where} must be two integers [start, stop)", field="range")
     start, stop = bounds
+    if start < MIN_KEY or stop > MAX_KEY:
+        raise InvalidJob(f"{where} must lie within 64-bit integers", field="range")
     if start >= stop:
         raise InvalidJob(
             f"{where} [{start}, {stop}) is empty or reversed: start must be below stop",

@@ -59,9 +59,11 @@ class KeyManager:
                 log.warning("job %s was being created when the Seeker stopped; removed", job.job_id)
                 await self.store.delete_job(job.job_id)
                 continue
-            self.jobs[job.job_id] = job
-            if job.status is not JobStatus.DONE:
+            if job.status is JobStatus.DONE:
+                job.next_seq = await self.store.last_seq(job.job_id) + 1
+            else:
                 await self.recount(job, now)
+            self.jobs[job.job_id] = job
         log.info("%d job(s) and %d lease(s) loaded", len(self.jobs), len(self.leases))
 
     async def recount(self, job: Job, now: float) -> None:
@@ -162,9 +164,14 @@ class KeyManager:
                 for seq in range(job.next_seq, stop)
             ]
             spec = job.spec
-            await self.store.insert_blocks(
+            inserted = await self.store.insert_blocks(
                 [b.to_doc(spec.max_attempts, spec.retry_backoff_s) for b in cut]
             )
+            if inserted < len(cut):
+                # Blocks already cut: the cursor was behind. Lease only what is stored.
+                job.next_seq = await self.store.last_seq(job.job_id) + 1
+                log.warning("job %s: blocks were cut already; cursor moved", job.job_id)
+                return blocks
             job.next_seq = stop
             blocks += cut
         return blocks
@@ -173,7 +180,7 @@ class KeyManager:
         """Lease `block` (as read by `ready`) to a Giver; the Task to send it, or None
         if the block changed meanwhile."""
         keys = block.remaining(job.spec.max_attempts)
-        if keys is None or block.lease is not None:
+        if keys is None or block.lease is not None or job.status is not JobStatus.RUNNING:
             return None
         deadline = now + job.spec.limits.timeout_s + self._grace_s
         new = await self._change(
@@ -183,6 +190,10 @@ class KeyManager:
             block=block,
         )
         if new is None or new.lease is None:
+            return None
+        if job.status is not JobStatus.RUNNING:
+            # Paused or cancelled while the lease was written: take it back.
+            await self.release(new.lease.task_id, giver_id)
             return None
         spec = job.spec
         return Task(
@@ -286,6 +297,7 @@ class KeyManager:
         if job is None:
             log.debug("giver %s invalidated task %s of no known job", giver_id, task_id)
             return False
+        await self._reopen(job)
         try:
             new = await self._change(
                 job,
@@ -298,11 +310,10 @@ class KeyManager:
             )
         except UnknownBlock:
             new = None
+        await self._settle(job, now)
         if new is None:
             log.debug("giver %s invalidated task %s, which it has no part in", giver_id, task_id)
-            return False
-        await self._settle(job, now)
-        return True
+        return new is not None
 
     async def fail_block(self, job: Job, block: Block, reason: str, now: float) -> None:
         """Fail a block's remaining keys for good: nothing can run them."""
@@ -334,12 +345,11 @@ class KeyManager:
                 f"job {job_id} is {job.status.value}; it cannot be "
                 f"{'resumed' if status is JobStatus.RUNNING else status.value}",
             )
-        if job.status is status:
-            return []
-        job.status = status
-        if status is JobStatus.CANCELLED:
-            job.finished_at = now
-        await self.store.put_job(job.to_doc())
+        if job.status is not status:
+            job.status = status
+            if status is JobStatus.CANCELLED:
+                job.finished_at = now
+            await self.store.put_job(job.to_doc())
         taken = []
         if status is JobStatus.CANCELLED:
             for ref in [r for r in self.leases.values() if r.job_id == job_id]:
@@ -367,7 +377,8 @@ class KeyManager:
         if doc is None:
             raise UnknownBlock(block_id(job_id, seq))
         block = Block.from_doc(doc)
-        taken = [self.leases[block.lease.task_id]] if block.lease else []
+        ref = self.leases.get(block.lease.task_id) if block.lease else None
+        taken = [ref] if ref is not None else []
         await self._reopen(job)
         await self._change(
             job,

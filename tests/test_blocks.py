@@ -111,3 +111,20 @@ def test_a_release_prefers_another_giver_and_a_refusal_excludes_the_giver() -> N
     assert block.unleased().shunned == () and block.unleased().refused == {}
     assert block.unleased(released=True).shunned == ("gA",)
     assert block.unleased(refusal="no image").refused == {"gA": "no image"}
+
+
+def test_invalidating_an_old_run_keeps_another_givers_live_lease() -> None:
+    block = leased(Block("j1", 0, KeyBlock(keys=("a", "b"))), "gA")
+    old_task = block.lease.task_id
+    block = block.counted(result(block, ["a"], {"b": "x"}), now=1.0)
+    block = leased(block, "gB")
+    after = block.invalidated_by_giver(old_task, "scraper misbehaved", now=2.0)
+    assert after is not None and after.lease == block.lease
+    assert after.tally(MAX) == Tally(leased=2)
+
+
+def test_a_huge_failure_reason_is_cut() -> None:
+    block = leased(Block("j1", 0, KeyBlock(keys=("a",))), "gA")
+    block = block.counted(result(block, [], {}, error="x" * 200_000), now=1.0)
+    (reason,) = block.outcome(1)[1].values()
+    assert len(reason) == 500 and reason.endswith("…")

@@ -12,7 +12,8 @@ import pytest
 from channel import messages
 from channel.factory import open_channel
 from channel.identity import Identity
-from channel.models import Capabilities, GiverInfo
+from channel.models import Capabilities, GiverInfo, KeyOutcome, Result, Task
+from channel.signing import sign_result
 from seeker.coordinator import STEP_BATCH, Coordinator
 from seeker.givers import GiverRegistry
 from seeker.intake import create_job
@@ -48,8 +49,8 @@ class Rig:
         spec = parse_job({"image": "x:1", "range": [0, 10_000], **body})
         return await create_job(self.keys, spec, scratch_dir=self.scratch)
 
-    def giver(self, slots: int = 2) -> RecordingSession:
-        identity = Identity.generate()
+    def giver(self, slots: int = 2, identity: Identity | None = None) -> RecordingSession:
+        identity = identity or Identity.generate()
         caps = Capabilities(
             cpus=2, memory_bytes=2**30, arch="amd64", os="linux", docker_version="20", slots=slots
         )
@@ -138,3 +139,39 @@ async def test_a_round_with_more_free_slots_than_it_may_fill_but_no_work_does_no
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
     assert rounds == 1
+
+
+async def test_results_from_givers_not_holding_the_lease_cannot_crowd_out_the_holders(
+    rig: Rig,
+) -> None:
+    job = await rig.job(range=[0, 2], block_size=2)
+    holder, stranger = Identity.generate(), Identity.generate()
+    for identity in (holder, stranger):
+        await rig.keys.channel.register_giver(identity.id, identity.public_key)
+    session = rig.giver(slots=1, identity=holder)
+    await rig.coordinator.step()
+    (assign,) = session.sent
+    task = assign.task
+    for n in range(STEP_BATCH + 1):
+        await rig.keys.channel.put_result(signed(stranger, task, f"0{n:04d}"))
+    await rig.keys.channel.put_result(signed(holder, task, "9"))
+    await rig.coordinator.step()
+    assert job.counts()["done"] == 2 and job.status is JobStatus.DONE
+
+
+def signed(identity: Identity, task: Task, result_id: str) -> Result:
+    keys = list(task.block)
+    return sign_result(
+        identity,
+        Result(
+            result_id=result_id,
+            task_id=task.task_id,
+            job_id=task.job_id,
+            giver_id=identity.id,
+            records=[{"key": k, "data": {}} for k in keys],
+            outcomes=[KeyOutcome(k, True) for k in keys],
+            error=None,
+            started_at=0.0,
+            finished_at=0.0,
+        ),
+    )

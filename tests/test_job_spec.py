@@ -63,6 +63,8 @@ def test_defaults_and_limits_overrides() -> None:
         ({"image": "x", "from_job": {"job_id": "j1", "field": 3}}, "must be strings"),
         ({"image": "x", "keys": ["a"], "colour": "red"}, r"unknown field\(s\): colour"),
         ({"image": "x", "keys": ["a"], "block_size": 0}, "block_size"),
+        ({"image": "x", "keys": ["a"], "block_size": 10_001}, "from 1 to 10000"),
+        ({"image": "x", "range": [0, 2**64]}, "within 64-bit integers"),
         ({"image": "x", "keys": ["a"], "block_size": True}, "block_size"),
         ({"image": "x", "keys": ["a"], "network": "wifi"}, "network must be one of"),
         ({"image": "x", "keys": ["a"], "settings": []}, "settings must be an object"),

@@ -246,6 +246,33 @@ async def test_a_job_left_half_created_by_a_crash_is_removed_on_start(rig: Rig) 
     assert await rig.keys.store.job_blocks(job.job_id, -1, 10) == []
 
 
+async def test_a_done_range_job_reopened_after_a_restart_leases_only_its_open_block(
+    rig: Rig,
+) -> None:
+    job = await rig.job(range=[0, 300], block_size=100)
+    for _ in range(3):
+        await rig.complete(job, "A")
+    assert job.status is JobStatus.DONE
+    again = KeyManager(rig.keys.store, rig.channel, lease_grace_s=GRACE_S)
+    await again.load(NOW)
+    reloaded = again.job(job.job_id)
+    assert reloaded.next_seq == 3
+    await again.invalidate_block(job.job_id, 1, NOW)
+    (block,) = await again.ready(reloaded, NOW, 10)
+    assert block.seq == 1
+    task = await again.lease(reloaded, block, rig.givers["B"].id, NOW)
+    assert task is not None and task.task_id.endswith("-000001.1")
+    assert counts(reloaded) == (200, 0, 100, 0)
+
+
+async def test_a_lease_is_not_given_once_the_job_is_paused(rig: Rig) -> None:
+    job = await rig.job(keys=["a", "b"], block_size=1)
+    blocks = await rig.keys.ready(job, NOW, 2)
+    await rig.keys.set_status(job.job_id, JobStatus.PAUSED, NOW)
+    assert await rig.keys.lease(job, blocks[0], rig.givers["A"].id, NOW) is None
+    assert counts(job) == (0, 0, 0, 2) and rig.keys.leases == {}
+
+
 async def test_dump_and_load_restore_a_job_without_its_leases(rig: Rig, tmp_path: Path) -> None:
     job = await rig.job(keys=[f"k{n}" for n in range(5)], block_size=2)
     await rig.complete(job, "A")
@@ -292,6 +319,18 @@ async def test_a_state_file_with_a_broken_block_leaves_nothing(rig: Rig) -> None
         await load_state(rig.keys, _aiter([*lines[:2], b'{"job_id": "x"}\n']))
     assert await rig.keys.store.jobs() == []
     assert await rig.keys.store.job_blocks(job.job_id, -1, 10) == []
+
+
+async def test_a_state_file_cut_short_is_refused(rig: Rig) -> None:
+    job = await rig.job(keys=["a", "b", "c"], block_size=1)
+    lines = [line async for line in dump_state(rig.keys, job.job_id)]
+    await rig.keys.store.delete_job(job.job_id)
+    del rig.keys.jobs[job.job_id]
+    with pytest.raises(InvalidState, match="2 blocks of 2 keys; the job has 3 of 3"):
+        await load_state(rig.keys, _aiter(lines[:-1]))
+    with pytest.raises(InvalidState, match="line 3: block 2 where block 1 was due"):
+        await load_state(rig.keys, _aiter([lines[0], lines[1], lines[3]]))
+    assert await rig.keys.store.jobs() == [] and rig.keys.jobs == {}
 
 
 async def test_a_job_takes_its_keys_from_an_earlier_jobs_records(rig: Rig) -> None:

@@ -51,10 +51,6 @@ class StateStore(ABC):
         """Pending blocks of a job that may be leased at `now`, lowest seq first."""
 
     @abstractmethod
-    async def leased_blocks(self) -> list[Doc]:
-        """Every leased block of every job."""
-
-    @abstractmethod
     async def job_blocks(self, job_id: str, after_seq: int, limit: int) -> list[Doc]:
         """A page of a job's blocks in seq order, after `after_seq`."""
 

@@ -10,6 +10,7 @@ indexes are used.
 from typing import Any
 
 from bson import Binary
+from bson.errors import InvalidDocument
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.errors import BulkWriteError, PyMongoError
 
@@ -49,7 +50,7 @@ class MongoState(StateStore):
         self._jobs = database["jobs"]
         self._blocks = database["blocks"]
 
-    def _unavailable(self, e: PyMongoError) -> StateUnavailable:
+    def _unavailable(self, e: Exception) -> StateUnavailable:
         return StateUnavailable(f"MongoDB error: {e}", url=self.url)
 
     async def _open(self) -> None:
@@ -122,7 +123,7 @@ class MongoState(StateStore):
             result = await self._blocks.replace_one(
                 {"_id": doc["block_id"], "version": doc["version"] - 1}, _stored_block(doc)
             )
-        except PyMongoError as e:
+        except (PyMongoError, InvalidDocument) as e:
             raise self._unavailable(e) from e
         return result.modified_count == 1
 
@@ -133,9 +134,6 @@ class MongoState(StateStore):
             [("seq", ASCENDING)],
             limit,
         )
-
-    async def leased_blocks(self) -> list[Doc]:
-        return await self._find(self._blocks, {"status": "leased"}, [("_id", ASCENDING)])
 
     async def job_blocks(self, job_id: str, after_seq: int, limit: int) -> list[Doc]:
         return await self._find(

@@ -129,9 +129,6 @@ class SqliteState(StateStore):
             (job_id, now, limit),
         )
 
-    async def leased_blocks(self) -> list[Doc]:
-        return await self._docs("SELECT doc FROM blocks WHERE status = 'leased'", ())
-
     async def job_blocks(self, job_id: str, after_seq: int, limit: int) -> list[Doc]:
         return await self._docs(
             "SELECT doc FROM blocks WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
