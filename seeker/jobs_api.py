@@ -23,9 +23,10 @@ from seeker.errors import (
     UnknownBlock,
     UnknownJob,
 )
-from seeker.intake import create_job, dump_state, load_state
+from seeker.intake import create_job
 from seeker.jobs import JobStatus
 from seeker.spec import MAX_PRIORITY, parse_job
+from seeker.statefile import dump_state, load_state
 
 log = logging.getLogger(__name__)
 

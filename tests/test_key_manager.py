@@ -19,10 +19,11 @@ from channel.identity import Identity
 from channel.models import KeyOutcome, Result, Task
 from channel.signing import sign_result
 from seeker.errors import InvalidJob, InvalidState, JobConflict, UnknownBlock
-from seeker.intake import create_job, dump_state, load_state
+from seeker.intake import create_job
 from seeker.jobs import Job, JobStatus
 from seeker.spec import parse_job
 from seeker.state.factory import open_state
+from seeker.statefile import dump_state, load_state
 from seeker.work import KeyManager
 
 GRACE_S = 10.0

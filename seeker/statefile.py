@@ -1,0 +1,136 @@
+"""A job's whole state in a file: written by `seeker state dump`, restored by
+`seeker state load`.
+
+The file is JSON lines: a header with the job, then every block in seq order.
+Loading checks that the blocks are the job's, in order and none missing,
+and keeps nothing of a file it refuses.
+"""
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+from channel import canonical
+from channel.errors import WireError
+from seeker.blocks import Block
+from seeker.errors import InvalidState, JobConflict, SeekerError
+from seeker.jobs import Job, JobStatus
+from seeker.work import PAGE, KeyManager
+
+log = logging.getLogger(__name__)
+
+STATE_FORMAT = "seekgive-job-state"
+STATE_VERSION = 1
+
+
+async def dump_state(keys: KeyManager, job_id: str) -> AsyncIterator[bytes]:
+    """A job's whole state as JSON lines: a header with the job, then every block."""
+    job = keys.job(job_id)
+    header = {"format": STATE_FORMAT, "version": STATE_VERSION, "job": job.to_doc()}
+    yield canonical.dumps(header) + b"\n"
+    async for block in keys.blocks(job_id):
+        yield canonical.dumps(block.to_doc(job.spec.max_attempts, job.spec.retry_backoff_s)) + b"\n"
+
+
+async def load_state(keys: KeyManager, lines: AsyncIterator[bytes]) -> Job:
+    """Restore a job written by `dump_state`, under its own id, or raise InvalidState
+    and keep nothing of it. Leases it held are dropped (their keys are pending
+    again); counted results are kept, so records export from the Channel they
+    were posted to. The job is scheduled only once wholly loaded."""
+    number = 0
+    job: Job | None = None
+    loaded = _Loaded()
+    try:
+        async for line in lines:
+            number += 1
+            if not line.strip():
+                continue
+            if job is None:
+                header = _parse(line, number)
+                job = await _begin_load(keys, header, number)
+                status = JobStatus(header["job"]["status"])
+                batch: list[dict[str, Any]] = []
+                continue
+            batch.append(loaded.block(job, _parse(line, number), number))
+            if len(batch) == PAGE:
+                await keys.store.insert_blocks(batch)
+                batch = []
+        if job is None:
+            raise InvalidState("the state file is empty")
+        await keys.store.insert_blocks(batch)
+        loaded.check_complete(job)
+        job.status = JobStatus.RUNNING if status is JobStatus.DONE else status
+        await keys.recount(job, time.time())
+        await keys.store.put_job(job.to_doc())
+    except BaseException:
+        if job is not None:
+            await keys.store.delete_job(job.job_id)
+        raise
+    keys.jobs[job.job_id] = job
+    log.info("job %s loaded: %s", job.job_id, job.counts())
+    return job
+
+
+class _Loaded:
+    """Checks that a state file's blocks are the job's blocks, in order, none missing."""
+
+    def __init__(self) -> None:
+        self.next_seq = 0
+        self.keys = 0
+
+    def block(self, job: Job, doc: Any, number: int) -> dict[str, Any]:
+        try:
+            block = Block.from_doc(doc)
+        except (WireError, TypeError) as e:
+            raise InvalidState(f"a malformed block: {e}", line=number) from e
+        if block.job_id != job.job_id:
+            raise InvalidState(f"a block of job {block.job_id}, not {job.job_id}", line=number)
+        if block.seq != self.next_seq:
+            raise InvalidState(
+                f"block {block.seq} where block {self.next_seq} was due", line=number
+            )
+        ranges = job.ranges
+        if ranges is not None and block.seq < job.block_count:
+            expected = ranges.block(block.seq, job.spec.block_size)
+        else:
+            expected = None
+        if block.seq >= job.block_count or (expected is not None and block.keys != expected):
+            raise InvalidState(f"block {block.seq} is not one of the job's blocks", line=number)
+        self.next_seq += 1
+        self.keys += len(block.keys)
+        block = replace(block, lease=None, version=block.version + 1)
+        return block.to_doc(job.spec.max_attempts, job.spec.retry_backoff_s)
+
+    def check_complete(self, job: Job) -> None:
+        if job.ranges is None and (self.next_seq, self.keys) != (job.block_count, job.total):
+            raise InvalidState(
+                f"the file has {self.next_seq} blocks of {self.keys} keys; the job has "
+                f"{job.block_count} of {job.total}: it is cut short or edited"
+            )
+
+
+def _parse(line: bytes, number: int) -> Any:
+    try:
+        return canonical.loads(line)
+    except WireError as e:
+        raise InvalidState(f"not JSON: {e}", line=number) from e
+
+
+async def _begin_load(keys: KeyManager, header: Any, number: int) -> Job:
+    if not isinstance(header, dict) or header.get("format") != STATE_FORMAT:
+        raise InvalidState(f"not a job state file (no {STATE_FORMAT!r} header)", line=number)
+    if header.get("version") != STATE_VERSION:
+        raise InvalidState(
+            f"state version {header.get('version')!r} is not {STATE_VERSION}", line=number
+        )
+    try:
+        job = Job.from_doc(header["job"])
+    except (KeyError, TypeError, ValueError, WireError, SeekerError) as e:
+        raise InvalidState(f"the job header is malformed: {e!r}", line=number) from e
+    if job.job_id in keys.jobs:
+        raise JobConflict(job.job_id, f"job {job.job_id} already exists here")
+    job.status = JobStatus.CREATING
+    await keys.store.put_job(job.to_doc())
+    return job
