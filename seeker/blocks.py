@@ -139,6 +139,7 @@ class Block:
     lease: Lease | None = None
     leases: int = 0
     refused: dict[str, str] = field(default_factory=dict)
+    # Givers another is preferred to: they failed, released or were invalidated here.
     shunned: tuple[str, ...] = ()
     version: int = 0
 
@@ -257,7 +258,7 @@ class Block:
     def invalidated_by_giver(self, task_id: str, reason: str, now: float) -> "Block | None":
         """A Giver says its scraper misbehaved on `task_id`: whatever that task
         reported is discarded, its keys go back charged one failed attempt, and the
-        Giver is kept off this block. None if `task_id` is neither the lease nor a
+        Giver is shunned for this block. None if `task_id` is neither the lease nor a
         counted run."""
         reason = short(reason)
         if self.lease is not None and self.lease.task_id == task_id:
@@ -292,7 +293,7 @@ class Block:
 
     def invalidated(self, giver_id: str | None = None, since: float = 0.0) -> "Block":
         """Discard counted runs and the lease (everyone's, or one Giver's since `since`);
-        their keys go back to the pool and that Giver is kept off this block."""
+        their keys go back to the pool and those Givers are shunned for this block."""
         dropped = [
             run
             for run in self.runs

@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.verbose)
     try:
         return asyncio.run(args.action(args))
+    except BrokenPipeError:
+        # The reader went away (`seeker status | head`): nothing more to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (SeekerError, ChannelError, OSError) as e:
         print(f"seeker: error: {e}", file=sys.stderr)
         return 1
@@ -39,9 +43,16 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the Seeker daemon")
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8765)
-    run.add_argument("--data-dir", type=Path, default=Path("seeker-data"))
+    run.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
+    )
+    run.add_argument("--port", type=int, default=8765, help="port (default %(default)s)")
+    run.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("seeker-data"),
+        help="where the default SQLite stores live (default %(default)s)",
+    )
     run.add_argument(
         "--store",
         default="",
@@ -220,11 +231,14 @@ def job_body(args: argparse.Namespace) -> dict[str, Any]:
 def _range(given: str) -> list[int]:
     start, sep, stop = given.partition(":")
     try:
-        if sep:
-            return [int(start), int(stop)]
+        bounds = [int(start), int(stop)]
     except ValueError:
-        pass
-    raise SeekerError(f"--range {given!r} is not START:STOP")
+        bounds = []
+    if not sep or not bounds:
+        raise SeekerError(f"--range {given!r} is not START:STOP")
+    if not all(-(2**63) <= bound < 2**63 for bound in bounds):
+        raise SeekerError(f"--range {given!r} must lie within 64-bit integers")
+    return bounds
 
 
 async def _submit(args: argparse.Namespace) -> int:
@@ -270,8 +284,23 @@ async def _status(args: argparse.Namespace) -> int:
         if args.job_id:
             job = await client.job(args.job_id)
             print(progress_line(job))
+            dropped = [
+                f"{job[name]} {what}"
+                for name, what in (
+                    ("duplicates_dropped", "duplicate keys dropped"),
+                    ("unusable_values", "values unusable as keys"),
+                )
+                if job[name]
+            ]
+            if dropped:
+                print(f"  {', '.join(dropped)}")
             for failure in job["failures"]:
                 print(f"  failed {failure['key']!r}: {failure['reason']}")
+            if job["keys"]["failed"] > len(job["failures"]):
+                print(
+                    f"  (the last {len(job['failures'])} of {job['keys']['failed']} failed keys; "
+                    f"`seeker failures {job['job_id']}` writes them all)"
+                )
             return 0
         givers = await client.givers()
         online = sum(g["online"] for g in givers)

@@ -1,9 +1,10 @@
 """A job's whole state in a file: written by `seeker state dump`, restored by
 `seeker state load`.
 
-The file is JSON lines: a header with the job, then every block in seq order.
-Loading checks that the blocks are the job's, in order and none missing,
-and keeps nothing of a file it refuses.
+The file is JSON lines: a header with the job, every block in seq order, and
+an end line with the number of blocks and what their keys add up to.
+Loading checks that the blocks are the job's, in order, none missing, and
+that they add up to the end line, and keeps nothing of a file it refuses.
 """
 
 import logging
@@ -14,7 +15,7 @@ from typing import Any
 
 from channel import canonical
 from channel.errors import WireError
-from seeker.blocks import Block
+from seeker.blocks import Block, Tally
 from seeker.errors import InvalidState, JobConflict, SeekerError
 from seeker.jobs import Job, JobStatus
 from seeker.work import PAGE, KeyManager
@@ -26,12 +27,22 @@ STATE_VERSION = 1
 
 
 async def dump_state(keys: KeyManager, job_id: str) -> AsyncIterator[bytes]:
-    """A job's whole state as JSON lines: a header with the job, then every block."""
+    """A job's whole state as JSON lines: a header with the job, every block, then
+    the end line."""
     job = keys.job(job_id)
     header = {"format": STATE_FORMAT, "version": STATE_VERSION, "job": job.to_doc()}
     yield canonical.dumps(header) + b"\n"
+    count, tally = 0, Tally()
     async for block in keys.blocks(job_id):
+        count += 1
+        tally += job.unit(block)
         yield canonical.dumps(block.to_doc(job.spec.max_attempts, job.spec.retry_backoff_s)) + b"\n"
+    yield canonical.dumps({"end": {"blocks": count, **_tally_doc(tally)}}) + b"\n"
+
+
+def _tally_doc(tally: Tally) -> dict[str, int]:
+    """Keys by state once leases are dropped (as a load drops them)."""
+    return {"done": tally.done, "failed": tally.failed, "pending": tally.pending + tally.leased}
 
 
 async def load_state(keys: KeyManager, lines: AsyncIterator[bytes]) -> Job:
@@ -53,7 +64,11 @@ async def load_state(keys: KeyManager, lines: AsyncIterator[bytes]) -> Job:
                 status = JobStatus(header["job"]["status"])
                 batch: list[dict[str, Any]] = []
                 continue
-            batch.append(loaded.block(job, _parse(line, number), number))
+            doc = _parse(line, number)
+            if isinstance(doc, dict) and "end" in doc:
+                loaded.end(doc["end"], number)
+                continue
+            batch.append(loaded.block(job, doc, number))
             if len(batch) == PAGE:
                 await keys.store.insert_blocks(batch)
                 batch = []
@@ -79,6 +94,19 @@ class _Loaded:
     def __init__(self) -> None:
         self.next_seq = 0
         self.keys = 0
+        self.tally = Tally()
+        self.ended = False
+
+    def end(self, end: Any, number: int) -> None:
+        if self.ended:
+            raise InvalidState("a second end line", line=number)
+        self.ended = True
+        counted = {"blocks": self.next_seq, **_tally_doc(self.tally)}
+        if end != counted:
+            raise InvalidState(
+                f"the blocks add up to {counted}, the end line says {end}: the file was edited",
+                line=number,
+            )
 
     def block(self, job: Job, doc: Any, number: int) -> dict[str, Any]:
         try:
@@ -87,6 +115,8 @@ class _Loaded:
             raise InvalidState(f"a malformed block: {e}", line=number) from e
         if block.job_id != job.job_id:
             raise InvalidState(f"a block of job {block.job_id}, not {job.job_id}", line=number)
+        if self.ended:
+            raise InvalidState("a block after the end line", line=number)
         if block.seq != self.next_seq:
             raise InvalidState(
                 f"block {block.seq} where block {self.next_seq} was due", line=number
@@ -100,10 +130,13 @@ class _Loaded:
             raise InvalidState(f"block {block.seq} is not one of the job's blocks", line=number)
         self.next_seq += 1
         self.keys += len(block.keys)
+        self.tally += job.unit(block)
         block = replace(block, lease=None, version=block.version + 1)
         return block.to_doc(job.spec.max_attempts, job.spec.retry_backoff_s)
 
     def check_complete(self, job: Job) -> None:
+        if not self.ended:
+            raise InvalidState("the file has no end line: it is cut short")
         if job.ranges is None and (self.next_seq, self.keys) != (job.block_count, job.total):
             raise InvalidState(
                 f"the file has {self.next_seq} blocks of {self.keys} keys; the job has "

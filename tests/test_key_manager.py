@@ -279,7 +279,7 @@ async def test_dump_and_load_restore_a_job_without_its_leases(rig: Rig, tmp_path
     await rig.complete(job, "A")
     await rig.lease(job, "B")
     lines = [line async for line in dump_state(rig.keys, job.job_id)]
-    assert len(lines) == 1 + 3
+    assert len(lines) == 1 + 3 + 1
     with pytest.raises(JobConflict, match="already exists"):
         await load_state(rig.keys, _aiter(lines))
 
@@ -322,15 +322,22 @@ async def test_a_state_file_with_a_broken_block_leaves_nothing(rig: Rig) -> None
     assert await rig.keys.store.job_blocks(job.job_id, -1, 10) == []
 
 
-async def test_a_state_file_cut_short_is_refused(rig: Rig) -> None:
-    job = await rig.job(keys=["a", "b", "c"], block_size=1)
+async def test_a_state_file_cut_short_or_edited_is_refused(rig: Rig) -> None:
+    job = await rig.job(range=[0, 300], block_size=100)
+    for _ in range(3):
+        await rig.complete(job, "A")
     lines = [line async for line in dump_state(rig.keys, job.job_id)]
     await rig.keys.store.delete_job(job.job_id)
     del rig.keys.jobs[job.job_id]
-    with pytest.raises(InvalidState, match="2 blocks of 2 keys; the job has 3 of 3"):
-        await load_state(rig.keys, _aiter(lines[:-1]))
-    with pytest.raises(InvalidState, match="line 3: block 2 where block 1 was due"):
-        await load_state(rig.keys, _aiter([lines[0], lines[1], lines[3]]))
+    with pytest.raises(InvalidState, match="no end line: it is cut short"):
+        await load_state(rig.keys, _aiter(lines[:-2]))
+    with pytest.raises(InvalidState, match="line 4: block 3 where block 2 was due"):
+        await load_state(rig.keys, _aiter([*lines[:3], lines[3].replace(b'"seq":2', b'"seq":3')]))
+    with pytest.raises(InvalidState, match=r"line 4: the blocks add up to .*the file was edited"):
+        await load_state(rig.keys, _aiter([*lines[:3], lines[-1]]))
+    edited = lines[1].replace(b'"runs":[{', b'"runs":[],"x":[{')
+    with pytest.raises(InvalidState, match="line 5: the blocks add up to"):
+        await load_state(rig.keys, _aiter([lines[0], edited, *lines[2:]]))
     assert await rig.keys.store.jobs() == [] and rig.keys.jobs == {}
 
 

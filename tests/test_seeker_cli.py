@@ -40,6 +40,9 @@ async def test_a_keys_file_job_is_steered_dumped_and_loaded_elsewhere(tmp_path: 
         job = first.coordinator.keys.job(job_id)
         assert (job.total, job.duplicates, job.block_count) == (900, 100, 9)
 
+        code, out, _ = await seeker_cli(first.url, "status", job_id)
+        assert out.splitlines()[1] == "  100 duplicate keys dropped"
+
         for command, status in (("pause", "paused"), ("resume", "running")):
             code, out, err = await seeker_cli(first.url, command, job_id)
             assert (code, out) == (
@@ -60,7 +63,7 @@ async def test_a_keys_file_job_is_steered_dumped_and_loaded_elsewhere(tmp_path: 
         code, out, err = await seeker_cli(
             first.url, "state", "dump", "--seeker", first.url, job_id, "-o", state
         )
-        assert (code, out) == (0, f"10 lines written to {state}\n"), err
+        assert (code, out) == (0, f"11 lines written to {state}\n"), err
         header = json.loads(state.read_text().splitlines()[0])
         assert header["job"]["job_id"] == job_id and header["job"]["status"] == "cancelled"
 
@@ -79,6 +82,7 @@ async def test_bad_input_is_one_clear_line_and_creates_nothing(tmp_path: Path) -
         cases = [
             (("--keys-file", missing), f"cannot read keys file {missing}"),
             (("--range", "5:1"), "ranges[0] [5, 1) is empty or reversed"),
+            (("--range", "0:99999999999999999999"), "must lie within 64-bit integers"),
             (("--range", "1:5", "--block-size", "0"), "block_size must be a whole number"),
             (("--from-job", "jnope:url"), "from_job: no job 'jnope'"),
             (("--keys", "k" * 2049), "keys[0]: key 'kkkk"),
