@@ -69,6 +69,10 @@ class SeekerClient:
                     "form-data", name="keys", filename=keys_file.name
                 )
                 return await self._send("POST", "/jobs", form, {})
+        except ApiError:
+            raise
+        except SeekerError as e:
+            raise SeekerError(f"sending keys file {keys_file} failed: {e}") from e
         finally:
             await asyncio.to_thread(keys.close)
 

@@ -51,6 +51,10 @@ async def seeker_errors(request: web.Request, handler: Handler) -> web.StreamRes
     """Answer the Seeker's own errors with their status and a JSON body."""
     try:
         return await handler(request)
+    except ConnectionResetError as e:
+        # The client went away mid-request (an upload it could not finish, say).
+        log.info("%s %s: the client went away: %s", request.method, request.path, e)
+        raise web.HTTPBadRequest(text="the request was cut off before its end") from e
     except StoreUnavailable as e:
         return error_response(503, "store_unavailable", str(e))
     except SeekerError as e:

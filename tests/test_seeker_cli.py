@@ -3,8 +3,11 @@ against real Seekers over HTTP."""
 
 import asyncio
 import json
+import logging
 import sys
 from pathlib import Path
+
+import pytest
 
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
@@ -76,11 +79,14 @@ async def test_a_keys_file_job_is_steered_dumped_and_loaded_elsewhere(tmp_path: 
         assert (code, err) == (1, f"seeker: error: job {job_id} already exists here\n")
 
 
-async def test_bad_input_is_one_clear_line_and_creates_nothing(tmp_path: Path) -> None:
+async def test_bad_input_is_one_clear_line_and_creates_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     async with Seeker(SeekerConfig(port=0, data_dir=tmp_path / "s")) as seeker:
         missing = tmp_path / "absent.txt"
         cases = [
             (("--keys-file", missing), f"cannot read keys file {missing}"),
+            (("--keys-file", "/proc/self/mem"), "sending keys file /proc/self/mem failed"),
             (("--range", "5:1"), "ranges[0] [5, 1) is empty or reversed"),
             (("--range", "0:99999999999999999999"), "must lie within 64-bit integers"),
             (("--range", "1:5", "--block-size", "0"), "block_size must be a whole number"),
@@ -99,3 +105,4 @@ async def test_bad_input_is_one_clear_line_and_creates_nothing(tmp_path: Path) -
         assert (code, err) == (1, "seeker: error: line 1: state version 9 is not 1\n")
         assert seeker.coordinator.keys.jobs == {}
         assert await seeker.coordinator.keys.store.jobs() == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
