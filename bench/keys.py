@@ -132,12 +132,7 @@ def running_seeker(data_dir: Path) -> Iterator[tuple[subprocess.Popen, str]]:
         try:
             yield process, f"http://127.0.0.1:{port}"
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=SEEKER_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            ferretdb.stop_process(process, SEEKER_STOP_TIMEOUT_S)
 
 
 async def wait_for_seeker(client: SeekerClient, process: subprocess.Popen) -> None:

@@ -1,4 +1,5 @@
-"""A FerretDB server for tests and benches: its SQLite handler, on a free loopback port.
+"""A FerretDB server for tests and benches: its SQLite handler, on a free loopback port;
+and the small process helpers that needs.
 
 `running_ferretdb(data_dir)` starts the binary `./scripts/setup` builds (or one
 on PATH), waits until it listens, yields `host:port` and stops it on the way
@@ -21,6 +22,16 @@ PORT_POLL_S = 0.05
 
 class FerretDBError(Exception):
     """FerretDB is missing or did not start; the message says which and what to do."""
+
+
+def stop_process(process: subprocess.Popen, timeout_s: float) -> None:
+    """Ask `process` to stop (SIGTERM), and kill it if it has not within `timeout_s`."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def free_port() -> int:
@@ -80,9 +91,4 @@ def running_ferretdb(data_dir: Path, *, start_timeout_s: float = START_TIMEOUT_S
             wait_for_port(port, start_timeout_s, process)
             yield f"127.0.0.1:{port}"
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, STOP_TIMEOUT_S)
