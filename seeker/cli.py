@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seeker", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument(
+        "--seeker",
+        default=os.environ.get("SEEKGIVE_SEEKER", DEFAULT_SEEKER_URL),
+        help="the Seeker's URL (env SEEKGIVE_SEEKER; default %(default)s)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the Seeker daemon")
@@ -72,10 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(action=_run)
 
-    url = {
-        "default": os.environ.get("SEEKGIVE_SEEKER", DEFAULT_SEEKER_URL),
-        "help": "the Seeker's URL (env SEEKGIVE_SEEKER)",
-    }
+    # --seeker goes before or after the subcommand; after wins.
+    url = {"default": argparse.SUPPRESS, "help": "the Seeker's URL (env SEEKGIVE_SEEKER)"}
     submit = commands.add_parser("submit", help="submit a job")
     submit.add_argument("--seeker", **url)
     submit.add_argument("--image", required=True, help="the scraper image")
@@ -122,7 +125,9 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write a job's records as JSON lines")
     export.add_argument("--seeker", **url)
     export.add_argument("job_id")
-    export.add_argument("-o", "--output", type=Path, help="file to write (default JOB.jsonl)")
+    export.add_argument(
+        "-o", "--output", type=Path, help="file to write, - for stdout (default JOB.jsonl)"
+    )
     export.set_defaults(action=_download, what="records", suffix=".jsonl", noun="records")
 
     failures = commands.add_parser(
@@ -130,7 +135,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     failures.add_argument("--seeker", **url)
     failures.add_argument("job_id")
-    failures.add_argument("-o", "--output", type=Path, help="default JOB.failures.jsonl")
+    failures.add_argument(
+        "-o", "--output", type=Path, help="- for stdout; default JOB.failures.jsonl"
+    )
     failures.set_defaults(
         action=_download, what="failures", suffix=".failures.jsonl", noun="failed keys"
     )
@@ -171,7 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     dump = state_commands.add_parser("dump", help="write a job's state as JSON lines")
     dump.add_argument("--seeker", **url)
     dump.add_argument("job_id")
-    dump.add_argument("-o", "--output", type=Path, help="default JOB.state.jsonl")
+    dump.add_argument("-o", "--output", type=Path, help="- for stdout; default JOB.state.jsonl")
     dump.set_defaults(action=_download, what="state", suffix=".state.jsonl", noun="lines")
     load = state_commands.add_parser("load", help="restore a job from a state file")
     load.add_argument("--seeker", **url)
@@ -319,9 +326,15 @@ async def _status(args: argparse.Namespace) -> int:
 
 
 async def _download(args: argparse.Namespace) -> int:
-    path = args.output or Path(f"{args.job_id}{args.suffix}")
+    what = f"{args.job_id}/{args.what}"
     async with SeekerClient(args.seeker) as client:
-        count = await client.download(f"{args.job_id}/{args.what}", path)
+        if args.output == Path("-"):
+            async for chunk in client.chunks(what):
+                await asyncio.to_thread(sys.stdout.buffer.write, chunk)
+            await asyncio.to_thread(sys.stdout.flush)
+            return 0
+        path = args.output or Path(f"{args.job_id}{args.suffix}")
+        count = await client.download(what, path)
     print(f"{count} {args.noun} written to {path}")
     return 0
 

@@ -1,6 +1,7 @@
 """A small client of the Seeker's JSON API, used by the CLI and the demo."""
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -104,28 +105,34 @@ class SeekerClient:
         finally:
             await asyncio.to_thread(state.close)
 
-    async def download(self, what: str, path: Path) -> int:
-        """Write GET /jobs/...`what` (JSON lines) to `path`; the number of lines."""
+    async def chunks(self, what: str) -> AsyncIterator[bytes]:
+        """The body of GET /jobs/...`what` (JSON lines), as it arrives."""
         url = f"{self.url}/api/v1/jobs/{what}"
-        lines = 0
         try:
             async with self._session.get(url) as response:
                 if response.status >= 400:
                     raise ApiError(response.status, *read_error(await response.read()))
-                partial = path.with_name(f".{path.name}.partial")
-                try:
-                    out = await asyncio.to_thread(partial.open, "wb")
-                    try:
-                        async for chunk in response.content.iter_chunked(EXPORT_CHUNK_BYTES):
-                            await asyncio.to_thread(out.write, chunk)
-                            lines += chunk.count(b"\n")
-                    finally:
-                        await asyncio.to_thread(out.close)
-                    await asyncio.to_thread(partial.replace, path)
-                finally:
-                    await asyncio.to_thread(partial.unlink, missing_ok=True)
+                async for chunk in response.content.iter_chunked(EXPORT_CHUNK_BYTES):
+                    yield chunk
         except aiohttp.ClientError as e:
             raise SeekerError(f"download of {what} from {self.url} failed: {e}") from e
+
+    async def download(self, what: str, path: Path) -> int:
+        """Write GET /jobs/...`what` (JSON lines) to `path`, whole or not at all; the
+        number of lines."""
+        lines = 0
+        partial = path.with_name(f".{path.name}.partial")
+        try:
+            out = await asyncio.to_thread(partial.open, "wb")
+            try:
+                async for chunk in self.chunks(what):
+                    await asyncio.to_thread(out.write, chunk)
+                    lines += chunk.count(b"\n")
+            finally:
+                await asyncio.to_thread(out.close)
+            await asyncio.to_thread(partial.replace, path)
         except OSError as e:
             raise SeekerError(f"cannot write {path}: {e}") from e
+        finally:
+            await asyncio.to_thread(partial.unlink, missing_ok=True)
         return lines

@@ -15,18 +15,19 @@ from seeker.daemon import Seeker
 BIN = Path(sys.executable).parent
 
 
-async def seeker_cli(url: str, *argv: object) -> tuple[int, str, str]:
+async def run(*argv: object) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        BIN / "seeker",
-        *map(str, argv[:1]),
-        *(() if argv[:1] == ("state",) else ("--seeker", url)),
-        *map(str, argv[1:]),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        *map(str, argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, err = await process.communicate()
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+async def seeker_cli(url: str, *argv: object) -> tuple[int, str, str]:
+    """`seeker COMMAND --seeker URL ARGS…` (state subcommands take it themselves)."""
+    seeker_flag = () if argv[:1] == ("state",) else ("--seeker", url)
+    return await run(BIN / "seeker", *argv[:1], *seeker_flag, *argv[1:])
 
 
 async def test_a_keys_file_job_is_steered_dumped_and_loaded_elsewhere(tmp_path: Path) -> None:
@@ -67,6 +68,10 @@ async def test_a_keys_file_job_is_steered_dumped_and_loaded_elsewhere(tmp_path: 
             first.url, "state", "dump", "--seeker", first.url, job_id, "-o", state
         )
         assert (code, out) == (0, f"11 lines written to {state}\n"), err
+        code, out, err = await run(
+            BIN / "seeker", "--seeker", first.url, "state", "dump", job_id, "-o", "-"
+        )
+        assert (code, out) == (0, state.read_text()), err
         header = json.loads(state.read_text().splitlines()[0])
         assert header["job"]["job_id"] == job_id and header["job"]["status"] == "cancelled"
 
