@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from channel import canonical
 from channel.errors import WireError
-from channel.models import Task, field_of
+from channel.models import Capabilities, Task, field_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +100,15 @@ class Progress:
 
 
 @dataclass(frozen=True, slots=True)
+class Report:
+    """Giver → Seeker: what this Giver offers now (it changed since registering:
+    an image was pulled, the volunteer changed its slots or labels)."""
+
+    TYPE: ClassVar[str] = "report"
+    capabilities: Capabilities
+
+
+@dataclass(frozen=True, slots=True)
 class Done:
     """Giver → Seeker: the task's result is in the Channel under `result_id`."""
 
@@ -109,7 +118,17 @@ class Done:
 
 
 Message = (
-    Challenge | Hello | Assign | Cancel | Accept | Refuse | Release | Invalidate | Progress | Done
+    Challenge
+    | Hello
+    | Assign
+    | Cancel
+    | Accept
+    | Refuse
+    | Release
+    | Invalidate
+    | Progress
+    | Report
+    | Done
 )
 _TYPES: dict[str, type[Message]] = {
     cls.TYPE: cls
@@ -123,6 +142,7 @@ _TYPES: dict[str, type[Message]] = {
         Release,
         Invalidate,
         Progress,
+        Report,
         Done,
     )
 }
@@ -143,7 +163,7 @@ def encode(message: Message) -> bytes:
     body: dict[str, Any] = {"type": message.TYPE}
     for f in fields(message):
         value = getattr(message, f.name)
-        body[f.name] = value.to_wire() if isinstance(value, Task) else value
+        body[f.name] = value.to_wire() if isinstance(value, Task | Capabilities) else value
     return canonical.dumps(body)
 
 
@@ -155,10 +175,13 @@ def decode(data: bytes | str) -> Message:
     if cls is None:
         raise WireError(f"unknown message type {kind!r}")
     where = f"{kind} message"
-    values = {
-        f.name: Task.from_wire(field_of(body, f.name, dict, where), f"{where}.task")
-        if f.name == "task"
-        else field_of(body, f.name, _FIELD_KINDS[f.name], where)
-        for f in fields(cls)
-    }
+    values = {f.name: _field(body, f.name, where) for f in fields(cls)}
     return cls(**values)
+
+
+def _field(body: Any, name: str, where: str) -> Any:
+    if name == "task":
+        return Task.from_wire(field_of(body, name, dict, where), f"{where}.task")
+    if name == "capabilities":
+        return Capabilities.from_wire(field_of(body, name, dict, where), f"{where}.capabilities")
+    return field_of(body, name, _FIELD_KINDS[name], where)

@@ -5,6 +5,7 @@ Each model converts to a plain dict (`to_wire`) for canonical JSON and back
 the field instead of surfacing later as a KeyError.
 """
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,10 @@ from channel.errors import WireError
 
 CONTRACT_VERSION = 1
 NETWORK_MODES = ("none", "host", "bridge")
+MAX_IMAGES = 1000
+MAX_LABELS = 64
+MAX_LABEL_VALUE_CHARS = 200
+LABEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
 
 def field_of(data: Any, name: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -49,7 +54,9 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What a Giver's machine offers."""
+    """What a Giver's machine offers: its hardware, the images it has cached (tags,
+    digests and ids, as Docker names them) and its volunteer's free-form labels
+    (`region=eu`, `residential=true`)."""
 
     cpus: int
     memory_bytes: int
@@ -57,6 +64,8 @@ class Capabilities:
     os: str
     docker_version: str
     slots: int
+    images: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -66,10 +75,18 @@ class Capabilities:
             "os": self.os,
             "docker_version": self.docker_version,
             "slots": self.slots,
+            "images": list(self.images),
+            "labels": dict(self.labels),
         }
 
     @classmethod
     def from_wire(cls, data: Any, where: str = "capabilities") -> "Capabilities":
+        images = data.get("images", []) if isinstance(data, Mapping) else []
+        labels = data.get("labels", {}) if isinstance(data, Mapping) else {}
+        if not isinstance(images, list) or not all(isinstance(i, str) for i in images):
+            raise WireError(f"{where}.images must be a list of strings")
+        if len(images) > MAX_IMAGES:
+            raise WireError(f"{where}.images lists more than {MAX_IMAGES} images")
         caps = cls(
             cpus=field_of(data, "cpus", int, where),
             memory_bytes=field_of(data, "memory_bytes", int, where),
@@ -77,10 +94,33 @@ class Capabilities:
             os=field_of(data, "os", str, where),
             docker_version=field_of(data, "docker_version", str, where),
             slots=field_of(data, "slots", int, where),
+            images=tuple(images),
+            labels=check_labels(labels, f"{where}.labels"),
         )
         if caps.slots < 1:
             raise WireError(f"{where}.slots must be at least 1")
         return caps
+
+
+def check_labels(labels: Any, where: str = "labels") -> dict[str, str]:
+    """`labels` if it maps label names (`region`, `net.residential`) to short strings."""
+    if not isinstance(labels, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
+    ):
+        raise WireError(f"{where} must map names to strings")
+    if len(labels) > MAX_LABELS:
+        raise WireError(f"{where} has more than {MAX_LABELS} labels")
+    for name, value in labels.items():
+        if not LABEL_NAME.fullmatch(name):
+            raise WireError(
+                f"{where}: label name {name!r} must be lowercase letters, digits, '.', '_' "
+                "or '-', starting with a letter or digit (at most 63 characters)"
+            )
+        if len(value) > MAX_LABEL_VALUE_CHARS or "\n" in value:
+            raise WireError(
+                f"{where}.{name} must be one line of at most {MAX_LABEL_VALUE_CHARS} characters"
+            )
+    return dict(labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +132,14 @@ class GiverInfo:
     name: str
     capabilities: Capabilities
     signed_at: float
+    # Who lends the machine, as the volunteer names themselves; Givers with the
+    # same volunteer never hold two copies of one block. Empty: this Giver alone.
+    volunteer: str = ""
+
+    @property
+    def owner(self) -> str:
+        """The volunteer this Giver counts as when copies must be independent."""
+        return f"volunteer:{self.volunteer}" if self.volunteer else f"giver:{self.giver_id}"
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -100,6 +148,7 @@ class GiverInfo:
             "name": self.name,
             "capabilities": self.capabilities.to_wire(),
             "signed_at": self.signed_at,
+            "volunteer": self.volunteer,
         }
 
     @classmethod
@@ -112,7 +161,17 @@ class GiverInfo:
                 field_of(data, "capabilities", dict, where), f"{where}.capabilities"
             ),
             signed_at=float(field_of(data, "signed_at", (int, float), where)),
+            volunteer=_volunteer(data, where),
         )
+
+
+def _volunteer(data: Mapping[str, Any], where: str) -> str:
+    volunteer = data.get("volunteer", "")
+    if not isinstance(volunteer, str) or len(volunteer) > MAX_LABEL_VALUE_CHARS:
+        raise WireError(
+            f"{where}.volunteer must be a string of at most {MAX_LABEL_VALUE_CHARS} characters"
+        )
+    return volunteer
 
 
 @dataclass(frozen=True, slots=True)

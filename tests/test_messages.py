@@ -4,7 +4,7 @@ import pytest
 
 from channel import messages
 from channel.errors import WireError
-from channel.models import KeyBlock, Limits, Task
+from channel.models import Capabilities, KeyBlock, Limits, Task
 
 TASK = Task(
     task_id="j1-00000",
@@ -28,6 +28,18 @@ TASK = Task(
         messages.Refuse("j1-00000", "no free slot"),
         messages.Progress("j1-00000", 3, 25),
         messages.Done("j1-00000", "r1"),
+        messages.Report(
+            Capabilities(
+                cpus=4,
+                memory_bytes=2**33,
+                arch="arm64",
+                os="linux",
+                docker_version="26.1",
+                slots=3,
+                images=("seekgive/catalog:1", "sha256:" + "ab" * 32),
+                labels={"region": "eu", "residential": "true"},
+            )
+        ),
     ],
 )
 def test_every_message_round_trips(message: messages.Message) -> None:
@@ -46,6 +58,16 @@ def test_every_message_round_trips(message: messages.Message) -> None:
         (b'{"type": "done", "task_id": "t"}', "done message.result_id is missing"),
         (b'{"type": "assign", "task": {"task_id": "t"}}', r"assign message\.task\.\w+ is missing"),
         (b"{not json", "not valid JSON"),
+        (
+            b'{"type": "report", "capabilities": {"cpus": 1, "memory_bytes": 1, "arch": "amd64",'
+            b' "os": "linux", "docker_version": "26", "slots": 1, "labels": {"Region": "eu"}}}',
+            "label name 'Region' must be lowercase",
+        ),
+        (
+            b'{"type": "report", "capabilities": {"cpus": 1, "memory_bytes": 1, "arch": "amd64",'
+            b' "os": "linux", "docker_version": "26", "slots": 1, "images": [7]}}',
+            r"report message\.capabilities\.images must be a list of strings",
+        ),
     ],
 )
 def test_malformed_messages_name_what_is_wrong(data: bytes, error: str) -> None:
