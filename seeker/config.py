@@ -13,6 +13,11 @@ class SeekerConfig:
     `data_dir`, and both may name one MongoDB database. `channel_url` is where
     Givers post results; by default the Channel service mounted in this
     Seeker at /channel.
+
+    Several Seekers may share one MongoDB state store; the one holding the
+    leader lease (renewed every third of `leader_lease_s`) schedules, the
+    others stand by and answer 503 until they take it over. `public_url`
+    is where the leader can be reached, for those that stand by to say.
     """
 
     host: str = "127.0.0.1"
@@ -24,6 +29,11 @@ class SeekerConfig:
     poll_interval_s: float = 0.5
     lease_grace_s: float = 60.0
     registration_skew_s: float = 300.0
+    purge_after: int = 3
+    contact_interval_s: float = 10.0
+    flag_after: int = 3
+    leader_lease_s: float = 15.0
+    public_url: str = ""
 
     @property
     def channel_store_url(self) -> str:
@@ -32,6 +42,11 @@ class SeekerConfig:
     @property
     def seeker_state_url(self) -> str:
         return self.state_url or f"sqlite:///{self.data_dir / 'seeker.sqlite3'}"
+
+    @property
+    def instance_path(self) -> Path:
+        """This Seeker's name in the leader lease, kept across restarts."""
+        return self.data_dir / "instance.id"
 
     @property
     def scratch_dir(self) -> Path:

@@ -1,27 +1,31 @@
-"""The Seeker's main loop: lease blocks to Givers, collect results.
+"""The Seeker's main loop: lease blocks to Givers, collect results, watch Givers.
 
-One loop does both, woken by anything that may change what to do (a job
+One loop does it all, woken by anything that may change what to do (a job
 submitted, a Giver connected, a result announced) and at least every
 `poll_interval_s`: expire lapsed leases, poll the Channel for the results of
-leased tasks, then lease ready blocks to Givers with free slots.
-
-Jobs share the Givers by priority: each free slot goes to the running job
-with the fewest leases per unit of priority, so a job of priority 20 holds
-about twice the slots of one of priority 10 while both have work.
+leased tasks (choosing among copies where a job runs several), lease ready
+blocks to Givers with free slots (`seeker.scheduler`), and every
+`contact_interval_s` check each registered Giver: one that cannot be reached
+`purge_after` checks in a row is purged, and its leases return to the pool.
 """
 
 import asyncio
 import logging
+import random
 import time
-from collections import Counter
+from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from channel import messages
 from channel.errors import StoreUnavailable
-from seeker.blocks import Block
+from channel.models import Result
+from seeker.blocks import Block, Role
 from seeker.errors import SeekerError
 from seeker.givers import GiverEntry, GiverRegistry, GiverSession
-from seeker.jobs import Job, JobStatus
+from seeker.jobs import Job
+from seeker.scheduler import Scheduler
+from seeker.trust import TrustBook
 from seeker.work import KeyManager, LeaseRef
 
 log = logging.getLogger(__name__)
@@ -33,17 +37,50 @@ SEND_TIMEOUT_S = 10.0
 STEP_BATCH = 100
 # Task ids per query to the Channel (SQLite allows some 32,000 parameters).
 QUERY_BATCH = 500
+PURGED_SHOWN = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """How the coordinator watches Givers."""
+
+    purge_after: int = 3
+    contact_interval_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Purged:
+    giver_id: str
+    name: str
+    at: float
+    reason: str
 
 
 class Coordinator:
     """Decides which Giver runs which block; the key manager records it."""
 
-    def __init__(self, keys: KeyManager, givers: GiverRegistry, *, poll_interval_s: float) -> None:
+    def __init__(
+        self,
+        keys: KeyManager,
+        givers: GiverRegistry,
+        trust: TrustBook,
+        *,
+        poll_interval_s: float,
+        watch: Watch = Watch(),
+        rng: random.Random | None = None,
+    ) -> None:
         self.keys = keys
+        self.trust = trust
         self._givers = givers
         self._poll_interval_s = poll_interval_s
+        self._watch = watch
+        self._scheduler = Scheduler(
+            keys, givers, trust, rng=rng or random.Random(), batch=STEP_BATCH
+        )
         self._wake = asyncio.Event()
         self._store_warned = False
+        self._next_contact_check = 0.0
+        self.purged: deque[Purged] = deque(maxlen=PURGED_SHOWN)
 
     def wake(self) -> None:
         self._wake.set()
@@ -74,6 +111,9 @@ class Coordinator:
             case messages.Invalidate(task_id=task_id, reason=reason):
                 if await keys.invalidate_task(task_id, giver_id, reason, now):
                     log.warning("giver %s invalidated task %s: %s", giver_id, task_id, reason)
+                    self.trust.failed(giver_id)
+            case messages.Report(capabilities=capabilities):
+                self._givers.report(giver_id, capabilities)
             case messages.Done() | messages.Accept():
                 pass
             case _:
@@ -114,17 +154,36 @@ class Coordinator:
                 self._store_warned = False
 
     async def step(self) -> None:
-        """One round: expire leases, collect results, assign blocks."""
+        """One round: expire leases, collect results, assign blocks, watch Givers."""
         now = time.time()
-        for task_id in await self.keys.expire(now):
-            log.warning("lease on task %s lapsed; its keys are back in the pool", task_id)
+        for ref in await self.keys.expire(now):
+            log.warning("lease on task %s lapsed; its keys are back in the pool", ref.task_id)
+            self.trust.failed(ref.giver_id)
         await self._collect(now)
-        await self._assign(now)
+        report = await self._scheduler.run(now, self._send, self._fail)
+        if report.capped:
+            self._wake.set()
+        if now >= self._next_contact_check:
+            self._next_contact_check = now + self._watch.contact_interval_s
+            await self._check_contacts(now)
+        await self.flush_trust()
+
+    async def flush_trust(self) -> None:
+        """Write the Giver records that changed."""
+        dirty = set(self.trust.dirty)
+        docs = self.trust.take_dirty()
+        if not docs:
+            return
+        try:
+            await self.keys.store.put_givers(docs)
+        except BaseException:
+            self.trust.dirty |= dirty
+            raise
 
     async def _collect(self, now: float) -> None:
         leases = self.keys.leases
         leased = list(leases)
-        results = []
+        results: list[Result] = []
         for start in range(0, len(leased), QUERY_BATCH):
             found = await self.keys.channel.results_for_tasks(leased[start : start + QUERY_BATCH])
             # Only the lease holder's results can count: others are never fetched twice
@@ -136,74 +195,66 @@ class Coordinator:
             results = results[:STEP_BATCH]
             self._wake.set()
         for result in results:
+            ref = leases.get(result.task_id)
             try:
                 counted = await self.keys.apply(result, now)
             except SeekerError as e:
                 log.warning("result %s of task %s: %s", result.result_id, result.task_id, e)
                 continue
-            if counted:
-                log.debug(
-                    "task %s: result %s from giver %s counted",
-                    result.task_id,
-                    result.result_id,
-                    result.giver_id,
+            if counted is None or ref is None:
+                continue
+            log.debug(
+                "task %s: result %s from giver %s counted",
+                result.task_id,
+                result.result_id,
+                result.giver_id,
+            )
+            if result.error is None and any(o.ok for o in result.outcomes):
+                self.trust.succeeded(
+                    result.giver_id, result.finished_at - result.started_at, ref.keys
                 )
+            else:
+                self.trust.failed(result.giver_id)
+            await self.cancel(counted.cancelled)
+            image = self.keys.jobs[ref.job_id].spec.image
+            for run in counted.judged:
+                await self._judge(run.giver_id, run.role, image, now)
 
-    async def _assign(self, now: float) -> None:
-        online = self._givers.online()
-        load = Counter(ref.giver_id for ref in self.keys.leases.values())
-        free = sum(max(0, g.info.capabilities.slots - load[g.info.giver_id]) for g in online)
-        capped, free = free > STEP_BATCH, min(free, STEP_BATCH)
-        active = Counter(ref.job_id for ref in self.keys.leases.values())
-        jobs = [j for j in self.keys.jobs.values() if j.status is JobStatus.RUNNING]
-        queues: dict[str, list[Block]] = {}
-        for job in jobs:
-            if job.tally.pending:
-                queues[job.job_id] = await self.keys.ready(job, now, free)
-        while free > 0:
-            waiting = [j for j in jobs if queues.get(j.job_id)]
-            if not waiting:
-                return
-            job = min(waiting, key=lambda j: (active[j.job_id] + 1) / j.priority)
-            block = queues[job.job_id].pop(0)
-            giver = self._choose(block, online, load)
-            if giver is None:
-                if online and all(g.info.giver_id in block.refused for g in online):
-                    reasons = "; ".join(f"{g}: {r}" for g, r in sorted(block.refused.items()))
-                    await self.keys.fail_block(
-                        job, block, f"refused by every Giver ({reasons})", now
-                    )
-                continue
-            if await self._send(job, block, giver):
-                load[giver.info.giver_id] += 1
-                active[job.job_id] += 1
-                free -= 1
-        if capped:
-            self._wake.set()
+    async def _judge(self, giver_id: str, role: Role, image: str, now: float) -> None:
+        """Trust earned or lost by a result compared with its copies'."""
+        if role is not Role.REJECTED:
+            self.trust.validated(giver_id, image)
+            return
+        log.warning(
+            "giver %s: its result for image %s disagreed with the chosen one", giver_id, image
+        )
+        if self.trust.rejected(giver_id, image, now):
+            log.warning(
+                "giver %s flagged: %s; it gets no more work until an operator clears the flag",
+                giver_id,
+                self.trust.get(giver_id).flagged,
+            )
+            taken = [r for r in self.keys.leases.values() if r.giver_id == giver_id]
+            for task_id in await self.keys.release_giver(giver_id):
+                log.info("task %s taken back from flagged giver %s", task_id, giver_id)
+            await self.cancel(taken)
 
-    def _choose(
-        self, block: Block, online: list[GiverEntry], load: Counter[str]
-    ) -> GiverEntry | None:
-        """The Giver with the most free slots that has not refused the block,
-        preferring one that has not failed on it."""
-        best, best_rank = None, (False, 0)
-        for giver in online:
-            giver_id = giver.info.giver_id
-            free_slots = giver.info.capabilities.slots - load[giver_id]
-            if free_slots <= 0 or giver_id in block.refused:
-                continue
-            rank = (giver_id not in block.shunned, free_slots)
-            if best is None or rank > best_rank:
-                best, best_rank = giver, rank
-        return best
+    async def _fail(self, job: Job, block: Block, reason: str) -> None:
+        await self.keys.fail_block(job, block, reason, time.time())
 
-    async def _send(self, job: Job, block: Block, giver: GiverEntry) -> bool:
-        """Lease `block` to `giver` (stored first), then send it; whether it went."""
+    async def _send(
+        self, job: Job, block: Block, giver: GiverEntry, quorum: int, wanted: int, tail: bool
+    ) -> Block | None:
+        """Lease a copy of `block` to `giver` (stored first), then send it; the block as
+        leased if it went."""
         giver_id, session = giver.info.giver_id, giver.session
         assert session is not None
-        task = await self.keys.lease(job, block, giver_id, time.time())
-        if task is None:
-            return False
+        leased = await self.keys.lease(
+            job, block, giver_id, time.time(), quorum=quorum, wanted=wanted, tail=tail
+        )
+        if leased is None:
+            return None
+        task, new = leased
         try:
             async with asyncio.timeout(SEND_TIMEOUT_S):
                 await session.send(messages.Assign(task))
@@ -217,12 +268,59 @@ class Coordinator:
             await self.keys.release(task.task_id, giver_id)
             if isinstance(e, TimeoutError):
                 await session.close()
-            return False
-        return True
+            await self._contact_failed(giver_id, time.time())
+            return None
+        self._givers.contacted(giver_id)
+        return new
+
+    async def _check_contacts(self, now: float) -> None:
+        """Count a failed contact for each registered Giver without a live session."""
+        for entry in self._givers.entries():
+            if entry.online:
+                self._givers.contacted(entry.info.giver_id)
+            else:
+                await self._contact_failed(entry.info.giver_id, now)
+
+    async def _contact_failed(self, giver_id: str, now: float) -> None:
+        failures = self._givers.contact_failed(giver_id)
+        if failures < self._watch.purge_after:
+            return
+        entry = self._givers.purge(giver_id)
+        if entry is not None and entry.session is not None:
+            await entry.session.close()
+        taken = await self.keys.release_giver(giver_id)
+        reason = f"unreachable at {failures} contacts in a row"
+        self.purged.append(Purged(giver_id, entry.info.name if entry else "", now, reason))
+        log.warning(
+            "giver %s purged: %s; %d task(s) back in the pool", giver_id, reason, len(taken)
+        )
+        self._wake.set()
 
     def view(self) -> dict[str, Any]:
         return {"jobs": [self.job_view(job) for job in self.keys.jobs.values()]}
 
     def job_view(self, job: Job) -> dict[str, Any]:
         progress = sum(r.progress for r in self.keys.leases.values() if r.job_id == job.job_id)
-        return {**job.view(), "leased_progress": progress}
+        view = {**job.view(), "leased_progress": progress}
+        waiting = self._scheduler.waiting.get(job.job_id)
+        if waiting:
+            view["waiting"] = waiting
+        return view
+
+    def givers_view(self) -> dict[str, Any]:
+        """Every registered Giver with its record, flagged ones, and those purged lately."""
+        records = {r.giver_id: r for r in self.trust.records()}
+        givers = []
+        for view in self._givers.view():
+            record = records.get(view["giver_id"]) or self.trust.get(view["giver_id"])
+            givers.append(
+                {**view, "leases": self.keys.load_of(view["giver_id"]), **record.to_doc()}
+            )
+        return {
+            "givers": givers,
+            "flagged": [r.to_doc() for r in records.values() if r.flagged],
+            "purged": [
+                {"giver_id": p.giver_id, "name": p.name, "at": p.at, "reason": p.reason}
+                for p in self.purged
+            ],
+        }

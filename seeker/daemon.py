@@ -13,53 +13,104 @@ from channel.lifecycle import AsyncLifecycle
 from channel.service import make_app as make_channel_app
 from seeker.api import make_api
 from seeker.config import SeekerConfig
-from seeker.coordinator import Coordinator
+from seeker.coordinator import Coordinator, Watch
 from seeker.givers import GiverRegistry
-from seeker.state.base import StateStore
+from seeker.leader import Leadership, instance_id
+from seeker.state.base import Leader, StateStore
 from seeker.state.factory import open_state
+from seeker.trust import TrustBook
 from seeker.work import KeyManager
 
 log = logging.getLogger(__name__)
 
 
 class Seeker(AsyncLifecycle):
-    """Serves the API under /api/v1 and the Channel under /channel."""
+    """Serves the API under /api/v1 and the Channel under /channel; schedules while
+    it holds the leader lease."""
 
     def __init__(self, config: SeekerConfig) -> None:
         self.config = config
         self.coordinator: Coordinator | None = None
+        self.leadership: Leadership | None = None
         self._channel: Channel | None = None
         self._state: StateStore | None = None
+        self._givers = GiverRegistry()
         self._runner: web.AppRunner | None = None
         self._loop_task: asyncio.Task[None] | None = None
+        self._lead_task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self.url = ""
 
     async def _start(self) -> None:
-        """Open the stores, load the jobs, listen and start coordinating."""
+        """Open the stores, listen, and lead (loading the jobs) or stand by."""
         config = self.config
         await asyncio.to_thread(shutil.rmtree, config.scratch_dir, ignore_errors=True)
+        holder = await asyncio.to_thread(instance_id, config.instance_path)
         self._channel = await open_channel(config.channel_store_url)
         self._state = await open_state(config.seeker_state_url)
         keys = KeyManager(self._state, self._channel, lease_grace_s=config.lease_grace_s)
-        await keys.load(time.time())
-        givers = GiverRegistry()
-        self.coordinator = Coordinator(keys, givers, poll_interval_s=config.poll_interval_s)
+        self.coordinator = Coordinator(
+            keys,
+            self._givers,
+            TrustBook(flag_after=config.flag_after),
+            poll_interval_s=config.poll_interval_s,
+            watch=Watch(config.purge_after, config.contact_interval_s),
+        )
         app = web.Application()
-        app.add_subapp("/api/v1/", make_api(config, self._channel, givers, self.coordinator))
+        app.add_subapp(
+            "/api/v1/",
+            make_api(config, self._channel, self._givers, self.coordinator, self._leader),
+        )
         app.add_subapp("/channel/", make_channel_app(self._channel))
         self._runner = web.AppRunner(app, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, config.host, config.port).start()
         host, port = self._runner.addresses[0][:2]
         self.url = f"http://{host}:{port}"
-        self._loop_task = asyncio.create_task(self.coordinator.run(), name="coordinator")
+        self.leadership = Leadership(
+            self._state,
+            holder,
+            config.public_url or self.url,
+            config.leader_lease_s,
+            promote=self._promote,
+            demote=self._demote,
+        )
+        await self.leadership.attempt()
+        self._lead_task = asyncio.create_task(self.leadership.run(), name="leader-lease")
         log.info(
-            "seeker serving on %s (state %s, results %s)",
+            "seeker %s serving on %s (state %s, results %s)%s",
+            holder,
             self.url,
             config.seeker_state_url,
             config.channel_store_url,
+            "" if self.leadership.leading else "; standing by",
         )
+
+    def _leader(self) -> Leader | None:
+        """None while this Seeker leads; else who does, as far as it knows."""
+        leadership = self.leadership
+        if leadership is not None and leadership.leading:
+            return None
+        return leadership.current if leadership is not None else Leader("", "", 0.0)
+
+    async def _promote(self) -> None:
+        """Took the lease: load every job from the store and start scheduling."""
+        coordinator, state = self.coordinator, self._state
+        assert coordinator is not None and state is not None
+        coordinator.keys.reset()
+        await coordinator.keys.load(time.time())
+        coordinator.trust.load(await state.givers())
+        self._loop_task = asyncio.create_task(coordinator.run(), name="coordinator")
+
+    async def _demote(self) -> None:
+        """Lost the lease: stop scheduling at once and let Givers find the leader."""
+        task, self._loop_task = self._loop_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*(s.close() for s in self._givers.sessions()), return_exceptions=True)
+        if self.coordinator is not None:
+            self.coordinator.keys.reset()
 
     @property
     def channel(self) -> Channel:
@@ -69,23 +120,31 @@ class Seeker(AsyncLifecycle):
         return self._channel
 
     async def serve(self) -> None:
-        """Run until stopped; a failure of the coordinator ends serving."""
-        assert self._loop_task is not None, "start() first"
+        """Run until stopped; a failure of the lease loop ends serving."""
+        lead = self._lead_task
+        assert lead is not None, "start() first"
         stopped = asyncio.ensure_future(self._stopped.wait())
         try:
-            await asyncio.wait({self._loop_task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({lead, stopped}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopped.cancel()
-        if self._loop_task.done() and not self._loop_task.cancelled():
-            self._loop_task.result()
+        if lead.done() and not lead.cancelled():
+            lead.result()
 
     async def stop(self) -> None:
         """Stop serving and release everything; safe to call twice."""
         self._stopped.set()
-        task, self._loop_task = self._loop_task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        for name in ("_lead_task", "_loop_task"):
+            task = getattr(self, name)
+            setattr(self, name, None)
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if self.coordinator is not None and self._state is not None:
+            try:
+                await self.coordinator.flush_trust()
+            except Exception as e:
+                log.warning("cannot write the Givers' records: %s", e)
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()

@@ -2,7 +2,7 @@
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
@@ -10,7 +10,7 @@ from aiohttp import web
 from channel import messages
 from channel.errors import ChannelError, WireError
 from channel.identity import key_id, verify_value
-from channel.models import GiverInfo
+from channel.models import Capabilities, GiverInfo
 from seeker.errors import RegistrationError
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,8 @@ class GiverEntry:
     registered_at: float
     last_seen: float
     session: GiverSession | None = None
+    # Contacts in a row that failed: checks without a live session, sends that failed.
+    failed_contacts: int = 0
 
     @property
     def online(self) -> bool:
@@ -99,6 +101,33 @@ class GiverRegistry:
         else:
             entry.info, entry.last_seen = info, now
         return entry
+
+    def report(self, giver_id: str, capabilities: Capabilities) -> None:
+        """A Giver's capabilities changed (an image pulled, slots or labels changed)."""
+        entry = self._givers.get(giver_id)
+        if entry is not None and entry.info.capabilities != capabilities:
+            entry.info = replace(entry.info, capabilities=capabilities)
+            log.debug("giver %s reports new capabilities", giver_id)
+
+    def contacted(self, giver_id: str) -> None:
+        entry = self._givers.get(giver_id)
+        if entry is not None:
+            entry.failed_contacts = 0
+
+    def contact_failed(self, giver_id: str) -> int:
+        """Count a failed contact; how many in a row now."""
+        entry = self._givers.get(giver_id)
+        if entry is None:
+            return 0
+        entry.failed_contacts += 1
+        return entry.failed_contacts
+
+    def purge(self, giver_id: str) -> GiverEntry | None:
+        """Forget a Giver; it must register again to get work."""
+        return self._givers.pop(giver_id, None)
+
+    def entries(self) -> list[GiverEntry]:
+        return list(self._givers.values())
 
     def seen(self, giver_id: str) -> None:
         """Note that `giver_id` just sent something."""
@@ -134,7 +163,9 @@ class GiverRegistry:
                 "online": e.online,
                 "registered_at": e.registered_at,
                 "last_seen": e.last_seen,
+                "volunteer": e.info.volunteer,
                 "capabilities": e.info.capabilities.to_wire(),
+                "failed_contacts": e.failed_contacts,
             }
             for e in self._givers.values()
         ]

@@ -8,9 +8,11 @@ from typing import Any
 
 from channel import canonical
 from channel.errors import WireError
-from channel.models import NETWORK_MODES, Limits
+from channel.models import LABEL_NAME, NETWORK_MODES, Limits
+from seeker.choice import Choice, Redundancy
 from seeker.errors import InvalidJob
 from seeker.keys import Ranges, check_key
+from seeker.placement import Requirements
 
 DEFAULT_BLOCK_SIZE = 100
 # A block's keys are checked one by one on the Seeker's event loop per result.
@@ -22,6 +24,9 @@ MAX_PRIORITY = 1000
 DEFAULT_MAX_ATTEMPTS = 3
 MAX_ATTEMPTS = 100
 DEFAULT_RETRY_BACKOFF_S = 30.0
+MAX_REPLICAS = 10
+DEFAULT_MAX_EXTRA_COPIES = 2
+MAX_EXTRA_COPIES = 10
 _FIELDS = {
     "image",
     "settings",
@@ -36,9 +41,18 @@ _FIELDS = {
     "priority",
     "max_attempts",
     "retry_backoff_s",
+    "requires",
+    "replicas",
+    "quorum",
+    "choice",
+    "ignore_fields",
+    "max_extra_copies",
+    "adaptive",
 }
 _KEY_SOURCES = ("keys", "range", "ranges", "from_job")
 _LIMIT_FIELDS = {"memory_bytes", "cpus", "pids", "timeout_s"}
+_REQUIREMENT_FIELDS = {"min_cpus", "min_memory_bytes", "arch", "labels", "exclude_labels"}
+_ADAPTIVE_FIELDS = {"trust_after", "spot_check"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +92,8 @@ class JobSpec:
     priority: int = DEFAULT_PRIORITY
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     retry_backoff_s: float = DEFAULT_RETRY_BACKOFF_S
+    requirements: Requirements = field(default_factory=Requirements)
+    redundancy: Redundancy = field(default_factory=Redundancy)
 
     def to_wire(self) -> dict[str, Any]:
         """The spec as stored and shown, with the key source described, not listed."""
@@ -91,6 +107,8 @@ class JobSpec:
             "name": self.name,
             "max_attempts": self.max_attempts,
             "retry_backoff_s": self.retry_backoff_s,
+            "requires": self.requirements.to_wire(),
+            "redundancy": self.redundancy.to_wire(),
         }
 
     @classmethod
@@ -107,6 +125,8 @@ class JobSpec:
             name=data["name"],
             max_attempts=data["max_attempts"],
             retry_backoff_s=data["retry_backoff_s"],
+            requirements=Requirements.from_wire(data["requires"]),
+            redundancy=Redundancy.from_wire(data["redundancy"]),
         )
 
 
@@ -169,6 +189,8 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
         priority=_whole(body, "priority", DEFAULT_PRIORITY, 1, MAX_PRIORITY),
         max_attempts=_whole(body, "max_attempts", DEFAULT_MAX_ATTEMPTS, 1, MAX_ATTEMPTS),
         retry_backoff_s=_seconds(body, "retry_backoff_s", DEFAULT_RETRY_BACKOFF_S),
+        requirements=_parse_requirements(body.get("requires", {})),
+        redundancy=_parse_redundancy(body),
     )
 
 
@@ -176,11 +198,15 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _whole(body: dict[str, Any], name: str, default: int, low: int, high: int | None) -> int:
+def _whole(
+    body: dict[str, Any], name: str, default: int, low: int, high: int | None, where: str = ""
+) -> int:
     value = body.get(name, default)
     if not _is_int(value) or value < low or (high is not None and value > high):
         limit = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise InvalidJob(f"{name} must be a whole number {limit}", field=name)
+        raise InvalidJob(
+            f"{where}{name} must be a whole number {limit}", field=where.split(".")[0] or name
+        )
     return value
 
 
@@ -260,3 +286,102 @@ def _parse_limits(body: dict[str, Any]) -> Limits:
         return Limits.from_wire({**Limits().to_wire(), **given})
     except WireError as e:
         raise InvalidJob(str(e), field="limits") from e
+
+
+def _parse_requirements(given: Any) -> Requirements:
+    """`requires`: what a Giver must offer to run the job's blocks."""
+    if not isinstance(given, dict):
+        raise InvalidJob("requires must be an object", field="requires")
+    unknown = sorted(set(given) - _REQUIREMENT_FIELDS)
+    if unknown:
+        raise InvalidJob(
+            f"unknown requirement(s): {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(_REQUIREMENT_FIELDS))})",
+            field="requires",
+        )
+    arch = given.get("arch", [])
+    if isinstance(arch, str):
+        arch = [arch]
+    if not isinstance(arch, list) or not all(isinstance(a, str) and a for a in arch):
+        raise InvalidJob(
+            "requires.arch must be an architecture (amd64, arm64, ...) or a list of them",
+            field="requires",
+        )
+    return Requirements(
+        min_cpus=_whole(given, "min_cpus", 0, 0, None, where="requires."),
+        min_memory_bytes=_whole(given, "min_memory_bytes", 0, 0, None, where="requires."),
+        arch=tuple(arch),
+        labels=_labels(given, "labels"),
+        exclude_labels=_labels(given, "exclude_labels"),
+    )
+
+
+def _labels(given: dict[str, Any], name: str) -> tuple[str, ...]:
+    labels = given.get(name, [])
+    if not isinstance(labels, list) or not all(
+        isinstance(label, str) and LABEL_NAME.fullmatch(label.partition("=")[0]) for label in labels
+    ):
+        raise InvalidJob(
+            f"requires.{name} must be a list of labels, each NAME or NAME=VALUE "
+            "(names are lowercase letters, digits, '.', '_' or '-')",
+            field="requires",
+        )
+    return tuple(labels)
+
+
+def _parse_redundancy(body: dict[str, Any]) -> Redundancy:
+    """`replicas`, `quorum`, `choice`, `ignore_fields`, `max_extra_copies`, `adaptive`."""
+    adaptive, trust_after, spot_check = _parse_adaptive(body.get("adaptive", False))
+    replicas = _whole(body, "replicas", 2 if adaptive else 1, 1, MAX_REPLICAS)
+    if adaptive and replicas < 2:
+        raise InvalidJob(
+            "adaptive replication checks untrusted Givers with a second copy: "
+            "replicas must be at least 2",
+            field="replicas",
+        )
+    quorum = _whole(body, "quorum", replicas // 2 + 1, 1, replicas)
+    try:
+        choice = Choice(body.get("choice", Choice.MAJORITY))
+    except ValueError:
+        raise InvalidJob(
+            f"choice must be one of {', '.join(c.value for c in Choice)}", field="choice"
+        ) from None
+    ignore = body.get("ignore_fields", [])
+    if not isinstance(ignore, list) or not all(isinstance(f, str) and f for f in ignore):
+        raise InvalidJob("ignore_fields must be a list of field names", field="ignore_fields")
+    if (choice is Choice.MAJORITY_IGNORING) != bool(ignore):
+        raise InvalidJob(
+            "ignore_fields goes with choice majority_ignoring, and that choice needs them",
+            field="ignore_fields",
+        )
+    return Redundancy(
+        replicas=replicas,
+        quorum=quorum,
+        choice=choice,
+        ignore_fields=tuple(ignore),
+        max_extra_copies=_whole(
+            body, "max_extra_copies", DEFAULT_MAX_EXTRA_COPIES, 0, MAX_EXTRA_COPIES
+        ),
+        adaptive=adaptive,
+        trust_after=trust_after,
+        spot_check=spot_check,
+    )
+
+
+def _parse_adaptive(given: Any) -> tuple[bool, int, float]:
+    """`adaptive`: true, false, or {"trust_after": N, "spot_check": fraction}."""
+    default = Redundancy()
+    if isinstance(given, bool):
+        return given, default.trust_after, default.spot_check
+    if not isinstance(given, dict) or set(given) - _ADAPTIVE_FIELDS:
+        raise InvalidJob(
+            'adaptive must be true, false or {"trust_after": N, "spot_check": 0.1}',
+            field="adaptive",
+        )
+    spot_check = given.get("spot_check", default.spot_check)
+    if not isinstance(spot_check, int | float) or isinstance(spot_check, bool):
+        spot_check = -1
+    if not 0 <= spot_check <= 1:
+        raise InvalidJob("adaptive.spot_check must be a fraction from 0 to 1", field="adaptive")
+    trust_after = _whole(given, "trust_after", default.trust_after, 1, None, where="adaptive.")
+    return True, trust_after, float(spot_check)

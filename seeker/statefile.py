@@ -23,7 +23,7 @@ from seeker.work import PAGE, KeyManager
 log = logging.getLogger(__name__)
 
 STATE_FORMAT = "seekgive-job-state"
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 async def dump_state(keys: KeyManager, job_id: str) -> AsyncIterator[bytes]:
@@ -131,7 +131,8 @@ class _Loaded:
         self.next_seq += 1
         self.keys += len(block.keys)
         self.tally += job.unit(block)
-        block = replace(block, lease=None, version=block.version + 1)
+        # Copies out and results not yet chosen among go: their keys are run again.
+        block = replace(block, round=None, copies=(), votes=(), version=block.version + 1)
         return block.to_doc(job.spec.max_attempts, job.spec.retry_backoff_s)
 
     def check_complete(self, job: Job) -> None:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from channel.base import Channel
 from channel.models import Result, Task
-from seeker.blocks import Block, Tally, block_id, block_id_of_task, job_id_of_task
+from seeker.blocks import Block, Run, Tally, block_id, block_id_of_task, job_id_of_task
+from seeker.choice import Choice, comparison_digest
 from seeker.errors import JobConflict, StateUnavailable, UnknownBlock, UnknownJob
 from seeker.jobs import Job, JobStatus
 from seeker.state.base import StateStore
@@ -31,14 +32,25 @@ RESULTS_BATCH = 200
 
 @dataclass(slots=True)
 class LeaseRef:
-    """A live lease, as the coordinator needs it without reading the block."""
+    """A live lease (one copy of a block), as the coordinator needs it without
+    reading the block."""
 
     task_id: str
     job_id: str
     giver_id: str
     deadline: float
     keys: int
+    leased_at: float
     progress: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """What counting a result settled: the copies no longer wanted (to cancel),
+    and the results of a round that compared copies, as judged."""
+
+    cancelled: list[LeaseRef]
+    judged: list[Run]
 
 
 class KeyManager:
@@ -50,6 +62,11 @@ class KeyManager:
         self.leases: dict[str, LeaseRef] = {}
 
     # Loading --------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget every job and lease held in memory (the store keeps them)."""
+        self.jobs.clear()
+        self.leases.clear()
 
     async def load(self, now: float) -> None:
         """Read every job from the store; recount those not done from their blocks."""
@@ -73,14 +90,14 @@ class KeyManager:
         while docs := await self.store.job_blocks(job.job_id, after, PAGE):
             for doc in docs:
                 block = Block.from_doc(doc)
-                if block.lease is not None and not job.open:
-                    block = await self._change(job, block.block_id, _unlease_any, block=block)
-                    assert block is not None
+                if block.copies and not job.open:
+                    changed = await self._change(job, block.block_id, _unlease_all, block=block)
+                    assert changed is not None
+                    block = changed[1]
                 tally += job.unit(block)
                 cut_keys += len(block.keys)
                 last_seq = block.seq
-                if block.lease is not None:
-                    self._index(job, block)
+                self._index(job, block)
             after = docs[-1]["seq"]
         job.tally = tally + Tally(pending=job.total - cut_keys)
         job.next_seq = last_seq + 1
@@ -88,11 +105,16 @@ class KeyManager:
             await self.store.put_job(job.to_doc())
 
     def _index(self, job: Job, block: Block) -> None:
-        lease = block.lease
-        assert lease is not None
-        self.leases[lease.task_id] = LeaseRef(
-            lease.task_id, job.job_id, lease.giver_id, lease.deadline, len(lease.keys)
-        )
+        for lease in block.copies:
+            if lease.task_id not in self.leases:
+                self.leases[lease.task_id] = LeaseRef(
+                    lease.task_id,
+                    job.job_id,
+                    lease.giver_id,
+                    lease.deadline,
+                    len(lease.keys),
+                    lease.leased_at,
+                )
 
     def job(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)
@@ -109,10 +131,10 @@ class KeyManager:
         change: Callable[[Block], Block | None],
         *,
         block: Block | None = None,
-    ) -> Block | None:
+    ) -> tuple[Block, Block] | None:
         """Apply `change` to a block and store it over the version it was read at,
-        reading it again if it changed meanwhile. The new block, or None when
-        `change` declined."""
+        reading it again if it changed meanwhile. The block before and after, or
+        None when `change` declined."""
         for _ in range(CHANGE_TRIES):
             if block is None:
                 doc = await self.store.block(block_id)
@@ -125,7 +147,7 @@ class KeyManager:
             spec = job.spec
             if await self.store.replace_block(new.to_doc(spec.max_attempts, spec.retry_backoff_s)):
                 self._account(job, block, new)
-                return new
+                return block, new
             block = None
         raise StateUnavailable(
             f"block {block_id} kept changing under the Seeker; is another Seeker "
@@ -135,15 +157,13 @@ class KeyManager:
 
     def _account(self, job: Job, old: Block, new: Block) -> None:
         job.changed(old, new)
-        new_task = new.lease.task_id if new.lease is not None else None
-        if old.lease is not None and old.lease.task_id != new_task:
-            self.leases.pop(old.lease.task_id, None)
-        if new.lease is not None:
-            ref = self.leases.get(new.lease.task_id)
-            if ref is None:
-                self._index(job, new)
-            else:
-                ref.deadline = new.lease.deadline
+        kept = {lease.task_id for lease in new.copies}
+        for lease in old.copies:
+            if lease.task_id not in kept:
+                self.leases.pop(lease.task_id, None)
+        self._index(job, new)
+        for lease in new.copies:
+            self.leases[lease.task_id].deadline = lease.deadline
 
     async def _settle(self, job: Job, now: float) -> None:
         if job.settle(now):
@@ -176,28 +196,54 @@ class KeyManager:
             blocks += cut
         return blocks
 
-    async def lease(self, job: Job, block: Block, giver_id: str, now: float) -> Task | None:
-        """Lease `block` (as read by `ready`) to a Giver; the Task to send it, or None
-        if the block changed meanwhile."""
-        keys = block.remaining(job.spec.max_attempts)
-        if keys is None or block.lease is not None or job.status is not JobStatus.RUNNING:
+    async def lease(
+        self,
+        job: Job,
+        block: Block,
+        giver_id: str,
+        now: float,
+        *,
+        quorum: int = 1,
+        wanted: int = 1,
+        tail: bool = False,
+    ) -> tuple[Task, Block] | None:
+        """Lease a copy of `block` (as last read) to a Giver: the Task to send it and
+        the block as leased, or None if the block changed meanwhile. A block with no
+        round under way opens one that wants `wanted` copies, `quorum` agreeing; a
+        `tail` copy doubles a copy out on a slow Giver."""
+        keys = block.round.keys if block.round else block.remaining(job.spec.max_attempts)
+        usable = (tail and block.round is not None and not block.round.tailed) or (
+            not tail and block.wants_copy
+        )
+        if (
+            keys is None
+            or not usable
+            or giver_id in block.round_givers()
+            or job.status is not JobStatus.RUNNING
+        ):
             return None
         deadline = now + job.spec.limits.timeout_s + self._grace_s
-        new = await self._change(
+        changed = await self._change(
             job,
             block.block_id,
-            lambda b: b.leased_to(giver_id, deadline, keys) if b == block else None,
+            lambda b: (
+                b.leased_to(giver_id, now, deadline, keys, quorum=quorum, wanted=wanted, tail=tail)
+                if b == block
+                else None
+            ),
             block=block,
         )
-        if new is None or new.lease is None:
+        if changed is None:
             return None
+        new = changed[1]
+        lease = new.copies[-1]
         if job.status is not JobStatus.RUNNING:
             # Paused or cancelled while the lease was written: take it back.
-            await self.release(new.lease.task_id, giver_id)
+            await self.release(lease.task_id, giver_id)
             return None
         spec = job.spec
-        return Task(
-            task_id=new.lease.task_id,
+        task = Task(
+            task_id=lease.task_id,
             job_id=job.job_id,
             image=spec.image,
             settings=spec.settings,
@@ -205,6 +251,7 @@ class KeyManager:
             network=spec.network,
             limits=spec.limits,
         )
+        return task, new
 
     async def renew(self, task_id: str, giver_id: str, done: int, now: float) -> None:
         """Progress from the lease holder: keep its lease alive. The stored deadline
@@ -219,7 +266,7 @@ class KeyManager:
         await self._change(
             self.jobs[ref.job_id],
             block_id_of_task(task_id),
-            lambda b: b.with_deadline(deadline) if _holds(b, task_id, giver_id) else None,
+            lambda b: b.with_deadline(task_id, deadline) if _holds(b, task_id, giver_id) else None,
         )
 
     async def release(
@@ -232,50 +279,61 @@ class KeyManager:
         if ref is None or ref.giver_id != giver_id:
             log.debug("giver %s gave back task %s, which it does not hold", giver_id, task_id)
             return False
-        new = await self._change(
+        changed = await self._change(
             self.jobs[ref.job_id],
             block_id_of_task(task_id),
             lambda b: (
-                b.unleased(refusal=refusal, released=released)
+                b.unleased(task_id, refusal=refusal, released=released)
                 if _holds(b, task_id, giver_id)
                 else None
             ),
         )
-        return new is not None
+        return changed is not None
 
-    async def expire(self, now: float) -> list[str]:
-        """Return lapsed leases' keys to the pool; the ids of those tasks."""
+    async def release_giver(self, giver_id: str) -> list[str]:
+        """Take back every copy a Giver holds (it is gone); the ids of those tasks."""
+        taken = [ref.task_id for ref in self.leases.values() if ref.giver_id == giver_id]
+        return [task_id for task_id in taken if await self.release(task_id, giver_id)]
+
+    async def expire(self, now: float) -> list[LeaseRef]:
+        """Return lapsed leases' keys to the pool; those leases."""
         lapsed = [ref for ref in self.leases.values() if ref.deadline <= now]
         expired = []
         for ref in lapsed:
-            new = await self._change(
+            changed = await self._change(
                 self.jobs[ref.job_id],
                 block_id_of_task(ref.task_id),
                 lambda b, ref=ref: (
-                    b.unleased()
-                    if _holds(b, ref.task_id, ref.giver_id) and b.lease.deadline <= now
+                    b.unleased(ref.task_id)
+                    if _holds(b, ref.task_id, ref.giver_id, lapsed_by=now)
                     else None
                 ),
             )
-            if new is not None:
-                expired.append(ref.task_id)
+            if changed is not None:
+                expired.append(ref)
         return expired
 
-    async def apply(self, result: Result, now: float) -> bool:
-        """Count `result` if it answers a live lease; whether it did. A result with
-        records for keys outside its lease is discarded, and charged as an
-        invalidation."""
+    async def apply(self, result: Result, now: float) -> Counted | None:
+        """Count `result` if it answers a live copy, and choose among its round's
+        results if that settles it; what that settled, or None if it did not
+        count. A result with records for keys outside its copy is discarded, and
+        charged as an invalidation."""
         ref = self.leases.get(result.task_id)
         if ref is None or ref.giver_id != result.giver_id:
-            return False
+            return None
         job = self.jobs[ref.job_id]
+        redundancy = job.spec.redundancy
+        digest = ""
+        if redundancy.choice is not Choice.FIRST and (
+            redundancy.replicas > 1 or redundancy.adaptive
+        ):
+            digest = comparison_digest(result, redundancy.ignore_fields)
 
         def count(block: Block) -> Block | None:
-            if not _holds(block, result.task_id, result.giver_id):
+            lease = block.copy(result.task_id)
+            if lease is None or lease.giver_id != result.giver_id:
                 return None
-            assert block.lease is not None
-            leased = block.lease.keys
-            allowed = leased if leased.start is not None else set(leased)
+            allowed = lease.keys if lease.keys.start is not None else set(lease.keys)
             stray = next((r["key"] for r in result.records if r["key"] not in allowed), "")
             if result.job_id != job.job_id or stray:
                 what = f"key {stray!r}" if stray else f"job {result.job_id}"
@@ -284,11 +342,30 @@ class KeyManager:
                     f"result {result.result_id} claims {what} outside its task; discarded",
                     now,
                 )
-            return block.counted(result, now)
+            return block.counted(
+                result,
+                now,
+                digest=digest,
+                choice=redundancy.choice,
+                max_extra=redundancy.max_extra_copies,
+            )
 
-        new = await self._change(job, block_id_of_task(result.task_id), count)
+        cancel = {t: r for t, r in self.leases.items() if r.job_id == job.job_id}
+        changed = await self._change(job, block_id_of_task(result.task_id), count)
         await self._settle(job, now)
-        return new is not None
+        if changed is None:
+            return None
+        old, new = changed
+        still = {lease.task_id for lease in new.copies}
+        cancelled = [
+            cancel[lease.task_id]
+            for lease in old.copies
+            if lease.task_id not in still
+            and lease.task_id != result.task_id
+            and lease.task_id in cancel
+        ]
+        judged = [run for run in new.runs[len(old.runs) :] if run.digest and run.result_id]
+        return Counted(cancelled, judged)
 
     async def invalidate_task(self, task_id: str, giver_id: str, reason: str, now: float) -> bool:
         """A Giver says its scraper misbehaved on `task_id`: whatever it reported is
@@ -299,7 +376,7 @@ class KeyManager:
             return False
         await self._reopen(job)
         try:
-            new = await self._change(
+            changed = await self._change(
                 job,
                 block_id_of_task(task_id),
                 lambda b: (
@@ -309,11 +386,11 @@ class KeyManager:
                 ),
             )
         except UnknownBlock:
-            new = None
+            changed = None
         await self._settle(job, now)
-        if new is None:
+        if changed is None:
             log.debug("giver %s invalidated task %s, which it has no part in", giver_id, task_id)
-        return new is not None
+        return changed is not None
 
     async def fail_block(self, job: Job, block: Block, reason: str, now: float) -> None:
         """Fail a block's remaining keys for good: nothing can run them."""
@@ -322,7 +399,7 @@ class KeyManager:
             block.block_id,
             lambda b: (
                 b.failed_for_good(reason, now, job.spec.max_attempts)
-                if b.lease is None and b.remaining(job.spec.max_attempts)
+                if b.round is None and b.remaining(job.spec.max_attempts)
                 else None
             ),
             block=block,
@@ -353,12 +430,12 @@ class KeyManager:
         taken = []
         if status is JobStatus.CANCELLED:
             for ref in [r for r in self.leases.values() if r.job_id == job_id]:
-                new = await self._change(
+                changed = await self._change(
                     job,
                     block_id_of_task(ref.task_id),
-                    lambda b, ref=ref: b.unleased() if b.holder(ref.task_id) else None,
+                    lambda b, ref=ref: b.unleased(ref.task_id) if b.holder(ref.task_id) else None,
                 )
-                if new is not None:
+                if changed is not None:
                     taken.append(ref)
             await self.store.put_job(job.to_doc())
         await self._settle(job, now)
@@ -377,13 +454,12 @@ class KeyManager:
         if doc is None:
             raise UnknownBlock(block_id(job_id, seq))
         block = Block.from_doc(doc)
-        ref = self.leases.get(block.lease.task_id) if block.lease else None
-        taken = [ref] if ref is not None else []
+        taken = [self.leases[c.task_id] for c in block.copies if c.task_id in self.leases]
         await self._reopen(job)
         await self._change(
             job,
             block.block_id,
-            lambda b: b.invalidated() if b.runs or b.lease else None,
+            lambda b: b.invalidated() if b.runs or b.round else None,
             block=block,
         )
         await self._settle(job, now)
@@ -403,15 +479,15 @@ class KeyManager:
             if job is None:
                 continue
             if not (
-                any(r.giver_id == giver_id and r.at >= since for r in block.runs)
-                or (block.lease is not None and block.lease.giver_id == giver_id)
+                any(r.giver_id == giver_id and r.at >= since for r in (*block.runs, *block.votes))
+                or giver_id in {c.giver_id for c in block.copies}
             ):
                 continue
             await self._reopen(job)
-            new = await self._change(
+            done = await self._change(
                 job, block.block_id, lambda b: b.invalidated(giver_id, since), block=block
             )
-            changed += new is not None
+            changed += done is not None
             touched[job.job_id] = job
         for job in touched.values():
             await self._settle(job, now)
@@ -453,17 +529,24 @@ class KeyManager:
         results = await self.channel.results_for_tasks(list(wanted))
         return [r for r in results if wanted.get(r.task_id) == r.result_id]
 
+    async def block_of(self, task_id: str) -> Block | None:
+        """The block task `task_id` leases a copy of, as stored now."""
+        doc = await self.store.block(block_id_of_task(task_id))
+        return Block.from_doc(doc) if doc is not None else None
+
     def load_of(self, giver_id: str) -> int:
         return sum(1 for ref in self.leases.values() if ref.giver_id == giver_id)
 
 
-def _holds(block: Block, task_id: str, giver_id: str) -> bool:
+def _holds(block: Block, task_id: str, giver_id: str, lapsed_by: float | None = None) -> bool:
+    """Whether `giver_id` holds copy `task_id` (lapsed by then, if `lapsed_by` is given)."""
+    lease = block.copy(task_id)
     return (
-        block.lease is not None
-        and block.lease.task_id == task_id
-        and block.lease.giver_id == giver_id
+        lease is not None
+        and lease.giver_id == giver_id
+        and (lapsed_by is None or lease.deadline <= lapsed_by)
     )
 
 
-def _unlease_any(block: Block) -> Block | None:
-    return block.unleased() if block.lease is not None else None
+def _unlease_all(block: Block) -> Block | None:
+    return block.unleased_all() if block.copies else None

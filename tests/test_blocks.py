@@ -7,12 +7,13 @@ MAX = 3
 
 
 def result(block: Block, ok: list[str], failed: dict[str, str], error: str | None = None) -> Result:
-    assert block.lease is not None
+    """The result of the block's newest copy."""
+    lease = block.copies[-1]
     return Result(
-        result_id=f"r-{block.lease.task_id}",
-        task_id=block.lease.task_id,
+        result_id=f"r-{lease.task_id}",
+        task_id=lease.task_id,
         job_id=block.job_id,
-        giver_id=block.lease.giver_id,
+        giver_id=lease.giver_id,
         records=[{"key": k, "data": {}} for k in ok],
         outcomes=[KeyOutcome(k, True) for k in ok]
         + [KeyOutcome(k, False, r) for k, r in failed.items()],
@@ -23,17 +24,18 @@ def result(block: Block, ok: list[str], failed: dict[str, str], error: str | Non
 
 
 def leased(block: Block, giver: str) -> Block:
-    keys = block.remaining(MAX)
+    keys = block.round.keys if block.round else block.remaining(MAX)
     assert keys is not None
-    return block.leased_to(giver, deadline=100.0, keys=keys)
+    return block.leased_to(giver, now=0.0, deadline=100.0, keys=keys)
 
 
 def test_a_range_block_is_leased_whole_and_compactly() -> None:
     block = Block("j1", 7, KeyBlock(start=700, stop=800))
     assert block.block_id == "j1-000007" and block.remaining(MAX) == block.keys
     first = leased(block, "gA")
-    assert first.lease is not None and first.lease.task_id == "j1-000007.0"
-    assert leased(first.unleased(), "gB").lease.task_id == "j1-000007.1"
+    assert [c.task_id for c in first.copies] == ["j1-000007.0"]
+    again = leased(first.unleased("j1-000007.0"), "gB")
+    assert [c.task_id for c in again.copies] == ["j1-000007.1"] and again.round is not None
     assert first.tally(MAX) == Tally(leased=100) and first.status(MAX) is BlockStatus.LEASED
 
 
@@ -69,7 +71,7 @@ def test_retry_waits_a_backoff_that_doubles_per_failure() -> None:
 
 def test_a_giver_invalidation_discards_its_counted_run_and_charges_an_attempt() -> None:
     block = leased(Block("j1", 0, KeyBlock(keys=("a", "b"))), "gA")
-    task_id = block.lease.task_id
+    task_id = block.copies[0].task_id
     block = block.counted(result(block, ["a", "b"], {}), now=1.0)
     assert block.status(MAX) is BlockStatus.DONE
     invalidated = block.invalidated_by_giver(task_id, "scraper misbehaved", now=2.0)
@@ -100,7 +102,7 @@ def test_refused_by_everyone_fails_the_remaining_keys_at_once() -> None:
 def test_a_block_survives_its_document() -> None:
     block = leased(Block("j1", 3, KeyBlock(keys=("a", "b"))), "gA")
     block = block.counted(result(block, ["a"], {"b": "x"}), now=5.0)
-    block = leased(block, "gB").unleased(refusal="no image")
+    block = leased(block, "gB").unleased("j1-000003.1", refusal="no image")
     doc = block.to_doc(MAX, 30.0)
     assert (doc["status"], doc["ready_at"], doc["givers"]) == ("pending", 35.0, ["gA"])
     assert Block.from_doc(doc) == block
@@ -108,18 +110,20 @@ def test_a_block_survives_its_document() -> None:
 
 def test_a_release_prefers_another_giver_and_a_refusal_excludes_the_giver() -> None:
     block = leased(Block("j1", 0, KeyBlock(keys=("a",))), "gA")
-    assert block.unleased().shunned == () and block.unleased().refused == {}
-    assert block.unleased(released=True).shunned == ("gA",)
-    assert block.unleased(refusal="no image").refused == {"gA": "no image"}
+    task_id = block.copies[0].task_id
+    assert block.unleased(task_id).shunned == () and block.unleased(task_id).refused == {}
+    assert block.unleased(task_id).round is None
+    assert block.unleased(task_id, released=True).shunned == ("gA",)
+    assert block.unleased(task_id, refusal="no image").refused == {"gA": "no image"}
 
 
 def test_invalidating_an_old_run_keeps_another_givers_live_lease() -> None:
     block = leased(Block("j1", 0, KeyBlock(keys=("a", "b"))), "gA")
-    old_task = block.lease.task_id
+    old_task = block.copies[0].task_id
     block = block.counted(result(block, ["a"], {"b": "x"}), now=1.0)
     block = leased(block, "gB")
     after = block.invalidated_by_giver(old_task, "scraper misbehaved", now=2.0)
-    assert after is not None and after.lease == block.lease
+    assert after is not None and after.copies == block.copies
     assert after.tally(MAX) == Tally(leased=2)
 
 

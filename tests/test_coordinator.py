@@ -20,6 +20,7 @@ from seeker.intake import create_job
 from seeker.jobs import Job, JobStatus
 from seeker.spec import parse_job
 from seeker.state.factory import open_state
+from seeker.trust import TrustBook
 from seeker.work import KeyManager
 
 
@@ -42,7 +43,7 @@ class Rig:
     def __init__(self, keys: KeyManager, scratch: Path) -> None:
         self.keys, self.scratch = keys, scratch
         self.registry = GiverRegistry()
-        self.coordinator = Coordinator(keys, self.registry, poll_interval_s=1)
+        self.coordinator = Coordinator(keys, self.registry, TrustBook(), poll_interval_s=1)
         self.sessions: list[RecordingSession] = []
 
     async def job(self, **body: Any) -> Job:

@@ -44,9 +44,9 @@ class Rig:
 
     async def lease(self, job: Job, giver: str, now: float = NOW) -> Task:
         (block,) = await self.keys.ready(job, now, 1)
-        task = await self.keys.lease(job, block, self.givers[giver].id, now)
-        assert task is not None
-        return task
+        leased = await self.keys.lease(job, block, self.givers[giver].id, now)
+        assert leased is not None
+        return leased[0]
 
     async def report(
         self, task: Task, giver: str, failed: dict[str, str] | None = None, **extra: Any
@@ -122,7 +122,7 @@ async def test_a_lapsed_lease_returns_its_keys_and_its_late_result_is_ignored(ri
     first = await rig.lease(job, "A")
     deadline = NOW + 100 + GRACE_S
     assert await rig.keys.expire(deadline - 1) == []
-    assert await rig.keys.expire(deadline) == [first.task_id]
+    assert [ref.task_id for ref in await rig.keys.expire(deadline)] == [first.task_id]
     assert counts(job) == (0, 0, 0, 3)
     second = await rig.lease(job, "B", deadline)
     assert second.task_id != first.task_id
@@ -261,8 +261,8 @@ async def test_a_done_range_job_reopened_after_a_restart_leases_only_its_open_bl
     await again.invalidate_block(job.job_id, 1, NOW)
     (block,) = await again.ready(reloaded, NOW, 10)
     assert block.seq == 1
-    task = await again.lease(reloaded, block, rig.givers["B"].id, NOW)
-    assert task is not None and task.task_id.endswith("-000001.1")
+    leased = await again.lease(reloaded, block, rig.givers["B"].id, NOW)
+    assert leased is not None and leased[0].task_id.endswith("-000001.1")
     assert counts(reloaded) == (200, 0, 100, 0)
 
 

@@ -6,9 +6,19 @@ none) and a write either lands whole or not at all.
 """
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any
 
 Doc = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Leader:
+    """Who holds the leader lease, where it serves, and until when (wall clock)."""
+
+    holder: str
+    url: str
+    expires_at: float
 
 
 class StateStore(ABC):
@@ -61,3 +71,16 @@ class StateStore(ABC):
     @abstractmethod
     async def last_seq(self, job_id: str) -> int:
         """The highest seq among a job's blocks, or -1."""
+
+    @abstractmethod
+    async def put_givers(self, docs: list[Doc]) -> None:
+        """Create or replace Giver records (`doc["giver_id"]`)."""
+
+    @abstractmethod
+    async def givers(self) -> list[Doc]:
+        """Every Giver record."""
+
+    @abstractmethod
+    async def take_leader(self, holder: str, url: str, now: float, period_s: float) -> Leader:
+        """Take or renew the leader lease for `holder` until `now + period_s`, if no
+        one else holds it unexpired, in one atomic write; who holds it afterwards."""

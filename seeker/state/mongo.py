@@ -1,6 +1,7 @@
 """The Seeker's state in MongoDB (or FerretDB), through PyMongo's async client.
 
-Collections `jobs` and `blocks`, keyed by id. Each document keeps the fields
+Collections `jobs`, `blocks` and `giver_records`, keyed by id, and `leader` for the
+leader lease. Each document keeps the fields
 queries need at the top and the rest as canonical JSON bytes, so operator
 settings and keys (nested arrays, dots, dollars) are stored as given. Only
 single-document writes, finds with filter, sort and limit, and plain
@@ -11,12 +12,12 @@ from typing import Any
 
 from bson import Binary
 from bson.errors import InvalidDocument
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from channel import canonical
 from seeker.errors import StateUnavailable
-from seeker.state.base import Doc, StateStore
+from seeker.state.base import Doc, Leader, StateStore
 
 DEFAULT_DATABASE = "seekgive"
 SERVER_SELECTION_TIMEOUT_MS = 5000
@@ -49,6 +50,8 @@ class MongoState(StateStore):
         database = self._client.get_default_database(default=DEFAULT_DATABASE)
         self._jobs = database["jobs"]
         self._blocks = database["blocks"]
+        self._givers = database["giver_records"]
+        self._leader = database["leader"]
 
     def _unavailable(self, e: Exception) -> StateUnavailable:
         return StateUnavailable(f"MongoDB error: {e}", url=self.url)
@@ -149,3 +152,37 @@ class MongoState(StateStore):
     async def last_seq(self, job_id: str) -> int:
         docs = await self._find(self._blocks, {"job_id": job_id}, [("seq", DESCENDING)], 1)
         return docs[0]["seq"] if docs else -1
+
+    async def put_givers(self, docs: list[Doc]) -> None:
+        try:
+            for doc in docs:
+                await self._givers.replace_one(
+                    {"_id": doc["giver_id"]}, {"doc": Binary(canonical.dumps(doc))}, upsert=True
+                )
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def givers(self) -> list[Doc]:
+        return await self._find(self._givers, {}, [("_id", ASCENDING)])
+
+    async def take_leader(self, holder: str, url: str, now: float, period_s: float) -> Leader:
+        """One findOneAndUpdate: it matches the lease only if `holder` has it or it
+        has expired; otherwise the upsert collides with the held lease's id."""
+        try:
+            doc = await self._leader.find_one_and_update(
+                {"_id": "leader", "$or": [{"holder": holder}, {"expires_at": {"$lte": now}}]},
+                {"$set": {"holder": holder, "url": url, "expires_at": now + period_s}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            try:
+                doc = await self._leader.find_one({"_id": "leader"})
+            except PyMongoError as e:
+                raise self._unavailable(e) from e
+            if doc is None:
+                # Released between the two calls: no one holds it now.
+                return Leader("", "", 0.0)
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return Leader(doc["holder"], doc["url"], float(doc["expires_at"]))

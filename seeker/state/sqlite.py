@@ -6,7 +6,7 @@ from pathlib import Path
 from channel import canonical
 from channel.sqlitefile import SqliteFile
 from seeker.errors import StateUnavailable
-from seeker.state.base import Doc, StateStore
+from seeker.state.base import Doc, Leader, StateStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -26,6 +26,16 @@ CREATE TABLE IF NOT EXISTS blocks (
 );
 CREATE INDEX IF NOT EXISTS blocks_by_job ON blocks (job_id, seq);
 CREATE INDEX IF NOT EXISTS blocks_by_status ON blocks (status, job_id, seq);
+CREATE TABLE IF NOT EXISTS giver_records (
+    giver_id TEXT PRIMARY KEY,
+    doc BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leader (
+    id TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    url TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
 """
 _BLOCK_COLUMNS = "block_id, job_id, seq, status, ready_at, version, givers, doc"
 
@@ -149,3 +159,30 @@ class SqliteState(StateStore):
             ).fetchone()
         )
         return -1 if row[0] is None else row[0]
+
+    async def put_givers(self, docs: list[Doc]) -> None:
+        rows = [(doc["giver_id"], canonical.dumps(doc)) for doc in docs]
+        await self._run(
+            lambda db: db.executemany(
+                "INSERT INTO giver_records (giver_id, doc) VALUES (?, ?) "
+                "ON CONFLICT (giver_id) DO UPDATE SET doc = excluded.doc",
+                rows,
+            )
+        )
+
+    async def givers(self) -> list[Doc]:
+        return await self._docs("SELECT doc FROM giver_records ORDER BY giver_id", ())
+
+    async def take_leader(self, holder: str, url: str, now: float, period_s: float) -> Leader:
+        def take(db: sqlite3.Connection) -> Leader:
+            db.execute(
+                "INSERT INTO leader (id, holder, url, expires_at) VALUES ('leader', ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, url = excluded.url, "
+                "expires_at = excluded.expires_at "
+                "WHERE leader.holder = excluded.holder OR leader.expires_at <= ?",
+                (holder, url, now + period_s, now),
+            )
+            row = db.execute("SELECT holder, url, expires_at FROM leader").fetchone()
+            return Leader(*row)
+
+        return await self._run(take)
