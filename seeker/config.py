@@ -32,6 +32,7 @@ class SeekerConfig:
     purge_after: int = 3
     contact_interval_s: float = 10.0
     flag_after: int = 3
+    tail_copies: bool = True
     leader_lease_s: float = 15.0
     public_url: str = ""
 

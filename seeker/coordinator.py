@@ -42,10 +42,11 @@ PURGED_SHOWN = 100
 
 @dataclass(frozen=True, slots=True)
 class Watch:
-    """How the coordinator watches Givers."""
+    """How the coordinator watches Givers and the ends of jobs."""
 
     purge_after: int = 3
     contact_interval_s: float = 10.0
+    tail_copies: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,12 @@ class Coordinator:
         self._poll_interval_s = poll_interval_s
         self._watch = watch
         self._scheduler = Scheduler(
-            keys, givers, trust, rng=rng or random.Random(), batch=STEP_BATCH
+            keys,
+            givers,
+            trust,
+            rng=rng or random.Random(),
+            batch=STEP_BATCH,
+            tail_copies=watch.tail_copies,
         )
         self._wake = asyncio.Event()
         self._store_warned = False

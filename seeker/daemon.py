@@ -54,7 +54,7 @@ class Seeker(AsyncLifecycle):
             self._givers,
             TrustBook(flag_after=config.flag_after),
             poll_interval_s=config.poll_interval_s,
-            watch=Watch(config.purge_after, config.contact_interval_s),
+            watch=Watch(config.purge_after, config.contact_interval_s, config.tail_copies),
         )
         app = web.Application()
         app.add_subapp(

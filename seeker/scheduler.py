@@ -61,12 +61,14 @@ class Scheduler:
         *,
         rng: random.Random,
         batch: int,
+        tail_copies: bool = True,
     ) -> None:
         self._keys = keys
         self._givers = givers
         self._trust = trust
         self._rng = rng
         self._batch = batch
+        self._tail_copies = tail_copies
         # Why a job's blocks wait, for the job view: no eligible Giver online.
         self.waiting: dict[str, str] = {}
 
@@ -130,7 +132,7 @@ class Scheduler:
         self.waiting = waiting
         # Every slot the round may fill was filled, and more are free: go again.
         report.capped = capped and free == 0
-        if free > 0:
+        if free > 0 and self._tail_copies:
             idle = [j for j in drained if not queues.get(j.job_id) and j.tally.leased]
             report.tail_copies = await self._tail(idle, placer, free, now, send)
         return report
