@@ -75,6 +75,38 @@ def _parser() -> argparse.ArgumentParser:
         default="",
         help="Channel URL Givers post to (default: this Seeker's /channel)",
     )
+    run.add_argument(
+        "--purge-after",
+        type=int,
+        default=3,
+        metavar="N",
+        help="purge a Giver after N failed contacts in a row (default %(default)s)",
+    )
+    run.add_argument(
+        "--lease-grace-s",
+        type=float,
+        default=60.0,
+        help="a lease lapses this long after its task's time limit (default %(default)s)",
+    )
+    run.add_argument(
+        "--leader-lease-s",
+        type=float,
+        default=15.0,
+        help="with Seekers sharing a MongoDB state store: how long the leader's lease "
+        "lasts unrenewed, so how soon another takes over (default %(default)s)",
+    )
+    run.add_argument(
+        "--public-url",
+        default="",
+        help="where others reach this Seeker, for Seekers standing by to name "
+        "(default the address it listens on)",
+    )
+    run.add_argument(
+        "--no-tail-copies",
+        dest="tail_copies",
+        action="store_false",
+        help="never copy a slow Giver's block near the end of a job",
+    )
     run.set_defaults(action=_run)
 
     # --seeker goes before or after the subcommand; after wins.
@@ -114,6 +146,35 @@ def _parser() -> argparse.ArgumentParser:
         "--retry-backoff-s", type=float, help="wait before the first retry, doubling (default 30)"
     )
     submit.add_argument("--name", default="")
+    needs = submit.add_argument_group("what a Giver must offer")
+    needs.add_argument("--min-cpus", type=int, help="CPUs at least")
+    needs.add_argument("--min-memory-mib", type=int, help="memory at least, in MiB")
+    needs.add_argument("--arch", action="append", help="an architecture (repeat for several)")
+    needs.add_argument(
+        "--require-label", action="append", metavar="NAME[=VALUE]", help="a label it must have"
+    )
+    needs.add_argument(
+        "--exclude-label", action="append", metavar="NAME[=VALUE]", help="a label it must lack"
+    )
+    copies = submit.add_argument_group("redundant copies")
+    copies.add_argument("--replicas", type=int, help="copies of each block on distinct Givers")
+    copies.add_argument("--quorum", type=int, help="copies that must agree (default a majority)")
+    copies.add_argument(
+        "--choice",
+        choices=("majority", "first", "majority_ignoring"),
+        help="how a result is chosen among copies (default majority)",
+    )
+    copies.add_argument(
+        "--ignore-field",
+        action="append",
+        metavar="FIELD",
+        help="with --choice majority_ignoring: a record field that may differ",
+    )
+    copies.add_argument(
+        "--adaptive",
+        action="store_true",
+        help="trusted Givers run blocks alone (with spot checks), others get a second copy",
+    )
     submit.add_argument("--wait", action="store_true", help="follow the job until it ends")
     submit.set_defaults(action=_submit)
 
@@ -151,6 +212,13 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--seeker", **url)
         command.add_argument("job_id")
         command.set_defaults(action=_act, verb=name)
+
+    unflag = commands.add_parser(
+        "unflag", help="let a flagged Giver (its results kept being rejected) work again"
+    )
+    unflag.add_argument("--seeker", **url)
+    unflag.add_argument("giver_id")
+    unflag.set_defaults(action=_unflag)
 
     priority = commands.add_parser("priority", help="change a job's share of the Givers")
     priority.add_argument("--seeker", **url)
@@ -195,6 +263,11 @@ async def _run(args: argparse.Namespace) -> int:
         store_url=args.store,
         state_url=args.state,
         channel_url=args.channel_url,
+        purge_after=args.purge_after,
+        lease_grace_s=args.lease_grace_s,
+        leader_lease_s=args.leader_lease_s,
+        public_url=args.public_url,
+        tail_copies=args.tail_copies,
     )
     await run_until_signal(Seeker(config))
     return 0
@@ -210,9 +283,27 @@ def job_body(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.name:
         body["name"] = args.name
-    for name in ("priority", "max_attempts", "retry_backoff_s"):
+    for name in ("priority", "max_attempts", "retry_backoff_s", "replicas", "quorum", "choice"):
         if getattr(args, name) is not None:
             body[name] = getattr(args, name)
+    if args.ignore_field:
+        body["ignore_fields"] = args.ignore_field
+    if args.adaptive:
+        body["adaptive"] = True
+    requires: dict[str, Any] = {}
+    if args.min_cpus is not None:
+        requires["min_cpus"] = args.min_cpus
+    if args.min_memory_mib is not None:
+        requires["min_memory_bytes"] = args.min_memory_mib * 2**20
+    for flag, name in (
+        ("arch", "arch"),
+        ("require_label", "labels"),
+        ("exclude_label", "exclude_labels"),
+    ):
+        if getattr(args, flag):
+            requires[name] = getattr(args, flag)
+    if requires:
+        body["requires"] = requires
     for setting in args.setting:
         name, sep, raw = setting.partition("=")
         if not sep or not name:
@@ -314,9 +405,11 @@ async def _status(args: argparse.Namespace) -> int:
         print(f"givers: {online} online of {len(givers)} registered")
         for giver in givers:
             seen = time.strftime("%H:%M:%S", time.localtime(giver["last_seen"]))
+            state = "online" if giver["online"] else "offline"
+            flag = f"; FLAGGED: {giver['flagged']}" if giver["flagged"] else ""
             print(
-                f"  {giver['giver_id']} {giver['name']} "
-                f"{'online' if giver['online'] else 'offline'} (last seen {seen})"
+                f"  {giver['giver_id']} {giver['name']} {state} (last seen {seen}; "
+                f"reliability {giver['reliability']:.0%}, {giver['leases']} lease(s){flag})"
             )
         jobs = await client.jobs()
         print(f"jobs: {len(jobs)}")
@@ -385,4 +478,11 @@ async def _load(args: argparse.Namespace) -> int:
     async with SeekerClient(args.seeker) as client:
         job = await client.load_state(args.file)
     print(progress_line(job))
+    return 0
+
+
+async def _unflag(args: argparse.Namespace) -> int:
+    async with SeekerClient(args.seeker) as client:
+        await client.unflag(args.giver_id)
+    print(f"giver {args.giver_id} may work again")
     return 0

@@ -92,6 +92,9 @@ class SeekerClient:
             "POST", f"/jobs/{job_id}/{action}", body if body is not None else {}
         )
 
+    async def unflag(self, giver_id: str) -> dict[str, Any]:
+        return await self._call("POST", f"/givers/{giver_id}/unflag", {})
+
     async def invalidate_giver(self, giver_id: str, since: float) -> dict[str, Any]:
         return await self._call("POST", f"/givers/{giver_id}/invalidate", {"since": since})
 

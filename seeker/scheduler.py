@@ -94,9 +94,10 @@ class Scheduler:
         jobs = [j for j in self._keys.jobs.values() if j.status is JobStatus.RUNNING]
         queues: dict[str, list[Block]] = {}
         # Jobs with no block left to lease now: candidates for tail copies.
-        drained = [j for j in jobs if not j.tally.pending]
+        drained = [j for j in jobs if not j.tally.pending and not j.tally.leased]
         for job in jobs:
-            if job.tally.pending and free > 0:
+            # A block whose round wants another copy counts as leased, not pending.
+            if (job.tally.pending or job.tally.leased) and free > 0:
                 queues[job.job_id] = await self._keys.ready(job, now, free)
                 if len(queues[job.job_id]) < free:
                     drained.append(job)

@@ -4,6 +4,7 @@ record what they are sent (the session itself is tested end to end elsewhere).""
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from channel.factory import open_channel
 from channel.identity import Identity
 from channel.models import Capabilities, GiverInfo, KeyOutcome, Result, Task
 from channel.signing import sign_result
-from seeker.coordinator import STEP_BATCH, Coordinator
+from seeker.coordinator import STEP_BATCH, Coordinator, Watch
 from seeker.givers import GiverRegistry
 from seeker.intake import create_job
 from seeker.jobs import Job, JobStatus
@@ -43,24 +44,63 @@ class Rig:
     def __init__(self, keys: KeyManager, scratch: Path) -> None:
         self.keys, self.scratch = keys, scratch
         self.registry = GiverRegistry()
-        self.coordinator = Coordinator(keys, self.registry, TrustBook(), poll_interval_s=1)
+        self.trust = TrustBook(flag_after=2)
+        self.coordinator = Coordinator(
+            keys,
+            self.registry,
+            self.trust,
+            poll_interval_s=1,
+            watch=Watch(purge_after=3, contact_interval_s=0),
+        )
         self.sessions: list[RecordingSession] = []
+        self.identities: dict[str, Identity] = {}
+        self.answered: set[str] = set()
 
     async def job(self, **body: Any) -> Job:
         spec = parse_job({"image": "x:1", "range": [0, 10_000], **body})
         return await create_job(self.keys, spec, scratch_dir=self.scratch)
 
-    def giver(self, slots: int = 2, identity: Identity | None = None) -> RecordingSession:
+    def giver(
+        self,
+        slots: int = 2,
+        identity: Identity | None = None,
+        *,
+        volunteer: str = "",
+        **capabilities: Any,
+    ) -> RecordingSession:
         identity = identity or Identity.generate()
+        self.identities[identity.id] = identity
         caps = Capabilities(
-            cpus=2, memory_bytes=2**30, arch="amd64", os="linux", docker_version="20", slots=slots
+            **{
+                "cpus": 2,
+                "memory_bytes": 2**30,
+                "arch": "amd64",
+                "os": "linux",
+                "docker_version": "20",
+                "slots": slots,
+                **capabilities,
+            }
         )
-        info = GiverInfo(identity.id, identity.public_key, "g", caps, signed_at=0.0)
+        info = GiverInfo(identity.id, identity.public_key, "g", caps, 0.0, volunteer)
         self.registry.register(info)
         session = RecordingSession(identity.id)
         self.coordinator.attach(session)  # type: ignore[arg-type]
         self.sessions.append(session)
         return session
+
+    async def answer(self, session: RecordingSession, data: dict[str, Any] | None = None) -> int:
+        """Post a result for every task `session` was assigned and has not answered."""
+        identity = self.identities[session.giver_id]
+        await self.keys.channel.register_giver(identity.id, identity.public_key)
+        tasks = [
+            m.task
+            for m in session.sent
+            if isinstance(m, messages.Assign) and m.task.task_id not in self.answered
+        ]
+        for task in tasks:
+            self.answered.add(task.task_id)
+            await self.keys.channel.put_result(signed(identity, task, task.task_id, data))
+        return len(tasks)
 
     def leases_of(self, job: Job) -> int:
         return sum(1 for ref in self.keys.leases.values() if ref.job_id == job.job_id)
@@ -160,7 +200,9 @@ async def test_results_from_givers_not_holding_the_lease_cannot_crowd_out_the_ho
     assert job.counts()["done"] == 2 and job.status is JobStatus.DONE
 
 
-def signed(identity: Identity, task: Task, result_id: str) -> Result:
+def signed(
+    identity: Identity, task: Task, result_id: str, data: dict[str, Any] | None = None
+) -> Result:
     keys = list(task.block)
     return sign_result(
         identity,
@@ -169,10 +211,161 @@ def signed(identity: Identity, task: Task, result_id: str) -> Result:
             task_id=task.task_id,
             job_id=task.job_id,
             giver_id=identity.id,
-            records=[{"key": k, "data": {}} for k in keys],
+            records=[{"key": k, "data": data or {}} for k in keys],
             outcomes=[KeyOutcome(k, True) for k in keys],
             error=None,
             started_at=0.0,
             finished_at=0.0,
         ),
     )
+
+
+def assigned(session: RecordingSession) -> list[Task]:
+    return [m.task for m in session.sent if isinstance(m, messages.Assign)]
+
+
+def block_of(task: Task) -> str:
+    return task.task_id.rpartition(".")[0]
+
+
+async def test_copies_go_to_distinct_givers_and_distinct_volunteers(rig: Rig) -> None:
+    await rig.job(range=[0, 4], block_size=1, replicas=2)
+    ann_home = rig.giver(slots=4, volunteer="ann")
+    ann_work = rig.giver(slots=4, volunteer="ann")
+    bob = rig.giver(slots=4)
+    await rig.coordinator.step()
+    holders: dict[str, list[str]] = {}
+    for session in (ann_home, ann_work, bob):
+        for task in assigned(session):
+            holders.setdefault(block_of(task), []).append(session.giver_id)
+    assert len(holders) == 4
+    for givers in holders.values():
+        assert len(givers) == 2 and bob.giver_id in givers
+
+
+async def test_blocks_go_only_to_givers_that_can_run_them(rig: Rig) -> None:
+    job = await rig.job(
+        range=[0, 6],
+        block_size=1,
+        requires={"arch": "arm64", "labels": ["region=eu"], "exclude_labels": ["metered"]},
+    )
+    misfits = [
+        rig.giver(slots=4, arch="amd64", labels={"region": "eu"}),
+        rig.giver(slots=4, arch="arm64", labels={"region": "us"}),
+        rig.giver(slots=4, arch="arm64", labels={"region": "eu", "metered": "yes"}),
+    ]
+    fit = rig.giver(slots=2, arch="arm64", labels={"region": "eu"})
+    picky = await rig.job(range=[0, 1], requires={"min_memory_bytes": 2**40})
+    await rig.coordinator.step()
+    assert [s.sent for s in misfits] == [[], [], []] and len(assigned(fit)) == 2
+    assert "waiting" not in rig.coordinator.job_view(job)
+    waiting = rig.coordinator.job_view(picky)["waiting"]
+    assert waiting.startswith("no online Giver can run this job (") and "MiB" in waiting
+
+
+async def test_a_capability_report_makes_a_giver_eligible_and_a_cached_image_preferred(
+    rig: Rig,
+) -> None:
+    await rig.job(range=[0, 1], requires={"labels": ["region=eu"]})
+    moved = rig.giver(slots=1, labels={"region": "us"})
+    await rig.coordinator.step()
+    assert moved.sent == []
+    caps = rig.registry.get(moved.giver_id).info.capabilities  # type: ignore[union-attr]
+    report = messages.Report(replace(caps, labels={"region": "eu"}))
+    await rig.coordinator.on_message(moved.giver_id, report)
+    await rig.coordinator.step()
+    assert len(assigned(moved)) == 1
+    await rig.job(image="cached:1", range=[0, 1])
+    bare = rig.giver(slots=1)
+    cached = rig.giver(slots=1, images=("cached:1",))
+    await rig.coordinator.step()
+    assert (assigned(bare), len(assigned(cached))) == ([], 1)
+
+
+async def test_disagreeing_copies_get_an_extra_copy_then_fail_with_the_disagreement(
+    rig: Rig,
+) -> None:
+    job = await rig.job(range=[0, 1], replicas=2, max_extra_copies=1)
+    a, b, c = (rig.giver(slots=1) for _ in range(3))
+    await rig.coordinator.step()
+    first = [s for s in (a, b, c) if assigned(s)]
+    assert len(first) == 2
+    for n, session in enumerate(first):
+        await rig.answer(session, {"price": n})
+    await rig.coordinator.step()
+    await rig.coordinator.step()
+    (third,) = [s for s in (a, b, c) if s not in first]
+    assert len(assigned(third)) == 1 and job.counts()["leased"] == 1
+    await rig.answer(third, {"price": 99})
+    await rig.coordinator.step()
+    assert job.status is JobStatus.DONE and job.counts()["failed"] == 1
+    assert job.failures[0].reason.startswith("copies disagree (3 different results")
+
+
+async def test_trust_is_earned_by_agreeing_lost_by_disagreeing_and_a_bad_giver_is_flagged(
+    rig: Rig,
+) -> None:
+    job = await rig.job(
+        range=[0, 12],
+        block_size=1,
+        replicas=3,
+        quorum=2,
+        adaptive={"trust_after": 2, "spot_check": 0},
+    )
+    honest = [rig.giver(slots=1) for _ in range(2)]
+    liar = rig.giver(slots=1)
+    for _ in range(2):
+        await rig.coordinator.step()
+        for session in honest:
+            await rig.answer(session, {"price": 1})
+        await rig.answer(liar, {"price": 666})
+        await rig.coordinator.step()
+    for session in honest:
+        assert rig.trust.get(session.giver_id).trust == {"x:1": 2}
+    record = rig.trust.get(liar.giver_id)
+    assert record.trust == {"x:1": 0} and record.flagged.startswith("2 results in a row disagreed")
+    view = rig.coordinator.givers_view()
+    assert [f["giver_id"] for f in view["flagged"]] == [liar.giver_id]
+    sent_to_liar = len(liar.sent)
+    # Trusted Givers now run blocks alone; the flagged one gets nothing.
+    await rig.coordinator.step()
+    single = [t for s in honest for t in assigned(s)][-2:]
+    assert len({block_of(t) for t in single}) == 2 and len(liar.sent) == sent_to_liar
+    stored = {doc["giver_id"]: doc for doc in await rig.keys.store.givers()}
+    assert stored[liar.giver_id]["flagged"] and job.counts()["done"] == 2
+
+
+async def test_an_unreachable_giver_is_purged_and_its_leases_return_at_once(rig: Rig) -> None:
+    job = await rig.job(range=[0, 2], block_size=1)
+    gone = rig.giver(slots=2)
+    await rig.coordinator.step()
+    assert len(assigned(gone)) == 2
+    gone.closed = True
+    for _ in range(2):
+        await rig.coordinator.step()
+        assert rig.registry.get(gone.giver_id) is not None and job.counts()["leased"] == 2
+    await rig.coordinator.step()
+    assert rig.registry.get(gone.giver_id) is None and rig.keys.leases == {}
+    assert [p["giver_id"] for p in rig.coordinator.givers_view()["purged"]] == [gone.giver_id]
+    back = rig.giver(slots=2, identity=rig.identities[gone.giver_id])
+    await rig.coordinator.step()
+    assert len(assigned(back)) == 2 and job.counts()["leased"] == 2
+
+
+async def test_a_slow_copy_near_the_end_of_a_job_is_doubled_and_the_first_result_wins(
+    rig: Rig,
+) -> None:
+    job = await rig.job(range=[0, 10], block_size=10)
+    slow = rig.giver(slots=1)
+    rig.trust.succeeded(slow.giver_id, seconds=1000.0, keys=10)
+    await rig.coordinator.step()
+    (original,) = assigned(slow)
+    fast = rig.giver(slots=1)
+    rig.trust.succeeded(fast.giver_id, seconds=0.0001, keys=10)
+    await rig.coordinator.step()
+    (copy,) = assigned(fast)
+    assert block_of(copy) == block_of(original) and copy.task_id != original.task_id
+    await rig.answer(fast)
+    await rig.coordinator.step()
+    assert job.status is JobStatus.DONE and job.counts()["done"] == 10
+    assert slow.sent[-1] == messages.Cancel(original.task_id)
