@@ -9,18 +9,16 @@ mid-job, the other takes over, and every block ran exactly once.
 
 import asyncio
 import signal
-import subprocess
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from conftest import free_port
-from test_restart import BIN, job_state, wait_for
+from test_restart import job_state, seeker_process, wait_for
 
 from channel.factory import open_channel
 from giver.config import GiverConfig
@@ -172,23 +170,9 @@ class LeaderFront:
             self._pipes.difference_update(pipes)
 
 
-def _spawn(command: list[Any], log: Path) -> subprocess.Popen:
-    with log.open("ab") as err:
-        return subprocess.Popen(command, stderr=err)
-
-
-@asynccontextmanager
-async def seeker_process(
-    port: int, data_dir: Path, log: Path, mongo_url: str
-) -> AsyncIterator[subprocess.Popen]:
-    """`seeker run` sharing `mongo_url`, up once it answers (leading or standing by)."""
-    command = [
-        BIN / "seeker",
-        "run",
-        "--port",
-        str(port),
-        "--data-dir",
-        data_dir,
+def shared(mongo_url: str) -> tuple[str, ...]:
+    """`seeker run` arguments for a Seeker sharing `mongo_url` with another."""
+    return (
         "--store",
         mongo_url,
         "--state",
@@ -197,24 +181,7 @@ async def seeker_process(
         str(LEASE_S),
         "--lease-grace-s",
         "2",
-    ]
-    process = await asyncio.to_thread(_spawn, command, log)
-    try:
-        async with aiohttp.ClientSession() as http, asyncio.timeout(TAKEOVER_TIMEOUT_S):
-            while True:
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/api/v1/leader") as response:
-                        if response.status in (200, 503):
-                            break
-                except aiohttp.ClientError:
-                    pass
-                assert process.poll() is None, await asyncio.to_thread(log.read_text)
-                await asyncio.sleep(POLL_S)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        await asyncio.to_thread(process.wait)
+    )
 
 
 async def test_when_the_leader_dies_the_other_seeker_finishes_the_job_running_no_block_twice(
@@ -229,9 +196,11 @@ async def test_when_the_leader_dies_the_other_seeker_finishes_the_job_running_no
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
         )
         leader = await stack.enter_async_context(
-            seeker_process(ports[0], tmp_path / "a", log, mongo_url)
+            seeker_process(ports[0], tmp_path / "a", log, shared(mongo_url))
         )
-        await stack.enter_async_context(seeker_process(ports[1], tmp_path / "b", log, mongo_url))
+        await stack.enter_async_context(
+            seeker_process(ports[1], tmp_path / "b", log, shared(mongo_url))
+        )
         front = LeaderFront(ports)
         await front.start()
         stack.push_async_callback(front.stop)

@@ -24,26 +24,27 @@ POLL_S = 0.1
 KEYS = 60
 
 
-def spawn(port: int, data_dir: Path, log: Path, stores: tuple[str, ...]) -> subprocess.Popen:
+def spawn(port: int, data_dir: Path, log: Path, args: tuple[str, ...]) -> subprocess.Popen:
     with log.open("ab") as err:
         return subprocess.Popen(
-            [BIN / "seeker", "run", "--port", str(port), "--data-dir", data_dir, *stores],
+            [BIN / "seeker", "run", "--port", str(port), "--data-dir", data_dir, *args],
             stderr=err,
         )
 
 
 @asynccontextmanager
 async def seeker_process(
-    port: int, data_dir: Path, log: Path, stores: tuple[str, ...]
+    port: int, data_dir: Path, log: Path, args: tuple[str, ...]
 ) -> AsyncIterator[subprocess.Popen]:
-    """`seeker run` as a process, up once its API answers; stopped at the end if still running."""
-    process = await asyncio.to_thread(spawn, port, data_dir, log, stores)
+    """`seeker run ARGS` as a process, up once its API answers (leading, or standing by
+    for another Seeker on the same store); stopped at the end if still running."""
+    process = await asyncio.to_thread(spawn, port, data_dir, log, args)
     try:
         async with aiohttp.ClientSession() as http, asyncio.timeout(JOB_TIMEOUT_S):
             while True:
                 try:
-                    async with http.get(f"http://127.0.0.1:{port}/api/v1/jobs") as response:
-                        if response.status == 200:
+                    async with http.get(f"http://127.0.0.1:{port}/api/v1/leader") as response:
+                        if response.status in (200, 503):
                             break
                 except aiohttp.ClientError:
                     pass
