@@ -182,7 +182,8 @@ async def invalidate_block(request: web.Request) -> web.Response:
 
 
 async def invalidate_giver(request: web.Request) -> web.Response:
-    """Discard what a Giver reported since `since` (epoch seconds; 0 for ever)."""
+    """Discard what a Giver reported since `since` (epoch seconds; 0 for ever); it
+    earns its trust again."""
     body = await read_json(request)
     since = body.get("since", 0) if isinstance(body, dict) else None
     if not isinstance(since, int | float) or isinstance(since, bool):
@@ -190,6 +191,7 @@ async def invalidate_giver(request: web.Request) -> web.Response:
     coordinator = request.app[JOB_COORDINATOR]
     giver_id = request.match_info["giver_id"]
     blocks, taken = await coordinator.keys.invalidate_giver(giver_id, float(since), time.time())
+    coordinator.trust.distrust(giver_id)
     await coordinator.cancel(taken)
     coordinator.wake()
     log.warning(

@@ -4,7 +4,7 @@ import pytest
 
 from seeker.errors import InvalidJob
 from seeker.keys import Ranges
-from seeker.spec import FromJob, KeyFile, KeyList, parse_job
+from seeker.spec import FromJob, JobSpec, KeyFile, KeyList, parse_job
 
 
 def test_ranges_merge_so_overlapping_keys_count_once() -> None:
@@ -75,11 +75,44 @@ def test_defaults_and_limits_overrides() -> None:
         ({"image": "x", "keys": ["a"], "priority": 1001}, "from 1 to 1000"),
         ({"image": "x", "keys": ["a"], "max_attempts": 0}, "max_attempts"),
         ({"image": "x", "keys": ["a"], "retry_backoff_s": -1}, "retry_backoff_s"),
+        ({"image": "x", "keys": ["a"], "requires": {"gpu": 1}}, r"unknown requirement\(s\): gpu"),
+        ({"image": "x", "keys": ["a"], "requires": {"min_cpus": -1}}, "requires.min_cpus"),
+        ({"image": "x", "keys": ["a"], "requires": {"arch": [3]}}, "requires.arch must be"),
+        ({"image": "x", "keys": ["a"], "requires": {"labels": ["Bad Name"]}}, "requires.labels"),
+        ({"image": "x", "keys": ["a"], "replicas": 11}, "replicas must be a whole number"),
+        ({"image": "x", "keys": ["a"], "replicas": 2, "quorum": 3}, "quorum .* from 1 to 2"),
+        ({"image": "x", "keys": ["a"], "choice": "loudest"}, "choice must be one of"),
+        ({"image": "x", "keys": ["a"], "choice": "majority_ignoring"}, "ignore_fields goes"),
+        ({"image": "x", "keys": ["a"], "ignore_fields": ["at"]}, "ignore_fields goes"),
+        ({"image": "x", "keys": ["a"], "adaptive": True, "replicas": 1}, "at least 2"),
+        ({"image": "x", "keys": ["a"], "adaptive": {"spot_check": 2}}, "spot_check"),
+        ({"image": "x", "keys": ["a"], "adaptive": "yes"}, "adaptive must be"),
     ],
 )
 def test_bad_submissions_are_refused_with_a_clear_message(body: object, message: str) -> None:
     with pytest.raises(InvalidJob, match=message):
         parse_job(body)
+
+
+def test_requirements_and_redundancy_have_sensible_defaults_and_survive_storage() -> None:
+    plain = parse_job({"image": "x", "keys": ["a"]})
+    assert (plain.redundancy.replicas, plain.redundancy.quorum) == (1, 1)
+    assert parse_job({"image": "x", "keys": ["a"], "replicas": 3}).redundancy.quorum == 2
+    adaptive = parse_job({"image": "x", "keys": ["a"], "adaptive": {"trust_after": 4}})
+    assert (adaptive.redundancy.replicas, adaptive.redundancy.trust_after) == (2, 4)
+    spec = parse_job(
+        {
+            "image": "x",
+            "keys": ["a"],
+            "requires": {"arch": "arm64", "labels": ["region=eu"], "min_memory_bytes": 2**30},
+            "replicas": 3,
+            "choice": "majority_ignoring",
+            "ignore_fields": ["fetched_at"],
+        }
+    )
+    assert spec.requirements.arch == ("arm64",) and spec.redundancy.ignore_fields == ("fetched_at",)
+    stored = JobSpec.from_wire(spec.to_wire())
+    assert (stored.requirements, stored.redundancy) == (spec.requirements, spec.redundancy)
 
 
 def test_a_keys_file_excludes_other_key_sources() -> None:

@@ -188,3 +188,25 @@ async def test_result_nested_too_deep_is_a_400_not_a_crash(
     )
     status, answer = await call(http, "POST", f"{seeker.url}/channel/v1/results", raw=body)
     assert (status, answer["code"]) == (400, "bad_result")
+
+
+async def test_givers_show_their_record_and_a_flag_is_cleared_by_the_operator(
+    seeker: Seeker, http: aiohttp.ClientSession
+) -> None:
+    url = f"{seeker.url}/api/v1/givers"
+    alice = Identity.generate()
+    assert (await call(http, "POST", url, registration(alice)))[0] == 200
+    status, answer = await call(http, "POST", f"{url}/{alice.id}/unflag", {})
+    assert (status, answer["code"]) == (404, "not_flagged")
+    coordinator = seeker.coordinator
+    assert coordinator is not None
+    for _ in range(coordinator.trust.flag_after):
+        coordinator.trust.rejected(alice.id, "x:1", time.time())
+    status, view = await call(http, "GET", url)
+    (giver,) = view["givers"]
+    assert giver["giver_id"] == alice.id and giver["flagged"] and giver["trust"] == {"x:1": 0}
+    assert [f["giver_id"] for f in view["flagged"]] == [alice.id] and view["purged"] == []
+    status, answer = await call(http, "POST", f"{url}/{alice.id}/unflag", {})
+    assert (status, answer) == (200, {"giver_id": alice.id, "flagged": False})
+    stored = {doc["giver_id"]: doc for doc in await coordinator.keys.store.givers()}
+    assert stored[alice.id]["flagged"] == ""
