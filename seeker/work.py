@@ -515,7 +515,7 @@ class KeyManager:
         """The results counted for a job, block by block."""
         wanted: dict[str, str] = {}
         async for block in self.blocks(job_id):
-            wanted.update((r.task_id, r.result_id) for r in block.runs if r.result_id)
+            wanted.update((r.task_id, r.result_id) for r in block.runs if r.result_id and r.counts)
             if len(wanted) >= RESULTS_BATCH:
                 for result in await self._fetch(wanted):
                     yield result

@@ -243,3 +243,33 @@ async def test_a_giver_that_stops_releases_its_block_and_another_finishes_the_jo
             assert state["keys"]["done"] == 2
             (run,) = await counted_runs(seeker, job["job_id"])
             assert run.giver_id == steady.id != stopping.id
+
+
+async def test_each_block_runs_on_both_givers_and_counts_once_they_agree(
+    grid: Grid, catalog_image: str, demo_site_url: str
+) -> None:
+    seeker = await grid()
+    job = await submit_and_wait(
+        seeker,
+        {
+            "image": catalog_image,
+            "range": [1, 21],
+            "block_size": 5,
+            "network": "host",
+            "settings": {"base_url": demo_site_url},
+            "replicas": 2,
+        },
+    )
+    assert job["keys"] == {"total": 20, "done": 20, "failed": 0, "leased": 0, "pending": 0}
+    assert sorted(int(r["key"]) for r in await export(seeker, job["job_id"])) == list(range(1, 21))
+    runs = await counted_runs(seeker, job["job_id"])
+    by_block: dict[str, list[Run]] = {}
+    for run in runs:
+        by_block.setdefault(run.task_id.rpartition(".")[0], []).append(run)
+    assert len(by_block) == 4
+    for copies in by_block.values():
+        assert sorted(r.role.value for r in copies) == ["agreed", "chosen"]
+        assert len({r.giver_id for r in copies}) == 2 and copies[0].digest == copies[1].digest
+    assert seeker.coordinator is not None
+    for record in seeker.coordinator.trust.records():
+        assert record.trust == {catalog_image: 4} and not record.flagged
