@@ -90,7 +90,6 @@ class Giver(AsyncLifecycle):
             progress_interval_s=config.progress_interval_s,
             max_pool_size=2 * config.slots + 4,
         )
-        self.capabilities = probe(await self._runner.version(), config.slots)
         left = await self._runner.remove_leftovers()
         if left:
             log.warning("removed %d container(s) left by a previous run", left)
@@ -113,8 +112,10 @@ class Giver(AsyncLifecycle):
             register=self._register,
         )
         self._session_task = asyncio.create_task(self._session.run(), name="giver-session")
+        assert self.capabilities is not None
         log.info(
-            "giver %s (%s) started: %d slot(s), %d CPU(s), %d MiB, %s/%s, Docker %s",
+            "giver %s (%s) started: %d slot(s), %d CPU(s), %d MiB, %s/%s, Docker %s, "
+            "%d cached image reference(s)",
             self.id,
             config.name,
             config.slots,
@@ -123,6 +124,7 @@ class Giver(AsyncLifecycle):
             self.capabilities.os,
             self.capabilities.arch,
             self.capabilities.docker_version,
+            len(self.capabilities.images),
         )
 
     async def serve(self) -> None:
@@ -187,16 +189,31 @@ class Giver(AsyncLifecycle):
             )
 
     async def _register(self) -> Registration:
+        """Register with what this machine offers now (also when registering again)."""
         assert self._http is not None and self._identity is not None
-        assert self.capabilities is not None
+        try:
+            capabilities = await self._probe()
+        except GiverError as e:
+            if self.capabilities is None:
+                raise
+            log.warning("cannot probe this machine again (%s); registering as probed last", e)
+            capabilities = self.capabilities
         return await register(
             self._http,
             self.config.seeker_url,
             self._identity,
             name=self.config.name,
-            capabilities=self.capabilities,
+            volunteer=self.config.volunteer,
+            capabilities=capabilities,
             retry_max_s=self.config.reconnect_max_s,
         )
+
+    async def _probe(self) -> Capabilities:
+        assert self._runner is not None
+        self.capabilities = await probe(
+            self._runner, slots=self.config.slots, labels=self.config.labels
+        )
+        return self.capabilities
 
     async def _on_message(self, message: Message) -> None:
         if isinstance(message, Assign):

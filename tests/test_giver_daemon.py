@@ -1,5 +1,6 @@
-"""What the Giver daemon tells a real Seeker when a scraper's output cannot be
-trusted, and when the Giver stops with tasks still running (real containers)."""
+"""What the Giver daemon tells a real Seeker: what it offers (labels, volunteer,
+cached images), when a scraper's output cannot be trusted, and when the Giver
+stops with tasks still running (real containers)."""
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
@@ -13,9 +14,11 @@ import pytest
 
 from channel import canonical
 from channel.messages import Accept, Done, Invalidate, Message, Release
+from channel.models import GiverInfo
 from giver.config import GiverConfig
 from giver.daemon import STOPPING_REASON, Giver
 from giver.docker_runner import GIVER_LABEL
+from seeker import api as seeker_api
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
 from seeker.daemon import Seeker
@@ -74,7 +77,7 @@ async def giver(seeker: Seeker, tmp_path: Path) -> AsyncIterator[GiverFactory]:
     """Make Givers of `seeker` (not started); each is stopped when the test ends."""
     async with AsyncExitStack() as stack:
 
-        def make(name: str, slots: int = 1) -> Giver:
+        def make(name: str, slots: int = 1, **settings: Any) -> Giver:
             made = Giver(
                 GiverConfig(
                     seeker_url=seeker.url,
@@ -82,12 +85,27 @@ async def giver(seeker: Seeker, tmp_path: Path) -> AsyncIterator[GiverFactory]:
                     name=name,
                     slots=slots,
                     progress_interval_s=0.2,
+                    **settings,
                 )
             )
             stack.push_async_callback(made.stop)
             return made
 
         yield make
+
+
+@pytest.fixture
+def verified(monkeypatch: pytest.MonkeyPatch) -> list[GiverInfo]:
+    """Every GiverInfo the Seeker verified in a registration, in order."""
+    infos: list[GiverInfo] = []
+    verify = seeker_api.verify_registration
+
+    def recording(body: Any, now: float, max_skew_s: float) -> GiverInfo:
+        infos.append(info := verify(body, now, max_skew_s))
+        return info
+
+    monkeypatch.setattr(seeker_api, "verify_registration", recording)
+    return infos
 
 
 async def submit(seeker: Seeker, body: dict[str, Any]) -> str:
@@ -109,6 +127,13 @@ async def wait_until_done(seeker: Seeker, job_id: str) -> dict[str, Any]:
         while (job := await job_state(seeker, job_id))["status"] != "done":  # noqa: ASYNC110
             await asyncio.sleep(POLL_S)
     return job
+
+
+async def givers_view(seeker: Seeker) -> list[dict[str, Any]]:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{seeker.url}/api/v1/givers") as response:
+            assert response.status == 200
+            return (await response.json())["givers"]
 
 
 def containers_of(docker_client: docker.DockerClient, giver: Giver) -> list[str]:
@@ -189,3 +214,28 @@ async def test_a_giver_that_stops_releases_its_running_tasks(
     assert job["keys"]["pending"] == 4
     assert job["status"] == "running" and job["failures"] == []
     assert await asyncio.to_thread(containers_of, docker_client, stopping) == []
+
+
+async def test_the_seeker_sees_a_givers_labels_volunteer_and_cached_images(
+    seeker: Seeker,
+    giver: GiverFactory,
+    verified: list[GiverInfo],
+    faulty_image: str,
+    docker_client: docker.DockerClient,
+) -> None:
+    labels = {"region": "eu", "net.residential": "true"}
+    async with giver("lent", labels=labels, volunteer="ada") as lent:
+        (view,) = await givers_view(seeker)
+        image = await asyncio.to_thread(docker_client.images.get, faulty_image)
+        # The image it offers is the image it runs.
+        job_id = await submit(
+            seeker, {"image": faulty_image, "keys": ["a"], "settings": {"mode": "ok"}}
+        )
+        assert (await wait_until_done(seeker, job_id))["keys"]["done"] == 1
+
+    assert view["giver_id"] == lent.id
+    capabilities = view["capabilities"]
+    assert capabilities["labels"] == labels
+    assert {faulty_image, image.id} <= set(capabilities["images"])
+    assert not [i for i in capabilities["images"] if i.startswith("<none>")]
+    assert [(info.giver_id, info.volunteer) for info in verified] == [(lent.id, "ada")]
