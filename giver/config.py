@@ -29,6 +29,8 @@ class GiverConfig:
     progress_interval_s: float = 1.0
     reconnect_max_s: float = 30.0
     outbox_retry_max_s: float = 30.0
+    # How often the Giver looks again at what it offers (images, CPUs, memory).
+    report_interval_s: float = 60.0
 
     def __post_init__(self) -> None:
         url = urlsplit(self.seeker_url)
@@ -40,7 +42,12 @@ class GiverConfig:
             raise ConfigError("name", "must not be empty")
         if self.slots < 1:
             raise ConfigError("slots", f"must be at least 1, got {self.slots}")
-        for name in ("progress_interval_s", "reconnect_max_s", "outbox_retry_max_s"):
+        for name in (
+            "progress_interval_s",
+            "reconnect_max_s",
+            "outbox_retry_max_s",
+            "report_interval_s",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(name, f"must be positive, got {getattr(self, name)}")
         if len(self.volunteer) > MAX_LABEL_VALUE_CHARS or "\n" in self.volunteer:

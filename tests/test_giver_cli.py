@@ -47,6 +47,7 @@ def test_flags_win_over_the_environment() -> None:
 def test_without_labels_or_volunteer_the_defaults_hold() -> None:
     built = config(SEEKGIVE_GIVER_LABELS=" ")
     assert built.labels == {} and built.volunteer == ""
+    assert built.report_interval_s == 60.0
 
 
 @pytest.mark.parametrize(
@@ -83,7 +84,7 @@ def test_a_label_that_is_not_name_equals_value_names_its_source(
     assert words in str(raised.value)
 
 
-def test_the_config_checks_labels_and_volunteer(tmp_path: Path) -> None:
+def test_the_config_checks_labels_volunteer_and_report_interval(tmp_path: Path) -> None:
     with pytest.raises(LabelError, match="label name 'Region'"):
         GiverConfig(SEEKER, tmp_path, labels={"Region": "eu"})
     with pytest.raises(LabelError, match=r"labels\.region must be one line"):
@@ -92,6 +93,8 @@ def test_the_config_checks_labels_and_volunteer(tmp_path: Path) -> None:
         GiverConfig(SEEKER, tmp_path, labels={f"l{n}": "x" for n in range(65)})
     with pytest.raises(ConfigError, match="volunteer: must be one line"):
         GiverConfig(SEEKER, tmp_path, volunteer="a" * 201)
+    with pytest.raises(ConfigError, match="report_interval_s: must be positive"):
+        GiverConfig(SEEKER, tmp_path, report_interval_s=0)
 
 
 def test_the_configs_labels_cannot_change_behind_its_back(tmp_path: Path) -> None:

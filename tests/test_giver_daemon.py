@@ -1,9 +1,10 @@
 """What the Giver daemon tells a real Seeker: what it offers (labels, volunteer,
-cached images), when a scraper's output cannot be trusted, and when the Giver
-stops with tasks still running (real containers)."""
+cached images) and a Report when that changes, when a scraper's output cannot
+be trusted, and when the Giver stops with tasks still running (real containers)."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,10 @@ from typing import Any
 import aiohttp
 import docker
 import pytest
+from conftest import BASE_IMAGE
 
 from channel import canonical
-from channel.messages import Accept, Done, Invalidate, Message, Release
+from channel.messages import Accept, Done, Invalidate, Message, Release, Report
 from channel.models import GiverInfo
 from giver.config import GiverConfig
 from giver.daemon import STOPPING_REASON, Giver
@@ -29,6 +31,8 @@ POLL_S = 0.1
 # here, so a block that comes back was given back, not lapsed.
 LEASE_GRACE_S = 60.0
 RELEASED_WITHIN_S = 10.0
+# Short, so a test sees the periodic probe without waiting the default minute.
+REPORT_INTERVAL_S = 0.2
 
 GiverFactory = Callable[..., Giver]
 
@@ -53,6 +57,17 @@ class Heard:
                 self._arrived.clear()
                 await self._arrived.wait()
         return found[:count]
+
+    async def first(self, matches: Callable[[Message], bool], start: int = 0) -> tuple[int, Any]:
+        """The first message from index `start` on that `matches`, and its index."""
+        async with asyncio.timeout(JOB_TIMEOUT_S):
+            while True:
+                for index in range(start, len(self.messages)):
+                    if matches(self.messages[index]):
+                        return index, self.messages[index]
+                start = len(self.messages)
+                self._arrived.clear()
+                await self._arrived.wait()
 
 
 @pytest.fixture
@@ -92,6 +107,17 @@ async def giver(seeker: Seeker, tmp_path: Path) -> AsyncIterator[GiverFactory]:
             return made
 
         yield make
+
+
+@pytest.fixture
+def new_tag(docker_client: docker.DockerClient) -> Iterator[str]:
+    """A tag no image has yet; whatever the test tags with it is untagged at the end."""
+    tag = f"seekgive-test/report:{uuid.uuid4().hex[:12]}"
+    yield tag
+    try:
+        docker_client.images.remove(tag)
+    except docker.errors.ImageNotFound:
+        pass
 
 
 @pytest.fixture
@@ -239,3 +265,30 @@ async def test_the_seeker_sees_a_givers_labels_volunteer_and_cached_images(
     assert {faulty_image, image.id} <= set(capabilities["images"])
     assert not [i for i in capabilities["images"] if i.startswith("<none>")]
     assert [(info.giver_id, info.volunteer) for info in verified] == [(lent.id, "ada")]
+
+
+async def test_a_new_local_image_reaches_the_seeker_in_a_report(
+    seeker: Seeker,
+    heard: Heard,
+    giver: GiverFactory,
+    new_tag: str,
+    docker_client: docker.DockerClient,
+) -> None:
+    def has_tag(message: Message) -> bool:
+        return isinstance(message, Report) and new_tag in message.capabilities.images
+
+    async with giver("reporting", report_interval_s=REPORT_INTERVAL_S, labels={"region": "eu"}):
+        (registered,) = await givers_view(seeker)
+        assert new_tag not in registered["capabilities"]["images"]
+
+        repository, _, tag = new_tag.partition(":")
+        await asyncio.to_thread(docker_client.api.tag, BASE_IMAGE, repository, tag)
+        tagged_at, report = await heard.first(has_tag)
+        assert report.capabilities.labels == {"region": "eu"}
+        assert BASE_IMAGE in report.capabilities.images
+
+        await asyncio.to_thread(docker_client.images.remove, new_tag)
+        _, untagged = await heard.first(
+            lambda m: isinstance(m, Report) and not has_tag(m), start=tagged_at + 1
+        )
+        assert BASE_IMAGE in untagged.capabilities.images
