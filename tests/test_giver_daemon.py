@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import docker
 import pytest
-from conftest import BASE_IMAGE
+from conftest import BASE_IMAGE, free_port
 
 from channel import canonical
 from channel.messages import Accept, Done, Invalidate, Message, Release, Report
@@ -33,6 +33,7 @@ LEASE_GRACE_S = 60.0
 RELEASED_WITHIN_S = 10.0
 # Short, so a test sees the periodic probe without waiting the default minute.
 REPORT_INTERVAL_S = 0.2
+RECONNECT_MAX_S = 0.2
 
 GiverFactory = Callable[..., Giver]
 
@@ -160,6 +161,16 @@ async def givers_view(seeker: Seeker) -> list[dict[str, Any]]:
         async with http.get(f"{seeker.url}/api/v1/givers") as response:
             assert response.status == 200
             return (await response.json())["givers"]
+
+
+async def online_givers(seeker: Seeker) -> list[dict[str, Any]]:
+    """The Seeker's view of its Givers once one has its session open."""
+    async with asyncio.timeout(JOB_TIMEOUT_S):
+        while True:
+            view = await givers_view(seeker)
+            if any(g["online"] for g in view):
+                return view
+            await asyncio.sleep(POLL_S)
 
 
 def containers_of(docker_client: docker.DockerClient, giver: Giver) -> list[str]:
@@ -292,3 +303,36 @@ async def test_a_new_local_image_reaches_the_seeker_in_a_report(
             lambda m: isinstance(m, Report) and not has_tag(m), start=tagged_at + 1
         )
         assert BASE_IMAGE in untagged.capabilities.images
+
+
+async def test_registering_again_carries_what_the_machine_offers_now(
+    tmp_path: Path, new_tag: str, docker_client: docker.DockerClient
+) -> None:
+    """A Seeker started afresh does not know the Giver, which registers again: with
+    an image tagged while no Seeker ran (no Report could carry it)."""
+    port = free_port()
+
+    def seeker_config(name: str) -> SeekerConfig:
+        return SeekerConfig(port=port, data_dir=tmp_path / name, poll_interval_s=POLL_S)
+
+    again = Giver(
+        GiverConfig(
+            seeker_url=f"http://127.0.0.1:{port}",
+            data_dir=tmp_path / "again",
+            name="again",
+            reconnect_max_s=RECONNECT_MAX_S,
+        )
+    )
+    try:
+        async with Seeker(seeker_config("first")) as first:
+            await again.start()
+            (registered,) = await online_givers(first)
+            assert new_tag not in registered["capabilities"]["images"]
+        repository, _, tag = new_tag.partition(":")
+        await asyncio.to_thread(docker_client.api.tag, BASE_IMAGE, repository, tag)
+        async with Seeker(seeker_config("second")) as second:
+            (view,) = await online_givers(second)
+            assert view["giver_id"] == again.id
+            assert new_tag in view["capabilities"]["images"]
+    finally:
+        await again.stop()
