@@ -51,7 +51,34 @@ def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> GiverC
     name = args.name or environ.get(f"{ENV_PREFIX}NAME")
     if name:
         defaults_overridden["name"] = name
+    if args.label:
+        defaults_overridden["labels"] = parse_labels(args.label, "--label")
+    elif environ.get(f"{ENV_PREFIX}LABELS", "").strip():
+        items = environ[f"{ENV_PREFIX}LABELS"].split(",")
+        defaults_overridden["labels"] = parse_labels(
+            [item for item in items if item.strip()], f"{ENV_PREFIX}LABELS"
+        )
+    volunteer = args.volunteer or environ.get(f"{ENV_PREFIX}VOLUNTEER")
+    if volunteer:
+        defaults_overridden["volunteer"] = volunteer
     return GiverConfig(seeker_url=seeker, data_dir=data_dir(args, environ), **defaults_overridden)
+
+
+def parse_labels(items: list[str], source: str) -> dict[str, str]:
+    """NAME=VALUE items as a mapping; `source` (a flag or variable) names them in errors.
+
+    Whether names and values follow the label rules, GiverConfig checks.
+    """
+    labels: dict[str, str] = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        name = name.strip()
+        if not equals or not name:
+            raise ConfigError(source, f"label {item.strip()!r} is not NAME=VALUE")
+        if name in labels:
+            raise ConfigError(source, f"label {name!r} is given twice")
+        labels[name] = value.strip()
+    return labels
 
 
 def show_id(directory: Path) -> None:
@@ -84,6 +111,19 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--name", help=f"name shown to the Seeker (env {ENV_PREFIX}NAME, default the host name)"
+    )
+    run.add_argument(
+        "--label",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a fact about this machine for the Seeker, e.g. region=eu; repeatable "
+        f"(env {ENV_PREFIX}LABELS=NAME=VALUE,..., which --label replaces)",
+    )
+    run.add_argument(
+        "--volunteer",
+        metavar="NAME",
+        help="who lends this machine: Givers of one volunteer never get two copies "
+        f"of the same block (env {ENV_PREFIX}VOLUNTEER)",
     )
     run.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     show = commands.add_parser("id", help="print this Giver's id and public key")

@@ -1,11 +1,15 @@
 """The Giver's settings: one frozen object, built by the CLI."""
 
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from urllib.parse import urlsplit
 
-from giver.errors import ConfigError
+from channel.errors import WireError
+from channel.models import MAX_LABEL_VALUE_CHARS, MAX_LABELS, check_labels
+from giver.errors import ConfigError, LabelError
 
 IDENTITY_FILE = "identity.key"
 
@@ -18,9 +22,15 @@ class GiverConfig:
     data_dir: Path
     name: str = field(default_factory=socket.gethostname)
     slots: int = 2
+    # Free-form NAME=VALUE facts the volunteer tells the Seeker (region=eu).
+    labels: Mapping[str, str] = field(default_factory=dict)
+    # Who lends the machine: Givers of one volunteer never get two copies of a block.
+    volunteer: str = ""
     progress_interval_s: float = 1.0
     reconnect_max_s: float = 30.0
     outbox_retry_max_s: float = 30.0
+    # How often the Giver looks again at what it offers (images, CPUs, memory).
+    report_interval_s: float = 60.0
 
     def __post_init__(self) -> None:
         url = urlsplit(self.seeker_url)
@@ -32,9 +42,20 @@ class GiverConfig:
             raise ConfigError("name", "must not be empty")
         if self.slots < 1:
             raise ConfigError("slots", f"must be at least 1, got {self.slots}")
-        for name in ("progress_interval_s", "reconnect_max_s", "outbox_retry_max_s"):
+        for name in (
+            "progress_interval_s",
+            "reconnect_max_s",
+            "outbox_retry_max_s",
+            "report_interval_s",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(name, f"must be positive, got {getattr(self, name)}")
+        if len(self.volunteer) > MAX_LABEL_VALUE_CHARS or "\n" in self.volunteer:
+            raise ConfigError(
+                "volunteer", f"must be one line of at most {MAX_LABEL_VALUE_CHARS} characters"
+            )
+        # Frozen all the way down: the labels cannot change behind the config's back.
+        object.__setattr__(self, "labels", MappingProxyType(valid_labels(self.labels)))
 
     @property
     def identity_path(self) -> Path:
@@ -47,3 +68,15 @@ class GiverConfig:
     @property
     def work_dir(self) -> Path:
         return self.data_dir / "work"
+
+
+def valid_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """`labels` as a dict if every label follows the wire's rules; else LabelError."""
+    if len(labels) > MAX_LABELS:
+        raise ConfigError("labels", f"at most {MAX_LABELS} labels, got {len(labels)}")
+    for name, value in labels.items():
+        try:
+            check_labels({name: value}, "labels")
+        except WireError as e:
+            raise LabelError(str(name), str(e)) from e
+    return dict(labels)

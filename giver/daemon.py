@@ -6,7 +6,9 @@ acknowledged it the Seeker hears `Done`. A task that fails yields a Result
 with an error; it never stops the Giver. A task whose output breaks the
 contract yields no Result: the Seeker hears `Invalidate` instead. A Giver
 that stops releases the tasks still running, so the Seeker can give them to
-another Giver at once instead of waiting for their leases to lapse.
+another Giver at once instead of waiting for their leases to lapse. What the
+Giver offers is probed again after every task and every `report_interval_s`;
+the Seeker hears of changes in a `Report`.
 """
 
 import asyncio
@@ -43,6 +45,7 @@ from giver.errors import GiverError
 from giver.outbox import Outbox
 from giver.probe import probe
 from giver.registration import Registration, register
+from giver.reporter import Reporter
 from giver.session import Session
 
 log = logging.getLogger(__name__)
@@ -68,6 +71,7 @@ class Giver(AsyncLifecycle):
         self._outbox: Outbox | None = None
         self._session: Session | None = None
         self._session_task: asyncio.Task[None] | None = None
+        self._reporter = Reporter(self._probe, self._send, interval_s=config.report_interval_s)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Tasks holding a slot: from acceptance until their container is gone (and
         # their result is about to go to the outbox); stop() releases these.
@@ -90,7 +94,6 @@ class Giver(AsyncLifecycle):
             progress_interval_s=config.progress_interval_s,
             max_pool_size=2 * config.slots + 4,
         )
-        self.capabilities = probe(await self._runner.version(), config.slots)
         left = await self._runner.remove_leftovers()
         if left:
             log.warning("removed %d container(s) left by a previous run", left)
@@ -111,10 +114,14 @@ class Giver(AsyncLifecycle):
             reconnect_max_s=config.reconnect_max_s,
             on_message=self._on_message,
             register=self._register,
+            on_open=self._reporter.session_opened,
         )
         self._session_task = asyncio.create_task(self._session.run(), name="giver-session")
+        self._reporter.start()
+        assert self.capabilities is not None
         log.info(
-            "giver %s (%s) started: %d slot(s), %d CPU(s), %d MiB, %s/%s, Docker %s",
+            "giver %s (%s) started: %d slot(s), %d CPU(s), %d MiB, %s/%s, Docker %s, "
+            "%d cached image reference(s)",
             self.id,
             config.name,
             config.slots,
@@ -123,6 +130,7 @@ class Giver(AsyncLifecycle):
             self.capabilities.os,
             self.capabilities.arch,
             self.capabilities.docker_version,
+            len(self.capabilities.images),
         )
 
     async def serve(self) -> None:
@@ -147,6 +155,7 @@ class Giver(AsyncLifecycle):
         self._stopping.set()
         try:
             await self._release_running()
+            await self._reporter.stop()
             await _cancel(self._session_task)
             workers = list(self._tasks.values())
             for worker in workers:
@@ -187,16 +196,36 @@ class Giver(AsyncLifecycle):
             )
 
     async def _register(self) -> Registration:
+        """Register with what this machine offers now (also when registering again)."""
         assert self._http is not None and self._identity is not None
-        assert self.capabilities is not None
-        return await register(
+        try:
+            capabilities = await self._probe()
+        except GiverError as e:
+            if self.capabilities is None:
+                raise
+            log.warning("cannot probe this machine again (%s); registering as probed last", e)
+            capabilities = self.capabilities
+        registration = await register(
             self._http,
             self.config.seeker_url,
             self._identity,
             name=self.config.name,
-            capabilities=self.capabilities,
+            volunteer=self.config.volunteer,
+            capabilities=capabilities,
             retry_max_s=self.config.reconnect_max_s,
         )
+        self._reporter.registered(capabilities)
+        return registration
+
+    async def _probe(self) -> Capabilities:
+        assert self._runner is not None
+        self.capabilities = await probe(
+            self._runner, slots=self.config.slots, labels=self.config.labels
+        )
+        return self.capabilities
+
+    def _send(self, message: Message) -> bool:
+        return self._session is not None and self._session.send(message)
 
     async def _on_message(self, message: Message) -> None:
         if isinstance(message, Assign):
@@ -279,6 +308,7 @@ class Giver(AsyncLifecycle):
             output = await self._execute(task, workdir)
             # The container is gone: free the slot before the Seeker can hear of the result.
             self._busy.discard(task.task_id)
+            self._reporter.refresh_soon()
             if isinstance(output, outputs.UntrustedOutput):
                 self._invalidate(task, output.reason)
                 return

@@ -22,7 +22,7 @@ import requests
 from docker.models.containers import Container
 
 from channel import canonical
-from channel.models import CONTRACT_VERSION, Task
+from channel.models import CONTRACT_VERSION, MAX_IMAGES, Task
 from giver.errors import DockerError, DockerUnavailable, ImageMissing
 from giver.outputs import ContainerExit, read_progress
 
@@ -58,6 +58,7 @@ class DockerRunner:
         self._progress_interval_s = progress_interval_s
         # Its own threads: a running container holds one for up to a progress interval.
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="docker")
+        self._images_capped = False
 
     @classmethod
     async def connect(
@@ -99,6 +100,24 @@ class DockerRunner:
             return True
 
         return await self._call(present)
+
+    async def images(self) -> tuple[str, ...]:
+        """Every local image's references (tags, repo digests, id), sorted.
+
+        At most MAX_IMAGES: past that, the references of the newest images.
+        """
+        listed = await self._call(self._client.api.images)
+        references = image_references(listed)
+        if len(references) > MAX_IMAGES:
+            log.log(
+                logging.DEBUG if self._images_capped else logging.WARNING,
+                "%d local image references; reporting those of the newest images (%d)",
+                len(references),
+                MAX_IMAGES,
+            )
+            self._images_capped = True
+            references = references[:MAX_IMAGES]
+        return tuple(sorted(references))
 
     async def remove_leftovers(self) -> int:
         """Remove containers of this Giver left by a run that crashed; return how many."""
@@ -197,6 +216,19 @@ class DockerRunner:
         except (docker.errors.DockerException, requests.RequestException) as e:
             where = f"task {task_id}: " if task_id else ""
             raise DockerError(f"{where}docker: {e}", task_id=task_id) from e
+
+
+def image_references(listed: list[dict[str, Any]]) -> list[str]:
+    """The tags, repo digests and ids of images as the Engine lists them (newest
+    first), each once, without the `<none>` placeholders of untagged images."""
+    seen: dict[str, None] = {}
+    for image in sorted(listed, key=lambda i: i.get("Created", 0), reverse=True):
+        for reference in (*(image.get("RepoTags") or ()), *(image.get("RepoDigests") or ())):
+            if not reference.startswith("<none>"):
+                seen[reference] = None
+        if image.get("Id"):
+            seen[image["Id"]] = None
+    return list(seen)
 
 
 def task_document(task: Task) -> dict[str, Any]:

@@ -13,6 +13,16 @@ class ConfigError(GiverError):
         self.name = name
 
 
+class LabelError(ConfigError):
+    """A label breaks the rules labels follow on the wire (lowercase name, one short line)."""
+
+    def __init__(self, label: str, message: str) -> None:
+        # `message` comes from channel.models.check_labels and already names the setting.
+        GiverError.__init__(self, message)
+        self.name = "labels"
+        self.label = label
+
+
 class DockerError(GiverError):
     """The Docker Engine could not be reached or refused a request."""
 

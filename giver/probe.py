@@ -1,17 +1,25 @@
-"""What this machine offers: CPUs, memory, architecture, OS, Docker version."""
+"""What this machine offers: CPUs, memory, architecture, OS, Docker version, cached
+images, and the labels its volunteer gave it."""
 
 import os
 import platform
+from collections.abc import Mapping
 from pathlib import Path
 
 from channel.models import Capabilities
+from giver.docker_runner import DockerRunner
 
 MEMINFO = Path("/proc/meminfo")
 ARCH_NAMES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
-def probe(docker_version: str, slots: int) -> Capabilities:
-    """The Capabilities a Giver reports, given its Docker version and slot count."""
+async def probe(runner: DockerRunner, *, slots: int, labels: Mapping[str, str]) -> Capabilities:
+    """The Capabilities a Giver reports now; cheap enough to call after every task.
+
+    Raises DockerError if the Engine does not answer.
+    """
+    docker_version = await runner.version()
+    images = await runner.images()
     return Capabilities(
         cpus=cpu_count(),
         memory_bytes=memory_bytes(),
@@ -19,6 +27,8 @@ def probe(docker_version: str, slots: int) -> Capabilities:
         os=platform.system().lower(),
         docker_version=docker_version,
         slots=slots,
+        images=images,
+        labels=dict(labels),
     )
 
 

@@ -36,6 +36,7 @@ async def register(
     identity: Identity,
     *,
     name: str,
+    volunteer: str,
     capabilities: Capabilities,
     retry_max_s: float,
 ) -> Registration:
@@ -52,6 +53,7 @@ async def register(
             name=name,
             capabilities=capabilities,
             signed_at=time.time(),
+            volunteer=volunteer,
         )
         body = {"giver": info.to_wire(), "signature": identity.sign_value(info.to_wire())}
         try:

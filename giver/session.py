@@ -4,9 +4,10 @@ The Seeker opens with a Challenge; the Giver answers with a signed Hello.
 Then the Seeker assigns and cancels tasks, and the Giver accepts, refuses,
 reports progress and says when a result is in the Channel. Messages for the
 Seeker go through a queue of the live connection; while there is none they
-are dropped (the Seeker polls the Channel by task id anyway). `drain()` waits
-until what is queued has been written, for messages that must go out before
-the Giver closes the session.
+are dropped (the Seeker polls the Channel by task id anyway); `on_open` hears
+when a connection is ready to take them. `drain()` waits until what is
+queued has been written, for messages that must go out before the Giver
+closes the session.
 """
 
 import asyncio
@@ -46,6 +47,7 @@ class Session:
         reconnect_max_s: float,
         on_message: MessageHandler,
         register: Callable[[], Awaitable[object]],
+        on_open: Callable[[], None] | None = None,
     ) -> None:
         self.url = seeker_url.rstrip("/") + SESSION_PATH.format(giver_id=identity.id)
         self._http = http
@@ -53,6 +55,7 @@ class Session:
         self._reconnect_max_s = reconnect_max_s
         self._on_message = on_message
         self._register = register
+        self._on_open = on_open
         self._outgoing: asyncio.Queue[Message] | None = None
         self._writer: asyncio.Task[None] | None = None
 
@@ -117,6 +120,8 @@ class Session:
             writer = asyncio.create_task(_write(ws, outgoing), name="giver-session-writer")
             self._outgoing, self._writer = outgoing, writer
             try:
+                if self._on_open is not None:
+                    self._on_open()
                 while (message := await _receive(ws)) is not None:
                     await self._handle(message)
             finally:

@@ -1,8 +1,10 @@
-"""What the Giver daemon tells a real Seeker when a scraper's output cannot be
-trusted, and when the Giver stops with tasks still running (real containers)."""
+"""What the Giver daemon tells a real Seeker: what it offers (labels, volunteer,
+cached images) and a Report when that changes, when a scraper's output cannot
+be trusted, and when the Giver stops with tasks still running (real containers)."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -10,12 +12,15 @@ from typing import Any
 import aiohttp
 import docker
 import pytest
+from conftest import BASE_IMAGE, free_port
 
 from channel import canonical
-from channel.messages import Accept, Done, Invalidate, Message, Release
+from channel.messages import Accept, Done, Invalidate, Message, Release, Report
+from channel.models import GiverInfo
 from giver.config import GiverConfig
 from giver.daemon import STOPPING_REASON, Giver
 from giver.docker_runner import GIVER_LABEL
+from seeker import api as seeker_api
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
 from seeker.daemon import Seeker
@@ -26,6 +31,9 @@ POLL_S = 0.1
 # here, so a block that comes back was given back, not lapsed.
 LEASE_GRACE_S = 60.0
 RELEASED_WITHIN_S = 10.0
+# Short, so a test sees the periodic probe without waiting the default minute.
+REPORT_INTERVAL_S = 0.2
+RECONNECT_MAX_S = 0.2
 
 GiverFactory = Callable[..., Giver]
 
@@ -51,6 +59,17 @@ class Heard:
                 await self._arrived.wait()
         return found[:count]
 
+    async def first(self, matches: Callable[[Message], bool], start: int = 0) -> tuple[int, Any]:
+        """The first message from index `start` on that `matches`, and its index."""
+        async with asyncio.timeout(JOB_TIMEOUT_S):
+            while True:
+                for index in range(start, len(self.messages)):
+                    if matches(self.messages[index]):
+                        return index, self.messages[index]
+                start = len(self.messages)
+                self._arrived.clear()
+                await self._arrived.wait()
+
 
 @pytest.fixture
 async def seeker(tmp_path: Path) -> AsyncIterator[Seeker]:
@@ -74,7 +93,7 @@ async def giver(seeker: Seeker, tmp_path: Path) -> AsyncIterator[GiverFactory]:
     """Make Givers of `seeker` (not started); each is stopped when the test ends."""
     async with AsyncExitStack() as stack:
 
-        def make(name: str, slots: int = 1) -> Giver:
+        def make(name: str, slots: int = 1, **settings: Any) -> Giver:
             made = Giver(
                 GiverConfig(
                     seeker_url=seeker.url,
@@ -82,12 +101,38 @@ async def giver(seeker: Seeker, tmp_path: Path) -> AsyncIterator[GiverFactory]:
                     name=name,
                     slots=slots,
                     progress_interval_s=0.2,
+                    **settings,
                 )
             )
             stack.push_async_callback(made.stop)
             return made
 
         yield make
+
+
+@pytest.fixture
+def new_tag(docker_client: docker.DockerClient) -> Iterator[str]:
+    """A tag no image has yet; whatever the test tags with it is untagged at the end."""
+    tag = f"seekgive-test/report:{uuid.uuid4().hex[:12]}"
+    yield tag
+    try:
+        docker_client.images.remove(tag)
+    except docker.errors.ImageNotFound:
+        pass
+
+
+@pytest.fixture
+def verified(monkeypatch: pytest.MonkeyPatch) -> list[GiverInfo]:
+    """Every GiverInfo the Seeker verified in a registration, in order."""
+    infos: list[GiverInfo] = []
+    verify = seeker_api.verify_registration
+
+    def recording(body: Any, now: float, max_skew_s: float) -> GiverInfo:
+        infos.append(info := verify(body, now, max_skew_s))
+        return info
+
+    monkeypatch.setattr(seeker_api, "verify_registration", recording)
+    return infos
 
 
 async def submit(seeker: Seeker, body: dict[str, Any]) -> str:
@@ -109,6 +154,23 @@ async def wait_until_done(seeker: Seeker, job_id: str) -> dict[str, Any]:
         while (job := await job_state(seeker, job_id))["status"] != "done":  # noqa: ASYNC110
             await asyncio.sleep(POLL_S)
     return job
+
+
+async def givers_view(seeker: Seeker) -> list[dict[str, Any]]:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{seeker.url}/api/v1/givers") as response:
+            assert response.status == 200
+            return (await response.json())["givers"]
+
+
+async def online_givers(seeker: Seeker) -> list[dict[str, Any]]:
+    """The Seeker's view of its Givers once one has its session open."""
+    async with asyncio.timeout(JOB_TIMEOUT_S):
+        while True:
+            view = await givers_view(seeker)
+            if any(g["online"] for g in view):
+                return view
+            await asyncio.sleep(POLL_S)
 
 
 def containers_of(docker_client: docker.DockerClient, giver: Giver) -> list[str]:
@@ -189,3 +251,88 @@ async def test_a_giver_that_stops_releases_its_running_tasks(
     assert job["keys"]["pending"] == 4
     assert job["status"] == "running" and job["failures"] == []
     assert await asyncio.to_thread(containers_of, docker_client, stopping) == []
+
+
+async def test_the_seeker_sees_a_givers_labels_volunteer_and_cached_images(
+    seeker: Seeker,
+    giver: GiverFactory,
+    verified: list[GiverInfo],
+    faulty_image: str,
+    docker_client: docker.DockerClient,
+) -> None:
+    labels = {"region": "eu", "net.residential": "true"}
+    async with giver("lent", labels=labels, volunteer="ada") as lent:
+        (view,) = await givers_view(seeker)
+        image = await asyncio.to_thread(docker_client.images.get, faulty_image)
+        # The image it offers is the image it runs.
+        job_id = await submit(
+            seeker, {"image": faulty_image, "keys": ["a"], "settings": {"mode": "ok"}}
+        )
+        assert (await wait_until_done(seeker, job_id))["keys"]["done"] == 1
+
+    assert view["giver_id"] == lent.id
+    capabilities = view["capabilities"]
+    assert capabilities["labels"] == labels
+    assert {faulty_image, image.id} <= set(capabilities["images"])
+    assert not [i for i in capabilities["images"] if i.startswith("<none>")]
+    assert [(info.giver_id, info.volunteer) for info in verified] == [(lent.id, "ada")]
+
+
+async def test_a_new_local_image_reaches_the_seeker_in_a_report(
+    seeker: Seeker,
+    heard: Heard,
+    giver: GiverFactory,
+    new_tag: str,
+    docker_client: docker.DockerClient,
+) -> None:
+    def has_tag(message: Message) -> bool:
+        return isinstance(message, Report) and new_tag in message.capabilities.images
+
+    async with giver("reporting", report_interval_s=REPORT_INTERVAL_S, labels={"region": "eu"}):
+        (registered,) = await givers_view(seeker)
+        assert new_tag not in registered["capabilities"]["images"]
+
+        repository, _, tag = new_tag.partition(":")
+        await asyncio.to_thread(docker_client.api.tag, BASE_IMAGE, repository, tag)
+        tagged_at, report = await heard.first(has_tag)
+        assert report.capabilities.labels == {"region": "eu"}
+        assert BASE_IMAGE in report.capabilities.images
+
+        await asyncio.to_thread(docker_client.images.remove, new_tag)
+        _, untagged = await heard.first(
+            lambda m: isinstance(m, Report) and not has_tag(m), start=tagged_at + 1
+        )
+        assert BASE_IMAGE in untagged.capabilities.images
+
+
+async def test_registering_again_carries_what_the_machine_offers_now(
+    tmp_path: Path, new_tag: str, docker_client: docker.DockerClient
+) -> None:
+    """A Seeker started afresh does not know the Giver, which registers again: with
+    an image tagged while no Seeker ran (no Report could carry it)."""
+    port = free_port()
+
+    def seeker_config(name: str) -> SeekerConfig:
+        return SeekerConfig(port=port, data_dir=tmp_path / name, poll_interval_s=POLL_S)
+
+    again = Giver(
+        GiverConfig(
+            seeker_url=f"http://127.0.0.1:{port}",
+            data_dir=tmp_path / "again",
+            name="again",
+            reconnect_max_s=RECONNECT_MAX_S,
+        )
+    )
+    try:
+        async with Seeker(seeker_config("first")) as first:
+            await again.start()
+            (registered,) = await online_givers(first)
+            assert new_tag not in registered["capabilities"]["images"]
+        repository, _, tag = new_tag.partition(":")
+        await asyncio.to_thread(docker_client.api.tag, BASE_IMAGE, repository, tag)
+        async with Seeker(seeker_config("second")) as second:
+            (view,) = await online_givers(second)
+            assert view["giver_id"] == again.id
+            assert new_tag in view["capabilities"]["images"]
+    finally:
+        await again.stop()

@@ -8,9 +8,10 @@ from pathlib import Path
 import demo_site
 import docker
 import pytest
+from conftest import BASE_IMAGE
 
-from channel.models import KeyBlock, KeyOutcome, Limits, Task
-from giver.docker_runner import GIVER_LABEL, DockerRunner, container_user
+from channel.models import MAX_IMAGES, KeyBlock, KeyOutcome, Limits, Task
+from giver.docker_runner import GIVER_LABEL, DockerRunner, container_user, image_references
 from giver.errors import ImageMissing
 from giver.outputs import ContainerExit, ScraperOutput, UntrustedOutput, collect
 
@@ -222,6 +223,38 @@ async def test_catalog_scrapes_the_demo_site(
         KeyOutcome("9999", False, "not found"),
     ]
     assert progress[-1] == (3, 3)
+
+
+async def test_images_lists_local_tags_and_ids_but_no_placeholders(
+    runner: DockerRunner, faulty_image: str, docker_client: docker.DockerClient
+) -> None:
+    image = await asyncio.to_thread(docker_client.images.get, faulty_image)
+    images = await runner.images()
+    assert {faulty_image, image.id, BASE_IMAGE} <= set(images)
+    assert not [i for i in images if i.startswith("<none>")]
+    assert list(images) == sorted(images) and len(images) <= MAX_IMAGES
+
+
+def test_image_references_skip_placeholders_and_keep_the_newest_first() -> None:
+    listed = [
+        {"Id": "sha256:old", "Created": 1, "RepoTags": ["a:1", "a:latest"], "RepoDigests": None},
+        {
+            "Id": "sha256:new",
+            "Created": 2,
+            "RepoTags": ["b:1"],
+            "RepoDigests": ["b@sha256:d1", "b@sha256:d1"],
+        },
+        {"Id": "sha256:dangling", "RepoTags": ["<none>:<none>"], "RepoDigests": ["<none>@<none>"]},
+    ]
+    assert image_references(listed) == [
+        "b:1",
+        "b@sha256:d1",
+        "sha256:new",
+        "a:1",
+        "a:latest",
+        "sha256:old",
+        "sha256:dangling",
+    ]
 
 
 def test_container_user_is_never_root() -> None:

@@ -1,4 +1,5 @@
-"""The Giver's session against a stand-in Seeker on 127.0.0.1: what `drain()` promises."""
+"""The Giver's session against a stand-in Seeker on 127.0.0.1: what `drain()` and
+`on_open` promise."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -153,3 +154,37 @@ async def test_drain_ends_when_the_connection_drops(
             assert await draining is False
     finally:
         await stop(task)
+
+
+async def test_on_open_may_send_at_once(peer: Peer) -> None:
+    """What `on_open` sends is the first thing the Seeker hears after the hello."""
+    opened = asyncio.Event()
+
+    async def on_message(message: Message) -> None:
+        opened.set()
+
+    async def register() -> None:
+        pass
+
+    def say_first() -> None:
+        assert giver_session.send(Progress("first", 0, 1))
+
+    async with aiohttp.ClientSession() as http:
+        giver_session = Session(
+            http,
+            peer.url,
+            Identity.generate(),
+            reconnect_max_s=0.1,
+            on_message=on_message,
+            register=register,
+            on_open=say_first,
+        )
+        task = await run(giver_session, opened)
+        try:
+            async with asyncio.timeout(WAIT_S):
+                while not peer.received:
+                    peer.arrived.clear()
+                    await peer.arrived.wait()
+            assert peer.received[0] == Progress("first", 0, 1)
+        finally:
+            await stop(task)
