@@ -59,6 +59,7 @@ from seeker.intake import create_job  # noqa: E402
 from seeker.jobs import JobStatus  # noqa: E402
 from seeker.spec import parse_job  # noqa: E402
 from seeker.state.factory import open_state  # noqa: E402
+from seeker.trust import TrustBook  # noqa: E402
 from seeker.work import KeyManager  # noqa: E402
 
 IMAGE = "bench/none:1"
@@ -278,7 +279,7 @@ async def lease_run(
         keys = KeyManager(state, channel, lease_grace_s=LEASE_GRACE_S)
         await keys.load(time.time())
         givers = GiverRegistry()
-        coordinator = Coordinator(keys, givers, poll_interval_s=POLL_INTERVAL_S)
+        coordinator = Coordinator(keys, givers, TrustBook(), poll_interval_s=POLL_INTERVAL_S)
         body = {"image": IMAGE, "range": [0, args.lease_keys], "block_size": args.block_size}
         job = await create_job(keys, parse_job(body), scratch_dir=scratch)
         posting = Posting(channel, coordinator)

@@ -148,6 +148,7 @@ class Placer:
             giver_id: c.caps.slots - load.get(giver_id, 0)
             for giver_id, c in self._candidates.items()
         }
+        self._free_total = sum(max(0, free) for free in self._free.values())
         self._typical = typical_speed(c.record for c in self._candidates.values())
         self._heaps: dict[str, list[tuple[float, str]]] = {}
         self._unfit: dict[str, dict[str, str]] = {}
@@ -155,7 +156,7 @@ class Placer:
     @property
     def free(self) -> int:
         """Free slots left among all Givers of the round."""
-        return sum(max(0, free) for free in self._free.values())
+        return self._free_total
 
     def free_slots(self, giver_id: str) -> int:
         return max(0, self._free.get(giver_id, 0))
@@ -167,6 +168,11 @@ class Placer:
         """Why each online Giver that cannot run the job cannot."""
         self._heap(job)
         return self._unfit[job.job_id]
+
+    def eligible(self, job: JobNeeds) -> list[str]:
+        """The unflagged Givers of the round that can run the job, full or not."""
+        unfit_now = self.unfit_reasons(job)
+        return [g for g in self._candidates if g not in unfit_now]
 
     def _score(self, c: Candidate, image: str) -> float:
         return score(c, self._free[c.giver_id], image, self._typical)
@@ -224,6 +230,8 @@ class Placer:
 
     def take(self, giver_id: str) -> None:
         """A lease went to `giver_id`: one slot fewer."""
+        if self._free[giver_id] > 0:
+            self._free_total -= 1
         self._free[giver_id] -= 1
 
     def expected_s(self, giver_id: str, keys: int) -> float | None:
@@ -238,11 +246,14 @@ def remaining_s(
     elapsed_s: float, keys: int, progress: int, holder_s_per_key: float | None
 ) -> float | None:
     """How much longer a copy out for `elapsed_s` should take: from its progress
-    if it reported any, else from its Giver's record; None if nothing tells."""
+    if it reported any, else from its Giver's record; None if nothing tells. A
+    copy already past what its record expects is taken to need as long again as
+    it has run: its Giver has slowed down, and nothing tells by how much."""
     if progress > 0:
         return elapsed_s / progress * (keys - progress)
     if holder_s_per_key:
-        return max(holder_s_per_key * keys - elapsed_s, 0.0)
+        expected = holder_s_per_key * keys
+        return expected - elapsed_s if elapsed_s < expected else elapsed_s
     return None
 
 

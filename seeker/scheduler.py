@@ -117,6 +117,9 @@ class Scheduler:
             )
             if chosen is None:
                 await self._unplaced(job, block, placer, needs, waiting, fail)
+                if not block.refused and not block.round_givers():
+                    # No free Giver can run this job at all: its other blocks wait too.
+                    queues[job.job_id] = []
                 continue
             quorum, wanted = self._round_size(job, block, chosen.giver_id)
             entry = self._givers.get(chosen.giver_id)
@@ -167,9 +170,8 @@ class Scheduler:
     ) -> None:
         """No Giver took `block` this round: fail it if every Giver that could run it
         refused it, else note why it waits."""
-        online = [g.info.giver_id for g in self._givers.online()]
         unfit = placer.unfit_reasons(needs)
-        eligible = [g for g in online if g not in unfit and placer.candidate(g) is not None]
+        eligible = placer.eligible(needs)
         if eligible and block.round is None and all(g in block.refused for g in eligible):
             reasons = "; ".join(f"{g}: {r}" for g, r in sorted(block.refused.items()))
             await fail(job, block, f"refused by every Giver ({reasons})")

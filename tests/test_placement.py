@@ -195,6 +195,7 @@ def test_a_placer_spreads_a_round_over_givers_and_never_overfills_one() -> None:
 def test_a_tail_copy_is_worth_it_only_for_a_copy_running_much_longer_than_the_idle_giver() -> None:
     assert remaining_s(10.0, 100, 25, None) == 30.0
     assert remaining_s(10.0, 100, 0, 0.5) == 40.0
+    assert remaining_s(80.0, 100, 0, 0.5) == 80.0  # overdue: as long again
     assert remaining_s(10.0, 100, 0, None) is None
     assert not worth_a_tail_copy(remaining=100.0, elapsed_s=1.0, candidate_s=5.0)
     assert not worth_a_tail_copy(remaining=8.0, elapsed_s=10.0, candidate_s=5.0)
