@@ -391,6 +391,15 @@ class Rounds:
     placer_build_s: list[float]  # Scheduler.placer() with its first job's heap, after
 
 
+async def open_stores(stack: contextlib.AsyncExitStack, work: Path) -> KeyManager:
+    """A key manager on SQLite state and Channel files in `work`, closed with `stack`."""
+    channel = await open_channel(f"sqlite:///{work}/channel.sqlite3")
+    stack.push_async_callback(channel.close)
+    state = await open_state(f"sqlite:///{work}/state.sqlite3")
+    stack.push_async_callback(state.close)
+    return KeyManager(state, channel, lease_grace_s=LEASE_GRACE_S)
+
+
 async def timed_rounds(
     work: Path,
     givers: list[Candidate],
@@ -403,11 +412,7 @@ async def timed_rounds(
     """`rounds` rounds of the real coordinator on SQLite files over `givers` (whose
     sessions only count what they are sent), with jobs of `bodies`, each round timed."""
     async with contextlib.AsyncExitStack() as stack:
-        channel = await open_channel(f"sqlite:///{work}/channel.sqlite3")
-        stack.push_async_callback(channel.close)
-        state = await open_state(f"sqlite:///{work}/state.sqlite3")
-        stack.push_async_callback(state.close)
-        keys = KeyManager(state, channel, lease_grace_s=LEASE_GRACE_S)
+        keys = await open_stores(stack, work)
         trust = TrustBook()
         trust.load([g.record.to_doc() for g in givers])
         registry = GiverRegistry()
@@ -631,11 +636,8 @@ async def tail_run(
     """Wall time of one job to done, with or without tail copies."""
     count = TailCount()
     async with contextlib.AsyncExitStack() as stack:
-        channel = await open_channel(f"sqlite:///{work}/channel.sqlite3")
-        stack.push_async_callback(channel.close)
-        state = await open_state(f"sqlite:///{work}/state.sqlite3")
-        stack.push_async_callback(state.close)
-        keys = KeyManager(state, channel, lease_grace_s=LEASE_GRACE_S)
+        keys = await open_stores(stack, work)
+        channel = keys.channel
         registry = GiverRegistry()
         watch = Watch(contact_interval_s=QUIET.contact_interval_s, tail_copies=tail_copies)
         coordinator = Coordinator(
