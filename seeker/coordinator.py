@@ -166,8 +166,7 @@ class Coordinator:
             log.warning("lease on task %s lapsed; its keys are back in the pool", ref.task_id)
             self.trust.failed(ref.giver_id)
         await self._collect(now)
-        report = await self._scheduler.run(now, self._send, self._fail)
-        if report.capped:
+        if await self._scheduler.run(now, self._send, self._fail):
             self._wake.set()
         if now >= self._next_contact_check:
             self._next_contact_check = now + self._watch.contact_interval_s
@@ -315,16 +314,15 @@ class Coordinator:
 
     def givers_view(self) -> dict[str, Any]:
         """Every registered Giver with its record, flagged ones, and those purged lately."""
-        records = {r.giver_id: r for r in self.trust.records()}
         givers = []
         for view in self._givers.view():
-            record = records.get(view["giver_id"]) or self.trust.get(view["giver_id"])
+            record = self.trust.get(view["giver_id"])
             givers.append(
                 {**view, "leases": self.keys.load_of(view["giver_id"]), **record.to_doc()}
             )
         return {
             "givers": givers,
-            "flagged": [r.to_doc() for r in records.values() if r.flagged],
+            "flagged": [r.to_doc() for r in self.trust.records() if r.flagged],
             "purged": [
                 {"giver_id": p.giver_id, "name": p.name, "at": p.at, "reason": p.reason}
                 for p in self.purged

@@ -161,9 +161,6 @@ class Placer:
     def free_slots(self, giver_id: str) -> int:
         return max(0, self._free.get(giver_id, 0))
 
-    def candidate(self, giver_id: str) -> Candidate | None:
-        return self._candidates.get(giver_id)
-
     def unfit_reasons(self, job: JobNeeds) -> dict[str, str]:
         """Why each online Giver that cannot run the job cannot."""
         self._heap(job)

@@ -17,7 +17,6 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from seeker.blocks import Block
 from seeker.givers import GiverEntry, GiverRegistry
@@ -34,17 +33,9 @@ from seeker.work import KeyManager
 
 log = logging.getLogger(__name__)
 
-# A Giver that is sent a block: it got the block (True) or not.
+# Leases a copy of a block to a Giver and sends it (job, block, Giver, quorum, wanted,
+# tail): the block as leased, or None if it did not go.
 Sender = Callable[[Job, Block, GiverEntry, int, int, bool], Awaitable[Block | None]]
-
-
-@dataclass(slots=True)
-class RoundReport:
-    """What one round did, and why jobs that wait for a Giver wait."""
-
-    leased: int = 0
-    tail_copies: int = 0
-    capped: bool = False
 
 
 def needs_of(job: Job) -> JobNeeds:
@@ -85,10 +76,10 @@ class Scheduler:
 
     async def run(
         self, now: float, send: Sender, fail: Callable[[Job, Block, str], Awaitable[None]]
-    ) -> RoundReport:
-        """Lease ready blocks to free slots, then tail copies to what is left."""
+    ) -> bool:
+        """Lease ready blocks to free slots, then tail copies to what is left. Whether
+        the round filled every slot it may and more are free (so go again at once)."""
         placer = self.placer()
-        report = RoundReport()
         capped, free = placer.free > self._batch, min(placer.free, self._batch)
         active = Counter(ref.job_id for ref in self._keys.leases.values())
         jobs = [j for j in self._keys.jobs.values() if j.status is JobStatus.RUNNING]
@@ -130,16 +121,13 @@ class Scheduler:
             placer.take(chosen.giver_id)
             active[job.job_id] += 1
             free -= 1
-            report.leased += 1
             if leased.wants_copy:
                 queues[job.job_id].insert(0, leased)
         self.waiting = waiting
-        # Every slot the round may fill was filled, and more are free: go again.
-        report.capped = capped and free == 0
         if free > 0 and self._tail_copies:
             idle = [j for j in drained if not queues.get(j.job_id) and j.tally.leased]
-            report.tail_copies = await self._tail(idle, placer, free, now, send)
-        return report
+            await self._tail(idle, placer, free, now, send)
+        return capped and free == 0
 
     def _owners(self, giver_ids: set[str]) -> set[str]:
         owners = set()
@@ -184,8 +172,8 @@ class Scheduler:
 
     async def _tail(
         self, jobs: list[Job], placer: Placer, free: int, now: float, send: Sender
-    ) -> int:
-        """Double the slowest copies of jobs with nothing left to lease; how many."""
+    ) -> None:
+        """Double the slowest copies of jobs with nothing left to lease."""
         made = 0
         refs = sorted(
             (r for r in self._keys.leases.values() if r.job_id in {j.job_id for j in jobs}),
@@ -231,4 +219,3 @@ class Scheduler:
                     elapsed,
                     chosen.giver_id,
                 )
-        return made
