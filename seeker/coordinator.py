@@ -196,6 +196,8 @@ class Coordinator:
             results += [
                 r for r in found if (ref := leases.get(r.task_id)) and ref.giver_id == r.giver_id
             ]
+        # Copies count in the order they finished, so `first` means first.
+        results.sort(key=lambda r: (r.finished_at, r.result_id))
         if len(results) > STEP_BATCH:
             results = results[:STEP_BATCH]
             self._wake.set()

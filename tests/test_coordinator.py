@@ -2,6 +2,7 @@
 record what they are sent (the session itself is tested end to end elsewhere)."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import replace
@@ -204,6 +205,7 @@ def signed(
     identity: Identity, task: Task, result_id: str, data: dict[str, Any] | None = None
 ) -> Result:
     keys = list(task.block)
+    now = time.time()
     return sign_result(
         identity,
         Result(
@@ -214,8 +216,8 @@ def signed(
             records=[{"key": k, "data": data or {}} for k in keys],
             outcomes=[KeyOutcome(k, True) for k in keys],
             error=None,
-            started_at=0.0,
-            finished_at=0.0,
+            started_at=now,
+            finished_at=now,
         ),
     )
 
@@ -316,9 +318,10 @@ async def test_trust_is_earned_by_agreeing_lost_by_disagreeing_and_a_bad_giver_i
     liar = rig.giver(slots=1)
     for _ in range(2):
         await rig.coordinator.step()
+        # The liar finishes first: were it last, the honest pair would decide without it.
+        await rig.answer(liar, {"price": 666})
         for session in honest:
             await rig.answer(session, {"price": 1})
-        await rig.answer(liar, {"price": 666})
         await rig.coordinator.step()
     for session in honest:
         assert rig.trust.get(session.giver_id).trust == {"x:1": 2}
