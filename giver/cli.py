@@ -46,14 +46,14 @@ def show_status(directory: Path, as_json: bool) -> int:
         doc = asyncio.run(control.call(control_path(directory), "GET", "/status"))
     except NotRunning as e:
         if as_json:
-            print(json.dumps({"running": False, "data_dir": str(directory)}))
+            print(json.dumps({"daemon_running": False, "data_dir": str(directory)}))
         else:
             print(str(e))
             since = pause.paused_since(pause_path(directory))
             if since is not None:
                 print("it is paused: it will take no tasks when it starts, until `giver resume`")
         return 3
-    print(json.dumps({"running": True, **doc}, indent=2) if as_json else status.render(doc))
+    print(json.dumps({"daemon_running": True, **doc}, indent=2) if as_json else status.render(doc))
     return 0
 
 
