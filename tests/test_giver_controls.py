@@ -16,6 +16,7 @@ from test_giver_daemon import (
     POLL_S,
     GiverFactory,
     Heard,
+    containers_by_id,
     giver,
     heard,
     job_state,
@@ -27,7 +28,6 @@ from test_giver_daemon import (
 from test_processes import BIN, STOP_TIMEOUT_S, run_cli
 
 from channel.messages import Accept, Refuse
-from giver.docker_runner import GIVER_LABEL
 from seeker.daemon import Seeker
 
 __all__ = ["giver", "heard", "seeker"]  # fixtures
@@ -53,10 +53,6 @@ async def _count(listing: Awaitable[list[Any]], count: int) -> bool:
     return len(await listing) == count
 
 
-def containers(docker_client: docker.DockerClient, giver_id: str) -> list[Any]:
-    return docker_client.containers.list(all=True, filters={"label": f"{GIVER_LABEL}={giver_id}"})
-
-
 async def test_caps_clamp_the_container_and_refuse_what_does_not_fit(
     seeker: Seeker,
     heard: Heard,
@@ -80,7 +76,7 @@ async def test_caps_clamp_the_container_and_refuse_what_does_not_fit(
         )
         await heard.wait_for(Accept)
         (running,) = await until(
-            lambda: asyncio.to_thread(containers, docker_client, capped.id), "a container"
+            lambda: asyncio.to_thread(containers_by_id, docker_client, capped.id), "a container"
         )
         host = running.attrs["HostConfig"]
         assert host["NanoCpus"] == 500_000_000 and host["Memory"] == 128 * MIB
@@ -194,14 +190,14 @@ async def test_drain_on_sigterm_delivers_what_finishes_and_releases_the_rest(
             {"image": faulty_image, "keys": ["l"], "settings": {"mode": "slow", "seconds": 10}},
         )
         await until(
-            lambda: _count(asyncio.to_thread(containers, docker_client, first_id), 2),
+            lambda: _count(asyncio.to_thread(containers_by_id, docker_client, first_id), 2),
             "two containers",
         )
         g.send_signal(signal.SIGTERM)
         async with giver_process(tmp_path, seeker, second, "--slots", "1"):
             async with asyncio.timeout(JOB_TIMEOUT_S):
                 assert await g.wait() == 0
-            assert await asyncio.to_thread(containers, docker_client, first_id) == []
+            assert await asyncio.to_thread(containers_by_id, docker_client, first_id) == []
             assert (await wait_until_done(seeker, short))["keys"]["done"] == 1
             assert (await wait_until_done(seeker, long))["keys"]["done"] == 1
     log = (tmp_path / "first.log").read_text()
