@@ -3,7 +3,10 @@
 A daemon has `start()`, `serve()` (returns when the daemon is done or has
 failed) and `stop()` (idempotent). SIGINT or SIGTERM asks it to stop
 gracefully, also while it is still starting (`start()` is cancelled and must
-clean up after itself); a second signal exits at once.
+clean up after itself); a second signal exits at once. A daemon that can
+drain (let work in progress finish before it stops) is drained first, and a
+second signal then cancels the drain so that `stop()` runs at once; only a
+third exits without stopping.
 """
 
 import asyncio
@@ -11,7 +14,7 @@ import logging
 import os
 import signal
 from abc import ABC, abstractmethod
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, Self
 
 log = logging.getLogger(__name__)
@@ -62,16 +65,25 @@ class AsyncLifecycle(ABC):
         await self.stop()
 
 
-async def run_until_signal(daemon: Daemon) -> None:
-    """Start `daemon`, serve until it ends or a signal arrives, then stop it."""
+async def run_until_signal(
+    daemon: Daemon, *, drain: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Start `daemon`, serve until it ends or a signal arrives, then stop it; after
+    a signal, `drain()` it first if given."""
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
+    draining: asyncio.Future[None] | None = None
 
     def on_signal(signum: int) -> None:
+        name = signal.Signals(signum).name
+        if draining is not None and not draining.done() and not draining.cancelled():
+            log.warning("second %s: stopping at once (send it again to exit now)", name)
+            draining.cancel()
+            return
         if stopping.is_set():
-            log.warning("second %s: exiting now", signal.Signals(signum).name)
+            log.warning("%s again: exiting now", name)
             os._exit(FORCED_EXIT_CODE)
-        log.info("%s: stopping (send it again to exit at once)", signal.Signals(signum).name)
+        log.info("%s: stopping (send it again to stop at once)", name)
         stopping.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -79,7 +91,12 @@ async def run_until_signal(daemon: Daemon) -> None:
     try:
         if await _until_stopping(daemon.start(), stopping):
             try:
-                await _until_stopping(daemon.serve(), stopping)
+                served = await _until_stopping(daemon.serve(), stopping)
+                if not served and drain is not None:
+                    draining = asyncio.ensure_future(drain())
+                    await asyncio.wait([draining])
+                    if not draining.cancelled():
+                        draining.result()
             finally:
                 await daemon.stop()
     finally:

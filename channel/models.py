@@ -66,9 +66,13 @@ class Capabilities:
     slots: int
     images: tuple[str, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Why the Giver takes no tasks now, as a clause that follows its name ("is
+    # paused by its volunteer"); empty while it takes tasks. On the wire only when
+    # set, so a Giver that takes tasks looks the same to peers that predate it.
+    paused: str = ""
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire = {
             "cpus": self.cpus,
             "memory_bytes": self.memory_bytes,
             "arch": self.arch,
@@ -78,6 +82,9 @@ class Capabilities:
             "images": list(self.images),
             "labels": dict(self.labels),
         }
+        if self.paused:
+            wire["paused"] = self.paused
+        return wire
 
     @classmethod
     def from_wire(cls, data: Any, where: str = "capabilities") -> "Capabilities":
@@ -96,10 +103,20 @@ class Capabilities:
             slots=field_of(data, "slots", int, where),
             images=tuple(images),
             labels=check_labels(labels, f"{where}.labels"),
+            paused=_paused(data, where),
         )
         if caps.slots < 1:
             raise WireError(f"{where}.slots must be at least 1")
         return caps
+
+
+def _paused(data: Mapping[str, Any], where: str) -> str:
+    paused = data.get("paused", "")
+    if not isinstance(paused, str) or len(paused) > MAX_LABEL_VALUE_CHARS or "\n" in paused:
+        raise WireError(
+            f"{where}.paused must be one line of at most {MAX_LABEL_VALUE_CHARS} characters"
+        )
+    return paused
 
 
 def check_labels(labels: Any, where: str = "labels") -> dict[str, str]:

@@ -1,84 +1,36 @@
 """`giver`: lend this machine to a Seeker, running its scrapers in sandboxed containers.
 
-Settings come from flags, then from SEEKGIVE_GIVER_* environment variables.
+Settings come from flags, then SEEKGIVE_GIVER_* environment variables, then a
+TOML file (see giver.settings). `giver pause`, `giver resume` and `giver status`
+talk to the running daemon through its control socket.
 """
 
 import argparse
 import asyncio
+import json
 import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from channel.errors import ChannelError
 from channel.identity import Identity
 from channel.lifecycle import configure_logging, run_until_signal
-from giver.config import IDENTITY_FILE, GiverConfig
+from giver import control, pause, status
+from giver.config import IDENTITY_FILE, control_path, pause_path
 from giver.daemon import Giver
-from giver.errors import ConfigError, GiverError
-
-ENV_PREFIX = "SEEKGIVE_GIVER_"
-DATA_DIR_NAME = "seekgive-giver"
-
-
-def default_data_dir(environ: Mapping[str, str]) -> Path:
-    """$XDG_DATA_HOME/seekgive-giver, or ~/.local/share/seekgive-giver."""
-    xdg = environ.get("XDG_DATA_HOME", "")
-    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"
-    return base / DATA_DIR_NAME
+from giver.errors import GiverError, NotRunning
+from giver.settings import (
+    DATA_DIR_NAME,
+    ENV_PREFIX,
+    add_flags,
+    build_config,
+    data_dir,
+    default_data_dir,
+)
 
 
-def data_dir(args: argparse.Namespace, environ: Mapping[str, str]) -> Path:
-    chosen = args.data_dir or environ.get(f"{ENV_PREFIX}DATA_DIR")
-    return Path(chosen).expanduser().resolve() if chosen else default_data_dir(environ)
-
-
-def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> GiverConfig:
-    """The daemon's settings: flags first, then the environment, then defaults."""
-    seeker = args.seeker or environ.get(f"{ENV_PREFIX}SEEKER")
-    if not seeker:
-        raise ConfigError("seeker", f"give --seeker URL or set {ENV_PREFIX}SEEKER")
-    slots = args.slots
-    if slots is None and environ.get(f"{ENV_PREFIX}SLOTS"):
-        try:
-            slots = int(environ[f"{ENV_PREFIX}SLOTS"])
-        except ValueError as e:
-            raise ConfigError(f"{ENV_PREFIX}SLOTS", "must be a whole number") from e
-    defaults_overridden: dict[str, Any] = {}
-    if slots is not None:
-        defaults_overridden["slots"] = slots
-    name = args.name or environ.get(f"{ENV_PREFIX}NAME")
-    if name:
-        defaults_overridden["name"] = name
-    if args.label:
-        defaults_overridden["labels"] = parse_labels(args.label, "--label")
-    elif environ.get(f"{ENV_PREFIX}LABELS", "").strip():
-        items = environ[f"{ENV_PREFIX}LABELS"].split(",")
-        defaults_overridden["labels"] = parse_labels(
-            [item for item in items if item.strip()], f"{ENV_PREFIX}LABELS"
-        )
-    volunteer = args.volunteer or environ.get(f"{ENV_PREFIX}VOLUNTEER")
-    if volunteer:
-        defaults_overridden["volunteer"] = volunteer
-    return GiverConfig(seeker_url=seeker, data_dir=data_dir(args, environ), **defaults_overridden)
-
-
-def parse_labels(items: list[str], source: str) -> dict[str, str]:
-    """NAME=VALUE items as a mapping; `source` (a flag or variable) names them in errors.
-
-    Whether names and values follow the label rules, GiverConfig checks.
-    """
-    labels: dict[str, str] = {}
-    for item in items:
-        name, equals, value = item.partition("=")
-        name = name.strip()
-        if not equals or not name:
-            raise ConfigError(source, f"label {item.strip()!r} is not NAME=VALUE")
-        if name in labels:
-            raise ConfigError(source, f"label {name!r} is given twice")
-        labels[name] = value.strip()
-    return labels
+def chosen_data_dir(args: argparse.Namespace) -> Path:
+    return data_dir(args, os.environ) or default_data_dir(os.environ)
 
 
 def show_id(directory: Path) -> None:
@@ -88,46 +40,68 @@ def show_id(directory: Path) -> None:
     print(f"public key: {identity.public_key}")
 
 
+def show_status(directory: Path, as_json: bool) -> int:
+    """Print the running daemon's status; 3 when no daemon runs."""
+    try:
+        doc = asyncio.run(control.call(control_path(directory), "GET", "/status"))
+    except NotRunning as e:
+        if as_json:
+            print(json.dumps({"daemon_running": False, "data_dir": str(directory)}))
+        else:
+            print(str(e))
+            since = pause.paused_since(pause_path(directory))
+            if since is not None:
+                print("it is paused: it will take no tasks when it starts, until `giver resume`")
+        return 3
+    print(json.dumps({"daemon_running": True, **doc}, indent=2) if as_json else status.render(doc))
+    return 0
+
+
+def set_paused(directory: Path, paused: bool) -> None:
+    """Pause or resume through the running daemon, or in its data dir if none runs."""
+    route = "/pause" if paused else "/resume"
+    try:
+        asyncio.run(control.call(control_path(directory), "POST", route))
+    except NotRunning:
+        if paused:
+            pause.pause(pause_path(directory))
+            print("paused; the Giver is not running and will start paused")
+        else:
+            pause.resume(pause_path(directory))
+            print("resumed; the Giver is not running and will take tasks when it starts")
+        return
+    if paused:
+        print("paused: no new tasks; running tasks go on until they finish")
+    else:
+        print("resumed: taking tasks again (within its active hours)")
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="giver", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    data_dir_help = (
+        f"identity, outbox, work files and giver.toml (env {ENV_PREFIX}DATA_DIR, "
+        f"default $XDG_DATA_HOME/{DATA_DIR_NAME})"
+    )
     run = commands.add_parser("run", help="run the Giver daemon until interrupted")
+    run.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
     run.add_argument(
-        "--seeker",
-        metavar="URL",
-        help=f"the Seeker's URL, e.g. http://seeker:8765 (env {ENV_PREFIX}SEEKER)",
+        "--config",
+        metavar="FILE",
+        help=f"a TOML settings file (env {ENV_PREFIX}CONFIG, default giver.toml in the data dir)",
     )
-    run.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help=f"identity, outbox and work files (env {ENV_PREFIX}DATA_DIR, "
-        f"default $XDG_DATA_HOME/{DATA_DIR_NAME})",
-    )
-    run.add_argument(
-        "--slots",
-        type=int,
-        metavar="N",
-        help=f"containers to run at once (env {ENV_PREFIX}SLOTS, default 2)",
-    )
-    run.add_argument(
-        "--name", help=f"name shown to the Seeker (env {ENV_PREFIX}NAME, default the host name)"
-    )
-    run.add_argument(
-        "--label",
-        action="append",
-        metavar="NAME=VALUE",
-        help="a fact about this machine for the Seeker, e.g. region=eu; repeatable "
-        f"(env {ENV_PREFIX}LABELS=NAME=VALUE,..., which --label replaces)",
-    )
-    run.add_argument(
-        "--volunteer",
-        metavar="NAME",
-        help="who lends this machine: Givers of one volunteer never get two copies "
-        f"of the same block (env {ENV_PREFIX}VOLUNTEER)",
-    )
+    add_flags(run)
     run.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    show = commands.add_parser("id", help="print this Giver's id and public key")
-    show.add_argument("--data-dir", metavar="DIR", help=f"env {ENV_PREFIX}DATA_DIR")
+    for name, help_text in (
+        ("id", "print this Giver's id and public key"),
+        ("pause", "take no new tasks (running ones finish), also after a restart"),
+        ("resume", "take tasks again"),
+        ("status", "show what the running Giver does"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
+        if name == "status":
+            command.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -135,11 +109,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.command == "id":
-            show_id(data_dir(args, os.environ))
+            show_id(chosen_data_dir(args))
+            return 0
+        if args.command == "status":
+            return show_status(chosen_data_dir(args), args.json)
+        if args.command in ("pause", "resume"):
+            set_paused(chosen_data_dir(args), args.command == "pause")
             return 0
         config = build_config(args, os.environ)
         configure_logging(args.verbose)
-        asyncio.run(run_until_signal(Giver(config)))
+        giver = Giver(config)
+        asyncio.run(run_until_signal(giver, drain=giver.drain))
     except (GiverError, ChannelError, OSError) as e:
         print(f"giver: error: {e}", file=sys.stderr)
         return 1

@@ -10,8 +10,11 @@ from urllib.parse import urlsplit
 from channel.errors import WireError
 from channel.models import MAX_LABEL_VALUE_CHARS, MAX_LABELS, check_labels
 from giver.errors import ConfigError, LabelError
+from giver.hours import ActiveHours
 
 IDENTITY_FILE = "identity.key"
+PAUSE_FILE = "paused"
+CONTROL_SOCKET = "control.sock"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,15 @@ class GiverConfig:
     outbox_retry_max_s: float = 30.0
     # How often the Giver looks again at what it offers (images, CPUs, memory).
     report_interval_s: float = 60.0
+    # Caps on what all this Giver's containers use together; None: the machine's.
+    cpus_cap: float | None = None
+    memory_cap_bytes: int | None = None
+    # Caps results waiting for upload plus what running tasks may still write.
+    disk_cap_bytes: int | None = None
+    # Daily local-time windows in which the Giver takes tasks; empty: any time.
+    active_hours: tuple[ActiveHours, ...] = ()
+    # On SIGTERM, how long running tasks may go on before they are released.
+    drain_grace_s: float = 30.0
 
     def __post_init__(self) -> None:
         url = urlsplit(self.seeker_url)
@@ -50,6 +62,13 @@ class GiverConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(name, f"must be positive, got {getattr(self, name)}")
+        for name in ("cpus_cap", "memory_cap_bytes", "disk_cap_bytes"):
+            cap = getattr(self, name)
+            if cap is not None and cap <= 0:
+                raise ConfigError(name, f"must be positive, got {cap}")
+        if self.drain_grace_s < 0:
+            raise ConfigError("drain_grace_s", f"must not be negative, got {self.drain_grace_s}")
+        object.__setattr__(self, "active_hours", tuple(self.active_hours))
         if len(self.volunteer) > MAX_LABEL_VALUE_CHARS or "\n" in self.volunteer:
             raise ConfigError(
                 "volunteer", f"must be one line of at most {MAX_LABEL_VALUE_CHARS} characters"
@@ -68,6 +87,24 @@ class GiverConfig:
     @property
     def work_dir(self) -> Path:
         return self.data_dir / "work"
+
+    @property
+    def pause_path(self) -> Path:
+        return pause_path(self.data_dir)
+
+    @property
+    def control_path(self) -> Path:
+        return control_path(self.data_dir)
+
+
+def pause_path(data_dir: Path) -> Path:
+    """The file whose presence means the volunteer paused the Giver."""
+    return data_dir / PAUSE_FILE
+
+
+def control_path(data_dir: Path) -> Path:
+    """The unix socket `giver pause|resume|status` talk to the running daemon through."""
+    return data_dir / CONTROL_SOCKET
 
 
 def valid_labels(labels: Mapping[str, str]) -> dict[str, str]:

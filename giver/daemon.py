@@ -9,15 +9,26 @@ that stops releases the tasks still running, so the Seeker can give them to
 another Giver at once instead of waiting for their leases to lapse. What the
 Giver offers is probed again after every task and every `report_interval_s`;
 the Seeker hears of changes in a `Report`.
+
+The volunteer's controls: caps on CPUs, memory and disk (each task's limits
+are clamped to them, and a task that does not fit beside the running ones
+is refused), a pause and active hours (no new tasks; running ones go on; the
+Seeker hears why in the `paused` field of the Capabilities, and a task
+assigned meanwhile is released back), and `drain()` before `stop()`.
 """
 
 import asyncio
+import contextlib
 import logging
 import re
 import shutil
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -36,12 +47,22 @@ from channel.messages import (
     Refuse,
     Release,
 )
-from channel.models import CONTRACT_VERSION, Capabilities, KeyOutcome, Result, Task
+from channel.models import (
+    CONTRACT_VERSION,
+    MAX_LABEL_VALUE_CHARS,
+    Capabilities,
+    KeyOutcome,
+    Result,
+    Task,
+)
 from channel.signing import sign_result
-from giver import outputs
+from giver import outputs, pause, status
+from giver.capacity import Caps
 from giver.config import GiverConfig
+from giver.control import ControlServer
 from giver.docker_runner import DockerRunner
 from giver.errors import GiverError
+from giver.hours import outside
 from giver.outbox import Outbox
 from giver.probe import probe
 from giver.registration import Registration, register
@@ -54,15 +75,36 @@ SAFE_TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 # No total limit (a result may be large); a dead peer shows as a connect or read timeout.
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=120.0)
 STOPPING_REASON = "the Giver is stopping"
+STOPPING_CLAUSE = "is stopping"
+PAUSED_CLAUSE = "is paused by its volunteer"
+# While draining, how often to look whether the outbox has emptied.
+DRAIN_POLL_S = 0.5
 # How long stop() waits for its releases to be written before closing the session.
 RELEASE_DRAIN_TIMEOUT_S = 2.0
 
 
-class Giver(AsyncLifecycle):
-    """The daemon: `start()`, `serve()`, `stop()`, or `async with Giver(config)`."""
+@dataclass(slots=True)
+class Running:
+    """A task holding a slot: as it runs (limits clamped to the caps), and its progress."""
 
-    def __init__(self, config: GiverConfig) -> None:
+    task: Task
+    started_at: float
+    done: int = 0
+    total: int = 0
+
+
+class Giver(AsyncLifecycle):
+    """The daemon: `start()`, `serve()`, `stop()`, or `async with Giver(config)`.
+
+    `clock()` is the local time that active hours are checked against.
+    """
+
+    def __init__(
+        self, config: GiverConfig, *, clock: Callable[[], datetime] = datetime.now
+    ) -> None:
         self.config = config
+        self._clock = clock
+        self._caps = Caps(config.cpus_cap, config.memory_cap_bytes, config.disk_cap_bytes)
         self.capabilities: Capabilities | None = None
         self.registration: Registration | None = None
         self._identity: Identity | None = None
@@ -75,7 +117,12 @@ class Giver(AsyncLifecycle):
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Tasks holding a slot: from acceptance until their container is gone (and
         # their result is about to go to the outbox); stop() releases these.
-        self._busy: set[str] = set()
+        self._busy: dict[str, Running] = {}
+        self._paused_at: float | None = None
+        self._draining = False
+        self._delivered = asyncio.Event()
+        self._recent = status.RecentErrors()
+        self._control: ControlServer | None = None
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
 
@@ -88,7 +135,11 @@ class Giver(AsyncLifecycle):
     async def _start(self) -> None:
         """Load the identity, check Docker, register, open the outbox and the session."""
         config = self.config
+        self._recent.attach()
         self._identity = await asyncio.to_thread(Identity.load_or_create, config.identity_path)
+        self._paused_at = await asyncio.to_thread(pause.paused_since, config.pause_path)
+        self._control = ControlServer(config.control_path, self)
+        await self._control.start()
         self._runner = await DockerRunner.connect(
             self.id,
             progress_interval_s=config.progress_interval_s,
@@ -132,6 +183,8 @@ class Giver(AsyncLifecycle):
             self.capabilities.docker_version,
             len(self.capabilities.images),
         )
+        if self.capabilities.paused:
+            log.info("giver takes no tasks for now: it %s", self.capabilities.paused)
 
     async def serve(self) -> None:
         """Serve until stopped; raises if the session with the Seeker fails for good."""
@@ -167,9 +220,90 @@ class Giver(AsyncLifecycle):
                 await self._runner.close()
             if self._http is not None:
                 await self._http.close()
+            if self._control is not None:
+                await self._control.stop()
             log.info("giver stopped")
         finally:
+            self._recent.detach()
             self._stopped.set()
+
+    async def drain(self) -> None:
+        """Take no new tasks and give the running ones up to `drain_grace_s` to finish
+        and their results to reach the Channel; `stop()` then releases what is left.
+        Cancelling the drain ends it at once."""
+        self._draining = True
+        self._reporter.refresh_soon()
+        running = len(self._tasks)
+        log.info(
+            "draining: no new tasks; %d running task(s) get up to %g s to finish",
+            running,
+            self.config.drain_grace_s,
+        )
+        try:
+            async with asyncio.timeout(self.config.drain_grace_s):
+                while self._tasks:
+                    await asyncio.wait(list(self._tasks.values()))
+                while self._outbox is not None and await self._outbox.pending():
+                    self._delivered.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._delivered.wait(), DRAIN_POLL_S)
+        except TimeoutError:
+            log.info(
+                "drain grace of %g s is over: releasing %d task(s) still running",
+                self.config.drain_grace_s,
+                len(self._busy),
+            )
+        except asyncio.CancelledError:
+            log.info("stopping at once: releasing %d running task(s)", len(self._busy))
+            raise
+
+    async def pause(self) -> float:
+        """Take no new tasks until `resume()`, also after a restart; when the pause began."""
+        was_paused = self._paused_at is not None
+        self._paused_at = await asyncio.to_thread(pause.pause, self.config.pause_path)
+        if not was_paused:
+            log.info(
+                "paused by the volunteer: no new tasks; %d running task(s) go on", len(self._busy)
+            )
+        self._reporter.refresh_soon()
+        return self._paused_at
+
+    async def resume(self) -> bool:
+        """Take tasks again (within the active hours); whether the Giver was paused."""
+        was_paused = await asyncio.to_thread(pause.resume, self.config.pause_path)
+        if self._paused_at is not None:
+            log.info("resumed by the volunteer")
+        self._paused_at = None
+        self._reporter.refresh_soon()
+        return was_paused
+
+    async def idle_reason(self) -> str:
+        """Why the Giver takes no tasks now, as a clause following its name; "" if it does."""
+        if self._stopping.is_set() or self._draining:
+            return STOPPING_CLAUSE
+        if self._paused_at is not None:
+            return PAUSED_CLAUSE
+        reason = outside(self.config.active_hours, self._clock())
+        if reason is None and self._outbox is not None and self._caps.disk_bytes is not None:
+            reason = self._caps.disk_full((await self._outbox.stats()).bytes, 0)
+        return (reason or "")[:MAX_LABEL_VALUE_CHARS]
+
+    async def status(self) -> dict[str, Any]:
+        """What `giver status` shows: see giver.status.document."""
+        return status.document(
+            giver_id=self._identity.id if self._identity is not None else "",
+            config=self.config,
+            session=self._session,
+            paused_at=self._paused_at,
+            idle=await self.idle_reason(),
+            running=[
+                status.RunningView(r.task.task_id, r.task.job_id, r.done, r.total, r.started_at)
+                for r in self._busy.values()
+            ],
+            outbox=await self._outbox.stats() if self._outbox is not None else None,
+            recent=self._recent.entries(),
+            now=self._clock(),
+        )
 
     async def _release_running(self) -> None:
         """Tell the Seeker to give the tasks still running to another Giver, and wait
@@ -219,9 +353,8 @@ class Giver(AsyncLifecycle):
 
     async def _probe(self) -> Capabilities:
         assert self._runner is not None
-        self.capabilities = await probe(
-            self._runner, slots=self.config.slots, labels=self.config.labels
-        )
+        machine = await probe(self._runner, slots=self.config.slots, labels=self.config.labels)
+        self.capabilities = replace(self._caps.offered(machine), paused=await self.idle_reason())
         return self.capabilities
 
     def _send(self, message: Message) -> bool:
@@ -237,19 +370,23 @@ class Giver(AsyncLifecycle):
 
     async def _assign(self, task: Task) -> None:
         assert self._session is not None
+        idle = await self.idle_reason()
+        task = replace(task, limits=self._caps.clamp(task.limits))
         reason = await self._refusal(task)
-        if self._stopping.is_set():
-            # Checked after the await, so stop() either sees the task busy or it is
+        if self._stopping.is_set() or idle:
+            # Checked after the awaits, so stop() either sees the task busy or it is
             # released here. Not refused: a refusal would keep this Giver off the
             # block, and fail the block if no other Giver is online.
-            log.info("releasing task %s at once: %s", task.task_id, STOPPING_REASON)
-            self._session.send(Release(task.task_id, STOPPING_REASON))
+            why = STOPPING_REASON if self._stopping.is_set() else f"this Giver {idle}"
+            log.info("releasing task %s at once: %s", task.task_id, why)
+            self._session.send(Release(task.task_id, why))
+            self._reporter.refresh_soon()
             return
         if reason is not None:
             log.info("refusing task %s: %s", task.task_id, reason)
             self._session.send(Refuse(task.task_id, reason))
             return
-        self._busy.add(task.task_id)
+        self._busy[task.task_id] = Running(task, time.time())
         self._session.send(Accept(task.task_id))
         worker = asyncio.create_task(self._work(task), name=f"giver-task-{task.task_id}")
         self._tasks[task.task_id] = worker
@@ -276,6 +413,15 @@ class Giver(AsyncLifecycle):
             return "the task is already running here"
         if len(self._busy) >= self.config.slots:
             return f"no free slot (all {self.config.slots} are busy)"
+        running = [r.task.limits for r in self._busy.values()]
+        over = self._caps.over(running, task.limits)
+        if over is not None:
+            return f"no room under the volunteer's {over}"
+        if self._outbox is not None and self._caps.disk_bytes is not None:
+            waiting = (await self._outbox.stats()).bytes
+            full = self._caps.disk_full(waiting, len(running))
+            if full is not None:
+                return f"this Giver {full}"
         try:
             present = await self._runner.has_image(task.image)
         except GiverError as e:
@@ -295,7 +441,7 @@ class Giver(AsyncLifecycle):
     def _forget(self, task_id: str, worker: "asyncio.Task[None]") -> None:
         if self._tasks.get(task_id) is worker:
             del self._tasks[task_id]
-            self._busy.discard(task_id)
+            self._busy.pop(task_id, None)
 
     async def _work(self, task: Task) -> None:
         """Run `task` and put its signed result in the outbox, or invalidate it if its
@@ -307,7 +453,7 @@ class Giver(AsyncLifecycle):
         try:
             output = await self._execute(task, workdir)
             # The container is gone: free the slot before the Seeker can hear of the result.
-            self._busy.discard(task.task_id)
+            self._busy.pop(task.task_id, None)
             self._reporter.refresh_soon()
             if isinstance(output, outputs.UntrustedOutput):
                 self._invalidate(task, output.reason)
@@ -370,13 +516,19 @@ class Giver(AsyncLifecycle):
             )
         except (GiverError, OSError) as e:
             return failed_output(task, str(e))
-        return await asyncio.to_thread(outputs.collect, workdir / "output", task, run)
+        return await asyncio.to_thread(
+            outputs.collect, workdir / "output", task, run, max_bytes=self._caps.output_bytes
+        )
 
     def _on_progress(self, task_id: str, done: int, total: int) -> None:
+        running = self._busy.get(task_id)
+        if running is not None:
+            running.done, running.total = done, total
         if self._session is not None:
             self._session.send(Progress(task_id, done, total))
 
     def _on_delivered(self, result: Result) -> None:
+        self._delivered.set()
         if self._session is not None:
             self._session.send(Done(result.task_id, result.result_id))
 

@@ -84,3 +84,27 @@ class GarbageOutput(GiverError):
         super().__init__(f"{file} line {line}: {message}" if line else f"{file}: {message}")
         self.file = file
         self.line = line
+
+
+class ConfigFileError(ConfigError):
+    """The TOML settings file cannot be read, or a key in it is unknown or has a bad value."""
+
+    def __init__(self, path: object, key: str, message: str) -> None:
+        # Not ConfigError.__init__: the message names the file, then the key.
+        where = f"{path}: {key}" if key else str(path)
+        GiverError.__init__(self, f"{where}: {message}")
+        self.name = key
+        self.path = path
+        self.key = key
+
+
+class ControlError(GiverError):
+    """The control socket cannot be served, or the daemon behind it answered amiss."""
+
+
+class NotRunning(ControlError):
+    """No Giver daemon answers on the control socket."""
+
+    def __init__(self, path: object) -> None:
+        super().__init__(f"the Giver is not running (nothing answers at {path})")
+        self.path = path

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from channel import canonical
@@ -25,6 +26,18 @@ log = logging.getLogger(__name__)
 SUFFIX = ".json"
 TEMP_SUFFIX = ".tmp"
 REJECTED_DIR = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    """Results waiting for the Channel: how many, their bytes on disk, when the
+    oldest was written (None if there are none), and why the last post failed
+    (empty once one succeeds)."""
+
+    count: int
+    bytes: int
+    oldest_at: float | None
+    last_error: str
 
 
 class Outbox(AsyncLifecycle):
@@ -47,6 +60,7 @@ class Outbox(AsyncLifecycle):
         self._queued: set[str] = set()
         self._stores: set[asyncio.Future[None]] = set()
         self._worker: asyncio.Task[None] | None = None
+        self._last_error = ""
 
     async def _start(self) -> None:
         """Queue the results a previous run left behind and start posting."""
@@ -81,6 +95,10 @@ class Outbox(AsyncLifecycle):
     async def pending(self) -> list[str]:
         """Ids of the results waiting for the Channel, oldest first."""
         return await asyncio.to_thread(self._list)
+
+    async def stats(self) -> OutboxStats:
+        """How many results wait for the Channel, their bytes, and the last delivery error."""
+        return await asyncio.to_thread(self._stats)
 
     async def load(self, result_id: str) -> Result:
         """The stored result `result_id`."""
@@ -143,8 +161,10 @@ class Outbox(AsyncLifecycle):
                 await self.reject(result_id)
                 return
             except ChannelError as e:
+                self._last_error = str(e)
                 await self._retry.after_failure("outbox: result %s not delivered: %s", result_id, e)
                 continue
+            self._last_error = ""
             if self._retry.succeeded():
                 log.info("outbox: the Channel at %s accepts results again", self._client.url)
             await self.remove(result_id)
@@ -168,6 +188,17 @@ class Outbox(AsyncLifecycle):
         except OSError as e:
             raise OutboxError(f"cannot list the outbox {self.directory}: {e}") from e
         return [p.name.removesuffix(SUFFIX) for p in sorted(paths, key=_mtime)]
+
+    def _stats(self) -> OutboxStats:
+        count, size, oldest_at = 0, 0, None
+        for path in self.directory.glob(f"*{SUFFIX}"):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # delivered meanwhile
+            count, size = count + 1, size + stat.st_size
+            oldest_at = stat.st_mtime if oldest_at is None else min(oldest_at, stat.st_mtime)
+        return OutboxStats(count, size, oldest_at, self._last_error)
 
     def _write(self, result: Result) -> None:
         path = self._path(result.result_id)

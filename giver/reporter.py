@@ -109,7 +109,16 @@ def changes(before: Capabilities | None, after: Capabilities) -> str:
         words.append(f"{len(added)} image reference(s) added")
     if removed:
         words.append(f"{len(removed)} image reference(s) gone")
-    for name in ("cpus", "memory_bytes", "slots", "arch", "os", "docker_version", "labels"):
+    for name in (
+        "cpus",
+        "memory_bytes",
+        "slots",
+        "arch",
+        "os",
+        "docker_version",
+        "labels",
+        "paused",
+    ):
         old, new = getattr(before, name), getattr(after, name)
         if old != new:
             words.append(f"{name} {old} -> {new}")

@@ -58,6 +58,10 @@ class Session:
         self._on_open = on_open
         self._outgoing: asyncio.Queue[Message] | None = None
         self._writer: asyncio.Task[None] | None = None
+        # For `giver status`: since when (wall clock) the session is open, and why
+        # the last attempt failed.
+        self.opened_at: float | None = None
+        self.last_error = ""
 
     def send(self, message: Message) -> bool:
         """Queue `message` for the Seeker; False (and dropped) while no session is open."""
@@ -91,12 +95,15 @@ class Session:
             try:
                 await self._serve_once(retry)
             except UnknownGiver as e:
+                self.last_error = str(e)
                 await retry.after_failure("session: %s; registering again", e)
                 await self._register()
                 continue
             except (aiohttp.ClientError, OSError, TimeoutError, SeekerProtocolError) as e:
+                self.last_error = str(e) or type(e).__name__
                 await retry.after_failure("session with the Seeker at %s failed: %s", self.url, e)
                 continue
+            self.last_error = "the Seeker closed the session"
             await retry.after_failure("session with the Seeker at %s closed", self.url)
 
     async def _serve_once(self, retry: Retry) -> None:
@@ -119,6 +126,7 @@ class Session:
             outgoing: asyncio.Queue[Message] = asyncio.Queue()
             writer = asyncio.create_task(_write(ws, outgoing), name="giver-session-writer")
             self._outgoing, self._writer = outgoing, writer
+            self.opened_at = time.time()
             try:
                 if self._on_open is not None:
                     self._on_open()
@@ -126,6 +134,7 @@ class Session:
                     await self._handle(message)
             finally:
                 self._outgoing = self._writer = None
+                self.opened_at = None
                 writer.cancel()
                 await asyncio.gather(writer, return_exceptions=True)
                 if time.monotonic() - opened_at >= STABLE_SESSION_S:

@@ -1,8 +1,9 @@
 """Which Giver runs a block: eligibility first, then a score. Pure logic.
 
-A Giver is *eligible* for a job when it can run the job's containers at all:
-enough CPUs and memory for the job's limits and stated minimums, a listed
-architecture, every required label and no excluded one, and no flag. Among
+A Giver is *eligible* for a job when it takes tasks now (it is not paused, out
+of its active hours, stopping or out of disk space) and can run the job's
+containers: enough CPUs and memory for the job's limits and stated minimums,
+a listed architecture, every required label and no excluded one, and no flag. Among
 eligible Givers with a free slot the scheduler takes the highest score:
 
     2 x reliability + 1 x image cached + 1 x speed + 0.5 x free share of slots
@@ -77,6 +78,8 @@ def has_label(labels: Mapping[str, str], wanted: str) -> bool:
 
 def unfit(caps: Capabilities, needs: Requirements, limits: Limits) -> str | None:
     """Why a Giver offering `caps` cannot run a job's containers, or None if it can."""
+    if caps.paused:
+        return caps.paused
     cpus = max(needs.min_cpus, math.ceil(limits.cpus))
     if caps.cpus < cpus:
         return f"has {caps.cpus} CPU(s), the job needs {cpus}"

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from giver.cli import build_config, main, parser
+from giver.cli import main, parser
 from giver.config import GiverConfig
 from giver.errors import ConfigError, LabelError
+from giver.settings import build_config
 
 SEEKER = "http://127.0.0.1:8765"
 

@@ -173,13 +173,13 @@ async def online_givers(seeker: Seeker) -> list[dict[str, Any]]:
             await asyncio.sleep(POLL_S)
 
 
+def containers_by_id(docker_client: docker.DockerClient, giver_id: str) -> list[Any]:
+    """The containers of Giver `giver_id`, running or not."""
+    return docker_client.containers.list(all=True, filters={"label": f"{GIVER_LABEL}={giver_id}"})
+
+
 def containers_of(docker_client: docker.DockerClient, giver: Giver) -> list[str]:
-    return [
-        c.name
-        for c in docker_client.containers.list(
-            all=True, filters={"label": f"{GIVER_LABEL}={giver.id}"}
-        )
-    ]
+    return [c.name for c in containers_by_id(docker_client, giver.id)]
 
 
 async def test_garbage_output_invalidates_the_task_and_posts_no_result(

@@ -1,0 +1,283 @@
+"""Where the Giver's settings come from: flags, then SEEKGIVE_GIVER_* environment
+variables, then a TOML file, then GiverConfig's defaults.
+
+Every setting is one `Setting` line in SETTINGS: its key in the TOML file (and,
+upper-cased, in the environment), what kind of value it takes, and its flag if
+it has one. The file is `--config FILE` (or SEEKGIVE_GIVER_CONFIG), else
+`giver.toml` in the data dir when there is one.
+"""
+
+import argparse
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from giver.config import GiverConfig
+from giver.errors import ConfigError, ConfigFileError
+from giver.hours import ActiveHours
+
+ENV_PREFIX = "SEEKGIVE_GIVER_"
+DATA_DIR_NAME = "seekgive-giver"
+CONFIG_FILE = "giver.toml"
+SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?", re.IGNORECASE)
+SIZE_UNITS = {
+    "b": 1,
+    **{f"{p}b": 1000 ** (i + 1) for i, p in enumerate("kmgt")},
+    **{f"{p}ib": 1024 ** (i + 1) for i, p in enumerate("kmgt")},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A kind of value: `what` it must be (for errors), how to read it from TOML, and
+    from text (a flag or variable; for `many` kinds a list of items, which the
+    environment separates with commas). Readers raise ValueError saying what is wrong."""
+
+    what: str
+    from_toml: Callable[[Any], Any]
+    from_text: Callable[[Any], Any]
+    many: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting: `key` in the TOML file (SEEKGIVE_GIVER_<KEY> in the environment),
+    the GiverConfig `field` it sets (the key if empty), and its `flag` if any."""
+
+    key: str
+    kind: Kind
+    field: str = ""
+    flag: str = ""
+    help: str = ""
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.key.upper()
+
+
+def parse_size(text: str) -> int:
+    """Bytes in "4GiB", "512MiB", "2GB" or "1048576"."""
+    match = SIZE.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a size such as 512MiB or 4GiB")
+    return int(float(match[1]) * SIZE_UNITS[(match[2] or "b").lower()])
+
+
+def parse_labels(items: Sequence[str]) -> dict[str, str]:
+    """NAME=VALUE items as a mapping; whether they follow the label rules, GiverConfig checks."""
+    labels: dict[str, str] = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        name = name.strip()
+        if not equals or not name:
+            raise ValueError(f"label {item.strip()!r} is not NAME=VALUE")
+        if name in labels:
+            raise ValueError(f"label {name!r} is given twice")
+        labels[name] = value.strip()
+    return labels
+
+
+def _typed(kinds: type | tuple[type, ...], what: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise ValueError(f"must be {what}, got {value!r}")
+        return value
+
+    return check
+
+
+def _text_as(convert: Callable[[str], Any], what: str) -> Callable[[str], Any]:
+    def read(text: str) -> Any:
+        try:
+            return convert(text.strip())
+        except ValueError as e:
+            raise ValueError(f"must be {what}, got {text!r}") from e
+
+    return read
+
+
+def _size_from_toml(value: Any) -> int:
+    return parse_size(value) if isinstance(value, str) else _typed(int, "a size")(value)
+
+
+def _hours_from_toml(value: Any) -> tuple[ActiveHours, ...]:
+    windows = _typed(list, 'a list of "HH:MM-HH:MM" strings')(value)
+    return tuple(ActiveHours.parse(_typed(str, '"HH:MM-HH:MM"')(w)) for w in windows)
+
+
+def _labels_from_toml(value: Any) -> dict[str, str]:
+    table = _typed(dict, "a table of NAME = VALUE strings")(value)
+    return {name: _typed(str, f"a string (label {name})")(v) for name, v in table.items()}
+
+
+TEXT = Kind("a string", _typed(str, "a string"), str)
+WHOLE = Kind("a whole number", _typed(int, "a whole number"), _text_as(int, "a whole number"))
+NUMBER = Kind(
+    "a number",
+    lambda v: float(_typed((int, float), "a number")(v)),
+    _text_as(float, "a number"),
+)
+BYTES = Kind("a size", _size_from_toml, parse_size)
+HOURS = Kind(
+    'a list of "HH:MM-HH:MM"',
+    _hours_from_toml,
+    lambda items: tuple(ActiveHours.parse(w) for w in items),
+    many=True,
+)
+LABELS = Kind("a table of labels", _labels_from_toml, parse_labels, many=True)
+
+SETTINGS = (
+    Setting("seeker", TEXT, "seeker_url", "--seeker", "the Seeker's URL, e.g. http://seeker:8765"),
+    Setting("name", TEXT, "", "--name", "name shown to the Seeker (default the host name)"),
+    Setting("slots", WHOLE, "", "--slots", "containers to run at once (default 2)"),
+    Setting(
+        "labels",
+        LABELS,
+        "",
+        "--label",
+        "a fact about this machine for the Seeker, e.g. region=eu; repeatable, replaces "
+        "the labels of the environment (NAME=VALUE,...) and the file (a table)",
+    ),
+    Setting(
+        "volunteer",
+        TEXT,
+        "",
+        "--volunteer",
+        "who lends this machine: Givers of one volunteer never get two copies of a block",
+    ),
+    Setting("cpus", NUMBER, "cpus_cap", "--cpus", "CPUs all containers may use in total"),
+    Setting("memory", BYTES, "memory_cap_bytes", "--memory", "memory of all containers, e.g. 4GiB"),
+    Setting(
+        "disk", BYTES, "disk_cap_bytes", "--disk", "results kept waiting for upload, e.g. 1GiB"
+    ),
+    Setting(
+        "active_hours",
+        HOURS,
+        "",
+        "--active-hours",
+        "take tasks only in this local-time window, e.g. 22:00-07:00; repeatable",
+    ),
+    Setting(
+        "drain_grace_s",
+        NUMBER,
+        "",
+        "--drain-grace-s",
+        "on SIGTERM, how long running tasks may finish (default 30)",
+    ),
+    Setting("progress_interval_s", NUMBER),
+    Setting("reconnect_max_s", NUMBER),
+    Setting("outbox_retry_max_s", NUMBER),
+    Setting("report_interval_s", NUMBER),
+)
+# Keys the file may hold besides SETTINGS: where the data dir is.
+DATA_DIR_KEY = "data_dir"
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    """$XDG_DATA_HOME/seekgive-giver, or ~/.local/share/seekgive-giver."""
+    xdg = environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return base / DATA_DIR_NAME
+
+
+def data_dir(args: argparse.Namespace, environ: Mapping[str, str]) -> Path | None:
+    """The data dir the flags or the environment name, if they name one."""
+    chosen = args.data_dir or environ.get(f"{ENV_PREFIX}DATA_DIR")
+    return Path(chosen).expanduser().resolve() if chosen else None
+
+
+def add_flags(run: argparse.ArgumentParser) -> None:
+    """The flags of `giver run` for every setting that has one."""
+    for setting in SETTINGS:
+        if setting.flag:
+            run.add_argument(
+                setting.flag,
+                dest=setting.key,
+                action="append" if setting.kind.many else "store",
+                metavar="VALUE",
+                help=f"{setting.help} (env {setting.env}, file key {setting.key})",
+            )
+
+
+def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> GiverConfig:
+    """The daemon's settings: flags first, then the environment, then the file, then defaults."""
+    chosen_dir = data_dir(args, environ)
+    file = config_file(args, environ, chosen_dir or default_data_dir(environ))
+    table = read_file(file) if file is not None else {}
+    if chosen_dir is None and file is not None and DATA_DIR_KEY in table:
+        try:
+            value = TEXT.from_toml(table[DATA_DIR_KEY])
+        except ValueError as e:
+            raise ConfigFileError(file, DATA_DIR_KEY, str(e)) from e
+        # Relative to the file, not to wherever `giver run` was started.
+        chosen_dir = (file.parent / Path(value).expanduser()).resolve()
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        found = _value(setting, args, environ, table, file)
+        if found is not None:
+            values[setting.field or setting.key] = found
+    if "seeker_url" not in values:
+        in_file = f", or seeker in {file}" if file is not None else ""
+        raise ConfigError("seeker", f"give --seeker URL or set {ENV_PREFIX}SEEKER{in_file}")
+    return GiverConfig(data_dir=chosen_dir or default_data_dir(environ), **values)
+
+
+def config_file(
+    args: argparse.Namespace, environ: Mapping[str, str], directory: Path
+) -> Path | None:
+    """The TOML file to read: the one named, else giver.toml in `directory` if present."""
+    named = getattr(args, "config", None) or environ.get(f"{ENV_PREFIX}CONFIG")
+    if named:
+        return Path(named).expanduser().resolve()
+    default = directory / CONFIG_FILE
+    return default if default.is_file() else None
+
+
+def read_file(file: Path) -> dict[str, Any]:
+    """The file's table, after checking every key in it is a setting."""
+    try:
+        with open(file, "rb") as f:
+            table = tomllib.load(f)
+    except OSError as e:
+        raise ConfigFileError(file, "", f"cannot read it: {e.strerror or e}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigFileError(file, "", f"not valid TOML: {e}") from e
+    known = [s.key for s in SETTINGS] + [DATA_DIR_KEY]
+    for key in table:
+        if key not in known:
+            raise ConfigFileError(file, key, f"unknown setting (known: {', '.join(known)})")
+    return table
+
+
+def _value(
+    setting: Setting,
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    table: Mapping[str, Any],
+    file: Path | None,
+) -> Any:
+    """The setting's value from the first source that has it, or None."""
+    kind = setting.kind
+    flag_value = getattr(args, setting.key, None) if setting.flag else None
+    env_value = environ.get(setting.env, "").strip()
+    try:
+        if flag_value is not None:
+            source = setting.flag
+            return kind.from_text(flag_value)
+        if env_value:
+            source = setting.env
+            if kind.many:
+                return kind.from_text([i for i in env_value.split(",") if i.strip()])
+            return kind.from_text(env_value)
+        if setting.key in table:
+            source = setting.key
+            return kind.from_toml(table[setting.key])
+    except ValueError as e:
+        if source == setting.key and file is not None:
+            raise ConfigFileError(file, setting.key, str(e)) from e
+        raise ConfigError(source, str(e)) from e
+    return None
