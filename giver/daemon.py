@@ -14,7 +14,6 @@ the Seeker hears of changes in a `Report`.
 import asyncio
 import logging
 import re
-import shutil
 import time
 import uuid
 from pathlib import Path
@@ -97,7 +96,7 @@ class Giver(AsyncLifecycle):
         left = await self._runner.remove_leftovers()
         if left:
             log.warning("removed %d container(s) left by a previous run", left)
-        await asyncio.to_thread(shutil.rmtree, config.work_dir, ignore_errors=True)
+        await asyncio.to_thread(_remove_workdir, config.work_dir)
         self._http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
         self.registration = await self._register()
         self._outbox = Outbox(
@@ -388,9 +387,14 @@ async def _cancel(task: "asyncio.Task[None] | None") -> None:
 
 
 def _remove_workdir(workdir: Path) -> None:
-    shutil.rmtree(workdir, ignore_errors=True)
-    if workdir.exists():
-        log.warning("cannot remove all of %s (a scraper left files it alone may delete)", workdir)
+    try:
+        outputs.remove_tree(workdir)
+    except OSError as e:
+        log.warning(
+            "cannot remove all of %s (%s: a scraper left files it alone may delete)",
+            workdir,
+            e.strerror,
+        )
 
 
 def failed_output(task: Task, reason: str) -> outputs.ScraperOutput:
