@@ -18,6 +18,7 @@ MAX_IMAGES = 1000
 MAX_LABELS = 64
 MAX_LABEL_VALUE_CHARS = 200
 LABEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+DEFAULT_OUTPUT_BYTES = 32 * 1024 * 1024
 
 
 def field_of(data: Any, name: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -250,12 +251,17 @@ class KeyBlock:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Resource limits a task's container runs under."""
+    """Resource limits a task's container runs under.
+
+    `output_bytes` bounds what it writes to its output directory, each file and
+    all together; a peer that does not send it gets the default.
+    """
 
     memory_bytes: int = 512 * 1024 * 1024
     cpus: float = 1.0
     pids: int = 128
     timeout_s: float = 600.0
+    output_bytes: int = DEFAULT_OUTPUT_BYTES
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -263,6 +269,7 @@ class Limits:
             "cpus": self.cpus,
             "pids": self.pids,
             "timeout_s": self.timeout_s,
+            "output_bytes": self.output_bytes,
         }
 
     @classmethod
@@ -272,8 +279,14 @@ class Limits:
             cpus=float(field_of(data, "cpus", (int, float), where)),
             pids=field_of(data, "pids", int, where),
             timeout_s=float(field_of(data, "timeout_s", (int, float), where)),
+            output_bytes=(
+                field_of(data, "output_bytes", int, where)
+                if "output_bytes" in data
+                else DEFAULT_OUTPUT_BYTES
+            ),
         )
-        if min(limits.memory_bytes, limits.cpus, limits.pids, limits.timeout_s) <= 0:
+        values = (limits.memory_bytes, limits.cpus, limits.pids, limits.timeout_s)
+        if min(*values, limits.output_bytes) <= 0:
             raise WireError(f"{where} values must all be positive")
         return limits
 

@@ -30,13 +30,17 @@ class Caps:
         memory = limits.memory_bytes
         if self.memory_bytes is not None:
             memory = min(memory, self.memory_bytes)
-        return replace(limits, cpus=cpus, memory_bytes=memory)
+        return replace(
+            limits,
+            cpus=cpus,
+            memory_bytes=memory,
+            output_bytes=min(limits.output_bytes, self.output_bytes),
+        )
 
     @property
     def output_bytes(self) -> int:
-        """What one task may write as its result: the most the Giver reads of any
-        output, lowered to the disk cap. Tasks carry no output limit of their own;
-        one would be clamped to this like the CPU and memory limits are."""
+        """The most one task may write as its result: what the Giver reads of any
+        output at most, lowered to the disk cap. Each task's own limit is clamped to it."""
         if self.disk_bytes is None:
             return MAX_OUTPUT_BYTES
         return min(MAX_OUTPUT_BYTES, self.disk_bytes)

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -148,7 +147,7 @@ class Giver(AsyncLifecycle):
         left = await self._runner.remove_leftovers()
         if left:
             log.warning("removed %d container(s) left by a previous run", left)
-        await asyncio.to_thread(shutil.rmtree, config.work_dir, ignore_errors=True)
+        await asyncio.to_thread(_remove_workdir, config.work_dir)
         self._http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
         self.registration = await self._register()
         self._outbox = Outbox(
@@ -517,7 +516,7 @@ class Giver(AsyncLifecycle):
         except (GiverError, OSError) as e:
             return failed_output(task, str(e))
         return await asyncio.to_thread(
-            outputs.collect, workdir / "output", task, run, max_bytes=self._caps.output_bytes
+            outputs.collect, workdir / "output", task, run, max_bytes=task.limits.output_bytes
         )
 
     def _on_progress(self, task_id: str, done: int, total: int) -> None:
@@ -540,9 +539,14 @@ async def _cancel(task: "asyncio.Task[None] | None") -> None:
 
 
 def _remove_workdir(workdir: Path) -> None:
-    shutil.rmtree(workdir, ignore_errors=True)
-    if workdir.exists():
-        log.warning("cannot remove all of %s (a scraper left files it alone may delete)", workdir)
+    try:
+        outputs.remove_tree(workdir)
+    except OSError as e:
+        log.warning(
+            "cannot remove all of %s (%s: a scraper left files it alone may delete)",
+            workdir,
+            e.strerror,
+        )
 
 
 def failed_output(task: Task, reason: str) -> outputs.ScraperOutput:

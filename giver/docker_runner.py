@@ -3,15 +3,16 @@
 A task runs as one sandboxed container (read-only root, no capabilities, no
 new privileges, memory/CPU/pids limits, non-root user, network only as the
 task says) that reads `/input/task.json` and writes to `/output` (contract v1).
-The container is always removed, whether the task finishes, times out, fails
-or is cancelled. Images are never pulled.
+No file it writes may grow past the task's output limit (RLIMIT_FSIZE), and a
+container whose output as a whole breaks its limits is killed. The container
+is always removed, whether the task finishes, times out, overflows, fails or
+is cancelled. Images are never pulled.
 """
 
 import asyncio
 import functools
 import logging
 import os
-import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +25,7 @@ from docker.models.containers import Container
 from channel import canonical
 from channel.models import CONTRACT_VERSION, MAX_IMAGES, Task
 from giver.errors import DockerError, DockerUnavailable, ImageMissing
-from giver.outputs import ContainerExit, read_progress
+from giver.outputs import ContainerExit, output_overflow, read_progress, remove_tree
 
 log = logging.getLogger(__name__)
 
@@ -160,12 +161,19 @@ class DockerRunner:
         last_progress = None
         while True:
             state = await self._call(_state, container, task_id=task.task_id)
+            overflow = await asyncio.to_thread(
+                output_overflow, output_dir, task.limits.output_bytes
+            )
+            if overflow is not None:
+                log.info("task %s: %s, killing its container", task.task_id, overflow)
+                end = functools.partial(_exit, container, overflow=overflow)
+                return await self._call(end, task_id=task.task_id)
             progress = await asyncio.to_thread(read_progress, output_dir)
             if progress is not None and progress != last_progress:
                 last_progress = progress
                 on_progress(*progress)
             if state["Status"] in ENDED_STATES:
-                return await self._call(_exit, container, False, task_id=task.task_id)
+                return await self._call(_exit, container, task_id=task.task_id)
             remaining_s = deadline - loop.time()
             if remaining_s <= 0:
                 log.info(
@@ -173,7 +181,8 @@ class DockerRunner:
                     task.task_id,
                     task.limits.timeout_s,
                 )
-                return await self._call(_exit, container, True, task_id=task.task_id)
+                end = functools.partial(_exit, container, timed_out=True)
+                return await self._call(end, task_id=task.task_id)
             await self._call(
                 _wait_until_ended,
                 container,
@@ -204,6 +213,11 @@ class DockerRunner:
             memswap_limit=task.limits.memory_bytes,
             nano_cpus=int(task.limits.cpus * 1e9),
             pids_limit=task.limits.pids,
+            ulimits=[
+                docker.types.Ulimit(
+                    name="fsize", soft=task.limits.output_bytes, hard=task.limits.output_bytes
+                )
+            ],
             network_mode=task.network,
             log_config=LOG_CONFIG,
         )
@@ -244,8 +258,7 @@ def task_document(task: Task) -> dict[str, Any]:
 
 def prepare_workdir(task: Task, workdir: Path) -> tuple[Path, Path]:
     """Create `workdir/input/task.json` and an `output/` any container user can write."""
-    if workdir.exists():
-        shutil.rmtree(workdir)
+    remove_tree(workdir)
     input_dir, output_dir = workdir / "input", workdir / "output"
     input_dir.mkdir(parents=True)
     output_dir.mkdir()
@@ -281,9 +294,11 @@ def _wait_until_ended(container: Container, timeout_s: float) -> None:
         pass  # still running; a real connection failure shows in the next state read
 
 
-def _exit(container: Container, timed_out: bool) -> ContainerExit:
-    """Kill the container if it is still running, then read how it ended."""
-    if timed_out:
+def _exit(
+    container: Container, *, timed_out: bool = False, overflow: str | None = None
+) -> ContainerExit:
+    """Read how the container ended; kill it first if it timed out or overflowed."""
+    if timed_out or overflow is not None:
         try:
             container.kill()
         except docker.errors.APIError as e:
@@ -298,6 +313,7 @@ def _exit(container: Container, timed_out: bool) -> ContainerExit:
         exit_code=int(status["StatusCode"]),
         timed_out=timed_out,
         oom_killed=bool(state.get("OOMKilled")),
+        overflow=overflow,
         stderr_tail=tuple(line for line in lines if line),
     )
 

@@ -5,7 +5,9 @@ holds `{"key": str, "ok": bool, "reason": str|null}` lines and `progress.json`
 holds `{"done": int, "total": int}` (images/CONTRACT.md). A malformed line
 makes the whole output untrusted (`UntrustedOutput`); a last line without its
 newline is a write cut short by a crash or a kill, and is ignored. Files are
-opened without following links, since the container controls them.
+opened without following links and directories walked through descriptors,
+since the container controls them; a walk stops at MAX_OUTPUT_ENTRIES entries
+or MAX_OUTPUT_DEPTH levels, so no output costs the Giver more than that to judge.
 """
 
 import os
@@ -26,17 +28,23 @@ PROGRESS_FILE = "progress.json"
 # Half the Channel's default result limit, leaving room for the signed envelope.
 MAX_OUTPUT_BYTES = 32 * 1024 * 1024
 MAX_PROGRESS_BYTES = 4096
+MAX_OUTPUT_ENTRIES = 10_000
+MAX_OUTPUT_DEPTH = 16
 INVALID_TASK_EXIT_CODE = 2
 NO_STATUS_REASON = "no status reported by the scraper"
 
 
 @dataclass(frozen=True, slots=True)
 class ContainerExit:
-    """How a task's container ended, and the last lines it wrote to stderr."""
+    """How a task's container ended, and the last lines it wrote to stderr.
+
+    `overflow` says why it was killed for what it wrote to its output directory.
+    """
 
     exit_code: int
     timed_out: bool = False
     oom_killed: bool = False
+    overflow: str | None = None
     stderr_tail: tuple[str, ...] = ()
 
 
@@ -63,8 +71,14 @@ def collect(
     is malformed or the output exceeds `max_bytes`, why it cannot be trusted.
 
     Lines completed before a crash or a timeout are kept, so keys done by then
-    count even though the task failed; garbage discards everything.
+    count even though the task failed; garbage discards everything. Output that
+    broke its limits is not read: every key fails with the reason.
     """
+    if run.overflow is not None:
+        return ScraperOutput(
+            outcomes=[KeyOutcome(key, False, run.overflow) for key in task.block],
+            error=run.overflow,
+        )
     error = run_error(run, task)
     try:
         records, outcomes = read_output(output_dir, task.block, max_bytes=max_bytes)
@@ -98,7 +112,8 @@ def read_output(
     A key's last status line is its outcome; a key without one failed.
     Status lines and records of keys outside `block` are ignored.
 
-    Raises GarbageOutput when a line is malformed or the output exceeds `max_bytes`.
+    Raises GarbageOutput when a line is malformed, the output exceeds `max_bytes` or
+    it holds too many entries or levels (see output_size).
     """
     size = output_size(output_dir)
     if size > max_bytes:
@@ -135,16 +150,112 @@ def read_progress(output_dir: Path) -> tuple[int, int] | None:
     return done, total
 
 
+def output_overflow(output_dir: Path, max_bytes: int) -> str | None:
+    """Why `output_dir` breaks the limits of a running task's output, or None."""
+    try:
+        size = output_size(output_dir)
+    except GarbageOutput as e:
+        return str(e)
+    if size > max_bytes:
+        return f"output exceeded {bytes_text(max_bytes)}"
+    return None
+
+
 def output_size(output_dir: Path) -> int:
-    """Bytes in every file under `output_dir`, links not followed."""
-    size = 0
-    for root, _dirs, files in os.walk(output_dir):
-        for name in files:
-            try:
-                size += os.lstat(os.path.join(root, name)).st_size
-            except FileNotFoundError:
+    """Bytes in every file (and link) under `output_dir`, links not followed.
+
+    Raises GarbageOutput past MAX_OUTPUT_ENTRIES entries or MAX_OUTPUT_DEPTH
+    levels, or when an entry cannot be looked at.
+    """
+    try:
+        fd = os.open(output_dir, _DIRECTORY_FLAGS)
+        try:
+            return _size_under(fd, 1, 0)[0]
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise GarbageOutput(f"cannot be read ({e.strerror})", file="output") from e
+
+
+def remove_tree(path: Path) -> None:
+    """Remove `path` and everything under it, however deep, without following links.
+
+    For a task's directory once its container is gone (a running container could
+    move directories while the walk climbs back through `..`). Raises OSError.
+    """
+    try:
+        fd = os.open(path, _DIRECTORY_FLAGS)
+    except FileNotFoundError:
+        return
+    # The subdirectories still to remove at each level above the current one.
+    above: list[list[str]] = []
+    try:
+        pending = _remove_files(fd)
+        while pending or above:
+            if pending:
+                child = os.open(pending[-1], _DIRECTORY_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = child
+                above.append(pending)
+                pending = _remove_files(fd)
                 continue
-    return size
+            parent = os.open("..", _DIRECTORY_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            pending = above.pop()
+            os.rmdir(pending.pop(), dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(path)
+
+
+def _remove_files(fd: int) -> list[str]:
+    """Unlink everything but subdirectories in the directory open as `fd`; name those."""
+    directories = []
+    with os.scandir(fd) as listing:
+        for entry in listing:
+            if entry.is_dir(follow_symlinks=False):
+                directories.append(entry.name)
+            else:
+                os.unlink(entry.name, dir_fd=fd)
+    return directories
+
+
+def bytes_text(n: int) -> str:
+    """`n` bytes for people: in MiB when a whole number of them."""
+    return f"{n // 2**20} MiB" if n and n % 2**20 == 0 else f"{n} bytes"
+
+
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+
+
+def _size_under(fd: int, depth: int, entries: int) -> tuple[int, int]:
+    """Bytes under the directory open as `fd` (at `depth`), and the entries counted so
+    far including those. Entries are looked up through descriptors, never by path."""
+    size = 0
+    with os.scandir(fd) as listing:
+        for entry in listing:
+            entries += 1
+            if entries > MAX_OUTPUT_ENTRIES:
+                raise GarbageOutput(f"more than {MAX_OUTPUT_ENTRIES} entries", file="output")
+            try:
+                info = entry.stat(follow_symlinks=False)
+                if not stat.S_ISDIR(info.st_mode):
+                    size += info.st_size
+                    continue
+                if depth >= MAX_OUTPUT_DEPTH:
+                    raise GarbageOutput(
+                        f"directories nested deeper than {MAX_OUTPUT_DEPTH}", file="output"
+                    )
+                child = os.open(entry.name, _DIRECTORY_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                continue  # removed meanwhile by the container, which may still run
+            try:
+                below, entries = _size_under(child, depth + 1, entries)
+            finally:
+                os.close(child)
+            size += below
+    return size, entries
 
 
 def _read_regular(path: Path, max_bytes: int) -> bytes | None:

@@ -138,6 +138,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     submit.add_argument("--network", default="none", choices=("none", "host", "bridge"))
     submit.add_argument("--timeout-s", type=float, help="wall-clock limit per task")
+    submit.add_argument(
+        "--output-mib", type=int, help="what a task may write to its output, in MiB (default 32)"
+    )
     submit.add_argument("--priority", type=int, help="share of the Givers, 1-1000 (default 10)")
     submit.add_argument(
         "--max-attempts", type=int, help="tries per key before it fails for good (default 3)"
@@ -321,8 +324,13 @@ def job_body(args: argparse.Namespace) -> dict[str, Any]:
         body["from_job"] = {"job_id": job_id, "field": field}
     elif args.keys:
         body["keys"] = args.keys
+    limits: dict[str, Any] = {}
     if args.timeout_s is not None:
-        body["limits"] = {"timeout_s": args.timeout_s}
+        limits["timeout_s"] = args.timeout_s
+    if args.output_mib is not None:
+        limits["output_bytes"] = args.output_mib * 2**20
+    if limits:
+        body["limits"] = limits
     return body
 
 

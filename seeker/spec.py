@@ -50,7 +50,7 @@ _FIELDS = {
     "adaptive",
 }
 _KEY_SOURCES = ("keys", "range", "ranges", "from_job")
-_LIMIT_FIELDS = {"memory_bytes", "cpus", "pids", "timeout_s"}
+_LIMIT_FIELDS = {"memory_bytes", "cpus", "pids", "timeout_s", "output_bytes"}
 _REQUIREMENT_FIELDS = {"min_cpus", "min_memory_bytes", "arch", "labels", "exclude_labels"}
 _ADAPTIVE_FIELDS = {"trust_after", "spot_check"}
 

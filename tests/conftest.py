@@ -4,6 +4,7 @@ A service the tests need and cannot find fails the run; nothing is skipped.
 `./scripts/setup` installs and builds everything these fixtures use.
 """
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -21,11 +22,17 @@ import pytest
 from ferretdb import FerretDBError, running_ferretdb
 from ferretdb import free_port as free_port  # test modules import it from conftest
 
+from channel.models import Task
+from giver.docker_runner import GIVER_LABEL, DockerRunner
+from giver.outputs import ContainerExit, ScraperOutput, UntrustedOutput, collect
+
 REPO = Path(__file__).resolve().parent.parent
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "seekgive/base:bookworm")
 CATALOG_IMAGE = "seekgive/catalog:1"
 FAULTY_IMAGE = "seekgive-test/faulty:1"
+HOSTILE_IMAGE = "seekgive-test/hostile:1"
 THREAD_JOIN_TIMEOUT_S = 5.0
+RUNNER_PROGRESS_INTERVAL_S = 0.1
 BLOCKED_LOOP_S = 0.5
 
 
@@ -91,9 +98,8 @@ def catalog_image(docker_client: docker.DockerClient) -> str:
     return CATALOG_IMAGE
 
 
-@pytest.fixture(scope="session")
-def faulty_image(docker_client: docker.DockerClient) -> str:
-    """A scraper that misbehaves on demand (tests/images/faulty), built from the local base."""
+def build_test_image(name: str, tag: str) -> str:
+    """Build tests/images/NAME from the local base as `tag`."""
     subprocess.run(
         [
             "docker",
@@ -102,13 +108,55 @@ def faulty_image(docker_client: docker.DockerClient) -> str:
             "--build-arg",
             f"BASE_IMAGE={BASE_IMAGE}",
             "-t",
-            FAULTY_IMAGE,
-            str(REPO / "tests" / "images" / "faulty"),
+            tag,
+            str(REPO / "tests" / "images" / name),
         ],
         check=True,
         capture_output=True,
     )
-    return FAULTY_IMAGE
+    return tag
+
+
+@pytest.fixture(scope="session")
+def faulty_image(docker_client: docker.DockerClient) -> str:
+    """A scraper that misbehaves on demand (tests/images/faulty), built from the local base."""
+    return build_test_image("faulty", FAULTY_IMAGE)
+
+
+@pytest.fixture(scope="session")
+def hostile_image(docker_client: docker.DockerClient) -> str:
+    """A scraper that attacks its sandbox on demand (tests/images/hostile)."""
+    return build_test_image("hostile", HOSTILE_IMAGE)
+
+
+@pytest.fixture
+async def runner(docker_client: docker.DockerClient) -> AsyncIterator[DockerRunner]:
+    """A DockerRunner of a Giver id of its own; its containers are removed at the end."""
+    runner = await DockerRunner.connect(
+        f"gtest{uuid.uuid4().hex[:12]}", progress_interval_s=RUNNER_PROGRESS_INTERVAL_S
+    )
+    yield runner
+    await runner.remove_leftovers()
+    await runner.close()
+
+
+def containers_of(docker_client: docker.DockerClient, runner: DockerRunner) -> list:
+    return docker_client.containers.list(
+        all=True, filters={"label": f"{GIVER_LABEL}={runner.giver_id}"}
+    )
+
+
+async def run_task(
+    runner: DockerRunner, task: Task, workdir: Path, progress: list[tuple[int, int]] | None = None
+) -> tuple[ContainerExit, ScraperOutput | UntrustedOutput]:
+    """Run `task` over `workdir` and collect its output, as a Giver does."""
+
+    def on_progress(done: int, total: int) -> None:
+        if progress is not None:
+            progress.append((done, total))
+
+    run = await runner.run(task, workdir, on_progress)
+    return run, await asyncio.to_thread(collect, workdir / "output", task, run)
 
 
 @pytest.fixture

@@ -185,6 +185,41 @@ async def test_failed_tasks_are_recorded_and_the_giver_keeps_serving(
     assert leftover_containers(docker_client) == []
 
 
+async def test_a_hostile_scraper_is_contained_and_the_giver_keeps_serving(
+    grid: Grid, hostile_image: str, faulty_image: str, docker_client: docker.DockerClient
+) -> None:
+    seeker = await grid(givers=1)
+    keys = ["a", "b"]
+    overflowing, bomb = await asyncio.gather(
+        *(
+            submit_and_wait(
+                seeker,
+                {
+                    "image": hostile_image,
+                    "keys": keys,
+                    "settings": {"mode": mode},
+                    "limits": {"pids": 16, "output_bytes": 2**20},
+                    "max_attempts": 1,
+                },
+            )
+            for mode in ("fill_output", "forkbomb")
+        )
+    )
+    assert overflowing["keys"]["failed"] == 2
+    assert overflowing["failures"][0]["reason"] == "output exceeded 1 MiB"
+    assert bomb["keys"]["done"] == 2
+    records = await export(seeker, bomb["job_id"])
+    forked = next(r["data"]["result"] for r in records if r["data"]["probe"] == "forked")
+    assert 0 < forked < 16
+    healthy = await submit_and_wait(
+        seeker, {"image": faulty_image, "keys": keys, "settings": {"mode": "ok"}}
+    )
+    assert healthy["keys"]["done"] == 2
+    for job in (overflowing, bomb, healthy):
+        # By name: other Givers may be running on this Engine meanwhile.
+        assert docker_client.containers.list(all=True, filters={"name": job["job_id"]}) == []
+
+
 async def test_an_image_the_giver_does_not_have_fails_the_task_with_the_reason(grid: Grid) -> None:
     seeker = await grid(givers=1)
     job = await submit_and_wait(seeker, {"image": "seekgive-test/absent:1", "keys": ["a"]})

@@ -7,13 +7,19 @@ from pathlib import Path
 import pytest
 
 from channel.models import KeyBlock, KeyOutcome, Limits, Task
+from giver.errors import GarbageOutput
 from giver.outputs import (
+    MAX_OUTPUT_DEPTH,
+    MAX_OUTPUT_ENTRIES,
     NO_STATUS_REASON,
     ContainerExit,
+    ScraperOutput,
     UntrustedOutput,
     collect,
+    output_overflow,
     output_size,
     read_progress,
+    remove_tree,
 )
 
 CLEAN = ContainerExit(exit_code=0)
@@ -182,6 +188,81 @@ def test_a_fifo_is_not_a_file(tmp_path: Path) -> None:
     assert collect(tmp_path, make_task(), CLEAN) == UntrustedOutput(
         "status.jsonl: is not a regular file"
     )
+
+
+def test_output_size_counts_links_not_what_they_point_to(tmp_path: Path) -> None:
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "big").write_bytes(b"x" * 10_000)
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    (out / "sub" / "data").write_bytes(b"x" * 100)
+    (out / "to-dir").symlink_to(host)
+    (out / "to-file").symlink_to(host / "big")
+    os.mkfifo(out / "fifo")
+    size = output_size(out)
+    assert 100 < size < 10_000
+    assert output_overflow(out, size) is None
+    assert output_overflow(out, size - 1) == f"output exceeded {size - 1} bytes"
+    assert output_overflow(out, 2**20) is None
+
+
+def test_output_of_too_many_entries_or_too_deep_is_over_its_limits(tmp_path: Path) -> None:
+    many = tmp_path / "many"
+    many.mkdir()
+    for n in range(MAX_OUTPUT_ENTRIES):
+        (many / str(n)).touch()
+    assert output_size(many) == 0
+    (many / "one-more").touch()
+    assert output_overflow(many, 2**30) == f"output: more than {MAX_OUTPUT_ENTRIES} entries"
+    deep = tmp_path / "deep"
+    (deep / Path(*["d"] * (MAX_OUTPUT_DEPTH - 1))).mkdir(parents=True)
+    output_size(deep)
+    (deep / Path(*["d"] * MAX_OUTPUT_DEPTH)).mkdir()
+    with pytest.raises(GarbageOutput, match=f"nested deeper than {MAX_OUTPUT_DEPTH}"):
+        output_size(deep)
+
+
+def test_output_over_its_limits_is_not_read(tmp_path: Path) -> None:
+    write_lines(tmp_path / "status.jsonl", status("a"))
+    (tmp_path / "records.jsonl").write_text("garbage\n")
+    run = ContainerExit(exit_code=137, overflow="output exceeded 4 MiB")
+    assert collect(tmp_path, make_task(), run) == ScraperOutput(
+        outcomes=[KeyOutcome(k, False, "output exceeded 4 MiB") for k in ("a", "b", "c")],
+        error="output exceeded 4 MiB",
+    )
+
+
+def nest(directory: Path, depth: int) -> None:
+    """Directories `d/d/...` `depth` deep under `directory` with a file at the bottom,
+    made through descriptors (the whole path may be longer than PATH_MAX)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(depth):
+        os.mkdir("d", dir_fd=fd)
+        child = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+    os.close(os.open("bottom", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd))
+    os.close(fd)
+
+
+def test_remove_tree_goes_any_depth_and_never_follows_links(tmp_path: Path) -> None:
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "file").write_text("host data")
+    tree = tmp_path / "tree"
+    (tree / "output").mkdir(parents=True)
+    nest(tree / "output", 3000)  # deeper than Python's recursion limit and PATH_MAX
+    (tree / "output" / "to-dir").symlink_to(kept)
+    (tree / "output" / "to-file").symlink_to(kept / "file")
+    os.mkfifo(tree / "output" / "fifo")
+    (tree / "output" / "many").mkdir()
+    for n in range(100):
+        (tree / "output" / "many" / str(n)).touch()
+    remove_tree(tree)
+    assert not tree.exists()
+    assert (kept / "file").read_text() == "host data"
+    remove_tree(tree)  # already gone
 
 
 def test_nonzero_exit_keeps_complete_lines(tmp_path: Path) -> None:

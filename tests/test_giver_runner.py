@@ -2,36 +2,17 @@
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import demo_site
 import docker
 import pytest
-from conftest import BASE_IMAGE
+from conftest import BASE_IMAGE, containers_of, run_task
 
 from channel.models import MAX_IMAGES, KeyBlock, KeyOutcome, Limits, Task
 from giver.docker_runner import GIVER_LABEL, DockerRunner, container_user, image_references
 from giver.errors import ImageMissing
-from giver.outputs import ContainerExit, ScraperOutput, UntrustedOutput, collect
-
-PROGRESS_INTERVAL_S = 0.1
-
-
-@pytest.fixture
-async def runner(docker_client: docker.DockerClient) -> AsyncIterator[DockerRunner]:
-    runner = await DockerRunner.connect(
-        f"gtest{uuid.uuid4().hex[:12]}", progress_interval_s=PROGRESS_INTERVAL_S
-    )
-    yield runner
-    await runner.remove_leftovers()
-    await runner.close()
-
-
-def containers_of(docker_client: docker.DockerClient, runner: DockerRunner) -> list:
-    return docker_client.containers.list(
-        all=True, filters={"label": f"{GIVER_LABEL}={runner.giver_id}"}
-    )
+from giver.outputs import ContainerExit, UntrustedOutput
 
 
 def faulty_task(
@@ -51,17 +32,6 @@ def faulty_task(
         network=network,
         limits=Limits(memory_bytes=128 * 1024 * 1024, cpus=0.5, pids=32, timeout_s=timeout_s),
     )
-
-
-async def run_task(
-    runner: DockerRunner, task: Task, workdir: Path, progress: list[tuple[int, int]] | None = None
-) -> tuple[ContainerExit, ScraperOutput | UntrustedOutput]:
-    def on_progress(done: int, total: int) -> None:
-        if progress is not None:
-            progress.append((done, total))
-
-    run = await runner.run(task, workdir, on_progress)
-    return run, collect(workdir / "output", task, run)
 
 
 async def test_ok_round_trips_records_and_statuses(
@@ -176,6 +146,8 @@ async def test_container_is_created_with_the_limits(
     assert host["PidsLimit"] == 32
     assert host["NetworkMode"] == "none"
     assert host["Tmpfs"] == {"/tmp": "rw,noexec,nosuid,nodev,size=64m"}
+    output_bytes = task.limits.output_bytes
+    assert host["Ulimits"] == [{"Name": "fsize", "Soft": output_bytes, "Hard": output_bytes}]
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running

@@ -175,6 +175,8 @@ def test_caps_lower_what_the_seeker_hears_and_the_disk_cap_counts_waiting_result
     assert Caps().offered(machine) == machine
     disk = Caps(disk_bytes=100 * MIB)
     assert disk.output_bytes == 32 * MIB
+    assert Caps(disk_bytes=8 * MIB).clamp(Limits(output_bytes=20 * MIB)).output_bytes == 8 * MIB
+    assert Caps().clamp(Limits(output_bytes=1 * GIB)).output_bytes == 32 * MIB
     assert disk.disk_full(60 * MIB, 0) is None
     assert disk.disk_full(60 * MIB, 1) == (
         "has 60 MiB of results waiting to be uploaded and running tasks may write 32 MiB more "

@@ -2,6 +2,8 @@
 
 import pytest
 
+from channel.errors import WireError
+from channel.models import Limits
 from seeker.errors import InvalidJob
 from seeker.keys import Ranges
 from seeker.spec import FromJob, JobSpec, KeyFile, KeyList, parse_job
@@ -41,6 +43,17 @@ def test_defaults_and_limits_overrides() -> None:
         5.0,
         128,
     )
+    assert spec.limits.output_bytes == 32 * 2**20
+    spec = parse_job({"image": "x:1", "keys": ["a"], "limits": {"output_bytes": 2**20}})
+    assert spec.limits == Limits(output_bytes=2**20)
+
+
+def test_output_limit_is_optional_on_the_wire() -> None:
+    older = {"memory_bytes": 2**30, "cpus": 2, "pids": 64, "timeout_s": 60}
+    assert Limits.from_wire(older) == Limits(memory_bytes=2**30, cpus=2.0, pids=64, timeout_s=60)
+    assert Limits.from_wire(Limits(output_bytes=4096).to_wire()).output_bytes == 4096
+    with pytest.raises(WireError, match=r"limits.output_bytes must be an integer"):
+        Limits.from_wire({**older, "output_bytes": "1G"})
 
 
 @pytest.mark.parametrize(
@@ -70,6 +83,8 @@ def test_defaults_and_limits_overrides() -> None:
         ({"image": "x", "keys": ["a"], "settings": []}, "settings must be an object"),
         ({"image": "x", "keys": ["a"], "limits": {"ram": 1}}, r"unknown limit\(s\): ram"),
         ({"image": "x", "keys": ["a"], "limits": {"pids": -1}}, "positive"),
+        ({"image": "x", "keys": ["a"], "limits": {"output_bytes": 0}}, "positive"),
+        ({"image": "x", "keys": ["a"], "limits": {"output_bytes": 1.5}}, "must be an integer"),
         ([], "JSON object"),
         ({"image": "x", "keys": ["a"], "priority": 0}, "priority must be a whole number"),
         ({"image": "x", "keys": ["a"], "priority": 1001}, "from 1 to 1000"),

@@ -97,6 +97,7 @@ async def test_bad_input_is_one_clear_line_and_creates_nothing(
             (("--range", "1:5", "--block-size", "0"), "block_size must be a whole number"),
             (("--from-job", "jnope:url"), "from_job: no job 'jnope'"),
             (("--keys", "k" * 2049), "keys[0]: key 'kkkk"),
+            (("--keys", "a", "--output-mib", "0"), "limits values must all be positive"),
         ]
         for flags, message in cases:
             code, _, err = await seeker_cli(seeker.url, "submit", "--image", "x:1", *flags)
