@@ -37,8 +37,13 @@ def data_dir(args: argparse.Namespace, environ: Mapping[str, str]) -> Path:
 def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> GiverConfig:
     """The daemon's settings: flags first, then the environment, then defaults."""
     seeker = args.seeker or environ.get(f"{ENV_PREFIX}SEEKER")
-    if not seeker:
-        raise ConfigError("seeker", f"give --seeker URL or set {ENV_PREFIX}SEEKER")
+    lan = args.lan or environ.get(f"{ENV_PREFIX}LAN", "") in ("1", "true", "yes")
+    if lan and seeker:
+        raise ConfigError("lan", "in LAN mode the Seeker dials this Giver: give no --seeker URL")
+    if not seeker and not lan:
+        raise ConfigError(
+            "seeker", f"give --seeker URL (or set {ENV_PREFIX}SEEKER), or --lan to be found"
+        )
     slots = args.slots
     if slots is None and environ.get(f"{ENV_PREFIX}SLOTS"):
         try:
@@ -61,7 +66,32 @@ def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> GiverC
     volunteer = args.volunteer or environ.get(f"{ENV_PREFIX}VOLUNTEER")
     if volunteer:
         defaults_overridden["volunteer"] = volunteer
-    return GiverConfig(seeker_url=seeker, data_dir=data_dir(args, environ), **defaults_overridden)
+    if lan:
+        defaults_overridden.update(lan_settings(args, environ))
+    elif args.listen or args.mdns_interface:
+        raise ConfigError("--lan", "--listen and --mdns-interface go with --lan")
+    return GiverConfig(
+        seeker_url=seeker or "", data_dir=data_dir(args, environ), **defaults_overridden
+    )
+
+
+def lan_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, Any]:
+    """LAN mode's settings: where to listen for the Seeker, which interfaces mDNS uses."""
+    settings: dict[str, Any] = {"lan": True}
+    listen = args.listen or environ.get(f"{ENV_PREFIX}LISTEN")
+    if listen:
+        host, colon, port = listen.rpartition(":")
+        if not colon or not host or not port.isdigit():
+            raise ConfigError("--listen", f"{listen!r} is not HOST:PORT")
+        settings["listen_host"], settings["listen_port"] = host.strip("[]"), int(port)
+    interfaces = args.mdns_interface or [
+        item.strip()
+        for item in environ.get(f"{ENV_PREFIX}MDNS_INTERFACES", "").split(",")
+        if item.strip()
+    ]
+    if interfaces:
+        settings["mdns_interfaces"] = tuple(interfaces)
+    return settings
 
 
 def parse_labels(items: list[str], source: str) -> dict[str, str]:
@@ -96,6 +126,25 @@ def parser() -> argparse.ArgumentParser:
         "--seeker",
         metavar="URL",
         help=f"the Seeker's URL, e.g. http://seeker:8765 (env {ENV_PREFIX}SEEKER)",
+    )
+    run.add_argument(
+        "--lan",
+        action="store_true",
+        help="be found on the LAN instead: listen for the Seeker and advertise this Giver "
+        f"over mDNS (env {ENV_PREFIX}LAN=1)",
+    )
+    run.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="with --lan: where the Seeker dials this Giver "
+        f"(env {ENV_PREFIX}LISTEN, default 0.0.0.0:0, any free port)",
+    )
+    run.add_argument(
+        "--mdns-interface",
+        action="append",
+        metavar="IP",
+        help="with --lan: advertise on the interface with this address only; repeatable "
+        f"(env {ENV_PREFIX}MDNS_INTERFACES=IP,..., default all)",
     )
     run.add_argument(
         "--data-dir",
