@@ -15,15 +15,19 @@ into the node's), so the machine's own interfaces are never touched.
 """
 
 import json
+import re
 import secrets
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 SUBNET = "10.231.7"
 PREFIX = "sg"
 DEVICE = "eth0"
+WAIT_S = 60.0
 FETCH = (
     "import sys, urllib.request\n"
     "with urllib.request.urlopen(sys.argv[1], timeout=10) as r:\n"
@@ -131,3 +135,41 @@ class Lan:
 
     def __exit__(self, *exc_info: object) -> None:
         self.delete()
+
+
+class Lines:
+    """What a process writes to a stream, line by line with the monotonic time each
+    arrived, collected by a thread; the stream is closed at its end."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[tuple[float, str]] = []
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        with stream:
+            for line in stream:
+                with self._changed:
+                    self.lines.append((time.monotonic(), line))
+                    self._changed.notify_all()
+
+    def text(self) -> str:
+        return "".join(line for _, line in self.lines)
+
+    def wait_for(self, pattern: str, since: int = 0, timeout_s: float = WAIT_S) -> float:
+        """When the first line from line `since` on that matches `pattern` arrived,
+        waiting for it; TimeoutError if none does within `timeout_s`."""
+        found = re.compile(pattern)
+        with self._changed:
+            at = self._changed.wait_for(
+                lambda: next((t for t, line in self.lines[since:] if found.search(line)), None),
+                timeout=timeout_s,
+            )
+        if at is None:
+            raise TimeoutError(f"no line matches {pattern!r} in:\n{self.text()}")
+        return at
+
+    def join(self) -> None:
+        """Wait for the stream's end (the process exited)."""
+        self._thread.join(timeout=WAIT_S)

@@ -9,52 +9,19 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
-from netns import Lan, Node
+from netns import Lan, Lines, Node
 
 BIN = Path(sys.executable).parent
 SEEKER_PORT = 8765
 WAIT_S = 60.0
 POLL_S = 0.2
-
-
-class Log:
-    """The lines a process writes to stderr, collected by a thread as they come."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream: IO[str]) -> None:
-        with stream:
-            for line in stream:
-                with self._changed:
-                    self.lines.append(line)
-                    self._changed.notify_all()
-
-    def wait_for(self, pattern: str, since: int = 0) -> str:
-        """The first line matching `pattern` from line `since` on, waiting for it to be
-        written."""
-        found = re.compile(pattern)
-        with self._changed:
-            matched = self._changed.wait_for(
-                lambda: next((line for line in self.lines[since:] if found.search(line)), None),
-                timeout=WAIT_S,
-            )
-        assert matched, f"no line matches {pattern!r} in:\n{''.join(self.lines)}"
-        return matched
-
-    def join(self) -> None:
-        self._thread.join(timeout=WAIT_S)
 
 
 @pytest.fixture
@@ -63,10 +30,10 @@ def lan() -> Iterator[Lan]:
         yield made
 
 
-def start(node: Node, argv: list[str]) -> tuple[subprocess.Popen[str], Log]:
+def start(node: Node, argv: list[str]) -> tuple[subprocess.Popen[str], Lines]:
     process = node.popen(argv, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
-    return process, Log(process.stderr)
+    return process, Lines(process.stderr)
 
 
 def giver_id(data_dir: Path) -> str:
@@ -85,11 +52,11 @@ def until(condition: Callable[[], Any]) -> Any:
     return value
 
 
-def stop(process: subprocess.Popen[str], log: Log) -> None:
+def stop(process: subprocess.Popen[str], log: Lines) -> None:
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=WAIT_S) == 0
     log.join()
-    assert not any("Traceback" in line for line in log.lines), "".join(log.lines)
+    assert "Traceback" not in log.text(), log.text()
 
 
 def test_a_discovering_seeker_runs_a_job_on_lan_givers_and_follows_them(
