@@ -15,6 +15,10 @@ class ChannelClient:
         self.url = url.rstrip("/")
         self._session = session
 
+    def move_to(self, url: str) -> None:
+        """Post to `url` from now on (a Seeker that dialled a Giver on the LAN named it)."""
+        self.url = url.rstrip("/")
+
     async def post_result(self, result: Result) -> Ack:
         """Post `result`; raise ResultRejected (final) or StoreUnavailable (retry later)."""
         try:

@@ -1,9 +1,12 @@
 """Messages of the Seeker-Giver session (a WebSocket, either side may dial).
 
 The session opens with a challenge the Giver signs, proving it holds the key
-its id derives from. Then the Seeker assigns and cancels tasks; the Giver
-accepts or refuses them, reports progress, releases or invalidates a task it
-took, and says when a result is posted.
+its id derives from. When the Seeker dialled (it found the Giver on the LAN),
+the Giver first introduces itself with the signed registration it would
+otherwise post over HTTP, and the Seeker answers with where results go.
+Then the Seeker assigns and cancels tasks; the Giver accepts or refuses them,
+reports progress, releases or invalidates a task it took, and says when a
+result is posted.
 """
 
 from dataclasses import dataclass, fields
@@ -34,6 +37,30 @@ class Hello:
     def signed_value(giver_id: str, nonce: str) -> dict[str, str]:
         """What the Giver signs to answer a challenge."""
         return {"session": giver_id, "nonce": nonce}
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """Giver → Seeker, before its Hello in a session the Seeker dialled: the Giver's
+    signed self-description, exactly the body of a registration over HTTP."""
+
+    TYPE: ClassVar[str] = "register"
+    giver: dict[str, Any]
+    signature: str
+
+    def body(self) -> dict[str, Any]:
+        """The registration body this message carries."""
+        return {"giver": self.giver, "signature": self.signature}
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """Seeker → Giver, answering a Register once the Hello verified: the id the
+    Seeker knows the Giver by and the absolute URL of the Channel results go to."""
+
+    TYPE: ClassVar[str] = "registered"
+    giver_id: str
+    channel_url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +147,8 @@ class Done:
 Message = (
     Challenge
     | Hello
+    | Register
+    | Registered
     | Assign
     | Cancel
     | Accept
@@ -135,6 +164,8 @@ _TYPES: dict[str, type[Message]] = {
     for cls in (
         Challenge,
         Hello,
+        Register,
+        Registered,
         Assign,
         Cancel,
         Accept,
@@ -155,6 +186,8 @@ _FIELD_KINDS: dict[str, type] = {
     "done": int,
     "total": int,
     "result_id": str,
+    "giver": dict,
+    "channel_url": str,
 }
 
 

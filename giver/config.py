@@ -1,5 +1,6 @@
 """The Giver's settings: one frozen object, built by the CLI."""
 
+import ipaddress
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,14 @@ CONTROL_SOCKET = "control.sock"
 
 @dataclass(frozen=True, slots=True)
 class GiverConfig:
-    """Everything a Giver daemon needs to know before it starts."""
+    """Everything a Giver daemon needs to know before it starts.
+
+    A Giver either dials the Seeker at `seeker_url`, or (`lan`, with an empty
+    `seeker_url`) listens on `listen` (host, port; port 0: any free one) and
+    advertises itself over mDNS on `mdns_interfaces` (IPs; empty: all) for a
+    Seeker on the LAN to dial it, checking its addresses every
+    `address_check_s`.
+    """
 
     seeker_url: str
     data_dir: Path
@@ -43,13 +51,20 @@ class GiverConfig:
     active_hours: tuple[ActiveHours, ...] = ()
     # On SIGTERM, how long running tasks may go on before they are released.
     drain_grace_s: float = 30.0
+    lan: bool = False
+    listen: tuple[str, int] = ("0.0.0.0", 0)
+    mdns_interfaces: tuple[str, ...] = ()
+    address_check_s: float = 2.0
 
     def __post_init__(self) -> None:
-        url = urlsplit(self.seeker_url)
-        if url.scheme not in ("http", "https") or not url.netloc:
-            raise ConfigError(
-                "seeker_url", f"expected http(s)://HOST[:PORT], got {self.seeker_url!r}"
-            )
+        if self.lan:
+            self._check_lan()
+        else:
+            url = urlsplit(self.seeker_url)
+            if url.scheme not in ("http", "https") or not url.netloc:
+                raise ConfigError(
+                    "seeker_url", f"expected http(s)://HOST[:PORT], got {self.seeker_url!r}"
+                )
         if not self.name:
             raise ConfigError("name", "must not be empty")
         if self.slots < 1:
@@ -59,6 +74,7 @@ class GiverConfig:
             "reconnect_max_s",
             "outbox_retry_max_s",
             "report_interval_s",
+            "address_check_s",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(name, f"must be positive, got {getattr(self, name)}")
@@ -75,6 +91,19 @@ class GiverConfig:
             )
         # Frozen all the way down: the labels cannot change behind the config's back.
         object.__setattr__(self, "labels", MappingProxyType(valid_labels(self.labels)))
+
+    def _check_lan(self) -> None:
+        if self.seeker_url:
+            raise ConfigError(
+                "seeker_url", "a Giver in LAN mode is dialled by the Seeker; give no Seeker URL"
+            )
+        if not 0 <= self.listen[1] < 65536:
+            raise ConfigError("listen", f"port must be a port number, got {self.listen[1]}")
+        for address in self.mdns_interfaces:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ConfigError("mdns_interfaces", f"{address!r} is not an IP address") from None
 
     @property
     def identity_path(self) -> Path:

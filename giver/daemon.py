@@ -1,5 +1,8 @@
 """The Giver daemon: registers with a Seeker, runs the tasks it assigns, delivers results.
 
+It dials the Seeker at its URL, or in LAN mode advertises itself over mDNS
+and waits for a Seeker to dial it; either way one session carries the work.
+
 Each accepted task runs as a container; its output becomes a signed Result
 that goes to the outbox first, then to the Channel, and once the Channel has
 acknowledged it the Seeker hears `Done`. A task that fails yields a Result
@@ -26,6 +29,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,7 @@ import aiohttp
 from channel.client import ChannelClient
 from channel.errors import WireError
 from channel.identity import Identity
+from channel.lan import Advert
 from channel.lifecycle import AsyncLifecycle
 from channel.messages import (
     Accept,
@@ -56,17 +61,19 @@ from channel.models import (
 )
 from channel.signing import sign_result
 from giver import outputs, pause, status
+from giver.advertiser import Advertiser
 from giver.capacity import Caps
 from giver.config import GiverConfig
 from giver.control import ControlServer
 from giver.docker_runner import DockerRunner
 from giver.errors import GiverError
 from giver.hours import outside
+from giver.listener import Listener
 from giver.outbox import Outbox
 from giver.probe import probe
-from giver.registration import Registration, register
+from giver.registration import Registration, register, signed_registration
 from giver.reporter import Reporter
-from giver.session import Session
+from giver.session import Dialler, Introduction, Session
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +117,12 @@ class Giver(AsyncLifecycle):
         self._runner: DockerRunner | None = None
         self._http: aiohttp.ClientSession | None = None
         self._outbox: Outbox | None = None
+        self._channel: ChannelClient | None = None
         self._session: Session | None = None
-        self._session_task: asyncio.Task[None] | None = None
+        self._listener: Listener | None = None
+        self._advertiser: Advertiser | None = None
+        # Dials the Seeker, or in LAN mode follows this machine's addresses.
+        self._serving: asyncio.Task[None] | None = None
         self._reporter = Reporter(self._probe, self._send, interval_s=config.report_interval_s)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Tasks holding a slot: from acceptance until their container is gone (and
@@ -132,7 +143,8 @@ class Giver(AsyncLifecycle):
         return self._identity.id
 
     async def _start(self) -> None:
-        """Load the identity, check Docker, register, open the outbox and the session."""
+        """Load the identity, check Docker, then register and dial the Seeker (opening
+        the outbox), or in LAN mode listen and advertise."""
         config = self.config
         self._recent.attach()
         self._identity = await asyncio.to_thread(Identity.load_or_create, config.identity_path)
@@ -149,24 +161,23 @@ class Giver(AsyncLifecycle):
             log.warning("removed %d container(s) left by a previous run", left)
         await asyncio.to_thread(_remove_workdir, config.work_dir)
         self._http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
-        self.registration = await self._register()
-        self._outbox = Outbox(
-            config.outbox_dir,
-            ChannelClient(self.registration.channel_url, self._http),
-            retry_max_s=config.outbox_retry_max_s,
-            on_delivered=self._on_delivered,
-        )
-        await self._outbox.start()
         self._session = Session(
-            self._http,
-            config.seeker_url,
-            self._identity,
-            reconnect_max_s=config.reconnect_max_s,
-            on_message=self._on_message,
-            register=self._register,
-            on_open=self._reporter.session_opened,
+            self._identity, on_message=self._on_message, on_open=self._reporter.session_opened
         )
-        self._session_task = asyncio.create_task(self._session.run(), name="giver-session")
+        if config.lan:
+            await self._start_lan()
+        else:
+            self.registration = await self._register()
+            await self._open_outbox(self.registration.channel_url)
+            dialler = Dialler(
+                self._http,
+                config.seeker_url,
+                self._session,
+                giver_id=self.id,
+                reconnect_max_s=config.reconnect_max_s,
+                register=self._register,
+            )
+            self._serving = asyncio.create_task(dialler.run(), name="giver-session")
         self._reporter.start()
         assert self.capabilities is not None
         log.info(
@@ -185,22 +196,49 @@ class Giver(AsyncLifecycle):
         if self.capabilities.paused:
             log.info("giver takes no tasks for now: it %s", self.capabilities.paused)
 
+    async def _start_lan(self) -> None:
+        """Listen for a Seeker's session and advertise where."""
+        assert self._session is not None
+        config = self.config
+        self._listener = Listener(self._session, *config.listen, introduce=self._introduce)
+        await self._listener.start()
+        self._advertiser = Advertiser(
+            Advert(self.id, self._listener.port),
+            interfaces=config.mdns_interfaces,
+            check_interval_s=config.address_check_s,
+        )
+        await self._advertiser.start()
+        self._serving = asyncio.create_task(self._advertiser.watch(), name="giver-advert")
+
+    async def _open_outbox(self, channel_url: str) -> None:
+        assert self._http is not None
+        self._channel = ChannelClient(channel_url, self._http)
+        self._outbox = Outbox(
+            self.config.outbox_dir,
+            self._channel,
+            retry_max_s=self.config.outbox_retry_max_s,
+            on_delivered=self._on_delivered,
+        )
+        await self._outbox.start()
+
     async def serve(self) -> None:
-        """Serve until stopped; raises if the session with the Seeker fails for good."""
-        session_task = self._session_task
-        if session_task is None:
+        """Serve until stopped; raises if the session with the Seeker (or in LAN mode,
+        the advert) fails for good."""
+        serving = self._serving
+        if serving is None:
             raise GiverError("start() the Giver before serving it")
         stopping = asyncio.ensure_future(self._stopping.wait())
         try:
-            await asyncio.wait({session_task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
-        if session_task.done() and not session_task.cancelled():
-            session_task.result()
+        if serving.done() and not serving.cancelled():
+            serving.result()
 
     async def stop(self) -> None:
-        """Stop taking tasks, release those still running, close the session, kill
-        and remove running containers, let outbox writes finish; safe to call twice."""
+        """Stop taking tasks, release those still running, withdraw the advert, close
+        the session, kill and remove running containers, let outbox writes finish;
+        safe to call twice."""
         if self._stopping.is_set():
             await self._stopped.wait()
             return
@@ -208,7 +246,13 @@ class Giver(AsyncLifecycle):
         try:
             await self._release_running()
             await self._reporter.stop()
-            await _cancel(self._session_task)
+            await _cancel(self._serving)
+            if self._advertiser is not None:
+                await self._advertiser.stop()
+            if self._session is not None:
+                await self._session.close()
+            if self._listener is not None:
+                await self._listener.stop()
             workers = list(self._tasks.values())
             for worker in workers:
                 worker.cancel()
@@ -331,13 +375,7 @@ class Giver(AsyncLifecycle):
     async def _register(self) -> Registration:
         """Register with what this machine offers now (also when registering again)."""
         assert self._http is not None and self._identity is not None
-        try:
-            capabilities = await self._probe()
-        except GiverError as e:
-            if self.capabilities is None:
-                raise
-            log.warning("cannot probe this machine again (%s); registering as probed last", e)
-            capabilities = self.capabilities
+        capabilities = await self._current_capabilities()
         registration = await register(
             self._http,
             self.config.seeker_url,
@@ -349,6 +387,43 @@ class Giver(AsyncLifecycle):
         )
         self._reporter.registered(capabilities)
         return registration
+
+    async def _introduce(self) -> Introduction:
+        """What this Giver says first to a Seeker that dialled it: its registration,
+        signed now with what this machine offers now."""
+        assert self._identity is not None
+        capabilities = await self._current_capabilities()
+        body = signed_registration(
+            self._identity,
+            name=self.config.name,
+            volunteer=self.config.volunteer,
+            capabilities=capabilities,
+        )
+        return Introduction(body, partial(self._registered, capabilities=capabilities))
+
+    async def _registered(self, registration: Registration, *, capabilities: Capabilities) -> None:
+        """A Seeker that dialled this Giver took its registration: results go where it says."""
+        self.registration = registration
+        self._reporter.registered(capabilities)
+        if self._channel is None:
+            log.info(
+                "registered with a Seeker that found this Giver; results go to %s",
+                registration.channel_url,
+            )
+            await self._open_outbox(registration.channel_url)
+        elif self._channel.url != registration.channel_url.rstrip("/"):
+            log.info("results go to %s from now on", registration.channel_url)
+            self._channel.move_to(registration.channel_url)
+
+    async def _current_capabilities(self) -> Capabilities:
+        """What this machine offers now, or as probed last if it cannot be probed again."""
+        try:
+            return await self._probe()
+        except GiverError as e:
+            if self.capabilities is None:
+                raise
+            log.warning("cannot probe this machine again (%s); registering as probed last", e)
+            return self.capabilities
 
     async def _probe(self) -> Capabilities:
         assert self._runner is not None

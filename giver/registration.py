@@ -1,9 +1,14 @@
-"""Registering with the Seeker: a signed self-description, answered with the Channel's URL."""
+"""Registering with the Seeker: a signed self-description, answered with the Channel's URL.
+
+Over HTTP when the Giver dials the Seeker; inside the session (a Register
+message, answered by Registered) when a Seeker found the Giver on the LAN.
+"""
 
 import logging
 import time
 from dataclasses import dataclass
-from urllib.parse import urljoin
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
@@ -11,6 +16,7 @@ from channel import canonical
 from channel.errors import WireError
 from channel.identity import Identity
 from channel.jsonweb import read_error
+from channel.messages import Registered
 from channel.models import Capabilities, GiverInfo, field_of
 from giver.errors import RegistrationRefused, SeekerProtocolError
 from giver.retry import Retry
@@ -47,15 +53,9 @@ async def register(
     url = seeker_url.rstrip("/") + REGISTER_PATH
     retry = Retry(log, retry_max_s)
     while True:
-        info = GiverInfo(
-            giver_id=identity.id,
-            public_key=identity.public_key,
-            name=name,
-            capabilities=capabilities,
-            signed_at=time.time(),
-            volunteer=volunteer,
+        body = signed_registration(
+            identity, name=name, volunteer=volunteer, capabilities=capabilities
         )
-        body = {"giver": info.to_wire(), "signature": identity.sign_value(info.to_wire())}
         try:
             async with http.post(
                 url,
@@ -77,6 +77,38 @@ async def register(
         await retry.after_failure(
             "the Seeker at %s answered %d to the registration: %s", url, status, message
         )
+
+
+def signed_registration(
+    identity: Identity, *, name: str, volunteer: str, capabilities: Capabilities
+) -> dict[str, Any]:
+    """The registration body: this Giver's info, signed now with its key."""
+    info = GiverInfo(
+        giver_id=identity.id,
+        public_key=identity.public_key,
+        name=name,
+        capabilities=capabilities,
+        signed_at=time.time(),
+        volunteer=volunteer,
+    )
+    return {"giver": info.to_wire(), "signature": identity.sign_value(info.to_wire())}
+
+
+def registration_in_session(answer: Registered, giver_id: str, peer: str) -> Registration:
+    """The Registration a Seeker that dialled this Giver answered with; SeekerProtocolError
+    if it names another Giver or no absolute Channel URL."""
+    if answer.giver_id != giver_id:
+        raise SeekerProtocolError(
+            f"the Seeker at {peer} registered this Giver as {answer.giver_id}, not {giver_id}",
+            url=peer,
+        )
+    url = urlsplit(answer.channel_url)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise SeekerProtocolError(
+            f"the Seeker at {peer} named no absolute Channel URL: {answer.channel_url!r}",
+            url=peer,
+        )
+    return Registration(giver_id=giver_id, channel_url=answer.channel_url)
 
 
 def _registration(answer: bytes, giver_id: str, seeker_url: str, url: str) -> Registration:

@@ -81,6 +81,24 @@ def parse_labels(items: Sequence[str]) -> dict[str, str]:
     return labels
 
 
+def parse_address(text: str) -> tuple[str, int]:
+    """("10.0.0.2", 7777) from "10.0.0.2:7777" ("[::1]:7777" for IPv6)."""
+    host, colon, port = text.strip().rpartition(":")
+    if not colon or not host or not port.isdigit():
+        raise ValueError(f"{text!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+def _switch_from_text(value: str | bool) -> bool:
+    """A flag given (True), or an environment variable's 1/true/yes or 0/false/no."""
+    if isinstance(value, bool):
+        return value
+    text = value.strip().lower()
+    if text not in ("1", "true", "yes", "0", "false", "no"):
+        raise ValueError(f"must be 1, true, yes, 0, false or no, got {value!r}")
+    return text in ("1", "true", "yes")
+
+
 def _typed(kinds: type | tuple[type, ...], what: str) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, kinds):
@@ -129,9 +147,38 @@ HOURS = Kind(
     many=True,
 )
 LABELS = Kind("a table of labels", _labels_from_toml, parse_labels, many=True)
+SWITCH = Kind("true or false", _typed(bool, "true or false"), _switch_from_text)
+ADDRESS = Kind("HOST:PORT", lambda v: parse_address(_typed(str, "HOST:PORT")(v)), parse_address)
+TEXTS = Kind(
+    "a list of strings",
+    lambda v: tuple(_typed(str, "a string")(i) for i in _typed(list, "a list of strings")(v)),
+    lambda items: tuple(i.strip() for i in items),
+    many=True,
+)
 
 SETTINGS = (
     Setting("seeker", TEXT, "seeker_url", "--seeker", "the Seeker's URL, e.g. http://seeker:8765"),
+    Setting(
+        "lan",
+        SWITCH,
+        "",
+        "--lan",
+        "be found on the LAN instead: listen for the Seeker and advertise this Giver over mDNS",
+    ),
+    Setting(
+        "listen",
+        ADDRESS,
+        "",
+        "--listen",
+        "with --lan: where the Seeker dials this Giver, HOST:PORT (default 0.0.0.0:0, any port)",
+    ),
+    Setting(
+        "mdns_interfaces",
+        TEXTS,
+        "",
+        "--mdns-interface",
+        "with --lan: advertise on the interface with this IP only; repeatable (default all)",
+    ),
     Setting("name", TEXT, "", "--name", "name shown to the Seeker (default the host name)"),
     Setting("slots", WHOLE, "", "--slots", "containers to run at once (default 2)"),
     Setting(
@@ -193,13 +240,17 @@ def data_dir(args: argparse.Namespace, environ: Mapping[str, str]) -> Path | Non
 def add_flags(run: argparse.ArgumentParser) -> None:
     """The flags of `giver run` for every setting that has one."""
     for setting in SETTINGS:
-        if setting.flag:
+        if not setting.flag:
+            continue
+        help = f"{setting.help} (env {setting.env}, file key {setting.key})"
+        if setting.kind is SWITCH:
             run.add_argument(
-                setting.flag,
-                dest=setting.key,
-                action="append" if setting.kind.many else "store",
-                metavar="VALUE",
-                help=f"{setting.help} (env {setting.env}, file key {setting.key})",
+                setting.flag, dest=setting.key, action="store_const", const=True, help=help
+            )
+        else:
+            action = "append" if setting.kind.many else "store"
+            run.add_argument(
+                setting.flag, dest=setting.key, action=action, metavar="VALUE", help=help
             )
 
 
@@ -220,10 +271,30 @@ def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> GiverC
         found = _value(setting, args, environ, table, file)
         if found is not None:
             values[setting.field or setting.key] = found
+    _check_mode(values, file)
+    return GiverConfig(
+        seeker_url=values.pop("seeker_url", ""),
+        data_dir=chosen_dir or default_data_dir(environ),
+        **values,
+    )
+
+
+def _check_mode(values: Mapping[str, Any], file: Path | None) -> None:
+    """A Giver dials a Seeker URL, or (`lan`) waits on the LAN to be dialled: one of the two."""
+    if values.get("lan"):
+        if "seeker_url" in values:
+            raise ConfigError(
+                "lan", "in LAN mode the Seeker dials this Giver: give no --seeker URL"
+            )
+        return
     if "seeker_url" not in values:
         in_file = f", or seeker in {file}" if file is not None else ""
-        raise ConfigError("seeker", f"give --seeker URL or set {ENV_PREFIX}SEEKER{in_file}")
-    return GiverConfig(data_dir=chosen_dir or default_data_dir(environ), **values)
+        raise ConfigError(
+            "seeker",
+            f"give --seeker URL (or set {ENV_PREFIX}SEEKER{in_file}), or --lan to be found",
+        )
+    if "listen" in values or "mdns_interfaces" in values:
+        raise ConfigError("lan", "--listen and --mdns-interface go with --lan")
 
 
 def config_file(

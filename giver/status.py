@@ -129,7 +129,8 @@ def render(doc: dict[str, Any]) -> str:
     hours = ", ".join(doc["active_hours"]) or "any time"
     lines = [
         f"giver {doc['giver_id']} ({doc['name']})",
-        f"seeker:       {doc['seeker_url']} (session {connected})",
+        f"seeker:       {doc['seeker_url'] or 'any on the LAN (found over mDNS)'} "
+        f"(session {connected})",
         f"state:        {taking}",
         f"active hours: {hours} (local time now {doc['local_time']})",
         f"running:      {len(doc['running'])} task(s)",

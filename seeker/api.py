@@ -1,33 +1,25 @@
 """The Seeker's JSON API: Giver registration and sessions; job routes are in jobs_api."""
 
-import asyncio
 import logging
-import secrets
-import time
 from collections.abc import Callable
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from channel import messages
-from channel.base import Channel
 from channel.errors import StoreUnavailable
-from channel.identity import verify_value
 from channel.jsonweb import error_middleware, error_response, json_response, read_json
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
-from seeker.errors import RegistrationError, SeekerError
-from seeker.givers import GiverRegistry, GiverSession, decode_or_none, verify_registration
+from seeker.errors import RegistrationError
 from seeker.jobs_api import add_job_routes, seeker_errors
+from seeker.session import Sessions
 from seeker.state.base import Leader
 
 log = logging.getLogger(__name__)
 
 CONFIG = web.AppKey("config", SeekerConfig)
-CHANNEL = web.AppKey("channel", Channel)
-GIVERS = web.AppKey("givers", GiverRegistry)
+SESSIONS = web.AppKey("sessions", Sessions)
 COORDINATOR = web.AppKey("coordinator", Coordinator)
-HELLO_TIMEOUT_S = 10.0
 SESSION_HEARTBEAT_S = 20.0
 # Inline keys beyond this belong in a keys file, which streams.
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -35,8 +27,7 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 
 def make_api(
     config: SeekerConfig,
-    channel: Channel,
-    givers: GiverRegistry,
+    sessions: Sessions,
     coordinator: Coordinator,
     leader: Callable[[], Leader | None],
 ) -> web.Application:
@@ -45,12 +36,7 @@ def make_api(
         middlewares=[error_middleware, _leading_only(leader), seeker_errors],
         client_max_size=MAX_BODY_BYTES,
     )
-    app[CONFIG], app[CHANNEL], app[GIVERS], app[COORDINATOR] = (
-        config,
-        channel,
-        givers,
-        coordinator,
-    )
+    app[CONFIG], app[SESSIONS], app[COORDINATOR] = config, sessions, coordinator
 
     async def leader_view(request: web.Request) -> web.Response:
         return _leader_view(leader())
@@ -67,17 +53,13 @@ def make_api(
 
 async def register_giver(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
+    body = await read_json(request)
     try:
-        info = verify_registration(
-            await read_json(request), time.time(), config.registration_skew_s
-        )
+        info = await request.app[SESSIONS].registrar.register(body)
     except RegistrationError as e:
         return error_response(403 if e.giver_id else 400, "registration_refused", str(e))
-    try:
-        await request.app[CHANNEL].register_giver(info.giver_id, info.public_key)
     except StoreUnavailable:
         return error_response(503, "store_unavailable", "the results store is unavailable")
-    request.app[GIVERS].register(info)
     channel_url = config.channel_url or f"{request.url.origin()}/channel"
     return json_response({"giver_id": info.giver_id, "channel_url": channel_url})
 
@@ -134,54 +116,14 @@ async def unflag_giver(request: web.Request) -> web.Response:
 async def giver_session(request: web.Request) -> web.WebSocketResponse:
     """A Giver's session: challenge, signed hello, then messages both ways."""
     giver_id = request.match_info["giver_id"]
-    entry = request.app[GIVERS].get(giver_id)
-    if entry is None:
+    sessions = request.app[SESSIONS]
+    if sessions.registrar.givers.get(giver_id) is None:
         raise web.HTTPNotFound(text=f"giver {giver_id} is not registered; register first")
     ws = web.WebSocketResponse(heartbeat=SESSION_HEARTBEAT_S)
     await ws.prepare(request)
-    nonce = secrets.token_urlsafe(24)
-    await ws.send_bytes(messages.encode(messages.Challenge(nonce)))
-    try:
-        frame = await ws.receive(timeout=HELLO_TIMEOUT_S)
-    except TimeoutError:
-        await ws.close(code=4008, message=b"no hello in time")
-        return ws
-    hello = (
-        decode_or_none(frame.data, giver_id)
-        if frame.type in (WSMsgType.TEXT, WSMsgType.BINARY)
-        else None
-    )
-    if not (
-        isinstance(hello, messages.Hello)
-        and hello.giver_id == giver_id
-        and verify_value(
-            entry.info.public_key, messages.Hello.signed_value(giver_id, nonce), hello.signature
-        )
-    ):
-        log.warning("giver %s failed the session proof", giver_id)
-        await ws.close(code=4003, message=b"session proof refused")
-        return ws
-    session = GiverSession(giver_id, ws)
-    coordinator = request.app[COORDINATOR]
-    previous = coordinator.attach(session)
-    if previous is not None:
-        await previous.close()
-    log.info("giver %s session open", giver_id)
-    try:
-        async for frame in ws:
-            if frame.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                message = decode_or_none(frame.data, giver_id)
-                if message is None:
-                    continue
-                try:
-                    await coordinator.on_message(giver_id, message)
-                except (SeekerError, StoreUnavailable) as e:
-                    log.warning("giver %s: cannot handle its %s: %s", giver_id, message.TYPE, e)
-    finally:
-        coordinator.detach(session)
-        log.info("giver %s session closed", giver_id)
+    await sessions.serve(ws, giver_id)
     return ws
 
 
 async def close_sessions(app: web.Application) -> None:
-    await asyncio.gather(*(s.close() for s in app[GIVERS].sessions()), return_exceptions=True)
+    await app[SESSIONS].close_all()

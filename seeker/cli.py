@@ -102,6 +102,20 @@ def _parser() -> argparse.ArgumentParser:
         "(default the address it listens on)",
     )
     run.add_argument(
+        "--discover",
+        action="store_true",
+        help="find Givers in LAN mode over mDNS and dial them (listen with --host 0.0.0.0 "
+        "or an address they reach, so they can post results)",
+    )
+    run.add_argument(
+        "--discover-interface",
+        action="append",
+        default=[],
+        metavar="IP",
+        help="with --discover: browse on the interface with this address only; repeatable "
+        "(default all)",
+    )
+    run.add_argument(
         "--no-tail-copies",
         dest="tail_copies",
         action="store_false",
@@ -259,6 +273,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    if args.discover_interface and not args.discover:
+        raise SeekerError("--discover-interface goes with --discover")
     config = SeekerConfig(
         host=args.host,
         port=args.port,
@@ -271,6 +287,8 @@ async def _run(args: argparse.Namespace) -> int:
         leader_lease_s=args.leader_lease_s,
         public_url=args.public_url,
         tail_copies=args.tail_copies,
+        discover=args.discover,
+        discover_interfaces=tuple(args.discover_interface),
     )
     await run_until_signal(Seeker(config))
     return 0

@@ -1,7 +1,10 @@
 """The Seeker's settings, built once by the CLI (or a test) and never changed."""
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+
+from seeker.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +21,11 @@ class SeekerConfig:
     leader lease (renewed every third of `leader_lease_s`) schedules, the
     others stand by and answer 503 until they take it over. `public_url`
     is where the leader can be reached, for those that stand by to say.
+
+    With `discover` the leader browses mDNS on `discover_interfaces` (IPs;
+    empty: all) for Givers in LAN mode and dials them, telling each where
+    results go: `channel_url` resolved against `public_url`, or else against
+    the address the Giver was dialled from and this Seeker's port.
     """
 
     host: str = "127.0.0.1"
@@ -35,6 +43,22 @@ class SeekerConfig:
     tail_copies: bool = True
     leader_lease_s: float = 15.0
     public_url: str = ""
+    discover: bool = False
+    discover_interfaces: tuple[str, ...] = ()
+    discover_reconnect_max_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        for address in self.discover_interfaces:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ConfigError(
+                    "discover_interfaces", f"{address!r} is not an IP address"
+                ) from None
+        if self.discover_reconnect_max_s <= 0:
+            raise ConfigError(
+                "discover_reconnect_max_s", f"must be positive, got {self.discover_reconnect_max_s}"
+            )
 
     @property
     def channel_store_url(self) -> str:

@@ -1,9 +1,11 @@
-"""The Seeker daemon: API, the in-process Channel service, its state and the coordinator."""
+"""The Seeker daemon: API, the in-process Channel service, its state and the coordinator;
+with `discover`, the leader also finds Givers on the LAN and dials them."""
 
 import asyncio
 import logging
 import shutil
 import time
+from urllib.parse import urljoin
 
 from aiohttp import web
 
@@ -14,8 +16,10 @@ from channel.service import make_app as make_channel_app
 from seeker.api import make_api
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator, Watch
-from seeker.givers import GiverRegistry
+from seeker.discovery import Discovery
+from seeker.givers import GiverRegistry, Registrar
 from seeker.leader import Leadership, instance_id
+from seeker.session import Sessions
 from seeker.state.base import Leader, StateStore
 from seeker.state.factory import open_state
 from seeker.trust import TrustBook
@@ -35,6 +39,8 @@ class Seeker(AsyncLifecycle):
         self._channel: Channel | None = None
         self._state: StateStore | None = None
         self._givers = GiverRegistry()
+        self._sessions: Sessions | None = None
+        self.discovery: Discovery | None = None
         self._runner: web.AppRunner | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._lead_task: asyncio.Task[None] | None = None
@@ -56,11 +62,10 @@ class Seeker(AsyncLifecycle):
             poll_interval_s=config.poll_interval_s,
             watch=Watch(config.purge_after, config.contact_interval_s, config.tail_copies),
         )
+        registrar = Registrar(self._channel, self._givers, max_skew_s=config.registration_skew_s)
+        self._sessions = Sessions(registrar, self.coordinator)
         app = web.Application()
-        app.add_subapp(
-            "/api/v1/",
-            make_api(config, self._channel, self._givers, self.coordinator, self._leader),
-        )
+        app.add_subapp("/api/v1/", make_api(config, self._sessions, self.coordinator, self._leader))
         app.add_subapp("/channel/", make_channel_app(self._channel))
         self._runner = web.AppRunner(app, shutdown_timeout=5.0)
         await self._runner.setup()
@@ -101,16 +106,45 @@ class Seeker(AsyncLifecycle):
         await coordinator.keys.load(time.time())
         coordinator.trust.load(await state.givers())
         self._loop_task = asyncio.create_task(coordinator.run(), name="coordinator")
+        if self.config.discover:
+            await self._discover()
+
+    async def _discover(self) -> None:
+        """Find Givers on the LAN and dial them."""
+        assert self._sessions is not None
+        config = self.config
+        self.discovery = Discovery(
+            self._sessions,
+            interfaces=config.discover_interfaces,
+            channel_url=self._channel_url_from,
+            reconnect_max_s=config.discover_reconnect_max_s,
+        )
+        await self.discovery.start()
+
+    def _channel_url_from(self, local_address: str) -> str:
+        """The absolute Channel URL for a Giver this Seeker dialled from `local_address`."""
+        assert self._runner is not None
+        host = f"[{local_address}]" if ":" in local_address else local_address
+        base = self.config.public_url or f"http://{host}:{self._runner.addresses[0][1]}"
+        return urljoin(base.rstrip("/") + "/", self.config.channel_url or "channel")
 
     async def _demote(self) -> None:
-        """Lost the lease: stop scheduling at once and let Givers find the leader."""
+        """Lost the lease: stop scheduling and dialling at once and let Givers find the
+        leader."""
         task, self._loop_task = self._loop_task, None
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        await asyncio.gather(*(s.close() for s in self._givers.sessions()), return_exceptions=True)
+        await self._stop_discovery()
+        if self._sessions is not None:
+            await self._sessions.close_all()
         if self.coordinator is not None:
             self.coordinator.keys.reset()
+
+    async def _stop_discovery(self) -> None:
+        discovery, self.discovery = self.discovery, None
+        if discovery is not None:
+            await discovery.stop()
 
     @property
     def channel(self) -> Channel:
@@ -140,6 +174,7 @@ class Seeker(AsyncLifecycle):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        await self._stop_discovery()
         if self.coordinator is not None and self._state is not None:
             try:
                 await self.coordinator.flush_trust()

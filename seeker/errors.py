@@ -27,6 +27,18 @@ class RegistrationError(SeekerError):
         self.giver_id = giver_id
 
 
+class ConfigError(SeekerError):
+    """A setting has a value the Seeker cannot work with; `name` is the setting."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+
+
+class DiscoveryError(SeekerError):
+    """mDNS discovery of Givers could not start."""
+
+
 class ApiError(SeekerError):
     """The Seeker's API answered a CLI request with an error."""
 

@@ -5,15 +5,20 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from channel import messages
+from channel.base import Channel
 from channel.errors import ChannelError, WireError
 from channel.identity import key_id, verify_value
 from channel.models import Capabilities, GiverInfo
 from seeker.errors import RegistrationError
 
 log = logging.getLogger(__name__)
+
+# A session's connection: accepted from a Giver that dialled, or dialled to one found on the LAN.
+WebSocket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
 
 
 def verify_registration(body: Any, now: float, max_skew_s: float) -> GiverInfo:
@@ -47,9 +52,9 @@ def verify_registration(body: Any, now: float, max_skew_s: float) -> GiverInfo:
 
 
 class GiverSession:
-    """One open WebSocket session with a Giver."""
+    """One open WebSocket session with a Giver, whichever side dialled."""
 
-    def __init__(self, giver_id: str, ws: web.WebSocketResponse) -> None:
+    def __init__(self, giver_id: str, ws: WebSocket) -> None:
         self.giver_id = giver_id
         self._ws = ws
 
@@ -79,6 +84,25 @@ class GiverEntry:
     @property
     def online(self) -> bool:
         return self.session is not None and not self.session.closed
+
+
+class Registrar:
+    """Admits Givers: the one way in, for a Giver that registers over HTTP and for one
+    the Seeker found on the LAN (whose session carries the same registration)."""
+
+    def __init__(self, channel: Channel, givers: "GiverRegistry", *, max_skew_s: float) -> None:
+        self.givers = givers
+        self._channel = channel
+        self._max_skew_s = max_skew_s
+
+    async def register(self, body: Any) -> GiverInfo:
+        """Check a registration body (see verify_registration) and record the Giver with
+        the Channel and the registry; raises RegistrationError, or StoreUnavailable when
+        the Channel cannot record its key."""
+        info = verify_registration(body, time.time(), self._max_skew_s)
+        await self._channel.register_giver(info.giver_id, info.public_key)
+        self.givers.register(info)
+        return info
 
 
 class GiverRegistry:

@@ -115,3 +115,36 @@ def test_the_cli_shows_a_bad_label_as_one_line(
     err = capsys.readouterr().err
     assert err.startswith("giver: error: labels: label name 'Region' must be lowercase")
     assert "Traceback" not in err and err.count("\n") == 1
+
+
+def lan_config(*flags: str, **environ: str) -> GiverConfig:
+    args = parser().parse_args(["run", *flags])
+    return build_config(args, {"XDG_DATA_HOME": "/nonexistent", **environ})
+
+
+def test_lan_mode_from_flags_and_from_the_environment() -> None:
+    built = lan_config("--lan", "--listen", "10.0.0.2:7777", "--mdns-interface", "10.0.0.2")
+    assert (built.lan, built.seeker_url) == (True, "")
+    assert built.listen == ("10.0.0.2", 7777)
+    assert built.mdns_interfaces == ("10.0.0.2",)
+    from_env = lan_config(
+        SEEKGIVE_GIVER_LAN="1", SEEKGIVE_GIVER_MDNS_INTERFACES="10.0.0.2, 10.0.1.2"
+    )
+    assert (from_env.lan, from_env.listen) == (True, ("0.0.0.0", 0))
+    assert from_env.mdns_interfaces == ("10.0.0.2", "10.0.1.2")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ((), "give --seeker URL .* or --lan"),
+        (("--lan", "--seeker", SEEKER), "give no --seeker URL"),
+        (("--seeker", SEEKER, "--listen", "0.0.0.0:1"), "go with --lan"),
+        (("--lan", "--listen", "7777"), "'7777' is not HOST:PORT"),
+        (("--lan", "--listen", "h:70000"), "listen: port must be a port number"),
+        (("--lan", "--mdns-interface", "eth0"), "'eth0' is not an IP address"),
+    ],
+)
+def test_bad_lan_settings_are_named(flags: tuple[str, ...], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        lan_config(*flags)

@@ -20,7 +20,7 @@ from channel.models import GiverInfo
 from giver.config import GiverConfig
 from giver.daemon import STOPPING_REASON, Giver
 from giver.docker_runner import GIVER_LABEL
-from seeker import api as seeker_api
+from seeker import givers as seeker_givers
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
 from seeker.daemon import Seeker
@@ -125,13 +125,13 @@ def new_tag(docker_client: docker.DockerClient) -> Iterator[str]:
 def verified(monkeypatch: pytest.MonkeyPatch) -> list[GiverInfo]:
     """Every GiverInfo the Seeker verified in a registration, in order."""
     infos: list[GiverInfo] = []
-    verify = seeker_api.verify_registration
+    verify = seeker_givers.verify_registration
 
     def recording(body: Any, now: float, max_skew_s: float) -> GiverInfo:
         infos.append(info := verify(body, now, max_skew_s))
         return info
 
-    monkeypatch.setattr(seeker_api, "verify_registration", recording)
+    monkeypatch.setattr(seeker_givers, "verify_registration", recording)
     return infos
 
 

@@ -2,7 +2,7 @@
 `on_open` promise."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -11,7 +11,7 @@ from aiohttp import WSMsgType, web
 
 from channel.identity import Identity
 from channel.messages import Cancel, Challenge, Hello, Message, Progress, Release, decode, encode
-from giver.session import SESSION_PATH, Session
+from giver.session import SESSION_PATH, Dialler, Session
 
 WAIT_S = 10.0
 BIG_REASON = "x" * (1024 * 1024)
@@ -74,10 +74,27 @@ async def peer() -> AsyncIterator[Peer]:
     await runner.cleanup()
 
 
+@dataclass
+class Dialled:
+    """A Session, the Dialler that would keep it open with `peer`, and an event set once
+    the session is open."""
+
+    session: Session
+    dialler: Dialler
+    opened: asyncio.Event
+
+
 @pytest.fixture
-async def session(peer: Peer) -> AsyncIterator[tuple[Session, asyncio.Event]]:
-    """A Session with `peer`, not yet running, and an event set once it is open."""
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as http:
+        yield http
+
+
+def dialled(
+    http: aiohttp.ClientSession, peer: Peer, on_open: Callable[[], None] | None = None
+) -> Dialled:
     opened = asyncio.Event()
+    identity = Identity.generate()
 
     async def on_message(message: Message) -> None:
         opened.set()
@@ -85,24 +102,22 @@ async def session(peer: Peer) -> AsyncIterator[tuple[Session, asyncio.Event]]:
     async def register() -> None:
         pass
 
-    async with aiohttp.ClientSession() as http:
-        yield (
-            Session(
-                http,
-                peer.url,
-                Identity.generate(),
-                reconnect_max_s=0.1,
-                on_message=on_message,
-                register=register,
-            ),
-            opened,
-        )
+    session = Session(identity, on_message=on_message, on_open=on_open)
+    dialler = Dialler(
+        http, peer.url, session, giver_id=identity.id, reconnect_max_s=0.1, register=register
+    )
+    return Dialled(session, dialler, opened)
 
 
-async def run(session: Session, opened: asyncio.Event) -> asyncio.Task[None]:
-    task = asyncio.create_task(session.run())
+@pytest.fixture
+def session(http: aiohttp.ClientSession, peer: Peer) -> Dialled:
+    return dialled(http, peer)
+
+
+async def run(session: Dialled) -> asyncio.Task[None]:
+    task = asyncio.create_task(session.dialler.run())
     async with asyncio.timeout(WAIT_S):
-        await opened.wait()
+        await session.opened.wait()
     return task
 
 
@@ -111,19 +126,17 @@ async def stop(task: asyncio.Task[None]) -> None:
     await asyncio.gather(task, return_exceptions=True)
 
 
-async def test_without_a_connection_nothing_is_queued_or_drained(
-    session: tuple[Session, asyncio.Event],
-) -> None:
-    giver_session, _ = session
+async def test_without_a_connection_nothing_is_queued_or_drained(session: Dialled) -> None:
+    giver_session = session.session
     assert giver_session.send(Progress("t", 0, 1)) is False
     assert await giver_session.drain() is False
 
 
 async def test_drain_returns_once_everything_queued_is_written(
-    peer: Peer, session: tuple[Session, asyncio.Event]
+    peer: Peer, session: Dialled
 ) -> None:
-    giver_session, opened = session
-    task = await run(giver_session, opened)
+    giver_session = session.session
+    task = await run(session)
     try:
         sent = [Progress("t", n, 100) for n in range(100)]
         assert all(giver_session.send(m) for m in sent)
@@ -137,11 +150,9 @@ async def test_drain_returns_once_everything_queued_is_written(
         await stop(task)
 
 
-async def test_drain_ends_when_the_connection_drops(
-    peer: Peer, session: tuple[Session, asyncio.Event]
-) -> None:
-    giver_session, opened = session
-    task = await run(giver_session, opened)
+async def test_drain_ends_when_the_connection_drops(peer: Peer, session: Dialled) -> None:
+    giver_session = session.session
+    task = await run(session)
     try:
         peer.reading.clear()
         for _ in range(BIG_MESSAGES):
@@ -156,35 +167,19 @@ async def test_drain_ends_when_the_connection_drops(
         await stop(task)
 
 
-async def test_on_open_may_send_at_once(peer: Peer) -> None:
+async def test_on_open_may_send_at_once(http: aiohttp.ClientSession, peer: Peer) -> None:
     """What `on_open` sends is the first thing the Seeker hears after the hello."""
-    opened = asyncio.Event()
-
-    async def on_message(message: Message) -> None:
-        opened.set()
-
-    async def register() -> None:
-        pass
 
     def say_first() -> None:
-        assert giver_session.send(Progress("first", 0, 1))
+        assert giver.session.send(Progress("first", 0, 1))
 
-    async with aiohttp.ClientSession() as http:
-        giver_session = Session(
-            http,
-            peer.url,
-            Identity.generate(),
-            reconnect_max_s=0.1,
-            on_message=on_message,
-            register=register,
-            on_open=say_first,
-        )
-        task = await run(giver_session, opened)
-        try:
-            async with asyncio.timeout(WAIT_S):
-                while not peer.received:
-                    peer.arrived.clear()
-                    await peer.arrived.wait()
-            assert peer.received[0] == Progress("first", 0, 1)
-        finally:
-            await stop(task)
+    giver = dialled(http, peer, on_open=say_first)
+    task = await run(giver)
+    try:
+        async with asyncio.timeout(WAIT_S):
+            while not peer.received:
+                peer.arrived.clear()
+                await peer.arrived.wait()
+        assert peer.received[0] == Progress("first", 0, 1)
+    finally:
+        await stop(task)

@@ -11,6 +11,7 @@ import pytest
 
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
+from seeker.errors import ConfigError
 
 BIN = Path(sys.executable).parent
 
@@ -112,3 +113,8 @@ async def test_bad_input_is_one_clear_line_and_creates_nothing(
         assert seeker.coordinator.keys.jobs == {}
         assert await seeker.coordinator.keys.store.jobs() == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_a_discover_interface_must_be_an_ip_address() -> None:
+    with pytest.raises(ConfigError, match="'eth0' is not an IP address"):
+        SeekerConfig(discover=True, discover_interfaces=("eth0",))
