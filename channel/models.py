@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from channel.errors import WireError
+from channel.platforms import platform_arch
 
 CONTRACT_VERSION = 1
 NETWORK_MODES = ("none", "host", "bridge")
@@ -98,7 +99,8 @@ class Capabilities:
         caps = cls(
             cpus=field_of(data, "cpus", int, where),
             memory_bytes=field_of(data, "memory_bytes", int, where),
-            arch=field_of(data, "arch", str, where),
+            # Whatever a Giver calls it (x86_64, aarch64), compared as its platform's name.
+            arch=_arch(field_of(data, "arch", str, where)),
             os=field_of(data, "os", str, where),
             docker_version=field_of(data, "docker_version", str, where),
             slots=field_of(data, "slots", int, where),
@@ -109,6 +111,10 @@ class Capabilities:
         if caps.slots < 1:
             raise WireError(f"{where}.slots must be at least 1")
         return caps
+
+
+def _arch(name: str) -> str:
+    return platform_arch(name) or name
 
 
 def _paused(data: Mapping[str, Any], where: str) -> str:

@@ -151,6 +151,7 @@ class Outbox(AsyncLifecycle):
             try:
                 await self._client.post_result(result)
             except ResultRejected as e:
+                await self.reject(result_id)
                 log.error(
                     "outbox: the Channel rejected result %s of task %s for good: %s; moved to %s",
                     result_id,
@@ -158,7 +159,6 @@ class Outbox(AsyncLifecycle):
                     e,
                     self.rejected_dir,
                 )
-                await self.reject(result_id)
                 return
             except ChannelError as e:
                 self._last_error = str(e)

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from channel.models import Capabilities
+from channel.platforms import platform_arch
 from giver.docker_runner import DockerRunner
 
 MEMINFO = Path("/proc/meminfo")
-ARCH_NAMES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
 async def probe(runner: DockerRunner, *, slots: int, labels: Mapping[str, str]) -> Capabilities:
@@ -51,7 +51,8 @@ def memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def arch() -> str:
-    """The machine's architecture in Docker's words (amd64, arm64, ...)."""
-    machine = platform.machine().lower()
-    return ARCH_NAMES.get(machine, machine)
+def arch(machine: str | None = None) -> str:
+    """The architecture of `machine` (default this one's) as a platform name (amd64,
+    arm64, arm/v7, ...); a machine name no platform matches, as the machine says it."""
+    machine = platform.machine() if machine is None else machine
+    return platform_arch(machine) or machine.strip().lower()

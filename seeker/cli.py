@@ -127,7 +127,15 @@ def _parser() -> argparse.ArgumentParser:
     url = {"default": argparse.SUPPRESS, "help": "the Seeker's URL (env SEEKGIVE_SEEKER)"}
     submit = commands.add_parser("submit", help="submit a job")
     submit.add_argument("--seeker", **url)
-    submit.add_argument("--image", required=True, help="the scraper image")
+    image = submit.add_mutually_exclusive_group(required=True)
+    image.add_argument("--image", help="the scraper image, for every Giver")
+    image.add_argument(
+        "--image-for",
+        action="append",
+        metavar="ARCH=IMAGE",
+        help="the scraper image for Givers of one architecture (amd64, arm64, arm/v7, ...); "
+        "repeat for each, instead of --image",
+    )
     keys = submit.add_mutually_exclusive_group(required=True)
     keys.add_argument("--keys", nargs="+", metavar="KEY", help="explicit keys")
     keys.add_argument(
@@ -297,11 +305,14 @@ async def _run(args: argparse.Namespace) -> int:
 def job_body(args: argparse.Namespace) -> dict[str, Any]:
     """The submission body the submit flags describe (keys from a file go beside it)."""
     body: dict[str, Any] = {
-        "image": args.image,
         "block_size": args.block_size,
         "network": args.network,
         "settings": {},
     }
+    if args.image_for:
+        body["images"] = _images(args.image_for)
+    else:
+        body["image"] = args.image
     if args.name:
         body["name"] = args.name
     for name in ("priority", "max_attempts", "retry_backoff_s", "replicas", "quorum", "choice"):
@@ -350,6 +361,20 @@ def job_body(args: argparse.Namespace) -> dict[str, Any]:
     if limits:
         body["limits"] = limits
     return body
+
+
+def _images(given: list[str]) -> dict[str, str]:
+    """--image-for ARCH=IMAGE items as the job's images; the Seeker checks the names."""
+    images: dict[str, str] = {}
+    for item in given:
+        arch, sep, image = item.partition("=")
+        arch, image = arch.strip(), image.strip()
+        if not sep or not arch or not image:
+            raise SeekerError(f"--image-for {item!r} is not ARCH=IMAGE")
+        if arch in images:
+            raise SeekerError(f"--image-for names {arch} twice")
+        images[arch] = image
+    return images
 
 
 def _range(given: str) -> list[int]:

@@ -223,19 +223,31 @@ class Coordinator:
             else:
                 self.trust.failed(result.giver_id)
             await self.cancel(counted.cancelled)
-            image = self.keys.jobs[ref.job_id].spec.image
+            job = self.keys.jobs[ref.job_id]
             for run in counted.judged:
-                await self._judge(run.giver_id, run.role, image, now)
+                await self._judge(run.giver_id, run.role, job, now)
 
-    async def _judge(self, giver_id: str, role: Role, image: str, now: float) -> None:
-        """Trust earned or lost by a result compared with its copies'."""
+    def _images_run_by(self, giver_id: str, job: Job) -> list[str]:
+        """The image `giver_id` runs for `job`: the one for its architecture; if the
+        Giver is gone (purged), every image the job has, since any may be it."""
+        entry = self._givers.get(giver_id)
+        image = job.spec.image_for(entry.info.capabilities.arch if entry is not None else "")
+        return [image] if image is not None else sorted(set(job.spec.images.values()))
+
+    async def _judge(self, giver_id: str, role: Role, job: Job, now: float) -> None:
+        """Trust earned or lost, for the image it ran, by a result compared with its
+        copies'."""
+        images = self._images_run_by(giver_id, job)
         if role is not Role.REJECTED:
-            self.trust.validated(giver_id, image)
+            if len(images) == 1:
+                self.trust.validated(giver_id, images[0])
             return
         log.warning(
-            "giver %s: its result for image %s disagreed with the chosen one", giver_id, image
+            "giver %s: its result for image %s disagreed with the chosen one",
+            giver_id,
+            ", ".join(images),
         )
-        if self.trust.rejected(giver_id, image, now):
+        if self.trust.rejected(giver_id, images, now):
             log.warning(
                 "giver %s flagged: %s; it gets no more work until an operator clears the flag",
                 giver_id,
@@ -255,9 +267,13 @@ class Coordinator:
         """Lease a copy of `block` to `giver` (stored first), then send it; the block as
         leased if it went."""
         giver_id, session = giver.info.giver_id, giver.session
-        assert session is not None
+        image = job.spec.image_for(giver.info.capabilities.arch)
+        if session is None or image is None:
+            # The round saw the Giver online with another architecture; since then
+            # its session closed or a Report changed what it is.
+            return None
         leased = await self.keys.lease(
-            job, block, giver_id, time.time(), quorum=quorum, wanted=wanted, tail=tail
+            job, block, giver_id, time.time(), image=image, quorum=quorum, wanted=wanted, tail=tail
         )
         if leased is None:
             return None

@@ -130,7 +130,7 @@ async def _open(keys: KeyManager, job: Job) -> Job:
         "job %s: %d keys of %s in %d blocks (%d duplicates dropped)",
         job.job_id,
         job.total,
-        job.spec.image,
+        job.spec.image_names,
         job.block_count,
         job.duplicates,
     )

@@ -138,7 +138,7 @@ class Job:
         return {
             "job_id": self.job_id,
             "name": self.spec.name,
-            "image": self.spec.image,
+            "image": self.spec.image_names,
             "status": self.status.value,
             "priority": self.priority,
             "created_at": self.created_at,

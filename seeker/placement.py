@@ -3,13 +3,16 @@
 A Giver is *eligible* for a job when it takes tasks now (it is not paused, out
 of its active hours, stopping or out of disk space) and can run the job's
 containers: enough CPUs and memory for the job's limits and stated minimums,
-a listed architecture, every required label and no excluded one, and no flag. Among
+a listed architecture, an image for that architecture (a job may offer one
+image per architecture), every required label and no excluded one, and no
+flag. Among
 eligible Givers with a free slot the scheduler takes the highest score:
 
     2 x reliability + 1 x image cached + 1 x speed + 0.5 x free share of slots
 
 Reliability (0..1) weighs most: a fast Giver whose tasks fail costs more
-than a slow one whose tasks count. A cached image saves a download; speed
+than a slow one whose tasks count. A cached image (the one for the Giver's
+architecture) saves a download; speed
 is how the Giver's seconds per key compare with the typical Giver's (0..1,
 0.5 when unknown); the free share spreads work over machines.
 
@@ -24,7 +27,7 @@ import heapq
 import math
 import statistics
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from channel.models import Capabilities, Limits
@@ -76,6 +79,12 @@ def has_label(labels: Mapping[str, str], wanted: str) -> bool:
     return name in labels and (not eq or labels[name] == value)
 
 
+def image_for(image: str, images: Mapping[str, str], arch: str) -> str | None:
+    """The image a Giver of architecture `arch` runs: the job's one `image`, or from
+    its `images` by architecture the one for `arch` (None if there is none)."""
+    return images.get(arch) if images else image
+
+
 def unfit(caps: Capabilities, needs: Requirements, limits: Limits) -> str | None:
     """Why a Giver offering `caps` cannot run a job's containers, or None if it can."""
     if caps.paused:
@@ -109,12 +118,23 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class JobNeeds:
-    """What placement needs to know of a job."""
+    """What placement needs to know of a job: its image, or `images` by architecture."""
 
     job_id: str
     image: str
     requirements: Requirements
     limits: Limits
+    images: Mapping[str, str] = field(default_factory=dict)
+
+    def image_for(self, arch: str) -> str | None:
+        return image_for(self.image, self.images, arch)
+
+    def unfit(self, caps: Capabilities) -> str | None:
+        """Why a Giver offering `caps` cannot run this job, or None if it can."""
+        reason = unfit(caps, self.requirements, self.limits)
+        if reason is None and self.image_for(caps.arch) is None:
+            reason = f"is {caps.arch}, the job has images for {', '.join(sorted(self.images))}"
+        return reason
 
 
 def typical_speed(records: Iterable[GiverRecord]) -> float | None:
@@ -124,7 +144,7 @@ def typical_speed(records: Iterable[GiverRecord]) -> float | None:
 
 
 def score(
-    candidate: Candidate, free_slots: int, image: str, typical_s_per_key: float | None
+    candidate: Candidate, free_slots: int, image: str | None, typical_s_per_key: float | None
 ) -> float:
     record = candidate.record
     speed = UNKNOWN_SPEED
@@ -174,19 +194,19 @@ class Placer:
         unfit_now = self.unfit_reasons(job)
         return [g for g in self._candidates if g not in unfit_now]
 
-    def _score(self, c: Candidate, image: str) -> float:
-        return score(c, self._free[c.giver_id], image, self._typical)
+    def _score(self, c: Candidate, job: JobNeeds) -> float:
+        return score(c, self._free[c.giver_id], job.image_for(c.caps.arch), self._typical)
 
     def _heap(self, job: JobNeeds) -> list[tuple[float, str]]:
         heap = self._heaps.get(job.job_id)
         if heap is None:
             heap, unfit_now = [], {}
             for c in self._candidates.values():
-                reason = unfit(c.caps, job.requirements, job.limits)
+                reason = job.unfit(c.caps)
                 if reason is not None:
                     unfit_now[c.giver_id] = reason
                 elif self._free[c.giver_id] > 0:
-                    heap.append((-self._score(c, job.image), c.giver_id))
+                    heap.append((-self._score(c, job), c.giver_id))
             heapq.heapify(heap)
             self._heaps[job.job_id], self._unfit[job.job_id] = heap, unfit_now
         return heap
@@ -212,7 +232,7 @@ class Placer:
             if self._free[giver_id] <= 0:
                 continue  # full: it cannot come back this round
             c = self._candidates[giver_id]
-            current = -self._score(c, job.image)
+            current = -self._score(c, job)
             if current != stored:
                 heapq.heappush(heap, (current, giver_id))
                 continue

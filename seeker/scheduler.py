@@ -40,7 +40,7 @@ Sender = Callable[[Job, Block, GiverEntry, int, int, bool], Awaitable[Block | No
 
 def needs_of(job: Job) -> JobNeeds:
     spec = job.spec
-    return JobNeeds(job.job_id, spec.image, spec.requirements, spec.limits)
+    return JobNeeds(job.job_id, spec.image, spec.requirements, spec.limits, spec.images)
 
 
 class Scheduler:
@@ -112,7 +112,7 @@ class Scheduler:
                     # No free Giver can run this job at all: its other blocks wait too.
                     queues[job.job_id] = []
                 continue
-            quorum, wanted = self._round_size(job, block, chosen.giver_id)
+            quorum, wanted = self._round_size(job, block, chosen)
             entry = self._givers.get(chosen.giver_id)
             assert entry is not None
             leased = await send(job, block, entry, quorum, wanted, False)
@@ -136,13 +136,14 @@ class Scheduler:
             owners.add(entry.info.owner if entry is not None else f"giver:{giver_id}")
         return owners
 
-    def _round_size(self, job: Job, block: Block, giver_id: str) -> tuple[int, int]:
-        """The quorum and copies of a round the block's first copy opens with `giver_id`:
-        one copy for a Giver trusted with the image (but for a spot check), else the
-        job's replicas."""
+    def _round_size(self, job: Job, block: Block, chosen: Candidate) -> tuple[int, int]:
+        """The quorum and copies of a round the block's first copy opens with `chosen`:
+        one copy for a Giver trusted with the image it runs (but for a spot check), else
+        the job's replicas."""
         redundancy = job.spec.redundancy
-        if block.round is None and redundancy.adaptive:
-            trusted = self._trust.get(giver_id).trusted(job.spec.image, redundancy.trust_after)
+        image = job.spec.image_for(chosen.caps.arch)
+        if block.round is None and redundancy.adaptive and image is not None:
+            trusted = self._trust.get(chosen.giver_id).trusted(image, redundancy.trust_after)
             if trusted and self._rng.random() >= redundancy.spot_check:
                 return 1, 1
         return redundancy.quorum, redundancy.replicas

@@ -9,10 +9,11 @@ from typing import Any
 from channel import canonical
 from channel.errors import WireError
 from channel.models import LABEL_NAME, NETWORK_MODES, Limits
+from channel.platforms import known_arches, platform_arch
 from seeker.choice import Choice, Redundancy
 from seeker.errors import InvalidJob
 from seeker.keys import Ranges, check_key
-from seeker.placement import Requirements
+from seeker.placement import Requirements, image_for
 
 DEFAULT_BLOCK_SIZE = 100
 # A block's keys are checked one by one on the Seeker's event loop per result.
@@ -29,6 +30,7 @@ DEFAULT_MAX_EXTRA_COPIES = 2
 MAX_EXTRA_COPIES = 10
 _FIELDS = {
     "image",
+    "images",
     "settings",
     "keys",
     "range",
@@ -80,7 +82,11 @@ Source = Ranges | KeyList | KeyFile | FromJob
 
 @dataclass(frozen=True, slots=True)
 class JobSpec:
-    """A validated job: which image runs over which keys, in blocks of what size."""
+    """A validated job: which image runs over which keys, in blocks of what size.
+
+    The job runs one `image` on every Giver, or (with `image` empty) the one of
+    `images` for the Giver's architecture.
+    """
 
     image: str
     source: Source
@@ -94,11 +100,22 @@ class JobSpec:
     retry_backoff_s: float = DEFAULT_RETRY_BACKOFF_S
     requirements: Requirements = field(default_factory=Requirements)
     redundancy: Redundancy = field(default_factory=Redundancy)
+    images: dict[str, str] = field(default_factory=dict)
+
+    def image_for(self, arch: str) -> str | None:
+        """The image a Giver of architecture `arch` runs, or None if the job has none."""
+        return image_for(self.image, self.images, arch)
+
+    @property
+    def image_names(self) -> str:
+        """The image, or the images by architecture, in a few words for logs and views."""
+        return self.image or ", ".join(f"{a}={ref}" for a, ref in sorted(self.images.items()))
 
     def to_wire(self) -> dict[str, Any]:
         """The spec as stored and shown, with the key source described, not listed."""
         return {
             "image": self.image,
+            "images": self.images,
             "source": describe(self.source),
             "block_size": self.block_size,
             "settings": self.settings,
@@ -117,6 +134,8 @@ class JobSpec:
         source = data["source"]
         return cls(
             image=data["image"],
+            # Specs stored before jobs could offer an image per architecture have none.
+            images=data.get("images", {}),
             source=_described(source),
             block_size=data["block_size"],
             settings=data["settings"],
@@ -162,9 +181,7 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
     unknown = sorted(set(body) - _FIELDS)
     if unknown:
         raise InvalidJob(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
-    image = body.get("image")
-    if not isinstance(image, str) or not image.strip():
-        raise InvalidJob("image is required: the scraper image to run", field="image")
+    image, images = _parse_images(body)
     settings = body.get("settings", {})
     if not isinstance(settings, dict):
         raise InvalidJob("settings must be an object", field="settings")
@@ -178,8 +195,16 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
     name = body.get("name", "")
     if not isinstance(name, str):
         raise InvalidJob("name must be a string", field="name")
+    requirements = _parse_requirements(body.get("requires", {}))
+    without_image = sorted(set(requirements.arch) - set(images)) if images else []
+    if without_image:
+        raise InvalidJob(
+            f"requires.arch names {', '.join(without_image)}, for which images has no image",
+            field="images",
+        )
     return JobSpec(
-        image=image.strip(),
+        image=image,
+        images=images,
         source=_parse_source(body, keys_file),
         block_size=_whole(body, "block_size", DEFAULT_BLOCK_SIZE, 1, MAX_BLOCK_SIZE),
         settings=settings,
@@ -189,9 +214,56 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
         priority=_whole(body, "priority", DEFAULT_PRIORITY, 1, MAX_PRIORITY),
         max_attempts=_whole(body, "max_attempts", DEFAULT_MAX_ATTEMPTS, 1, MAX_ATTEMPTS),
         retry_backoff_s=_seconds(body, "retry_backoff_s", DEFAULT_RETRY_BACKOFF_S),
-        requirements=_parse_requirements(body.get("requires", {})),
+        requirements=requirements,
         redundancy=_parse_redundancy(body),
     )
+
+
+def _parse_images(body: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """`image` (one for every Giver) or `images` (one per architecture), exactly one."""
+    if "image" in body and "images" in body:
+        raise InvalidJob(
+            "give image (one for every Giver) or images (one per architecture), not both",
+            field="images",
+        )
+    if "images" not in body:
+        image = body.get("image")
+        if not isinstance(image, str) or not image.strip():
+            raise InvalidJob(
+                "image is required: the scraper image to run "
+                '(or images: {"amd64": IMAGE, "arm64": IMAGE, ...})',
+                field="image",
+            )
+        return image.strip(), {}
+    given = body["images"]
+    if not isinstance(given, dict) or not given:
+        raise InvalidJob(
+            'images must be an object of architectures to images, e.g. {"amd64": IMAGE}',
+            field="images",
+        )
+    images: dict[str, str] = {}
+    named: dict[str, str] = {}
+    for name, ref in given.items():
+        arch = _arch(name, "images")
+        if not isinstance(ref, str) or not ref.strip():
+            raise InvalidJob(f"images.{name} must be an image name", field="images")
+        if arch in images:
+            raise InvalidJob(
+                f"images names {arch} twice ({named[arch]!r} and {name!r})", field="images"
+            )
+        images[arch], named[arch] = ref.strip(), name
+    return "", images
+
+
+def _arch(name: Any, where: str) -> str:
+    """An architecture as its platform name (x86_64 -> amd64), or InvalidJob."""
+    arch = platform_arch(name) if isinstance(name, str) else None
+    if arch is None:
+        raise InvalidJob(
+            f"{where}: {name!r} is not an architecture (known: {known_arches()})",
+            field=where.split(".")[0],
+        )
+    return arch
 
 
 def _is_int(value: Any) -> bool:
@@ -310,7 +382,7 @@ def _parse_requirements(given: Any) -> Requirements:
     return Requirements(
         min_cpus=_whole(given, "min_cpus", 0, 0, None, where="requires."),
         min_memory_bytes=_whole(given, "min_memory_bytes", 0, 0, None, where="requires."),
-        arch=tuple(arch),
+        arch=tuple(dict.fromkeys(_arch(a, "requires.arch") for a in arch)),
         labels=_labels(given, "labels"),
         exclude_labels=_labels(given, "exclude_labels"),
     )

@@ -14,6 +14,7 @@ survive a restart; losing the last few updates in a crash costs a little
 precision, never a result.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,10 +112,12 @@ class TrustBook:
         record.validated += 1
         record.rejected_in_row = 0
 
-    def rejected(self, giver_id: str, image: str, now: float) -> bool:
-        """The Giver's result disagreed with the chosen one; whether that flagged it."""
+    def rejected(self, giver_id: str, images: Iterable[str], now: float) -> bool:
+        """The Giver's result disagreed with the chosen one; whether that flagged it.
+        Its trust with `images` (the image it ran, or those it may have run) resets."""
         record = self._changed(self.get(giver_id))
-        record.trust[image] = 0
+        for image in images:
+            record.trust[image] = 0
         record.rejected += 1
         record.rejected_in_row += 1
         if not record.flagged and record.rejected_in_row >= self.flag_after:

@@ -203,14 +203,16 @@ class KeyManager:
         giver_id: str,
         now: float,
         *,
+        image: str,
         quorum: int = 1,
         wanted: int = 1,
         tail: bool = False,
     ) -> tuple[Task, Block] | None:
-        """Lease a copy of `block` (as last read) to a Giver: the Task to send it and
-        the block as leased, or None if the block changed meanwhile. A block with no
-        round under way opens one that wants `wanted` copies, `quorum` agreeing; a
-        `tail` copy doubles a copy out on a slow Giver."""
+        """Lease a copy of `block` (as last read) to a Giver that runs `image` (the
+        job's image for its architecture): the Task to send it and the block as
+        leased, or None if the block changed meanwhile. A block with no round under
+        way opens one that wants `wanted` copies, `quorum` agreeing; a `tail` copy
+        doubles a copy out on a slow Giver."""
         keys = block.round.keys if block.round else block.remaining(job.spec.max_attempts)
         usable = (tail and block.round is not None and not block.round.tailed) or (
             not tail and block.wants_copy
@@ -245,7 +247,7 @@ class KeyManager:
         task = Task(
             task_id=lease.task_id,
             job_id=job.job_id,
-            image=spec.image,
+            image=image,
             settings=spec.settings,
             block=keys,
             network=spec.network,

@@ -58,7 +58,8 @@ class Rig:
         self.answered: set[str] = set()
 
     async def job(self, **body: Any) -> Job:
-        spec = parse_job({"image": "x:1", "range": [0, 10_000], **body})
+        image = {} if "images" in body else {"image": "x:1"}
+        spec = parse_job({**image, "range": [0, 10_000], **body})
         return await create_job(self.keys, spec, scratch_dir=self.scratch)
 
     def giver(
@@ -282,6 +283,46 @@ async def test_a_capability_report_makes_a_giver_eligible_and_a_cached_image_pre
     cached = rig.giver(slots=1, images=("cached:1",))
     await rig.coordinator.step()
     assert (assigned(bare), len(assigned(cached))) == ([], 1)
+
+
+async def test_each_giver_gets_the_image_for_its_architecture_or_none(rig: Rig) -> None:
+    await rig.job(range=[0, 6], block_size=1, images={"amd64": "s:amd", "aarch64": "s:arm"})
+    amd, arm = rig.giver(slots=2), rig.giver(slots=2, arch="arm64")
+    v7 = rig.giver(slots=2, arch="arm/v7", images=("s:amd", "s:arm"))
+    await rig.coordinator.step()
+    assert [t.image for t in assigned(amd)] == ["s:amd", "s:amd"]
+    assert [t.image for t in assigned(arm)] == ["s:arm", "s:arm"]
+    assert v7.sent == []
+    only_v6 = await rig.job(range=[0, 1], images={"arm/v6": "s:v6"})
+    await rig.coordinator.step()
+    waiting = rig.coordinator.job_view(only_v6)["waiting"]
+    assert f"{v7.giver_id} is arm/v7, the job has images for arm/v6" in waiting
+    assert rig.coordinator.job_view(only_v6)["image"] == "arm/v6=s:v6"
+
+
+async def test_the_cached_image_and_the_trust_that_count_are_those_of_the_givers_arch(
+    rig: Rig,
+) -> None:
+    images = {"amd64": "c:amd", "arm64": "c:arm"}
+    await rig.job(range=[0, 1], images=images)
+    misled = rig.giver(slots=1, images=("c:arm",))
+    at_home = rig.giver(slots=1, arch="arm64", images=("c:arm",))
+    await rig.coordinator.step()
+    assert (misled.sent, [t.image for t in assigned(at_home)]) == ([], ["c:arm"])
+    await rig.answer(at_home)
+    await rig.coordinator.step()
+    adaptive = {"trust_after": 1, "spot_check": 0}
+    job = await rig.job(range=[0, 3], block_size=1, images=images, adaptive=adaptive)
+    await rig.coordinator.step()
+    for session in (misled, at_home):
+        await rig.answer(session, {"price": 1})
+    await rig.coordinator.step()
+    assert rig.trust.get(misled.giver_id).trust == {"c:amd": 1}
+    assert rig.trust.get(at_home.giver_id).trust == {"c:arm": 1}
+    # Trusted with the image each runs, each Giver now takes a block alone.
+    await rig.coordinator.step()
+    assert len({block_of(t) for t in assigned(misled)[-1:] + assigned(at_home)[-1:]}) == 2
+    assert job.counts()["done"] == 1
 
 
 async def test_disagreeing_copies_get_an_extra_copy_then_fail_with_the_disagreement(

@@ -141,3 +141,60 @@ def test_settings_too_deep_to_pass_on_are_refused() -> None:
         deep = {"d": deep}
     with pytest.raises(InvalidJob, match="settings cannot be passed on"):
         parse_job({"image": "x", "keys": ["a"], "settings": deep})
+
+
+def test_a_job_offers_one_image_per_architecture_by_platform_names() -> None:
+    spec = parse_job(
+        {
+            "images": {"x86_64": " scraper:amd ", "aarch64": "scraper:arm", "armv7l": "s:v7"},
+            "keys": ["a"],
+            "requires": {"arch": ["arm64", "x86_64"]},
+        }
+    )
+    assert spec.image == ""
+    assert spec.images == {"amd64": "scraper:amd", "arm64": "scraper:arm", "arm/v7": "s:v7"}
+    assert spec.requirements.arch == ("arm64", "amd64")
+    assert (spec.image_for("amd64"), spec.image_for("arm/v7"), spec.image_for("386")) == (
+        "scraper:amd",
+        "s:v7",
+        None,
+    )
+    assert spec.image_names == "amd64=scraper:amd, arm/v7=s:v7, arm64=scraper:arm"
+    stored = JobSpec.from_wire(spec.to_wire())
+    assert (stored.image, stored.images) == (spec.image, spec.images)
+    one = parse_job({"image": "x:1", "keys": ["a"]})
+    assert (one.image_for("riscv64"), one.image_names) == ("x:1", "x:1")
+
+
+def test_a_spec_stored_before_images_existed_still_loads() -> None:
+    wire = parse_job({"image": "x:1", "range": [0, 5]}).to_wire()
+    del wire["images"]
+    assert JobSpec.from_wire(wire).image_for("arm64") == "x:1"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"keys": ["a"]}, r"image is required: .* \(or images: "),
+        ({"image": "x", "images": {"amd64": "x"}, "keys": ["a"]}, "not both"),
+        ({"images": {}, "keys": ["a"]}, "images must be an object of architectures"),
+        ({"images": ["x"], "keys": ["a"]}, "images must be an object of architectures"),
+        ({"images": {"sparc": "x"}, "keys": ["a"]}, r"images: 'sparc' is not an architecture"),
+        ({"images": {"amd64": " "}, "keys": ["a"]}, "images.amd64 must be an image name"),
+        (
+            {"images": {"amd64": "a", "x86_64": "b"}, "keys": ["a"]},
+            r"images names amd64 twice \('amd64' and 'x86_64'\)",
+        ),
+        (
+            {"images": {"amd64": "a"}, "keys": ["a"], "requires": {"arch": "arm64"}},
+            "requires.arch names arm64, for which images has no image",
+        ),
+        (
+            {"image": "x", "keys": ["a"], "requires": {"arch": ["amd64", "vax"]}},
+            r"requires.arch: 'vax' is not an architecture \(known: amd64, arm64, arm/v7",
+        ),
+    ],
+)
+def test_bad_images_are_refused_with_a_clear_message(body: object, message: str) -> None:
+    with pytest.raises(InvalidJob, match=message):
+        parse_job(body)

@@ -44,7 +44,7 @@ class Rig:
 
     async def lease(self, job: Job, giver: str, now: float = NOW) -> Task:
         (block,) = await self.keys.ready(job, now, 1)
-        leased = await self.keys.lease(job, block, self.givers[giver].id, now)
+        leased = await self.keys.lease(job, block, self.givers[giver].id, now, image="x:1")
         assert leased is not None
         return leased[0]
 
@@ -261,7 +261,7 @@ async def test_a_done_range_job_reopened_after_a_restart_leases_only_its_open_bl
     await again.invalidate_block(job.job_id, 1, NOW)
     (block,) = await again.ready(reloaded, NOW, 10)
     assert block.seq == 1
-    leased = await again.lease(reloaded, block, rig.givers["B"].id, NOW)
+    leased = await again.lease(reloaded, block, rig.givers["B"].id, NOW, image="x:1")
     assert leased is not None and leased[0].task_id.endswith("-000001.1")
     assert counts(reloaded) == (200, 0, 100, 0)
 
@@ -270,7 +270,7 @@ async def test_a_lease_is_not_given_once_the_job_is_paused(rig: Rig) -> None:
     job = await rig.job(keys=["a", "b"], block_size=1)
     blocks = await rig.keys.ready(job, NOW, 2)
     await rig.keys.set_status(job.job_id, JobStatus.PAUSED, NOW)
-    assert await rig.keys.lease(job, blocks[0], rig.givers["A"].id, NOW) is None
+    assert await rig.keys.lease(job, blocks[0], rig.givers["A"].id, NOW, image="x:1") is None
     assert counts(job) == (0, 0, 0, 2) and rig.keys.leases == {}
 
 

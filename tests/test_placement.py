@@ -201,3 +201,19 @@ def test_a_tail_copy_is_worth_it_only_for_a_copy_running_much_longer_than_the_id
     assert not worth_a_tail_copy(remaining=8.0, elapsed_s=10.0, candidate_s=5.0)
     assert worth_a_tail_copy(remaining=30.0, elapsed_s=10.0, candidate_s=5.0)
     assert worth_a_tail_copy(remaining=None, elapsed_s=10.0, candidate_s=5.0)
+
+
+def test_a_giver_whose_architecture_has_no_image_is_unfit_and_its_image_is_preferred_cached() -> (
+    None
+):
+    job = JobNeeds("j1", "", Requirements(), Limits(), images={"amd64": "s:amd", "arm64": "s:arm"})
+    v7 = Candidate("v7", "a", caps(arch="arm/v7", images=("s:amd",)), GiverRecord("v7"))
+    wrong = Candidate("wrong", "b", caps(images=("s:arm",)), GiverRecord("wrong"))
+    right = Candidate("right", "c", caps(arch="arm64", images=("s:arm",)), GiverRecord("right"))
+    placer = Placer([v7, wrong, right], {})
+    assert placer.unfit_reasons(job) == {"v7": "is arm/v7, the job has images for amd64, arm64"}
+    assert placer.eligible(job) == ["wrong", "right"]
+    chosen = placer.choose(job)
+    assert chosen is not None and chosen.giver_id == "right"
+    assert (job.image_for("arm64"), job.image_for("arm/v7")) == ("s:arm", None)
+    assert JobNeeds("j2", "s:1", Requirements(), Limits()).unfit(v7.caps) is None

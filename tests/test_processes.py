@@ -11,12 +11,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import aiohttp
 import docker
 import pytest
 from conftest import REPO, free_port
 
 from giver.config import GiverConfig
 from giver.daemon import Giver
+from giver.probe import arch as probe_arch
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 
@@ -232,3 +234,39 @@ async def test_seeker_cli_submits_follows_shows_and_exports(
 
             code, _, err = await run_cli(BIN / "seeker", "status", *seeker_flag, "jnope")
             assert (code, err) == (1, "seeker: error: no job 'jnope'\n")
+
+
+async def test_a_real_giver_runs_the_image_for_its_own_architecture(
+    tmp_path: Path, faulty_image: str
+) -> None:
+    here = probe_arch()
+    elsewhere = "arm64" if here != "arm64" else "amd64"
+    config = SeekerConfig(port=0, data_dir=tmp_path / "seeker", poll_interval_s=0.05)
+    async with Seeker(config) as seeker:
+        giver_config = GiverConfig(seeker_url=seeker.url, data_dir=tmp_path / "giver", slots=1)
+        async with Giver(giver_config) as giver:
+            assert giver.capabilities is not None and giver.capabilities.arch == here
+            submit = (BIN / "seeker", "submit", "--seeker", seeker.url, "--setting", "mode=ok")
+            images = ("--image-for", f"{here}={faulty_image}")
+            elsewhere_only = ("--image-for", f"{elsewhere}=seekgive-test/never-built:1")
+            code, out, err = await run_cli(
+                *submit, *images, *elsewhere_only, "--keys", "a", "b", "--wait"
+            )
+            assert code == 0, err
+            job_id, *progress = out.splitlines()
+            assert progress[-1] == f"{job_id} done: 2/2 done, 0 failed, 0 leased, 0 pending"
+
+            code, out, err = await run_cli(*submit, *elsewhere_only, "--keys", "c")
+            assert code == 0, err
+            url = f"{seeker.url}/api/v1/jobs/{out.strip()}"
+            async with aiohttp.ClientSession() as http, asyncio.timeout(STOP_TIMEOUT_S):
+                while True:
+                    async with http.get(url) as response:
+                        view = await response.json()
+                    if "waiting" in view:
+                        break
+                    await asyncio.sleep(0.05)
+            assert view["waiting"] == (
+                f"no online Giver can run this job ({giver.id} is {here}, "
+                f"the job has images for {elsewhere})"
+            )

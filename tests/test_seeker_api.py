@@ -201,7 +201,7 @@ async def test_givers_show_their_record_and_a_flag_is_cleared_by_the_operator(
     coordinator = seeker.coordinator
     assert coordinator is not None
     for _ in range(coordinator.trust.flag_after):
-        coordinator.trust.rejected(alice.id, "x:1", time.time())
+        coordinator.trust.rejected(alice.id, ["x:1"], time.time())
     status, view = await call(http, "GET", url)
     (giver,) = view["givers"]
     assert giver["giver_id"] == alice.id and giver["flagged"] and giver["trust"] == {"x:1": 0}

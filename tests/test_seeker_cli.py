@@ -100,8 +100,23 @@ async def test_bad_input_is_one_clear_line_and_creates_nothing(
             (("--keys", "k" * 2049), "keys[0]: key 'kkkk"),
             (("--keys", "a", "--output-mib", "0"), "limits values must all be positive"),
         ]
+        per_arch = [
+            (("--image-for", "amd64"), "--image-for 'amd64' is not ARCH=IMAGE"),
+            (("--image-for", "amd64=a:1", "--image-for", "amd64=b:1"), "names amd64 twice"),
+            (("--image-for", "sparc=a:1"), "images: 'sparc' is not an architecture (known: "),
+            (
+                ("--image-for", "x86_64=a:1", "--image-for", "amd64=b:1"),
+                "images names amd64 twice ('amd64' and 'x86_64')",
+            ),
+            (
+                ("--image-for", "amd64=a:1", "--arch", "aarch64"),
+                "requires.arch names arm64, for which images has no image",
+            ),
+        ]
+        cases = [(("--image", "x:1", *f), m) for f, m in cases]
+        cases += [((*f, "--keys", "k"), m) for f, m in per_arch]
         for flags, message in cases:
-            code, _, err = await seeker_cli(seeker.url, "submit", "--image", "x:1", *flags)
+            code, _, err = await seeker_cli(seeker.url, "submit", *flags)
             assert code == 1 and err.startswith("seeker: error: ") and message in err, err
             assert len(err.splitlines()) == 1
         bad_state = tmp_path / "bad.jsonl"
