@@ -1,12 +1,16 @@
 """Messages of the Seeker-Giver session (a WebSocket, either side may dial).
 
 The session opens with a challenge the Giver signs, proving it holds the key
-its id derives from. Then the Seeker assigns and cancels tasks; the Giver
-accepts or refuses them, reports progress, releases or invalidates a task it
-took, and says when a result is posted.
+its id derives from; the challenge names the Seeker's public key. Then the
+Seeker assigns tasks, each signed with that key for one Giver, and cancels
+them; the Giver accepts or refuses them, reports progress, releases or
+invalidates a task it took, and says when a result is posted.
+
+Fields added later have defaults: a message without them still decodes, and
+a peer ignores fields it does not know.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any, ClassVar
 
 from channel import canonical
@@ -16,10 +20,12 @@ from channel.models import Capabilities, Task, field_of
 
 @dataclass(frozen=True, slots=True)
 class Challenge:
-    """Seeker → Giver: sign this nonce to open the session."""
+    """Seeker → Giver: sign this nonce to open the session; `seeker_key` is the
+    public key the Seeker signs its tasks with."""
 
     TYPE: ClassVar[str] = "challenge"
     nonce: str
+    seeker_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +44,18 @@ class Hello:
 
 @dataclass(frozen=True, slots=True)
 class Assign:
-    """Seeker → Giver: run this task."""
+    """Seeker → Giver: run this task; `signature` is the Seeker's over
+    `signed_value(giver_id, task)`, so the task is for this Giver alone and
+    unaltered."""
 
     TYPE: ClassVar[str] = "assign"
     task: Task
+    signature: str = ""
+
+    @staticmethod
+    def signed_value(giver_id: str, task: Task) -> dict[str, Any]:
+        """What the Seeker signs to assign `task` to `giver_id`."""
+        return {"giver": giver_id, "task": task.to_wire()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +162,7 @@ _TYPES: dict[str, type[Message]] = {
 }
 _FIELD_KINDS: dict[str, type] = {
     "nonce": str,
+    "seeker_key": str,
     "giver_id": str,
     "signature": str,
     "task_id": str,
@@ -175,7 +190,11 @@ def decode(data: bytes | str) -> Message:
     if cls is None:
         raise WireError(f"unknown message type {kind!r}")
     where = f"{kind} message"
-    values = {f.name: _field(body, f.name, where) for f in fields(cls)}
+    values = {
+        f.name: _field(body, f.name, where)
+        for f in fields(cls)
+        if f.default is MISSING or f.name in body
+    }
     return cls(**values)
 
 

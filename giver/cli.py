@@ -58,9 +58,15 @@ def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> GiverC
         defaults_overridden["labels"] = parse_labels(
             [item for item in items if item.strip()], f"{ENV_PREFIX}LABELS"
         )
-    volunteer = args.volunteer or environ.get(f"{ENV_PREFIX}VOLUNTEER")
-    if volunteer:
-        defaults_overridden["volunteer"] = volunteer
+    for name in ("volunteer", "token", "seeker_key"):
+        value = getattr(args, name) or environ.get(f"{ENV_PREFIX}{name.upper()}")
+        if value:
+            defaults_overridden[name] = value.strip()
+    if args.allow_image:
+        defaults_overridden["allowed_images"] = tuple(args.allow_image)
+    elif environ.get(f"{ENV_PREFIX}ALLOW_IMAGES", "").strip():
+        items = environ[f"{ENV_PREFIX}ALLOW_IMAGES"].split(",")
+        defaults_overridden["allowed_images"] = tuple(i.strip() for i in items if i.strip())
     return GiverConfig(seeker_url=seeker, data_dir=data_dir(args, environ), **defaults_overridden)
 
 
@@ -124,6 +130,27 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="who lends this machine: Givers of one volunteer never get two copies "
         f"of the same block (env {ENV_PREFIX}VOLUNTEER)",
+    )
+    run.add_argument(
+        "--token",
+        metavar="TOKEN",
+        help="an admission token from the Seeker's operator; without one the Giver "
+        f"waits until the operator approves it (env {ENV_PREFIX}TOKEN)",
+    )
+    run.add_argument(
+        "--seeker-key",
+        metavar="KEY",
+        help="the public key the Seeker signs tasks with, as `seeker id` prints it "
+        f"(env {ENV_PREFIX}SEEKER_KEY; default: pin the key it names at first contact)",
+    )
+    run.add_argument(
+        "--allow-image",
+        action="append",
+        metavar="PATTERN",
+        help="an image tasks may run: a repository (seekgive/catalog), a namespace "
+        "(seekgive/*) or a digest (sha256:...); repeatable (env "
+        f"{ENV_PREFIX}ALLOW_IMAGES=PATTERN,..., which --allow-image replaces; "
+        "default: any image present here)",
     )
     run.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     show = commands.add_parser("id", help="print this Giver's id and public key")

@@ -9,6 +9,12 @@ that stops releases the tasks still running, so the Seeker can give them to
 another Giver at once instead of waiting for their leases to lapse. What the
 Giver offers is probed again after every task and every `report_interval_s`;
 the Seeker hears of changes in a `Report`.
+
+A task runs only if the Seeker key this Giver trusts (configured, or pinned
+on first contact) signed it for this Giver, and only if its image is present
+and allowed by the volunteer's image policy; the container is created from
+the image id resolved when the task was accepted. Otherwise the Seeker hears
+`Refuse` with the reason.
 """
 
 import asyncio
@@ -23,12 +29,13 @@ import aiohttp
 
 from channel.client import ChannelClient
 from channel.errors import WireError
-from channel.identity import Identity
+from channel.identity import Identity, verify_value
 from channel.lifecycle import AsyncLifecycle
 from channel.messages import (
     Accept,
     Assign,
     Cancel,
+    Challenge,
     Done,
     Invalidate,
     Message,
@@ -42,7 +49,9 @@ from giver import outputs
 from giver.config import GiverConfig
 from giver.docker_runner import DockerRunner
 from giver.errors import GiverError
+from giver.images import ImagePolicy, LocalImage, refusal
 from giver.outbox import Outbox
+from giver.pinning import SeekerKeyPin
 from giver.probe import probe
 from giver.registration import Registration, register
 from giver.reporter import Reporter
@@ -72,6 +81,8 @@ class Giver(AsyncLifecycle):
         self._session: Session | None = None
         self._session_task: asyncio.Task[None] | None = None
         self._reporter = Reporter(self._probe, self._send, interval_s=config.report_interval_s)
+        self._pin = SeekerKeyPin(config.seeker_key, config.seeker_key_path)
+        self._policy = ImagePolicy(config.allowed_images)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Tasks holding a slot: from acceptance until their container is gone (and
         # their result is about to go to the outbox); stop() releases these.
@@ -89,6 +100,7 @@ class Giver(AsyncLifecycle):
         """Load the identity, check Docker, register, open the outbox and the session."""
         config = self.config
         self._identity = await asyncio.to_thread(Identity.load_or_create, config.identity_path)
+        await asyncio.to_thread(self._pin.load)
         self._runner = await DockerRunner.connect(
             self.id,
             progress_interval_s=config.progress_interval_s,
@@ -114,6 +126,7 @@ class Giver(AsyncLifecycle):
             reconnect_max_s=config.reconnect_max_s,
             on_message=self._on_message,
             register=self._register,
+            on_challenge=self._check_challenge,
             on_open=self._reporter.session_opened,
         )
         self._session_task = asyncio.create_task(self._session.run(), name="giver-session")
@@ -121,7 +134,7 @@ class Giver(AsyncLifecycle):
         assert self.capabilities is not None
         log.info(
             "giver %s (%s) started: %d slot(s), %d CPU(s), %d MiB, %s/%s, Docker %s, "
-            "%d cached image reference(s)",
+            "%d cached image reference(s); trusts Seeker key %s; allowed images: %s",
             self.id,
             config.name,
             config.slots,
@@ -131,6 +144,8 @@ class Giver(AsyncLifecycle):
             self.capabilities.arch,
             self.capabilities.docker_version,
             len(self.capabilities.images),
+            self._pin.key,
+            self._policy.describe(),
         )
 
     async def serve(self) -> None:
@@ -213,9 +228,16 @@ class Giver(AsyncLifecycle):
             volunteer=self.config.volunteer,
             capabilities=capabilities,
             retry_max_s=self.config.reconnect_max_s,
+            token=self.config.token,
         )
+        if self._pin.check(registration.seeker_key, self.config.seeker_url):
+            await asyncio.to_thread(self._pin.save)
         self._reporter.registered(capabilities)
         return registration
+
+    def _check_challenge(self, challenge: Challenge) -> None:
+        """The session's Seeker must name the key this Giver trusts."""
+        self._pin.check(challenge.seeker_key, self.config.seeker_url)
 
     async def _probe(self) -> Capabilities:
         assert self._runner is not None
@@ -229,15 +251,16 @@ class Giver(AsyncLifecycle):
 
     async def _on_message(self, message: Message) -> None:
         if isinstance(message, Assign):
-            await self._assign(message.task)
+            await self._assign(message)
         elif isinstance(message, Cancel):
             self._cancel(message.task_id)
         else:
             log.warning("ignoring an unexpected %s message from the Seeker", message.TYPE)
 
-    async def _assign(self, task: Task) -> None:
+    async def _assign(self, message: Assign) -> None:
         assert self._session is not None
-        reason = await self._refusal(task)
+        task = message.task
+        checked = await self._refusal(message)
         if self._stopping.is_set():
             # Checked after the await, so stop() either sees the task busy or it is
             # released here. Not refused: a refusal would keep this Giver off the
@@ -245,26 +268,40 @@ class Giver(AsyncLifecycle):
             log.info("releasing task %s at once: %s", task.task_id, STOPPING_REASON)
             self._session.send(Release(task.task_id, STOPPING_REASON))
             return
-        if reason is not None:
-            log.info("refusing task %s: %s", task.task_id, reason)
-            self._session.send(Refuse(task.task_id, reason))
+        if isinstance(checked, str):
+            log.warning("refusing task %s: %s", task.task_id, checked)
+            self._session.send(Refuse(task.task_id, checked))
             return
         self._busy.add(task.task_id)
         self._session.send(Accept(task.task_id))
-        worker = asyncio.create_task(self._work(task), name=f"giver-task-{task.task_id}")
+        worker = asyncio.create_task(
+            self._work(task, checked.id), name=f"giver-task-{task.task_id}"
+        )
         self._tasks[task.task_id] = worker
         worker.add_done_callback(lambda _: self._forget(task.task_id, worker))
         log.info(
-            "task %s of job %s accepted: %d key(s), image %s",
+            "task %s of job %s accepted: %d key(s), image %s (%s)",
             task.task_id,
             task.job_id,
             len(task.block),
             task.image,
+            checked.id,
         )
 
-    async def _refusal(self, task: Task) -> str | None:
-        """Why `task` cannot run here, or None if it can."""
+    async def _refusal(self, message: Assign) -> LocalImage | str:
+        """The local image the assigned task will run as, or why it cannot run here."""
         assert self._runner is not None
+        task = message.task
+        if not message.signature:
+            return "the task carries no signature of the Seeker"
+        if not self._pin.key or not verify_value(
+            self._pin.key, Assign.signed_value(self.id, task), message.signature
+        ):
+            return (
+                f"the task's signature does not verify with the Seeker key this Giver "
+                f"trusts ({self._pin.key or 'none pinned yet'}); it was altered, meant for "
+                "another Giver, or not sent by the Seeker"
+            )
         if task.contract != CONTRACT_VERSION:
             return (
                 f"contract {task.contract} is not supported "
@@ -277,12 +314,11 @@ class Giver(AsyncLifecycle):
         if len(self._busy) >= self.config.slots:
             return f"no free slot (all {self.config.slots} are busy)"
         try:
-            present = await self._runner.has_image(task.image)
+            image = await self._runner.resolve_image(task.image)
         except GiverError as e:
             return f"cannot check image {task.image}: {e}"
-        if not present:
-            return f"image {task.image} is not present on this Giver (it never pulls images)"
-        return None
+        reason = refusal(task.image, image, self._policy)
+        return image if image is not None and not reason else reason
 
     def _cancel(self, task_id: str) -> None:
         worker = self._tasks.get(task_id)
@@ -297,7 +333,7 @@ class Giver(AsyncLifecycle):
             del self._tasks[task_id]
             self._busy.discard(task_id)
 
-    async def _work(self, task: Task) -> None:
+    async def _work(self, task: Task, image_id: str) -> None:
         """Run `task` and put its signed result in the outbox, or invalidate it if its
         output cannot be trusted; never raises but cancellation."""
         assert self._runner is not None and self._outbox is not None
@@ -305,7 +341,7 @@ class Giver(AsyncLifecycle):
         workdir = self.config.work_dir / task.task_id
         started_at = time.time()
         try:
-            output = await self._execute(task, workdir)
+            output = await self._execute(task, image_id, workdir)
             # The container is gone: free the slot before the Seeker can hear of the result.
             self._busy.discard(task.task_id)
             self._reporter.refresh_soon()
@@ -360,13 +396,16 @@ class Giver(AsyncLifecycle):
         )
 
     async def _execute(
-        self, task: Task, workdir: Path
+        self, task: Task, image_id: str, workdir: Path
     ) -> outputs.ScraperOutput | outputs.UntrustedOutput:
         """What the scraper produced, or a failed output if the container could not run."""
         assert self._runner is not None
         try:
             run = await self._runner.run(
-                task, workdir, lambda done, total: self._on_progress(task.task_id, done, total)
+                task,
+                image_id,
+                workdir,
+                lambda done, total: self._on_progress(task.task_id, done, total),
             )
         except (GiverError, OSError) as e:
             return failed_output(task, str(e))

@@ -1,4 +1,9 @@
-"""Registering with the Seeker: a signed self-description, answered with the Channel's URL."""
+"""Registering with the Seeker: a signed self-description (with an admission token
+if the volunteer has one), answered with the Channel's URL and the Seeker's key.
+
+A Seeker that has not admitted this Giver yet answers 403 registration_pending;
+the Giver keeps registering, with backoff, until an operator approves it.
+"""
 
 import logging
 import time
@@ -20,14 +25,17 @@ log = logging.getLogger(__name__)
 REGISTER_PATH = "/api/v1/givers"
 REQUEST_TIMEOUT_S = 30.0
 RETRYABLE_STATUSES = (408, 429)
+PENDING_CODE = "registration_pending"
 
 
 @dataclass(frozen=True, slots=True)
 class Registration:
-    """The Seeker's answer: the id it knows this Giver by, where results go."""
+    """The Seeker's answer: the id it knows this Giver by, where results go, the
+    key the Seeker signs tasks with."""
 
     giver_id: str
     channel_url: str
+    seeker_key: str
 
 
 async def register(
@@ -39,13 +47,16 @@ async def register(
     volunteer: str,
     capabilities: Capabilities,
     retry_max_s: float,
+    token: str = "",
 ) -> Registration:
-    """Register with the Seeker, retrying while it cannot be reached.
+    """Register with the Seeker, retrying while it cannot be reached or has not
+    admitted this Giver yet.
 
-    Raises RegistrationRefused when the Seeker answers with a client error.
+    Raises RegistrationRefused when the Seeker answers with another client error.
     """
     url = seeker_url.rstrip("/") + REGISTER_PATH
     retry = Retry(log, retry_max_s)
+    pending = Retry(log, retry_max_s)
     while True:
         info = GiverInfo(
             giver_id=identity.id,
@@ -56,6 +67,8 @@ async def register(
             volunteer=volunteer,
         )
         body = {"giver": info.to_wire(), "signature": identity.sign_value(info.to_wire())}
+        if token:
+            body["token"] = token
         try:
             async with http.post(
                 url,
@@ -70,8 +83,15 @@ async def register(
         if status == 200:
             if retry.succeeded():
                 log.info("the Seeker at %s answers again", url)
+            if pending.succeeded():
+                log.info("the Seeker at %s admitted this Giver", url)
             return _registration(answer, identity.id, seeker_url, url)
         code, message = read_error(answer)
+        if status == 403 and code == PENDING_CODE:
+            await pending.after_failure(
+                "waiting for admission by the Seeker at %s: %s", url, message
+            )
+            continue
         if 400 <= status < 500 and status not in RETRYABLE_STATUSES:
             raise RegistrationRefused(status, message, code=code)
         await retry.after_failure(
@@ -85,6 +105,7 @@ def _registration(answer: bytes, giver_id: str, seeker_url: str, url: str) -> Re
         registration = Registration(
             giver_id=field_of(body, "giver_id", str, "registration"),
             channel_url=field_of(body, "channel_url", str, "registration"),
+            seeker_key=field_of(body, "seeker_key", str, "registration"),
         )
     except WireError as e:
         raise SeekerProtocolError(
@@ -103,4 +124,4 @@ def _registration(answer: bytes, giver_id: str, seeker_url: str, url: str) -> Re
         giver_id,
         channel_url,
     )
-    return Registration(giver_id=registration.giver_id, channel_url=channel_url)
+    return Registration(registration.giver_id, channel_url, registration.seeker_key)

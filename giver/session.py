@@ -1,6 +1,7 @@
 """The WebSocket session with the Seeker, dialled by the Giver and redialled when it drops.
 
-The Seeker opens with a Challenge; the Giver answers with a signed Hello.
+The Seeker opens with a Challenge naming its key, which `on_challenge` checks
+(raising to end the session for good); the Giver answers with a signed Hello.
 Then the Seeker assigns and cancels tasks, and the Giver accepts, refuses,
 reports progress and says when a result is in the Channel. Messages for the
 Seeker go through a queue of the live connection; while there is none they
@@ -47,6 +48,7 @@ class Session:
         reconnect_max_s: float,
         on_message: MessageHandler,
         register: Callable[[], Awaitable[object]],
+        on_challenge: Callable[[Challenge], None],
         on_open: Callable[[], None] | None = None,
     ) -> None:
         self.url = seeker_url.rstrip("/") + SESSION_PATH.format(giver_id=identity.id)
@@ -55,6 +57,7 @@ class Session:
         self._reconnect_max_s = reconnect_max_s
         self._on_message = on_message
         self._register = register
+        self._on_challenge = on_challenge
         self._on_open = on_open
         self._outgoing: asyncio.Queue[Message] | None = None
         self._writer: asyncio.Task[None] | None = None
@@ -111,6 +114,7 @@ class Session:
             if not isinstance(challenge, Challenge):
                 kind = "a close" if challenge is None else f"a {challenge.TYPE} message"
                 raise SeekerProtocolError(f"expected a challenge, got {kind}", url=self.url)
+            self._on_challenge(challenge)
             giver_id = self._identity.id
             signature = self._identity.sign_value(Hello.signed_value(giver_id, challenge.nonce))
             await ws.send_bytes(encode(Hello(giver_id, signature)))

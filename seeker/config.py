@@ -18,6 +18,9 @@ class SeekerConfig:
     leader lease (renewed every third of `leader_lease_s`) schedules, the
     others stand by and answer 503 until they take it over. `public_url`
     is where the leader can be reached, for those that stand by to say.
+
+    With `open_registration` every Giver is admitted; otherwise one needs an
+    admission token or an operator's approval.
     """
 
     host: str = "127.0.0.1"
@@ -35,6 +38,7 @@ class SeekerConfig:
     tail_copies: bool = True
     leader_lease_s: float = 15.0
     public_url: str = ""
+    open_registration: bool = False
 
     @property
     def channel_store_url(self) -> str:

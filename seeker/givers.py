@@ -14,16 +14,20 @@ from channel.models import Capabilities, GiverInfo
 from seeker.errors import RegistrationError
 
 log = logging.getLogger(__name__)
+MAX_TOKEN_CHARS = 200
 
 
 def verify_registration(body: Any, now: float, max_skew_s: float) -> GiverInfo:
-    """Check a registration body `{"giver": GiverInfo, "signature": str}`.
+    """Check a registration body `{"giver": GiverInfo, "signature": str}` (and an
+    optional admission `"token"`, see `registration_token`).
 
     The Giver proves it holds the key its id derives from by signing its info,
     including a recent timestamp.
     """
-    if not isinstance(body, dict) or set(body) != {"giver", "signature"}:
-        raise RegistrationError("registration must be an object with giver and signature")
+    if not isinstance(body, dict) or set(body) - {"token"} != {"giver", "signature"}:
+        raise RegistrationError(
+            "registration must be an object with giver and signature (and optionally token)"
+        )
     try:
         info = GiverInfo.from_wire(body["giver"])
         derived = key_id(info.public_key)
@@ -46,6 +50,14 @@ def verify_registration(body: Any, now: float, max_skew_s: float) -> GiverInfo:
     return info
 
 
+def registration_token(body: dict[str, Any]) -> str:
+    """The admission token a (verified) registration body brings, or ''."""
+    token = body.get("token", "")
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
+        raise RegistrationError(f"token must be a string of at most {MAX_TOKEN_CHARS} characters")
+    return token
+
+
 class GiverSession:
     """One open WebSocket session with a Giver."""
 
@@ -63,8 +75,8 @@ class GiverSession:
             raise ConnectionError(f"session with giver {self.giver_id} is closed")
         await self._ws.send_bytes(messages.encode(message))
 
-    async def close(self) -> None:
-        await self._ws.close(code=1001, message=b"seeker stopping")
+    async def close(self, reason: str = "seeker stopping") -> None:
+        await self._ws.close(code=1001, message=reason.encode())
 
 
 @dataclass(slots=True)

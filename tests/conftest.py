@@ -21,6 +21,8 @@ import pytest
 from ferretdb import FerretDBError, running_ferretdb
 from ferretdb import free_port as free_port  # test modules import it from conftest
 
+from seeker.client import SeekerClient
+
 REPO = Path(__file__).resolve().parent.parent
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "seekgive/base:bookworm")
 CATALOG_IMAGE = "seekgive/catalog:1"
@@ -112,6 +114,17 @@ def faulty_image(docker_client: docker.DockerClient) -> str:
 
 
 @pytest.fixture
+def new_tag(docker_client: docker.DockerClient) -> Iterator[str]:
+    """A tag no image has yet; whatever the test tags with it is untagged at the end."""
+    tag = f"seekgive-test/tag:{uuid.uuid4().hex[:12]}"
+    yield tag
+    try:
+        docker_client.images.remove(tag)
+    except docker.errors.ImageNotFound:
+        pass
+
+
+@pytest.fixture
 async def demo_site_url() -> AsyncIterator[str]:
     """The demo shop served on 127.0.0.1 for the length of one test."""
     runner, url = await demo_site.serve()
@@ -134,3 +147,9 @@ def ferretdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def mongo_url(ferretdb: str) -> str:
     """A URL to a fresh database on the FerretDB server."""
     return f"mongodb://{ferretdb}/t{uuid.uuid4().hex[:12]}?directConnection=true"
+
+
+async def issue_token(seeker_url: str, **body: object) -> str:
+    """A new admission token from the Seeker at `seeker_url` (through its API)."""
+    async with SeekerClient(seeker_url) as client:
+        return str((await client.issue_token(body))["token"])

@@ -94,6 +94,7 @@ async def session(peer: Peer) -> AsyncIterator[tuple[Session, asyncio.Event]]:
                 reconnect_max_s=0.1,
                 on_message=on_message,
                 register=register,
+                on_challenge=lambda challenge: None,
             ),
             opened,
         )
@@ -177,6 +178,7 @@ async def test_on_open_may_send_at_once(peer: Peer) -> None:
             reconnect_max_s=0.1,
             on_message=on_message,
             register=register,
+            on_challenge=lambda challenge: None,
             on_open=say_first,
         )
         task = await run(giver_session, opened)
