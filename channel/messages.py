@@ -54,8 +54,10 @@ class Assign:
 
     @staticmethod
     def signed_value(giver_id: str, task: Task) -> dict[str, Any]:
-        """What the Seeker signs to assign `task` to `giver_id`."""
-        return {"giver": giver_id, "task": task.to_wire()}
+        """What the Seeker signs to assign `task` to `giver_id`: the task as the
+        Giver decodes it, so both sign the same bytes (a limit given as 60 is
+        60.0 once decoded)."""
+        return {"giver": giver_id, "task": Task.from_wire(task.to_wire()).to_wire()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,9 +152,10 @@ class Admissions:
         return doc
 
     async def revoke(self, giver_id: str) -> None:
-        """Forget a Giver's admission: it must be admitted again to work."""
-        self._pending.pop(giver_id, None)
-        if not await self._store.forget_admission(giver_id):
+        """Forget a Giver's admission, or drop it from the pending list: it must be
+        admitted again to work."""
+        was_pending = self._pending.pop(giver_id, None) is not None
+        if not await self._store.forget_admission(giver_id) and not was_pending:
             raise NotAdmitted(giver_id)
         log.info("giver %s: admission revoked", giver_id)
 

@@ -62,10 +62,10 @@ class NotPending(SeekerError):
 
 
 class NotAdmitted(SeekerError):
-    """An operator revoked a Giver that is not admitted."""
+    """An operator revoked a Giver that is neither admitted nor pending."""
 
     def __init__(self, giver_id: str) -> None:
-        super().__init__(f"giver {giver_id} is not admitted")
+        super().__init__(f"giver {giver_id} is neither admitted nor waiting for approval")
         self.giver_id = giver_id
 
 
