@@ -279,7 +279,13 @@ async def lease_run(
         keys = KeyManager(state, channel, lease_grace_s=LEASE_GRACE_S)
         await keys.load(time.time())
         givers = GiverRegistry()
-        coordinator = Coordinator(keys, givers, TrustBook(), poll_interval_s=POLL_INTERVAL_S)
+        coordinator = Coordinator(
+            keys,
+            givers,
+            TrustBook(),
+            identity=Identity.generate(),
+            poll_interval_s=POLL_INTERVAL_S,
+        )
         body = {"image": IMAGE, "range": [0, args.lease_keys], "block_size": args.block_size}
         job = await create_job(keys, parse_job(body), scratch_dir=scratch)
         posting = Posting(channel, coordinator)

@@ -418,7 +418,12 @@ async def timed_rounds(
         registry = GiverRegistry()
         watch = Watch(contact_interval_s=QUIET.contact_interval_s, tail_copies=tail_copies)
         coordinator = Coordinator(
-            keys, registry, trust, poll_interval_s=POLL_INTERVAL_S, watch=watch
+            keys,
+            registry,
+            trust,
+            identity=Identity.generate(),
+            poll_interval_s=POLL_INTERVAL_S,
+            watch=watch,
         )
         sessions = []
         for g in givers:
@@ -641,7 +646,12 @@ async def tail_run(
         registry = GiverRegistry()
         watch = Watch(contact_interval_s=QUIET.contact_interval_s, tail_copies=tail_copies)
         coordinator = Coordinator(
-            keys, registry, TrustBook(), poll_interval_s=POLL_INTERVAL_S, watch=watch
+            keys,
+            registry,
+            TrustBook(),
+            identity=Identity.generate(),
+            poll_interval_s=POLL_INTERVAL_S,
+            watch=watch,
         )
         s_per_key = args.tail_block_s / args.tail_block_size
         slow_count = round(args.tail_givers * args.tail_slow_share)

@@ -63,8 +63,9 @@ class ResultRejected(ChannelError):
 
 
 class IdentityError(ChannelError):
-    """A key file is missing, unreadable, too open or not an Ed25519 key."""
+    """A key (file) is missing, unreadable, too open or not an Ed25519 key; `path`
+    is None for a key that is not in a file (the Seeker's, in its state store)."""
 
-    def __init__(self, message: str, *, path: Path) -> None:
+    def __init__(self, message: str, *, path: Path | None = None) -> None:
         super().__init__(message)
         self.path = path

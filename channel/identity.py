@@ -79,24 +79,39 @@ class Identity:
                 path=path,
             )
         try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (OSError, ValueError) as e:
+            pem = path.read_bytes()
+        except OSError as e:
             raise IdentityError(f"cannot read key file {path}: {e}", path=path) from e
+        try:
+            return cls.from_pem(pem)
+        except IdentityError as e:
+            raise IdentityError(f"cannot read key file {path}: {e}", path=path) from e
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> "Identity":
+        """The identity whose private key `pem` holds (PKCS#8, unencrypted)."""
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except ValueError as e:
+            raise IdentityError(f"not a PEM private key: {e}") from e
         if not isinstance(key, Ed25519PrivateKey):
-            raise IdentityError(f"key file {path} does not hold an Ed25519 key", path=path)
+            raise IdentityError("not an Ed25519 key")
         return cls(key)
 
-    def _write(self, path: Path) -> None:
-        pem = self._private_key.private_bytes(
+    def to_pem(self) -> bytes:
+        """The private key as unencrypted PKCS#8 PEM: keep it secret."""
+        return self._private_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
+
+    def _write(self, path: Path) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
             with os.fdopen(fd, "wb") as f:
-                f.write(pem)
+                f.write(self.to_pem())
         except OSError as e:
             raise IdentityError(f"cannot create key file {path}: {e}", path=path) from e
 

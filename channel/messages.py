@@ -1,15 +1,19 @@
 """Messages of the Seeker-Giver session (a WebSocket, either side may dial).
 
 The session opens with a challenge the Giver signs, proving it holds the key
-its id derives from. When the Seeker dialled (it found the Giver on the LAN),
-the Giver first introduces itself with the signed registration it would
-otherwise post over HTTP, and the Seeker answers with where results go.
-Then the Seeker assigns and cancels tasks; the Giver accepts or refuses them,
-reports progress, releases or invalidates a task it took, and says when a
-result is posted.
+its id derives from; the challenge names the Seeker's public key. When the
+Seeker dialled (it found the Giver on the LAN), the Giver first introduces
+itself with the signed registration it would otherwise post over HTTP, and
+the Seeker answers with where results go. Then the Seeker assigns tasks, each
+signed with its key for one Giver, and cancels them; the Giver accepts or
+refuses them, reports progress, releases or invalidates a task it took, and
+says when a result is posted.
+
+Fields added later have defaults: a message without them still decodes, and
+a peer ignores fields it does not know.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any, ClassVar
 
 from channel import canonical
@@ -19,10 +23,12 @@ from channel.models import Capabilities, Task, field_of
 
 @dataclass(frozen=True, slots=True)
 class Challenge:
-    """Seeker → Giver: sign this nonce to open the session."""
+    """Seeker → Giver: sign this nonce to open the session; `seeker_key` is the
+    public key the Seeker signs its tasks with."""
 
     TYPE: ClassVar[str] = "challenge"
     nonce: str
+    seeker_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +71,20 @@ class Registered:
 
 @dataclass(frozen=True, slots=True)
 class Assign:
-    """Seeker → Giver: run this task."""
+    """Seeker → Giver: run this task; `signature` is the Seeker's over
+    `signed_value(giver_id, task)`, so the task is for this Giver alone and
+    unaltered."""
 
     TYPE: ClassVar[str] = "assign"
     task: Task
+    signature: str = ""
+
+    @staticmethod
+    def signed_value(giver_id: str, task: Task) -> dict[str, Any]:
+        """What the Seeker signs to assign `task` to `giver_id`: the task as the
+        Giver decodes it, so both sign the same bytes (a limit given as 60 is
+        60.0 once decoded)."""
+        return {"giver": giver_id, "task": Task.from_wire(task.to_wire()).to_wire()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +195,7 @@ _TYPES: dict[str, type[Message]] = {
 }
 _FIELD_KINDS: dict[str, type] = {
     "nonce": str,
+    "seeker_key": str,
     "giver_id": str,
     "signature": str,
     "task_id": str,
@@ -208,7 +225,11 @@ def decode(data: bytes | str) -> Message:
     if cls is None:
         raise WireError(f"unknown message type {kind!r}")
     where = f"{kind} message"
-    values = {f.name: _field(body, f.name, where) for f in fields(cls)}
+    values = {
+        f.name: _field(body, f.name, where)
+        for f in fields(cls)
+        if f.default is MISSING or f.name in body
+    }
     return cls(**values)
 
 

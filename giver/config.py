@@ -12,10 +12,14 @@ from channel.errors import WireError
 from channel.models import MAX_LABEL_VALUE_CHARS, MAX_LABELS, check_labels
 from giver.errors import ConfigError, LabelError
 from giver.hours import ActiveHours
+from giver.images import ImagePolicy
+from giver.pinning import valid_seeker_key
 
 IDENTITY_FILE = "identity.key"
 PAUSE_FILE = "paused"
 CONTROL_SOCKET = "control.sock"
+SEEKER_KEY_FILE = "seeker-key.pub"
+MAX_TOKEN_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,12 @@ class GiverConfig:
     listen: tuple[str, int] = ("0.0.0.0", 0)
     mdns_interfaces: tuple[str, ...] = ()
     address_check_s: float = 2.0
+    # An admission token from the Seeker's operator, sent with the registration.
+    token: str = ""
+    # The Seeker key to trust; empty: the key the Seeker names first, pinned.
+    seeker_key: str = ""
+    # Images tasks may run (repositories, namespaces `ns/*`, digests); empty: any local one.
+    allowed_images: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.lan:
@@ -89,6 +99,13 @@ class GiverConfig:
             raise ConfigError(
                 "volunteer", f"must be one line of at most {MAX_LABEL_VALUE_CHARS} characters"
             )
+        if len(self.token) > MAX_TOKEN_CHARS or any(c.isspace() for c in self.token):
+            raise ConfigError(
+                "token", f"must be one word of at most {MAX_TOKEN_CHARS} characters, as issued"
+            )
+        if self.seeker_key:
+            valid_seeker_key(self.seeker_key)
+        object.__setattr__(self, "allowed_images", ImagePolicy(self.allowed_images).patterns)
         # Frozen all the way down: the labels cannot change behind the config's back.
         object.__setattr__(self, "labels", MappingProxyType(valid_labels(self.labels)))
 
@@ -108,6 +125,11 @@ class GiverConfig:
     @property
     def identity_path(self) -> Path:
         return self.data_dir / IDENTITY_FILE
+
+    @property
+    def seeker_key_path(self) -> Path:
+        """Where the Seeker key pinned on first contact is kept."""
+        return self.data_dir / SEEKER_KEY_FILE
 
     @property
     def outbox_dir(self) -> Path:

@@ -13,6 +13,12 @@ another Giver at once instead of waiting for their leases to lapse. What the
 Giver offers is probed again after every task and every `report_interval_s`;
 the Seeker hears of changes in a `Report`.
 
+A task runs only if the Seeker key this Giver trusts (configured, or pinned
+on first contact) signed it for this Giver, and only if its image is present
+and allowed by the volunteer's image policy; the container is created from
+the image id resolved when the task was accepted. Otherwise the Seeker hears
+`Refuse` with the reason.
+
 The volunteer's controls: caps on CPUs, memory and disk (each task's limits
 are clamped to them, and a task that does not fit beside the running ones
 is refused), a pause and active hours (no new tasks; running ones go on; the
@@ -37,13 +43,14 @@ import aiohttp
 
 from channel.client import ChannelClient
 from channel.errors import WireError
-from channel.identity import Identity
+from channel.identity import Identity, verify_value
 from channel.lan import Advert
 from channel.lifecycle import AsyncLifecycle
 from channel.messages import (
     Accept,
     Assign,
     Cancel,
+    Challenge,
     Done,
     Invalidate,
     Message,
@@ -68,8 +75,10 @@ from giver.control import ControlServer
 from giver.docker_runner import DockerRunner
 from giver.errors import GiverError
 from giver.hours import outside
+from giver.images import ImagePolicy, LocalImage, refusal
 from giver.listener import Listener
 from giver.outbox import Outbox
+from giver.pinning import SeekerKeyPin
 from giver.probe import probe
 from giver.registration import Registration, register, signed_registration
 from giver.reporter import Reporter
@@ -124,6 +133,8 @@ class Giver(AsyncLifecycle):
         # Dials the Seeker, or in LAN mode follows this machine's addresses.
         self._serving: asyncio.Task[None] | None = None
         self._reporter = Reporter(self._probe, self._send, interval_s=config.report_interval_s)
+        self._pin = SeekerKeyPin(config.seeker_key, config.seeker_key_path)
+        self._policy = ImagePolicy(config.allowed_images)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Tasks holding a slot: from acceptance until their container is gone (and
         # their result is about to go to the outbox); stop() releases these.
@@ -148,6 +159,7 @@ class Giver(AsyncLifecycle):
         config = self.config
         self._recent.attach()
         self._identity = await asyncio.to_thread(Identity.load_or_create, config.identity_path)
+        await asyncio.to_thread(self._pin.load)
         self._paused_at = await asyncio.to_thread(pause.paused_since, config.pause_path)
         self._control = ControlServer(config.control_path, self)
         await self._control.start()
@@ -162,7 +174,10 @@ class Giver(AsyncLifecycle):
         await asyncio.to_thread(_remove_workdir, config.work_dir)
         self._http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
         self._session = Session(
-            self._identity, on_message=self._on_message, on_open=self._reporter.session_opened
+            self._identity,
+            on_message=self._on_message,
+            on_challenge=self._check_challenge,
+            on_open=self._reporter.session_opened,
         )
         if config.lan:
             await self._start_lan()
@@ -182,7 +197,7 @@ class Giver(AsyncLifecycle):
         assert self.capabilities is not None
         log.info(
             "giver %s (%s) started: %d slot(s), %d CPU(s), %d MiB, %s/%s, Docker %s, "
-            "%d cached image reference(s)",
+            "%d cached image reference(s); trusts Seeker key %s; allowed images: %s",
             self.id,
             config.name,
             config.slots,
@@ -192,6 +207,8 @@ class Giver(AsyncLifecycle):
             self.capabilities.arch,
             self.capabilities.docker_version,
             len(self.capabilities.images),
+            self._pin.key,
+            self._policy.describe(),
         )
         if self.capabilities.paused:
             log.info("giver takes no tasks for now: it %s", self.capabilities.paused)
@@ -384,7 +401,10 @@ class Giver(AsyncLifecycle):
             volunteer=self.config.volunteer,
             capabilities=capabilities,
             retry_max_s=self.config.reconnect_max_s,
+            token=self.config.token,
         )
+        if self._pin.check(registration.seeker_key, self.config.seeker_url):
+            await asyncio.to_thread(self._pin.save)
         self._reporter.registered(capabilities)
         return registration
 
@@ -404,6 +424,8 @@ class Giver(AsyncLifecycle):
     async def _registered(self, registration: Registration, *, capabilities: Capabilities) -> None:
         """A Seeker that dialled this Giver took its registration: results go where it says."""
         self.registration = registration
+        if not self._pin.saved:
+            await asyncio.to_thread(self._pin.save)
         self._reporter.registered(capabilities)
         if self._channel is None:
             log.info(
@@ -425,6 +447,10 @@ class Giver(AsyncLifecycle):
             log.warning("cannot probe this machine again (%s); registering as probed last", e)
             return self.capabilities
 
+    def _check_challenge(self, challenge: Challenge) -> None:
+        """The session's Seeker must name the key this Giver trusts."""
+        self._pin.check(challenge.seeker_key, self.config.seeker_url or "that dialled this Giver")
+
     async def _probe(self) -> Capabilities:
         assert self._runner is not None
         machine = await probe(self._runner, slots=self.config.slots, labels=self.config.labels)
@@ -436,17 +462,17 @@ class Giver(AsyncLifecycle):
 
     async def _on_message(self, message: Message) -> None:
         if isinstance(message, Assign):
-            await self._assign(message.task)
+            await self._assign(message)
         elif isinstance(message, Cancel):
             self._cancel(message.task_id)
         else:
             log.warning("ignoring an unexpected %s message from the Seeker", message.TYPE)
 
-    async def _assign(self, task: Task) -> None:
+    async def _assign(self, message: Assign) -> None:
         assert self._session is not None
         idle = await self.idle_reason()
-        task = replace(task, limits=self._caps.clamp(task.limits))
-        reason = await self._refusal(task)
+        task = replace(message.task, limits=self._caps.clamp(message.task.limits))
+        checked = await self._refusal(message, task)
         if self._stopping.is_set() or idle:
             # Checked after the awaits, so stop() either sees the task busy or it is
             # released here. Not refused: a refusal would keep this Giver off the
@@ -456,26 +482,40 @@ class Giver(AsyncLifecycle):
             self._session.send(Release(task.task_id, why))
             self._reporter.refresh_soon()
             return
-        if reason is not None:
-            log.info("refusing task %s: %s", task.task_id, reason)
-            self._session.send(Refuse(task.task_id, reason))
+        if isinstance(checked, str):
+            log.warning("refusing task %s: %s", task.task_id, checked)
+            self._session.send(Refuse(task.task_id, checked))
             return
         self._busy[task.task_id] = Running(task, time.time())
         self._session.send(Accept(task.task_id))
-        worker = asyncio.create_task(self._work(task), name=f"giver-task-{task.task_id}")
+        worker = asyncio.create_task(
+            self._work(task, checked.id), name=f"giver-task-{task.task_id}"
+        )
         self._tasks[task.task_id] = worker
         worker.add_done_callback(lambda _: self._forget(task.task_id, worker))
         log.info(
-            "task %s of job %s accepted: %d key(s), image %s",
+            "task %s of job %s accepted: %d key(s), image %s (%s)",
             task.task_id,
             task.job_id,
             len(task.block),
             task.image,
+            checked.id,
         )
 
-    async def _refusal(self, task: Task) -> str | None:
-        """Why `task` cannot run here, or None if it can."""
+    async def _refusal(self, message: Assign, task: Task) -> LocalImage | str:
+        """The local image the assigned task (`task`: as the message says, its limits
+        clamped to the caps) will run as, or why it cannot run here."""
         assert self._runner is not None
+        if not message.signature:
+            return "the task carries no signature of the Seeker"
+        if not self._pin.key or not verify_value(
+            self._pin.key, Assign.signed_value(self.id, message.task), message.signature
+        ):
+            return (
+                f"the task's signature does not verify with the Seeker key this Giver "
+                f"trusts ({self._pin.key or 'none pinned yet'}); it was altered, meant for "
+                "another Giver, or not sent by the Seeker"
+            )
         if task.contract != CONTRACT_VERSION:
             return (
                 f"contract {task.contract} is not supported "
@@ -497,12 +537,11 @@ class Giver(AsyncLifecycle):
             if full is not None:
                 return f"this Giver {full}"
         try:
-            present = await self._runner.has_image(task.image)
+            image = await self._runner.resolve_image(task.image)
         except GiverError as e:
             return f"cannot check image {task.image}: {e}"
-        if not present:
-            return f"image {task.image} is not present on this Giver (it never pulls images)"
-        return None
+        reason = refusal(task.image, image, self._policy)
+        return image if image is not None and not reason else reason
 
     def _cancel(self, task_id: str) -> None:
         worker = self._tasks.get(task_id)
@@ -517,7 +556,7 @@ class Giver(AsyncLifecycle):
             del self._tasks[task_id]
             self._busy.pop(task_id, None)
 
-    async def _work(self, task: Task) -> None:
+    async def _work(self, task: Task, image_id: str) -> None:
         """Run `task` and put its signed result in the outbox, or invalidate it if its
         output cannot be trusted; never raises but cancellation."""
         assert self._runner is not None and self._outbox is not None
@@ -525,7 +564,7 @@ class Giver(AsyncLifecycle):
         workdir = self.config.work_dir / task.task_id
         started_at = time.time()
         try:
-            output = await self._execute(task, workdir)
+            output = await self._execute(task, image_id, workdir)
             # The container is gone: free the slot before the Seeker can hear of the result.
             self._busy.pop(task.task_id, None)
             self._reporter.refresh_soon()
@@ -580,13 +619,16 @@ class Giver(AsyncLifecycle):
         )
 
     async def _execute(
-        self, task: Task, workdir: Path
+        self, task: Task, image_id: str, workdir: Path
     ) -> outputs.ScraperOutput | outputs.UntrustedOutput:
         """What the scraper produced, or a failed output if the container could not run."""
         assert self._runner is not None
         try:
             run = await self._runner.run(
-                task, workdir, lambda done, total: self._on_progress(task.task_id, done, total)
+                task,
+                image_id,
+                workdir,
+                lambda done, total: self._on_progress(task.task_id, done, total),
             )
         except (GiverError, OSError) as e:
             return failed_output(task, str(e))

@@ -6,7 +6,8 @@ task says) that reads `/input/task.json` and writes to `/output` (contract v1).
 No file it writes may grow past the task's output limit (RLIMIT_FSIZE), and a
 container whose output as a whole breaks its limits is killed. The container
 is always removed, whether the task finishes, times out, overflows, fails or
-is cancelled. Images are never pulled.
+is cancelled. Images are never pulled: a task's image is resolved once to a
+local image, and its container is created from that image's id.
 """
 
 import asyncio
@@ -25,6 +26,7 @@ from docker.models.containers import Container
 from channel import canonical
 from channel.models import CONTRACT_VERSION, MAX_IMAGES, Task
 from giver.errors import DockerError, DockerUnavailable, ImageMissing
+from giver.images import LocalImage
 from giver.outputs import ContainerExit, output_overflow, read_progress, remove_tree
 
 log = logging.getLogger(__name__)
@@ -90,17 +92,25 @@ class DockerRunner:
         """The Engine's version, e.g. '24.0.7'."""
         return str((await self._call(self._client.version))["Version"])
 
-    async def has_image(self, image: str) -> bool:
-        """Whether `image` is present locally."""
+    async def resolve_image(self, reference: str) -> LocalImage | None:
+        """The local image `reference` names (a tag, an id, or `repo@digest`: a
+        repository digest, else the image with that id), or None if there is none."""
+        _, at, digest = reference.partition("@")
 
-        def present() -> bool:
-            try:
-                self._client.images.get(image)
-            except docker.errors.ImageNotFound:
-                return False
-            return True
+        def resolve() -> LocalImage | None:
+            for name in (reference, digest) if at else (reference,):
+                try:
+                    image = self._client.images.get(name)
+                except docker.errors.ImageNotFound:
+                    continue
+                return LocalImage(
+                    id=str(image.id),
+                    tags=tuple(image.tags),
+                    repo_digests=tuple(image.attrs.get("RepoDigests") or ()),
+                )
+            return None
 
-        return await self._call(present)
+        return await self._call(resolve)
 
     async def images(self) -> tuple[str, ...]:
         """Every local image's references (tags, repo digests, id), sorted.
@@ -134,15 +144,18 @@ class DockerRunner:
 
         return await self._call(remove)
 
-    async def run(self, task: Task, workdir: Path, on_progress: ProgressCallback) -> ContainerExit:
-        """Run `task` in a container over `workdir` until it exits or times out.
+    async def run(
+        self, task: Task, image_id: str, workdir: Path, on_progress: ProgressCallback
+    ) -> ContainerExit:
+        """Run `task` in a container of the local image `image_id` (resolved from the
+        task's image when it was accepted) over `workdir` until it exits or times out.
 
         `on_progress(done, total)` is called whenever progress.json changes.
         Raises ImageMissing or DockerError; output is left in `workdir/output`.
         """
         input_dir, output_dir = await asyncio.to_thread(prepare_workdir, task, workdir)
         creating = asyncio.ensure_future(
-            self._call(self._create, task, input_dir, output_dir, task_id=task.task_id)
+            self._call(self._create, task, image_id, input_dir, output_dir, task_id=task.task_id)
         )
         try:
             container = await asyncio.shield(creating)
@@ -190,11 +203,11 @@ class DockerRunner:
                 task_id=task.task_id,
             )
 
-    def _create(self, task: Task, input_dir: Path, output_dir: Path) -> Container:
+    def _create(self, task: Task, image_id: str, input_dir: Path, output_dir: Path) -> Container:
         try:
-            image = self._client.images.get(task.image)
+            image = self._client.images.get(image_id)
         except docker.errors.ImageNotFound as e:
-            raise ImageMissing(task.image, task_id=task.task_id) from e
+            raise ImageMissing(image_id, task_id=task.task_id) from e
         return self._client.containers.create(
             image.id,
             name=f"seekgive-{self.giver_id}-{task.task_id}",

@@ -35,6 +35,15 @@ class DockerUnavailable(DockerError):
     """The Docker Engine does not answer at all; the Giver cannot start."""
 
 
+class BadImagePattern(ConfigError):
+    """An image pattern of the volunteer's policy is malformed."""
+
+    def __init__(self, pattern: str, message: str) -> None:
+        GiverError.__init__(self, f"allowed images: {pattern!r}: {message}")
+        self.name = "allowed_images"
+        self.pattern = pattern
+
+
 class ImageMissing(GiverError):
     """A task's image is not present locally; the Giver never pulls."""
 
@@ -51,6 +60,16 @@ class RegistrationRefused(GiverError):
         super().__init__(f"the Seeker refused the registration ({status}): {message}")
         self.status = status
         self.code = code
+
+
+class SeekerKeyChanged(GiverError):
+    """The Seeker names another key than the one this Giver trusts; fatal."""
+
+    def __init__(self, message: str, *, url: str, pinned: str, offered: str) -> None:
+        super().__init__(message)
+        self.url = url
+        self.pinned = pinned
+        self.offered = offered
 
 
 class SeekerProtocolError(GiverError):

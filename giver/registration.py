@@ -1,7 +1,10 @@
-"""Registering with the Seeker: a signed self-description, answered with the Channel's URL.
+"""Registering with the Seeker: a signed self-description (with an admission token
+if the volunteer has one), answered with the Channel's URL and the Seeker's key.
 
 Over HTTP when the Giver dials the Seeker; inside the session (a Register
-message, answered by Registered) when a Seeker found the Giver on the LAN.
+message, answered by Registered) when a Seeker found the Giver on the LAN. A
+Seeker that has not admitted this Giver yet answers 403 registration_pending;
+the Giver keeps registering, with backoff, until an operator approves it.
 """
 
 import logging
@@ -26,14 +29,17 @@ log = logging.getLogger(__name__)
 REGISTER_PATH = "/api/v1/givers"
 REQUEST_TIMEOUT_S = 30.0
 RETRYABLE_STATUSES = (408, 429)
+PENDING_CODE = "registration_pending"
 
 
 @dataclass(frozen=True, slots=True)
 class Registration:
-    """The Seeker's answer: the id it knows this Giver by, where results go."""
+    """The Seeker's answer: the id it knows this Giver by, where results go, the
+    key the Seeker signs tasks with."""
 
     giver_id: str
     channel_url: str
+    seeker_key: str
 
 
 async def register(
@@ -45,17 +51,22 @@ async def register(
     volunteer: str,
     capabilities: Capabilities,
     retry_max_s: float,
+    token: str = "",
 ) -> Registration:
-    """Register with the Seeker, retrying while it cannot be reached.
+    """Register with the Seeker, retrying while it cannot be reached or has not
+    admitted this Giver yet.
 
-    Raises RegistrationRefused when the Seeker answers with a client error.
+    Raises RegistrationRefused when the Seeker answers with another client error.
     """
     url = seeker_url.rstrip("/") + REGISTER_PATH
     retry = Retry(log, retry_max_s)
+    pending = Retry(log, retry_max_s)
     while True:
         body = signed_registration(
             identity, name=name, volunteer=volunteer, capabilities=capabilities
         )
+        if token:
+            body["token"] = token
         try:
             async with http.post(
                 url,
@@ -70,8 +81,15 @@ async def register(
         if status == 200:
             if retry.succeeded():
                 log.info("the Seeker at %s answers again", url)
+            if pending.succeeded():
+                log.info("the Seeker at %s admitted this Giver", url)
             return _registration(answer, identity.id, seeker_url, url)
         code, message = read_error(answer)
+        if status == 403 and code == PENDING_CODE:
+            await pending.after_failure(
+                "waiting for admission by the Seeker at %s: %s", url, message
+            )
+            continue
         if 400 <= status < 500 and status not in RETRYABLE_STATUSES:
             raise RegistrationRefused(status, message, code=code)
         await retry.after_failure(
@@ -94,9 +112,12 @@ def signed_registration(
     return {"giver": info.to_wire(), "signature": identity.sign_value(info.to_wire())}
 
 
-def registration_in_session(answer: Registered, giver_id: str, peer: str) -> Registration:
-    """The Registration a Seeker that dialled this Giver answered with; SeekerProtocolError
-    if it names another Giver or no absolute Channel URL."""
+def registration_in_session(
+    answer: Registered, giver_id: str, seeker_key: str, peer: str
+) -> Registration:
+    """The Registration a Seeker that dialled this Giver answered with (its key named
+    in its challenge); SeekerProtocolError if it names another Giver or no absolute
+    Channel URL."""
     if answer.giver_id != giver_id:
         raise SeekerProtocolError(
             f"the Seeker at {peer} registered this Giver as {answer.giver_id}, not {giver_id}",
@@ -108,7 +129,7 @@ def registration_in_session(answer: Registered, giver_id: str, peer: str) -> Reg
             f"the Seeker at {peer} named no absolute Channel URL: {answer.channel_url!r}",
             url=peer,
         )
-    return Registration(giver_id=giver_id, channel_url=answer.channel_url)
+    return Registration(giver_id, answer.channel_url, seeker_key)
 
 
 def _registration(answer: bytes, giver_id: str, seeker_url: str, url: str) -> Registration:
@@ -117,6 +138,7 @@ def _registration(answer: bytes, giver_id: str, seeker_url: str, url: str) -> Re
         registration = Registration(
             giver_id=field_of(body, "giver_id", str, "registration"),
             channel_url=field_of(body, "channel_url", str, "registration"),
+            seeker_key=field_of(body, "seeker_key", str, "registration"),
         )
     except WireError as e:
         raise SeekerProtocolError(
@@ -135,4 +157,4 @@ def _registration(answer: bytes, giver_id: str, seeker_url: str, url: str) -> Re
         giver_id,
         channel_url,
     )
-    return Registration(giver_id=registration.giver_id, channel_url=channel_url)
+    return Registration(registration.giver_id, channel_url, registration.seeker_key)

@@ -1,6 +1,7 @@
 """The WebSocket session with the Seeker, whichever side dialled.
 
-The Seeker opens with a Challenge; the Giver answers with a signed Hello.
+The Seeker opens with a Challenge naming its key, which `on_challenge` checks
+(raising to end the session); the Giver answers with a signed Hello.
 When the Seeker dialled (it found this Giver on the LAN), the Giver first
 introduces itself with a Register (the signed registration it would
 otherwise post over HTTP) and the Seeker answers the Hello with Registered,
@@ -64,10 +65,12 @@ class Session:
         identity: Identity,
         *,
         on_message: MessageHandler,
+        on_challenge: Callable[[Challenge], None],
         on_open: Callable[[], None] | None = None,
     ) -> None:
         self._identity = identity
         self._on_message = on_message
+        self._on_challenge = on_challenge
         self._on_open = on_open
         self._ws: WebSocket | None = None
         self._outgoing: asyncio.Queue[Message] | None = None
@@ -146,6 +149,7 @@ class Session:
         challenge = await _receive(ws)
         if not isinstance(challenge, Challenge):
             raise SeekerProtocolError(f"expected a challenge, got {_kind(challenge)}", url=peer)
+        self._on_challenge(challenge)
         giver_id = self._identity.id
         if introduction is not None:
             await ws.send_bytes(encode(Register(**introduction.registration)))
@@ -156,7 +160,9 @@ class Session:
         answer = await _receive(ws)
         if not isinstance(answer, Registered):
             raise SeekerProtocolError(f"expected registered, got {_kind(answer)}", url=peer)
-        await introduction.registered(registration_in_session(answer, giver_id, peer))
+        await introduction.registered(
+            registration_in_session(answer, giver_id, challenge.seeker_key, peer)
+        )
 
     async def _handle(self, message: Message) -> None:
         try:

@@ -179,6 +179,30 @@ SETTINGS = (
         "--mdns-interface",
         "with --lan: advertise on the interface with this IP only; repeatable (default all)",
     ),
+    Setting(
+        "token",
+        TEXT,
+        "",
+        "--token",
+        "an admission token from the Seeker's operator; without one the Giver waits "
+        "until the operator approves it",
+    ),
+    Setting(
+        "seeker_key",
+        TEXT,
+        "",
+        "--seeker-key",
+        "the public key the Seeker signs tasks with, as `seeker id` prints it "
+        "(default: pin the key it names at first contact)",
+    ),
+    Setting(
+        "allowed_images",
+        TEXTS,
+        "",
+        "--allow-image",
+        "an image tasks may run: a repository (seekgive/catalog), a namespace (seekgive/*) "
+        "or a digest (sha256:...); repeatable (default: any image present here)",
+    ),
     Setting("name", TEXT, "", "--name", "name shown to the Seeker (default the host name)"),
     Setting("slots", WHOLE, "", "--slots", "containers to run at once (default 2)"),
     Setting(

@@ -9,6 +9,7 @@ stops everything it started, Givers first so no container is left behind.
 import argparse
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import demo_site
 
+from giver.images import repository_of
 from seeker.cli import progress_line
 from seeker.client import SeekerClient
 from seeker.errors import SeekerError
@@ -40,10 +42,14 @@ class Processes:
     def __init__(self) -> None:
         self._children: list[tuple[str, asyncio.subprocess.Process]] = []
 
-    async def start(self, name: str, *argv: str, log: Path) -> None:
+    async def start(
+        self, name: str, *argv: str, log: Path, env: dict[str, str] | None = None
+    ) -> None:
+        """Start `argv` as `name`, logging to `log`, with `env` added to this environment."""
         with log.open("wb") as out:
             process = await asyncio.create_subprocess_exec(
                 *argv,
+                env={**os.environ, **(env or {})},
                 stdout=out,
                 stderr=out,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -107,6 +113,9 @@ async def demo(args: argparse.Namespace, work: Path) -> str:
                 return True
 
             await wait_until(seeker_up, "the Seeker answering", processes)
+            # As an operator would: one token admits the demo's Givers, which run
+            # only the demo's scraper.
+            token = await client.issue_token({"label": "demo", "uses": args.givers})
             for n in range(1, args.givers + 1):
                 await processes.start(
                     f"giver-{n}",
@@ -118,11 +127,15 @@ async def demo(args: argparse.Namespace, work: Path) -> str:
                     str(work / f"giver-{n}"),
                     "--name",
                     f"demo-giver-{n}",
+                    "--allow-image",
+                    repository_of(IMAGE),
                     log=work / f"giver-{n}.log",
+                    env={"SEEKGIVE_GIVER_TOKEN": token["token"]},
                 )
 
             async def givers_online() -> bool:
-                return sum(g["online"] for g in await client.givers()) >= args.givers
+                givers = (await client.givers())["givers"]
+                return sum(g["online"] for g in givers) >= args.givers
 
             await wait_until(givers_online, f"{args.givers} Givers connecting", processes)
             started = time.monotonic()

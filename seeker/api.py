@@ -1,6 +1,8 @@
-"""The Seeker's JSON API: Giver registration and sessions; job routes are in jobs_api."""
+"""The Seeker's JSON API: Giver registration, admission and sessions, admission
+tokens; job routes are in jobs_api."""
 
 import logging
+import time
 from collections.abc import Callable
 
 from aiohttp import web
@@ -8,9 +10,15 @@ from aiohttp.typedefs import Handler, Middleware
 
 from channel.errors import StoreUnavailable
 from channel.jsonweb import error_middleware, error_response, json_response, read_json
+from seeker.admission import Admissions, token_view
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
-from seeker.errors import RegistrationError
+from seeker.errors import (
+    GiverIdTaken,
+    InvalidTokenRequest,
+    RegistrationError,
+    RegistrationPending,
+)
 from seeker.jobs_api import add_job_routes, seeker_errors
 from seeker.session import Sessions
 from seeker.state.base import Leader
@@ -20,6 +28,7 @@ log = logging.getLogger(__name__)
 CONFIG = web.AppKey("config", SeekerConfig)
 SESSIONS = web.AppKey("sessions", Sessions)
 COORDINATOR = web.AppKey("coordinator", Coordinator)
+ADMISSIONS = web.AppKey("admissions", Admissions)
 SESSION_HEARTBEAT_S = 20.0
 # Inline keys beyond this belong in a keys file, which streams.
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -29,6 +38,7 @@ def make_api(
     config: SeekerConfig,
     sessions: Sessions,
     coordinator: Coordinator,
+    admissions: Admissions,
     leader: Callable[[], Leader | None],
 ) -> web.Application:
     """The API; `leader()` is None while this Seeker leads, else who does."""
@@ -37,14 +47,21 @@ def make_api(
         client_max_size=MAX_BODY_BYTES,
     )
     app[CONFIG], app[SESSIONS], app[COORDINATOR] = config, sessions, coordinator
+    app[ADMISSIONS] = admissions
 
     async def leader_view(request: web.Request) -> web.Response:
         return _leader_view(leader())
 
     app.router.add_get("/leader", leader_view)
+    app.router.add_get("/identity", seeker_key)
     app.router.add_post("/givers", register_giver)
     app.router.add_get("/givers", list_givers)
     app.router.add_post("/givers/{giver_id}/unflag", unflag_giver)
+    app.router.add_post("/givers/{giver_id}/approve", approve_giver)
+    app.router.add_post("/givers/{giver_id}/revoke", revoke_giver)
+    app.router.add_post("/tokens", issue_token)
+    app.router.add_get("/tokens", list_tokens)
+    app.router.add_post("/tokens/{token_id}/revoke", revoke_token)
     app.router.add_get("/givers/{giver_id}/session", giver_session)
     add_job_routes(app, config, coordinator)
     app.on_shutdown.append(close_sessions)
@@ -52,16 +69,84 @@ def make_api(
 
 
 async def register_giver(request: web.Request) -> web.Response:
+    """A Giver's signed registration: admitted (200, with where results go and the
+    Seeker's key), pending an operator's approval (403 registration_pending), or
+    refused."""
     config = request.app[CONFIG]
     body = await read_json(request)
     try:
         info = await request.app[SESSIONS].registrar.register(body)
+    except RegistrationPending as e:
+        return error_response(403, "registration_pending", str(e))
+    except GiverIdTaken as e:
+        return error_response(403, "giver_id_taken", str(e))
     except RegistrationError as e:
         return error_response(403 if e.giver_id else 400, "registration_refused", str(e))
     except StoreUnavailable:
         return error_response(503, "store_unavailable", "the results store is unavailable")
     channel_url = config.channel_url or f"{request.url.origin()}/channel"
-    return json_response({"giver_id": info.giver_id, "channel_url": channel_url})
+    return json_response(
+        {
+            "giver_id": info.giver_id,
+            "channel_url": channel_url,
+            "seeker_key": request.app[COORDINATOR].identity.public_key,
+        }
+    )
+
+
+async def seeker_key(request: web.Request) -> web.Response:
+    """The public key the Seeker signs tasks with, for volunteers to pin."""
+    identity = request.app[COORDINATOR].identity
+    return json_response({"seeker_key": identity.public_key, "key_id": identity.id})
+
+
+async def approve_giver(request: web.Request) -> web.Response:
+    giver_id = request.match_info["giver_id"]
+    doc = await request.app[ADMISSIONS].approve(giver_id, time.time())
+    return json_response(doc)
+
+
+async def revoke_giver(request: web.Request) -> web.Response:
+    """Forget a Giver's admission, take back its tasks and close its session."""
+    giver_id = request.match_info["giver_id"]
+    await request.app[ADMISSIONS].revoke(giver_id)
+    taken = await request.app[COORDINATOR].revoke(giver_id)
+    return json_response({"giver_id": giver_id, "admitted": False, "leases": len(taken)})
+
+
+async def issue_token(request: web.Request) -> web.Response:
+    """A new admission token: `{"label"?, "expires_in_s"?, "uses"?}`; the answer
+    holds the token itself, which is never shown again."""
+    body = await read_json(request)
+    if not isinstance(body, dict) or set(body) - {"label", "expires_in_s", "uses"}:
+        raise InvalidTokenRequest(
+            "a token request is an object with label, expires_in_s and uses, each optional",
+            field="",
+        )
+    label, expires_in_s, uses = body.get("label", ""), body.get("expires_in_s"), body.get("uses")
+    if not isinstance(label, str):
+        raise InvalidTokenRequest("label must be a string", field="label")
+    if expires_in_s is not None and (
+        isinstance(expires_in_s, bool) or not isinstance(expires_in_s, int | float)
+    ):
+        raise InvalidTokenRequest("expires_in_s must be a number of seconds", field="expires_in_s")
+    if uses is not None and (isinstance(uses, bool) or not isinstance(uses, int)):
+        raise InvalidTokenRequest("uses must be a whole number", field="uses")
+    now = time.time()
+    token, doc = await request.app[ADMISSIONS].issue(
+        now, label=label, expires_in_s=expires_in_s, uses=uses
+    )
+    return json_response({**token_view(doc, now), "token": token}, status=201)
+
+
+async def list_tokens(request: web.Request) -> web.Response:
+    return json_response({"tokens": await request.app[ADMISSIONS].tokens(time.time())})
+
+
+async def revoke_token(request: web.Request) -> web.Response:
+    now = time.time()
+    doc = await request.app[ADMISSIONS].revoke_token(request.match_info["token_id"], now)
+    return json_response(token_view(doc, now))
 
 
 def _leading_only(leader: Callable[[], Leader | None]) -> Middleware:
@@ -99,7 +184,11 @@ def _leader_view(current: Leader | None) -> web.Response:
 
 
 async def list_givers(request: web.Request) -> web.Response:
-    return json_response(request.app[COORDINATOR].givers_view())
+    """Registered Givers with their records, flagged, purged lately, and pending
+    an operator's approval."""
+    return json_response(
+        {**request.app[COORDINATOR].givers_view(), "pending": request.app[ADMISSIONS].pending()}
+    )
 
 
 async def unflag_giver(request: web.Request) -> web.Response:

@@ -116,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
         "(default all)",
     )
     run.add_argument(
+        "--open-registration",
+        action="store_true",
+        help="admit every Giver that registers, without a token or approval "
+        "(for a demo on one machine; never on a network others reach)",
+    )
+    run.add_argument(
         "--no-tail-copies",
         dest="tail_copies",
         action="store_false",
@@ -228,22 +234,69 @@ def _parser() -> argparse.ArgumentParser:
         action=_download, what="failures", suffix=".failures.jsonl", noun="failed keys"
     )
 
-    for name, help_text in (
-        ("pause", "stop leasing a job's blocks (leased ones finish)"),
-        ("resume", "lease a paused job's blocks again"),
-        ("cancel", "end a job: leased tasks are cancelled, pending keys stay undone"),
+    for name, help_text, action, target in (
+        ("pause", "stop leasing a job's blocks (leased ones finish)", _act, "job_id"),
+        ("resume", "lease a paused job's blocks again", _act, "job_id"),
+        (
+            "cancel",
+            "end a job: leased tasks are cancelled, pending keys stay undone",
+            _act,
+            "job_id",
+        ),
+        (
+            "unflag",
+            "let a flagged Giver (its results kept being rejected) work again",
+            _unflag,
+            "giver_id",
+        ),
+        (
+            "approve",
+            "admit a Giver that waits for approval (see `seeker status`)",
+            _admission,
+            "giver_id",
+        ),
+        (
+            "revoke",
+            "forget a Giver's admission, take back its tasks and close its session",
+            _admission,
+            "giver_id",
+        ),
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--seeker", **url)
-        command.add_argument("job_id")
-        command.set_defaults(action=_act, verb=name)
+        command.add_argument(target)
+        command.set_defaults(action=action, verb=name)
 
-    unflag = commands.add_parser(
-        "unflag", help="let a flagged Giver (its results kept being rejected) work again"
+    show_id = commands.add_parser(
+        "id", help="print the public key the Seeker signs tasks with, for volunteers to pin"
     )
-    unflag.add_argument("--seeker", **url)
-    unflag.add_argument("giver_id")
-    unflag.set_defaults(action=_unflag)
+    show_id.add_argument("--seeker", **url)
+    show_id.set_defaults(action=_show_id)
+
+    token = commands.add_parser("token", help="admission tokens that let Givers in")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    issue = token_commands.add_parser("issue", help="issue a token and print it (only now)")
+    issue.add_argument("--seeker", **url)
+    issue.add_argument("--label", default="", help="what the token is for, shown in the list")
+    issue.add_argument(
+        "--expires-in",
+        type=duration_s,
+        metavar="DURATION",
+        help="it admits no one after this long: 90s, 30m, 12h, 7d (default never)",
+    )
+    issue.add_argument(
+        "--uses", type=int, metavar="N", help="it admits at most N Givers (default any number)"
+    )
+    issue.set_defaults(action=_issue_token)
+    token_list = token_commands.add_parser("list", help="list tokens and their state")
+    token_list.add_argument("--seeker", **url)
+    token_list.set_defaults(action=_list_tokens)
+    token_revoke = token_commands.add_parser(
+        "revoke", help="a token admits no one from now on (Givers it admitted stay)"
+    )
+    token_revoke.add_argument("--seeker", **url)
+    token_revoke.add_argument("token_id")
+    token_revoke.set_defaults(action=_revoke_token)
 
     priority = commands.add_parser("priority", help="change a job's share of the Givers")
     priority.add_argument("--seeker", **url)
@@ -297,6 +350,7 @@ async def _run(args: argparse.Namespace) -> int:
         tail_copies=args.tail_copies,
         discover=args.discover,
         discover_interfaces=tuple(args.discover_interface),
+        open_registration=args.open_registration,
     )
     await run_until_signal(Seeker(config))
     return 0
@@ -443,6 +497,11 @@ async def _status(args: argparse.Namespace) -> int:
             ]
             if dropped:
                 print(f"  {', '.join(dropped)}")
+            for refusal in job.get("refusals", ()):
+                print(
+                    f"  refused by giver {refusal['giver_id']} "
+                    f"(task {refusal['task_id']}): {refusal['reason']}"
+                )
             for failure in job["failures"]:
                 print(f"  failed {failure['key']!r}: {failure['reason']}")
             if job["keys"]["failed"] > len(job["failures"]):
@@ -451,7 +510,8 @@ async def _status(args: argparse.Namespace) -> int:
                     f"`seeker failures {job['job_id']}` writes them all)"
                 )
             return 0
-        givers = await client.givers()
+        answer = await client.givers()
+        givers = answer["givers"]
         online = sum(g["online"] for g in givers)
         print(f"givers: {online} online of {len(givers)} registered")
         for giver in givers:
@@ -462,6 +522,12 @@ async def _status(args: argparse.Namespace) -> int:
                 f"  {giver['giver_id']} {giver['name']} {state} (last seen {seen}; "
                 f"reliability {giver['reliability']:.0%}, {giver['leases']} lease(s){flag})"
             )
+        if answer["pending"]:
+            print(f"waiting for approval: {len(answer['pending'])} (`seeker approve GIVER`)")
+        for pending in answer["pending"]:
+            problem = f"; {pending['token_problem']}" if pending["token_problem"] else ""
+            volunteer = f" of {pending['volunteer']}" if pending["volunteer"] else ""
+            print(f"  {pending['giver_id']} {pending['name']}{volunteer}{problem}")
         jobs = await client.jobs()
         print(f"jobs: {len(jobs)}")
         for job in jobs:
@@ -536,4 +602,88 @@ async def _unflag(args: argparse.Namespace) -> int:
     async with SeekerClient(args.seeker) as client:
         await client.unflag(args.giver_id)
     print(f"giver {args.giver_id} may work again")
+    return 0
+
+
+DURATION_UNITS_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def duration_s(given: str) -> float:
+    """Seconds in a duration such as 90s, 30m, 12h, 7d, or a plain number of seconds."""
+    text = given.strip().lower()
+    number, unit = (text[:-1], text[-1]) if text[-1:] in DURATION_UNITS_S else (text, "s")
+    try:
+        seconds = float(number) * DURATION_UNITS_S[unit]
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"{given!r} is not a positive duration such as 90s, 30m, 12h or 7d"
+        )
+    return seconds
+
+
+async def _admission(args: argparse.Namespace) -> int:
+    async with SeekerClient(args.seeker) as client:
+        if args.verb == "approve":
+            await client.approve(args.giver_id)
+            print(f"giver {args.giver_id} admitted")
+            return 0
+        answer = await client.revoke(args.giver_id)
+    print(f"giver {args.giver_id} revoked; {answer['leases']} lease(s) taken back")
+    return 0
+
+
+async def _show_id(args: argparse.Namespace) -> int:
+    async with SeekerClient(args.seeker) as client:
+        identity = await client.identity()
+    print(f"seeker key: {identity['seeker_key']}")
+    print(f"volunteers pin it with: giver run --seeker-key {identity['seeker_key']} ...")
+    return 0
+
+
+async def _issue_token(args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {"label": args.label}
+    if args.expires_in is not None:
+        body["expires_in_s"] = args.expires_in
+    if args.uses is not None:
+        body["uses"] = args.uses
+    async with SeekerClient(args.seeker) as client:
+        issued = await client.issue_token(body)
+    print(issued["token"])
+    print(
+        f"token {issued['token_id']}: shown only now; Givers use it with "
+        "`giver run --token TOKEN` (or SEEKGIVE_GIVER_TOKEN)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def token_line(token: dict[str, Any]) -> str:
+    created = time.strftime("%Y-%m-%d %H:%M", time.localtime(token["created_at"]))
+    uses = f"{token['uses']}/{token['max_uses']}" if token["max_uses"] else str(token["uses"])
+    expires = (
+        time.strftime("%Y-%m-%d %H:%M", time.localtime(token["expires_at"]))
+        if token["expires_at"]
+        else "never"
+    )
+    label = f" {token['label']!r}" if token["label"] else ""
+    return (
+        f"{token['token_id']} {token['state']}{label}: "
+        f"created {created}, expires {expires}, {uses} use(s)"
+    )
+
+
+async def _list_tokens(args: argparse.Namespace) -> int:
+    async with SeekerClient(args.seeker) as client:
+        tokens = await client.tokens()
+    print(f"tokens: {len(tokens)}")
+    for token in tokens:
+        print(f"  {token_line(token)}")
+    return 0
+
+
+async def _revoke_token(args: argparse.Namespace) -> int:
+    async with SeekerClient(args.seeker) as client:
+        print(token_line(await client.revoke_token(args.token_id)))
     return 0

@@ -83,8 +83,9 @@ class SeekerClient:
     async def jobs(self) -> list[dict[str, Any]]:
         return (await self._call("GET", "/jobs"))["jobs"]
 
-    async def givers(self) -> list[dict[str, Any]]:
-        return (await self._call("GET", "/givers"))["givers"]
+    async def givers(self) -> dict[str, Any]:
+        """GET /givers: `givers` registered, `flagged`, `purged` lately, `pending` approval."""
+        return await self._call("GET", "/givers")
 
     async def act(self, job_id: str, action: str, body: Any = None) -> dict[str, Any]:
         """POST /jobs/JOB/ACTION: pause, resume, cancel, priority, blocks/N/invalidate."""
@@ -94,6 +95,24 @@ class SeekerClient:
 
     async def unflag(self, giver_id: str) -> dict[str, Any]:
         return await self._call("POST", f"/givers/{giver_id}/unflag", {})
+
+    async def approve(self, giver_id: str) -> dict[str, Any]:
+        return await self._call("POST", f"/givers/{giver_id}/approve", {})
+
+    async def revoke(self, giver_id: str) -> dict[str, Any]:
+        return await self._call("POST", f"/givers/{giver_id}/revoke", {})
+
+    async def identity(self) -> dict[str, Any]:
+        return await self._call("GET", "/identity")
+
+    async def issue_token(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", "/tokens", body)
+
+    async def tokens(self) -> list[dict[str, Any]]:
+        return (await self._call("GET", "/tokens"))["tokens"]
+
+    async def revoke_token(self, token_id: str) -> dict[str, Any]:
+        return await self._call("POST", f"/tokens/{token_id}/revoke", {})
 
     async def invalidate_giver(self, giver_id: str, since: float) -> dict[str, Any]:
         return await self._call("POST", f"/givers/{giver_id}/invalidate", {"since": since})

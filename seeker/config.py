@@ -26,6 +26,8 @@ class SeekerConfig:
     empty: all) for Givers in LAN mode and dials them, telling each where
     results go: `channel_url` resolved against `public_url`, or else against
     the address the Giver was dialled from and this Seeker's port.
+    With `open_registration` every Giver is admitted; otherwise one needs an
+    admission token or an operator's approval.
     """
 
     host: str = "127.0.0.1"
@@ -59,6 +61,8 @@ class SeekerConfig:
             raise ConfigError(
                 "discover_reconnect_max_s", f"must be positive, got {self.discover_reconnect_max_s}"
             )
+
+    open_registration: bool = False
 
     @property
     def channel_store_url(self) -> str:

@@ -7,18 +7,22 @@ leased tasks (choosing among copies where a job runs several), lease ready
 blocks to Givers with free slots (`seeker.scheduler`), and every
 `contact_interval_s` check each registered Giver: one that cannot be reached
 `purge_after` checks in a row is purged, and its leases return to the pool.
+Every task goes out signed with the deployment's Seeker key for the one Giver
+it is assigned to; the latest refusals of each job's tasks, with the Givers'
+reasons, show in the job's view.
 """
 
 import asyncio
 import logging
 import random
 import time
-from collections import deque
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any
 
 from channel import messages
 from channel.errors import StoreUnavailable
+from channel.identity import Identity
 from channel.models import Result
 from seeker.blocks import Block, Role
 from seeker.errors import SeekerError
@@ -38,6 +42,7 @@ STEP_BATCH = 100
 # Task ids per query to the Channel (SQLite allows some 32,000 parameters).
 QUERY_BATCH = 500
 PURGED_SHOWN = 100
+REFUSALS_SHOWN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,16 @@ class Purged:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A Giver refused a task, and said why."""
+
+    giver_id: str
+    task_id: str
+    reason: str
+    at: float
+
+
 class Coordinator:
     """Decides which Giver runs which block; the key manager records it."""
 
@@ -66,12 +81,14 @@ class Coordinator:
         givers: GiverRegistry,
         trust: TrustBook,
         *,
+        identity: Identity,
         poll_interval_s: float,
         watch: Watch = Watch(),
         rng: random.Random | None = None,
     ) -> None:
         self.keys = keys
         self.trust = trust
+        self.identity = identity
         self._givers = givers
         self._poll_interval_s = poll_interval_s
         self._watch = watch
@@ -87,6 +104,9 @@ class Coordinator:
         self._store_warned = False
         self._next_contact_check = 0.0
         self.purged: deque[Purged] = deque(maxlen=PURGED_SHOWN)
+        self.refusals: defaultdict[str, deque[Refusal]] = defaultdict(
+            lambda: deque(maxlen=REFUSALS_SHOWN)
+        )
 
     def wake(self) -> None:
         self._wake.set()
@@ -109,8 +129,10 @@ class Coordinator:
             case messages.Progress(task_id=task_id, done=done):
                 await keys.renew(task_id, giver_id, done, now)
             case messages.Refuse(task_id=task_id, reason=reason):
-                log.info("giver %s refused task %s: %s", giver_id, task_id, reason)
-                await keys.release(task_id, giver_id, refusal=reason)
+                log.warning("giver %s refused task %s: %s", giver_id, task_id, reason)
+                ref = keys.leases.get(task_id)
+                if await keys.release(task_id, giver_id, refusal=reason) and ref is not None:
+                    self.refusals[ref.job_id].append(Refusal(giver_id, task_id, reason, now))
             case messages.Release(task_id=task_id, reason=reason):
                 if await keys.release(task_id, giver_id, released=True):
                     log.info("giver %s released task %s: %s", giver_id, task_id, reason)
@@ -278,9 +300,10 @@ class Coordinator:
         if leased is None:
             return None
         task, new = leased
+        signature = self.identity.sign_value(messages.Assign.signed_value(giver_id, task))
         try:
             async with asyncio.timeout(SEND_TIMEOUT_S):
-                await session.send(messages.Assign(task))
+                await session.send(messages.Assign(task, signature))
         except (ConnectionError, RuntimeError, TimeoutError) as e:
             log.warning(
                 "cannot send task %s to giver %s: %s",
@@ -303,6 +326,21 @@ class Coordinator:
                 self._givers.contacted(entry.info.giver_id)
             else:
                 await self._contact_failed(entry.info.giver_id, now)
+
+    async def revoke(self, giver_id: str) -> list[str]:
+        """An operator revoked the Giver's admission: cancel and take back its tasks,
+        forget it and close its session; the ids of the tasks taken back."""
+        held = [ref for ref in self.keys.leases.values() if ref.giver_id == giver_id]
+        await self.cancel(held)
+        taken = await self.keys.release_giver(giver_id)
+        entry = self._givers.purge(giver_id)
+        if entry is not None and entry.session is not None:
+            await entry.session.close("admission revoked")
+        log.warning(
+            "giver %s revoked by an operator; %d task(s) back in the pool", giver_id, len(taken)
+        )
+        self._wake.set()
+        return taken
 
     async def _contact_failed(self, giver_id: str, now: float) -> None:
         failures = self._givers.contact_failed(giver_id)
@@ -328,6 +366,12 @@ class Coordinator:
         waiting = self._scheduler.waiting.get(job.job_id)
         if waiting:
             view["waiting"] = waiting
+        refusals = self.refusals.get(job.job_id)
+        if refusals:
+            view["refusals"] = [
+                {"giver_id": r.giver_id, "task_id": r.task_id, "reason": r.reason, "at": r.at}
+                for r in refusals
+            ]
         return view
 
     def givers_view(self) -> dict[str, Any]:

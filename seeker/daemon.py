@@ -13,6 +13,7 @@ from channel.base import Channel
 from channel.factory import open_channel
 from channel.lifecycle import AsyncLifecycle
 from channel.service import make_app as make_channel_app
+from seeker.admission import Admissions
 from seeker.api import make_api
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator, Watch
@@ -20,6 +21,7 @@ from seeker.discovery import Discovery
 from seeker.givers import GiverRegistry, Registrar
 from seeker.leader import Leadership, instance_id
 from seeker.session import Sessions
+from seeker.signing import seeker_identity
 from seeker.state.base import Leader, StateStore
 from seeker.state.factory import open_state
 from seeker.trust import TrustBook
@@ -54,18 +56,26 @@ class Seeker(AsyncLifecycle):
         holder = await asyncio.to_thread(instance_id, config.instance_path)
         self._channel = await open_channel(config.channel_store_url)
         self._state = await open_state(config.seeker_state_url)
+        identity = await seeker_identity(self._state)
         keys = KeyManager(self._state, self._channel, lease_grace_s=config.lease_grace_s)
         self.coordinator = Coordinator(
             keys,
             self._givers,
             TrustBook(flag_after=config.flag_after),
+            identity=identity,
             poll_interval_s=config.poll_interval_s,
             watch=Watch(config.purge_after, config.contact_interval_s, config.tail_copies),
         )
-        registrar = Registrar(self._channel, self._givers, max_skew_s=config.registration_skew_s)
+        admissions = Admissions(self._state, open_registration=config.open_registration)
+        registrar = Registrar(
+            self._channel, self._givers, admissions, max_skew_s=config.registration_skew_s
+        )
         self._sessions = Sessions(registrar, self.coordinator)
         app = web.Application()
-        app.add_subapp("/api/v1/", make_api(config, self._sessions, self.coordinator, self._leader))
+        app.add_subapp(
+            "/api/v1/",
+            make_api(config, self._sessions, self.coordinator, admissions, self._leader),
+        )
         app.add_subapp("/channel/", make_channel_app(self._channel))
         self._runner = web.AppRunner(app, shutdown_timeout=5.0)
         await self._runner.setup()
@@ -83,11 +93,13 @@ class Seeker(AsyncLifecycle):
         await self.leadership.attempt()
         self._lead_task = asyncio.create_task(self.leadership.run(), name="leader-lease")
         log.info(
-            "seeker %s serving on %s (state %s, results %s)%s",
+            "seeker %s serving on %s (state %s, results %s; signs tasks with key %s; %s)%s",
             holder,
             self.url,
             config.seeker_state_url,
             config.channel_store_url,
+            identity.public_key,
+            "open registration" if config.open_registration else "admission by token or approval",
             "" if self.leadership.leading else "; standing by",
         )
 

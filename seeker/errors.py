@@ -39,6 +39,48 @@ class DiscoveryError(SeekerError):
     """mDNS discovery of Givers could not start."""
 
 
+class RegistrationPending(RegistrationError):
+    """A Giver that is neither admitted nor brings a valid token waits for an
+    operator's approval; it keeps registering until then."""
+
+
+class GiverIdTaken(RegistrationError):
+    """A Giver id is admitted with another public key: no one takes it over."""
+
+
+class InvalidTokenRequest(SeekerError):
+    """A request to issue an admission token is malformed; `field` names the part."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UnknownToken(SeekerError):
+    def __init__(self, token_id: str) -> None:
+        super().__init__(f"no admission token {token_id!r}")
+        self.token_id = token_id
+
+
+class NotPending(SeekerError):
+    """An operator approved a Giver that is not waiting for approval."""
+
+    def __init__(self, giver_id: str) -> None:
+        super().__init__(
+            f"giver {giver_id} is not waiting for approval (see the pending list of "
+            "`seeker status`; a Giver appears there once it tries to register)"
+        )
+        self.giver_id = giver_id
+
+
+class NotAdmitted(SeekerError):
+    """An operator revoked a Giver that is neither admitted nor pending."""
+
+    def __init__(self, giver_id: str) -> None:
+        super().__init__(f"giver {giver_id} is neither admitted nor waiting for approval")
+        self.giver_id = giver_id
+
+
 class ApiError(SeekerError):
     """The Seeker's API answered a CLI request with an error."""
 

@@ -13,22 +13,27 @@ from channel.base import Channel
 from channel.errors import ChannelError, WireError
 from channel.identity import key_id, verify_value
 from channel.models import Capabilities, GiverInfo
+from seeker.admission import Admissions
 from seeker.errors import RegistrationError
 
 log = logging.getLogger(__name__)
+MAX_TOKEN_CHARS = 200
 
 # A session's connection: accepted from a Giver that dialled, or dialled to one found on the LAN.
 WebSocket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
 
 
 def verify_registration(body: Any, now: float, max_skew_s: float) -> GiverInfo:
-    """Check a registration body `{"giver": GiverInfo, "signature": str}`.
+    """Check a registration body `{"giver": GiverInfo, "signature": str}` (and an
+    optional admission `"token"`, see `registration_token`).
 
     The Giver proves it holds the key its id derives from by signing its info,
     including a recent timestamp.
     """
-    if not isinstance(body, dict) or set(body) != {"giver", "signature"}:
-        raise RegistrationError("registration must be an object with giver and signature")
+    if not isinstance(body, dict) or set(body) - {"token"} != {"giver", "signature"}:
+        raise RegistrationError(
+            "registration must be an object with giver and signature (and optionally token)"
+        )
     try:
         info = GiverInfo.from_wire(body["giver"])
         derived = key_id(info.public_key)
@@ -51,6 +56,14 @@ def verify_registration(body: Any, now: float, max_skew_s: float) -> GiverInfo:
     return info
 
 
+def registration_token(body: dict[str, Any]) -> str:
+    """The admission token a (verified) registration body brings, or ''."""
+    token = body.get("token", "")
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
+        raise RegistrationError(f"token must be a string of at most {MAX_TOKEN_CHARS} characters")
+    return token
+
+
 class GiverSession:
     """One open WebSocket session with a Giver, whichever side dialled."""
 
@@ -68,8 +81,8 @@ class GiverSession:
             raise ConnectionError(f"session with giver {self.giver_id} is closed")
         await self._ws.send_bytes(messages.encode(message))
 
-    async def close(self) -> None:
-        await self._ws.close(code=1001, message=b"seeker stopping")
+    async def close(self, reason: str = "seeker stopping") -> None:
+        await self._ws.close(code=1001, message=reason.encode())
 
 
 @dataclass(slots=True)
@@ -90,16 +103,27 @@ class Registrar:
     """Admits Givers: the one way in, for a Giver that registers over HTTP and for one
     the Seeker found on the LAN (whose session carries the same registration)."""
 
-    def __init__(self, channel: Channel, givers: "GiverRegistry", *, max_skew_s: float) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        givers: "GiverRegistry",
+        admissions: Admissions,
+        *,
+        max_skew_s: float,
+    ) -> None:
         self.givers = givers
         self._channel = channel
+        self._admissions = admissions
         self._max_skew_s = max_skew_s
 
     async def register(self, body: Any) -> GiverInfo:
-        """Check a registration body (see verify_registration) and record the Giver with
-        the Channel and the registry; raises RegistrationError, or StoreUnavailable when
-        the Channel cannot record its key."""
-        info = verify_registration(body, time.time(), self._max_skew_s)
+        """Check a registration body (see verify_registration), admit the Giver (see
+        Admissions.decide) and record it with the Channel and the registry; raises
+        RegistrationError (RegistrationPending while it waits for approval), or
+        StoreUnavailable when a store cannot record it."""
+        now = time.time()
+        info = verify_registration(body, now, self._max_skew_s)
+        await self._admissions.decide(info, registration_token(body), now)
         await self._channel.register_giver(info.giver_id, info.public_key)
         self.givers.register(info)
         return info

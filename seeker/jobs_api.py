@@ -17,11 +17,15 @@ from seeker.coordinator import Coordinator
 from seeker.errors import (
     InvalidJob,
     InvalidState,
+    InvalidTokenRequest,
     JobConflict,
+    NotAdmitted,
+    NotPending,
     SeekerError,
     StateUnavailable,
     UnknownBlock,
     UnknownJob,
+    UnknownToken,
 )
 from seeker.intake import create_job
 from seeker.jobs import JobStatus
@@ -41,6 +45,10 @@ _ERRORS: list[tuple[type[SeekerError], int, str]] = [
     (UnknownJob, 404, "unknown_job"),
     (UnknownBlock, 404, "unknown_block"),
     (JobConflict, 409, "job_conflict"),
+    (InvalidTokenRequest, 400, "invalid_token_request"),
+    (UnknownToken, 404, "unknown_token"),
+    (NotPending, 404, "not_pending"),
+    (NotAdmitted, 404, "not_admitted"),
     (StateUnavailable, 503, "state_unavailable"),
 ]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -1,12 +1,13 @@
 """A Giver's session, whichever side dialled: challenge, proof, attach, messages.
 
-The Seeker sends a Challenge; the Giver answers with a Hello signing its
-nonce with the key its id derives from. When the Seeker dialled (it found the
-Giver on the LAN) the Giver registers first, in the session: a Register
-carrying the very body of an HTTP registration, admitted by the same
-Registrar; once the Hello verifies, the Seeker answers with Registered,
-naming the Channel URL results go to. Then the session is attached to the
-Coordinator and carries messages both ways until it closes.
+The Seeker sends a Challenge naming the key it signs tasks with; the Giver
+answers with a Hello signing its nonce with the key its id derives from.
+When the Seeker dialled (it found the Giver on the LAN) the Giver registers
+first, in the session: a Register carrying the very body of an HTTP
+registration, admitted by the same Registrar; once the Hello verifies, the
+Seeker answers with Registered, naming the Channel URL results go to. Then
+the session is attached to the Coordinator and carries messages both ways
+until it closes.
 """
 
 import asyncio
@@ -49,7 +50,8 @@ class Sessions:
         proved itself. `channel_url` is given when the Seeker dialled: the Giver must
         then register in the session, and hears that URL back."""
         nonce = secrets.token_urlsafe(24)
-        await ws.send_bytes(messages.encode(messages.Challenge(nonce)))
+        seeker_key = self._coordinator.identity.public_key
+        await ws.send_bytes(messages.encode(messages.Challenge(nonce, seeker_key)))
         try:
             async with asyncio.timeout(HELLO_TIMEOUT_S):
                 hello = await self._hello(ws, giver_id, registering=channel_url is not None)

@@ -25,6 +25,7 @@ from ferretdb import free_port as free_port  # test modules import it from conft
 from channel.models import Task
 from giver.docker_runner import GIVER_LABEL, DockerRunner
 from giver.outputs import ContainerExit, ScraperOutput, UntrustedOutput, collect
+from seeker.client import SeekerClient
 
 REPO = Path(__file__).resolve().parent.parent
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "seekgive/base:bookworm")
@@ -155,8 +156,21 @@ async def run_task(
         if progress is not None:
             progress.append((done, total))
 
-    run = await runner.run(task, workdir, on_progress)
+    image = await runner.resolve_image(task.image)
+    assert image is not None, f"image {task.image} is not here"
+    run = await runner.run(task, image.id, workdir, on_progress)
     return run, await asyncio.to_thread(collect, workdir / "output", task, run)
+
+
+@pytest.fixture
+def new_tag(docker_client: docker.DockerClient) -> Iterator[str]:
+    """A tag no image has yet; whatever the test tags with it is untagged at the end."""
+    tag = f"seekgive-test/tag:{uuid.uuid4().hex[:12]}"
+    yield tag
+    try:
+        docker_client.images.remove(tag)
+    except docker.errors.ImageNotFound:
+        pass
 
 
 @pytest.fixture
@@ -182,3 +196,9 @@ def ferretdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def mongo_url(ferretdb: str) -> str:
     """A URL to a fresh database on the FerretDB server."""
     return f"mongodb://{ferretdb}/t{uuid.uuid4().hex[:12]}?directConnection=true"
+
+
+async def issue_token(seeker_url: str, **body: object) -> str:
+    """A new admission token from the Seeker at `seeker_url` (through its API)."""
+    async with SeekerClient(seeker_url) as client:
+        return str((await client.issue_token(body))["token"])

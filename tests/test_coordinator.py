@@ -50,6 +50,7 @@ class Rig:
             keys,
             self.registry,
             self.trust,
+            identity=Identity.generate(),
             poll_interval_s=1,
             watch=Watch(purge_after=3, contact_interval_s=0),
         )

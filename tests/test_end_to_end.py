@@ -14,6 +14,7 @@ import aiohttp
 import demo_site
 import docker
 import pytest
+from conftest import issue_token
 
 from channel import canonical
 from giver.config import GiverConfig
@@ -44,6 +45,7 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
                     )
                 )
             )
+            token = await issue_token(seeker.url, label="grid", uses=givers)
             for n in range(givers):
                 await stack.enter_async_context(
                     Giver(
@@ -53,6 +55,7 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
                             name=f"giver-{n}",
                             slots=slots,
                             progress_interval_s=0.2,
+                            token=token,
                         )
                     )
                 )
@@ -233,7 +236,11 @@ async def test_a_giver_that_stops_releases_its_block_and_another_finishes_the_jo
     # The lease would lapse only after timeout_s + lease_grace_s (90 s): well after
     # the 10 s the test waits for the block to come back, so only a release explains it.
     config = SeekerConfig(
-        port=0, data_dir=tmp_path / "seeker", poll_interval_s=POLL_S, lease_grace_s=60.0
+        port=0,
+        data_dir=tmp_path / "seeker",
+        poll_interval_s=POLL_S,
+        lease_grace_s=60.0,
+        open_registration=True,
     )
     async with Seeker(config) as seeker, aiohttp.ClientSession() as http:
         assert seeker.coordinator is not None

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from channel.identity import Identity
 from giver.cli import main, parser
 from giver.config import GiverConfig
 from giver.errors import ConfigError, LabelError
@@ -134,6 +135,29 @@ def test_lan_mode_from_flags_and_from_the_environment() -> None:
     assert from_env.mdns_interfaces == ("10.0.0.2", "10.0.1.2")
 
 
+KEY = Identity.generate().public_key
+
+
+def test_token_seeker_key_and_allowed_images_from_flags_or_the_environment() -> None:
+    built = config(
+        SEEKGIVE_GIVER_TOKEN="sgt_a_b",
+        SEEKGIVE_GIVER_SEEKER_KEY=KEY,
+        SEEKGIVE_GIVER_ALLOWED_IMAGES=" seekgive/catalog, seekgive-test/*,",
+    )
+    assert (built.token, built.seeker_key) == ("sgt_a_b", KEY)
+    assert built.allowed_images == ("seekgive/catalog", "seekgive-test/*")
+    flagged = config(
+        "--token",
+        "sgt_c_d",
+        "--allow-image",
+        "seekgive/catalog",
+        SEEKGIVE_GIVER_TOKEN="sgt_a_b",
+        SEEKGIVE_GIVER_ALLOWED_IMAGES="x/*",
+    )
+    assert (flagged.token, flagged.allowed_images) == ("sgt_c_d", ("seekgive/catalog",))
+    assert config().allowed_images == () and config().seeker_key == ""
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
@@ -148,3 +172,18 @@ def test_lan_mode_from_flags_and_from_the_environment() -> None:
 def test_bad_lan_settings_are_named(flags: tuple[str, ...], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         lan_config(*flags)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--seeker-key", "not-a-key"], "seeker_key: a public key must be 32 bytes"),
+        (["--token", "two words"], "token: must be one word"),
+        (["--allow-image", "seekgive/catalog:1"], "allowed images: 'seekgive/catalog:1'"),
+    ],
+)
+def test_a_bad_token_key_or_image_pattern_is_a_clear_error(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--seeker", SEEKER, *flags]) == 1
+    assert message in capsys.readouterr().err

@@ -3,8 +3,7 @@ cached images) and a Report when that changes, when a scraper's output cannot
 be trusted, and when the Giver stops with tasks still running (real containers)."""
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -74,7 +73,11 @@ class Heard:
 @pytest.fixture
 async def seeker(tmp_path: Path) -> AsyncIterator[Seeker]:
     config = SeekerConfig(
-        port=0, data_dir=tmp_path / "seeker", poll_interval_s=POLL_S, lease_grace_s=LEASE_GRACE_S
+        port=0,
+        data_dir=tmp_path / "seeker",
+        poll_interval_s=POLL_S,
+        lease_grace_s=LEASE_GRACE_S,
+        open_registration=True,
     )
     async with Seeker(config) as seeker:
         yield seeker
@@ -108,17 +111,6 @@ async def giver(seeker: Seeker, tmp_path: Path) -> AsyncIterator[GiverFactory]:
             return made
 
         yield make
-
-
-@pytest.fixture
-def new_tag(docker_client: docker.DockerClient) -> Iterator[str]:
-    """A tag no image has yet; whatever the test tags with it is untagged at the end."""
-    tag = f"seekgive-test/report:{uuid.uuid4().hex[:12]}"
-    yield tag
-    try:
-        docker_client.images.remove(tag)
-    except docker.errors.ImageNotFound:
-        pass
 
 
 @pytest.fixture
@@ -308,29 +300,32 @@ async def test_a_new_local_image_reaches_the_seeker_in_a_report(
 async def test_registering_again_carries_what_the_machine_offers_now(
     tmp_path: Path, new_tag: str, docker_client: docker.DockerClient
 ) -> None:
-    """A Seeker started afresh does not know the Giver, which registers again: with
-    an image tagged while no Seeker ran (no Report could carry it)."""
-    port = free_port()
-
-    def seeker_config(name: str) -> SeekerConfig:
-        return SeekerConfig(port=port, data_dir=tmp_path / name, poll_interval_s=POLL_S)
+    """A Seeker started again does not know the Giver, which registers again: with
+    an image tagged while no Seeker ran (no Report could carry it). The Seeker's
+    key is the one in its state store, which the Giver pinned."""
+    config = SeekerConfig(
+        port=free_port(),
+        data_dir=tmp_path / "seeker",
+        poll_interval_s=POLL_S,
+        open_registration=True,
+    )
 
     again = Giver(
         GiverConfig(
-            seeker_url=f"http://127.0.0.1:{port}",
+            seeker_url=f"http://127.0.0.1:{config.port}",
             data_dir=tmp_path / "again",
             name="again",
             reconnect_max_s=RECONNECT_MAX_S,
         )
     )
     try:
-        async with Seeker(seeker_config("first")) as first:
+        async with Seeker(config) as first:
             await again.start()
             (registered,) = await online_givers(first)
             assert new_tag not in registered["capabilities"]["images"]
         repository, _, tag = new_tag.partition(":")
         await asyncio.to_thread(docker_client.api.tag, BASE_IMAGE, repository, tag)
-        async with Seeker(seeker_config("second")) as second:
+        async with Seeker(config) as second:
             (view,) = await online_givers(second)
             assert view["giver_id"] == again.id
             assert new_tag in view["capabilities"]["images"]

@@ -12,6 +12,7 @@ from conftest import BASE_IMAGE, containers_of, run_task
 from channel.models import MAX_IMAGES, KeyBlock, KeyOutcome, Limits, Task
 from giver.docker_runner import GIVER_LABEL, DockerRunner, container_user, image_references
 from giver.errors import ImageMissing
+from giver.images import ImagePolicy, refusal, repository_of
 from giver.outputs import ContainerExit, UntrustedOutput
 
 
@@ -131,7 +132,11 @@ async def test_container_is_created_with_the_limits(
 ) -> None:
     task = faulty_task(faulty_image, "stall")
     started = asyncio.Event()
-    running = asyncio.ensure_future(runner.run(task, tmp_path / "w", lambda d, t: started.set()))
+    image = await runner.resolve_image(task.image)
+    assert image is not None
+    running = asyncio.ensure_future(
+        runner.run(task, image.id, tmp_path / "w", lambda d, t: started.set())
+    )
     await started.wait()
     [container] = containers_of(docker_client, runner)
     host = container.attrs["HostConfig"]
@@ -156,9 +161,10 @@ async def test_container_is_created_with_the_limits(
 
 async def test_missing_image_is_not_pulled(runner: DockerRunner, tmp_path: Path) -> None:
     task = faulty_task("seekgive-test/never-built:0", "ok")
-    assert not await runner.has_image(task.image)
-    with pytest.raises(ImageMissing, match="never-built"):
-        await runner.run(task, tmp_path / "w", lambda d, t: None)
+    assert await runner.resolve_image(task.image) is None
+    never_built = "sha256:" + "0" * 64
+    with pytest.raises(ImageMissing, match=never_built):
+        await runner.run(task, never_built, tmp_path / "w", lambda d, t: None)
 
 
 async def test_leftovers_of_a_crashed_run_are_removed(
@@ -240,3 +246,47 @@ def test_container_user_is_never_root() -> None:
     assert container_user("1000:1000") == "1000:1000"
     assert container_user("1000") == "1000:1000"
     assert container_user("1000:staff") == "65534:65534"
+
+
+async def test_a_task_runs_the_image_resolved_at_acceptance_though_its_tag_moved(
+    runner: DockerRunner,
+    faulty_image: str,
+    catalog_image: str,
+    new_tag: str,
+    tmp_path: Path,
+    docker_client: docker.DockerClient,
+) -> None:
+    repository, _, tag = new_tag.partition(":")
+    docker_client.images.get(faulty_image).tag(repository, tag)
+    task = faulty_task(new_tag, "stall")
+    accepted = await runner.resolve_image(task.image)
+    assert accepted is not None and accepted.id == docker_client.images.get(faulty_image).id
+    docker_client.images.get(catalog_image).tag(repository, tag)
+    started = asyncio.Event()
+    running = asyncio.ensure_future(
+        runner.run(task, accepted.id, tmp_path / "w", lambda d, t: started.set())
+    )
+    async with asyncio.timeout(30):
+        await started.wait()
+    [container] = containers_of(docker_client, runner)
+    assert container.attrs["Image"] == accepted.id
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+
+
+async def test_an_image_pinned_by_digest_must_match_the_local_image(
+    runner: DockerRunner, faulty_image: str, catalog_image: str, docker_client: docker.DockerClient
+) -> None:
+    faulty_id = docker_client.images.get(faulty_image).id
+    repository = repository_of(faulty_image)
+    pinned = await runner.resolve_image(f"{repository}@{faulty_id}")
+    assert pinned is not None and pinned.id == faulty_id
+    assert refusal(f"{repository}@{faulty_id}", pinned, ImagePolicy([])) == ""
+    # The digest is that of another repository's image: refused.
+    mismatched = f"{repository_of(catalog_image)}@{faulty_id}"
+    found = await runner.resolve_image(mismatched)
+    assert "does not match the local image" in refusal(mismatched, found, ImagePolicy([]))
+    absent = f"{repository}@sha256:{'0' * 64}"
+    assert await runner.resolve_image(absent) is None
+    assert "is not present" in refusal(absent, None, ImagePolicy([]))

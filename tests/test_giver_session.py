@@ -102,7 +102,9 @@ def dialled(
     async def register() -> None:
         pass
 
-    session = Session(identity, on_message=on_message, on_open=on_open)
+    session = Session(
+        identity, on_message=on_message, on_challenge=lambda challenge: None, on_open=on_open
+    )
     dialler = Dialler(
         http, peer.url, session, giver_id=identity.id, reconnect_max_s=0.1, register=register
     )

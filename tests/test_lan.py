@@ -120,6 +120,7 @@ class Lan:
             discover=True,
             discover_interfaces=(LOOPBACK,),
             discover_reconnect_max_s=1.0,
+            open_registration=True,
         )
         return await self.enter(Seeker(config))
 
@@ -193,7 +194,12 @@ async def test_a_seeker_refuses_a_giver_advertised_under_another_id(
         return Introduction(body, registered)
 
     listener = await lan.enter(
-        Listener(Session(actual, on_message=ignore), LOOPBACK, 0, introduce=introduce)
+        Listener(
+            Session(actual, on_message=ignore, on_challenge=lambda challenge: None),
+            LOOPBACK,
+            0,
+            introduce=introduce,
+        )
     )
     await lan.enter(
         Advertiser(
@@ -223,7 +229,12 @@ async def test_a_lan_giver_refuses_a_seeker_naming_no_absolute_channel_url() -> 
     async def introduce() -> Introduction:
         return Introduction({"giver": {"giver_id": identity.id}, "signature": "s"}, registered)
 
-    listener = Listener(Session(identity, on_message=ignore), LOOPBACK, 0, introduce=introduce)
+    listener = Listener(
+        Session(identity, on_message=ignore, on_challenge=lambda challenge: None),
+        LOOPBACK,
+        0,
+        introduce=introduce,
+    )
     async with listener, aiohttp.ClientSession() as http:
         async with http.ws_connect(session_url(LOOPBACK, listener.port)) as ws:
             await ws.send_bytes(encode(Challenge("nonce")))

@@ -77,6 +77,7 @@ def test_a_discovering_seeker_runs_a_job_on_lan_givers_and_follows_them(
             "--data-dir",
             str(tmp_path / "seeker"),
             "--discover",
+            "--open-registration",
         ],
     )
     seeker_log.wait_for("serving on")

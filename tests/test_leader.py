@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import free_port
+from conftest import free_port, issue_token
 from test_restart import job_state, seeker_process, wait_for
 
 from channel.factory import open_channel
@@ -204,6 +204,9 @@ async def test_when_the_leader_dies_the_other_seeker_finishes_the_job_running_no
         front = LeaderFront(ports)
         await front.start()
         stack.push_async_callback(front.stop)
+        # Admissions and the Seeker key live in the shared store: the Seeker taking
+        # over knows these Givers, and signs with the key they pinned.
+        token = await issue_token(front.url, uses=2)
         for n in range(2):
             await stack.enter_async_context(
                 Giver(
@@ -214,6 +217,7 @@ async def test_when_the_leader_dies_the_other_seeker_finishes_the_job_running_no
                         progress_interval_s=0.2,
                         reconnect_max_s=0.5,
                         outbox_retry_max_s=0.5,
+                        token=token,
                     )
                 )
             )

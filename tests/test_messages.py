@@ -73,3 +73,15 @@ def test_every_message_round_trips(message: messages.Message) -> None:
 def test_malformed_messages_name_what_is_wrong(data: bytes, error: str) -> None:
     with pytest.raises(WireError, match=error):
         messages.decode(data)
+
+
+def test_fields_added_later_are_optional_on_the_wire() -> None:
+    """A Challenge without the Seeker's key, or an unsigned Assign, still decodes
+    (the Giver then refuses the unsigned task); unknown fields are ignored."""
+    challenge = messages.Challenge("n")
+    assert messages.decode(b'{"type": "challenge", "nonce": "n"}') == challenge
+    assert messages.decode(b'{"type": "challenge", "nonce": "n", "later": 1}') == challenge
+    signed = messages.Assign(TASK, "c2ln")
+    assert messages.decode(messages.encode(signed)) == signed
+    unsigned = messages.decode(messages.encode(messages.Assign(TASK)))
+    assert isinstance(unsigned, messages.Assign) and unsigned.signature == ""

@@ -107,6 +107,7 @@ class Grid:
             self.store,
             "--channel-url",
             f"http://127.0.0.1:{self.channel_port}",
+            "--open-registration",
         )
         seeker.wait_for(f"serving on {self.seeker_url}")
         return seeker

@@ -16,6 +16,7 @@ import docker
 import pytest
 from conftest import REPO, free_port
 
+from channel.identity import Identity
 from giver.config import GiverConfig
 from giver.daemon import Giver
 from giver.probe import arch as probe_arch
@@ -193,9 +194,17 @@ async def test_seeker_cli_submits_follows_shows_and_exports(
 ) -> None:
     config = SeekerConfig(port=0, data_dir=tmp_path / "seeker", poll_interval_s=0.05)
     async with Seeker(config) as seeker:
-        giver_config = GiverConfig(seeker_url=seeker.url, data_dir=tmp_path / "giver", slots=1)
-        async with Giver(giver_config) as giver:
-            seeker_flag = ("--seeker", seeker.url)
+        seeker_flag = ("--seeker", seeker.url)
+        giver_config = GiverConfig(
+            seeker_url=seeker.url, data_dir=tmp_path / "giver", slots=1, reconnect_max_s=0.2
+        )
+        giver_id = Identity.load_or_create(giver_config.identity_path).id
+        giver = Giver(giver_config)
+        # Not admitted: it keeps registering until the operator approves it.
+        starting = asyncio.create_task(giver.start())
+        try:
+            await approve_when_pending(seeker_flag, giver_id)
+            await starting
             code, out, err = await run_cli(
                 BIN / "seeker",
                 "submit",
@@ -234,6 +243,22 @@ async def test_seeker_cli_submits_follows_shows_and_exports(
 
             code, _, err = await run_cli(BIN / "seeker", "status", *seeker_flag, "jnope")
             assert (code, err) == (1, "seeker: error: no job 'jnope'\n")
+        finally:
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+            await giver.stop()
+
+
+async def approve_when_pending(seeker_flag: tuple[str, str], giver_id: str) -> None:
+    """Wait until `seeker status` lists the Giver as waiting, then `seeker approve` it."""
+    async with asyncio.timeout(STOP_TIMEOUT_S):
+        while "waiting for approval: 1" not in (  # noqa: ASYNC110
+            out := (await run_cli(BIN / "seeker", "status", *seeker_flag))[1]
+        ):
+            await asyncio.sleep(0.1)
+    assert f"  {giver_id} " in out
+    code, out, err = await run_cli(BIN / "seeker", "approve", *seeker_flag, giver_id)
+    assert (code, out) == (0, f"giver {giver_id} admitted\n"), err
 
 
 async def test_a_real_giver_runs_the_image_for_its_own_architecture(
@@ -241,7 +266,9 @@ async def test_a_real_giver_runs_the_image_for_its_own_architecture(
 ) -> None:
     here = probe_arch()
     elsewhere = "arm64" if here != "arm64" else "amd64"
-    config = SeekerConfig(port=0, data_dir=tmp_path / "seeker", poll_interval_s=0.05)
+    config = SeekerConfig(
+        port=0, data_dir=tmp_path / "seeker", poll_interval_s=0.05, open_registration=True
+    )
     async with Seeker(config) as seeker:
         giver_config = GiverConfig(seeker_url=seeker.url, data_dir=tmp_path / "giver", slots=1)
         async with Giver(giver_config) as giver:

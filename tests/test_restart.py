@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import free_port
+from conftest import free_port, issue_token
 
 from giver.config import GiverConfig
 from giver.daemon import Giver
@@ -86,6 +86,8 @@ async def test_sigkill_mid_job_then_restart_counts_every_key_once(
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(aiohttp.ClientSession())
         first = await stack.enter_async_context(seeker_process(port, data_dir, log, stores))
+        # Their admissions and the Seeker's key outlive the restart, in the state store.
+        token = await issue_token(seeker_url, uses=2)
         for n in range(2):
             await stack.enter_async_context(
                 Giver(
@@ -96,6 +98,7 @@ async def test_sigkill_mid_job_then_restart_counts_every_key_once(
                         progress_interval_s=0.2,
                         reconnect_max_s=0.5,
                         outbox_retry_max_s=0.5,
+                        token=token,
                     )
                 )
             )

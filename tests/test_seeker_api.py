@@ -24,7 +24,9 @@ CAPS = Capabilities(
 
 @pytest.fixture
 async def seeker(tmp_path: Path) -> AsyncIterator[Seeker]:
-    async with Seeker(SeekerConfig(port=0, data_dir=tmp_path, poll_interval_s=0.05)) as s:
+    """A Seeker admitting every Giver: admission is tested in test_admission."""
+    config = SeekerConfig(port=0, data_dir=tmp_path, poll_interval_s=0.05, open_registration=True)
+    async with Seeker(config) as s:
         yield s
 
 
@@ -101,7 +103,12 @@ async def test_registration_proves_the_key(seeker: Seeker, http: aiohttp.ClientS
     alice, mallory = Identity.generate(), Identity.generate()
     status, answer = await call(http, "POST", url, registration(alice))
     assert status == 200
-    assert answer == {"giver_id": alice.id, "channel_url": f"{seeker.url}/channel"}
+    assert seeker.coordinator is not None
+    assert answer == {
+        "giver_id": alice.id,
+        "channel_url": f"{seeker.url}/channel",
+        "seeker_key": seeker.coordinator.identity.public_key,
+    }
 
     taken = registration(mallory, giver_id=alice.id, public_key=alice.public_key)
     assert (await call(http, "POST", url, taken))[0] == 403

@@ -1,6 +1,7 @@
 """The `seeker` commands that steer jobs and move their state, run as processes
 against real Seekers over HTTP."""
 
+import argparse
 import asyncio
 import json
 import logging
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from seeker.cli import duration_s
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.errors import ConfigError
@@ -133,3 +135,40 @@ async def test_bad_input_is_one_clear_line_and_creates_nothing(
 def test_a_discover_interface_must_be_an_ip_address() -> None:
     with pytest.raises(ConfigError, match="'eth0' is not an IP address"):
         SeekerConfig(discover=True, discover_interfaces=("eth0",))
+
+
+async def test_tokens_are_issued_listed_and_revoked_and_the_key_is_shown(tmp_path: Path) -> None:
+    async with Seeker(SeekerConfig(port=0, data_dir=tmp_path / "s")) as seeker:
+        cli = (BIN / "seeker", "--seeker", seeker.url)
+        code, out, err = await run(
+            *cli, "token", "issue", "--label", "lab", "--expires-in", "2h", "--uses", "3"
+        )
+        assert code == 0, err
+        token = out.strip()
+        token_id = token.split("_")[1]
+        assert f"token {token_id}: shown only now" in err
+        code, out, _ = await run(*cli, "token", "list")
+        assert out.startswith("tokens: 1\n") and f"{token_id} valid 'lab': created " in out
+        assert out.endswith(", 0/3 use(s)\n") and token not in out
+        code, out, _ = await run(*cli, "token", "revoke", token_id)
+        assert (code, out.split(":")[0]) == (0, f"{token_id} revoked 'lab'")
+        code, _, err = await run(*cli, "token", "revoke", "nope")
+        assert (code, err) == (1, "seeker: error: no admission token 'nope'\n")
+        code, out, _ = await run(*cli, "id")
+        assert seeker.coordinator is not None
+        assert f"seeker key: {seeker.coordinator.identity.public_key}\n" in out
+        code, _, err = await run(*cli, "approve", "gnobody")
+        assert code == 1 and "giver gnobody is not waiting for approval" in err
+
+
+@pytest.mark.parametrize(
+    ("given", "seconds"), [("90s", 90), ("30m", 1800), ("12h", 43200), ("7d", 604800), ("5", 5)]
+)
+def test_durations(given: str, seconds: float) -> None:
+    assert duration_s(given) == seconds
+
+
+@pytest.mark.parametrize("given", ["", "0", "-1h", "soon", "3w", "infd"])
+def test_bad_durations_are_refused(given: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="not a positive duration"):
+        duration_s(given)

@@ -1,4 +1,6 @@
-"""The state store interface: one document per job and one per block.
+"""The state store interface: one document per job and one per block; Giver
+records, the leader lease, the deployment's Seeker key, admission tokens and
+admissions.
 
 Every write is to a single document, and a block is only replaced over the
 version it was read at, so the store needs no transactions (FerretDB 1.x has
@@ -84,3 +86,39 @@ class StateStore(ABC):
     async def take_leader(self, holder: str, url: str, now: float, period_s: float) -> Leader:
         """Take or renew the leader lease for `holder` until `now + period_s`, if no
         one else holds it unexpired, in one atomic write; who holds it afterwards."""
+
+    @abstractmethod
+    async def seeker_key(self, pem: str) -> str:
+        """The deployment's private Seeker key (PEM): the one stored, or `pem` if
+        none was, stored in one insert-if-absent write, so that every Seeker
+        sharing the store signs with the same key."""
+
+    @abstractmethod
+    async def insert_token(self, doc: Doc) -> None:
+        """Store a new admission token `doc["token_id"]`."""
+
+    @abstractmethod
+    async def token(self, token_id: str) -> Doc | None:
+        """One admission token, or None."""
+
+    @abstractmethod
+    async def tokens(self) -> list[Doc]:
+        """Every admission token, oldest first."""
+
+    @abstractmethod
+    async def replace_token(self, doc: Doc) -> bool:
+        """Store `doc` if the stored token is still at `doc["version"] - 1`; whether it was."""
+
+    @abstractmethod
+    async def admit(self, doc: Doc) -> Doc:
+        """Store the admission of `doc["giver_id"]` unless one is stored already, in
+        one insert-if-absent write; the admission stored afterwards (so an id stays
+        bound to the key first admitted with it)."""
+
+    @abstractmethod
+    async def admission(self, giver_id: str) -> Doc | None:
+        """A Giver's admission, or None."""
+
+    @abstractmethod
+    async def forget_admission(self, giver_id: str) -> bool:
+        """Delete a Giver's admission; whether there was one."""

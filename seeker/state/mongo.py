@@ -1,7 +1,8 @@
 """The Seeker's state in MongoDB (or FerretDB), through PyMongo's async client.
 
-Collections `jobs`, `blocks` and `giver_records`, keyed by id, and `leader` for the
-leader lease. Each document keeps the fields
+Collections `jobs`, `blocks`, `giver_records`, `tokens` and `admissions`, keyed
+by id, `leader` for the leader lease and `seeker_key` for the deployment's
+key. Each document keeps the fields
 queries need at the top and the rest as canonical JSON bytes, so operator
 settings and keys (nested arrays, dots, dollars) are stored as given. Only
 single-document writes, finds with filter, sort and limit, and plain
@@ -52,6 +53,9 @@ class MongoState(StateStore):
         self._blocks = database["blocks"]
         self._givers = database["giver_records"]
         self._leader = database["leader"]
+        self._seeker_key = database["seeker_key"]
+        self._tokens = database["tokens"]
+        self._admissions = database["admissions"]
 
     def _unavailable(self, e: Exception) -> StateUnavailable:
         return StateUnavailable(f"MongoDB error: {e}", url=self.url)
@@ -186,3 +190,74 @@ class MongoState(StateStore):
         except PyMongoError as e:
             raise self._unavailable(e) from e
         return Leader(doc["holder"], doc["url"], float(doc["expires_at"]))
+
+    async def _insert_if_absent(self, collection: Any, key: str, fields: dict[str, Any]) -> Any:
+        """One upsert that sets `fields` only when `_id` `key` is new; the stored document."""
+        try:
+            try:
+                return await collection.find_one_and_update(
+                    {"_id": key},
+                    {"$setOnInsert": fields},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                # Another Seeker inserted it between our match and our insert.
+                return await collection.find_one({"_id": key})
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def seeker_key(self, pem: str) -> str:
+        doc = await self._insert_if_absent(self._seeker_key, "seeker", {"pem": pem})
+        return str(doc["pem"])
+
+    async def insert_token(self, doc: Doc) -> None:
+        try:
+            await self._tokens.insert_one(
+                {
+                    "_id": doc["token_id"],
+                    "created_at": doc["created_at"],
+                    "version": doc["version"],
+                    "doc": Binary(canonical.dumps(doc)),
+                }
+            )
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def token(self, token_id: str) -> Doc | None:
+        docs = await self._find(self._tokens, {"_id": token_id}, [], 1)
+        return docs[0] if docs else None
+
+    async def tokens(self) -> list[Doc]:
+        return await self._find(self._tokens, {}, [("created_at", ASCENDING), ("_id", ASCENDING)])
+
+    async def replace_token(self, doc: Doc) -> bool:
+        try:
+            result = await self._tokens.replace_one(
+                {"_id": doc["token_id"], "version": doc["version"] - 1},
+                {
+                    "created_at": doc["created_at"],
+                    "version": doc["version"],
+                    "doc": Binary(canonical.dumps(doc)),
+                },
+            )
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return result.modified_count == 1
+
+    async def admit(self, doc: Doc) -> Doc:
+        stored = await self._insert_if_absent(
+            self._admissions, doc["giver_id"], {"doc": Binary(canonical.dumps(doc))}
+        )
+        return _plain(stored)
+
+    async def admission(self, giver_id: str) -> Doc | None:
+        docs = await self._find(self._admissions, {"_id": giver_id}, [], 1)
+        return docs[0] if docs else None
+
+    async def forget_admission(self, giver_id: str) -> bool:
+        try:
+            result = await self._admissions.delete_one({"_id": giver_id})
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return result.deleted_count == 1

@@ -30,6 +30,20 @@ CREATE TABLE IF NOT EXISTS giver_records (
     giver_id TEXT PRIMARY KEY,
     doc BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS seeker_key (
+    id TEXT PRIMARY KEY,
+    pem TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    version INTEGER NOT NULL,
+    doc BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS admissions (
+    giver_id TEXT PRIMARY KEY,
+    doc BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS leader (
     id TEXT PRIMARY KEY,
     holder TEXT NOT NULL,
@@ -186,3 +200,61 @@ class SqliteState(StateStore):
             return Leader(*row)
 
         return await self._run(take)
+
+    async def seeker_key(self, pem: str) -> str:
+        def take(db: sqlite3.Connection) -> str:
+            db.execute(
+                "INSERT INTO seeker_key (id, pem) VALUES ('seeker', ?) ON CONFLICT (id) DO NOTHING",
+                (pem,),
+            )
+            return db.execute("SELECT pem FROM seeker_key WHERE id = 'seeker'").fetchone()[0]
+
+        return await self._run(take)
+
+    async def insert_token(self, doc: Doc) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "INSERT INTO tokens (token_id, created_at, version, doc) VALUES (?, ?, ?, ?)",
+                (doc["token_id"], doc["created_at"], doc["version"], canonical.dumps(doc)),
+            )
+        )
+
+    async def token(self, token_id: str) -> Doc | None:
+        docs = await self._docs("SELECT doc FROM tokens WHERE token_id = ?", (token_id,))
+        return docs[0] if docs else None
+
+    async def tokens(self) -> list[Doc]:
+        return await self._docs("SELECT doc FROM tokens ORDER BY created_at, token_id", ())
+
+    async def replace_token(self, doc: Doc) -> bool:
+        cursor = await self._run(
+            lambda db: db.execute(
+                "UPDATE tokens SET version = ?, doc = ? WHERE token_id = ? AND version = ?",
+                (doc["version"], canonical.dumps(doc), doc["token_id"], doc["version"] - 1),
+            )
+        )
+        return cursor.rowcount == 1
+
+    async def admit(self, doc: Doc) -> Doc:
+        def admit(db: sqlite3.Connection) -> Doc:
+            db.execute(
+                "INSERT INTO admissions (giver_id, doc) VALUES (?, ?) "
+                "ON CONFLICT (giver_id) DO NOTHING",
+                (doc["giver_id"], canonical.dumps(doc)),
+            )
+            row = db.execute(
+                "SELECT doc FROM admissions WHERE giver_id = ?", (doc["giver_id"],)
+            ).fetchone()
+            return canonical.loads(row[0])
+
+        return await self._run(admit)
+
+    async def admission(self, giver_id: str) -> Doc | None:
+        docs = await self._docs("SELECT doc FROM admissions WHERE giver_id = ?", (giver_id,))
+        return docs[0] if docs else None
+
+    async def forget_admission(self, giver_id: str) -> bool:
+        cursor = await self._run(
+            lambda db: db.execute("DELETE FROM admissions WHERE giver_id = ?", (giver_id,))
+        )
+        return cursor.rowcount == 1

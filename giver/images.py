@@ -1,0 +1,110 @@
+"""The volunteer's image policy, and the local image a task runs as.
+
+A policy is a list of patterns: a repository (`seekgive/catalog`, any of its
+tags), a namespace (`seekgive/*`, any repository under it), or a digest
+(`sha256:` and 64 hex digits, an image id or a repository digest). No
+patterns allow any image already present here: the Giver never pulls.
+
+A task's image reference is resolved once, when the task is accepted, to a
+local image; the policy is checked against that image's tags, repository
+digests and id, and the container is created from its id, so a tag moved in
+the meantime cannot swap the image. A reference pinned by digest
+(`repo@sha256:…`) must name that repository's digest or the image's id.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from giver.errors import BadImagePattern
+
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+# An optional registry host (with a port), then path components.
+REPOSITORY = re.compile(rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*")
+
+
+@dataclass(frozen=True, slots=True)
+class LocalImage:
+    """An image present on this Giver, as the Docker Engine describes it."""
+
+    id: str
+    tags: tuple[str, ...]
+    repo_digests: tuple[str, ...]
+
+    def repositories(self) -> set[str]:
+        return {repository_of(reference) for reference in (*self.tags, *self.repo_digests)}
+
+    def digests(self) -> set[str]:
+        return {self.id, *(reference.partition("@")[2] for reference in self.repo_digests)}
+
+
+def repository_of(reference: str) -> str:
+    """`seekgive/catalog` of `seekgive/catalog:1` or `seekgive/catalog@sha256:…`."""
+    name = reference.partition("@")[0]
+    path_start = name.rfind("/") + 1
+    tag = name.find(":", path_start)
+    return name if tag < 0 else name[:tag]
+
+
+class ImagePolicy:
+    """Which local images this Giver's volunteer lets tasks run."""
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self.patterns = tuple(pattern.strip() for pattern in patterns)
+        for pattern in self.patterns:
+            check_pattern(pattern)
+
+    def allows(self, image: LocalImage) -> bool:
+        if not self.patterns:
+            return True
+        repositories, digests = image.repositories(), image.digests()
+        for pattern in self.patterns:
+            if pattern in digests or pattern in repositories:
+                return True
+            if pattern.endswith("/*") and any(r.startswith(pattern[:-1]) for r in repositories):
+                return True
+        return False
+
+    def describe(self) -> str:
+        return ", ".join(self.patterns) if self.patterns else "any local image"
+
+
+def check_pattern(pattern: str) -> None:
+    """Raise BadImagePattern unless `pattern` is a repository, a namespace or a digest."""
+    if DIGEST.fullmatch(pattern):
+        return
+    if pattern.startswith("sha256:"):
+        raise BadImagePattern(pattern, "a digest is sha256: and 64 lowercase hex digits")
+    name = pattern.removesuffix("/*")
+    if name != repository_of(name) or "@" in name:
+        raise BadImagePattern(
+            pattern,
+            "name a repository without a tag (seekgive/catalog), a namespace "
+            "(seekgive/*) or a digest (sha256:...); a tag can be moved to another image",
+        )
+    if not REPOSITORY.fullmatch(name):
+        raise BadImagePattern(pattern, "not a repository name (lowercase, e.g. seekgive/catalog)")
+
+
+def refusal(reference: str, image: LocalImage | None, policy: ImagePolicy) -> str:
+    """Why a task naming image `reference`, found here as `image`, may not run: ''
+    if it may."""
+    if image is None:
+        return f"image {reference} is not present on this Giver (it never pulls images)"
+    repository, at, digest = reference.partition("@")
+    if at and not (
+        f"{repository}@{digest}" in image.repo_digests
+        or (digest == image.id and repository in image.repositories())
+    ):
+        return (
+            f"image {reference} does not match the local image {image.id} "
+            f"(repository digests: {', '.join(image.repo_digests) or 'none'}; "
+            f"tags: {', '.join(image.tags) or 'none'})"
+        )
+    if not policy.allows(image):
+        return (
+            f"image {reference} is not allowed by this Giver's policy "
+            f"(allowed: {policy.describe()})"
+        )
+    return ""
