@@ -89,6 +89,12 @@ def parse_address(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _switch_from_toml(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, got {value!r}")
+    return value
+
+
 def _switch_from_text(value: str | bool) -> bool:
     """A flag given (True), or an environment variable's 1/true/yes or 0/false/no."""
     if isinstance(value, bool):
@@ -147,7 +153,7 @@ HOURS = Kind(
     many=True,
 )
 LABELS = Kind("a table of labels", _labels_from_toml, parse_labels, many=True)
-SWITCH = Kind("true or false", _typed(bool, "true or false"), _switch_from_text)
+SWITCH = Kind("true or false", _switch_from_toml, _switch_from_text)
 ADDRESS = Kind("HOST:PORT", lambda v: parse_address(_typed(str, "HOST:PORT")(v)), parse_address)
 TEXTS = Kind(
     "a list of strings",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from channel.identity import Identity
 from channel.models import Capabilities, Limits
 from giver.capacity import Caps
 from giver.cli import parser
@@ -183,3 +184,18 @@ def test_caps_lower_what_the_seeker_hears_and_the_disk_cap_counts_waiting_result
         "(disk cap 100 MiB)"
     )
     assert Caps().disk_full(10 * GIB, 5) is None
+
+
+def test_admission_image_policy_and_lan_settings_come_from_the_file_too(tmp_path: Path) -> None:
+    key = Identity.generate().public_key
+    dialling = config(
+        tmp_path,
+        f'seeker = "http://s:1"\ntoken = "sgt_a_b"\nseeker_key = "{key}"\n'
+        'allowed_images = ["seekgive/catalog", "sha256:' + "0" * 64 + '"]\n',
+    )
+    assert (dialling.token, dialling.seeker_key) == ("sgt_a_b", key)
+    assert dialling.allowed_images == ("seekgive/catalog", "sha256:" + "0" * 64)
+    lan = config(tmp_path, 'lan = true\nlisten = "10.0.0.2:7777"\nmdns_interfaces = ["10.0.0.2"]\n')
+    assert (lan.lan, lan.listen, lan.mdns_interfaces) == (True, ("10.0.0.2", 7777), ("10.0.0.2",))
+    with pytest.raises(ConfigFileError, match="lan: must be true or false"):
+        config(tmp_path, 'lan = "yes"\n')
