@@ -1,0 +1,86 @@
+"""Whether a task the Seeker assigns may run on this Giver, and as which local image.
+
+In order: the Seeker key this Giver trusts signed the task for this Giver, the
+task speaks this Giver's contract and its id is a safe name, it is not already
+running here, a slot is free, its limits (already clamped to the caps) fit
+beside the running tasks' and the disk cap leaves room for its output, and its
+image is present and allowed by the volunteer's image policy. The first check
+that fails gives the reason the Seeker hears in `Refuse`.
+"""
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from channel.identity import verify_value
+from channel.messages import Assign
+from channel.models import CONTRACT_VERSION, Limits, Task
+from giver.capacity import Caps
+from giver.docker_runner import DockerRunner
+from giver.errors import GiverError
+from giver.images import ImagePolicy, LocalImage, refusal
+from giver.outbox import Outbox
+from giver.pinning import SeekerKeyPin
+
+SAFE_TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskChecks:
+    """The volunteer's settings an assigned task is checked against: the trusted
+    Seeker key, the caps, the image policy and the number of slots."""
+
+    pin: SeekerKeyPin
+    caps: Caps
+    policy: ImagePolicy
+    slots: int
+
+    async def refusal(
+        self,
+        message: Assign,
+        task: Task,
+        *,
+        giver_id: str,
+        running: Collection[str],
+        busy: list[Limits],
+        outbox: Outbox | None,
+        runner: DockerRunner,
+    ) -> LocalImage | str:
+        """The local image the assigned task (`task`: as the message says, its limits
+        clamped to the caps) will run as, or why it cannot run here. `running` are
+        the ids of the tasks running here, `busy` the limits of those holding a slot."""
+        if not message.signature:
+            return "the task carries no signature of the Seeker"
+        if not self.pin.key or not verify_value(
+            self.pin.key, Assign.signed_value(giver_id, message.task), message.signature
+        ):
+            return (
+                f"the task's signature does not verify with the Seeker key this Giver "
+                f"trusts ({self.pin.key or 'none pinned yet'}); it was altered, meant for "
+                "another Giver, or not sent by the Seeker"
+            )
+        if task.contract != CONTRACT_VERSION:
+            return (
+                f"contract {task.contract} is not supported "
+                f"(this Giver speaks contract {CONTRACT_VERSION})"
+            )
+        if not SAFE_TASK_ID.fullmatch(task.task_id):
+            return "the task id is not a safe name (letters, digits, '_', '.', '-')"
+        if task.task_id in running:
+            return "the task is already running here"
+        if len(busy) >= self.slots:
+            return f"no free slot (all {self.slots} are busy)"
+        over = self.caps.over(busy, task.limits)
+        if over is not None:
+            return f"no room under the volunteer's {over}"
+        if outbox is not None and self.caps.disk_bytes is not None:
+            waiting = (await outbox.stats()).bytes
+            full = self.caps.disk_full(waiting, len(busy))
+            if full is not None:
+                return f"this Giver {full}"
+        try:
+            image = await runner.resolve_image(task.image)
+        except GiverError as e:
+            return f"cannot check image {task.image}: {e}"
+        reason = refusal(task.image, image, self.policy)
+        return image if image is not None and not reason else reason
