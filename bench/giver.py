@@ -43,6 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
 from netns import Lan, Lines  # noqa: E402
+from sandbox import sandbox_flags  # noqa: E402
 
 BIN = Path(sys.executable).parent
 FAULTY_DIR = REPO / "tests" / "images" / "faulty"
@@ -56,28 +57,6 @@ POLL_S = 0.01
 READY_TIMEOUT_S = 60.0
 TASK_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
-# The Giver's defaults for a task (channel.models.Limits) and its sandbox (giver.docker_runner).
-SANDBOX_FLAGS = [
-    "--network",
-    "none",
-    "--read-only",
-    "--tmpfs",
-    "/tmp:rw,noexec,nosuid,nodev,size=64m",
-    "--cap-drop",
-    "ALL",
-    "--security-opt",
-    "no-new-privileges",
-    "--memory",
-    "512m",
-    "--memory-swap",
-    "512m",
-    "--cpus",
-    "1",
-    "--pids-limit",
-    "128",
-    "--user",
-    "65534:65534",
-]
 
 
 def build_image(base_image: str = BASE_IMAGE) -> str:
@@ -171,7 +150,7 @@ def docker_run(image: str, work: Path, n: int) -> float:
             "docker",
             "run",
             "--rm",
-            *SANDBOX_FLAGS,
+            *sandbox_flags(),
             "-v",
             f"{inp}:/input:ro",
             "-v",

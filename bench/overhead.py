@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
 import demo_site  # noqa: E402
+from sandbox import sandbox_flags  # noqa: E402
 
 IMAGE = "seekgive/catalog:1"
 DEMO_LINE = re.compile(r"^demo: (\d+)/(\d+) keys done, (\d+) records, (\d+) givers, ([\d.]+) s$")
@@ -48,23 +49,7 @@ def docker_run_block(start: int, stop: int, site_url: str, work: Path) -> None:
             "docker",
             "run",
             "--rm",
-            "--network",
-            "host",
-            "--read-only",
-            "--tmpfs",
-            "/tmp:rw,noexec,nosuid,nodev,size=64m",
-            "--cap-drop",
-            "ALL",
-            "--security-opt",
-            "no-new-privileges",
-            "--memory",
-            "512m",
-            "--cpus",
-            "1",
-            "--pids-limit",
-            "128",
-            "--user",
-            "65534:65534",
+            *sandbox_flags("host"),
             "-v",
             f"{inp}:/input:ro",
             "-v",
