@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
 from netns import Lan, Lines  # noqa: E402
-from sandbox import sandbox_flags  # noqa: E402
+from sandbox import docker_run  # noqa: E402
 
 BIN = Path(sys.executable).parent
 FAULTY_DIR = REPO / "tests" / "images" / "faulty"
@@ -130,12 +130,8 @@ def giver_task(seeker_url: str, image: str, n: int) -> float:
     return elapsed
 
 
-def docker_run(image: str, work: Path, n: int) -> float:
+def docker_run_once(image: str, work: Path, n: int) -> float:
     """Seconds for one plain `docker run` of `image` over the same one-key input."""
-    inp, out = work / f"in-{n}", work / f"out-{n}"
-    inp.mkdir()
-    out.mkdir()
-    out.chmod(0o777)
     task = {
         "contract": 1,
         "task_id": f"bench-{n}",
@@ -143,23 +139,8 @@ def docker_run(image: str, work: Path, n: int) -> float:
         "settings": {"mode": "ok"},
         "keys": [f"k{n}"],
     }
-    (inp / "task.json").write_text(json.dumps(task))
     started = time.perf_counter()
-    subprocess.run(
-        [
-            "docker",
-            "run",
-            "--rm",
-            *sandbox_flags(),
-            "-v",
-            f"{inp}:/input:ro",
-            "-v",
-            f"{out}:/output",
-            image,
-        ],
-        check=True,
-        capture_output=True,
-    )
+    out = docker_run(image, task, work)
     elapsed = time.perf_counter() - started
     if '"ok": true' not in (out / "status.jsonl").read_text():
         raise SystemExit(f"bench: the baseline run {n} did not finish its key")
@@ -217,11 +198,11 @@ def measure_overhead(tasks: int = DEFAULT_TASKS, image: str = "") -> dict[str, f
             work = root / "docker"
             work.mkdir()
             giver_task(seeker_url, image, -1)
-            docker_run(image, work, -1)
+            docker_run_once(image, work, -1)
             giver_s, docker_s = [], []
             for n in range(tasks):
                 giver_s.append(giver_task(seeker_url, image, n))
-                docker_s.append(docker_run(image, work, n))
+                docker_s.append(docker_run_once(image, work, n))
         finally:
             for process in processes:
                 process.send_signal(signal.SIGTERM)

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
 import demo_site  # noqa: E402
-from sandbox import sandbox_flags  # noqa: E402
+from sandbox import docker_run  # noqa: E402
 
 IMAGE = "seekgive/catalog:1"
 DEMO_LINE = re.compile(r"^demo: (\d+)/(\d+) keys done, (\d+) records, (\d+) givers, ([\d.]+) s$")
@@ -32,10 +32,6 @@ DEMO_LINE = re.compile(r"^demo: (\d+)/(\d+) keys done, (\d+) records, (\d+) give
 
 def docker_run_block(start: int, stop: int, site_url: str, work: Path) -> None:
     """One plain `docker run` of the scraper over keys start..stop-1."""
-    inp, out = work / f"in-{start}", work / f"out-{start}"
-    inp.mkdir()
-    out.mkdir(mode=0o777)
-    out.chmod(0o777)
     task = {
         "contract": 1,
         "task_id": f"bench-{start}",
@@ -43,22 +39,7 @@ def docker_run_block(start: int, stop: int, site_url: str, work: Path) -> None:
         "range": [start, stop],
         "settings": {"base_url": site_url},
     }
-    (inp / "task.json").write_text(json.dumps(task))
-    subprocess.run(
-        [
-            "docker",
-            "run",
-            "--rm",
-            *sandbox_flags("host"),
-            "-v",
-            f"{inp}:/input:ro",
-            "-v",
-            f"{out}:/output",
-            IMAGE,
-        ],
-        check=True,
-        capture_output=True,
-    )
+    out = docker_run(IMAGE, task, work, network="host")
     lines = (out / "status.jsonl").read_text().splitlines()
     if sum(json.loads(line)["ok"] for line in lines) != stop - start:
         raise SystemExit(f"baseline block {start}..{stop} did not scrape every key")

@@ -5,6 +5,11 @@ same fixed confinement (giver.docker_runner), so a plain `docker run` costs
 what the container itself costs under the grid.
 """
 
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
 OUTPUT_BYTES = 32 * 1024 * 1024
 
 
@@ -33,3 +38,29 @@ def sandbox_flags(network: str = "none") -> list[str]:
         "--user",
         "65534:65534",
     ]
+
+
+def docker_run(image: str, task: dict[str, Any], work: Path, network: str = "none") -> Path:
+    """Run `image` once over `task` (the contents of /input/task.json) as plain
+    `docker run --rm` under the Giver's sandbox; its output directory, under `work`."""
+    inp, out = work / f"in-{task['task_id']}", work / f"out-{task['task_id']}"
+    inp.mkdir()
+    out.mkdir()
+    out.chmod(0o777)
+    (inp / "task.json").write_text(json.dumps(task))
+    subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            *sandbox_flags(network),
+            "-v",
+            f"{inp}:/input:ro",
+            "-v",
+            f"{out}:/output",
+            image,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return out
