@@ -1,50 +1,119 @@
 """The Channel interface: public methods written once, backends fill in storage.
 
 A backend implements the private `_…` methods over its own engine; checking,
-verifying and decoding happen here, so every backend behaves the same.
+verifying, compressing and paging happen here, so every backend behaves the
+same.
 """
 
+import asyncio
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 
 from channel import canonical
-from channel.errors import InvalidResult, ResultConflict
+from channel.batching import Batcher
+from channel.errors import InvalidResult, ResultConflict, UnknownJob
+from channel.ingest import Inflater, Intake, SizeLimits, header_line, inflate
 from channel.models import Ack, Result
-from channel.signing import verify_result
+from channel.signing import verify_signature
 
-JOB_PAGE_LIMIT = 1000
+PAGE_LIMIT = 1000
+# On a store where writers take a number and insert it later (MongoDB), a page
+# stops before a missing number until the result after it is this old, so a
+# reader following a job never steps over a result still being written.
+SETTLE_S = 10.0
+# Records of at most this many compressed bytes stay in their result's row.
+INLINE_BYTES = 64 * 1024
+# Records larger than this are checked off the event loop.
+OFF_LOOP_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class JobPolicy:
+    """What the Channel knows of a job: how long to keep its results, and whether
+    its records must arrive sealed to a recipient."""
+
+    job_id: str
+    retention_s: float | None = None
+    sealed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class StoredResult:
-    """A result as a backend keeps it: indexed fields and the canonical bytes."""
+    """A result as a backend keeps it: indexed fields, the signed header and its
+    records, compressed inline when small or in chunks stored beside it."""
 
     result_id: str
     task_id: str
     job_id: str
     giver_id: str
     received_at: float
-    body: bytes
+    expires_at: float | None
+    header: bytes
+    records: int
+    size_bytes: int
+    inline: bytes | None
+    seq: int = 0
+
+    def to_wire(self) -> dict:
+        """The result as a page lists it: its signed header and its records' size."""
+        return {
+            **canonical.loads(self.header),
+            "seq": self.seq,
+            "received_at": self.received_at,
+            "expires_at": self.expires_at,
+            "records": self.records,
+            "size_bytes": self.size_bytes,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ResultPage:
+    """Results of a job in the order they were stored; `cursor` continues after them."""
+
+    results: list[StoredResult]
+    cursor: int
 
 
 class Channel(ABC):
     """The results store between Givers and the Seeker."""
 
     url: str
+    limits: SizeLimits = SizeLimits()
+
+    def __init__(self) -> None:
+        self._writer: Batcher[tuple[StoredResult, list[bytes]], StoredResult] = Batcher(
+            self._insert_results
+        )
+        self._jobs: dict[str, JobPolicy] = {}
 
     async def register_giver(self, giver_id: str, public_key: str) -> None:
         """Record the public key results from `giver_id` must be signed with."""
         await self._put_giver_key(giver_id, public_key)
 
-    async def put_result(self, result: Result) -> Ack:
-        """Verify and store `result`; posting the same result again is harmless.
+    async def put_job(self, policy: JobPolicy) -> JobPolicy:
+        """Announce a job whose results may be stored; a job's policy never changes,
+        so announcing it again returns the policy it was first given."""
+        stored = await self._put_job(policy)
+        self._jobs[stored.job_id] = stored
+        return stored
 
-        Raises InvalidResult for an unregistered Giver or a bad digest or
-        signature, and ResultConflict when the id was stored with other content.
-        Nothing is stored unless every check passed.
+    async def job(self, job_id: str) -> JobPolicy | None:
+        """The policy of an announced job."""
+        policy = self._jobs.get(job_id)
+        if policy is None and (policy := await self._job(job_id)) is not None:
+            self._jobs[job_id] = policy
+        return policy
+
+    async def begin(self, result: Result) -> Intake | Ack:
+        """Check a result's header before its records are read: an Intake to feed
+        them to, or the Ack of the same result stored before.
+
+        Raises InvalidResult for an unregistered Giver or a bad signature,
+        UnknownJob for a job never announced, and ResultConflict when the id was
+        stored with another header.
         """
         public_key = await self._giver_key(result.giver_id)
         if public_key is None:
@@ -53,37 +122,124 @@ class Channel(ABC):
                 result_id=result.result_id,
                 giver_id=result.giver_id,
             )
-        verify_result(result, public_key)
-        body = canonical.dumps(result.to_wire())
-        stored = await self._insert_result(
-            StoredResult(
-                result_id=result.result_id,
-                task_id=result.task_id,
-                job_id=result.job_id,
-                giver_id=result.giver_id,
-                received_at=time.time(),
-                body=body,
-            )
+        verify_signature(result, public_key)
+        policy = await self.job(result.job_id)
+        if policy is None:
+            raise UnknownJob(result.job_id)
+        stored = await self._result(result.result_id)
+        if stored is not None:
+            return _ack(stored, header_line(result))
+        return Intake(result, self.limits, sealed=policy.sealed)
+
+    async def commit(self, intake: Intake) -> Ack:
+        """Store the records fed to `intake` once their digest matches the header's."""
+        records = intake.finish()
+        result = intake.result
+        policy = self._jobs[result.job_id]
+        now = time.time()
+        small = len(records.chunks) == 1 and len(records.chunks[0]) <= INLINE_BYTES
+        row = StoredResult(
+            result_id=result.result_id,
+            task_id=result.task_id,
+            job_id=result.job_id,
+            giver_id=result.giver_id,
+            received_at=now,
+            expires_at=now + policy.retention_s if policy.retention_s is not None else None,
+            header=header_line(result),
+            records=records.count,
+            size_bytes=records.size_bytes,
+            inline=records.chunks[0] if small else None,
         )
-        if stored.body != body:
-            raise ResultConflict(result.result_id)
-        return Ack(result_id=stored.result_id, received_at=stored.received_at)
+        stored = await self._writer.submit((row, [] if small else records.chunks))
+        return _ack(stored, row.header)
+
+    async def put_result(self, result: Result) -> Ack:
+        """Verify and store `result`; posting the same result again is harmless."""
+        begun = await self.begin(result)
+        if isinstance(begun, Ack):
+            return begun
+        lines = [canonical.dumps(record) for record in result.records]
+        if sum(map(len, lines)) > OFF_LOOP_BYTES:
+            await asyncio.to_thread(begun.add, lines)
+        else:
+            begun.add(lines)
+        return await self.commit(begun)
+
+    async def put_results(self, results: Iterable[Result]) -> list[Ack]:
+        """Store many results at once (they share store calls); acks in order."""
+        return list(await asyncio.gather(*(self.put_result(r) for r in results)))
 
     async def results_for_tasks(self, task_ids: Iterable[str]) -> list[Result]:
         """Every stored result of the given tasks (a task may have several)."""
         ids = list(task_ids)
         if not ids:
             return []
-        return [_decode(body) for body in await self._find_by_tasks(ids)]
+        return [await self.load(row) for row in await self._find_by_tasks(ids)]
 
-    async def results_for_job(
-        self, job_id: str, *, after: str = "", limit: int = JOB_PAGE_LIMIT
-    ) -> list[Result]:
-        """One page of a job's results in result id order, after the id `after`."""
-        return [_decode(body) for body in await self._find_by_job(job_id, after, limit)]
+    async def result_rows(self, task_ids: Iterable[str]) -> list[StoredResult]:
+        """The rows (headers, without records) of every stored result of the tasks."""
+        ids = list(task_ids)
+        return await self._find_by_tasks(ids) if ids else []
+
+    async def result(self, result_id: str) -> StoredResult | None:
+        """A stored result's row (its header, without records)."""
+        return await self._result(result_id)
+
+    async def results_page(
+        self, job_id: str, *, after: int = 0, limit: int = PAGE_LIMIT
+    ) -> ResultPage:
+        """Up to `limit` of a job's results stored after the cursor `after`.
+
+        Following the cursor from 0, while results keep arriving, yields each
+        stored result exactly once.
+        """
+        rows = await self._page(job_id, after, limit)
+        now = time.time()
+        taken: list[StoredResult] = []
+        expected = after + 1
+        for row in rows:
+            if row.seq != expected and now - row.received_at < SETTLE_S:
+                break
+            taken.append(row)
+            expected = row.seq + 1
+        return ResultPage(taken, taken[-1].seq if taken else after)
+
+    async def job_results(self, job_id: str) -> AsyncIterator[StoredResult]:
+        """Every stored result of a job, one page at a time."""
+        cursor = 0
+        while True:
+            page = await self.results_page(job_id, after=cursor)
+            for row in page.results:
+                yield row
+            if len(page.results) < PAGE_LIMIT:
+                return
+            cursor = page.cursor
+
+    async def record_lines(self, row: StoredResult) -> AsyncIterator[bytes]:
+        """A stored result's records as canonical JSON lines, a chunk at a time."""
+        if row.inline is not None:
+            for line in inflate([row.inline]):
+                yield line
+            return
+        inflater = Inflater()
+        async for chunk in self._chunks(row.result_id):
+            for line in inflater.feed(chunk):
+                yield line
+        for line in inflater.end():
+            yield line
+
+    async def load(self, row: StoredResult) -> Result:
+        """The whole result a row holds, records included."""
+        records = [canonical.loads(line) async for line in self.record_lines(row)]
+        return Result.from_wire({**canonical.loads(row.header), "records": records})
+
+    async def sweep(self, now: float | None = None) -> int:
+        """Remove results whose job's retention has passed; how many were removed."""
+        return await self._sweep(time.time() if now is None else now)
 
     async def close(self) -> None:
-        """Release the backend's connections; safe to call twice."""
+        """Finish pending writes and release the backend's connections; safe twice."""
+        await self._writer.close()
         await self._close()
 
     async def __aenter__(self) -> "Channel":
@@ -108,18 +264,41 @@ class Channel(ABC):
     async def _giver_key(self, giver_id: str) -> str | None: ...
 
     @abstractmethod
-    async def _insert_result(self, row: StoredResult) -> StoredResult:
-        """Insert `row` unless its id exists; return the row now stored under the id."""
+    async def _put_job(self, policy: JobPolicy) -> JobPolicy:
+        """Store `policy` unless its job is known; return the job's stored policy."""
 
     @abstractmethod
-    async def _find_by_tasks(self, task_ids: list[str]) -> list[bytes]: ...
+    async def _job(self, job_id: str) -> JobPolicy | None: ...
 
     @abstractmethod
-    async def _find_by_job(self, job_id: str, after: str, limit: int) -> list[bytes]: ...
+    async def _result(self, result_id: str) -> StoredResult | None: ...
+
+    @abstractmethod
+    async def _insert_results(
+        self, batch: list[tuple[StoredResult, list[bytes]]]
+    ) -> list[StoredResult]:
+        """Insert each row (numbered after its job's last, its chunks beside it) unless
+        its id exists; return, in order, the row now stored under each id."""
+
+    @abstractmethod
+    async def _find_by_tasks(self, task_ids: list[str]) -> list[StoredResult]: ...
+
+    @abstractmethod
+    async def _page(self, job_id: str, after: int, limit: int) -> list[StoredResult]:
+        """A job's rows numbered above `after`, in number order."""
+
+    @abstractmethod
+    def _chunks(self, result_id: str) -> AsyncIterator[bytes]:
+        """The compressed chunks of a result stored in chunks, in order."""
+
+    @abstractmethod
+    async def _sweep(self, now: float) -> int: ...
 
     @abstractmethod
     async def _close(self) -> None: ...
 
 
-def _decode(body: bytes) -> Result:
-    return Result.from_wire(canonical.loads(body))
+def _ack(stored: StoredResult, header: bytes) -> Ack:
+    if stored.header != header:
+        raise ResultConflict(stored.result_id)
+    return Ack(result_id=stored.result_id, received_at=stored.received_at)

@@ -10,8 +10,11 @@ from aiohttp import web
 from channel.base import Channel
 from channel.errors import ChannelError
 from channel.factory import open_channel
+from channel.ingest import DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RESULT_BYTES, SizeLimits
 from channel.lifecycle import AsyncLifecycle, configure_logging, run_until_signal
-from channel.service import make_app
+from channel.service import DEFAULT_SWEEP_INTERVAL_S, make_app
+
+MIB = 1024 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +22,18 @@ log = logging.getLogger(__name__)
 class ChannelServer(AsyncLifecycle):
     """The Channel service as a daemon: a store and an HTTP listener."""
 
-    def __init__(self, store_url: str, host: str, port: int) -> None:
+    def __init__(
+        self,
+        store_url: str,
+        host: str,
+        port: int,
+        *,
+        limits: SizeLimits | None = None,
+        sweep_interval_s: float = DEFAULT_SWEEP_INTERVAL_S,
+    ) -> None:
         self._store_url = store_url
+        self._limits = limits
+        self._sweep_interval_s = sweep_interval_s
         self._host = host
         self._port = port
         self._channel: Channel | None = None
@@ -28,8 +41,10 @@ class ChannelServer(AsyncLifecycle):
         self._stopped = asyncio.Event()
 
     async def _start(self) -> None:
-        self._channel = await open_channel(self._store_url)
-        self._runner = web.AppRunner(make_app(self._channel))
+        self._channel = await open_channel(self._store_url, self._limits)
+        self._runner = web.AppRunner(
+            make_app(self._channel, sweep_interval_s=self._sweep_interval_s)
+        )
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
         log.info(
@@ -60,12 +75,48 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8766)
+    serve.add_argument(
+        "--max-result-mib",
+        type=_positive,
+        default=DEFAULT_MAX_RESULT_BYTES / MIB,
+        help="largest result's records accepted, in MiB (default %(default)s)",
+    )
+    serve.add_argument(
+        "--max-record-mib",
+        type=_positive,
+        default=DEFAULT_MAX_RECORD_BYTES / MIB,
+        help="largest single record accepted, in MiB (default %(default)s)",
+    )
+    serve.add_argument(
+        "--sweep-interval-s",
+        type=_positive,
+        default=DEFAULT_SWEEP_INTERVAL_S,
+        help="how often results past their job's retention are removed (default %(default)s)",
+    )
     serve.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
+    limits = SizeLimits(int(args.max_result_mib * MIB), int(args.max_record_mib * MIB))
+    server = ChannelServer(
+        args.store,
+        args.host,
+        args.port,
+        limits=limits,
+        sweep_interval_s=args.sweep_interval_s,
+    )
     try:
-        asyncio.run(run_until_signal(ChannelServer(args.store, args.host, args.port)))
+        asyncio.run(run_until_signal(server))
     except (ChannelError, OSError) as e:
         print(f"channel: error: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value

@@ -1,11 +1,17 @@
 """The HTTP client Givers post results with."""
 
+import io
+
 import aiohttp
 
 from channel import canonical
 from channel.errors import ResultRejected, StoreUnavailable
+from channel.ingest import result_lines
 from channel.jsonweb import read_error
 from channel.models import Ack, Result
+
+# Above this size a post first asks whether the Channel takes it (Expect: 100-continue).
+ASK_FIRST_BYTES = 1024 * 1024
 
 
 class ChannelClient:
@@ -21,11 +27,14 @@ class ChannelClient:
 
     async def post_result(self, result: Result) -> Ack:
         """Post `result`; raise ResultRejected (final) or StoreUnavailable (retry later)."""
+        body = b"\n".join(result_lines(result)) + b"\n"
         try:
             async with self._session.post(
                 f"{self.url}/v1/results",
-                data=canonical.dumps(result.to_wire()),
-                headers={"Content-Type": "application/json"},
+                # A file-like body is sent in pieces, without blocking the loop.
+                data=io.BytesIO(body),
+                headers={"Content-Type": "application/x-ndjson"},
+                expect100=len(body) > ASK_FIRST_BYTES,
             ) as response:
                 body = await response.read()
                 status = response.status

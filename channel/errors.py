@@ -20,6 +20,14 @@ class InvalidResult(ChannelError):
         self.giver_id = giver_id
 
 
+class UnknownJob(ChannelError):
+    """A result names a job the Channel was never told of."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id} is not known to this Channel")
+        self.job_id = job_id
+
+
 class ResultConflict(ChannelError):
     """A result id was posted again with different content."""
 
@@ -45,12 +53,34 @@ class BadStoreUrl(ChannelError):
 
 
 class ResultTooLarge(ChannelError):
-    """A result is larger than the store accepts."""
+    """A result's records are larger than the Channel accepts."""
 
-    def __init__(self, result_id: str, size_bytes: int) -> None:
-        super().__init__(f"result {result_id} ({size_bytes} bytes) is too large for the store")
+    def __init__(self, result_id: str, size_bytes: int, limit_bytes: int) -> None:
+        super().__init__(
+            f"result {result_id}: records exceed the limit of {limit_bytes} bytes"
+            f" (at least {size_bytes} bytes)"
+        )
         self.result_id = result_id
         self.size_bytes = size_bytes
+        self.limit_bytes = limit_bytes
+
+
+class RecordTooLarge(ChannelError):
+    """One record of a result is larger than the Channel accepts."""
+
+    def __init__(self, result_id: str, index: int, limit_bytes: int) -> None:
+        super().__init__(f"result {result_id}: record {index} exceeds {limit_bytes} bytes")
+        self.result_id = result_id
+        self.index = index
+        self.limit_bytes = limit_bytes
+
+
+class LineTooLong(ChannelError):
+    """A line of a JSON-lines body grew past its limit before its newline arrived."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(f"a line exceeds {limit_bytes} bytes")
+        self.limit_bytes = limit_bytes
 
 
 class ResultRejected(ChannelError):

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from channel.base import Channel
 from channel.errors import BadStoreUrl
+from channel.ingest import SizeLimits
 from channel.mongo import MongoChannel
 from channel.sqlite import SqliteChannel
 
@@ -11,7 +12,7 @@ SQLITE_PREFIX = "sqlite:///"
 MONGO_PREFIXES = ("mongodb://", "mongodb+srv://")
 
 
-async def open_channel(url: str) -> Channel:
+async def open_channel(url: str, limits: SizeLimits | None = None) -> Channel:
     """Open the Channel at `url`: `sqlite:///path` or `mongodb://…`.
 
     As with SQLAlchemy, `sqlite:///data/c.db` is relative to the working
@@ -27,6 +28,8 @@ async def open_channel(url: str) -> Channel:
         channel = MongoChannel(url)
     else:
         raise BadStoreUrl(url, "expected sqlite:///PATH or mongodb://HOST/DATABASE")
+    if limits is not None:
+        channel.limits = limits
     try:
         await channel._open()
     except BaseException:

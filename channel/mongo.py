@@ -1,31 +1,53 @@
 """The MongoDB backend, through PyMongo's async client.
 
-Only what MongoDB and FerretDB 1.x both support is used: single-document
-writes, finds with filter, sort and limit, and plain indexes.
+Only what MongoDB and FerretDB 1.x both support is relied on: single-document
+writes, `insert_many`, finds with filter, sort and limit, `$inc` counters and
+plain indexes. Records of a large result go in GridFS. A result's number in its
+job comes from a counter document; retention is a TTL index where the server
+has them (FerretDB 1.x does not) and the sweep everywhere, since a TTL index
+removes a result but not its GridFS chunks.
 """
 
-from bson import Binary
-from pymongo import ASCENDING, AsyncMongoClient
-from pymongo.errors import DocumentTooLarge, DuplicateKeyError, PyMongoError
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
 
-from channel.base import Channel, StoredResult
-from channel.errors import ResultTooLarge, StoreUnavailable
+from bson import Binary
+from gridfs import AsyncGridFSBucket
+from gridfs.errors import NoFile
+from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
+from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
+
+from channel.base import Channel, JobPolicy, StoredResult
+from channel.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE = "seekgive"
 SERVER_SELECTION_TIMEOUT_MS = 5000
+SWEEP_BATCH = 1000
+DUPLICATE_KEY = 11000
 
 
 class MongoChannel(Channel):
-    """Results in the `results` collection, Giver keys in `givers`."""
+    """Results in `results`, their large records in the `result_chunks` GridFS bucket,
+    Giver keys in `givers`, job policies in `jobs`, result numbers in `counters`."""
 
     def __init__(self, url: str) -> None:
+        super().__init__()
         self.url = url
         self._client: AsyncMongoClient = AsyncMongoClient(
             url, serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS
         )
         database = self._client.get_default_database(default=DEFAULT_DATABASE)
         self._givers = database["givers"]
+        self._jobs_collection = database["jobs"]
         self._results = database["results"]
+        self._counters = database["counters"]
+        self._bucket = AsyncGridFSBucket(database, bucket_name="result_chunks")
+        self.ttl_index = False
 
     def _unavailable(self, e: PyMongoError) -> StoreUnavailable:
         return StoreUnavailable(f"MongoDB error: {e}", url=self.url)
@@ -33,9 +55,23 @@ class MongoChannel(Channel):
     async def _open(self) -> None:
         try:
             await self._results.create_index([("task_id", ASCENDING)])
-            await self._results.create_index([("job_id", ASCENDING), ("_id", ASCENDING)])
+            await self._results.create_index(
+                [("job_id", ASCENDING), ("seq", ASCENDING)], unique=True
+            )
+            self.ttl_index = await self._create_ttl_index()
         except PyMongoError as e:
             raise self._unavailable(e) from e
+
+    async def _create_ttl_index(self) -> bool:
+        try:
+            await self._results.create_index(
+                [("expires_at", ASCENDING)], expireAfterSeconds=0, name="results_ttl"
+            )
+            return True
+        except OperationFailure as e:
+            log.info("no TTL index on %s (%s); expired results go by the sweep", self.url, e)
+        await self._results.create_index([("expires_at", ASCENDING)], name="results_expiry")
+        return False
 
     async def _put_giver_key(self, giver_id: str, public_key: str) -> None:
         try:
@@ -52,54 +88,182 @@ class MongoChannel(Channel):
             raise self._unavailable(e) from e
         return doc["public_key"] if doc else None
 
-    async def _insert_result(self, row: StoredResult) -> StoredResult:
-        doc = {
-            "_id": row.result_id,
-            "task_id": row.task_id,
-            "job_id": row.job_id,
-            "giver_id": row.giver_id,
-            "received_at": row.received_at,
-            "body": Binary(row.body),
-        }
+    async def _put_job(self, policy: JobPolicy) -> JobPolicy:
         try:
-            await self._results.insert_one(doc)
-            return row
-        except DuplicateKeyError:
-            pass
-        except DocumentTooLarge as e:
-            raise ResultTooLarge(row.result_id, len(row.body)) from e
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-        try:
-            stored = await self._results.find_one({"_id": row.result_id})
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-        if stored is None:
-            raise StoreUnavailable(
-                f"result {row.result_id} was reported as a duplicate but is not stored",
-                url=self.url,
+            doc = await self._jobs_collection.find_one_and_update(
+                {"_id": policy.job_id},
+                {"$setOnInsert": {"retention_s": policy.retention_s, "sealed": policy.sealed}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
             )
-        return StoredResult(
-            result_id=stored["_id"],
-            task_id=stored["task_id"],
-            job_id=stored["job_id"],
-            giver_id=stored["giver_id"],
-            received_at=stored["received_at"],
-            body=bytes(stored["body"]),
-        )
-
-    async def _find_by_tasks(self, task_ids: list[str]) -> list[bytes]:
-        return await self._bodies({"task_id": {"$in": task_ids}}, limit=0)
-
-    async def _find_by_job(self, job_id: str, after: str, limit: int) -> list[bytes]:
-        return await self._bodies({"job_id": job_id, "_id": {"$gt": after}}, limit=limit)
-
-    async def _bodies(self, query: dict, *, limit: int) -> list[bytes]:
-        try:
-            cursor = self._results.find(query, {"body": 1}).sort("_id", ASCENDING).limit(limit)
-            return [bytes(doc["body"]) async for doc in cursor]
         except PyMongoError as e:
             raise self._unavailable(e) from e
+        return _policy(doc)
+
+    async def _job(self, job_id: str) -> JobPolicy | None:
+        try:
+            doc = await self._jobs_collection.find_one({"_id": job_id})
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return _policy(doc) if doc else None
+
+    async def _result(self, result_id: str) -> StoredResult | None:
+        rows = await self._find({"_id": result_id}, limit=1)
+        return rows[0] if rows else None
+
+    async def _insert_results(
+        self, batch: list[tuple[StoredResult, list[bytes]]]
+    ) -> list[StoredResult]:
+        ids = [row.result_id for row, _ in batch]
+        stored = {row.result_id: row for row in await self._find({"_id": {"$in": ids}}, limit=0)}
+        new: dict[str, tuple[StoredResult, list[bytes]]] = {}
+        for row, chunks in batch:
+            if row.result_id not in stored:
+                new.setdefault(row.result_id, (row, chunks))
+        if new:
+            stored |= await self._insert_new(list(new.values()))
+        return [stored[result_id] for result_id in ids]
+
+    async def _insert_new(
+        self, batch: list[tuple[StoredResult, list[bytes]]]
+    ) -> dict[str, StoredResult]:
+        try:
+            numbered = await self._number([row for row, _ in batch])
+            for row, chunks in batch:
+                if chunks:
+                    await self._upload(row, chunks)
+            await self._results.insert_many([_doc(row) for row in numbered], ordered=False)
+        except BulkWriteError as e:
+            if any(error["code"] != DUPLICATE_KEY for error in e.details["writeErrors"]):
+                raise self._unavailable(e) from e
+            # Another Channel process stored some of these first: theirs stand.
+            raced = {numbered[error["index"]].result_id for error in e.details["writeErrors"]}
+            found = await self._find({"_id": {"$in": list(raced)}}, limit=0)
+            return {row.result_id: row for row in numbered} | {r.result_id: r for r in found}
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return {row.result_id: row for row in numbered}
+
+    async def _number(self, rows: list[StoredResult]) -> list[StoredResult]:
+        """The rows numbered after their job's last, one counter update per job."""
+        per_job: dict[str, int] = {}
+        for row in rows:
+            per_job[row.job_id] = per_job.get(row.job_id, 0) + 1
+        next_seq: dict[str, int] = {}
+        for job_id, count in per_job.items():
+            counter = await self._counters.find_one_and_update(
+                {"_id": job_id},
+                {"$inc": {"seq": count}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+            next_seq[job_id] = counter["seq"] - count + 1
+        numbered = []
+        for row in rows:
+            numbered.append(replace(row, seq=next_seq[row.job_id]))
+            next_seq[row.job_id] += 1
+        return numbered
+
+    async def _upload(self, row: StoredResult, chunks: list[bytes]) -> None:
+        # What an earlier attempt that never reached `results` left is replaced.
+        try:
+            await self._bucket.delete(row.result_id)
+        except NoFile:
+            pass
+        metadata: dict[str, Any] = {"job_id": row.job_id, "expires_at": _date(row.expires_at)}
+        async with self._bucket.open_upload_stream_with_id(
+            row.result_id, row.result_id, metadata=metadata
+        ) as upload:
+            for chunk in chunks:
+                await upload.write(chunk)
+
+    async def _find_by_tasks(self, task_ids: list[str]) -> list[StoredResult]:
+        return await self._find({"task_id": {"$in": task_ids}}, limit=0, sort="_id")
+
+    async def _page(self, job_id: str, after: int, limit: int) -> list[StoredResult]:
+        return await self._find({"job_id": job_id, "seq": {"$gt": after}}, limit=limit, sort="seq")
+
+    async def _find(self, query: dict, *, limit: int, sort: str = "_id") -> list[StoredResult]:
+        try:
+            cursor = self._results.find(query).sort(sort, ASCENDING).limit(limit)
+            return [_row(doc) async for doc in cursor]
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def _chunks(self, result_id: str) -> AsyncIterator[bytes]:
+        try:
+            download = await self._bucket.open_download_stream(result_id)
+            while chunk := await download.readchunk():
+                yield chunk
+        except NoFile as e:
+            raise StoreUnavailable(
+                f"the records of result {result_id} are missing (GridFS)", url=self.url
+            ) from e
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def _sweep(self, now: float) -> int:
+        expired = {"$lte": _date(now)}
+        removed = 0
+        try:
+            while ids := [
+                doc["_id"]
+                async for doc in self._results.find({"expires_at": expired}, {"_id": 1}).limit(
+                    SWEEP_BATCH
+                )
+            ]:
+                removed += (await self._results.delete_many({"_id": {"$in": ids}})).deleted_count
+            async for file in self._bucket.find({"metadata.expires_at": expired}):
+                await self._bucket.delete(file._id)
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return removed
 
     async def _close(self) -> None:
         await self._client.close()
+
+
+def _policy(doc: dict) -> JobPolicy:
+    return JobPolicy(doc["_id"], doc.get("retention_s"), bool(doc.get("sealed")))
+
+
+def _date(timestamp: float | None) -> datetime | None:
+    # A TTL index only expires BSON dates.
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
+
+
+def _timestamp(date: datetime | None) -> float | None:
+    return None if date is None else date.replace(tzinfo=UTC).timestamp()
+
+
+def _doc(row: StoredResult) -> dict[str, Any]:
+    return {
+        "_id": row.result_id,
+        "task_id": row.task_id,
+        "job_id": row.job_id,
+        "giver_id": row.giver_id,
+        "received_at": row.received_at,
+        "expires_at": _date(row.expires_at),
+        "header": Binary(row.header),
+        "records": row.records,
+        "size_bytes": row.size_bytes,
+        "inline": None if row.inline is None else Binary(row.inline),
+        "seq": row.seq,
+    }
+
+
+def _row(doc: dict[str, Any]) -> StoredResult:
+    inline = doc["inline"]
+    return StoredResult(
+        result_id=doc["_id"],
+        task_id=doc["task_id"],
+        job_id=doc["job_id"],
+        giver_id=doc["giver_id"],
+        received_at=doc["received_at"],
+        expires_at=_timestamp(doc["expires_at"]),
+        header=bytes(doc["header"]),
+        records=doc["records"],
+        size_bytes=doc["size_bytes"],
+        inline=None if inline is None else bytes(inline),
+        seq=doc["seq"],
+    )

@@ -1,53 +1,262 @@
-"""The Channel's HTTP service: Givers post signed results without database access.
+"""The Channel's HTTP service: Givers post signed results without database access,
+readers page through results and export jobs.
 
 Mounted inside the Seeker by default (under /channel/), or run on its own with
-`channel serve`.
+`channel serve`. A result is posted as JSON lines (its header, then one record
+per line) and checked while it streams; a body larger than the limit is
+refused from its Content-Length, before it is sent when the client asks
+`Expect: 100-continue`.
 """
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from channel import canonical
-from channel.base import Channel
+from channel import export
+from channel.base import PAGE_LIMIT, Channel
 from channel.errors import (
     InvalidResult,
+    LineTooLong,
+    RecordTooLarge,
     ResultConflict,
     ResultTooLarge,
     StoreUnavailable,
+    UnknownJob,
     WireError,
 )
+from channel.ingest import MAX_HEADER_BYTES, Intake, Lines, parse_header
 from channel.jsonweb import error_middleware, error_response, json_response
-from channel.models import Result
+from channel.models import Ack
+
+log = logging.getLogger(__name__)
 
 CHANNEL = web.AppKey("channel", Channel)
-DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024
+SWEEP_INTERVAL_S = web.AppKey("sweep_interval_s", float)
+DEFAULT_SWEEP_INTERVAL_S = 60.0
+NDJSON = "application/x-ndjson"
+# Records are checked off the event loop in batches of about this many bytes.
+FEED_BYTES = 1024 * 1024
 
 
 def make_app(
-    channel: Channel, *, max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
+    channel: Channel, *, sweep_interval_s: float = DEFAULT_SWEEP_INTERVAL_S
 ) -> web.Application:
-    """The service's aiohttp application over an open `channel`."""
-    app = web.Application(client_max_size=max_result_bytes, middlewares=[error_middleware])
+    """The service's aiohttp application over an open `channel`; it sweeps expired
+    results every `sweep_interval_s`."""
+    app = web.Application(middlewares=[error_middleware])
     app[CHANNEL] = channel
-    app.router.add_post("/v1/results", post_result)
+    app[SWEEP_INTERVAL_S] = sweep_interval_s
+    app.router.add_post("/v1/results", post_result, expect_handler=_expect_fits)
+    app.router.add_get("/v1/results/{result_id}", get_result)
+    app.router.add_get("/v1/results/{result_id}/records", get_records)
+    app.router.add_get("/v1/tasks/{task_id}/results", task_results)
+    app.router.add_get("/v1/jobs/{job_id}/results", job_results)
+    app.router.add_get("/v1/jobs/{job_id}/export", export_job)
+    app.cleanup_ctx.append(_sweeping)
     return app
 
 
+def _too_large(channel: Channel, size_bytes: int) -> web.Response:
+    return error_response(
+        413,
+        "result_too_large",
+        f"the body ({size_bytes} bytes) exceeds the limit of {_body_limit(channel)} bytes",
+    )
+
+
+def _body_limit(channel: Channel) -> int:
+    return channel.limits.result_bytes + MAX_HEADER_BYTES
+
+
+async def _expect_fits(request: web.Request) -> web.Response | None:
+    """Answer `Expect: 100-continue`: refuse an oversized body before it is sent."""
+    length = request.content_length
+    if length is not None and length > _body_limit(request.app[CHANNEL]):
+        return _too_large(request.app[CHANNEL], length)
+    if request.version >= (1, 1) and request.headers.get("Expect", "").lower() == "100-continue":
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    return None
+
+
 async def post_result(request: web.Request) -> web.Response:
-    """Store a signed result; answer with its acknowledgement."""
+    """Store a signed result streamed as JSON lines; answer with its acknowledgement."""
+    channel = request.app[CHANNEL]
+    if request.content_length is not None and request.content_length > _body_limit(channel):
+        return _too_large(channel, request.content_length)
     try:
-        result = Result.from_wire(canonical.loads(await request.read()))
-    except WireError as e:
-        return error_response(400, "bad_result", str(e))
-    try:
-        ack = await request.app[CHANNEL].put_result(result)
-    except WireError as e:
-        return error_response(400, "bad_result", str(e))
+        response = json_response((await _receive(channel, request)).to_wire())
+    except RecordTooLarge as e:
+        response = error_response(413, "record_too_large", str(e))
     except ResultTooLarge as e:
-        return error_response(413, "result_too_large", str(e))
+        response = error_response(413, "result_too_large", str(e))
+    except WireError as e:
+        response = error_response(400, "bad_result", str(e))
+    except UnknownJob as e:
+        response = error_response(403, "unknown_job", str(e))
     except InvalidResult as e:
-        return error_response(403, "invalid_result", str(e))
+        response = error_response(403, "invalid_result", str(e))
     except ResultConflict as e:
-        return error_response(409, "result_conflict", str(e))
-    except StoreUnavailable:
-        return error_response(503, "store_unavailable", "the results store is unavailable")
-    return json_response(ack.to_wire())
+        response = error_response(409, "result_conflict", str(e))
+    except StoreUnavailable as e:
+        log.warning("result not stored: %s", e)
+        response = error_response(503, "store_unavailable", "the results store is unavailable")
+    await _drain(request, channel)
+    return response
+
+
+async def _receive(channel: Channel, request: web.Request) -> Ack:
+    splitter = Lines(max(MAX_HEADER_BYTES, channel.limits.record_bytes))
+    stream = request.content.iter_any()
+    lines: list[bytes] = []
+    try:
+        async for data in stream:
+            lines += splitter.feed(data)
+            if lines:
+                break
+        else:
+            lines += splitter.end()
+    except LineTooLong as e:
+        raise WireError(f"the result header exceeds {MAX_HEADER_BYTES} bytes") from e
+    if not lines:
+        raise WireError("the body holds no result header")
+    if len(lines[0]) > MAX_HEADER_BYTES:
+        raise WireError(f"the result header exceeds {MAX_HEADER_BYTES} bytes")
+    begun = await channel.begin(parse_header(lines[0]))
+    if isinstance(begun, Ack):
+        return begun
+    pending = lines[1:]
+    pending_bytes = sum(map(len, pending))
+    try:
+        async for data in stream:
+            pending += splitter.feed(data)
+            pending_bytes += len(data)
+            if pending_bytes >= FEED_BYTES:
+                await _feed(begun, pending, pending_bytes)
+                pending, pending_bytes = [], 0
+        pending += splitter.end()
+    except LineTooLong as e:
+        raise RecordTooLarge(begun.result.result_id, begun.count, e.limit_bytes) from e
+    await _feed(begun, pending, pending_bytes)
+    return await channel.commit(begun)
+
+
+async def _feed(intake: Intake, lines: list[bytes], size_bytes: int) -> None:
+    if size_bytes >= FEED_BYTES:
+        await asyncio.to_thread(intake.add, lines)
+    else:
+        intake.add(lines)
+
+
+async def _drain(request: web.Request, channel: Channel) -> None:
+    """Read and drop what is left of a body, when its size is known and within the
+    limit, so a client refused early reads the answer instead of a reset connection."""
+    length = request.content_length
+    if length is not None and length <= _body_limit(channel):
+        async for _ in request.content.iter_any():
+            pass
+
+
+async def get_result(request: web.Request) -> web.Response:
+    """A stored result's signed header and the size of its records."""
+    row = await request.app[CHANNEL].result(request.match_info["result_id"])
+    if row is None:
+        return error_response(404, "no_such_result", "no such result")
+    return json_response(row.to_wire())
+
+
+async def get_records(request: web.Request) -> web.StreamResponse:
+    """A stored result's records as JSON lines, streamed."""
+    channel = request.app[CHANNEL]
+    row = await channel.result(request.match_info["result_id"])
+    if row is None:
+        return error_response(404, "no_such_result", "no such result")
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for line in channel.record_lines(row):
+            yield line + b"\n"
+
+    return await _stream(request, lines(), NDJSON)
+
+
+async def task_results(request: web.Request) -> web.Response:
+    """Every stored result of a task (headers, without records)."""
+    rows = await request.app[CHANNEL].result_rows([request.match_info["task_id"]])
+    return json_response({"results": [row.to_wire() for row in rows]})
+
+
+async def job_results(request: web.Request) -> web.Response:
+    """A page of a job's results in the order they were stored; pass `cursor` back
+    as `after` for the next page (also once the job has more results)."""
+    try:
+        after = int(request.query.get("after", "0"))
+        limit = int(request.query.get("limit", str(PAGE_LIMIT)))
+    except ValueError:
+        return error_response(400, "bad_query", "after and limit must be whole numbers")
+    if after < 0 or not 1 <= limit <= PAGE_LIMIT:
+        return error_response(
+            400, "bad_query", f"after must be 0 or more and limit between 1 and {PAGE_LIMIT}"
+        )
+    page = await request.app[CHANNEL].results_page(
+        request.match_info["job_id"], after=after, limit=limit
+    )
+    return json_response(
+        {"results": [row.to_wire() for row in page.results], "cursor": page.cursor}
+    )
+
+
+async def export_job(request: web.Request) -> web.StreamResponse:
+    """Every record of a job, `format=jsonl` (the default) or `format=csv`; CSV takes
+    its columns from `fields=a,b` or, without it, from the records themselves."""
+    channel = request.app[CHANNEL]
+    job_id = request.match_info["job_id"]
+    kind = request.query.get("format", "jsonl")
+    if kind == "jsonl":
+        return await _stream(request, export.jsonl(channel, job_id), NDJSON, f"{job_id}.jsonl")
+    if kind == "csv":
+        fields = request.query.get("fields")
+        columns = [f for f in fields.split(",") if f] if fields is not None else None
+        return await _stream(
+            request, export.csv_text(channel, job_id, columns), "text/csv", f"{job_id}.csv"
+        )
+    return error_response(400, "bad_query", "format must be jsonl or csv")
+
+
+async def _stream(
+    request: web.Request, chunks: AsyncIterator[bytes], content_type: str, filename: str = ""
+) -> web.StreamResponse:
+    headers = {"Content-Type": content_type}
+    if filename:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response = web.StreamResponse(headers=headers)
+    await response.prepare(request)
+    async for chunk in chunks:
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+async def _sweeping(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(_sweep_forever(app[CHANNEL], app[SWEEP_INTERVAL_S]))
+    yield
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+
+
+async def _sweep_forever(channel: Channel, interval_s: float) -> None:
+    failing = False
+    while True:
+        try:
+            removed = await channel.sweep()
+        except StoreUnavailable as e:
+            log.log(logging.DEBUG if failing else logging.WARNING, "sweep failed: %s", e)
+            failing = True
+        else:
+            failing = False
+            if removed:
+                log.info("sweep removed %d expired result(s)", removed)
+        await asyncio.sleep(interval_s)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from channel.base import JobPolicy
 from seeker.blocks import Block, Tally
 from seeker.keys import Ranges
 from seeker.spec import JobSpec
@@ -65,6 +66,11 @@ class Job:
     def open(self) -> bool:
         """Whether the job may still lease blocks (now or after a resume)."""
         return self.status in (JobStatus.RUNNING, JobStatus.PAUSED)
+
+    @property
+    def channel_policy(self) -> JobPolicy:
+        """What the Channel must know to take the job's results."""
+        return JobPolicy(self.job_id, retention_s=self.spec.retention_s)
 
     def unit(self, block: Block) -> Tally:
         return block.tally(self.spec.max_attempts)

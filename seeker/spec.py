@@ -28,6 +28,7 @@ DEFAULT_RETRY_BACKOFF_S = 30.0
 MAX_REPLICAS = 10
 DEFAULT_MAX_EXTRA_COPIES = 2
 MAX_EXTRA_COPIES = 10
+MAX_RETENTION_DAYS = 36_500
 _FIELDS = {
     "image",
     "images",
@@ -50,6 +51,7 @@ _FIELDS = {
     "ignore_fields",
     "max_extra_copies",
     "adaptive",
+    "retention_days",
 }
 _KEY_SOURCES = ("keys", "range", "ranges", "from_job")
 _LIMIT_FIELDS = {"memory_bytes", "cpus", "pids", "timeout_s", "output_bytes"}
@@ -101,6 +103,12 @@ class JobSpec:
     requirements: Requirements = field(default_factory=Requirements)
     redundancy: Redundancy = field(default_factory=Redundancy)
     images: dict[str, str] = field(default_factory=dict)
+    # How long the Channel keeps the job's results after each arrives; None: for good.
+    retention_days: float | None = None
+
+    @property
+    def retention_s(self) -> float | None:
+        return None if self.retention_days is None else self.retention_days * 86_400
 
     def image_for(self, arch: str) -> str | None:
         """The image a Giver of architecture `arch` runs, or None if the job has none."""
@@ -126,6 +134,7 @@ class JobSpec:
             "retry_backoff_s": self.retry_backoff_s,
             "requires": self.requirements.to_wire(),
             "redundancy": self.redundancy.to_wire(),
+            "retention_days": self.retention_days,
         }
 
     @classmethod
@@ -146,6 +155,7 @@ class JobSpec:
             retry_backoff_s=data["retry_backoff_s"],
             requirements=Requirements.from_wire(data["requires"]),
             redundancy=Redundancy.from_wire(data["redundancy"]),
+            retention_days=data.get("retention_days"),
         )
 
 
@@ -216,7 +226,24 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
         retry_backoff_s=_seconds(body, "retry_backoff_s", DEFAULT_RETRY_BACKOFF_S),
         requirements=requirements,
         redundancy=_parse_redundancy(body),
+        retention_days=_retention_days(body),
     )
+
+
+def _retention_days(body: dict[str, Any]) -> float | None:
+    value = body.get("retention_days")
+    if value is None:
+        return None
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not 0 < value <= MAX_RETENTION_DAYS
+    ):
+        raise InvalidJob(
+            f"retention_days must be a number of days above 0 and at most {MAX_RETENTION_DAYS}",
+            field="retention_days",
+        )
+    return float(value)
 
 
 def _parse_images(body: dict[str, Any]) -> tuple[str, dict[str, str]]:

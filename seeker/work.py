@@ -76,6 +76,8 @@ class KeyManager:
                 log.warning("job %s was being created when the Seeker stopped; removed", job.job_id)
                 await self.store.delete_job(job.job_id)
                 continue
+            # A Channel store that is new, or other than the one before, learns the job.
+            await self.channel.put_job(job.channel_policy)
             if job.status is JobStatus.DONE:
                 job.next_seq = await self.store.last_seq(job.job_id) + 1
             else:

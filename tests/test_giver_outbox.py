@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from conftest import free_port
 
-from channel.base import Channel
+from channel.base import Channel, JobPolicy
 from channel.client import ChannelClient
 from channel.factory import open_channel
 from channel.identity import Identity
@@ -49,6 +49,7 @@ def outbox_log() -> Iterator[tuple[LogWaiter, LogWaiter]]:
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Channel]:
     channel = await open_channel(f"sqlite:///{tmp_path}/c.db")
+    await channel.put_job(JobPolicy("j1"))
     yield channel
     await channel.close()
 

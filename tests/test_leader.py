@@ -241,7 +241,7 @@ async def test_when_the_leader_dies_the_other_seeker_finishes_the_job_running_no
         assert job["keys"] == {"total": 24, "done": 24, "failed": 0, "leased": 0, "pending": 0}
 
     async with await open_channel(mongo_url) as channel:
-        results = await channel.results_for_job(job_id, limit=1000)
+        results = [row async for row in channel.job_results(job_id)]
     runs = Counter(block_id_of_task(r.task_id) for r in results)
     assert len(runs) == 12 and set(runs.values()) == {1}, runs
     taken_over = [line for line in log.read_text().splitlines() if "holds the leader lease" in line]

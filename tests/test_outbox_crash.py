@@ -172,7 +172,7 @@ class Grid:
 
         async def read() -> list[Result]:
             async with await open_channel(self.store) as channel:
-                return await channel.results_for_job(job_id)
+                return [await channel.load(row) async for row in channel.job_results(job_id)]
 
         return asyncio.run(read())
 

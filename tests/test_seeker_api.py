@@ -12,8 +12,7 @@ import pytest
 
 from channel import canonical, messages
 from channel.identity import Identity
-from channel.models import Capabilities, GiverInfo, KeyOutcome, Result
-from channel.signing import sign_result
+from channel.models import Capabilities, GiverInfo
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 
@@ -119,42 +118,6 @@ async def test_registration_proves_the_key(seeker: Seeker, http: aiohttp.ClientS
     status, answer = await call(http, "POST", url, stale)
     assert status == 403 and "clock" in answer["message"]
     assert (await call(http, "POST", url, {"giver": {}}))[0] == 400
-
-
-async def test_forged_and_altered_results_are_refused_and_not_stored(
-    seeker: Seeker, http: aiohttp.ClientSession
-) -> None:
-    giver, forger = Identity.generate(), Identity.generate()
-    await call(http, "POST", f"{seeker.url}/api/v1/givers", registration(giver))
-    results_url = f"{seeker.url}/channel/v1/results"
-    result = sign_result(
-        giver,
-        Result(
-            result_id="r1",
-            task_id="j1-00000",
-            job_id="j1",
-            giver_id="",
-            records=[{"key": "1", "data": {"price": 10}}],
-            outcomes=[KeyOutcome("1", True)],
-            error=None,
-            started_at=0.0,
-            finished_at=1.0,
-        ),
-    )
-
-    altered = dataclasses.replace(result, records=[{"key": "1", "data": {"price": 0}}])
-    forged = dataclasses.replace(sign_result(forger, result), giver_id=giver.id)
-    unregistered = sign_result(forger, result)
-    for bad in (altered, forged, unregistered):
-        status, answer = await call(http, "POST", results_url, bad.to_wire())
-        assert (status, answer["code"]) == (403, "invalid_result")
-    status, answer = await call(http, "POST", results_url, raw=b'{"result_id": 1}')
-    assert (status, answer["code"]) == (400, "bad_result")
-    assert await seeker.channel.results_for_job("j1") == []
-
-    status, ack = await call(http, "POST", results_url, result.to_wire())
-    assert status == 200 and ack["result_id"] == "r1"
-    assert await call(http, "POST", results_url, result.to_wire()) == (200, ack)
 
 
 async def test_session_with_a_bad_proof_is_closed(

@@ -1,0 +1,79 @@
+"""A job's records as JSON lines or CSV, streamed a chunk at a time.
+
+Memory stays flat whatever the job's size: records are read result by result
+from the store and written out as they come. CSV needs its columns before its
+first row, so without `fields` it reads the records twice: once for the
+names of their data fields, once for the rows.
+"""
+
+import csv
+import io
+from collections.abc import AsyncIterator, Sequence
+
+from channel import canonical
+from channel.base import Channel
+
+# Output is written in pieces of about this many bytes.
+WRITE_BYTES = 64 * 1024
+
+
+async def records(channel: Channel, job_id: str) -> AsyncIterator[bytes]:
+    """Every stored record of the job, as canonical JSON lines, in arrival order."""
+    async for row in channel.job_results(job_id):
+        async for line in channel.record_lines(row):
+            yield line
+
+
+async def jsonl(channel: Channel, job_id: str) -> AsyncIterator[bytes]:
+    batch = bytearray()
+    async for line in records(channel, job_id):
+        batch += line + b"\n"
+        if len(batch) >= WRITE_BYTES:
+            yield bytes(batch)
+            batch.clear()
+    if batch:
+        yield bytes(batch)
+
+
+async def data_fields(channel: Channel, job_id: str) -> list[str]:
+    """The names of the data fields the job's records use, in order of first use."""
+    names: dict[str, None] = {}
+    async for line in records(channel, job_id):
+        record = canonical.loads(line)
+        names.update(dict.fromkeys(record.get("data", {})))
+        if "sealed" in record:
+            names["sealed"] = None
+    return list(names)
+
+
+async def csv_text(
+    channel: Channel, job_id: str, fields: Sequence[str] | None = None
+) -> AsyncIterator[bytes]:
+    """The job's records as CSV: `key`, then one column per data field; values that
+    are not strings or numbers are written as JSON."""
+    columns = list(fields) if fields is not None else await data_fields(channel, job_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["key", *columns])
+    async for line in records(channel, job_id):
+        record = canonical.loads(line)
+        data = record.get("data", {"sealed": record.get("sealed")})
+        writer.writerow([record["key"], *(_cell(data.get(name)) for name in columns)])
+        if buffer.tell() >= WRITE_BYTES:
+            yield _take(buffer)
+    yield _take(buffer)
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None or isinstance(value, str | int | float):
+        return "" if value is None else value
+    return canonical.dumps(value).decode()
+
+
+def _take(buffer: io.StringIO) -> bytes:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text.encode()
