@@ -14,9 +14,10 @@ from types import TracebackType
 
 from channel import canonical
 from channel.batching import Batcher
-from channel.errors import InvalidResult, ResultConflict, UnknownJob
+from channel.errors import InvalidResult, ResultConflict, UnknownJob, WireError
 from channel.ingest import Inflater, Intake, SizeLimits, header_line, inflate
 from channel.models import Ack, Result
+from channel.readers import Reader, new_token, token_hash, token_id_of
 from channel.signing import verify_signature
 
 PAGE_LIMIT = 1000
@@ -92,6 +93,47 @@ class Channel(ABC):
     async def register_giver(self, giver_id: str, public_key: str) -> None:
         """Record the public key results from `giver_id` must be signed with."""
         await self._put_giver_key(giver_id, public_key)
+
+    async def issue_reader(
+        self,
+        *,
+        label: str = "",
+        jobs: tuple[str, ...] = (),
+        datasets: tuple[str, ...] = (),
+        upload: bool = False,
+        expires_in_s: float | None = None,
+    ) -> tuple[str, Reader]:
+        """A new reader token (shown only now) and what it may do."""
+        if not (jobs or datasets or upload):
+            raise WireError("a reader token must name a job or a dataset, or allow uploads")
+        if expires_in_s is not None and expires_in_s <= 0:
+            raise WireError("expires_in_s must be above 0")
+        token, now = new_token(), time.time()
+        digest = token_hash(token)
+        reader = Reader(
+            token_id=token_id_of(digest),
+            label=label,
+            jobs=jobs,
+            datasets=datasets,
+            upload=upload,
+            created_at=now,
+            expires_at=None if expires_in_s is None else now + expires_in_s,
+        )
+        await self._put_reader(digest, reader)
+        return token, reader
+
+    async def reader(self, token: str) -> Reader | None:
+        """The reader a token belongs to, while it is neither revoked nor expired."""
+        reader = await self._reader(token_hash(token))
+        return reader if reader is not None and reader.valid(time.time()) else None
+
+    async def readers(self) -> list[Reader]:
+        """Every reader token ever issued, oldest first."""
+        return await self._readers()
+
+    async def revoke_reader(self, token_id: str) -> Reader | None:
+        """Revoke a reader token by its id; the revoked reader, or None if unknown."""
+        return await self._revoke_reader(token_id)
 
     async def put_job(self, policy: JobPolicy) -> JobPolicy:
         """Announce a job whose results may be stored; a job's policy never changes,
@@ -262,6 +304,18 @@ class Channel(ABC):
 
     @abstractmethod
     async def _giver_key(self, giver_id: str) -> str | None: ...
+
+    @abstractmethod
+    async def _put_reader(self, digest: str, reader: Reader) -> None: ...
+
+    @abstractmethod
+    async def _reader(self, digest: str) -> Reader | None: ...
+
+    @abstractmethod
+    async def _readers(self) -> list[Reader]: ...
+
+    @abstractmethod
+    async def _revoke_reader(self, token_id: str) -> Reader | None: ...
 
     @abstractmethod
     async def _put_job(self, policy: JobPolicy) -> JobPolicy:

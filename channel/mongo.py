@@ -22,6 +22,7 @@ from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 
 from channel.base import Channel, JobPolicy, StoredResult
 from channel.errors import StoreUnavailable
+from channel.readers import Reader
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class MongoChannel(Channel):
         database = self._client.get_default_database(default=DEFAULT_DATABASE)
         self._givers = database["givers"]
         self._jobs_collection = database["jobs"]
+        self._readers_collection = database["readers"]
         self._results = database["results"]
         self._counters = database["counters"]
         self._bucket = AsyncGridFSBucket(database, bucket_name="result_chunks")
@@ -58,6 +60,7 @@ class MongoChannel(Channel):
             await self._results.create_index(
                 [("job_id", ASCENDING), ("seq", ASCENDING)], unique=True
             )
+            await self._readers_collection.create_index([("token_id", ASCENDING)], unique=True)
             self.ttl_index = await self._create_ttl_index()
         except PyMongoError as e:
             raise self._unavailable(e) from e
@@ -87,6 +90,38 @@ class MongoChannel(Channel):
         except PyMongoError as e:
             raise self._unavailable(e) from e
         return doc["public_key"] if doc else None
+
+    async def _put_reader(self, digest: str, reader: Reader) -> None:
+        wire = reader.to_wire()
+        try:
+            await self._readers_collection.insert_one({"_id": digest, **wire})
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def _reader(self, digest: str) -> Reader | None:
+        try:
+            doc = await self._readers_collection.find_one({"_id": digest})
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return _reader(doc) if doc else None
+
+    async def _readers(self) -> list[Reader]:
+        try:
+            cursor = self._readers_collection.find({}).sort("created_at", ASCENDING)
+            return [_reader(doc) async for doc in cursor]
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def _revoke_reader(self, token_id: str) -> Reader | None:
+        try:
+            doc = await self._readers_collection.find_one_and_update(
+                {"token_id": token_id},
+                {"$set": {"revoked": True}},
+                return_document=ReturnDocument.AFTER,
+            )
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return _reader(doc) if doc else None
 
     async def _put_job(self, policy: JobPolicy) -> JobPolicy:
         try:
@@ -221,6 +256,19 @@ class MongoChannel(Channel):
 
     async def _close(self) -> None:
         await self._client.close()
+
+
+def _reader(doc: dict[str, Any]) -> Reader:
+    return Reader(
+        token_id=doc["token_id"],
+        label=doc["label"],
+        jobs=tuple(doc["jobs"]),
+        datasets=tuple(doc["datasets"]),
+        upload=doc["upload"],
+        created_at=doc["created_at"],
+        expires_at=doc["expires_at"],
+        revoked=doc["revoked"],
+    )
 
 
 def _policy(doc: dict) -> JobPolicy:

@@ -1,6 +1,9 @@
 """The Channel's HTTP service: Givers post signed results without database access,
 readers page through results and export jobs.
 
+Givers authenticate by their signature; readers by a bearer token whose scope
+names the jobs it may read.
+
 Mounted inside the Seeker by default (under /channel/), or run on its own with
 `channel serve`. A result is posted as JSON lines (its header, then one record
 per line) and checked while it streams; a body larger than the limit is
@@ -15,7 +18,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from channel import export
-from channel.base import PAGE_LIMIT, Channel
+from channel.base import PAGE_LIMIT, Channel, StoredResult
 from channel.errors import (
     InvalidResult,
     LineTooLong,
@@ -29,6 +32,7 @@ from channel.errors import (
 from channel.ingest import MAX_HEADER_BYTES, Intake, Lines, parse_header
 from channel.jsonweb import error_middleware, error_response, json_response
 from channel.models import Ack
+from channel.readers import Reader
 
 log = logging.getLogger(__name__)
 
@@ -158,20 +162,46 @@ async def _drain(request: web.Request, channel: Channel) -> None:
             pass
 
 
-async def get_result(request: web.Request) -> web.Response:
-    """A stored result's signed header and the size of its records."""
+async def reader_of(request: web.Request) -> Reader:
+    """The reader whose bearer token came with the request; 401 without a valid one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise web.HTTPUnauthorized(
+            text="reading needs a reader token: Authorization: Bearer TOKEN",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    reader = await request.app[CHANNEL].reader(token.strip())
+    if reader is None:
+        raise web.HTTPUnauthorized(
+            text="the reader token is unknown, revoked or expired",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return reader
+
+
+async def _may_read_job(request: web.Request, job_id: str) -> None:
+    reader = await reader_of(request)
+    if not reader.may_read_job(job_id):
+        raise web.HTTPForbidden(text=f"reader token {reader.token_id} may not read job {job_id}")
+
+
+async def _readable(request: web.Request) -> StoredResult:
     row = await request.app[CHANNEL].result(request.match_info["result_id"])
     if row is None:
-        return error_response(404, "no_such_result", "no such result")
-    return json_response(row.to_wire())
+        raise web.HTTPNotFound(text="no such result")
+    await _may_read_job(request, row.job_id)
+    return row
+
+
+async def get_result(request: web.Request) -> web.Response:
+    """A stored result's signed header and the size of its records."""
+    return json_response((await _readable(request)).to_wire())
 
 
 async def get_records(request: web.Request) -> web.StreamResponse:
     """A stored result's records as JSON lines, streamed."""
     channel = request.app[CHANNEL]
-    row = await channel.result(request.match_info["result_id"])
-    if row is None:
-        return error_response(404, "no_such_result", "no such result")
+    row = await _readable(request)
 
     async def lines() -> AsyncIterator[bytes]:
         async for line in channel.record_lines(row):
@@ -181,9 +211,11 @@ async def get_records(request: web.Request) -> web.StreamResponse:
 
 
 async def task_results(request: web.Request) -> web.Response:
-    """Every stored result of a task (headers, without records)."""
+    """Every stored result of a task (headers, without records) the reader may read."""
+    reader = await reader_of(request)
     rows = await request.app[CHANNEL].result_rows([request.match_info["task_id"]])
-    return json_response({"results": [row.to_wire() for row in rows]})
+    readable = [row.to_wire() for row in rows if reader.may_read_job(row.job_id)]
+    return json_response({"results": readable})
 
 
 async def job_results(request: web.Request) -> web.Response:
@@ -198,6 +230,7 @@ async def job_results(request: web.Request) -> web.Response:
         return error_response(
             400, "bad_query", f"after must be 0 or more and limit between 1 and {PAGE_LIMIT}"
         )
+    await _may_read_job(request, request.match_info["job_id"])
     page = await request.app[CHANNEL].results_page(
         request.match_info["job_id"], after=after, limit=limit
     )
@@ -211,6 +244,7 @@ async def export_job(request: web.Request) -> web.StreamResponse:
     its columns from `fields=a,b` or, without it, from the records themselves."""
     channel = request.app[CHANNEL]
     job_id = request.match_info["job_id"]
+    await _may_read_job(request, job_id)
     kind = request.query.get("format", "jsonl")
     if kind == "jsonl":
         return await _stream(request, export.jsonl(channel, job_id), NDJSON, f"{job_id}.jsonl")

@@ -8,8 +8,10 @@ import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from channel import canonical
 from channel.base import Channel, JobPolicy, StoredResult
 from channel.errors import StoreUnavailable
+from channel.readers import Reader
 from channel.sqlitefile import SqliteFile
 
 SWEEP_BATCH = 1000
@@ -18,6 +20,17 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS givers (
     giver_id TEXT PRIMARY KEY,
     public_key TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS readers (
+    token_hash TEXT PRIMARY KEY,
+    token_id TEXT NOT NULL UNIQUE,
+    label TEXT NOT NULL,
+    jobs TEXT NOT NULL,
+    datasets TEXT NOT NULL,
+    upload INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL,
+    revoked INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS jobs (
     job_id TEXT PRIMARY KEY,
@@ -53,6 +66,8 @@ _COLUMNS = (
     "result_id, task_id, job_id, giver_id, received_at, expires_at, header, records, "
     "size_bytes, inline, seq"
 )
+
+_READER_COLUMNS = "token_id, label, jobs, datasets, upload, created_at, expires_at, revoked"
 
 
 class SqliteChannel(Channel):
@@ -98,6 +113,51 @@ class SqliteChannel(Channel):
             ).fetchone()
         )
         return row[0] if row else None
+
+    async def _put_reader(self, digest: str, reader: Reader) -> None:
+        await self._run(
+            lambda db: db.execute(
+                f"INSERT INTO readers (token_hash, {_READER_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    digest,
+                    reader.token_id,
+                    reader.label,
+                    canonical.dumps(reader.jobs).decode(),
+                    canonical.dumps(reader.datasets).decode(),
+                    int(reader.upload),
+                    reader.created_at,
+                    reader.expires_at,
+                    int(reader.revoked),
+                ),
+            )
+        )
+
+    async def _reader(self, digest: str) -> Reader | None:
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT {_READER_COLUMNS} FROM readers WHERE token_hash = ?", (digest,)
+            ).fetchall()
+        )
+        return _reader(rows[0]) if rows else None
+
+    async def _readers(self) -> list[Reader]:
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT {_READER_COLUMNS} FROM readers ORDER BY created_at"
+            ).fetchall()
+        )
+        return [_reader(row) for row in rows]
+
+    async def _revoke_reader(self, token_id: str) -> Reader | None:
+        def revoke(db: sqlite3.Connection) -> Reader | None:
+            db.execute("UPDATE readers SET revoked = 1 WHERE token_id = ?", (token_id,))
+            row = db.execute(
+                f"SELECT {_READER_COLUMNS} FROM readers WHERE token_id = ?", (token_id,)
+            ).fetchone()
+            return _reader(row) if row else None
+
+        return await self._run(revoke)
 
     async def _put_job(self, policy: JobPolicy) -> JobPolicy:
         def put(db: sqlite3.Connection) -> JobPolicy:
@@ -221,3 +281,17 @@ def _job(db: sqlite3.Connection, job_id: str) -> JobPolicy | None:
 def _result(db: sqlite3.Connection, result_id: str) -> StoredResult | None:
     row = db.execute(f"SELECT {_COLUMNS} FROM results WHERE result_id = ?", (result_id,)).fetchone()
     return StoredResult(*row) if row else None
+
+
+def _reader(row: tuple) -> Reader:
+    token_id, label, jobs, datasets, upload, created_at, expires_at, revoked = row
+    return Reader(
+        token_id=token_id,
+        label=label,
+        jobs=tuple(canonical.loads(jobs)),
+        datasets=tuple(canonical.loads(datasets)),
+        upload=bool(upload),
+        created_at=created_at,
+        expires_at=expires_at,
+        revoked=bool(revoked),
+    )

@@ -23,6 +23,7 @@ from channel.factory import open_channel
 from channel.identity import Identity
 from channel.ingest import SizeLimits
 from channel.models import KeyOutcome, Result
+from channel.readers import Reader, token_hash
 from channel.signing import sign_result
 
 
@@ -265,3 +266,33 @@ async def test_close_twice_is_harmless(channel: Channel) -> None:
 async def test_unknown_store_scheme_is_a_clear_error() -> None:
     with pytest.raises(BadStoreUrl, match="expected sqlite"):
         await open_channel("postgres://db/x")
+
+
+async def test_reader_tokens_are_kept_hashed_and_can_be_revoked(channel: Channel) -> None:
+    token, reader = await channel.issue_reader(
+        label="Sarah", jobs=("j1",), datasets=("*",), expires_in_s=3600.0
+    )
+    assert token.startswith("sgr_") and token_hash(token).startswith(reader.token_id)
+    assert await channel.reader(token) == reader
+    assert reader.may_read_job("j1") and not reader.may_read_job("j2")
+    assert reader.may_read_dataset("anything")
+    assert await channel.reader(token + "x") is None
+    assert await channel.readers() == [reader]
+    revoked = await channel.revoke_reader(reader.token_id)
+    assert revoked == dataclasses.replace(reader, revoked=True)
+    assert await channel.reader(token) is None
+    assert await channel.revoke_reader("unknown") is None
+
+
+async def test_a_reader_token_must_grant_something(channel: Channel) -> None:
+    with pytest.raises(WireError, match="must name a job or a dataset"):
+        await channel.issue_reader(label="nothing")
+    with pytest.raises(WireError, match="expires_in_s"):
+        await channel.issue_reader(jobs=("j1",), expires_in_s=0)
+    assert await channel.readers() == []
+
+
+def test_a_reader_expires() -> None:
+    reader = Reader("t", "", ("j1",), (), False, created_at=0.0, expires_at=10.0)
+    assert reader.valid(9.9) and not reader.valid(10.0)
+    assert not dataclasses.replace(reader, revoked=True).valid(5.0)

@@ -36,12 +36,17 @@ class Service:
     def client(self) -> ChannelClient:
         return ChannelClient(self.url, self.http)
 
-    async def get_json(self, path: str) -> tuple[int, dict]:
-        async with self.http.get(f"{self.url}{path}") as response:
+    token: str = ""
+
+    def auth(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token if token is None else token}"}
+
+    async def get_json(self, path: str, token: str | None = None) -> tuple[int, dict]:
+        async with self.http.get(f"{self.url}{path}", headers=self.auth(token)) as response:
             return response.status, await response.json()
 
     async def get_bytes(self, path: str) -> bytes:
-        async with self.http.get(f"{self.url}{path}") as response:
+        async with self.http.get(f"{self.url}{path}", headers=self.auth()) as response:
             assert response.status == 200, await response.text()
             return await response.read()
 
@@ -62,8 +67,9 @@ async def service(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         await site.start()
         port = runner.addresses[0][1]
         try:
+            token, _ = await channel.issue_reader(label="tests", jobs=("j1",))
             async with aiohttp.ClientSession() as http:
-                yield Service(channel, f"http://127.0.0.1:{port}", http, giver)
+                yield Service(channel, f"http://127.0.0.1:{port}", http, giver, token)
         finally:
             await runner.cleanup()
 
@@ -112,7 +118,33 @@ async def test_a_posted_result_is_listed_paged_and_streamed(service: Service) ->
     lines = (await service.get_bytes("/v1/results/r3/records")).splitlines()
     assert [canonical.loads(line) for line in lines] == results[3].records
     status, missing = await service.get_json("/v1/results/nope")
-    assert (status, missing["code"]) == (404, "no_such_result")
+    assert (status, missing["code"]) == (404, "not_found")
+
+
+async def test_reading_needs_a_token_scoped_to_the_job(service: Service) -> None:
+    await service.channel.put_job(JobPolicy("j2"))
+    await service.client.post_result(result_of(service.giver, "r1", pages(1, 10)))
+    other = dataclasses.replace(result_of(service.giver, "r2", pages(1, 10)), job_id="j2")
+    await service.client.post_result(sign_result(service.giver, other))
+    paths = ["/v1/jobs/j1/results", "/v1/jobs/j1/export", "/v1/results/r1"]
+    for path in paths:
+        for token in ("", "sgr_not-a-token"):
+            status, answer = await service.get_json(path, token)
+            assert (status, answer["code"]) == (401, "unauthorized"), path
+    j2_only, reader = await service.channel.issue_reader(jobs=("j2",))
+    for path in paths:
+        status, answer = await service.get_json(path, j2_only)
+        assert (status, answer["code"]) == (403, "forbidden"), path
+        assert "may not read job j1" in answer["message"]
+    _, by_task = await service.get_json("/v1/tasks/j1-00000.1/results", j2_only)
+    assert [r["job_id"] for r in by_task["results"]] == ["j2"]
+    assert (await service.get_json("/v1/results/r2", j2_only))[0] == 200
+
+    everything, _ = await service.channel.issue_reader(jobs=("*",))
+    assert (await service.get_json("/v1/jobs/j1/results", everything))[0] == 200
+    revoked = await service.channel.revoke_reader(reader.token_id)
+    assert revoked is not None and revoked.revoked
+    assert (await service.get_json("/v1/results/r2", j2_only))[0] == 401
 
 
 @pytest.mark.parametrize("query", ["after=-1", "after=x", "limit=0", "limit=1001"], ids=lambda q: q)
