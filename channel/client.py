@@ -31,8 +31,9 @@ class ChannelClient:
         try:
             async with self._session.post(
                 f"{self.url}/v1/results",
-                # A file-like body is sent in pieces, without blocking the loop.
-                data=io.BytesIO(body),
+                # A large body goes as a file, sent in pieces without blocking the loop;
+                # a small one in the same write as the request's head.
+                data=io.BytesIO(body) if len(body) > ASK_FIRST_BYTES else body,
                 headers={"Content-Type": "application/x-ndjson"},
                 expect100=len(body) > ASK_FIRST_BYTES,
             ) as response:

@@ -112,7 +112,7 @@ async def post_result(request: web.Request) -> web.Response:
 
 async def _receive(channel: Channel, request: web.Request) -> Ack:
     splitter = Lines(max(MAX_HEADER_BYTES, channel.limits.record_bytes))
-    stream = request.content.iter_any()
+    stream = _body(request)
     lines: list[bytes] = []
     try:
         async for data in stream:
@@ -144,6 +144,17 @@ async def _receive(channel: Channel, request: web.Request) -> Ack:
         raise RecordTooLarge(begun.result.result_id, begun.count, e.limit_bytes) from e
     await _feed(begun, pending, pending_bytes)
     return await channel.commit(begun)
+
+
+async def _body(request: web.Request) -> AsyncIterator[bytes]:
+    """The body in pieces as it arrives; a small one whole, read at once, so that a
+    client gone after sending it still has its result stored."""
+    length = request.content_length
+    if length is not None and length <= FEED_BYTES:
+        yield await request.read()
+        return
+    async for data in request.content.iter_any():
+        yield data
 
 
 async def _feed(intake: Intake, lines: list[bytes], size_bytes: int) -> None:

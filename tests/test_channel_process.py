@@ -80,18 +80,20 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("mongo_url")
 
 
-async def prepared(store: str) -> Identity:
+async def prepared(store: str) -> tuple[Identity, str]:
+    """A Giver registered for job j1, and a token to read the job."""
     giver = Identity.generate()
     async with await open_channel(store) as channel:
         await channel.put_job(JobPolicy("j1"))
         await channel.register_giver(giver.id, giver.public_key)
-    return giver
+        token, _ = await channel.issue_reader(jobs=("j1",))
+    return giver, token
 
 
 async def test_a_channel_killed_under_load_loses_nothing_it_acknowledged(
     tmp_path: Path, store_url: str
 ) -> None:
-    giver = await prepared(store_url)
+    giver, _ = await prepared(store_url)
     results = [
         result_of(giver, n, [{"key": str(n), "data": {"page": "x" * 1000}}]) for n in range(RESULTS)
     ]
@@ -137,7 +139,7 @@ async def test_a_channel_killed_under_load_loses_nothing_it_acknowledged(
 
 async def test_a_large_export_streams_in_flat_memory(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path}/channel.sqlite3"
-    giver = await prepared(store)
+    giver, token = await prepared(store)
     server = Server(tmp_path, store)
     process = await server.start()
     exported = 0
@@ -151,7 +153,9 @@ async def test_a_large_export_streams_in_flat_memory(tmp_path: Path) -> None:
                 ]
                 await client.post_result(result_of(giver, n, records))
             before = await asyncio.to_thread(reset_peak_rss, process.popen.pid)
-            async with http.get(f"{server.url}/v1/jobs/j1/export") as response:
+            export = f"{server.url}/v1/jobs/j1/export"
+            async with http.get(export, headers={"Authorization": f"Bearer {token}"}) as response:
+                assert response.status == 200
                 async for chunk in response.content.iter_chunked(64 * 1024):
                     exported += len(chunk)
             grown_kib = await asyncio.to_thread(peak_rss_kib, process.popen.pid) - before
