@@ -1,5 +1,5 @@
 """The Seeker's JSON API: Giver registration, admission and sessions, admission
-tokens; job routes are in jobs_api."""
+tokens; job routes are in jobs_api, reader tokens in readers_api."""
 
 import logging
 import time
@@ -20,6 +20,7 @@ from seeker.errors import (
     RegistrationPending,
 )
 from seeker.jobs_api import add_job_routes, seeker_errors
+from seeker.readers_api import add_reader_routes
 from seeker.session import Sessions
 from seeker.state.base import Leader
 
@@ -64,6 +65,7 @@ def make_api(
     app.router.add_post("/tokens/{token_id}/revoke", revoke_token)
     app.router.add_get("/givers/{giver_id}/session", giver_session)
     add_job_routes(app, config, coordinator)
+    add_reader_routes(app, coordinator.keys.channel)
     app.on_shutdown.append(close_sessions)
     return app
 

@@ -176,6 +176,11 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument(
         "--retry-backoff-s", type=float, help="wait before the first retry, doubling (default 30)"
     )
+    submit.add_argument(
+        "--retention-days",
+        type=float,
+        help="the Channel removes each result this many days after it arrives (default never)",
+    )
     submit.add_argument("--name", default="")
     needs = submit.add_argument_group("what a Giver must offer")
     needs.add_argument("--min-cpus", type=int, help="CPUs at least")
@@ -298,6 +303,41 @@ def _parser() -> argparse.ArgumentParser:
     token_revoke.add_argument("token_id")
     token_revoke.set_defaults(action=_revoke_token)
 
+    reader = commands.add_parser(
+        "reader", help="reader tokens that let people read jobs and datasets from the Channel"
+    )
+    reader_commands = reader.add_subparsers(dest="reader_command", required=True)
+    reader_issue = reader_commands.add_parser("issue", help="issue a reader token (shown only now)")
+    reader_issue.add_argument("--seeker", **url)
+    reader_issue.add_argument(
+        "--job", action="append", default=[], metavar="JOB", help="a job it may read (* for all)"
+    )
+    reader_issue.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a dataset it may read (* for all)",
+    )
+    reader_issue.add_argument(
+        "--upload", action="store_true", help="it may upload datasets (and read its own)"
+    )
+    reader_issue.add_argument("--label", default="", help="who or what it is for")
+    reader_issue.add_argument(
+        "--expires-in",
+        type=duration_s,
+        metavar="DURATION",
+        help="it reads nothing after this long: 90s, 30m, 12h, 7d (default never)",
+    )
+    reader_issue.set_defaults(action=_issue_reader)
+    reader_list = reader_commands.add_parser("list", help="list reader tokens")
+    reader_list.add_argument("--seeker", **url)
+    reader_list.set_defaults(action=_list_readers)
+    reader_revoke = reader_commands.add_parser("revoke", help="a reader token reads nothing more")
+    reader_revoke.add_argument("--seeker", **url)
+    reader_revoke.add_argument("token_id")
+    reader_revoke.set_defaults(action=_revoke_reader)
+
     priority = commands.add_parser("priority", help="change a job's share of the Givers")
     priority.add_argument("--seeker", **url)
     priority.add_argument("job_id")
@@ -369,7 +409,15 @@ def job_body(args: argparse.Namespace) -> dict[str, Any]:
         body["image"] = args.image
     if args.name:
         body["name"] = args.name
-    for name in ("priority", "max_attempts", "retry_backoff_s", "replicas", "quorum", "choice"):
+    for name in (
+        "priority",
+        "max_attempts",
+        "retry_backoff_s",
+        "retention_days",
+        "replicas",
+        "quorum",
+        "choice",
+    ):
         if getattr(args, name) is not None:
             body[name] = getattr(args, name)
     if args.ignore_field:
@@ -680,6 +728,60 @@ async def _list_tokens(args: argparse.Namespace) -> int:
     print(f"tokens: {len(tokens)}")
     for token in tokens:
         print(f"  {token_line(token)}")
+    return 0
+
+
+async def _issue_reader(args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {
+        "label": args.label,
+        "jobs": args.job,
+        "datasets": args.dataset,
+        "upload": args.upload,
+    }
+    if args.expires_in is not None:
+        body["expires_in_s"] = args.expires_in
+    async with SeekerClient(args.seeker) as client:
+        issued = await client.issue_reader(body)
+    print(issued["token"])
+    print(
+        f"reader {issued['token_id']}: shown only now; send it to the Channel as "
+        "`Authorization: Bearer TOKEN`",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def reader_line(reader: dict[str, Any]) -> str:
+    created = time.strftime("%Y-%m-%d %H:%M", time.localtime(reader["created_at"]))
+    expires = (
+        time.strftime("%Y-%m-%d %H:%M", time.localtime(reader["expires_at"]))
+        if reader["expires_at"]
+        else "never"
+    )
+    expired = reader["expires_at"] is not None and reader["expires_at"] <= time.time()
+    state = "revoked" if reader["revoked"] else "expired" if expired else "valid"
+    label = f" {reader['label']!r}" if reader["label"] else ""
+    scope = [f"job {j}" for j in reader["jobs"]] + [f"dataset {d}" for d in reader["datasets"]]
+    if reader["upload"]:
+        scope.append("upload")
+    return (
+        f"{reader['token_id']} {state}{label}: {', '.join(scope)}; "
+        f"created {created}, expires {expires}"
+    )
+
+
+async def _list_readers(args: argparse.Namespace) -> int:
+    async with SeekerClient(args.seeker) as client:
+        readers = await client.readers()
+    print(f"readers: {len(readers)}")
+    for reader in readers:
+        print(f"  {reader_line(reader)}")
+    return 0
+
+
+async def _revoke_reader(args: argparse.Namespace) -> int:
+    async with SeekerClient(args.seeker) as client:
+        print(reader_line(await client.revoke_reader(args.token_id)))
     return 0
 
 

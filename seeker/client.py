@@ -114,6 +114,15 @@ class SeekerClient:
     async def revoke_token(self, token_id: str) -> dict[str, Any]:
         return await self._call("POST", f"/tokens/{token_id}/revoke", {})
 
+    async def issue_reader(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", "/readers", body)
+
+    async def readers(self) -> list[dict[str, Any]]:
+        return (await self._call("GET", "/readers"))["readers"]
+
+    async def revoke_reader(self, token_id: str) -> dict[str, Any]:
+        return await self._call("POST", f"/readers/{token_id}/revoke", {})
+
     async def invalidate_giver(self, giver_id: str, since: float) -> dict[str, Any]:
         return await self._call("POST", f"/givers/{giver_id}/invalidate", {"since": since})
 

@@ -62,6 +62,12 @@ class UnknownToken(SeekerError):
         self.token_id = token_id
 
 
+class UnknownReader(SeekerError):
+    def __init__(self, token_id: str) -> None:
+        super().__init__(f"no reader token {token_id!r}")
+        self.token_id = token_id
+
+
 class NotPending(SeekerError):
     """An operator approved a Giver that is not waiting for approval."""
 

@@ -25,6 +25,7 @@ from seeker.errors import (
     StateUnavailable,
     UnknownBlock,
     UnknownJob,
+    UnknownReader,
     UnknownToken,
 )
 from seeker.intake import create_job
@@ -47,6 +48,7 @@ _ERRORS: list[tuple[type[SeekerError], int, str]] = [
     (JobConflict, 409, "job_conflict"),
     (InvalidTokenRequest, 400, "invalid_token_request"),
     (UnknownToken, 404, "unknown_token"),
+    (UnknownReader, 404, "unknown_reader"),
     (NotPending, 404, "not_pending"),
     (NotAdmitted, 404, "not_admitted"),
     (StateUnavailable, 503, "state_unavailable"),

@@ -8,8 +8,10 @@ import logging
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from channel.base import JobPolicy
 from seeker.cli import duration_s
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
@@ -159,6 +161,46 @@ async def test_tokens_are_issued_listed_and_revoked_and_the_key_is_shown(tmp_pat
         assert f"seeker key: {seeker.coordinator.identity.public_key}\n" in out
         code, _, err = await run(*cli, "approve", "gnobody")
         assert code == 1 and "giver gnobody is not waiting for approval" in err
+
+
+async def test_reader_tokens_open_the_channel_to_the_jobs_they_name(tmp_path: Path) -> None:
+    async with (
+        Seeker(SeekerConfig(port=0, data_dir=tmp_path / "s")) as seeker,
+        aiohttp.ClientSession() as http,
+    ):
+        cli = (BIN / "seeker", "--seeker", seeker.url)
+        code, out, err = await run(
+            *cli, "submit", "--image", "x:1", "--keys", "a", "b", "--retention-days", "2"
+        )
+        assert code == 0, err
+        job_id = out.strip()
+        assert await seeker.channel.job(job_id) == JobPolicy(job_id, retention_s=2 * 86_400)
+        code, out, err = await run(
+            *cli, "reader", "issue", "--job", job_id, "--label", "Sarah", "--expires-in", "1d"
+        )
+        assert code == 0, err
+        token = out.strip()
+        token_id = err.split()[1].rstrip(":")
+        code, out, _ = await run(*cli, "reader", "list")
+        assert out.startswith("readers: 1\n") and token not in out
+        assert f"{token_id} valid 'Sarah': job {job_id}; created " in out
+
+        async def status(job: str) -> int:
+            url = f"{seeker.url}/channel/v1/jobs/{job}/results"
+            async with http.get(url, headers={"Authorization": f"Bearer {token}"}) as response:
+                return response.status
+
+        assert (await status(job_id), await status("jother")) == (200, 403)
+        code, out, _ = await run(*cli, "reader", "revoke", token_id)
+        assert (code, out.split(":")[0]) == (0, f"{token_id} revoked 'Sarah'")
+        assert await status(job_id) == 401
+        code, _, err = await run(*cli, "reader", "issue", "--label", "nothing")
+        assert (code, err) == (
+            1,
+            "seeker: error: a reader token must name a job or a dataset, or allow uploads\n",
+        )
+        code, _, err = await run(*cli, "reader", "revoke", "nope")
+        assert (code, err) == (1, "seeker: error: no reader token 'nope'\n")
 
 
 @pytest.mark.parametrize(
