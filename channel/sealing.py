@@ -40,7 +40,7 @@ KEY_FILE_MODE = 0o600
 RECIPIENT_FORMAT = "base64 (standard, padded) of a raw 32-byte X25519 public key"
 
 
-def public_key(text: str) -> X25519PublicKey:
+def public_key(text: Any) -> X25519PublicKey:
     """The recipient key `text` holds, or RecipientKeyError."""
     raw = decode_key(text) if isinstance(text, str) else b""
     if len(raw) != KEY_BYTES:
@@ -48,7 +48,7 @@ def public_key(text: str) -> X25519PublicKey:
     return X25519PublicKey.from_public_bytes(raw)
 
 
-def check_recipient(text: str) -> None:
+def check_recipient(text: Any) -> None:
     """Raise RecipientKeyError unless records can be sealed to `text` (a low-order
     point is 32 bytes too, and no private key opens what is sealed to it)."""
     try:

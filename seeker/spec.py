@@ -6,8 +6,8 @@ A submission that fails here creates nothing; the error names the field.
 from dataclasses import dataclass, field
 from typing import Any
 
-from channel import canonical
-from channel.errors import WireError
+from channel import canonical, sealing
+from channel.errors import SealingError, WireError
 from channel.models import LABEL_NAME, NETWORK_MODES, Limits
 from channel.platforms import known_arches, platform_arch
 from seeker.choice import Choice, Redundancy
@@ -50,6 +50,7 @@ _FIELDS = {
     "ignore_fields",
     "max_extra_copies",
     "adaptive",
+    "recipient",
 }
 _KEY_SOURCES = ("keys", "range", "ranges", "from_job")
 _LIMIT_FIELDS = {"memory_bytes", "cpus", "pids", "timeout_s", "output_bytes"}
@@ -85,7 +86,8 @@ class JobSpec:
     """A validated job: which image runs over which keys, in blocks of what size.
 
     The job runs one `image` on every Giver, or (with `image` empty) the one of
-    `images` for the Giver's architecture.
+    `images` for the Giver's architecture. With a `recipient` (an X25519 public
+    key in base64) its records are sealed to it.
     """
 
     image: str
@@ -101,6 +103,7 @@ class JobSpec:
     requirements: Requirements = field(default_factory=Requirements)
     redundancy: Redundancy = field(default_factory=Redundancy)
     images: dict[str, str] = field(default_factory=dict)
+    recipient: str = ""
 
     def image_for(self, arch: str) -> str | None:
         """The image a Giver of architecture `arch` runs, or None if the job has none."""
@@ -126,6 +129,7 @@ class JobSpec:
             "retry_backoff_s": self.retry_backoff_s,
             "requires": self.requirements.to_wire(),
             "redundancy": self.redundancy.to_wire(),
+            **({"recipient": self.recipient} if self.recipient else {}),
         }
 
     @classmethod
@@ -146,6 +150,7 @@ class JobSpec:
             retry_backoff_s=data["retry_backoff_s"],
             requirements=Requirements.from_wire(data["requires"]),
             redundancy=Redundancy.from_wire(data["redundancy"]),
+            recipient=data.get("recipient", ""),
         )
 
 
@@ -216,6 +221,7 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
         retry_backoff_s=_seconds(body, "retry_backoff_s", DEFAULT_RETRY_BACKOFF_S),
         requirements=requirements,
         redundancy=_parse_redundancy(body),
+        recipient=_parse_recipient(body.get("recipient", "")),
     )
 
 
@@ -358,6 +364,19 @@ def _parse_limits(body: dict[str, Any]) -> Limits:
         return Limits.from_wire({**Limits().to_wire(), **given})
     except WireError as e:
         raise InvalidJob(str(e), field="limits") from e
+
+
+def _parse_recipient(given: Any) -> str:
+    """`recipient`: the X25519 public key records are sealed to, or "" for none."""
+    if given == "":
+        return ""
+    try:
+        sealing.check_recipient(given)
+    except SealingError as e:
+        raise InvalidJob(
+            f"recipient: {e} (`seeker recipient new` makes one)", field="recipient"
+        ) from e
+    return given
 
 
 def _parse_requirements(given: Any) -> Requirements:
