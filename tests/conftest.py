@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -38,6 +39,7 @@ from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 
 REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "seekgive/base:bookworm")
 CATALOG_IMAGE = "seekgive/catalog:1"
 FAULTY_IMAGE = "seekgive-test/faulty:1"
@@ -208,6 +210,16 @@ def ferretdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def mongo_url(ferretdb: str) -> str:
     """A URL to a fresh database on the FerretDB server."""
     return f"mongodb://{ferretdb}/t{uuid.uuid4().hex[:12]}?directConnection=true"
+
+
+async def run(*argv: object) -> tuple[int, str, str]:
+    """Run a command to its end: its exit code, stdout and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *map(str, argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
 
 
 async def issue_token(seeker_url: str, **body: object) -> str:
