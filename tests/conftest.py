@@ -296,3 +296,23 @@ async def export(seeker: Seeker, job_id: str) -> list[dict[str, Any]]:
 async def counted_runs(seeker: Seeker, job_id: str) -> list[Run]:
     assert seeker.coordinator is not None
     return [run async for block in seeker.coordinator.keys.blocks(job_id) for run in block.runs]
+
+
+async def runs_by_block(seeker: Seeker, job_id: str) -> dict[str, list[Run]]:
+    """The counted runs of a job, by the block their copies ran."""
+    by_block: dict[str, list[Run]] = {}
+    for run in await counted_runs(seeker, job_id):
+        by_block.setdefault(run.task_id.rpartition(".")[0], []).append(run)
+    return by_block
+
+
+def catalog_job(image: str, site_url: str, **fields: Any) -> dict[str, Any]:
+    """A job of the catalog scraper over products 1 to 20 of the demo shop, in 4 blocks."""
+    return {
+        "image": image,
+        "range": [1, 21],
+        "block_size": 5,
+        "network": "host",
+        "settings": {"base_url": site_url},
+        **fields,
+    }

@@ -13,12 +13,20 @@ import aiohttp
 import demo_site
 import docker
 import pytest
-from conftest import JOB_TIMEOUT_S, POLL_S, Grid, counted_runs, export, submit_and_wait
+from conftest import (
+    JOB_TIMEOUT_S,
+    POLL_S,
+    Grid,
+    catalog_job,
+    counted_runs,
+    export,
+    runs_by_block,
+    submit_and_wait,
+)
 
 from channel import canonical
 from giver.config import GiverConfig
 from giver.daemon import Giver
-from seeker.blocks import Run
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 
@@ -218,23 +226,10 @@ async def test_each_block_runs_on_both_givers_and_counts_once_they_agree(
     grid: Grid, catalog_image: str, demo_site_url: str
 ) -> None:
     seeker = await grid()
-    job = await submit_and_wait(
-        seeker,
-        {
-            "image": catalog_image,
-            "range": [1, 21],
-            "block_size": 5,
-            "network": "host",
-            "settings": {"base_url": demo_site_url},
-            "replicas": 2,
-        },
-    )
+    job = await submit_and_wait(seeker, catalog_job(catalog_image, demo_site_url, replicas=2))
     assert job["keys"] == {"total": 20, "done": 20, "failed": 0, "leased": 0, "pending": 0}
     assert sorted(int(r["key"]) for r in await export(seeker, job["job_id"])) == list(range(1, 21))
-    runs = await counted_runs(seeker, job["job_id"])
-    by_block: dict[str, list[Run]] = {}
-    for run in runs:
-        by_block.setdefault(run.task_id.rpartition(".")[0], []).append(run)
+    by_block = await runs_by_block(seeker, job["job_id"])
     assert len(by_block) == 4
     for copies in by_block.values():
         assert sorted(r.role.value for r in copies) == ["agreed", "chosen"]
