@@ -80,7 +80,9 @@ def open_record(
 ) -> dict[str, Any]:
     """The plain `{"key", "data"}` of a sealed record of job `job_id`, or
     SealedRecordError naming its key."""
-    key = record["key"]
+    key = record.get("key")
+    if not isinstance(key, str):
+        raise SealedRecordError(f"a record of job {job_id} has no key", job_id=job_id, key="")
     sealed = decode_key(record.get("sealed", ""))
     if not sealed:
         raise SealedRecordError(

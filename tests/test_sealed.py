@@ -2,6 +2,7 @@
 their wire forms, recipient key files, the agreement copies are compared by,
 and a sealed job run end to end by real Givers into both Channel stores."""
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -251,10 +252,18 @@ def test_a_giver_seals_a_sealed_tasks_records_and_signs_them_with_the_agreement(
     assert (plain.records, plain.agreement) == (output.records, "")
 
 
-def _markers() -> list[bytes]:
-    """What the demo shop's products 1-20 hold that no ciphertext or key does."""
-    products = [demo_site.product(n) for n in range(1, 21)]
+def _markers(first: int, stop: int) -> list[bytes]:
+    """What the demo shop's products first <= n < stop hold that no ciphertext,
+    base64 or key does."""
+    products = [demo_site.product(n) for n in range(first, stop)]
     return [p["sku"].encode() for p in products] + [p["name"].encode() for p in products]
+
+
+def _found_in_files(folder: Path, markers: list[bytes]) -> set[bytes]:
+    """The markers any file under `folder` holds, as raw bytes."""
+    return {
+        m for path in folder.rglob("*") if path.is_file() for m in markers if m in path.read_bytes()
+    }
 
 
 @pytest.mark.parametrize("store", ["sqlite", "mongodb"])
@@ -290,19 +299,21 @@ async def test_a_sealed_job_runs_end_to_end_and_only_its_recipient_reads_it(
         assert copies[0].digest == copies[1].digest == agreements[copies[0].task_id] != ""
 
     # What the Channel's store returns, and its raw file, hold no plaintext.
-    markers = _markers()
+    markers = _markers(1, 21)
     assert len(stored) == 8
     for result in stored:
         assert all(set(r) == {"key", "sealed"} for r in result.records)
         body = canonical.dumps(result.to_wire())
         assert [m for m in markers if m in body] == []
     if store == "sqlite":
-        # The Channel's SQLite file and whatever sits beside it (its WAL, the state).
-        files = [p for p in (tmp_path / "seeker").rglob("*") if p.is_file()]
-        assert any(p.name.startswith("channel.sqlite3") for p in files)
-        for path in files:
-            raw = path.read_bytes()
-            assert [m for m in markers if m in raw] == [], path
+        # The Channel's SQLite file and what sits beside it (its WAL, the Seeker's
+        # state). A plain job of other products shows the file would hold them.
+        plain = catalog_job(catalog_image, demo_site_url, range=[21, 41])
+        assert (await submit_and_wait(seeker, plain))["keys"]["done"] == 20
+        data_dir = tmp_path / "seeker"
+        assert (data_dir / "channel.sqlite3").exists()
+        found = await asyncio.to_thread(_found_in_files, data_dir, markers + _markers(21, 41))
+        assert found == set(_markers(21, 41))
 
     # Exported without the key: sealed as stored, and one warning line says so.
     sealed_out, opened_out = tmp_path / "sealed.jsonl", tmp_path / "opened.jsonl"
