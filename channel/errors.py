@@ -99,3 +99,26 @@ class IdentityError(ChannelError):
     def __init__(self, message: str, *, path: Path | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class SealingError(ChannelError):
+    """A record cannot be sealed to a recipient or opened by one."""
+
+
+class RecipientKeyError(SealingError):
+    """A recipient key (file) is malformed, missing, unreadable, too open or not an
+    X25519 key; `path` is None for a key given as text (a job's `recipient`)."""
+
+    def __init__(self, message: str, *, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class SealedRecordError(SealingError):
+    """A sealed record of job `job_id` does not open: another recipient's, altered,
+    or moved from another key or job."""
+
+    def __init__(self, message: str, *, job_id: str, key: str) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.key = key

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from channel import canonical
+from channel import canonical, models
 from channel.errors import InvalidResult, LineTooLong, RecordTooLarge, ResultTooLarge, WireError
 from channel.models import Result
 
@@ -55,13 +55,11 @@ def parse_header(line: bytes) -> Result:
 
 def check_record(record: Any, where: str, *, sealed: bool) -> None:
     """Raise WireError unless `record` is `{key, data}`, or `{key, sealed}` for a sealed job."""
-    if not isinstance(record, dict) or not isinstance(record.get("key"), str):
-        raise WireError(f"{where} must be an object with a string key")
-    if sealed:
-        if set(record) != {"key", "sealed"} or not isinstance(record["sealed"], str):
-            raise WireError(f"{where} must be sealed ({{key, sealed}}): the job names a recipient")
-    elif set(record) != {"key", "data"} or not isinstance(record["data"], dict):
-        raise WireError(f"{where} must be {{key, data}} with an object as data")
+    models.check_record(record, where)
+    if sealed and "sealed" not in record:
+        raise WireError(f"{where} must be sealed ({{key, sealed}}): the job names a recipient")
+    if not sealed and "sealed" in record:
+        raise WireError(f"{where} is sealed, but the job names no recipient")
 
 
 @dataclass(slots=True)

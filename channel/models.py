@@ -5,6 +5,8 @@ Each model converts to a plain dict (`to_wire`) for canonical JSON and back
 the field instead of surfacing later as a KeyError.
 """
 
+import base64
+import binascii
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +22,8 @@ MAX_LABELS = 64
 MAX_LABEL_VALUE_CHARS = 200
 LABEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 DEFAULT_OUTPUT_BYTES = 32 * 1024 * 1024
+# A recipient's X25519 public key and a job's agreement key are both this long.
+KEY_BYTES = 32
 
 
 def field_of(data: Any, name: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -299,7 +303,13 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One block of a job, as the Seeker assigns it to a Giver."""
+    """One block of a job, as the Seeker assigns it to a Giver.
+
+    A sealed job's tasks name its recipient's X25519 public key (`seal_to`), the
+    job's `agreement_key` its Givers key the comparison of copies with, and the
+    fields of each record's data that comparison ignores. Each is on the wire
+    only when set, so a plain task's bytes (and signature) stay as they were.
+    """
 
     task_id: str
     job_id: str
@@ -309,9 +319,12 @@ class Task:
     network: str = "none"
     limits: Limits = field(default_factory=Limits)
     contract: int = CONTRACT_VERSION
+    seal_to: str = ""
+    agreement_key: str = ""
+    ignore_fields: tuple[str, ...] = ()
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire = {
             "task_id": self.task_id,
             "job_id": self.job_id,
             "image": self.image,
@@ -321,12 +334,28 @@ class Task:
             "limits": self.limits.to_wire(),
             "contract": self.contract,
         }
+        if self.seal_to:
+            wire["seal_to"] = self.seal_to
+        if self.agreement_key:
+            wire["agreement_key"] = self.agreement_key
+        if self.ignore_fields:
+            wire["ignore_fields"] = list(self.ignore_fields)
+        return wire
 
     @classmethod
     def from_wire(cls, data: Any, where: str = "task") -> "Task":
         network = field_of(data, "network", str, where)
         if network not in NETWORK_MODES:
             raise WireError(f"{where}.network must be one of {', '.join(NETWORK_MODES)}")
+        seal_to = _key_bytes(data, "seal_to", where)
+        agreement_key = _key_bytes(data, "agreement_key", where)
+        if bool(seal_to) != bool(agreement_key):
+            raise WireError(f"{where}.seal_to and {where}.agreement_key go together")
+        ignore_fields = data.get("ignore_fields", [])
+        if not isinstance(ignore_fields, list) or not all(
+            isinstance(f, str) and f for f in ignore_fields
+        ):
+            raise WireError(f"{where}.ignore_fields must be a list of field names")
         return cls(
             task_id=field_of(data, "task_id", str, where),
             job_id=field_of(data, "job_id", str, where),
@@ -336,7 +365,28 @@ class Task:
             network=network,
             limits=Limits.from_wire(field_of(data, "limits", dict, where), f"{where}.limits"),
             contract=field_of(data, "contract", int, where),
+            seal_to=seal_to,
+            agreement_key=agreement_key,
+            ignore_fields=tuple(ignore_fields),
         )
+
+
+def _key_bytes(data: Mapping[str, Any], name: str, where: str) -> str:
+    """`data[name]` if it is absent (""), or 32 bytes in standard padded base64."""
+    value = data.get(name, "")
+    if value == "":
+        return ""
+    if not isinstance(value, str) or len(decode_key(value)) != KEY_BYTES:
+        raise WireError(f"{where}.{name} must be {KEY_BYTES} bytes in base64")
+    return value
+
+
+def decode_key(text: str) -> bytes:
+    """The bytes of standard padded base64 `text`; b"" if it is not that."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,10 +413,13 @@ class KeyOutcome:
 class Result:
     """What a Giver returns for a task, signed with its identity.
 
-    `records` are `{"key": str, "data": object}` dicts. `error` is set when the
-    task failed as a whole (the container crashed, timed out, wrote garbage).
-    `digest` is the SHA-256 of the canonical records and `signature` signs
-    the result's header (everything but the records, digest included).
+    `records` are `{"key": str, "data": object}` dicts, or for a sealed task
+    `{"key": str, "sealed": str}` (the data sealed to the job's recipient).
+    `error` is set when the task failed as a whole (the container crashed,
+    timed out, wrote garbage). `digest` is the SHA-256 of the canonical records
+    and `signature` signs the result's header (everything but the records,
+    digest included). A sealed task's `agreement` is the keyed hash copies of
+    it are compared by; on the wire only when set.
     """
 
     result_id: str
@@ -380,10 +433,11 @@ class Result:
     finished_at: float
     digest: str = ""
     signature: str = ""
+    agreement: str = ""
 
     def header(self) -> dict[str, Any]:
         """Every field but the records and the signature: what gets signed."""
-        return {
+        header = {
             "result_id": self.result_id,
             "task_id": self.task_id,
             "job_id": self.job_id,
@@ -394,6 +448,9 @@ class Result:
             "finished_at": self.finished_at,
             "digest": self.digest,
         }
+        if self.agreement:
+            header["agreement"] = self.agreement
+        return header
 
     def to_wire(self) -> dict[str, Any]:
         return {**self.header(), "records": self.records, "signature": self.signature}
@@ -402,9 +459,11 @@ class Result:
     def from_wire(cls, data: Any, where: str = "result") -> "Result":
         records = field_of(data, "records", list, where)
         for i, record in enumerate(records):
-            field_of(record, "key", str, f"{where}.records[{i}]")
-            field_of(record, "data", dict, f"{where}.records[{i}]")
+            check_record(record, f"{where}.records[{i}]")
         outcomes = field_of(data, "outcomes", list, where)
+        agreement = data.get("agreement", "")
+        if not isinstance(agreement, str):
+            raise WireError(f"{where}.agreement must be a string")
         return cls(
             result_id=field_of(data, "result_id", str, where),
             task_id=field_of(data, "task_id", str, where),
@@ -419,7 +478,21 @@ class Result:
             finished_at=float(field_of(data, "finished_at", (int, float), where)),
             digest=field_of(data, "digest", str, where),
             signature=field_of(data, "signature", str, where),
+            agreement=agreement,
         )
+
+
+def check_record(record: Any, where: str) -> None:
+    """A record has a key and exactly one of `data` (an object) or `sealed` (a string)."""
+    key = field_of(record, "key", str, where)
+    if ("data" in record) == ("sealed" in record):
+        raise WireError(
+            f"{where} (key {key!r}) must have exactly one of data (an object) or sealed (a string)"
+        )
+    if "data" in record:
+        field_of(record, "data", dict, f"{where} (key {key!r})")
+    else:
+        field_of(record, "sealed", str, f"{where} (key {key!r})")
 
 
 @dataclass(frozen=True, slots=True)

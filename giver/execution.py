@@ -2,9 +2,10 @@
 
 The task runs as a container from the image id resolved when it was accepted,
 in its own work directory, removed afterwards. What the scraper wrote becomes
-a Result signed by this Giver and goes to the outbox; a container that could
-not run yields a Result with every key failed and the error. Output that
-breaks the contract yields no Result: the Seeker hears `Invalidate` instead.
+a Result signed by this Giver (its records sealed first when the task names a
+recipient) and goes to the outbox; a container that could not run yields a
+Result with every key failed and the error. Output that breaks the contract
+yields no Result: the Seeker hears `Invalidate` instead.
 """
 
 import asyncio
@@ -15,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from channel.errors import WireError
+from channel import sealing
+from channel.errors import SealingError, WireError
 from channel.identity import Identity
 from channel.messages import Invalidate, Message
 from channel.models import KeyOutcome, Result, Task
@@ -61,10 +63,12 @@ async def work(
             invalidate(task, output.reason, send)
             return
         try:
-            result = signed(identity, task, output, started_at)
-        except WireError as e:
-            output = failed_output(task, f"the scraper's output cannot be encoded: {e}")
-            result = signed(identity, task, output, started_at)
+            # Sealing and signing many records takes a while: off the loop.
+            result = await asyncio.to_thread(signed, identity, task, output, started_at)
+        except (WireError, SealingError) as e:
+            how = "sealed" if isinstance(e, SealingError) else "encoded"
+            output = failed_output(task, f"the scraper's output cannot be {how}: {e}")
+            result = await asyncio.to_thread(signed, identity, task, output, started_at)
         await outbox.put(result)
         ok = sum(o.ok for o in output.outcomes)
         log.info(
@@ -93,7 +97,17 @@ def invalidate(task: Task, reason: str, send: Callable[[Message], bool]) -> None
 def signed(
     identity: Identity, task: Task, output: outputs.ScraperOutput, started_at: float
 ) -> Result:
-    """The Result of `task` from `output`, signed by this Giver, finished now."""
+    """The Result of `task` from `output`, signed by this Giver, finished now. A
+    sealed task's records are sealed to its recipient, and the result carries the
+    agreement its copies are compared by; the signature covers both."""
+    records, agreement = output.records, ""
+    if task.seal_to:
+        agreement = sealing.agreement(
+            task.agreement_key, records, output.outcomes, task.ignore_fields
+        )
+        records = [
+            sealing.seal_record(task.seal_to, task.job_id, r["key"], r["data"]) for r in records
+        ]
     return sign_result(
         identity,
         Result(
@@ -101,11 +115,12 @@ def signed(
             task_id=task.task_id,
             job_id=task.job_id,
             giver_id=identity.id,
-            records=output.records,
+            records=records,
             outcomes=output.outcomes,
             error=output.error,
             started_at=started_at,
             finished_at=time.time(),
+            agreement=agreement,
         ),
     )
 

@@ -6,7 +6,9 @@ digests* match: a digest of the records and of which keys succeeded, so two
 Givers that scraped the same data agree whatever order they wrote it in or
 whatever reasons they gave for a failure. The `majority_ignoring` choice
 leaves named fields of each record's data out of the digest (a fetch time
-differs between any two fetches of a page).
+differs between any two fetches of a page). A sealed job's copies are
+compared by the `agreement` their Givers computed over the plaintext, which
+the Seeker cannot read.
 """
 
 import hashlib
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from channel import canonical
+from channel.comparison import comparison_parts
 from channel.models import Result
 
 
@@ -73,22 +75,9 @@ class Redundancy:
 def comparison_digest(result: Result, ignore_fields: Sequence[str] = ()) -> str:
     """A digest two results share exactly when they report the same records (in any
     order, minus `ignore_fields` of their data) and the same keys as done."""
-    ignored = set(ignore_fields)
-    records = sorted(
-        canonical.dumps(
-            {
-                "key": r["key"],
-                "data": {k: v for k, v in r["data"].items() if k not in ignored},
-            }
-        )
-        for r in result.records
-    )
-    done = sorted(o.key for o in result.outcomes if o.ok)
     digest = hashlib.sha256()
-    for part in records:
-        digest.update(len(part).to_bytes(8, "big"))
+    for part in comparison_parts(result.records, result.outcomes, ignore_fields):
         digest.update(part)
-    digest.update(canonical.dumps(done))
     return digest.hexdigest()
 
 

@@ -5,17 +5,19 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from channel import canonical
+from channel import canonical, sealing
 from channel.errors import ChannelError, WireError
 from channel.lifecycle import configure_logging, run_until_signal
-from seeker.client import SeekerClient
+from seeker.client import SeekerClient, write_whole
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.errors import SeekerError
+from seeker.export import Opener, opened
 
 DEFAULT_SEEKER_URL = "http://127.0.0.1:8765"
 WAIT_POLL_S = 0.5
@@ -211,6 +213,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="trusted Givers run blocks alone (with spot checks), others get a second copy",
     )
+    submit.add_argument(
+        "--recipient",
+        metavar="KEY",
+        help="seal the records to this public key (from `seeker recipient new`): "
+        "only its private key opens them, the Channel cannot",
+    )
     submit.add_argument("--wait", action="store_true", help="follow the job until it ends")
     submit.set_defaults(action=_submit)
 
@@ -225,7 +233,25 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "-o", "--output", type=Path, help="file to write, - for stdout (default JOB.jsonl)"
     )
-    export.set_defaults(action=_download, what="records", suffix=".jsonl", noun="records")
+    export.add_argument(
+        "--key",
+        type=Path,
+        metavar="FILE",
+        help="the recipient's private key file: sealed records are opened here with it",
+    )
+    export.set_defaults(action=_export, suffix=".jsonl", noun="records")
+
+    recipient = commands.add_parser(
+        "recipient", help="key pairs a job's records are sealed to (submit --recipient)"
+    )
+    recipient_commands = recipient.add_subparsers(dest="recipient_command", required=True)
+    new_recipient = recipient_commands.add_parser(
+        "new", help="write a new private key to a file (mode 0600) and print its public key"
+    )
+    new_recipient.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="the private key file to create"
+    )
+    new_recipient.set_defaults(action=_new_recipient)
 
     failures = commands.add_parser(
         "failures", help="write the keys of a job that failed for good, with reasons"
@@ -424,6 +450,8 @@ def job_body(args: argparse.Namespace) -> dict[str, Any]:
         body["ignore_fields"] = args.ignore_field
     if args.adaptive:
         body["adaptive"] = True
+    if args.recipient:
+        body["recipient"] = args.recipient
     requires: dict[str, Any] = {}
     if args.min_cpus is not None:
         requires["min_cpus"] = args.min_cpus
@@ -584,16 +612,46 @@ async def _status(args: argparse.Namespace) -> int:
 
 
 async def _download(args: argparse.Namespace) -> int:
-    what = f"{args.job_id}/{args.what}"
     async with SeekerClient(args.seeker) as client:
-        if args.output == Path("-"):
-            async for chunk in client.chunks(what):
-                await asyncio.to_thread(sys.stdout.buffer.write, chunk)
-            await asyncio.to_thread(sys.stdout.flush)
-            return 0
-        path = args.output or Path(f"{args.job_id}{args.suffix}")
-        count = await client.download(what, path)
+        await _write(args, client.chunks(f"{args.job_id}/{args.what}"))
+    return 0
+
+
+async def _export(args: argparse.Namespace) -> int:
+    """A job's records; sealed ones opened with `--key`, or passed on as they are."""
+    key = await asyncio.to_thread(sealing.load_private_key, args.key) if args.key else None
+    opener = Opener(args.job_id, key)
+    async with SeekerClient(args.seeker) as client:
+        await _write(args, opened(client.chunks(f"{args.job_id}/records"), opener))
+    if opener.sealed_left:
+        print(
+            f"seeker: warning: {opener.sealed_left} record(s) are sealed and were written "
+            "as they are; open them with --key FILE (the recipient's private key)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+async def _write(args: argparse.Namespace, chunks: AsyncIterator[bytes]) -> None:
+    """Write `chunks` to stdout (`-o -`), or whole to a file and say so."""
+    if args.output == Path("-"):
+        async for chunk in chunks:
+            await asyncio.to_thread(sys.stdout.buffer.write, chunk)
+        await asyncio.to_thread(sys.stdout.flush)
+        return
+    path = args.output or Path(f"{args.job_id}{args.suffix}")
+    count = await write_whole(chunks, path)
     print(f"{count} {args.noun} written to {path}")
+
+
+async def _new_recipient(args: argparse.Namespace) -> int:
+    public = await asyncio.to_thread(sealing.create_recipient, args.out)
+    print(public)
+    print(
+        f"private key written to {args.out} (mode 0600): keep it, only it opens the records; "
+        f"seal a job's records with `seeker submit --recipient {public} ...`",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -151,19 +151,24 @@ class SeekerClient:
     async def download(self, what: str, path: Path) -> int:
         """Write GET /jobs/...`what` (JSON lines) to `path`, whole or not at all; the
         number of lines."""
-        lines = 0
-        partial = path.with_name(f".{path.name}.partial")
+        return await write_whole(self.chunks(what), path)
+
+
+async def write_whole(chunks: AsyncIterator[bytes], path: Path) -> int:
+    """Write `chunks` of JSON lines to `path`, whole or not at all; the number of lines."""
+    lines = 0
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        out = await asyncio.to_thread(partial.open, "wb")
         try:
-            out = await asyncio.to_thread(partial.open, "wb")
-            try:
-                async for chunk in self.chunks(what):
-                    await asyncio.to_thread(out.write, chunk)
-                    lines += chunk.count(b"\n")
-            finally:
-                await asyncio.to_thread(out.close)
-            await asyncio.to_thread(partial.replace, path)
-        except OSError as e:
-            raise SeekerError(f"cannot write {path}: {e}") from e
+            async for chunk in chunks:
+                await asyncio.to_thread(out.write, chunk)
+                lines += chunk.count(b"\n")
         finally:
-            await asyncio.to_thread(partial.unlink, missing_ok=True)
-        return lines
+            await asyncio.to_thread(out.close)
+        await asyncio.to_thread(partial.replace, path)
+    except OSError as e:
+        raise SeekerError(f"cannot write {path}: {e}") from e
+    finally:
+        await asyncio.to_thread(partial.unlink, missing_ok=True)
+    return lines

@@ -13,6 +13,7 @@ from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 
+from channel import sealing
 from channel.models import KeyBlock
 from seeker.blocks import Block, Tally
 from seeker.errors import InvalidJob, UnknownJob
@@ -29,15 +30,18 @@ async def create_job(
 ) -> Job:
     """Store a new job and its blocks; InvalidJob if its keys are unusable."""
     job_id = Job.new_id()
+    # A sealed job's Givers key the comparison of its copies with this.
+    agreement_key = sealing.new_agreement_key() if spec.recipient else ""
     if isinstance(spec.source, Ranges):
         total = spec.source.total
-        job = Job(job_id, spec, total, -(-total // spec.block_size), spec.priority)
+        blocks = -(-total // spec.block_size)
+        job = Job(job_id, spec, total, blocks, spec.priority, agreement_key=agreement_key)
         return await _open(keys, job)
     if isinstance(spec.source, FromJob):
         _check_source_job(keys, spec.source)
     collector = await asyncio.to_thread(_collector, scratch_dir)
     try:
-        job = Job(job_id, spec, 0, 0, spec.priority)
+        job = Job(job_id, spec, 0, 0, spec.priority, agreement_key=agreement_key)
         job.unusable = await _collect(keys, spec, collector, keys_file)
         job.total = await asyncio.to_thread(lambda: collector.unique)
         if job.total == 0:
@@ -72,6 +76,12 @@ def _check_source_job(keys: KeyManager, source: FromJob) -> None:
         raise InvalidJob(
             f"from_job: job {source.job_id} is {earlier.status.value}; its records are "
             "final only once it is done or cancelled",
+            field="from_job",
+        )
+    if earlier.spec.recipient:
+        raise InvalidJob(
+            f"from_job: job {source.job_id}'s records are sealed to its recipient; the "
+            "Seeker cannot read them for keys (export them with --key and submit a keys file)",
             field="from_job",
         )
 

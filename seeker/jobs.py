@@ -39,6 +39,10 @@ class Failure:
 
 @dataclass(slots=True)
 class Job:
+    """A job and its state. A sealed job (its spec names a recipient) holds the
+    `agreement_key` its Givers key the comparison of copies with: stored with the
+    job (and in its state dump), sent in its tasks, never in its view."""
+
     job_id: str
     spec: JobSpec
     total: int
@@ -52,6 +56,7 @@ class Job:
     tally: Tally = field(default_factory=Tally)
     next_seq: int = 0
     failures: deque[Failure] = field(default_factory=lambda: deque(maxlen=FAILURES_SHOWN))
+    agreement_key: str = ""
 
     @staticmethod
     def new_id() -> str:
@@ -70,7 +75,9 @@ class Job:
     @property
     def channel_policy(self) -> JobPolicy:
         """What the Channel must know to take the job's results."""
-        return JobPolicy(self.job_id, retention_s=self.spec.retention_s)
+        return JobPolicy(
+            self.job_id, retention_s=self.spec.retention_s, sealed=bool(self.spec.recipient)
+        )
 
     def unit(self, block: Block) -> Tally:
         return block.tally(self.spec.max_attempts)
@@ -120,12 +127,13 @@ class Job:
             "duplicates": self.duplicates,
             "unusable": self.unusable,
             "tally": self.counts(),
+            **({"agreement_key": self.agreement_key} if self.agreement_key else {}),
         }
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> "Job":
         tally = doc["tally"]
-        return cls(
+        job = cls(
             job_id=doc["job_id"],
             spec=JobSpec.from_wire(doc["spec"]),
             total=doc["total"],
@@ -137,7 +145,13 @@ class Job:
             duplicates=doc["duplicates"],
             unusable=doc["unusable"],
             tally=Tally(tally["done"], tally["failed"], tally["leased"], tally["pending"]),
+            agreement_key=doc.get("agreement_key", ""),
         )
+        if bool(job.spec.recipient) != bool(job.agreement_key):
+            raise ValueError(
+                f"job {job.job_id}: a sealed job has an agreement key, and only a sealed job"
+            )
+        return job
 
     def view(self) -> dict[str, Any]:
         """The job as the API shows it."""

@@ -6,8 +6,8 @@ A submission that fails here creates nothing; the error names the field.
 from dataclasses import dataclass, field
 from typing import Any
 
-from channel import canonical
-from channel.errors import WireError
+from channel import canonical, sealing
+from channel.errors import SealingError, WireError
 from channel.models import LABEL_NAME, NETWORK_MODES, Limits
 from channel.platforms import known_arches, platform_arch
 from seeker.choice import Choice, Redundancy
@@ -52,6 +52,7 @@ _FIELDS = {
     "max_extra_copies",
     "adaptive",
     "retention_days",
+    "recipient",
 }
 _KEY_SOURCES = ("keys", "range", "ranges", "from_job")
 _LIMIT_FIELDS = {"memory_bytes", "cpus", "pids", "timeout_s", "output_bytes"}
@@ -87,7 +88,8 @@ class JobSpec:
     """A validated job: which image runs over which keys, in blocks of what size.
 
     The job runs one `image` on every Giver, or (with `image` empty) the one of
-    `images` for the Giver's architecture.
+    `images` for the Giver's architecture. With a `recipient` (an X25519 public
+    key in base64) its records are sealed to it.
     """
 
     image: str
@@ -103,6 +105,7 @@ class JobSpec:
     requirements: Requirements = field(default_factory=Requirements)
     redundancy: Redundancy = field(default_factory=Redundancy)
     images: dict[str, str] = field(default_factory=dict)
+    recipient: str = ""
     # How long the Channel keeps the job's results after each arrives; None: for good.
     retention_days: float | None = None
 
@@ -135,6 +138,7 @@ class JobSpec:
             "requires": self.requirements.to_wire(),
             "redundancy": self.redundancy.to_wire(),
             "retention_days": self.retention_days,
+            **({"recipient": self.recipient} if self.recipient else {}),
         }
 
     @classmethod
@@ -156,6 +160,7 @@ class JobSpec:
             requirements=Requirements.from_wire(data["requires"]),
             redundancy=Redundancy.from_wire(data["redundancy"]),
             retention_days=data.get("retention_days"),
+            recipient=data.get("recipient", ""),
         )
 
 
@@ -227,6 +232,7 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
         requirements=requirements,
         redundancy=_parse_redundancy(body),
         retention_days=_retention_days(body),
+        recipient=_parse_recipient(body.get("recipient", "")),
     )
 
 
@@ -385,6 +391,19 @@ def _parse_limits(body: dict[str, Any]) -> Limits:
         return Limits.from_wire({**Limits().to_wire(), **given})
     except WireError as e:
         raise InvalidJob(str(e), field="limits") from e
+
+
+def _parse_recipient(given: Any) -> str:
+    """`recipient`: the X25519 public key records are sealed to, or "" for none."""
+    if given == "":
+        return ""
+    try:
+        sealing.check_recipient(given)
+    except SealingError as e:
+        raise InvalidJob(
+            f"recipient: {e} (`seeker recipient new` makes one)", field="recipient"
+        ) from e
+    return given
 
 
 def _parse_requirements(given: Any) -> Requirements:

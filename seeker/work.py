@@ -254,6 +254,10 @@ class KeyManager:
             block=keys,
             network=spec.network,
             limits=spec.limits,
+            seal_to=spec.recipient,
+            agreement_key=job.agreement_key,
+            # Only a sealed job's Givers compare records themselves.
+            ignore_fields=spec.redundancy.ignore_fields if spec.recipient else (),
         )
         return task, new
 
@@ -327,11 +331,19 @@ class KeyManager:
             return None
         job = self.jobs[ref.job_id]
         redundancy = job.spec.redundancy
+        sealed = bool(job.spec.recipient)
+        misfit = _sealing_misfit(result, sealed)
         digest = ""
-        if redundancy.choice is not Choice.FIRST and (
-            redundancy.replicas > 1 or redundancy.adaptive
+        if (
+            not misfit
+            and redundancy.choice is not Choice.FIRST
+            and (redundancy.replicas > 1 or redundancy.adaptive)
         ):
-            digest = comparison_digest(result, redundancy.ignore_fields)
+            # The Seeker cannot read a sealed job's records: its Givers' agreement
+            # stands for them.
+            digest = (
+                result.agreement if sealed else comparison_digest(result, redundancy.ignore_fields)
+            )
 
         def count(block: Block) -> Block | None:
             lease = block.copy(result.task_id)
@@ -339,12 +351,13 @@ class KeyManager:
                 return None
             allowed = lease.keys if lease.keys.start is not None else set(lease.keys)
             stray = next((r["key"] for r in result.records if r["key"] not in allowed), "")
+            why = misfit
             if result.job_id != job.job_id or stray:
                 what = f"key {stray!r}" if stray else f"job {result.job_id}"
+                why = f"claims {what} outside its task"
+            if why:
                 return block.invalidated_by_giver(
-                    result.task_id,
-                    f"result {result.result_id} claims {what} outside its task; discarded",
-                    now,
+                    result.task_id, f"result {result.result_id} {why}; discarded", now
                 )
             return block.counted(
                 result,
@@ -549,6 +562,22 @@ def _holds(block: Block, task_id: str, giver_id: str, lapsed_by: float | None = 
         lease is not None
         and lease.giver_id == giver_id
         and (lapsed_by is None or lease.deadline <= lapsed_by)
+    )
+
+
+def _sealing_misfit(result: Result, sealed: bool) -> str:
+    """Why `result` does not fit its job's sealing (records all sealed and an
+    agreement, or none sealed), or ""."""
+    if sealed and not result.agreement:
+        return "has no agreement, though its job is sealed"
+    form = "data" if sealed else "sealed"
+    odd = next((r["key"] for r in result.records if form in r), None)
+    if odd is None:
+        return ""
+    return (
+        f"holds record {odd!r} in the clear, though its job is sealed"
+        if sealed
+        else f"holds record {odd!r} sealed, though its job is not"
     )
 
 

@@ -1,4 +1,5 @@
-"""Fixtures over real services: the Docker Engine, FerretDB, the demo site.
+"""Fixtures over real services: the Docker Engine, FerretDB, the demo site, and a
+grid of a Seeker and Givers running real jobs.
 
 A service the tests need and cannot find fails the run; nothing is skipped.
 `./scripts/setup` installs and builds everything these fixtures use.
@@ -10,24 +11,35 @@ import logging
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import demo_site
 import docker
 import pytest
 from ferretdb import FerretDBError, running_ferretdb
 from ferretdb import free_port as free_port  # test modules import it from conftest
 
+from channel import canonical
 from channel.models import Task
+from giver.config import GiverConfig
+from giver.daemon import Giver
 from giver.docker_runner import GIVER_LABEL, DockerRunner
 from giver.outputs import ContainerExit, ScraperOutput, UntrustedOutput, collect
+from seeker.blocks import Run
 from seeker.client import SeekerClient
+from seeker.config import SeekerConfig
+from seeker.daemon import Seeker
 
 REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "seekgive/base:bookworm")
 CATALOG_IMAGE = "seekgive/catalog:1"
 FAULTY_IMAGE = "seekgive-test/faulty:1"
@@ -35,6 +47,8 @@ HOSTILE_IMAGE = "seekgive-test/hostile:1"
 THREAD_JOIN_TIMEOUT_S = 5.0
 RUNNER_PROGRESS_INTERVAL_S = 0.1
 BLOCKED_LOOP_S = 0.5
+JOB_TIMEOUT_S = 90.0
+POLL_S = 0.1
 
 
 @pytest.fixture(autouse=True)
@@ -198,7 +212,107 @@ def mongo_url(ferretdb: str) -> str:
     return f"mongodb://{ferretdb}/t{uuid.uuid4().hex[:12]}?directConnection=true"
 
 
+async def run(*argv: object) -> tuple[int, str, str]:
+    """Run a command to its end: its exit code, stdout and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *map(str, argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
 async def issue_token(seeker_url: str, **body: object) -> str:
     """A new admission token from the Seeker at `seeker_url` (through its API)."""
     async with SeekerClient(seeker_url) as client:
         return str((await client.issue_token(body))["token"])
+
+
+Grid = Callable[..., Any]
+
+
+@pytest.fixture
+async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
+    """Start a Seeker and `givers` Givers; everything stops when the test ends."""
+    async with AsyncExitStack() as stack:
+
+        async def start(store_url: str = "", givers: int = 2, slots: int = 2) -> Seeker:
+            seeker = await stack.enter_async_context(
+                Seeker(
+                    SeekerConfig(
+                        port=0,
+                        data_dir=tmp_path / "seeker",
+                        store_url=store_url,
+                        poll_interval_s=POLL_S,
+                    )
+                )
+            )
+            token = await issue_token(seeker.url, label="grid", uses=givers)
+            for n in range(givers):
+                await stack.enter_async_context(
+                    Giver(
+                        GiverConfig(
+                            seeker_url=seeker.url,
+                            data_dir=tmp_path / f"giver-{n}",
+                            name=f"giver-{n}",
+                            slots=slots,
+                            progress_interval_s=0.2,
+                            token=token,
+                        )
+                    )
+                )
+            http = await stack.enter_async_context(aiohttp.ClientSession())
+            async with asyncio.timeout(JOB_TIMEOUT_S):
+                while True:
+                    async with http.get(f"{seeker.url}/api/v1/givers") as response:
+                        listed = (await response.json())["givers"]
+                    if sum(g["online"] for g in listed) == givers:
+                        return seeker
+                    await asyncio.sleep(POLL_S)
+
+        yield start
+
+
+async def submit_and_wait(seeker: Seeker, body: dict[str, Any]) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{seeker.url}/api/v1/jobs", data=canonical.dumps(body)) as r:
+            assert r.status == 201, await r.text()
+            job = await r.json()
+        async with asyncio.timeout(JOB_TIMEOUT_S):
+            while job["status"] != "done":
+                await asyncio.sleep(POLL_S)
+                async with http.get(f"{seeker.url}/api/v1/jobs/{job['job_id']}") as r:
+                    job = await r.json()
+        return job
+
+
+async def export(seeker: Seeker, job_id: str) -> list[dict[str, Any]]:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{seeker.url}/api/v1/jobs/{job_id}/records") as response:
+            assert response.status == 200
+            return [canonical.loads(line) for line in (await response.read()).splitlines()]
+
+
+async def counted_runs(seeker: Seeker, job_id: str) -> list[Run]:
+    assert seeker.coordinator is not None
+    return [run async for block in seeker.coordinator.keys.blocks(job_id) for run in block.runs]
+
+
+async def runs_by_block(seeker: Seeker, job_id: str) -> dict[str, list[Run]]:
+    """The counted runs of a job, by the block their copies ran."""
+    by_block: dict[str, list[Run]] = {}
+    for run in await counted_runs(seeker, job_id):
+        by_block.setdefault(run.task_id.rpartition(".")[0], []).append(run)
+    return by_block
+
+
+def catalog_job(image: str, site_url: str, **fields: Any) -> dict[str, Any]:
+    """A job of the catalog scraper over products 1 to 20 of the demo shop, in 4 blocks."""
+    return {
+        "image": image,
+        "range": [1, 21],
+        "block_size": 5,
+        "network": "host",
+        "settings": {"base_url": site_url},
+        **fields,
+    }

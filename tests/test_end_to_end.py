@@ -5,8 +5,7 @@ the scraper reaches only the demo shop served on 127.0.0.1.
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,81 +13,22 @@ import aiohttp
 import demo_site
 import docker
 import pytest
-from conftest import issue_token
+from conftest import (
+    JOB_TIMEOUT_S,
+    POLL_S,
+    Grid,
+    catalog_job,
+    counted_runs,
+    export,
+    runs_by_block,
+    submit_and_wait,
+)
 
 from channel import canonical
 from giver.config import GiverConfig
 from giver.daemon import Giver
-from seeker.blocks import Run
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
-
-JOB_TIMEOUT_S = 90.0
-POLL_S = 0.1
-
-Grid = Callable[..., Any]
-
-
-@pytest.fixture
-async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
-    """Start a Seeker and `givers` Givers; everything stops when the test ends."""
-    async with AsyncExitStack() as stack:
-
-        async def start(store_url: str = "", givers: int = 2, slots: int = 2) -> Seeker:
-            seeker = await stack.enter_async_context(
-                Seeker(
-                    SeekerConfig(
-                        port=0,
-                        data_dir=tmp_path / "seeker",
-                        store_url=store_url,
-                        poll_interval_s=POLL_S,
-                    )
-                )
-            )
-            token = await issue_token(seeker.url, label="grid", uses=givers)
-            for n in range(givers):
-                await stack.enter_async_context(
-                    Giver(
-                        GiverConfig(
-                            seeker_url=seeker.url,
-                            data_dir=tmp_path / f"giver-{n}",
-                            name=f"giver-{n}",
-                            slots=slots,
-                            progress_interval_s=0.2,
-                            token=token,
-                        )
-                    )
-                )
-            http = await stack.enter_async_context(aiohttp.ClientSession())
-            async with asyncio.timeout(JOB_TIMEOUT_S):
-                while True:
-                    async with http.get(f"{seeker.url}/api/v1/givers") as response:
-                        listed = (await response.json())["givers"]
-                    if sum(g["online"] for g in listed) == givers:
-                        return seeker
-                    await asyncio.sleep(POLL_S)
-
-        yield start
-
-
-async def submit_and_wait(seeker: Seeker, body: dict[str, Any]) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{seeker.url}/api/v1/jobs", data=canonical.dumps(body)) as r:
-            assert r.status == 201, await r.text()
-            job = await r.json()
-        async with asyncio.timeout(JOB_TIMEOUT_S):
-            while job["status"] != "done":
-                await asyncio.sleep(POLL_S)
-                async with http.get(f"{seeker.url}/api/v1/jobs/{job['job_id']}") as r:
-                    job = await r.json()
-        return job
-
-
-async def export(seeker: Seeker, job_id: str) -> list[dict[str, Any]]:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{seeker.url}/api/v1/jobs/{job_id}/records") as response:
-            assert response.status == 200
-            return [canonical.loads(line) for line in (await response.read()).splitlines()]
 
 
 async def poll_until(
@@ -102,11 +42,6 @@ async def poll_until(
         while not done(value := await fetch()):  # noqa: ASYNC110
             await asyncio.sleep(POLL_S)
     return value
-
-
-async def counted_runs(seeker: Seeker, job_id: str) -> list[Run]:
-    assert seeker.coordinator is not None
-    return [run async for block in seeker.coordinator.keys.blocks(job_id) for run in block.runs]
 
 
 def leftover_containers(docker_client: docker.DockerClient) -> list[str]:
@@ -291,23 +226,10 @@ async def test_each_block_runs_on_both_givers_and_counts_once_they_agree(
     grid: Grid, catalog_image: str, demo_site_url: str
 ) -> None:
     seeker = await grid()
-    job = await submit_and_wait(
-        seeker,
-        {
-            "image": catalog_image,
-            "range": [1, 21],
-            "block_size": 5,
-            "network": "host",
-            "settings": {"base_url": demo_site_url},
-            "replicas": 2,
-        },
-    )
+    job = await submit_and_wait(seeker, catalog_job(catalog_image, demo_site_url, replicas=2))
     assert job["keys"] == {"total": 20, "done": 20, "failed": 0, "leased": 0, "pending": 0}
     assert sorted(int(r["key"]) for r in await export(seeker, job["job_id"])) == list(range(1, 21))
-    runs = await counted_runs(seeker, job["job_id"])
-    by_block: dict[str, list[Run]] = {}
-    for run in runs:
-        by_block.setdefault(run.task_id.rpartition(".")[0], []).append(run)
+    by_block = await runs_by_block(seeker, job["job_id"])
     assert len(by_block) == 4
     for copies in by_block.values():
         assert sorted(r.role.value for r in copies) == ["agreed", "chosen"]

@@ -102,6 +102,10 @@ def test_output_limit_is_optional_on_the_wire() -> None:
         ({"image": "x", "keys": ["a"], "adaptive": True, "replicas": 1}, "at least 2"),
         ({"image": "x", "keys": ["a"], "adaptive": {"spot_check": 2}}, "spot_check"),
         ({"image": "x", "keys": ["a"], "adaptive": "yes"}, "adaptive must be"),
+        ({"image": "x", "keys": ["a"], "recipient": 7}, "recipient: a recipient key must be"),
+        ({"image": "x", "keys": ["a"], "recipient": "c2VjcmV0"}, "raw 32-byte X25519"),
+        ({"image": "x", "keys": ["a"], "recipient": "A" * 43 + "_"}, "base64 .standard, padded"),
+        ({"image": "x", "keys": ["a"], "recipient": "A" * 43 + "="}, "a low-order point"),
     ],
 )
 def test_bad_submissions_are_refused_with_a_clear_message(body: object, message: str) -> None:

@@ -7,17 +7,21 @@ The clock is passed in, so lapses and backoffs are tested without waiting.
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from channel import canonical, sealing
 from channel.base import Channel
 from channel.factory import open_channel
 from channel.identity import Identity
 from channel.models import KeyOutcome, Result, Task
 from channel.signing import sign_result
+from giver.execution import signed
+from giver.outputs import ScraperOutput
 from seeker.errors import InvalidJob, InvalidState, JobConflict, UnknownBlock
 from seeker.intake import create_job
 from seeker.jobs import Job, JobStatus
@@ -389,6 +393,114 @@ async def test_a_bad_keys_file_creates_nothing(
         await create_job(rig.keys, spec, scratch_dir=rig.scratch, keys_file=path)
     assert await rig.keys.store.jobs() == [] and rig.keys.jobs == {}
     assert list(rig.scratch.iterdir()) == []
+
+
+async def sealed_job(rig: Rig, **body: Any) -> tuple[Job, X25519PrivateKey]:
+    """A job sealed to a new recipient, and the recipient's private key."""
+    recipient = X25519PrivateKey.generate()
+    return await rig.job(recipient=sealing.public_text(recipient), **body), recipient
+
+
+async def sealed_copies(rig: Rig, job: Job, prices: dict[str, int]) -> list[Task]:
+    """Lease one block to each Giver of `prices`, and have each report every key at
+    its price as a Giver does: sealed, with the agreement, signed."""
+    tasks = []
+    for giver in prices:
+        (block,) = await rig.keys.ready(job, NOW, 1)
+        giver_id = rig.givers[giver].id
+        leased = await rig.keys.lease(
+            job, block, giver_id, NOW, image="x:1", quorum=len(prices), wanted=len(prices)
+        )
+        assert leased is not None
+        tasks.append(leased[0])
+    for task, (giver, price) in zip(tasks, prices.items(), strict=True):
+        output = ScraperOutput(
+            records=[{"key": k, "data": {"price": price}} for k in task.block],
+            outcomes=[KeyOutcome(k, True) for k in task.block],
+        )
+        result = signed(rig.givers[giver], task, output, NOW)
+        await rig.channel.put_result(result)
+        assert await rig.keys.apply(result, NOW)
+    return tasks
+
+
+async def test_copies_of_a_sealed_job_agree_by_their_agreement_or_fail_disagreeing(
+    rig: Rig,
+) -> None:
+    job, recipient = await sealed_job(
+        rig, keys=["a", "b"], block_size=1, replicas=2, max_extra_copies=0
+    )
+    assert job.to_doc()["agreement_key"] == job.agreement_key != ""
+    assert job.agreement_key not in str(job.view())
+    agreed = await sealed_copies(rig, job, {"A": 10, "B": 10})
+    for task in agreed:
+        assert (task.seal_to, task.agreement_key) == (job.spec.recipient, job.agreement_key)
+    disagreed = await sealed_copies(rig, job, {"A": 10, "C": 11})
+    assert counts(job) == (1, 1, 0, 0)
+    (failure,) = job.failures
+    assert failure.key == "b" and failure.reason.startswith("copies disagree (2 different")
+    results = [res async for res in rig.keys.counted_results(job.job_id)]
+    assert [r.task_id for r in results] == [agreed[0].task_id]
+    (record,) = results[0].records
+    assert sealing.open_record(recipient, job.job_id, record) == {"key": "a", "data": {"price": 10}}
+    copies = agreed + disagreed
+    stored = await rig.channel.results_for_tasks([t.task_id for t in copies])
+    agreement = {r.task_id: r.agreement for r in stored}
+    first, second, third, fourth = (agreement[t.task_id] for t in copies)
+    assert first == second and third != fourth
+    (block, _) = [b async for b in rig.keys.blocks(job.job_id)]
+    assert [run.digest for run in block.runs] == [first, first]
+
+
+async def test_a_result_that_does_not_fit_its_jobs_sealing_is_discarded(rig: Rig) -> None:
+    job, _ = await sealed_job(rig, keys=["a"], max_attempts=1)
+    task = await rig.lease(job, "A")
+    plain = await rig.report(task, "A")
+    assert await rig.keys.apply(plain, NOW)
+    assert counts(job) == (0, 1, 0, 0)
+    assert job.failures[0].reason == (
+        f"result {plain.result_id} has no agreement, though its job is sealed; discarded"
+    )
+    job, recipient = await sealed_job(rig, keys=["a"], max_attempts=1)
+    task = await rig.lease(job, "A")
+    result = await rig.report(task, "A", agreement="ab" * 32)
+    assert await rig.keys.apply(result, NOW)
+    assert job.failures[0].reason == (
+        f"result {result.result_id} holds record 'a' in the clear, though its job is sealed; "
+        "discarded"
+    )
+    plain_job = await rig.job(keys=["a"], max_attempts=1)
+    task = await rig.lease(plain_job, "A")
+    sealed_task = replace(
+        task, seal_to=sealing.public_text(recipient), agreement_key=sealing.new_agreement_key()
+    )
+    output = ScraperOutput([{"key": "a", "data": {}}], [KeyOutcome("a", True)])
+    result = signed(rig.givers["A"], sealed_task, output, NOW)
+    await rig.channel.put_result(result)
+    assert await rig.keys.apply(result, NOW)
+    assert plain_job.failures[0].reason == (
+        f"result {result.result_id} holds record 'a' sealed, though its job is not; discarded"
+    )
+
+
+async def test_a_sealed_jobs_agreement_key_survives_dump_and_load_and_feeds_no_job(
+    rig: Rig,
+) -> None:
+    job, _ = await sealed_job(rig, keys=["a"])
+    await sealed_copies(rig, job, {"A": 1})
+    with pytest.raises(InvalidJob, match=r"from_job: job .*'s records are sealed to its recipient"):
+        await rig.job(from_job={"job_id": job.job_id, "field": "price"})
+    lines = [line async for line in dump_state(rig.keys, job.job_id)]
+    await rig.keys.store.delete_job(job.job_id)
+    del rig.keys.jobs[job.job_id]
+    loaded = await load_state(rig.keys, _aiter(lines))
+    assert (loaded.spec.recipient, loaded.agreement_key) == (job.spec.recipient, job.agreement_key)
+    header = canonical.loads(lines[0])
+    del header["job"]["agreement_key"]
+    await rig.keys.store.delete_job(job.job_id)
+    del rig.keys.jobs[job.job_id]
+    with pytest.raises(InvalidState, match="a sealed job has an agreement key, and only"):
+        await load_state(rig.keys, _aiter([canonical.dumps(header), *lines[1:]]))
 
 
 async def _aiter(lines: list[bytes]) -> AsyncIterator[bytes]:

@@ -2,31 +2,19 @@
 against real Seekers over HTTP."""
 
 import argparse
-import asyncio
 import json
 import logging
-import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
+from conftest import BIN, run
 
 from channel.base import JobPolicy
 from seeker.cli import duration_s
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.errors import ConfigError
-
-BIN = Path(sys.executable).parent
-
-
-async def run(*argv: object) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        *map(str, argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 async def seeker_cli(url: str, *argv: object) -> tuple[int, str, str]:
