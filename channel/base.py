@@ -228,7 +228,7 @@ class Channel(ABC):
         return await self._result(result_id)
 
     async def results_page(
-        self, job_id: str, *, after: int = 0, limit: int = PAGE_LIMIT
+        self, job_id: str, *, after: int = 0, limit: int = PAGE_LIMIT, now: float | None = None
     ) -> ResultPage:
         """Up to `limit` of a job's results stored after the cursor `after`.
 
@@ -236,7 +236,7 @@ class Channel(ABC):
         stored result exactly once.
         """
         rows = await self._page(job_id, after, limit)
-        now = time.time()
+        now = time.time() if now is None else now
         taken: list[StoredResult] = []
         expected = after + 1
         for row in rows:

@@ -34,7 +34,8 @@ DUPLICATE_KEY = 11000
 
 class MongoChannel(Channel):
     """Results in `results`, their large records in the `result_chunks` GridFS bucket,
-    Giver keys in `givers`, job policies in `jobs`, result numbers in `counters`."""
+    Giver keys in `givers`, job policies in `job_policies`, result numbers in
+    `result_counters`."""
 
     def __init__(self, url: str) -> None:
         super().__init__()
@@ -44,10 +45,10 @@ class MongoChannel(Channel):
         )
         database = self._client.get_default_database(default=DEFAULT_DATABASE)
         self._givers = database["givers"]
-        self._jobs_collection = database["jobs"]
+        self._jobs_collection = database["job_policies"]
         self._readers_collection = database["readers"]
         self._results = database["results"]
-        self._counters = database["counters"]
+        self._counters = database["result_counters"]
         self._bucket = AsyncGridFSBucket(database, bucket_name="result_chunks")
         self.ttl_index = False
 

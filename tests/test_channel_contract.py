@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from pymongo import AsyncMongoClient
 
-from channel.base import Channel, JobPolicy
+from channel.base import SETTLE_S, Channel, JobPolicy
 from channel.errors import (
     BadStoreUrl,
     InvalidResult,
@@ -296,3 +297,26 @@ def test_a_reader_expires() -> None:
     reader = Reader("t", "", ("j1",), (), False, created_at=0.0, expires_at=10.0)
     assert reader.valid(9.9) and not reader.valid(10.0)
     assert not dataclasses.replace(reader, revoked=True).valid(5.0)
+
+
+async def test_a_page_waits_at_a_missing_number_until_the_next_result_settles(
+    mongo_url: str,
+) -> None:
+    # On MongoDB a writer takes its number, then inserts: a number can be missing
+    # for a while (a write in flight) or for good (a Channel killed in between).
+    async with await open_channel(mongo_url) as channel:
+        await channel.put_job(JobPolicy("j1"))
+        giver = Identity.generate()
+        await channel.register_giver(giver.id, giver.public_key)
+        await channel.put_result(make_result(giver, "r1"))
+        taken = AsyncMongoClient(mongo_url).get_default_database()["result_counters"]
+        await taken.update_one({"_id": "j1"}, {"$inc": {"seq": 1}})
+        await taken.database.client.close()
+        await channel.put_result(make_result(giver, "r3"))
+        page = await channel.results_page("j1")
+        assert ([r.result_id for r in page.results], page.cursor) == (["r1"], 1)
+        r3 = await channel.result("r3")
+        assert r3 is not None and r3.seq == 3
+        later = r3.received_at + SETTLE_S + 1
+        page = await channel.results_page("j1", after=1, now=later)
+        assert ([r.result_id for r in page.results], page.cursor) == (["r3"], 3)

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from channel import canonical, sealing
 from channel.base import Channel
+from channel.errors import WireError
 from channel.factory import open_channel
 from channel.identity import Identity
 from channel.models import KeyOutcome, Result, Task
@@ -53,9 +54,15 @@ class Rig:
         return leased[0]
 
     async def report(
-        self, task: Task, giver: str, failed: dict[str, str] | None = None, **extra: Any
+        self,
+        task: Task,
+        giver: str,
+        failed: dict[str, str] | None = None,
+        post: bool = True,
+        **extra: Any,
     ) -> Result:
-        """Post a signed result for `task` to the Channel: every key ok but `failed`."""
+        """A signed result for `task`, every key ok but `failed`, posted to the Channel
+        unless `post` is false."""
         failed = failed or {}
         ok = [k for k in task.block if k not in failed]
         identity = self.givers[giver]
@@ -76,7 +83,8 @@ class Rig:
                 **extra,
             ),
         )
-        await self.channel.put_result(result)
+        if post:
+            await self.channel.put_result(result)
         return result
 
     async def complete(self, job: Job, giver: str, now: float = NOW) -> Task:
@@ -453,9 +461,12 @@ async def test_copies_of_a_sealed_job_agree_by_their_agreement_or_fail_disagreei
 
 
 async def test_a_result_that_does_not_fit_its_jobs_sealing_is_discarded(rig: Rig) -> None:
+    # The Channel refuses such results; one that reached the Seeker anyway is discarded.
     job, _ = await sealed_job(rig, keys=["a"], max_attempts=1)
     task = await rig.lease(job, "A")
-    plain = await rig.report(task, "A")
+    plain = await rig.report(task, "A", post=False)
+    with pytest.raises(WireError, match="must be sealed"):
+        await rig.channel.put_result(plain)
     assert await rig.keys.apply(plain, NOW)
     assert counts(job) == (0, 1, 0, 0)
     assert job.failures[0].reason == (
@@ -463,7 +474,7 @@ async def test_a_result_that_does_not_fit_its_jobs_sealing_is_discarded(rig: Rig
     )
     job, recipient = await sealed_job(rig, keys=["a"], max_attempts=1)
     task = await rig.lease(job, "A")
-    result = await rig.report(task, "A", agreement="ab" * 32)
+    result = await rig.report(task, "A", post=False, agreement="ab" * 32)
     assert await rig.keys.apply(result, NOW)
     assert job.failures[0].reason == (
         f"result {result.result_id} holds record 'a' in the clear, though its job is sealed; "
@@ -476,7 +487,8 @@ async def test_a_result_that_does_not_fit_its_jobs_sealing_is_discarded(rig: Rig
     )
     output = ScraperOutput([{"key": "a", "data": {}}], [KeyOutcome("a", True)])
     result = signed(rig.givers["A"], sealed_task, output, NOW)
-    await rig.channel.put_result(result)
+    with pytest.raises(WireError, match="is sealed, but the job names no recipient"):
+        await rig.channel.put_result(result)
     assert await rig.keys.apply(result, NOW)
     assert plain_job.failures[0].reason == (
         f"result {result.result_id} holds record 'a' sealed, though its job is not; discarded"
