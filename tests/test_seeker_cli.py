@@ -73,6 +73,8 @@ async def test_a_keys_file_job_is_steered_dumped_and_loaded_elsewhere(tmp_path: 
         )
         assert code == 0, err
         assert out.startswith(f"{job_id} (items) cancelled: 0/900 done")
+        # The loading Seeker's Channel takes the job's results from now on.
+        assert await second.channel.job(job_id) == JobPolicy(job_id)
         code, _, err = await seeker_cli(second.url, "state", "load", "--seeker", second.url, state)
         assert (code, err) == (1, f"seeker: error: job {job_id} already exists here\n")
 
