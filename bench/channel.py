@@ -1,0 +1,690 @@
+"""What the Channel ingests and answers: results per second over HTTP and through
+the Python API, and the latency of a query by task id, on a SQLite file and on
+MongoDB (a FerretDB started here), each beside the raw driver in the same run.
+
+HTTP ingestion: a `channel serve` process (its own core) over a fresh store in
+which the Givers were registered first; 50 clients, each a Giver with its own
+aiohttp session, post their signed results with ChannelClient.post_result at
+once. Results are 1 KiB and 100 KiB (the canonical JSON of their records, text
+of words) and signed before the clock starts; a figure is acknowledged results
+over wall time.
+
+Direct ingestion: the same results through Channel.put_result in this process,
+several coroutines at once, into a fresh store.
+
+Baseline: the raw driver storing the same rows in the same run, each into a
+fresh table or collection keyed by result id with task_id indexed: sqlite3
+`executemany` in one transaction (WAL, synchronous=NORMAL, as the Channel's
+file) and PyMongo's async `insert_many`. The ratio raw/HTTP is printed (the
+goal is HTTP within 3x of raw).
+
+Query: `results_for_tasks([task_id])` for random task ids, one at a time, after
+filling a fresh store with `--query-results` results of 1 KiB (Channel.put_results
+in batches, or put_result where a Channel has no put_results); p50 and p99 in
+ms. Baseline: the raw driver's lookup by the indexed task_id (find_one; a SELECT
+on SQLite) over the same rows in a table or collection of its own, filled with
+insert_many / executemany. The JSON keys
+name the count (`query_p99_ms_30k_mongo`). FerretDB 1.x with its SQLite handler
+pushes no filter on task_id down to SQLite: every query reads the whole
+collection, so its latency grows with the count, and 1,000,000 results neither
+fill nor answer within a run; the default count is what keeps the whole run
+under 10 minutes on 2 cores.
+
+`--json` ends the output with one JSON object of the figures.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import random
+import signal
+import sqlite3
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+# Run as `python bench/channel.py`, this file's folder heads sys.path and this
+# module would shadow the channel package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import aiohttp  # noqa: E402
+import ferretdb  # noqa: E402
+from bson import Binary  # noqa: E402
+from pymongo import ASCENDING, AsyncMongoClient  # noqa: E402
+from pymongo.errors import PyMongoError  # noqa: E402
+
+from channel import canonical  # noqa: E402
+from channel.base import Channel  # noqa: E402
+from channel.client import ChannelClient  # noqa: E402
+from channel.errors import ChannelError  # noqa: E402
+from channel.factory import open_channel  # noqa: E402
+from channel.identity import Identity  # noqa: E402
+from channel.models import Ack, KeyOutcome, Result  # noqa: E402
+from channel.signing import sign_result  # noqa: E402
+
+CHANNEL_BIN = Path(sys.executable).with_name("channel")
+KIB = 1024
+SIZES = {"1kb": KIB, "100kb": 100 * KIB}
+QUERY_SIZE = "1kb"
+JOB_ID = "bench-job"
+RECORD_TEXT_BYTES = 800
+TEXT_POOL_BYTES = 256 * KIB
+VOCABULARY_WORDS = 2000
+SERVE_START_TIMEOUT_S = 30.0
+SERVE_STOP_TIMEOUT_S = 15.0
+PORT_POLL_S = 0.05
+MONGO_TIMEOUT_MS = 5000
+RAW_SQLITE_SCHEMA = """
+CREATE TABLE results (
+    result_id TEXT PRIMARY KEY,
+    task_id TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    giver_id TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX results_by_task ON results (task_id);
+"""
+STORES = {"sqlite": "sqlite", "mongo": "mongodb (FerretDB)"}
+
+# Signed results ---------------------------------------------------------------------
+
+
+class Corpus:
+    """Records that look scraped: titles, prices and text of words, so that they
+    compress as scraped text does."""
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(seed)
+        vocabulary = [
+            "".join(self._rng.choices(string.ascii_lowercase, k=self._rng.randint(2, 10)))
+            for _ in range(VOCABULARY_WORDS)
+        ]
+        words: list[str] = []
+        length = 0
+        while length < TEXT_POOL_BYTES:
+            words.append(self._rng.choice(vocabulary))
+            length += len(words[-1]) + 1
+        self._pool = " ".join(words)
+        self._serial = 0
+
+    def _text(self, length: int) -> str:
+        start = self._rng.randrange(len(self._pool) - length)
+        return self._pool[start : start + length]
+
+    def _record(self) -> dict[str, Any]:
+        self._serial += 1
+        return {
+            "key": f"https://shop.example/item/{self._serial}",
+            "data": {
+                "title": self._text(40),
+                "price": self._rng.randrange(100, 100_000) / 100,
+                "text": "",
+            },
+        }
+
+    def records(self, size_bytes: int) -> list[dict[str, Any]]:
+        """Records whose canonical JSON is exactly `size_bytes` long."""
+        records: list[dict[str, Any]] = []
+        # "[" and "]", then each record and a comma between two.
+        used = 1
+        while True:
+            record = self._record()
+            cost = len(canonical.dumps(record)) + 1
+            if used + cost > size_bytes:
+                # The pool is ASCII words and spaces: a character is a byte, none escaped.
+                last = records[-1]["data"]
+                last["text"] += self._text(size_bytes - used)
+                return records
+            records.append(record)
+            used += cost
+            record["data"]["text"] = self._text(min(RECORD_TEXT_BYTES, size_bytes - used))
+            used += len(record["data"]["text"])
+            if used == size_bytes:
+                return records
+
+
+def signed_results(
+    corpus: Corpus, givers: Sequence[Identity], size_bytes: int, task_ids: Iterable[str]
+) -> list[Result]:
+    """One signed result of `size_bytes` of records per task id, by the Givers in turn."""
+    results = []
+    for n, task_id in enumerate(task_ids):
+        records = corpus.records(size_bytes)
+        now = time.time()
+        result = Result(
+            result_id=uuid.uuid4().hex,
+            task_id=task_id,
+            job_id=JOB_ID,
+            giver_id="",
+            records=records,
+            outcomes=[KeyOutcome(record["key"], True) for record in records],
+            error=None,
+            started_at=now,
+            finished_at=now,
+        )
+        results.append(sign_result(givers[n % len(givers)], result))
+    return results
+
+
+def stored_rows(results: Iterable[Result]) -> list[tuple[str, str, str, str, float, bytes]]:
+    """The rows the raw baselines store: the indexed fields and the canonical result."""
+    now = time.time()
+    return [
+        (r.result_id, r.task_id, r.job_id, r.giver_id, now, canonical.dumps(r.to_wire()))
+        for r in results
+    ]
+
+
+# Ingestion ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(slots=True)
+class Tally:
+    """Results acknowledged and refused, and the first refusal's message."""
+
+    acked: int = 0
+    failed: int = 0
+    first_error: str = ""
+    elapsed_s: float = 0.0
+
+    @property
+    def per_s(self) -> float:
+        return self.acked / self.elapsed_s
+
+    async def drain(
+        self, store: Callable[[Result], Awaitable[Ack]], results: Iterable[Result], workers: int
+    ) -> None:
+        """Store every result with `store`, `workers` at a time."""
+        pending = iter(results)
+
+        async def worker() -> None:
+            for result in pending:
+                try:
+                    await store(result)
+                except ChannelError as e:
+                    self.failed += 1
+                    self.first_error = self.first_error or str(e)
+                else:
+                    self.acked += 1
+
+        await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+async def registered_store(url: str, givers: Iterable[Identity]) -> Channel:
+    channel = await open_channel(url)
+    try:
+        for giver in givers:
+            await channel.register_giver(giver.id, giver.public_key)
+    except BaseException:
+        await channel.close()
+        raise
+    return channel
+
+
+@contextlib.asynccontextmanager
+async def channel_service(store_url: str, log_path: Path) -> AsyncIterator[str]:
+    """A `channel serve` process over `store_url` on a free port; yields its URL."""
+    port = ferretdb.free_port()
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            str(CHANNEL_BIN),
+            "serve",
+            "--store",
+            store_url,
+            "--port",
+            str(port),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+        try:
+            await wait_for_listener(port, process, log_path)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            if process.returncode is None:
+                process.terminate()
+                try:
+                    await asyncio.wait_for(process.wait(), SERVE_STOP_TIMEOUT_S)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+
+
+async def wait_for_listener(port: int, process: asyncio.subprocess.Process, log: Path) -> None:
+    deadline = time.monotonic() + SERVE_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.returncode is not None:
+            raise SystemExit(f"channel serve exited with code {process.returncode}; see {log}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(PORT_POLL_S)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    raise SystemExit(f"channel serve did not listen within {SERVE_START_TIMEOUT_S:.0f} s")
+
+
+async def http_ingest(
+    store_url: str, givers: Sequence[Identity], results: Sequence[Result], log: Path
+) -> Tally:
+    """Each Giver posts its own results over HTTP, all Givers at once."""
+    channel = await registered_store(store_url, givers)
+    await channel.close()
+    own = {giver.id: [r for r in results if r.giver_id == giver.id] for giver in givers}
+    tally = Tally()
+    async with contextlib.AsyncExitStack() as stack:
+        url = await stack.enter_async_context(channel_service(store_url, log))
+        clients = [
+            (ChannelClient(url, await stack.enter_async_context(aiohttp.ClientSession())), posts)
+            for posts in own.values()
+        ]
+        started = time.perf_counter()
+        await asyncio.gather(*(tally.drain(c.post_result, posts, 1) for c, posts in clients))
+        tally.elapsed_s = time.perf_counter() - started
+    return tally
+
+
+async def direct_ingest(
+    store_url: str, givers: Sequence[Identity], results: Sequence[Result], workers: int
+) -> Tally:
+    """The results through Channel.put_result in this process, `workers` at a time."""
+    channel = await registered_store(store_url, givers)
+    tally = Tally()
+    try:
+        started = time.perf_counter()
+        await tally.drain(channel.put_result, results, workers)
+        tally.elapsed_s = time.perf_counter() - started
+    finally:
+        await channel.close()
+    return tally
+
+
+# Raw baselines -----------------------------------------------------------------------
+
+
+class RawSqlite:
+    """Plain sqlite3 on a file of its own, set up as the Channel's SQLite file is."""
+
+    def __init__(self, path: Path) -> None:
+        # Used from one worker thread at a time, never from two at once.
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    async def open(self) -> None:
+        await asyncio.to_thread(self._create)
+
+    def _create(self) -> None:
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(RAW_SQLITE_SCHEMA)
+
+    async def insert(self, results: Sequence[Result]) -> float:
+        """Store the results' rows with executemany in one transaction; seconds taken."""
+        rows = await asyncio.to_thread(stored_rows, results)
+        return await asyncio.to_thread(self._insert, rows)
+
+    def _insert(self, rows: list[tuple[str, str, str, str, float, bytes]]) -> float:
+        started = time.perf_counter()
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self._db.execute("COMMIT")
+        return time.perf_counter() - started
+
+    async def lookup_ms(self, task_ids: Sequence[str]) -> list[float]:
+        """The latency of a SELECT by task id, for each of `task_ids`."""
+        return await asyncio.to_thread(self._lookup_ms, task_ids)
+
+    def _lookup_ms(self, task_ids: Sequence[str]) -> list[float]:
+        taken = []
+        for task_id in task_ids:
+            started = time.perf_counter()
+            row = self._db.execute(
+                "SELECT body FROM results WHERE task_id = ?", (task_id,)
+            ).fetchone()
+            taken.append((time.perf_counter() - started) * 1000)
+            if row is None:
+                raise SystemExit(f"raw sqlite3 has no row of task {task_id}")
+        return taken
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._db.close)
+
+
+class RawMongo:
+    """PyMongo's async client on a collection of its own, task_id indexed."""
+
+    def __init__(self, url: str, collection: str) -> None:
+        self._client: AsyncMongoClient = AsyncMongoClient(
+            url, serverSelectionTimeoutMS=MONGO_TIMEOUT_MS
+        )
+        self._collection = self._client.get_default_database()[collection]
+
+    async def open(self) -> None:
+        await self._collection.create_index([("task_id", ASCENDING)])
+
+    async def insert(self, results: Sequence[Result]) -> float:
+        """Store the results' documents with one insert_many; seconds taken."""
+        rows = await asyncio.to_thread(stored_rows, results)
+        docs = [
+            {
+                "_id": result_id,
+                "task_id": task_id,
+                "job_id": job_id,
+                "giver_id": giver_id,
+                "received_at": received_at,
+                "body": Binary(body),
+            }
+            for result_id, task_id, job_id, giver_id, received_at, body in rows
+        ]
+        started = time.perf_counter()
+        await self._collection.insert_many(docs)
+        return time.perf_counter() - started
+
+    async def lookup_ms(self, task_ids: Sequence[str]) -> list[float]:
+        """The latency of find_one by task id, for each of `task_ids`."""
+        taken = []
+        for task_id in task_ids:
+            started = time.perf_counter()
+            doc = await self._collection.find_one({"task_id": task_id})
+            taken.append((time.perf_counter() - started) * 1000)
+            if doc is None:
+                raise SystemExit(f"raw PyMongo found no document of task {task_id}")
+        return taken
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+@contextlib.asynccontextmanager
+async def opened(raw: "RawSqlite | RawMongo") -> AsyncIterator["RawSqlite | RawMongo"]:
+    try:
+        await raw.open()
+        yield raw
+    finally:
+        await raw.close()
+
+
+# Query -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueryRun:
+    fill_method: str
+    fill_s: float
+    raw_fill_s: float
+    query_ms: list[float]
+    raw_query_ms: list[float]
+
+
+async def fill(channel: Channel, results: Sequence[Result], workers: int) -> str:
+    """Store `results` with put_results in one call where the Channel has it, else with
+    put_result, `workers` at a time; the method used."""
+    put_results = getattr(channel, "put_results", None)
+    if put_results is not None:
+        acks = await put_results(list(results))
+        if len(acks) != len(results):
+            raise SystemExit(f"put_results acknowledged {len(acks)} of {len(results)} results")
+        return "put_results"
+    tally = Tally()
+    await tally.drain(channel.put_result, results, workers)
+    if tally.failed:
+        raise SystemExit(f"filling the store: {tally.failed} results refused: {tally.first_error}")
+    return "put_result"
+
+
+async def query_run(
+    store_url: str,
+    raw: RawSqlite | RawMongo,
+    corpus: Corpus,
+    givers: Sequence[Identity],
+    args: argparse.Namespace,
+) -> QueryRun:
+    """Fill the Channel and the raw store with the same results, batch by batch,
+    then time lookups of random task ids in both."""
+    channel = await registered_store(store_url, givers)
+    try:
+        fill_s = raw_fill_s = 0.0
+        method = ""
+        for start in range(0, args.query_results, args.fill_batch):
+            stop = min(start + args.fill_batch, args.query_results)
+            task_ids = [f"query-{n}" for n in range(start, stop)]
+            results = await asyncio.to_thread(
+                signed_results, corpus, givers, SIZES[QUERY_SIZE], task_ids
+            )
+            started = time.perf_counter()
+            method = await fill(channel, results, args.direct_workers)
+            fill_s += time.perf_counter() - started
+            raw_fill_s += await raw.insert(results)
+        sample = random.Random(args.seed).sample(
+            range(args.query_results), min(args.queries, args.query_results)
+        )
+        task_ids = [f"query-{n}" for n in sample]
+        query_ms = []
+        for task_id in task_ids:
+            started = time.perf_counter()
+            found = await channel.results_for_tasks([task_id])
+            query_ms.append((time.perf_counter() - started) * 1000)
+            if [r.task_id for r in found] != [task_id]:
+                raise SystemExit(f"results_for_tasks gave {len(found)} results for {task_id}")
+    finally:
+        await channel.close()
+    raw_query_ms = await raw.lookup_ms(task_ids)
+    return QueryRun(method, fill_s, raw_fill_s, query_ms, raw_query_ms)
+
+
+def p50_p99(taken_ms: list[float]) -> tuple[float, float]:
+    cuts = statistics.quantiles(taken_ms, n=100, method="inclusive")
+    return statistics.median(taken_ms), cuts[98]
+
+
+def count_label(count: int) -> str:
+    """A count as it goes into a JSON key: 1m, 20k, 1500."""
+    if count % 1_000_000 == 0:
+        return f"{count // 1_000_000}m"
+    if count % 1000 == 0:
+        return f"{count // 1000}k"
+    return str(count)
+
+
+# The run -----------------------------------------------------------------------------
+
+
+def report_ingest(
+    store: str, label: str, http: Tally, direct: Tally, raw_s: float, count: int, args: Any
+) -> dict[str, Any]:
+    raw_per_s = count / raw_s
+    ratio = raw_per_s / http.per_s
+    print(
+        f"ingest {label}, {STORES[store]}: HTTP {http.per_s:,.0f} results/s "
+        f"({http.acked:,} acknowledged in {http.elapsed_s:.2f} s by {args.clients} clients, "
+        f"{http.failed} refused)",
+        flush=True,
+    )
+    print(
+        f"  direct put_result, {args.direct_workers} coroutines: {direct.per_s:,.0f} results/s "
+        f"({direct.acked:,} in {direct.elapsed_s:.2f} s, {direct.failed} refused)",
+        flush=True,
+    )
+    goal = "met" if ratio <= 3 else "missed"
+    driver = "sqlite3 executemany" if store == "sqlite" else "PyMongo insert_many"
+    print(
+        f"  baseline, raw {driver}: {raw_per_s:,.0f} results/s; raw/HTTP {ratio:.1f}x "
+        f"(goal within 3x: {goal})",
+        flush=True,
+    )
+    for tally in (http, direct):
+        if tally.failed:
+            print(f"  first refusal: {tally.first_error}", flush=True)
+    figures: dict[str, Any] = {
+        f"http_results_per_s_{label}_{store}": round(http.per_s, 1),
+        f"direct_results_per_s_{label}_{store}": round(direct.per_s, 1),
+        f"raw_insert_many_per_s_{label}_{store}": round(raw_per_s, 1),
+        f"raw_over_http_{label}_{store}": round(ratio, 2),
+    }
+    if http.failed:
+        figures[f"http_refused_{label}_{store}"] = http.failed
+    if direct.failed:
+        figures[f"direct_refused_{label}_{store}"] = direct.failed
+    return figures
+
+
+def report_query(store: str, run: QueryRun, args: argparse.Namespace) -> dict[str, Any]:
+    count = args.query_results
+    fill_per_s = count / run.fill_s
+    p50, p99 = p50_p99(run.query_ms)
+    raw_p50, raw_p99 = p50_p99(run.raw_query_ms)
+    lookup = "find_one" if store == "mongo" else "SELECT"
+    print(
+        f"query results_for_tasks, {count:,} results on {STORES[store]}: p50 {p50:.2f} ms, "
+        f"p99 {p99:.2f} ms ({len(run.query_ms)} queries); filled with {run.fill_method} "
+        f"at {fill_per_s:,.0f} results/s",
+        flush=True,
+    )
+    print(
+        f"  baseline, raw {lookup} by indexed task_id: p50 {raw_p50:.2f} ms, "
+        f"p99 {raw_p99:.2f} ms; raw fill {count / run.raw_fill_s:,.0f} results/s",
+        flush=True,
+    )
+    if count < 1_000_000:
+        print(
+            f"  at that fill rate 1,000,000 results take {1_000_000 / fill_per_s:,.0f} s to store",
+            flush=True,
+        )
+    at = count_label(count)
+    return {
+        f"query_p50_ms_{at}_{store}": round(p50, 3),
+        f"query_p99_ms_{at}_{store}": round(p99, 3),
+        f"raw_query_p50_ms_{at}_{store}": round(raw_p50, 3),
+        f"raw_query_p99_ms_{at}_{store}": round(raw_p99, 3),
+        f"query_fill_results_per_s_{store}": round(fill_per_s, 1),
+        f"raw_fill_results_per_s_{store}": round(count / run.raw_fill_s, 1),
+        f"query_fill_method_{store}": run.fill_method,
+    }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Scratch:
+    """Where this run's stores go: SQLite files in `work`, databases on FerretDB."""
+
+    work: Path
+    mongo_address: str
+    suffix: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex[:8])
+
+    def _sqlite_path(self, name: str) -> Path:
+        return self.work / f"{name}.sqlite3"
+
+    def _mongo_url(self, name: str) -> str:
+        return f"mongodb://{self.mongo_address}/bench_{name}_{self.suffix}?directConnection=true"
+
+    def store_url(self, store: str, name: str) -> str:
+        if store == "sqlite":
+            return f"sqlite:///{self._sqlite_path(name)}"
+        return self._mongo_url(name)
+
+    def raw(self, store: str, name: str) -> "RawSqlite | RawMongo":
+        if store == "sqlite":
+            return RawSqlite(self._sqlite_path(name))
+        return RawMongo(self._mongo_url(name), "results")
+
+
+async def run(scratch: Scratch, args: argparse.Namespace) -> dict[str, Any]:
+    corpus = Corpus(args.seed)
+    givers = [Identity.generate() for _ in range(args.clients)]
+    batches = {}
+    for label, size_bytes in SIZES.items():
+        count = getattr(args, f"results_{label}")
+        task_ids = [f"{label}-{n}" for n in range(count)]
+        batches[label] = await asyncio.to_thread(
+            signed_results, corpus, givers, size_bytes, task_ids
+        )
+
+    figures: dict[str, Any] = {
+        "http_clients": args.clients,
+        "direct_workers": args.direct_workers,
+        "results_1kb": args.results_1kb,
+        "results_100kb": args.results_100kb,
+    }
+    for store in STORES:
+        for label, results in batches.items():
+            http = await http_ingest(
+                scratch.store_url(store, f"http_{label}"),
+                givers,
+                results,
+                scratch.work / f"serve-{store}-{label}.log",
+            )
+            direct = await direct_ingest(
+                scratch.store_url(store, f"direct_{label}"), givers, results, args.direct_workers
+            )
+            async with opened(scratch.raw(store, f"raw_{label}")) as raw:
+                raw_s = await raw.insert(results)
+            figures |= report_ingest(store, label, http, direct, raw_s, len(results), args)
+
+    figures |= {"query_results": args.query_results, "queries": args.queries}
+    for store in STORES:
+        async with opened(scratch.raw(store, "raw_query")) as raw:
+            query = await query_run(scratch.store_url(store, "query"), raw, corpus, givers, args)
+        figures |= report_query(store, query, args)
+    return figures
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not 1 or more")
+    return value
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--results-1kb", type=positive, default=5000, help="results of 1 KiB")
+    parser.add_argument("--results-100kb", type=positive, default=500, help="results of 100 KiB")
+    parser.add_argument("--clients", type=positive, default=50, help="HTTP clients (Givers)")
+    parser.add_argument("--direct-workers", type=positive, default=8, help="put_result coroutines")
+    parser.add_argument(
+        "--query-results", type=positive, default=30_000, help="results stored before queries"
+    )
+    parser.add_argument("--queries", type=positive, default=100, help="queries timed per store")
+    parser.add_argument("--fill-batch", type=positive, default=1000, help="results per put_results")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="end with a JSON object")
+    args = parser.parse_args()
+    if args.queries < 2 or args.query_results < 2:
+        parser.error("--queries and --query-results must be at least 2 (for percentiles)")
+    # A SIGTERM stops the bench as Ctrl-C does, so the processes it started are stopped
+    # too; raised here rather than forwarded as SIGINT, which a shell may have ignored.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="seekgive-bench-") as tmp,
+            ferretdb.running_ferretdb(Path(tmp) / "ferretdb") as address,
+        ):
+            figures = asyncio.run(run(Scratch(Path(tmp), address), args))
+    except KeyboardInterrupt:
+        print("channel bench: interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
+    except (ferretdb.FerretDBError, ChannelError, PyMongoError, sqlite3.Error, OSError) as e:
+        print(f"channel bench: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
