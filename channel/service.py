@@ -141,7 +141,8 @@ async def _receive(channel: Channel, request: web.Request) -> Ack:
                 pending, pending_bytes = [], 0
         pending += splitter.end()
     except LineTooLong as e:
-        raise RecordTooLarge(begun.result.result_id, begun.count, e.limit_bytes) from e
+        limit = channel.limits.record_bytes
+        raise RecordTooLarge(begun.result.result_id, begun.count, limit) from e
     await _feed(begun, pending, pending_bytes)
     return await channel.commit(begun)
 

@@ -1,5 +1,6 @@
 """The Channel's HTTP service on loopback, over SQLite and FerretDB."""
 
+import asyncio
 import csv
 import dataclasses
 import io
@@ -181,6 +182,15 @@ async def test_oversized_results_get_a_clear_413_and_nothing_is_stored(service: 
         await service.client.post_result(record_too_big)
     assert refused.value.status == 413
 
+    # A record too long to hold in memory is refused before its end arrives.
+    huge = result_of(service.giver, "huge", [*pages(1, 10), *pages(1, 5_000_000)])
+    with pytest.raises(ResultRejected, match="record 1 exceeds 1000000 bytes") as refused:
+        await service.client.post_result(huge)
+    # A body announced larger than any result may be is refused before it is sent.
+    announced = result_of(service.giver, "announced", pages(8, 1_000_000))
+    with pytest.raises(ResultRejected, match=r"the body \(\d+ bytes\) exceeds the limit"):
+        await service.client.post_result(announced)
+
     # Without a Content-Length the limit holds while the body streams.
     async def chunked() -> AsyncIterator[bytes]:
         for line in result_lines(result_of(service.giver, "many", pages(40, 90_000))):
@@ -230,3 +240,23 @@ async def test_a_job_exports_as_json_lines_and_csv(service: Service) -> None:
     assert chosen.decode().splitlines() == ["key,price", "a,10", "b,", "c,3.5"]
     status, answer = await service.get_json("/v1/jobs/j1/export?format=xml")
     assert (status, answer["code"]) == (400, "bad_query")
+
+
+async def test_the_service_sweeps_expired_results_away(tmp_path: Path) -> None:
+    async with await open_channel(f"sqlite:///{tmp_path}/channel.sqlite3") as channel:
+        await channel.put_job(JobPolicy("j1", retention_s=0.2))
+        await channel.put_job(JobPolicy("kept"))
+        giver = Identity.generate()
+        await channel.register_giver(giver.id, giver.public_key)
+        await channel.put_result(result_of(giver, "brief", pages(1, 10)))
+        kept = dataclasses.replace(result_of(giver, "kept", pages(1, 10)), job_id="kept")
+        await channel.put_result(sign_result(giver, kept))
+        runner = web.AppRunner(make_app(channel, sweep_interval_s=0.05))
+        await runner.setup()
+        try:
+            async with asyncio.timeout(30):
+                while await channel.result("brief") is not None:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+        finally:
+            await runner.cleanup()
+        assert await channel.result("kept") is not None
