@@ -198,6 +198,14 @@ def mongo_url(ferretdb: str) -> str:
     return f"mongodb://{ferretdb}/t{uuid.uuid4().hex[:12]}?directConnection=true"
 
 
+@pytest.fixture(params=["sqlite", "mongodb"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A Channel store on each backend: a SQLite file, then a fresh FerretDB database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/channel.sqlite3"
+    return request.getfixturevalue("mongo_url")
+
+
 async def issue_token(seeker_url: str, **body: object) -> str:
     """A new admission token from the Seeker at `seeker_url` (through its API)."""
     async with SeekerClient(seeker_url) as client:
