@@ -156,3 +156,13 @@ class UnknownDataset(ChannelError):
     def __init__(self, name: str) -> None:
         super().__init__(f"no dataset {name!r}")
         self.name = name
+
+
+class DatasetRefused(ChannelError):
+    """The Channel answered a dataset request with an error; `code` names it."""
+
+    def __init__(self, name: str, status: int, code: str, message: str) -> None:
+        super().__init__(f"{message} ({status} {code})")
+        self.name = name
+        self.status = status
+        self.code = code

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import os
 import re
+import sqlite3
 import subprocess
 import threading
 import time
@@ -21,6 +22,7 @@ import docker
 import pytest
 from ferretdb import FerretDBError, running_ferretdb
 from ferretdb import free_port as free_port  # test modules import it from conftest
+from pymongo import AsyncMongoClient
 
 from channel.models import Task
 from giver.docker_runner import GIVER_LABEL, DockerRunner
@@ -204,6 +206,24 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/channel.sqlite3"
     return request.getfixturevalue("mongo_url")
+
+
+async def stored_chunks(store_url: str) -> int:
+    """How many dataset chunks the store holds, published or staged, read beside the Channel."""
+    if store_url.startswith("sqlite:///"):
+        path = store_url.removeprefix("sqlite:///")
+
+        def count() -> int:
+            with contextlib.closing(sqlite3.connect(path)) as db:
+                return db.execute("SELECT count(*) FROM dataset_chunks").fetchone()[0]
+
+        return await asyncio.to_thread(count)
+    client: AsyncMongoClient = AsyncMongoClient(store_url)
+    try:
+        database = client.get_default_database()
+        return await database["dataset_chunks.chunks"].count_documents({})
+    finally:
+        await client.close()
 
 
 async def issue_token(seeker_url: str, **body: object) -> str:

@@ -3,11 +3,10 @@
 import asyncio
 import hashlib
 import os
-import sqlite3
 from collections.abc import AsyncIterator, Iterable
 
 import pytest
-from pymongo import AsyncMongoClient
+from conftest import stored_chunks
 
 from channel import canonical
 from channel.base import Channel
@@ -29,24 +28,6 @@ LIMITS = SizeLimits(record_bytes=100_000, dataset_bytes=5_000_000)
 async def channel(store_url: str) -> AsyncIterator[Channel]:
     async with await open_channel(store_url, LIMITS) as opened:
         yield opened
-
-
-async def stored_chunks(store_url: str) -> int:
-    """How many dataset chunks the store holds, published or staged, read beside the Channel."""
-    if store_url.startswith("sqlite:///"):
-        path = store_url.removeprefix("sqlite:///")
-
-        def count() -> int:
-            with sqlite3.connect(path) as db:
-                return db.execute("SELECT count(*) FROM dataset_chunks").fetchone()[0]
-
-        return await asyncio.to_thread(count)
-    client: AsyncMongoClient = AsyncMongoClient(store_url)
-    try:
-        database = client.get_default_database()
-        return await database["dataset_chunks.chunks"].count_documents({})
-    finally:
-        await client.close()
 
 
 async def lines_of(lines: Iterable[bytes]) -> AsyncIterator[bytes]:
