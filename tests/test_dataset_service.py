@@ -1,8 +1,12 @@
 """Datasets over the Channel's HTTP service on loopback, over SQLite and FerretDB."""
 
+import asyncio
 import dataclasses
 import hashlib
+import os
+import sys
 from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -12,6 +16,7 @@ from conftest import stored_chunks
 
 from channel import canonical
 from channel.base import Channel
+from channel.dataset_cli import TOKEN_ENV
 from channel.dataset_client import DatasetClient
 from channel.errors import DatasetRefused
 from channel.factory import open_channel
@@ -186,3 +191,73 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_sent(service: Servi
         await service.client("sarah").put("links", body(), size_bytes=1000)
     assert refused.value.status == 403 and sent == []
     assert await service.nothing_stored()
+
+
+async def channel_cli(
+    *args: str, token: str = "", stdin: bytes = b"", env_token: str = ""
+) -> tuple[int, str, str]:
+    """Run `channel dataset ARGS --channel URL` as a process; its exit code, stdout, stderr."""
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+    if env_token:
+        env[TOKEN_ENV] = env_token
+    command = [str(Path(sys.executable).with_name("channel")), "dataset", *args]
+    if token:
+        command += ["--token", token]
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await process.communicate(stdin)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_the_cli_puts_gets_lists_and_deletes(service: Service, tmp_path: Path) -> None:
+    source = tmp_path / "links.jsonl"
+    source.write_bytes(b"".join(line + b"\n" for line in rows(2_000)))
+    at = ("--channel", service.url)
+    bob, sarah = service.tokens["bob"], service.tokens["sarah"]
+
+    code, out, err = await channel_cli("put", "links", str(source), *at, env_token=bob)
+    assert (code, err) == (0, "") and out.startswith("links: 2000 records, ")
+    code, out, _ = await channel_cli("put", "piped", "-", *at, token=bob, stdin=b'{"a": 1}\n')
+    assert code == 0 and out.startswith("piped: 1 records, 8 bytes")
+
+    copy = tmp_path / "copy.jsonl"
+    code, out, _ = await channel_cli("get", "links", "-o", str(copy), *at, token=sarah)
+    assert (code, out) == (0, f"links written to {copy}\n")
+    expected = [canonical.dumps(canonical.loads(line)) for line in rows(2_000)]
+    assert copy.read_bytes().splitlines() == expected
+    code, out, _ = await channel_cli("get", "piped", *at, token=bob)
+    assert (code, out) == (0, '{"a":1}\n')
+
+    code, out, _ = await channel_cli("list", *at, token=bob)
+    assert code == 0 and out.splitlines()[0] == "datasets: 2"
+    assert [line.split(":")[0].strip() for line in out.splitlines()[1:]] == ["links", "piped"]
+    code, out, _ = await channel_cli("delete", "piped", *at, token=bob)
+    assert code == 0 and out.startswith("deleted piped: 1 records")
+    assert [d.name for d in await service.channel.datasets()] == ["links"]
+
+
+async def test_the_cli_says_what_went_wrong_in_one_line(service: Service, tmp_path: Path) -> None:
+    at = ("--channel", service.url)
+    bob, sarah = service.tokens["bob"], service.tokens["sarah"]
+    bad = b'{"a": 1}\n[2]\n'
+    work = tmp_path / "cli"
+    work.mkdir()
+    failures = [
+        (("list", *at), "", b"", "no reader token: give --token or set SEEKGIVE_READER_TOKEN"),
+        (("put", "x", "-", *at), bob, bad, "dataset x: line 2 is not a JSON object (400"),
+        (("put", "x", str(work / "absent"), *at), bob, b"", "No such file or directory"),
+        (("get", "links", "-o", str(work / "out"), *at), sarah, b"", "(404 unknown_dataset)"),
+        (("delete", "links", *at), sarah, b"", "(404 unknown_dataset)"),
+        (("list", *at), "sgr_wrong", b"", "(401 unauthorized)"),
+    ]
+    for args, token, stdin, message in failures:
+        code, out, err = await channel_cli(*args, token=token, stdin=stdin)
+        assert (code, out) == (1, ""), args
+        assert err.startswith("channel: error: ") and message in err and err.count("\n") == 1, err
+    assert await asyncio.to_thread(os.listdir, work) == [] and await service.nothing_stored()
