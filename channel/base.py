@@ -7,13 +7,14 @@ same.
 
 import asyncio
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 
 from channel import canonical
 from channel.batching import Batcher
+from channel.datasets import DatasetStore
 from channel.errors import InvalidResult, ResultConflict, UnknownJob, WireError
 from channel.ingest import Inflater, Intake, SizeLimits, header_line, inflate
 from channel.models import Ack, Result
@@ -78,8 +79,8 @@ class ResultPage:
     cursor: int
 
 
-class Channel(ABC):
-    """The results store between Givers and the Seeker."""
+class Channel(DatasetStore):
+    """The results store between Givers and the Seeker, and the datasets people share."""
 
     url: str
     limits: SizeLimits = SizeLimits()

@@ -1,16 +1,24 @@
-"""`channel serve`: run the Channel's HTTP service on its own."""
+"""`channel serve`: run the Channel's HTTP service on its own; `channel dataset`:
+upload, download, list and delete datasets on one."""
 
 import argparse
 import asyncio
 import logging
+import os
 import sys
 
 from aiohttp import web
 
 from channel.base import Channel
+from channel.dataset_cli import add_dataset_parser, run_dataset
 from channel.errors import ChannelError
 from channel.factory import open_channel
-from channel.ingest import DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RESULT_BYTES, SizeLimits
+from channel.ingest import (
+    DEFAULT_MAX_DATASET_BYTES,
+    DEFAULT_MAX_RECORD_BYTES,
+    DEFAULT_MAX_RESULT_BYTES,
+    SizeLimits,
+)
 from channel.lifecycle import AsyncLifecycle, configure_logging, run_until_signal
 from channel.service import DEFAULT_SWEEP_INTERVAL_S, make_app
 
@@ -85,7 +93,13 @@ def main(argv: list[str] | None = None) -> int:
         "--max-record-mib",
         type=_positive,
         default=DEFAULT_MAX_RECORD_BYTES / MIB,
-        help="largest single record accepted, in MiB (default %(default)s)",
+        help="largest single record (or dataset line) accepted, in MiB (default %(default)s)",
+    )
+    serve.add_argument(
+        "--max-dataset-mib",
+        type=_positive,
+        default=DEFAULT_MAX_DATASET_BYTES / MIB,
+        help="largest dataset accepted, in MiB (default %(default)s)",
     )
     serve.add_argument(
         "--sweep-interval-s",
@@ -94,9 +108,16 @@ def main(argv: list[str] | None = None) -> int:
         help="how often results past their job's retention are removed (default %(default)s)",
     )
     serve.add_argument("-v", "--verbose", action="store_true")
+    add_dataset_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "dataset":
+        return run_dataset(args, os.environ)
     configure_logging(args.verbose)
-    limits = SizeLimits(int(args.max_result_mib * MIB), int(args.max_record_mib * MIB))
+    limits = SizeLimits(
+        int(args.max_result_mib * MIB),
+        int(args.max_record_mib * MIB),
+        int(args.max_dataset_mib * MIB),
+    )
     server = ChannelServer(
         args.store,
         args.host,

@@ -122,3 +122,70 @@ class SealedRecordError(SealingError):
         super().__init__(message)
         self.job_id = job_id
         self.key = key
+
+
+class BadDatasetName(WireError):
+    """A dataset name breaks the naming rule."""
+
+    def __init__(self, name: str, rule: str) -> None:
+        super().__init__(f"dataset name {name[:120]!r} is not allowed: {rule}")
+        self.name = name
+
+
+class BadDatasetLine(WireError):
+    """A line of a dataset upload is not a JSON object; `line` counts from 1."""
+
+    def __init__(self, name: str, line: int, reason: str) -> None:
+        super().__init__(f"dataset {name}: line {line} {reason}")
+        self.name = name
+        self.line = line
+
+
+class DatasetLineTooLarge(ChannelError):
+    """One line of a dataset upload is larger than the Channel accepts."""
+
+    def __init__(self, name: str, line: int, limit_bytes: int) -> None:
+        super().__init__(f"dataset {name}: line {line} exceeds {limit_bytes} bytes")
+        self.name = name
+        self.line = line
+        self.limit_bytes = limit_bytes
+
+
+class DatasetTooLarge(ChannelError):
+    """A dataset upload grew past the Channel's limit."""
+
+    def __init__(self, name: str, size_bytes: int, limit_bytes: int) -> None:
+        super().__init__(
+            f"dataset {name} exceeds the limit of {limit_bytes} bytes (at least {size_bytes} bytes)"
+        )
+        self.name = name
+        self.size_bytes = size_bytes
+        self.limit_bytes = limit_bytes
+
+
+class DatasetExists(ChannelError):
+    """A dataset of that name was uploaded before; datasets never change."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"dataset {name} already exists; datasets are immutable: delete it to upload anew"
+        )
+        self.name = name
+
+
+class UnknownDataset(ChannelError):
+    """No dataset of that name is stored."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no dataset {name!r}")
+        self.name = name
+
+
+class DatasetRefused(ChannelError):
+    """The Channel answered a dataset request with an error; `code` names it."""
+
+    def __init__(self, name: str, status: int, code: str, message: str) -> None:
+        super().__init__(f"{message} ({status} {code})")
+        self.name = name
+        self.status = status
+        self.code = code

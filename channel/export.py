@@ -24,9 +24,15 @@ async def records(channel: Channel, job_id: str) -> AsyncIterator[bytes]:
             yield line
 
 
-async def jsonl(channel: Channel, job_id: str) -> AsyncIterator[bytes]:
+def jsonl(channel: Channel, job_id: str) -> AsyncIterator[bytes]:
+    """Every stored record of the job as JSON-lines text."""
+    return ndjson(records(channel, job_id))
+
+
+async def ndjson(lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """Lines (without newlines) as JSON-lines text, in pieces of about WRITE_BYTES."""
     batch = bytearray()
-    async for line in records(channel, job_id):
+    async for line in lines:
         batch += line + b"\n"
         if len(batch) >= WRITE_BYTES:
             yield bytes(batch)

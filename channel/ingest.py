@@ -20,15 +20,18 @@ CHUNK_BYTES = 255 * 1024
 COMPRESSION_LEVEL = 6
 DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_RECORD_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_DATASET_BYTES = 1024 * 1024 * 1024
 MAX_HEADER_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
 class SizeLimits:
-    """How large a result's records may be, each and all together (canonical bytes)."""
+    """How large a result's records may be, each and all together (canonical bytes),
+    and a dataset (its lines as sent and as stored; each line within `record_bytes`)."""
 
     result_bytes: int = DEFAULT_MAX_RESULT_BYTES
     record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    dataset_bytes: int = DEFAULT_MAX_DATASET_BYTES
 
 
 def header_line(result: Result) -> bytes:

@@ -35,6 +35,11 @@ async def read_json(request: web.Request) -> Any:
         raise web.HTTPBadRequest(text=f"request body is not JSON: {e}") from e
 
 
+def http_error_response(e: web.HTTPException) -> web.Response:
+    """One of aiohttp's HTTP errors as a JSON error."""
+    return error_response(e.status, e.reason.lower().replace(" ", "_"), e.text or e.reason)
+
+
 def read_error(body: bytes) -> tuple[str, str]:
     """The (code, message) of an error answer; its first bytes if it is not one of ours."""
     try:
@@ -54,7 +59,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as e:
         if e.status < 400:
             raise
-        return error_response(e.status, e.reason.lower().replace(" ", "_"), e.text or e.reason)
+        return http_error_response(e)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "internal error; see the server log")

@@ -18,10 +18,11 @@ from bson import Binary
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
-from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from channel.base import Channel, JobPolicy, StoredResult
-from channel.errors import StoreUnavailable
+from channel.datasets import Dataset
+from channel.errors import DatasetExists, StoreUnavailable
 from channel.readers import Reader
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ DUPLICATE_KEY = 11000
 class MongoChannel(Channel):
     """Results in `results`, their large records in the `result_chunks` GridFS bucket,
     Giver keys in `givers`, job policies in `job_policies`, result numbers in
-    `result_counters`."""
+    `result_counters`; datasets in `datasets`, their chunks in the `dataset_chunks`
+    GridFS bucket."""
 
     def __init__(self, url: str) -> None:
         super().__init__()
@@ -50,6 +52,8 @@ class MongoChannel(Channel):
         self._results = database["results"]
         self._counters = database["result_counters"]
         self._bucket = AsyncGridFSBucket(database, bucket_name="result_chunks")
+        self._datasets_collection = database["datasets"]
+        self._dataset_bucket = AsyncGridFSBucket(database, bucket_name="dataset_chunks")
         self.ttl_index = False
 
     def _unavailable(self, e: PyMongoError) -> StoreUnavailable:
@@ -226,15 +230,19 @@ class MongoChannel(Channel):
         except PyMongoError as e:
             raise self._unavailable(e) from e
 
-    async def _chunks(self, result_id: str) -> AsyncIterator[bytes]:
+    def _chunks(self, result_id: str) -> AsyncIterator[bytes]:
+        return self._file_chunks(self._bucket, result_id, f"the records of result {result_id}")
+
+    async def _file_chunks(
+        self, bucket: AsyncGridFSBucket, file_id: str, what: str
+    ) -> AsyncIterator[bytes]:
+        """The GridFS chunks of file `file_id` in `bucket`, in order."""
         try:
-            download = await self._bucket.open_download_stream(result_id)
+            download = await bucket.open_download_stream(file_id)
             while chunk := await download.readchunk():
                 yield chunk
         except NoFile as e:
-            raise StoreUnavailable(
-                f"the records of result {result_id} are missing (GridFS)", url=self.url
-            ) from e
+            raise StoreUnavailable(f"{what} are missing (GridFS)", url=self.url) from e
         except PyMongoError as e:
             raise self._unavailable(e) from e
 
@@ -255,6 +263,65 @@ class MongoChannel(Channel):
             raise self._unavailable(e) from e
         return removed
 
+    async def _dataset(self, name: str) -> Dataset | None:
+        try:
+            doc = await self._datasets_collection.find_one({"_id": name})
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return _dataset(doc) if doc else None
+
+    async def _datasets(self) -> list[Dataset]:
+        try:
+            cursor = self._datasets_collection.find({}).sort("_id", ASCENDING)
+            return [_dataset(doc) async for doc in cursor]
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def _stage_dataset(self, upload_id: str, name: str, chunks: AsyncIterator[bytes]) -> None:
+        try:
+            async with self._dataset_bucket.open_upload_stream_with_id(
+                upload_id, name, metadata={"dataset": name}
+            ) as upload:
+                async for chunk in chunks:
+                    await upload.write(chunk)
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def _publish_dataset(self, dataset: Dataset) -> None:
+        try:
+            await self._datasets_collection.insert_one(
+                {"_id": dataset.name, **dataset.to_wire(), "upload_id": dataset.upload_id}
+            )
+        except DuplicateKeyError as e:
+            raise DatasetExists(dataset.name) from e
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    def _dataset_chunks(self, upload_id: str) -> AsyncIterator[bytes]:
+        return self._file_chunks(
+            self._dataset_bucket, upload_id, f"the chunks of upload {upload_id}"
+        )
+
+    async def _delete_dataset(self, name: str) -> Dataset | None:
+        try:
+            doc = await self._datasets_collection.find_one_and_delete({"_id": name})
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        if doc is None:
+            return None
+        dataset = _dataset(doc)
+        await self._drop_staged(dataset.upload_id)
+        return dataset
+
+    async def _drop_staged(self, upload_id: str) -> None:
+        try:
+            await self._dataset_bucket.delete(upload_id)
+        except NoFile:
+            # Only chunks were written (the upload never closed): they are gone now.
+            pass
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
     async def _close(self) -> None:
         await self._client.close()
 
@@ -269,6 +336,18 @@ def _reader(doc: dict[str, Any]) -> Reader:
         created_at=doc["created_at"],
         expires_at=doc["expires_at"],
         revoked=doc["revoked"],
+    )
+
+
+def _dataset(doc: dict[str, Any]) -> Dataset:
+    return Dataset(
+        name=doc["_id"],
+        uploaded_by=doc["uploaded_by"],
+        created_at=doc["created_at"],
+        records=doc["records"],
+        size_bytes=doc["size_bytes"],
+        sha256=doc["sha256"],
+        upload_id=doc["upload_id"],
     )
 
 

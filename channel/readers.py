@@ -53,6 +53,10 @@ class Reader:
     def may_read_dataset(self, name: str, uploaded_by: str = "") -> bool:
         return ALL in self.datasets or name in self.datasets or uploaded_by == self.token_id
 
+    def may_delete_dataset(self, uploaded_by: str) -> bool:
+        """Whether this token uploaded the dataset, or may upload and read every dataset."""
+        return uploaded_by == self.token_id or (self.upload and ALL in self.datasets)
+
     def to_wire(self) -> dict[str, Any]:
         return {
             "token_id": self.token_id,

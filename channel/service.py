@@ -1,5 +1,6 @@
 """The Channel's HTTP service: Givers post signed results without database access,
-readers page through results and export jobs.
+readers page through results and export jobs, and people share datasets (their
+routes are in channel/dataset_service.py).
 
 Givers authenticate by their signature; readers by a bearer token whose scope
 names the jobs it may read.
@@ -19,6 +20,7 @@ from aiohttp import web
 
 from channel import export
 from channel.base import PAGE_LIMIT, Channel, StoredResult
+from channel.dataset_service import add_dataset_routes
 from channel.errors import (
     InvalidResult,
     LineTooLong,
@@ -32,14 +34,12 @@ from channel.errors import (
 from channel.ingest import MAX_HEADER_BYTES, Intake, Lines, parse_header
 from channel.jsonweb import error_middleware, error_response, json_response
 from channel.models import Ack
-from channel.readers import Reader
+from channel.routing import CHANNEL, NDJSON, drain, reader_of, stream
 
 log = logging.getLogger(__name__)
 
-CHANNEL = web.AppKey("channel", Channel)
 SWEEP_INTERVAL_S = web.AppKey("sweep_interval_s", float)
 DEFAULT_SWEEP_INTERVAL_S = 60.0
-NDJSON = "application/x-ndjson"
 # Records are checked off the event loop in batches of about this many bytes.
 FEED_BYTES = 1024 * 1024
 
@@ -58,6 +58,7 @@ def make_app(
     app.router.add_get("/v1/tasks/{task_id}/results", task_results)
     app.router.add_get("/v1/jobs/{job_id}/results", job_results)
     app.router.add_get("/v1/jobs/{job_id}/export", export_job)
+    add_dataset_routes(app)
     app.cleanup_ctx.append(_sweeping)
     return app
 
@@ -106,7 +107,7 @@ async def post_result(request: web.Request) -> web.Response:
     except StoreUnavailable as e:
         log.warning("result not stored: %s", e)
         response = error_response(503, "store_unavailable", "the results store is unavailable")
-    await _drain(request, channel)
+    await drain(request, _body_limit(channel))
     return response
 
 
@@ -165,32 +166,6 @@ async def _feed(intake: Intake, lines: list[bytes], size_bytes: int) -> None:
         intake.add(lines)
 
 
-async def _drain(request: web.Request, channel: Channel) -> None:
-    """Read and drop what is left of a body, when its size is known and within the
-    limit, so a client refused early reads the answer instead of a reset connection."""
-    length = request.content_length
-    if length is not None and length <= _body_limit(channel):
-        async for _ in request.content.iter_any():
-            pass
-
-
-async def reader_of(request: web.Request) -> Reader:
-    """The reader whose bearer token came with the request; 401 without a valid one."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise web.HTTPUnauthorized(
-            text="reading needs a reader token: Authorization: Bearer TOKEN",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    reader = await request.app[CHANNEL].reader(token.strip())
-    if reader is None:
-        raise web.HTTPUnauthorized(
-            text="the reader token is unknown, revoked or expired",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return reader
-
-
 async def _may_read_job(request: web.Request, job_id: str) -> None:
     reader = await reader_of(request)
     if not reader.may_read_job(job_id):
@@ -219,7 +194,7 @@ async def get_records(request: web.Request) -> web.StreamResponse:
         async for line in channel.record_lines(row):
             yield line + b"\n"
 
-    return await _stream(request, lines(), NDJSON)
+    return await stream(request, lines(), NDJSON)
 
 
 async def task_results(request: web.Request) -> web.Response:
@@ -259,28 +234,14 @@ async def export_job(request: web.Request) -> web.StreamResponse:
     await _may_read_job(request, job_id)
     kind = request.query.get("format", "jsonl")
     if kind == "jsonl":
-        return await _stream(request, export.jsonl(channel, job_id), NDJSON, f"{job_id}.jsonl")
+        return await stream(request, export.jsonl(channel, job_id), NDJSON, f"{job_id}.jsonl")
     if kind == "csv":
         fields = request.query.get("fields")
         columns = [f for f in fields.split(",") if f] if fields is not None else None
-        return await _stream(
+        return await stream(
             request, export.csv_text(channel, job_id, columns), "text/csv", f"{job_id}.csv"
         )
     return error_response(400, "bad_query", "format must be jsonl or csv")
-
-
-async def _stream(
-    request: web.Request, chunks: AsyncIterator[bytes], content_type: str, filename: str = ""
-) -> web.StreamResponse:
-    headers = {"Content-Type": content_type}
-    if filename:
-        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response = web.StreamResponse(headers=headers)
-    await response.prepare(request)
-    async for chunk in chunks:
-        await response.write(chunk)
-    await response.write_eof()
-    return response
 
 
 async def _sweeping(app: web.Application) -> AsyncIterator[None]:

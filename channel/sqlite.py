@@ -10,7 +10,8 @@ from pathlib import Path
 
 from channel import canonical
 from channel.base import Channel, JobPolicy, StoredResult
-from channel.errors import StoreUnavailable
+from channel.datasets import Dataset
+from channel.errors import DatasetExists, StoreUnavailable
 from channel.readers import Reader
 from channel.sqlitefile import SqliteFile
 
@@ -60,12 +61,29 @@ CREATE TABLE IF NOT EXISTS result_chunks (
     data BLOB NOT NULL,
     PRIMARY KEY (result_id, n)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS datasets (
+    name TEXT PRIMARY KEY,
+    uploaded_by TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    records INTEGER NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    upload_id TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS dataset_chunks (
+    upload_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (upload_id, n)
+) WITHOUT ROWID;
 """
 
 _COLUMNS = (
     "result_id, task_id, job_id, giver_id, received_at, expires_at, header, records, "
     "size_bytes, inline, seq"
 )
+
+_DATASET_COLUMNS = "name, uploaded_by, created_at, records, size_bytes, sha256, upload_id"
 
 _READER_COLUMNS = "token_id, label, jobs, datasets, upload, created_at, expires_at, revoked"
 
@@ -231,19 +249,20 @@ class SqliteChannel(Channel):
         rows = await self._run(lambda db: db.execute(query, args).fetchall())
         return [StoredResult(*row) for row in rows]
 
-    async def _chunks(self, result_id: str) -> AsyncIterator[bytes]:
+    def _chunks(self, result_id: str) -> AsyncIterator[bytes]:
+        return self._numbered_chunks(
+            "SELECT data FROM result_chunks WHERE result_id = ? AND n = ?",
+            result_id,
+            f"the records of result {result_id}",
+        )
+
+    async def _numbered_chunks(self, query: str, key: str, what: str) -> AsyncIterator[bytes]:
+        """The `data` of the rows `query` finds for (`key`, 0), (`key`, 1), … in turn."""
         n = 0
         while True:
-            row = await self._run(
-                lambda db, n=n: db.execute(
-                    "SELECT data FROM result_chunks WHERE result_id = ? AND n = ?",
-                    (result_id, n),
-                ).fetchone()
-            )
+            row = await self._run(lambda db, n=n: db.execute(query, (key, n)).fetchone())
             if row is None and n == 0:
-                raise StoreUnavailable(
-                    f"the records of result {result_id} are missing", url=self.url
-                )
+                raise StoreUnavailable(f"{what} are missing", url=self.url)
             if row is None:
                 return
             yield row[0]
@@ -267,6 +286,71 @@ class SqliteChannel(Channel):
             removed += count
         return removed
 
+    async def _dataset(self, name: str) -> Dataset | None:
+        return await self._run(lambda db: _dataset(db, name))
+
+    async def _datasets(self) -> list[Dataset]:
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT {_DATASET_COLUMNS} FROM datasets ORDER BY name"
+            ).fetchall()
+        )
+        return [Dataset(*row) for row in rows]
+
+    async def _stage_dataset(self, upload_id: str, name: str, chunks: AsyncIterator[bytes]) -> None:
+        n = 0
+        async for chunk in chunks:
+            await self._run(
+                lambda db, n=n, chunk=chunk: db.execute(
+                    "INSERT INTO dataset_chunks (upload_id, n, data) VALUES (?, ?, ?)",
+                    (upload_id, n, chunk),
+                )
+            )
+            n += 1
+
+    async def _publish_dataset(self, dataset: Dataset) -> None:
+        def publish(db: sqlite3.Connection) -> bool:
+            if _dataset(db, dataset.name) is not None:
+                return False
+            db.execute(
+                f"INSERT INTO datasets ({_DATASET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    dataset.name,
+                    dataset.uploaded_by,
+                    dataset.created_at,
+                    dataset.records,
+                    dataset.size_bytes,
+                    dataset.sha256,
+                    dataset.upload_id,
+                ),
+            )
+            return True
+
+        if not await self._run(publish):
+            raise DatasetExists(dataset.name)
+
+    def _dataset_chunks(self, upload_id: str) -> AsyncIterator[bytes]:
+        return self._numbered_chunks(
+            "SELECT data FROM dataset_chunks WHERE upload_id = ? AND n = ?",
+            upload_id,
+            f"the chunks of upload {upload_id}",
+        )
+
+    async def _delete_dataset(self, name: str) -> Dataset | None:
+        def delete(db: sqlite3.Connection) -> Dataset | None:
+            dataset = _dataset(db, name)
+            if dataset is not None:
+                db.execute("DELETE FROM datasets WHERE name = ?", (name,))
+                db.execute("DELETE FROM dataset_chunks WHERE upload_id = ?", (dataset.upload_id,))
+            return dataset
+
+        return await self._run(delete)
+
+    async def _drop_staged(self, upload_id: str) -> None:
+        await self._run(
+            lambda db: db.execute("DELETE FROM dataset_chunks WHERE upload_id = ?", (upload_id,))
+        )
+
     async def _close(self) -> None:
         await self._file.close()
 
@@ -281,6 +365,11 @@ def _job(db: sqlite3.Connection, job_id: str) -> JobPolicy | None:
 def _result(db: sqlite3.Connection, result_id: str) -> StoredResult | None:
     row = db.execute(f"SELECT {_COLUMNS} FROM results WHERE result_id = ?", (result_id,)).fetchone()
     return StoredResult(*row) if row else None
+
+
+def _dataset(db: sqlite3.Connection, name: str) -> Dataset | None:
+    row = db.execute(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ?", (name,)).fetchone()
+    return Dataset(*row) if row else None
 
 
 def _reader(row: tuple) -> Reader:

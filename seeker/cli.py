@@ -158,6 +158,11 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_argument(
         "--from-job", metavar="JOB:FIELD", help="the values of FIELD in an earlier job's records"
     )
+    keys.add_argument(
+        "--from-dataset",
+        metavar="NAME:FIELD",
+        help="the values of FIELD (a.b: b inside a) in the objects of a Channel dataset",
+    )
     submit.add_argument("--block-size", type=int, default=100)
     submit.add_argument(
         "--setting",
@@ -481,6 +486,11 @@ def job_body(args: argparse.Namespace) -> dict[str, Any]:
         if not sep or not job_id or not field:
             raise SeekerError(f"--from-job {args.from_job!r} is not JOB:FIELD")
         body["from_job"] = {"job_id": job_id, "field": field}
+    elif args.from_dataset:
+        name, sep, field = args.from_dataset.partition(":")
+        if not sep or not name or not field:
+            raise SeekerError(f"--from-dataset {args.from_dataset!r} is not NAME:FIELD")
+        body["from_dataset"] = {"dataset": name, "field": field}
     elif args.keys:
         body["keys"] = args.keys
     limits: dict[str, Any] = {}

@@ -13,16 +13,20 @@ from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 
-from channel import sealing
+from channel import canonical, sealing
+from channel.errors import UnknownDataset
 from channel.models import KeyBlock
 from seeker.blocks import Block, Tally
 from seeker.errors import InvalidJob, UnknownJob
 from seeker.jobs import Job, JobStatus
-from seeker.keys import KeyCollector, Ranges, record_keys
-from seeker.spec import FromJob, JobSpec, KeyFile, KeyList
+from seeker.keys import KeyCollector, Ranges, object_keys, record_keys
+from seeker.spec import FromDataset, FromJob, JobSpec, KeyFile, KeyList
 from seeker.work import PAGE, KeyManager
 
 log = logging.getLogger(__name__)
+
+# A dataset's lines are turned into keys off the event loop about this many bytes at a time.
+DATASET_BATCH_BYTES = 1024 * 1024
 
 
 async def create_job(
@@ -39,6 +43,8 @@ async def create_job(
         return await _open(keys, job)
     if isinstance(spec.source, FromJob):
         _check_source_job(keys, spec.source)
+    if isinstance(spec.source, FromDataset):
+        await _check_source_dataset(keys, spec.source)
     collector = await asyncio.to_thread(_collector, scratch_dir)
     try:
         job = Job(job_id, spec, 0, 0, spec.priority, agreement_key=agreement_key)
@@ -86,11 +92,27 @@ def _check_source_job(keys: KeyManager, source: FromJob) -> None:
         )
 
 
+async def _check_source_dataset(keys: KeyManager, source: FromDataset) -> None:
+    if await keys.channel.dataset(source.dataset) is None:
+        raise _no_dataset(source)
+
+
+def _no_dataset(source: FromDataset) -> InvalidJob:
+    return InvalidJob(
+        f"from_dataset: no dataset {source.dataset!r} in the Channel", field="from_dataset"
+    )
+
+
 def _no_keys(spec: JobSpec) -> str:
     if isinstance(spec.source, FromJob):
         return (
             f"from_job: no record of job {spec.source.job_id} has a usable "
             f"{spec.source.field!r} in its data"
+        )
+    if isinstance(spec.source, FromDataset):
+        return (
+            f"from_dataset: no object of dataset {spec.source.dataset} has a usable "
+            f"{spec.source.field!r}"
         )
     return "the keys file has no keys" if isinstance(spec.source, KeyFile) else "no keys"
 
@@ -107,6 +129,8 @@ async def _collect(
         assert keys_file is not None, "a keys-file job needs its file"
         await asyncio.to_thread(collector.add_lines, keys_file)
         return 0
+    if isinstance(source, FromDataset):
+        return await _collect_dataset(keys, source, collector)
     assert isinstance(source, FromJob)
     unusable = 0
     async for result in keys.counted_results(source.job_id):
@@ -116,6 +140,35 @@ async def _collect(
             found += values
             unusable += bad
         await asyncio.to_thread(collector.add, found)
+    return unusable
+
+
+async def _collect_dataset(keys: KeyManager, source: FromDataset, collector: KeyCollector) -> int:
+    """Feed the keys of a dataset's objects to `collector`; how many values could not be keys."""
+    unusable = 0
+    batch: list[bytes] = []
+    batch_bytes = 0
+    try:
+        async for line in keys.channel.dataset_lines(source.dataset):
+            batch.append(line)
+            batch_bytes += len(line)
+            if batch_bytes >= DATASET_BATCH_BYTES:
+                unusable += await asyncio.to_thread(_add_keys, collector, batch, source.field)
+                batch, batch_bytes = [], 0
+    except UnknownDataset as e:
+        raise _no_dataset(source) from e
+    return unusable + await asyncio.to_thread(_add_keys, collector, batch, source.field)
+
+
+def _add_keys(collector: KeyCollector, lines: list[bytes], path: str) -> int:
+    """Add the keys at `path` in each JSON line's object; how many values could not be keys."""
+    found: list[str] = []
+    unusable = 0
+    for line in lines:
+        values, bad = object_keys(canonical.loads(line), path)
+        found += values
+        unusable += bad
+    collector.add(found)
     return unusable
 
 

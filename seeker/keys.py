@@ -3,8 +3,9 @@
 Integer ranges stay ranges: a job's block `seq` covers positions
 `[seq * size, (seq + 1) * size)` of its merged ranges, cut only when leased.
 Explicit keys (inline, a file of lines, or values from an earlier job's
-records) are checked and de-duplicated in a scratch SQLite file in arrival
-order, then read back block by block; only one block is in memory at a time.
+records or a Channel dataset's objects) are checked and de-duplicated in a
+scratch SQLite file in arrival order, then read back block by block; only one
+block is in memory at a time.
 """
 
 import bisect
@@ -146,9 +147,22 @@ def _file_keys(path: Path) -> Iterator[str]:
 
 
 def record_keys(record: dict[str, Any], field: str) -> tuple[list[str], int]:
-    """The keys a record's `data[field]` gives a following job (a string, an integer,
-    or a list of those), and how many values it had that cannot be keys."""
-    value = record.get("data", {}).get(field)
+    """The keys a record's `data[field]` gives a following job, and how many values
+    it had that cannot be keys."""
+    return value_keys(record.get("data", {}).get(field))
+
+
+def object_keys(value: Any, path: str) -> tuple[list[str], int]:
+    """The keys an object's field at `path` gives a job (`a.b` is field b of the
+    object in field a), and how many values it had that cannot be keys."""
+    for name in path.split("."):
+        value = value.get(name) if isinstance(value, dict) else None
+    return value_keys(value)
+
+
+def value_keys(value: Any) -> tuple[list[str], int]:
+    """The keys a field's value gives (a string, an integer, or a list of those; none
+    if it is missing), and how many values it had that cannot be keys."""
     if value is None:
         return [], 0
     keys, unusable = [], 0

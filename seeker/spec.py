@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from channel import canonical, sealing
+from channel.datasets import check_name
 from channel.errors import SealingError, WireError
 from channel.models import LABEL_NAME, NETWORK_MODES, Limits
 from channel.platforms import known_arches, platform_arch
@@ -37,6 +38,7 @@ _FIELDS = {
     "range",
     "ranges",
     "from_job",
+    "from_dataset",
     "block_size",
     "network",
     "limits",
@@ -54,7 +56,7 @@ _FIELDS = {
     "retention_days",
     "recipient",
 }
-_KEY_SOURCES = ("keys", "range", "ranges", "from_job")
+_KEY_SOURCES = ("keys", "range", "ranges", "from_job", "from_dataset")
 _LIMIT_FIELDS = {"memory_bytes", "cpus", "pids", "timeout_s", "output_bytes"}
 _REQUIREMENT_FIELDS = {"min_cpus", "min_memory_bytes", "arch", "labels", "exclude_labels"}
 _ADAPTIVE_FIELDS = {"trust_after", "spot_check"}
@@ -80,7 +82,16 @@ class FromJob:
     field: str
 
 
-Source = Ranges | KeyList | KeyFile | FromJob
+@dataclass(frozen=True, slots=True)
+class FromDataset:
+    """Keys taken from the `field` of a Channel dataset's objects (a dotted path
+    reaches into nested objects)."""
+
+    dataset: str
+    field: str
+
+
+Source = Ranges | KeyList | KeyFile | FromJob | FromDataset
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +185,8 @@ def describe(source: Source) -> dict[str, Any]:
             return {"keys": "file"}
         case FromJob():
             return {"from_job": {"job_id": source.job_id, "field": source.field}}
+        case FromDataset():
+            return {"from_dataset": {"dataset": source.dataset, "field": source.field}}
 
 
 def _described(source: dict[str, Any]) -> Source:
@@ -182,6 +195,8 @@ def _described(source: dict[str, Any]) -> Source:
         return Ranges.merged((start, stop) for start, stop in source["ranges"])
     if "from_job" in source:
         return FromJob(source["from_job"]["job_id"], source["from_job"]["field"])
+    if "from_dataset" in source:
+        return FromDataset(source["from_dataset"]["dataset"], source["from_dataset"]["field"])
     return KeyFile() if source["keys"] == "file" else KeyList(())
 
 
@@ -331,7 +346,7 @@ def _parse_source(body: dict[str, Any], keys_file: bool) -> Source:
     if not given:
         raise InvalidJob(
             "no keys: give keys (a list of strings), range [start, stop), ranges, "
-            "from_job, or a keys file",
+            "from_job, from_dataset, or a keys file",
             field="keys",
         )
     if keys_file:
@@ -345,6 +360,8 @@ def _parse_source(body: dict[str, Any], keys_file: bool) -> Source:
         return Ranges.merged(_parse_range(r, f"ranges[{i}]") for i, r in enumerate(ranges))
     if "from_job" in body:
         return _parse_from_job(body["from_job"])
+    if "from_dataset" in body:
+        return _parse_from_dataset(body["from_dataset"])
     keys = body["keys"]
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise InvalidJob("keys must be a list of strings", field="keys")
@@ -378,6 +395,22 @@ def _parse_from_job(value: Any) -> FromJob:
     if not isinstance(job_id, str) or not job_id or not isinstance(name, str) or not name:
         raise InvalidJob("from_job.job_id and from_job.field must be strings", field="from_job")
     return FromJob(job_id, name)
+
+
+def _parse_from_dataset(value: Any) -> FromDataset:
+    if not isinstance(value, dict) or set(value) != {"dataset", "field"}:
+        raise InvalidJob(
+            'from_dataset must be {"dataset": ..., "field": ...}: the Channel dataset, and '
+            "the field of its objects that holds the keys (a.b for a field inside a)",
+            field="from_dataset",
+        )
+    name, path = value["dataset"], value["field"]
+    if not isinstance(path, str) or not path:
+        raise InvalidJob("from_dataset.field must be a field name", field="from_dataset")
+    try:
+        return FromDataset(check_name(name), path)
+    except WireError as e:
+        raise InvalidJob(f"from_dataset.dataset: {e}", field="from_dataset") from e
 
 
 def _parse_limits(body: dict[str, Any]) -> Limits:

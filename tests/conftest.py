@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -26,6 +27,7 @@ import docker
 import pytest
 from ferretdb import FerretDBError, running_ferretdb
 from ferretdb import free_port as free_port  # test modules import it from conftest
+from pymongo import AsyncMongoClient
 
 from channel import canonical
 from channel.models import Task
@@ -220,6 +222,32 @@ async def run(*argv: object) -> tuple[int, str, str]:
     out, err = await process.communicate()
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture(params=["sqlite", "mongodb"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A Channel store on each backend: a SQLite file, then a fresh FerretDB database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/channel.sqlite3"
+    return request.getfixturevalue("mongo_url")
+
+
+async def stored_chunks(store_url: str) -> int:
+    """How many dataset chunks the store holds, published or staged, read beside the Channel."""
+    if store_url.startswith("sqlite:///"):
+        path = store_url.removeprefix("sqlite:///")
+
+        def count() -> int:
+            with contextlib.closing(sqlite3.connect(path)) as db:
+                return db.execute("SELECT count(*) FROM dataset_chunks").fetchone()[0]
+
+        return await asyncio.to_thread(count)
+    client: AsyncMongoClient = AsyncMongoClient(store_url)
+    try:
+        database = client.get_default_database()
+        return await database["dataset_chunks.chunks"].count_documents({})
+    finally:
+        await client.close()
 
 
 async def issue_token(seeker_url: str, **body: object) -> str:

@@ -4,7 +4,6 @@ import asyncio
 import dataclasses
 import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from pymongo import AsyncMongoClient
@@ -26,13 +25,6 @@ from channel.ingest import SizeLimits
 from channel.models import KeyOutcome, Result
 from channel.readers import Reader, token_hash
 from channel.signing import sign_result
-
-
-@pytest.fixture(params=["sqlite", "mongodb"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/channel.sqlite3"
-    return request.getfixturevalue("mongo_url")
 
 
 @pytest.fixture

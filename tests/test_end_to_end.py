@@ -5,7 +5,7 @@ the scraper reaches only the demo shop served on 127.0.0.1.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from conftest import (
 )
 
 from channel import canonical
+from channel.dataset_client import DatasetClient
 from giver.config import GiverConfig
 from giver.daemon import Giver
 from seeker.config import SeekerConfig
@@ -237,3 +238,46 @@ async def test_each_block_runs_on_both_givers_and_counts_once_they_agree(
     assert seeker.coordinator is not None
     for record in seeker.coordinator.trust.records():
         assert record.trust == {catalog_image: 4} and not record.flagged
+
+
+async def test_bob_processes_a_jobs_records_and_sarah_submits_a_job_over_them(
+    grid: Grid, catalog_image: str, demo_site_url: str
+) -> None:
+    seeker = await grid()
+    settings = {"base_url": demo_site_url}
+    common = {"image": catalog_image, "network": "host", "settings": settings, "block_size": 5}
+    first = await submit_and_wait(seeker, {**common, "range": [1, 21]})
+
+    # Bob keeps the products priced in euros and adds, to each, the product to look at next.
+    processed = [
+        {**record, "data": {**record["data"], "next": str(int(record["key"]) + 200)}}
+        for record in await export(seeker, first["job_id"])
+        if record["data"]["currency"] == "EUR"
+    ]
+    expected = sorted(int(r["key"]) + 200 for r in processed)
+    assert len(expected) >= 3
+    bob, _ = await seeker.channel.issue_reader(label="Bob", upload=True)
+    sarah, _ = await seeker.channel.issue_reader(label="Sarah", datasets=("eur-next",))
+
+    async def body() -> AsyncIterator[bytes]:
+        for record in processed:
+            yield canonical.dumps(record) + b"\n"
+
+    channel_url = f"{seeker.url}/channel"
+    async with aiohttp.ClientSession() as http:
+        uploaded = await DatasetClient(channel_url, bob, http).put("eur-next", body())
+        assert uploaded.records == len(processed)
+        downloaded = b"".join(
+            [piece async for piece in DatasetClient(channel_url, sarah, http).download("eur-next")]
+        )
+    assert [canonical.loads(line) for line in downloaded.splitlines()] == processed
+
+    second = await submit_and_wait(
+        seeker, {**common, "from_dataset": {"dataset": "eur-next", "field": "data.next"}}
+    )
+    assert second["keys"]["total"] == len(expected) and second["keys"]["done"] == len(expected)
+    records = await export(seeker, second["job_id"])
+    assert sorted(int(r["key"]) for r in records) == expected
+    for record in records:
+        product = demo_site.product(int(record["key"]))
+        assert {k: record["data"][k] for k in product} == product

@@ -6,7 +6,7 @@ from channel.errors import WireError
 from channel.models import Limits
 from seeker.errors import InvalidJob
 from seeker.keys import Ranges
-from seeker.spec import FromJob, JobSpec, KeyFile, KeyList, parse_job
+from seeker.spec import FromDataset, FromJob, JobSpec, KeyFile, KeyList, parse_job
 
 
 def test_ranges_merge_so_overlapping_keys_count_once() -> None:
@@ -33,6 +33,10 @@ def test_key_sources() -> None:
     assert parse_job({"image": "x"}, keys_file=True).source == KeyFile()
     from_job = {"job_id": "j1", "field": "url"}
     assert parse_job({"image": "x", "from_job": from_job}).source == FromJob("j1", "url")
+    from_dataset = {"dataset": "bob.links-1", "field": "data.next"}
+    spec = parse_job({"image": "x", "from_dataset": from_dataset})
+    assert spec.source == FromDataset("bob.links-1", "data.next")
+    assert JobSpec.from_wire(spec.to_wire()) == spec
 
 
 def test_defaults_and_limits_overrides() -> None:
@@ -74,6 +78,17 @@ def test_output_limit_is_optional_on_the_wire() -> None:
         ({"image": "x", "ranges": [[1, 5], [7, 6]]}, r"ranges\[1\] \[7, 6\) is empty"),
         ({"image": "x", "from_job": "j1"}, "from_job must be"),
         ({"image": "x", "from_job": {"job_id": "j1", "field": 3}}, "must be strings"),
+        ({"image": "x", "from_dataset": "d"}, "from_dataset must be"),
+        ({"image": "x", "from_dataset": {"dataset": "d"}}, "from_dataset must be"),
+        ({"image": "x", "from_dataset": {"dataset": "d", "field": ""}}, "must be a field name"),
+        (
+            {"image": "x", "from_dataset": {"dataset": ".d", "field": "u"}},
+            "from_dataset.dataset: dataset name '.d' is not allowed",
+        ),
+        (
+            {"image": "x", "from_job": {"job_id": "j", "field": "u"}, "from_dataset": {}},
+            "one key source, not from_job and from_dataset",
+        ),
         ({"image": "x", "keys": ["a"], "colour": "red"}, r"unknown field\(s\): colour"),
         ({"image": "x", "keys": ["a"], "block_size": 0}, "block_size"),
         ({"image": "x", "keys": ["a"], "block_size": 10_001}, "from 1 to 10000"),

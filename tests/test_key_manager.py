@@ -372,6 +372,33 @@ async def test_a_job_takes_its_keys_from_an_earlier_jobs_records(rig: Rig) -> No
         await rig.job(from_job={"job_id": "jmissing", "field": "links"})
 
 
+async def test_a_job_takes_its_keys_from_a_dataset(rig: Rig) -> None:
+    objects = [
+        {"data": {"next": "p1"}},
+        {"data": {"next": ["p2", 3, "p1"]}},
+        {"data": {"next": [True, "", {"x": 1}]}},
+        {"data": "not an object"},
+        {"other": 1},
+        # Over a megabyte of lines, so they are taken in more than one batch.
+        *({"data": {"next": f"q{n}"}} for n in range(60_000)),
+    ]
+
+    async def lines() -> AsyncIterator[bytes]:
+        for value in objects:
+            yield canonical.dumps(value)
+
+    await rig.channel.put_dataset("bob.links", lines(), "tok")
+    job = await rig.job(from_dataset={"dataset": "bob.links", "field": "data.next"}, block_size=900)
+    assert (job.total, job.duplicates, job.unusable) == (60_003, 1, 3)
+    keys = [k async for block in rig.keys.blocks(job.job_id) for k in block.keys]
+    assert keys[:5] == ["p1", "p2", "3", "q0", "q1"] and keys[-1] == "q59999"
+    with pytest.raises(InvalidJob, match=r"no object of dataset bob\.links has a usable 'next'"):
+        await rig.job(from_dataset={"dataset": "bob.links", "field": "next"})
+    with pytest.raises(InvalidJob, match="from_dataset: no dataset 'absent'") as refused:
+        await rig.job(from_dataset={"dataset": "absent", "field": "next"})
+    assert refused.value.field == "from_dataset"
+
+
 async def test_a_keys_file_is_streamed_checked_and_deduplicated(rig: Rig, tmp_path: Path) -> None:
     path = tmp_path / "keys.txt"
     path.write_bytes(b"b\r\na\n\nb\nc\n  \nd")

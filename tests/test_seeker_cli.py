@@ -91,6 +91,8 @@ async def test_bad_input_is_one_clear_line_and_creates_nothing(
             (("--range", "0:99999999999999999999"), "must lie within 64-bit integers"),
             (("--range", "1:5", "--block-size", "0"), "block_size must be a whole number"),
             (("--from-job", "jnope:url"), "from_job: no job 'jnope'"),
+            (("--from-dataset", "absent:url"), "from_dataset: no dataset 'absent' in the Channel"),
+            (("--from-dataset", "absent"), "--from-dataset 'absent' is not NAME:FIELD"),
             (("--keys", "k" * 2049), "keys[0]: key 'kkkk"),
             (("--keys", "a", "--output-mib", "0"), "limits values must all be positive"),
         ]
