@@ -154,15 +154,13 @@ class MongoChannel(Channel):
     async def _insert_results(
         self, batch: list[tuple[StoredResult, list[bytes]]]
     ) -> list[StoredResult]:
-        ids = [row.result_id for row, _ in batch]
-        stored = {row.result_id: row for row in await self._find({"_id": {"$in": ids}}, limit=0)}
+        # `begin` found none of these stored; one stored since (by another Channel
+        # process) fails its insert as a duplicate and the stored one stands.
         new: dict[str, tuple[StoredResult, list[bytes]]] = {}
         for row, chunks in batch:
-            if row.result_id not in stored:
-                new.setdefault(row.result_id, (row, chunks))
-        if new:
-            stored |= await self._insert_new(list(new.values()))
-        return [stored[result_id] for result_id in ids]
+            new.setdefault(row.result_id, (row, chunks))
+        stored = await self._insert_new(list(new.values()))
+        return [stored[row.result_id] for row, _ in batch]
 
     async def _insert_new(
         self, batch: list[tuple[StoredResult, list[bytes]]]

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from pymongo import AsyncMongoClient
 
+from channel import canonical
 from channel.base import SETTLE_S, Channel, JobPolicy
 from channel.errors import (
     BadStoreUrl,
@@ -21,7 +22,7 @@ from channel.errors import (
 )
 from channel.factory import open_channel
 from channel.identity import Identity
-from channel.ingest import SizeLimits
+from channel.ingest import Intake, SizeLimits
 from channel.models import KeyOutcome, Result
 from channel.readers import Reader, token_hash
 from channel.signing import sign_result
@@ -312,3 +313,19 @@ async def test_a_page_waits_at_a_missing_number_until_the_next_result_settles(
         later = r3.received_at + SETTLE_S + 1
         page = await channel.results_page("j1", after=1, now=later)
         assert ([r.result_id for r in page.results], page.cursor) == (["r3"], 3)
+
+
+async def test_a_result_stored_while_its_twin_was_checked_stands(
+    channel: Channel, giver: Identity
+) -> None:
+    # Two posts of one result, both checked before either is stored (as by two
+    # Channel processes): the second store finds the first and acknowledges it.
+    result = make_result(giver, "r1")
+    twins = [await channel.begin(result) for _ in range(2)]
+    acks = []
+    for intake in twins:
+        assert isinstance(intake, Intake)
+        intake.add(canonical.dumps(record) for record in result.records)
+        acks.append(await channel.commit(intake))
+    assert acks[0] == acks[1]
+    assert await channel.results_for_tasks(["j1-00000"]) == [result]
