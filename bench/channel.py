@@ -27,7 +27,7 @@ The ratio raw/HTTP is printed (the goal is HTTP within 3x of raw).
 
 Query: `results_for_tasks([task_id])` for random task ids, one at a time, after
 filling a fresh store with 1 KiB results through put_results (a worker process
-signs the next batch meanwhile): 1,000,000 on SQLite, 5,000 on MongoDB by
+signs the next batch meanwhile): 1,000,000 on SQLite, 2,000 on MongoDB by
 default; p50 and p99 in ms. Baseline: the raw driver's lookup of a whole row by
 the indexed task_id (a SELECT; find_one) on the same data, the Channel's own
 file or collection. The JSON keys name the count (`query_p99_ms_1m_sqlite`).
@@ -36,9 +36,10 @@ On MongoDB the Channel's own find is captured and explained beside the raw one.
 FerretDB 1.x pushes no `$in` filter down to its backend, and the Channel asks
 for `{task_id: {$in: [...]}}` (and checks a batch's result ids with an `$in`
 before inserting it): every query, and every batch stored, decodes the whole
-collection, so a query's latency grows with the count and filling grows with
-its square. 1,000,000 results neither fill nor answer within a run; the
-default count is what keeps the whole run under 10 minutes on 2 cores.
+collection, so a query's latency grows with the count and the time to store
+results, over HTTP or directly, with its square. 1,000,000 results neither fill
+nor answer within a run; the default counts (3,000 results of 1 KiB for
+ingestion too) are what keep the whole run under 10 minutes on 2 cores.
 FerretDB's PostgreSQL handler does not change that: it pushes plain equality
 down as `_jsonb->'task_id' @> ...`, which the btree index it builds cannot
 serve, and leaves `$in` to FerretDB itself as the SQLite handler does.
@@ -388,14 +389,14 @@ class RawSqlite:
 
 
 class RawMongo:
-    """PyMongo's async client on one collection of the database `url` names."""
+    """PyMongo's async client on the results collection of the database `url` names."""
 
-    def __init__(self, url: str, collection: str) -> None:
+    def __init__(self, url: str) -> None:
         self._client: AsyncMongoClient = AsyncMongoClient(
             url, serverSelectionTimeoutMS=MONGO_TIMEOUT_MS
         )
         self._database = self._client.get_default_database()
-        self._collection = self._database[collection]
+        self._collection = self._database[RESULTS]
 
     async def create(self) -> None:
         """Index the baseline's own collection by task id."""
@@ -568,7 +569,7 @@ async def query_run(
         query_ms = await time_queries(channel, task_ids)
     finally:
         await channel.close()
-    async with closing(scratch.raw(store, "query", RESULTS)) as raw:
+    async with closing(scratch.raw(store, "query")) as raw:
         raw_query_ms = await raw.lookup_ms(task_ids)
         explained = {}
         if isinstance(raw, RawMongo):
@@ -690,12 +691,11 @@ class Scratch:
             return f"sqlite:///{self._sqlite_path(name)}"
         return self._mongo_url(name)
 
-    def raw(self, store: str, name: str, collection: str) -> "RawSqlite | RawMongo":
-        """The raw driver on the store `name`, on its table or collection `collection`
-        (SQLite keeps one table of results per file, always called results)."""
+    def raw(self, store: str, name: str) -> "RawSqlite | RawMongo":
+        """The raw driver on the results of the store `name`."""
         if store == "sqlite":
             return RawSqlite(self._sqlite_path(name))
-        return RawMongo(self._mongo_url(name), collection)
+        return RawMongo(self._mongo_url(name))
 
 
 async def run(scratch: Scratch, args: argparse.Namespace) -> dict[str, Any]:
@@ -708,7 +708,7 @@ async def run(scratch: Scratch, args: argparse.Namespace) -> dict[str, Any]:
         batches[label] = await asyncio.to_thread(
             signed_results, corpus, givers, size_bytes, task_ids
         )
-    async with closing(RawMongo(scratch.store_url("mongo", "server"), RESULTS)) as server:
+    async with closing(RawMongo(scratch.store_url("mongo", "server"))) as server:
         mongo_server = f"FerretDB {await server.ferretdb_version()}, SQLite handler"
     servers = {"sqlite": "sqlite", "mongo": f"mongodb ({mongo_server})"}
 
@@ -730,7 +730,7 @@ async def run(scratch: Scratch, args: argparse.Namespace) -> dict[str, Any]:
             direct_per_s = await direct_ingest(
                 scratch.store_url(store, f"direct_{label}"), givers, results, args.fill_batch
             )
-            async with closing(scratch.raw(store, f"raw_{label}", RESULTS)) as raw:
+            async with closing(scratch.raw(store, f"raw_{label}")) as raw:
                 await raw.create()
                 raw_s = await raw.insert(results)
             figures |= report_ingest(
@@ -756,7 +756,7 @@ def positive(text: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--results-1kb", type=positive, default=5000, help="results of 1 KiB")
+    parser.add_argument("--results-1kb", type=positive, default=3000, help="results of 1 KiB")
     parser.add_argument("--results-100kb", type=positive, default=500, help="results of 100 KiB")
     parser.add_argument("--clients", type=positive, default=50, help="HTTP clients (Givers)")
     parser.add_argument(
@@ -768,7 +768,7 @@ def main() -> int:
     parser.add_argument(
         "--query-results-mongo",
         type=positive,
-        default=5000,
+        default=2000,
         help="results stored on MongoDB before queries",
     )
     parser.add_argument("--queries", type=positive, default=100, help="queries timed per store")
