@@ -1,34 +1,48 @@
 """What the Channel ingests and answers: results per second over HTTP and through
 the Python API, and the latency of a query by task id, on a SQLite file and on
-MongoDB (a FerretDB started here), each beside the raw driver in the same run.
+MongoDB (a FerretDB started here, on its SQLite handler), each beside the raw driver in
+the same run.
 
-HTTP ingestion: a `channel serve` process (its own core) over a fresh store in
-which the Givers were registered first; 50 clients, each a Giver with its own
-aiohttp session, post their signed results with ChannelClient.post_result at
-once. Results are 1 KiB and 100 KiB (the canonical JSON of their records, text
-of words) and signed before the clock starts; a figure is acknowledged results
-over wall time.
+Every store is prepared as the Seeker prepares one: the Givers registered and
+the bench's job announced (a Channel refuses results of a job it was never told
+of).
 
-Direct ingestion: the same results through Channel.put_result in this process,
-several coroutines at once, into a fresh store.
+HTTP ingestion: a `channel serve` process (its own core) over a fresh store; 50
+clients, each a Giver with its own aiohttp session, post their signed results
+(JSON lines: header, then one record per line) with ChannelClient.post_result at
+once. The Channel checks each as it streams, compresses its records and writes
+concurrent posts in group commits (up to 256 per insert_many or SQLite
+transaction). Results are 1 KiB and 100 KiB (the canonical JSON of their
+records, text of words) and signed before the clock starts; a figure is
+acknowledged results over wall time.
 
-Baseline: the raw driver storing the same rows in the same run, each into a
-fresh table or collection keyed by result id with task_id indexed: sqlite3
-`executemany` in one transaction (WAL, synchronous=NORMAL, as the Channel's
-file) and PyMongo's async `insert_many`. The ratio raw/HTTP is printed (the
-goal is HTTP within 3x of raw).
+Direct ingestion: the same results through Channel.put_results in this process,
+`--fill-batch` at a time, into a fresh store.
+
+Baseline: the raw driver storing the same results, each into a fresh table or
+collection keyed by result id with task_id indexed, the result's canonical JSON
+uncompressed in one column: sqlite3 `executemany` in one transaction (WAL,
+synchronous=NORMAL, as the Channel's file) and PyMongo's async `insert_many`.
+The ratio raw/HTTP is printed (the goal is HTTP within 3x of raw).
 
 Query: `results_for_tasks([task_id])` for random task ids, one at a time, after
-filling a fresh store with `--query-results` results of 1 KiB (Channel.put_results
-in batches, or put_result where a Channel has no put_results); p50 and p99 in
-ms. Baseline: the raw driver's lookup by the indexed task_id (find_one; a SELECT
-on SQLite) over the same rows in a table or collection of its own, filled with
-insert_many / executemany. The JSON keys
-name the count (`query_p99_ms_30k_mongo`). FerretDB 1.x with its SQLite handler
-pushes no filter on task_id down to SQLite: every query reads the whole
-collection, so its latency grows with the count, and 1,000,000 results neither
-fill nor answer within a run; the default count is what keeps the whole run
-under 10 minutes on 2 cores.
+filling a fresh store with 1 KiB results through put_results (a worker process
+signs the next batch meanwhile): 1,000,000 on SQLite, 2,000 on MongoDB by
+default; p50 and p99 in ms. Baseline: the raw driver's lookup of a whole row by
+the indexed task_id (a SELECT; find_one) on the same data, the Channel's own
+file or collection. The JSON keys name the count (`query_p99_ms_1m_sqlite`).
+
+On MongoDB the Channel's own find is captured and explained beside the raw one.
+FerretDB 1.x pushes no `$in` filter down to its backend, and the Channel asks
+for `{task_id: {$in: [...]}}` (and checks a batch's result ids with an `$in`
+before inserting it): every query, and every batch stored, decodes the whole
+collection, so a query's latency grows with the count and the time to store
+results, over HTTP or directly, with its square. 1,000,000 results neither fill
+nor answer within a run; the default counts (3,000 results of 1 KiB for
+ingestion too) are what keep the whole run under 10 minutes on 2 cores.
+FerretDB's PostgreSQL handler does not change that: it pushes plain equality
+down as `_jsonb->'task_id' @> ...`, which the btree index it builds cannot
+serve, and leaves `$in` to FerretDB itself as the SQLite handler does.
 
 `--json` ends the output with one JSON object of the figures.
 """
@@ -38,6 +52,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import multiprocessing
 import random
 import signal
 import sqlite3
@@ -48,7 +63,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +77,11 @@ sys.path.insert(0, str(REPO / "scripts"))
 import aiohttp  # noqa: E402
 import ferretdb  # noqa: E402
 from bson import Binary  # noqa: E402
-from pymongo import ASCENDING, AsyncMongoClient  # noqa: E402
+from pymongo import ASCENDING, AsyncMongoClient, monitoring  # noqa: E402
 from pymongo.errors import PyMongoError  # noqa: E402
 
 from channel import canonical  # noqa: E402
-from channel.base import Channel  # noqa: E402
+from channel.base import Channel, JobPolicy  # noqa: E402
 from channel.client import ChannelClient  # noqa: E402
 from channel.errors import ChannelError  # noqa: E402
 from channel.factory import open_channel  # noqa: E402
@@ -96,7 +112,9 @@ CREATE TABLE results (
 );
 CREATE INDEX results_by_task ON results (task_id);
 """
-STORES = {"sqlite": "sqlite", "mongo": "mongodb (FerretDB)"}
+# The collection, and table, the Channel keeps its results in.
+RESULTS = "results"
+STORES = ("sqlite", "mongo")
 
 # Signed results ---------------------------------------------------------------------
 
@@ -105,7 +123,7 @@ class Corpus:
     """Records that look scraped: titles, prices and text of words, so that they
     compress as scraped text does."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int | str) -> None:
         self._rng = random.Random(seed)
         vocabulary = [
             "".join(self._rng.choices(string.ascii_lowercase, k=self._rng.randint(2, 10)))
@@ -203,30 +221,25 @@ class Tally:
     def per_s(self) -> float:
         return self.acked / self.elapsed_s
 
-    async def drain(
-        self, store: Callable[[Result], Awaitable[Ack]], results: Iterable[Result], workers: int
-    ) -> None:
-        """Store every result with `store`, `workers` at a time."""
-        pending = iter(results)
-
-        async def worker() -> None:
-            for result in pending:
-                try:
-                    await store(result)
-                except ChannelError as e:
-                    self.failed += 1
-                    self.first_error = self.first_error or str(e)
-                else:
-                    self.acked += 1
-
-        await asyncio.gather(*(worker() for _ in range(workers)))
+    async def post_all(self, client: ChannelClient, results: Iterable[Result]) -> None:
+        """Post every result with `client`, one after another."""
+        for result in results:
+            try:
+                await client.post_result(result)
+            except ChannelError as e:
+                self.failed += 1
+                self.first_error = self.first_error or str(e)
+            else:
+                self.acked += 1
 
 
-async def registered_store(url: str, givers: Iterable[Identity]) -> Channel:
+async def prepared_store(url: str, givers: Iterable[Identity]) -> Channel:
+    """The Channel at `url` with the Givers registered and the bench's job announced."""
     channel = await open_channel(url)
     try:
         for giver in givers:
             await channel.register_giver(giver.id, giver.public_key)
+        await channel.put_job(JobPolicy(JOB_ID))
     except BaseException:
         await channel.close()
         raise
@@ -282,7 +295,7 @@ async def http_ingest(
     store_url: str, givers: Sequence[Identity], results: Sequence[Result], log: Path
 ) -> Tally:
     """Each Giver posts its own results over HTTP, all Givers at once."""
-    channel = await registered_store(store_url, givers)
+    channel = await prepared_store(store_url, givers)
     await channel.close()
     own = {giver.id: [r for r in results if r.giver_id == giver.id] for giver in givers}
     tally = Tally()
@@ -293,37 +306,49 @@ async def http_ingest(
             for posts in own.values()
         ]
         started = time.perf_counter()
-        await asyncio.gather(*(tally.drain(c.post_result, posts, 1) for c, posts in clients))
+        await asyncio.gather(*(tally.post_all(c, posts) for c, posts in clients))
         tally.elapsed_s = time.perf_counter() - started
     return tally
+
+
+async def put_all(channel: Channel, results: Sequence[Result], batch: int) -> float:
+    """Store `results` with put_results, `batch` at a time; the seconds it took."""
+    started = time.perf_counter()
+    for start in range(0, len(results), batch):
+        await put_batch(channel, results[start : start + batch])
+    return time.perf_counter() - started
+
+
+async def put_batch(channel: Channel, results: Sequence[Result]) -> None:
+    acks: list[Ack] = await channel.put_results(results)
+    if len(acks) != len(results):
+        raise SystemExit(f"put_results acknowledged {len(acks)} of {len(results)} results")
 
 
 async def direct_ingest(
-    store_url: str, givers: Sequence[Identity], results: Sequence[Result], workers: int
-) -> Tally:
-    """The results through Channel.put_result in this process, `workers` at a time."""
-    channel = await registered_store(store_url, givers)
-    tally = Tally()
+    store_url: str, givers: Sequence[Identity], results: Sequence[Result], batch: int
+) -> float:
+    """Results per second through Channel.put_results in this process."""
+    channel = await prepared_store(store_url, givers)
     try:
-        started = time.perf_counter()
-        await tally.drain(channel.put_result, results, workers)
-        tally.elapsed_s = time.perf_counter() - started
+        elapsed_s = await put_all(channel, results, batch)
     finally:
         await channel.close()
-    return tally
+    return len(results) / elapsed_s
 
 
 # Raw baselines -----------------------------------------------------------------------
 
 
 class RawSqlite:
-    """Plain sqlite3 on a file of its own, set up as the Channel's SQLite file is."""
+    """Plain sqlite3 on a SQLite file, set up as the Channel's file is."""
 
     def __init__(self, path: Path) -> None:
         # Used from one worker thread at a time, never from two at once.
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
 
-    async def open(self) -> None:
+    async def create(self) -> None:
+        """Create the baseline's own table of results."""
         await asyncio.to_thread(self._create)
 
     def _create(self) -> None:
@@ -339,12 +364,12 @@ class RawSqlite:
     def _insert(self, rows: list[tuple[str, str, str, str, float, bytes]]) -> float:
         started = time.perf_counter()
         self._db.execute("BEGIN")
-        self._db.executemany("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self._db.executemany(f"INSERT INTO {RESULTS} VALUES (?, ?, ?, ?, ?, ?)", rows)
         self._db.execute("COMMIT")
         return time.perf_counter() - started
 
     async def lookup_ms(self, task_ids: Sequence[str]) -> list[float]:
-        """The latency of a SELECT by task id, for each of `task_ids`."""
+        """The latency of a SELECT of a whole row by task id, for each of `task_ids`."""
         return await asyncio.to_thread(self._lookup_ms, task_ids)
 
     def _lookup_ms(self, task_ids: Sequence[str]) -> list[float]:
@@ -352,7 +377,7 @@ class RawSqlite:
         for task_id in task_ids:
             started = time.perf_counter()
             row = self._db.execute(
-                "SELECT body FROM results WHERE task_id = ?", (task_id,)
+                f"SELECT * FROM {RESULTS} WHERE task_id = ?", (task_id,)
             ).fetchone()
             taken.append((time.perf_counter() - started) * 1000)
             if row is None:
@@ -364,15 +389,17 @@ class RawSqlite:
 
 
 class RawMongo:
-    """PyMongo's async client on a collection of its own, task_id indexed."""
+    """PyMongo's async client on the results collection of the database `url` names."""
 
-    def __init__(self, url: str, collection: str) -> None:
+    def __init__(self, url: str) -> None:
         self._client: AsyncMongoClient = AsyncMongoClient(
             url, serverSelectionTimeoutMS=MONGO_TIMEOUT_MS
         )
-        self._collection = self._client.get_default_database()[collection]
+        self._database = self._client.get_default_database()
+        self._collection = self._database[RESULTS]
 
-    async def open(self) -> None:
+    async def create(self) -> None:
+        """Index the baseline's own collection by task id."""
         await self._collection.create_index([("task_id", ASCENDING)])
 
     async def insert(self, results: Sequence[Result]) -> float:
@@ -404,17 +431,61 @@ class RawMongo:
                 raise SystemExit(f"raw PyMongo found no document of task {task_id}")
         return taken
 
+    async def explain(self, query: dict[str, Any]) -> "Explained":
+        """How FerretDB runs a find of `query` on the collection: whether it pushes the
+        filter down to its SQLite file, and SQLite's plan (its detail lines)."""
+        answer = await self._database.command(
+            "explain", {"find": self._collection.name, "filter": query}, verbosity="queryPlanner"
+        )
+        plan = [line.partition("detail=")[2] for line in answer["queryPlanner"]["Plan"]]
+        return Explained(query, answer["filterPushdown"], plan)
+
+    async def ferretdb_version(self) -> str:
+        return (await self._client.admin.command("buildInfo"))["ferretdbVersion"]
+
     async def close(self) -> None:
         await self._client.close()
 
 
 @contextlib.asynccontextmanager
-async def opened(raw: "RawSqlite | RawMongo") -> AsyncIterator["RawSqlite | RawMongo"]:
+async def closing(raw: "RawSqlite | RawMongo") -> AsyncIterator["RawSqlite | RawMongo"]:
     try:
-        await raw.open()
         yield raw
     finally:
         await raw.close()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Explained:
+    """A find's filter, whether FerretDB pushed it down, and its plan's steps."""
+
+    query: dict[str, Any]
+    pushdown: bool
+    plan: list[str]
+
+    def __str__(self) -> str:
+        return (
+            f"{json.dumps(self.query)}: filterPushdown {self.pushdown}, plan {'; '.join(self.plan)}"
+        )
+
+
+class FindFilters(monitoring.CommandListener):
+    """Keeps the filter of every find by task id sent by the clients this process opens
+    once it is registered (pymongo's listeners are process-wide and stay registered)."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        query = event.command.get("filter") if event.command_name == "find" else None
+        if isinstance(query, dict) and "task_id" in query:
+            self.seen.append(dict(query))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
 
 
 # Query -------------------------------------------------------------------------------
@@ -422,67 +493,92 @@ async def opened(raw: "RawSqlite | RawMongo") -> AsyncIterator["RawSqlite | RawM
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class QueryRun:
-    fill_method: str
+    count: int
     fill_s: float
-    raw_fill_s: float
     query_ms: list[float]
     raw_query_ms: list[float]
+    # On MongoDB, the Channel's find and the raw one, as FerretDB runs them.
+    explained: dict[str, Explained]
 
 
-async def fill(channel: Channel, results: Sequence[Result], workers: int) -> str:
-    """Store `results` with put_results in one call where the Channel has it, else with
-    put_result, `workers` at a time; the method used."""
-    put_results = getattr(channel, "put_results", None)
-    if put_results is not None:
-        acks = await put_results(list(results))
-        if len(acks) != len(results):
-            raise SystemExit(f"put_results acknowledged {len(acks)} of {len(results)} results")
-        return "put_results"
-    tally = Tally()
-    await tally.drain(channel.put_result, results, workers)
-    if tally.failed:
-        raise SystemExit(f"filling the store: {tally.failed} results refused: {tally.first_error}")
-    return "put_result"
+def signed_query_results(seed: str, pems: Sequence[bytes], start: int, stop: int) -> list[Result]:
+    """The 1 KiB results of tasks query-`start` to query-`stop - 1`, signed by the Givers
+    whose private keys `pems` holds; run in a worker process."""
+    givers = [Identity.from_pem(pem) for pem in pems]
+    task_ids = [f"query-{n}" for n in range(start, stop)]
+    return signed_results(Corpus(seed), givers, SIZES[QUERY_SIZE], task_ids)
+
+
+async def fill(
+    channel: Channel, givers: Sequence[Identity], count: int, args: argparse.Namespace
+) -> float:
+    """Store `count` new 1 KiB results (tasks query-0, query-1, …) with put_results,
+    `--fill-batch` at a time; the seconds put_results took.
+
+    A worker process signs the next batch while this one is stored."""
+    pems = [giver.to_pem() for giver in givers]
+    batch = args.fill_batch
+    loop = asyncio.get_running_loop()
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+
+    def signed(start: int) -> asyncio.Future[list[Result]]:
+        stop = min(start + batch, count)
+        seed = f"{args.seed}/{start}"
+        return loop.run_in_executor(pool, signed_query_results, seed, pems, start, stop)
+
+    fill_s = 0.0
+    upcoming = signed(0)
+    try:
+        for start in range(0, count, batch):
+            results = await upcoming
+            if start + batch < count:
+                upcoming = signed(start + batch)
+            fill_s += await put_all(channel, results, batch)
+    finally:
+        upcoming.cancel()
+        await asyncio.to_thread(pool.shutdown, cancel_futures=True)
+    return fill_s
+
+
+async def time_queries(channel: Channel, task_ids: Sequence[str]) -> list[float]:
+    """The latency of results_for_tasks for each task id, one at a time."""
+    taken = []
+    for task_id in task_ids:
+        started = time.perf_counter()
+        found = await channel.results_for_tasks([task_id])
+        taken.append((time.perf_counter() - started) * 1000)
+        if [r.task_id for r in found] != [task_id]:
+            raise SystemExit(f"results_for_tasks gave {len(found)} results for {task_id}")
+    return taken
 
 
 async def query_run(
-    store_url: str,
-    raw: RawSqlite | RawMongo,
-    corpus: Corpus,
-    givers: Sequence[Identity],
-    args: argparse.Namespace,
+    scratch: "Scratch", store: str, givers: Sequence[Identity], args: argparse.Namespace
 ) -> QueryRun:
-    """Fill the Channel and the raw store with the same results, batch by batch,
-    then time lookups of random task ids in both."""
-    channel = await registered_store(store_url, givers)
+    """Fill a fresh Channel, time lookups of random task ids through it, then the raw
+    driver's lookups of the same ids in the same file or collection."""
+    count = getattr(args, f"query_results_{store}")
+    sample = random.Random(args.seed).sample(range(count), min(args.queries, count))
+    task_ids = [f"query-{n}" for n in sample]
+    finds = FindFilters()
+    if store == "mongo":
+        monitoring.register(finds)
+    channel = await prepared_store(scratch.store_url(store, "query"), givers)
     try:
-        fill_s = raw_fill_s = 0.0
-        method = ""
-        for start in range(0, args.query_results, args.fill_batch):
-            stop = min(start + args.fill_batch, args.query_results)
-            task_ids = [f"query-{n}" for n in range(start, stop)]
-            results = await asyncio.to_thread(
-                signed_results, corpus, givers, SIZES[QUERY_SIZE], task_ids
-            )
-            started = time.perf_counter()
-            method = await fill(channel, results, args.direct_workers)
-            fill_s += time.perf_counter() - started
-            raw_fill_s += await raw.insert(results)
-        sample = random.Random(args.seed).sample(
-            range(args.query_results), min(args.queries, args.query_results)
-        )
-        task_ids = [f"query-{n}" for n in sample]
-        query_ms = []
-        for task_id in task_ids:
-            started = time.perf_counter()
-            found = await channel.results_for_tasks([task_id])
-            query_ms.append((time.perf_counter() - started) * 1000)
-            if [r.task_id for r in found] != [task_id]:
-                raise SystemExit(f"results_for_tasks gave {len(found)} results for {task_id}")
+        fill_s = await fill(channel, givers, count, args)
+        query_ms = await time_queries(channel, task_ids)
     finally:
         await channel.close()
-    raw_query_ms = await raw.lookup_ms(task_ids)
-    return QueryRun(method, fill_s, raw_fill_s, query_ms, raw_query_ms)
+    async with closing(scratch.raw(store, "query")) as raw:
+        raw_query_ms = await raw.lookup_ms(task_ids)
+        explained = {}
+        if isinstance(raw, RawMongo):
+            # The Channel's finds came first, the raw ones last.
+            explained = {
+                "channel": await raw.explain(finds.seen[0]),
+                "raw": await raw.explain(finds.seen[-1]),
+            }
+    return QueryRun(count, fill_s, query_ms, raw_query_ms, explained)
 
 
 def p50_p99(taken_ms: list[float]) -> tuple[float, float]:
@@ -503,19 +599,25 @@ def count_label(count: int) -> str:
 
 
 def report_ingest(
-    store: str, label: str, http: Tally, direct: Tally, raw_s: float, count: int, args: Any
+    store: str,
+    label: str,
+    http: Tally,
+    direct_per_s: float,
+    raw_s: float,
+    count: int,
+    servers: dict[str, str],
+    args: argparse.Namespace,
 ) -> dict[str, Any]:
     raw_per_s = count / raw_s
     ratio = raw_per_s / http.per_s
     print(
-        f"ingest {label}, {STORES[store]}: HTTP {http.per_s:,.0f} results/s "
+        f"ingest {label}, {servers[store]}: HTTP {http.per_s:,.0f} results/s "
         f"({http.acked:,} acknowledged in {http.elapsed_s:.2f} s by {args.clients} clients, "
         f"{http.failed} refused)",
         flush=True,
     )
     print(
-        f"  direct put_result, {args.direct_workers} coroutines: {direct.per_s:,.0f} results/s "
-        f"({direct.acked:,} in {direct.elapsed_s:.2f} s, {direct.failed} refused)",
+        f"  direct put_results, {args.fill_batch} a call: {direct_per_s:,.0f} results/s",
         flush=True,
     )
     goal = "met" if ratio <= 3 else "missed"
@@ -525,54 +627,49 @@ def report_ingest(
         f"(goal within 3x: {goal})",
         flush=True,
     )
-    for tally in (http, direct):
-        if tally.failed:
-            print(f"  first refusal: {tally.first_error}", flush=True)
+    if http.failed:
+        print(f"  first refusal: {http.first_error}", flush=True)
     figures: dict[str, Any] = {
         f"http_results_per_s_{label}_{store}": round(http.per_s, 1),
-        f"direct_results_per_s_{label}_{store}": round(direct.per_s, 1),
+        f"direct_results_per_s_{label}_{store}": round(direct_per_s, 1),
         f"raw_insert_many_per_s_{label}_{store}": round(raw_per_s, 1),
         f"raw_over_http_{label}_{store}": round(ratio, 2),
     }
     if http.failed:
         figures[f"http_refused_{label}_{store}"] = http.failed
-    if direct.failed:
-        figures[f"direct_refused_{label}_{store}"] = direct.failed
     return figures
 
 
-def report_query(store: str, run: QueryRun, args: argparse.Namespace) -> dict[str, Any]:
-    count = args.query_results
-    fill_per_s = count / run.fill_s
+def report_query(store: str, run: QueryRun, server: str) -> dict[str, Any]:
+    fill_per_s = run.count / run.fill_s
     p50, p99 = p50_p99(run.query_ms)
     raw_p50, raw_p99 = p50_p99(run.raw_query_ms)
     lookup = "find_one" if store == "mongo" else "SELECT"
     print(
-        f"query results_for_tasks, {count:,} results on {STORES[store]}: p50 {p50:.2f} ms, "
-        f"p99 {p99:.2f} ms ({len(run.query_ms)} queries); filled with {run.fill_method} "
+        f"query results_for_tasks, {run.count:,} results on {server}: p50 {p50:.2f} ms, "
+        f"p99 {p99:.2f} ms ({len(run.query_ms)} queries); filled with put_results "
         f"at {fill_per_s:,.0f} results/s",
         flush=True,
     )
     print(
-        f"  baseline, raw {lookup} by indexed task_id: p50 {raw_p50:.2f} ms, "
-        f"p99 {raw_p99:.2f} ms; raw fill {count / run.raw_fill_s:,.0f} results/s",
+        f"  baseline, raw {lookup} by indexed task_id on the same data: p50 {raw_p50:.2f} ms, "
+        f"p99 {raw_p99:.2f} ms",
         flush=True,
     )
-    if count < 1_000_000:
-        print(
-            f"  at that fill rate 1,000,000 results take {1_000_000 / fill_per_s:,.0f} s to store",
-            flush=True,
-        )
-    at = count_label(count)
-    return {
+    at = count_label(run.count)
+    figures: dict[str, Any] = {
+        f"query_results_{store}": run.count,
         f"query_p50_ms_{at}_{store}": round(p50, 3),
         f"query_p99_ms_{at}_{store}": round(p99, 3),
         f"raw_query_p50_ms_{at}_{store}": round(raw_p50, 3),
         f"raw_query_p99_ms_{at}_{store}": round(raw_p99, 3),
         f"query_fill_results_per_s_{store}": round(fill_per_s, 1),
-        f"raw_fill_results_per_s_{store}": round(count / run.raw_fill_s, 1),
-        f"query_fill_method_{store}": run.fill_method,
     }
+    for who, explained in run.explained.items():
+        print(f"  explain, {who} find {explained}", flush=True)
+        figures[f"{who}_find_pushdown_{store}"] = explained.pushdown
+        figures[f"{who}_find_plan_{store}"] = explained.plan
+    return figures
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -595,9 +692,10 @@ class Scratch:
         return self._mongo_url(name)
 
     def raw(self, store: str, name: str) -> "RawSqlite | RawMongo":
+        """The raw driver on the results of the store `name`."""
         if store == "sqlite":
             return RawSqlite(self._sqlite_path(name))
-        return RawMongo(self._mongo_url(name), "results")
+        return RawMongo(self._mongo_url(name))
 
 
 async def run(scratch: Scratch, args: argparse.Namespace) -> dict[str, Any]:
@@ -610,12 +708,16 @@ async def run(scratch: Scratch, args: argparse.Namespace) -> dict[str, Any]:
         batches[label] = await asyncio.to_thread(
             signed_results, corpus, givers, size_bytes, task_ids
         )
+    async with closing(RawMongo(scratch.store_url("mongo", "server"))) as server:
+        mongo_server = f"FerretDB {await server.ferretdb_version()}, SQLite handler"
+    servers = {"sqlite": "sqlite", "mongo": f"mongodb ({mongo_server})"}
 
     figures: dict[str, Any] = {
         "http_clients": args.clients,
-        "direct_workers": args.direct_workers,
+        "fill_batch": args.fill_batch,
         "results_1kb": args.results_1kb,
         "results_100kb": args.results_100kb,
+        "mongo_server": mongo_server,
     }
     for store in STORES:
         for label, results in batches.items():
@@ -625,18 +727,20 @@ async def run(scratch: Scratch, args: argparse.Namespace) -> dict[str, Any]:
                 results,
                 scratch.work / f"serve-{store}-{label}.log",
             )
-            direct = await direct_ingest(
-                scratch.store_url(store, f"direct_{label}"), givers, results, args.direct_workers
+            direct_per_s = await direct_ingest(
+                scratch.store_url(store, f"direct_{label}"), givers, results, args.fill_batch
             )
-            async with opened(scratch.raw(store, f"raw_{label}")) as raw:
+            async with closing(scratch.raw(store, f"raw_{label}")) as raw:
+                await raw.create()
                 raw_s = await raw.insert(results)
-            figures |= report_ingest(store, label, http, direct, raw_s, len(results), args)
+            figures |= report_ingest(
+                store, label, http, direct_per_s, raw_s, len(results), servers, args
+            )
 
-    figures |= {"query_results": args.query_results, "queries": args.queries}
+    figures["queries"] = args.queries
     for store in STORES:
-        async with opened(scratch.raw(store, "raw_query")) as raw:
-            query = await query_run(scratch.store_url(store, "query"), raw, corpus, givers, args)
-        figures |= report_query(store, query, args)
+        query = await query_run(scratch, store, givers, args)
+        figures |= report_query(store, query, servers[store])
     return figures
 
 
@@ -652,20 +756,28 @@ def positive(text: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--results-1kb", type=positive, default=5000, help="results of 1 KiB")
+    parser.add_argument("--results-1kb", type=positive, default=3000, help="results of 1 KiB")
     parser.add_argument("--results-100kb", type=positive, default=500, help="results of 100 KiB")
     parser.add_argument("--clients", type=positive, default=50, help="HTTP clients (Givers)")
-    parser.add_argument("--direct-workers", type=positive, default=8, help="put_result coroutines")
     parser.add_argument(
-        "--query-results", type=positive, default=30_000, help="results stored before queries"
+        "--query-results-sqlite",
+        type=positive,
+        default=1_000_000,
+        help="results stored on SQLite before queries",
+    )
+    parser.add_argument(
+        "--query-results-mongo",
+        type=positive,
+        default=2000,
+        help="results stored on MongoDB before queries",
     )
     parser.add_argument("--queries", type=positive, default=100, help="queries timed per store")
     parser.add_argument("--fill-batch", type=positive, default=1000, help="results per put_results")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="end with a JSON object")
     args = parser.parse_args()
-    if args.queries < 2 or args.query_results < 2:
-        parser.error("--queries and --query-results must be at least 2 (for percentiles)")
+    if args.queries < 2 or min(args.query_results_sqlite, args.query_results_mongo) < 2:
+        parser.error("--queries and --query-results-* must be at least 2 (for percentiles)")
     # A SIGTERM stops the bench as Ctrl-C does, so the processes it started are stopped
     # too; raised here rather than forwarded as SIGINT, which a shell may have ignored.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
