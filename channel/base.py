@@ -90,6 +90,7 @@ class Channel(DatasetStore):
             self._insert_results
         )
         self._jobs: dict[str, JobPolicy] = {}
+        self._giver_keys: dict[str, str] = {}
 
     async def register_giver(self, giver_id: str, public_key: str) -> None:
         """Record the public key results from `giver_id` must be signed with."""
@@ -150,15 +151,16 @@ class Channel(DatasetStore):
             self._jobs[job_id] = policy
         return policy
 
-    async def begin(self, result: Result) -> Intake | Ack:
-        """Check a result's header before its records are read: an Intake to feed
-        them to, or the Ack of the same result stored before.
+    async def begin(self, result: Result) -> Intake:
+        """Check a result's header before its records are read: the Intake to feed
+        them to.
 
-        Raises InvalidResult for an unregistered Giver or a bad signature,
-        UnknownJob for a job never announced, and ResultConflict when the id was
-        stored with another header.
+        Raises InvalidResult for an unregistered Giver or a bad signature, and
+        UnknownJob for a job never announced. A result stored before is found
+        when it is committed (the same header: its Ack again; another:
+        ResultConflict), so a post costs the store one batched write.
         """
-        public_key = await self._giver_key(result.giver_id)
+        public_key = await self._public_key(result.giver_id)
         if public_key is None:
             raise InvalidResult(
                 f"result {result.result_id}: giver {result.giver_id} is not registered",
@@ -169,10 +171,14 @@ class Channel(DatasetStore):
         policy = await self.job(result.job_id)
         if policy is None:
             raise UnknownJob(result.job_id)
-        stored = await self._result(result.result_id)
-        if stored is not None:
-            return _ack(stored, header_line(result))
         return Intake(result, self.limits, sealed=policy.sealed)
+
+    async def _public_key(self, giver_id: str) -> str | None:
+        # A Giver's id derives from its key, so the key stored for an id never changes.
+        key = self._giver_keys.get(giver_id)
+        if key is None and (key := await self._giver_key(giver_id)) is not None:
+            self._giver_keys[giver_id] = key
+        return key
 
     async def commit(self, intake: Intake) -> Ack:
         """Store the records fed to `intake` once their digest matches the header's."""
@@ -199,8 +205,6 @@ class Channel(DatasetStore):
     async def put_result(self, result: Result) -> Ack:
         """Verify and store `result`; posting the same result again is harmless."""
         begun = await self.begin(result)
-        if isinstance(begun, Ack):
-            return begun
         lines = [canonical.dumps(record) for record in result.records]
         if sum(map(len, lines)) > OFF_LOOP_BYTES:
             await asyncio.to_thread(begun.add, lines)

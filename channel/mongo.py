@@ -168,7 +168,8 @@ class MongoChannel(Channel):
         try:
             numbered = await self._number([row for row, _ in batch])
             for row, chunks in batch:
-                if chunks:
+                # A large result posted again keeps the chunks it was stored with.
+                if chunks and await self._result(row.result_id) is None:
                     await self._upload(row, chunks)
             await self._results.insert_many([_doc(row) for row in numbered], ordered=False)
         except BulkWriteError as e:

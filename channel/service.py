@@ -129,8 +129,6 @@ async def _receive(channel: Channel, request: web.Request) -> Ack:
     if len(lines[0]) > MAX_HEADER_BYTES:
         raise WireError(f"the result header exceeds {MAX_HEADER_BYTES} bytes")
     begun = await channel.begin(parse_header(lines[0]))
-    if isinstance(begun, Ack):
-        return begun
     pending = lines[1:]
     pending_bytes = sum(map(len, pending))
     try:
