@@ -68,10 +68,7 @@ class Processes:
             if process.returncode is None:
                 process.send_signal(signal.SIGTERM)
                 try:
-                    # Not wait_for: on Python 3.11 it can swallow a Ctrl-C that lands
-                    # as the process exits, and the demo would end as if not interrupted.
-                    async with asyncio.timeout(STOP_GRACE_S):
-                        await process.wait()
+                    await asyncio.wait_for(process.wait(), STOP_GRACE_S)
                 except TimeoutError:
                     print(
                         f"demo: {name} did not stop in {STOP_GRACE_S:.0f} s; killing it",
