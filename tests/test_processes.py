@@ -134,6 +134,9 @@ def test_demo_interrupted_leaves_no_container_or_process(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A test run started in the background of a script inherits SIGINT ignored;
+        # the demo must see Ctrl-C as a terminal would send it.
+        preexec_fn=_default_sigint,
     ) as demo:
         read_until(demo.stdout, " leased, ")
         demo.send_signal(signal.SIGINT)
@@ -141,6 +144,10 @@ def test_demo_interrupted_leaves_no_container_or_process(
         assert "interrupted; everything it started is stopped" in demo.stderr.read()
     assert leftovers(docker_client) == []
     assert processes_mentioning(str(work)) == []
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_seeker_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
