@@ -775,14 +775,14 @@ async def _issue_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def moment(at: float | None) -> str:
+    """A time as the lists show it, to the minute; `never` for none."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(at)) if at else "never"
+
+
 def token_line(token: dict[str, Any]) -> str:
-    created = time.strftime("%Y-%m-%d %H:%M", time.localtime(token["created_at"]))
+    created, expires = moment(token["created_at"]), moment(token["expires_at"])
     uses = f"{token['uses']}/{token['max_uses']}" if token["max_uses"] else str(token["uses"])
-    expires = (
-        time.strftime("%Y-%m-%d %H:%M", time.localtime(token["expires_at"]))
-        if token["expires_at"]
-        else "never"
-    )
     label = f" {token['label']!r}" if token["label"] else ""
     return (
         f"{token['token_id']} {token['state']}{label}: "
@@ -820,12 +820,7 @@ async def _issue_reader(args: argparse.Namespace) -> int:
 
 
 def reader_line(reader: dict[str, Any]) -> str:
-    created = time.strftime("%Y-%m-%d %H:%M", time.localtime(reader["created_at"]))
-    expires = (
-        time.strftime("%Y-%m-%d %H:%M", time.localtime(reader["expires_at"]))
-        if reader["expires_at"]
-        else "never"
-    )
+    created, expires = moment(reader["created_at"]), moment(reader["expires_at"])
     expired = reader["expires_at"] is not None and reader["expires_at"] <= time.time()
     state = "revoked" if reader["revoked"] else "expired" if expired else "valid"
     label = f" {reader['label']!r}" if reader["label"] else ""
