@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from conftest import free_port
+from test_channel_service import result_of
 from test_outbox_crash import BIN, Process
 
 from channel.base import JobPolicy
@@ -16,30 +17,12 @@ from channel.client import ChannelClient
 from channel.errors import StoreUnavailable
 from channel.factory import open_channel
 from channel.identity import Identity
-from channel.models import Ack, KeyOutcome, Result
-from channel.signing import sign_result
+from channel.models import Ack, Result
 
 RESULTS = 200
 CLIENTS = 20
 KILL_AFTER = 60
 RETRY_S = 0.05
-
-
-def result_of(giver: Identity, n: int, records: list[dict]) -> Result:
-    return sign_result(
-        giver,
-        Result(
-            result_id=f"r{n:04d}",
-            task_id=f"j1-{n:05d}.1",
-            job_id="j1",
-            giver_id="",
-            records=records,
-            outcomes=[KeyOutcome(r["key"], True) for r in records],
-            error=None,
-            started_at=1.0,
-            finished_at=2.0,
-        ),
-    )
 
 
 class Server:
@@ -95,7 +78,10 @@ async def test_a_channel_killed_under_load_loses_nothing_it_acknowledged(
 ) -> None:
     giver, _ = await prepared(store_url)
     results = [
-        result_of(giver, n, [{"key": str(n), "data": {"page": "x" * 1000}}]) for n in range(RESULTS)
+        result_of(
+            giver, f"r{n:04d}", [{"key": str(n), "data": {"page": "x" * 1000}}], f"j1-{n:05d}.1"
+        )
+        for n in range(RESULTS)
     ]
     server = Server(tmp_path, store_url)
     await server.start()
@@ -152,7 +138,7 @@ async def test_a_large_export_streams_in_flat_memory(tmp_path: Path) -> None:
                     {"key": f"{n}-{i}", "data": {"page": os.urandom(125_000).hex()}}
                     for i in range(20)
                 ]
-                await client.post_result(result_of(giver, n, records))
+                await client.post_result(result_of(giver, f"r{n:04d}", records, f"j1-{n:05d}.1"))
             before = await asyncio.to_thread(reset_peak_rss, process.popen.pid)
             export = f"{server.url}/v1/jobs/j1/export"
             async with http.get(export, headers={"Authorization": f"Bearer {token}"}) as response:
