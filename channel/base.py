@@ -16,7 +16,7 @@ from channel import canonical
 from channel.batching import Batcher
 from channel.datasets import DatasetStore
 from channel.errors import InvalidResult, ResultConflict, UnknownJob, WireError
-from channel.ingest import Inflater, Intake, SizeLimits, header_line, inflate
+from channel.ingest import Inflater, Intake, SizeLimits, header_line, inflate, without_capture
 from channel.models import Ack, Result
 from channel.readers import Reader, new_token, token_hash, token_id_of
 from channel.signing import verify_signature
@@ -262,18 +262,19 @@ class Channel(DatasetStore):
                 return
             cursor = page.cursor
 
-    async def record_lines(self, row: StoredResult) -> AsyncIterator[bytes]:
-        """A stored result's records as canonical JSON lines, a chunk at a time."""
+    async def record_lines(self, row: StoredResult, *, full: bool = True) -> AsyncIterator[bytes]:
+        """A stored result's records as canonical JSON lines, a chunk at a time;
+        without their debug captures unless `full`."""
         if row.inline is not None:
             for line in inflate([row.inline]):
-                yield line
+                yield line if full else without_capture(line)
             return
         inflater = Inflater()
         async for chunk in self._chunks(row.result_id):
             for line in inflater.feed(chunk):
-                yield line
+                yield line if full else without_capture(line)
         for line in inflater.end():
-            yield line
+            yield line if full else without_capture(line)
 
     async def load(self, row: StoredResult) -> Result:
         """The whole result a row holds, records included."""

@@ -17,16 +17,17 @@ from channel.base import Channel
 WRITE_BYTES = 64 * 1024
 
 
-async def records(channel: Channel, job_id: str) -> AsyncIterator[bytes]:
-    """Every stored record of the job, as canonical JSON lines, in arrival order."""
+async def records(channel: Channel, job_id: str, *, full: bool = False) -> AsyncIterator[bytes]:
+    """Every stored record of the job, as canonical JSON lines, in arrival order;
+    with their debug captures if `full`."""
     async for row in channel.job_results(job_id):
-        async for line in channel.record_lines(row):
+        async for line in channel.record_lines(row, full=full):
             yield line
 
 
-def jsonl(channel: Channel, job_id: str) -> AsyncIterator[bytes]:
-    """Every stored record of the job as JSON-lines text."""
-    return ndjson(records(channel, job_id))
+def jsonl(channel: Channel, job_id: str, *, full: bool = False) -> AsyncIterator[bytes]:
+    """Every stored record of the job as JSON-lines text (captures too if `full`)."""
+    return ndjson(records(channel, job_id, full=full))
 
 
 async def ndjson(lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

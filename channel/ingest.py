@@ -56,6 +56,15 @@ def parse_header(line: bytes) -> Result:
     return Result.from_wire({**header, "records": []})
 
 
+def without_capture(line: bytes) -> bytes:
+    """A record's canonical line without its debug capture, if it has one."""
+    if b'"capture"' not in line:
+        return line
+    record = canonical.loads(line)
+    record.pop("capture", None)
+    return canonical.dumps(record)
+
+
 def check_record(record: Any, where: str, *, sealed: bool) -> None:
     """Raise WireError unless `record` is `{key, data}`, or `{key, sealed}` for a sealed job."""
     models.check_record(record, where)

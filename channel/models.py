@@ -307,8 +307,10 @@ class Task:
 
     A sealed job's tasks name its recipient's X25519 public key (`seal_to`), the
     job's `agreement_key` its Givers key the comparison of copies with, and the
-    fields of each record's data that comparison ignores. Each is on the wire
-    only when set, so a plain task's bytes (and signature) stay as they were.
+    fields of each record's data that comparison ignores. A job that keeps debug
+    captures, or takes the keys its scraper discovers, says so with `captures` and
+    `discover`. Each is on the wire only when set, so a plain task's bytes (and
+    signature) stay as they were.
     """
 
     task_id: str
@@ -322,6 +324,8 @@ class Task:
     seal_to: str = ""
     agreement_key: str = ""
     ignore_fields: tuple[str, ...] = ()
+    captures: bool = False
+    discover: bool = False
 
     def to_wire(self) -> dict[str, Any]:
         wire = {
@@ -340,6 +344,10 @@ class Task:
             wire["agreement_key"] = self.agreement_key
         if self.ignore_fields:
             wire["ignore_fields"] = list(self.ignore_fields)
+        if self.captures:
+            wire["captures"] = True
+        if self.discover:
+            wire["discover"] = True
         return wire
 
     @classmethod
@@ -356,6 +364,10 @@ class Task:
             isinstance(f, str) and f for f in ignore_fields
         ):
             raise WireError(f"{where}.ignore_fields must be a list of field names")
+        flags = {name: data.get(name, False) for name in ("captures", "discover")}
+        for name, value in flags.items():
+            if not isinstance(value, bool):
+                raise WireError(f"{where}.{name} must be true or false")
         return cls(
             task_id=field_of(data, "task_id", str, where),
             job_id=field_of(data, "job_id", str, where),
@@ -368,6 +380,7 @@ class Task:
             seal_to=seal_to,
             agreement_key=agreement_key,
             ignore_fields=tuple(ignore_fields),
+            **flags,
         )
 
 
@@ -414,7 +427,10 @@ class Result:
     """What a Giver returns for a task, signed with its identity.
 
     `records` are `{"key": str, "data": object}` dicts, or for a sealed task
-    `{"key": str, "sealed": str}` (the data sealed to the job's recipient).
+    `{"key": str, "sealed": str}` (the data sealed to the job's recipient). A
+    plain record may carry the raw page it was parsed from as `capture`
+    (`{"media_type": str, "text": str}`) when its job keeps debug captures.
+    `discovered` are new keys the scraper found, for a job that takes them.
     `error` is set when the task failed as a whole (the container crashed,
     timed out, wrote garbage). `digest` is the SHA-256 of the canonical records
     and `signature` signs the result's header (everything but the records,
@@ -434,6 +450,7 @@ class Result:
     digest: str = ""
     signature: str = ""
     agreement: str = ""
+    discovered: tuple[str, ...] = ()
 
     def header(self) -> dict[str, Any]:
         """Every field but the records and the signature: what gets signed."""
@@ -450,6 +467,8 @@ class Result:
         }
         if self.agreement:
             header["agreement"] = self.agreement
+        if self.discovered:
+            header["discovered"] = list(self.discovered)
         return header
 
     def to_wire(self) -> dict[str, Any]:
@@ -464,6 +483,9 @@ class Result:
         agreement = data.get("agreement", "")
         if not isinstance(agreement, str):
             raise WireError(f"{where}.agreement must be a string")
+        discovered = data.get("discovered", [])
+        if not isinstance(discovered, list) or not all(isinstance(k, str) for k in discovered):
+            raise WireError(f"{where}.discovered must be a list of strings")
         return cls(
             result_id=field_of(data, "result_id", str, where),
             task_id=field_of(data, "task_id", str, where),
@@ -479,6 +501,7 @@ class Result:
             digest=field_of(data, "digest", str, where),
             signature=field_of(data, "signature", str, where),
             agreement=agreement,
+            discovered=tuple(discovered),
         )
 
 
@@ -493,6 +516,19 @@ def check_record(record: Any, where: str) -> None:
         field_of(record, "data", dict, f"{where} (key {key!r})")
     else:
         field_of(record, "sealed", str, f"{where} (key {key!r})")
+    if "capture" in record:
+        check_capture(record, f"{where} (key {key!r})")
+
+
+def check_capture(record: Any, where: str) -> None:
+    """A plain record's capture is `{"media_type": str, "text": str}`."""
+    if "sealed" in record:
+        raise WireError(f"{where}: a sealed record carries no capture")
+    capture = field_of(record, "capture", dict, where)
+    if set(capture) != {"media_type", "text"}:
+        raise WireError(f'{where}.capture must be {{"media_type": ..., "text": ...}}')
+    field_of(capture, "media_type", str, f"{where}.capture")
+    field_of(capture, "text", str, f"{where}.capture")
 
 
 @dataclass(frozen=True, slots=True)

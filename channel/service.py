@@ -183,13 +183,23 @@ async def get_result(request: web.Request) -> web.Response:
     return json_response((await _readable(request)).to_wire())
 
 
+def _full(request: web.Request) -> bool:
+    """Whether the reader asks for the full result (`full=1`): debug captures too."""
+    value = request.query.get("full", "0")
+    if value not in ("0", "1"):
+        raise web.HTTPBadRequest(text="full must be 0 or 1")
+    return value == "1"
+
+
 async def get_records(request: web.Request) -> web.StreamResponse:
-    """A stored result's records as JSON lines, streamed."""
+    """A stored result's records as JSON lines, streamed; `full=1` keeps their
+    debug captures."""
     channel = request.app[CHANNEL]
+    full = _full(request)
     row = await _readable(request)
 
     async def lines() -> AsyncIterator[bytes]:
-        async for line in channel.record_lines(row):
+        async for line in channel.record_lines(row, full=full):
             yield line + b"\n"
 
     return await stream(request, lines(), NDJSON)
@@ -225,14 +235,18 @@ async def job_results(request: web.Request) -> web.Response:
 
 
 async def export_job(request: web.Request) -> web.StreamResponse:
-    """Every record of a job, `format=jsonl` (the default) or `format=csv`; CSV takes
-    its columns from `fields=a,b` or, without it, from the records themselves."""
+    """Every record of a job, `format=jsonl` (the default; `full=1` keeps debug
+    captures) or `format=csv`; CSV takes its columns from `fields=a,b` or,
+    without it, from the records themselves."""
     channel = request.app[CHANNEL]
     job_id = request.match_info["job_id"]
+    full = _full(request)
     await _may_read_job(request, job_id)
     kind = request.query.get("format", "jsonl")
     if kind == "jsonl":
-        return await stream(request, export.jsonl(channel, job_id), NDJSON, f"{job_id}.jsonl")
+        return await stream(
+            request, export.jsonl(channel, job_id, full=full), NDJSON, f"{job_id}.jsonl"
+        )
     if kind == "csv":
         fields = request.query.get("fields")
         columns = [f for f in fields.split(",") if f] if fields is not None else None

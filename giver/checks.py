@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from channel.identity import verify_value
 from channel.messages import Assign
 from channel.models import CONTRACT_VERSION, Limits, Task
+from channel.references import CONTRACT_LABEL
 from giver.capacity import Caps
 from giver.docker_runner import DockerRunner
 from giver.errors import GiverError
@@ -83,4 +84,9 @@ class TaskChecks:
         except GiverError as e:
             return f"cannot check image {task.image}: {e}"
         reason = refusal(task.image, image, self.policy)
+        if image is not None and not reason and image.contract != str(CONTRACT_VERSION):
+            reason = (
+                f"image {task.image} speaks scraper contract {image.contract!r} (its "
+                f"{CONTRACT_LABEL} label); this Giver knows contract {CONTRACT_VERSION} only"
+            )
         return image if image is not None and not reason else reason

@@ -25,6 +25,7 @@ from docker.models.containers import Container
 
 from channel import canonical
 from channel.models import CONTRACT_VERSION, MAX_IMAGES, Task
+from channel.references import CONTRACT_LABEL
 from giver.errors import DockerError, DockerUnavailable, ImageMissing
 from giver.images import LocalImage
 from giver.outputs import ContainerExit, output_overflow, read_progress, remove_tree
@@ -103,10 +104,12 @@ class DockerRunner:
                     image = self._client.images.get(name)
                 except docker.errors.ImageNotFound:
                     continue
+                labels = (image.attrs.get("Config") or {}).get("Labels") or {}
                 return LocalImage(
                     id=str(image.id),
                     tags=tuple(image.tags),
                     repo_digests=tuple(image.attrs.get("RepoDigests") or ()),
+                    contract=str(labels.get(CONTRACT_LABEL, "1")),
                 )
             return None
 
@@ -259,13 +262,16 @@ def image_references(listed: list[dict[str, Any]]) -> list[str]:
 
 
 def task_document(task: Task) -> dict[str, Any]:
-    """`/input/task.json` of contract v1: the task's ids, settings and keys."""
+    """`/input/task.json` of contract v1: the task's ids, settings and keys, and
+    whether its job keeps captures or takes discovered keys."""
     return {
         "contract": CONTRACT_VERSION,
         "task_id": task.task_id,
         "job_id": task.job_id,
         "settings": task.settings,
         **task.block.to_wire(),
+        **({"captures": True} if task.captures else {}),
+        **({"discover": True} if task.discover else {}),
     }
 
 

@@ -121,6 +121,7 @@ def signed(
             started_at=started_at,
             finished_at=time.time(),
             agreement=agreement,
+            discovered=output.discovered,
         ),
     )
 

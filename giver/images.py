@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from channel.references import repository_of
 from giver.errors import BadImagePattern
 
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -31,20 +32,14 @@ class LocalImage:
     id: str
     tags: tuple[str, ...]
     repo_digests: tuple[str, ...]
+    # The scraper contract its label declares; images without the label speak 1.
+    contract: str = "1"
 
     def repositories(self) -> set[str]:
         return {repository_of(reference) for reference in (*self.tags, *self.repo_digests)}
 
     def digests(self) -> set[str]:
         return {self.id, *(reference.partition("@")[2] for reference in self.repo_digests)}
-
-
-def repository_of(reference: str) -> str:
-    """`seekgive/catalog` of `seekgive/catalog:1` or `seekgive/catalog@sha256:…`."""
-    name = reference.partition("@")[0]
-    path_start = name.rfind("/") + 1
-    tag = name.find(":", path_start)
-    return name if tag < 0 else name[:tag]
 
 
 class ImagePolicy:

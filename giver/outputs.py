@@ -1,8 +1,11 @@
 """What a scraper left in its output directory (contract v1), judged without trust.
 
-`records.jsonl` holds `{"key": str, "data": object}` lines, `status.jsonl`
-holds `{"key": str, "ok": bool, "reason": str|null}` lines and `progress.json`
-holds `{"done": int, "total": int}` (images/CONTRACT.md). A malformed line
+`records.jsonl` holds `{"key": str, "data": object}` lines (with a `capture`
+when the job keeps them), `status.jsonl` holds `{"key": str, "ok": bool,
+"reason": str|null}` lines, `discovered.jsonl` holds `{"key": str, "found":
+[str]}` lines and `progress.json` holds `{"done": int, "total": int}`
+(images/CONTRACT.md). Captures and found keys a job did not ask for are
+dropped; found keys of a key not reported ok are too. A malformed line
 makes the whole output untrusted (`UntrustedOutput`); a last line without its
 newline is a write cut short by a crash or a kill, and is ignored. Files are
 opened without following links and directories walked through descriptors,
@@ -19,12 +22,16 @@ from typing import Any
 
 from channel import canonical
 from channel.errors import WireError
-from channel.models import KeyBlock, KeyOutcome, Task
+from channel.models import KeyBlock, KeyOutcome, Task, check_capture
 from giver.errors import GarbageOutput
 
 RECORDS_FILE = "records.jsonl"
 STATUS_FILE = "status.jsonl"
+DISCOVERED_FILE = "discovered.jsonl"
 PROGRESS_FILE = "progress.json"
+# Found keys kept of one task, and their size in UTF-8: the rest are dropped.
+MAX_DISCOVERED = 10_000
+MAX_FOUND_KEY_BYTES = 2048
 # Half the Channel's default result limit, leaving room for the signed envelope.
 MAX_OUTPUT_BYTES = 32 * 1024 * 1024
 MAX_PROGRESS_BYTES = 4096
@@ -50,11 +57,13 @@ class ContainerExit:
 
 @dataclass(frozen=True, slots=True)
 class ScraperOutput:
-    """Records, one outcome per key of the task, and why the task failed if it did."""
+    """Records, one outcome per key of the task, why the task failed if it did, and
+    the new keys its scraper found."""
 
     records: list[dict[str, Any]] = field(default_factory=list)
     outcomes: list[KeyOutcome] = field(default_factory=list)
     error: str | None = None
+    discovered: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +91,13 @@ def collect(
     error = run_error(run, task)
     try:
         records, outcomes = read_output(output_dir, task.block, max_bytes=max_bytes)
+        ok = {outcome.key for outcome in outcomes if outcome.ok}
+        found = read_discovered(output_dir, ok, max_bytes) if task.discover else ()
     except GarbageOutput as e:
         return UntrustedOutput("; ".join(filter(None, (error, str(e)))))
-    return ScraperOutput(records, outcomes, error)
+    if not task.captures:
+        records = [{"key": r["key"], "data": r["data"]} for r in records]
+    return ScraperOutput(records, outcomes, error, found)
 
 
 def run_error(run: ContainerExit, task: Task) -> str | None:
@@ -133,6 +146,33 @@ def read_output(
     ]
     ok = {outcome.key for outcome in outcomes if outcome.ok}
     return [record for record in records if record["key"] in ok], outcomes
+
+
+def read_discovered(output_dir: Path, ok: set[str], max_bytes: int) -> tuple[str, ...]:
+    """The keys found while scraping the keys in `ok`, each once, in the order found;
+    at most MAX_DISCOVERED, and none that is empty or over MAX_FOUND_KEY_BYTES.
+
+    Raises GarbageOutput when a line is malformed.
+    """
+    data = _read_regular(output_dir / DISCOVERED_FILE, max_bytes) or b""
+    found: dict[str, None] = {}
+    for number, line in _lines(data):
+        value = _parse_object(line, number, DISCOVERED_FILE)
+        key, keys = value.get("key"), value.get("found")
+        if not isinstance(key, str):
+            raise GarbageOutput("key must be a string", file=DISCOVERED_FILE, line=number)
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise GarbageOutput(
+                "found must be a list of strings", file=DISCOVERED_FILE, line=number
+            )
+        if key not in ok:
+            continue
+        for new in keys:
+            if new and len(new.encode()) <= MAX_FOUND_KEY_BYTES:
+                found[new] = None
+                if len(found) == MAX_DISCOVERED:
+                    return tuple(found)
+    return tuple(found)
 
 
 def read_progress(output_dir: Path) -> tuple[int, int] | None:
@@ -290,7 +330,14 @@ def _parse_record(line: bytes, number: int) -> dict[str, Any]:
         raise GarbageOutput("key must be a string", file=RECORDS_FILE, line=number)
     if not isinstance(value.get("data"), dict):
         raise GarbageOutput("data must be an object", file=RECORDS_FILE, line=number)
-    return {"key": value["key"], "data": value["data"]}
+    record = {"key": value["key"], "data": value["data"]}
+    if "capture" in value:
+        try:
+            check_capture(value, "record")
+        except WireError as e:
+            raise GarbageOutput(str(e), file=RECORDS_FILE, line=number) from e
+        record["capture"] = value["capture"]
+    return record
 
 
 def _parse_status(line: bytes, number: int) -> KeyOutcome:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import demo_site
 
-from giver.images import repository_of
+from channel.references import repository_of
 from seeker.cli import progress_line
 from seeker.client import SeekerClient
 from seeker.errors import SeekerError

@@ -21,6 +21,8 @@ from seeker.errors import (
 )
 from seeker.jobs_api import add_job_routes, seeker_errors
 from seeker.readers_api import add_reader_routes
+from seeker.scrapers import Catalog
+from seeker.scrapers_api import add_scraper_routes
 from seeker.session import Sessions
 from seeker.state.base import Leader
 
@@ -41,6 +43,7 @@ def make_api(
     coordinator: Coordinator,
     admissions: Admissions,
     leader: Callable[[], Leader | None],
+    catalog: Catalog,
 ) -> web.Application:
     """The API; `leader()` is None while this Seeker leads, else who does."""
     app = web.Application(
@@ -65,6 +68,7 @@ def make_api(
     app.router.add_post("/tokens/{token_id}/revoke", revoke_token)
     app.router.add_get("/givers/{giver_id}/session", giver_session)
     add_job_routes(app, config, coordinator)
+    add_scraper_routes(app, catalog)
     add_reader_routes(app, coordinator.keys.channel)
     app.on_shutdown.append(close_sessions)
     return app

@@ -18,8 +18,10 @@ from seeker.api import make_api
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator, Watch
 from seeker.discovery import Discovery
+from seeker.docker_images import DockerImages
 from seeker.givers import GiverRegistry, Registrar
 from seeker.leader import Leadership, instance_id
+from seeker.scrapers import Catalog
 from seeker.session import Sessions
 from seeker.signing import seeker_identity
 from seeker.state.base import Leader, StateStore
@@ -40,6 +42,7 @@ class Seeker(AsyncLifecycle):
         self.leadership: Leadership | None = None
         self._channel: Channel | None = None
         self._state: StateStore | None = None
+        self._images = DockerImages()
         self._givers = GiverRegistry()
         self._sessions: Sessions | None = None
         self.discovery: Discovery | None = None
@@ -74,7 +77,14 @@ class Seeker(AsyncLifecycle):
         app = web.Application()
         app.add_subapp(
             "/api/v1/",
-            make_api(config, self._sessions, self.coordinator, admissions, self._leader),
+            make_api(
+                config,
+                self._sessions,
+                self.coordinator,
+                admissions,
+                self._leader,
+                Catalog(self._state, self._images),
+            ),
         )
         app.add_subapp("/channel/", make_channel_app(self._channel))
         self._runner = web.AppRunner(app, shutdown_timeout=5.0)
@@ -201,3 +211,4 @@ class Seeker(AsyncLifecycle):
         state, self._state = self._state, None
         if state is not None:
             await state.close()
+        await self._images.close()

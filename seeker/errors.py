@@ -130,3 +130,25 @@ class UnknownBlock(SeekerError):
     def __init__(self, block_id: str) -> None:
         super().__init__(f"no block {block_id!r}")
         self.block_id = block_id
+
+
+class InvalidScraper(SeekerError):
+    """An image cannot be added to the scraper catalog; `name` is the image or scraper."""
+
+    def __init__(self, message: str, *, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+class UnknownScraper(SeekerError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no scraper {name!r} in the catalog (see `seeker scrapers list`)")
+        self.name = name
+
+
+class ImageUnavailable(SeekerError):
+    """The Seeker's Docker Engine cannot be reached or does not have an image."""
+
+    def __init__(self, message: str, *, image: str) -> None:
+        super().__init__(message)
+        self.image = image

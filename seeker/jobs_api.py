@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import BodyPartReader, web
 
@@ -15,7 +16,9 @@ from channel.jsonweb import error_response, json_response, read_json
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
 from seeker.errors import (
+    ImageUnavailable,
     InvalidJob,
+    InvalidScraper,
     InvalidState,
     InvalidTokenRequest,
     JobConflict,
@@ -26,10 +29,12 @@ from seeker.errors import (
     UnknownBlock,
     UnknownJob,
     UnknownReader,
+    UnknownScraper,
     UnknownToken,
 )
 from seeker.intake import create_job
 from seeker.jobs import JobStatus
+from seeker.scrapers_api import CATALOG
 from seeker.spec import MAX_PRIORITY, parse_job
 from seeker.statefile import dump_state, load_state
 
@@ -52,6 +57,9 @@ _ERRORS: list[tuple[type[SeekerError], int, str]] = [
     (NotPending, 404, "not_pending"),
     (NotAdmitted, 404, "not_admitted"),
     (StateUnavailable, 503, "state_unavailable"),
+    (InvalidScraper, 400, "invalid_scraper"),
+    (UnknownScraper, 404, "unknown_scraper"),
+    (ImageUnavailable, 404, "image_unavailable"),
 ]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -94,7 +102,10 @@ async def submit_job(request: web.Request) -> web.Response:
     part of one key per line, streamed to disk."""
     config, coordinator = request.app[JOB_CONFIG], request.app[JOB_COORDINATOR]
     if not request.content_type.startswith("multipart/"):
-        spec = parse_job(await read_json(request))
+        body = await read_json(request)
+        if isinstance(body, dict):
+            body = await request.app[CATALOG].resolve(body)
+        spec = parse_job(body)
         job = await create_job(coordinator.keys, spec, scratch_dir=config.scratch_dir)
         coordinator.wake()
         return json_response(coordinator.job_view(job), status=201)
@@ -112,6 +123,8 @@ async def submit_job(request: web.Request) -> web.Response:
     keys_part = await reader.next()
     if not isinstance(keys_part, BodyPartReader) or keys_part.name != "keys":
         raise InvalidJob("a multipart submission needs a 'keys' part after the 'job' part")
+    if isinstance(fields, dict):
+        fields = await request.app[CATALOG].resolve(fields)
     spec = parse_job(fields, keys_file=True)
     path = config.scratch_dir / f"upload-{uuid.uuid4().hex}.keys"
     try:
@@ -220,15 +233,26 @@ async def _stream(request: web.Request, lines: AsyncIterator[bytes]) -> web.Stre
 
 
 async def job_records(request: web.Request) -> web.StreamResponse:
-    """The records of a job's counted results, as JSON lines."""
+    """The records of a job's counted results, as JSON lines; `full=1` keeps their
+    debug captures."""
     keys = request.app[JOB_COORDINATOR].keys
     job_id = keys.job(request.match_info["job_id"]).job_id
+    full = request.query.get("full", "0")
+    if full not in ("0", "1"):
+        raise web.HTTPBadRequest(text="full must be 0 or 1")
 
     async def lines() -> AsyncIterator[bytes]:
         async for result in keys.counted_results(job_id):
-            yield b"".join(canonical.dumps(r) + b"\n" for r in result.records)
+            yield b"".join(
+                canonical.dumps(r if full == "1" else _plain(r)) + b"\n" for r in result.records
+            )
 
     return await _stream(request, lines())
+
+
+def _plain(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without its debug capture."""
+    return {name: value for name, value in record.items() if name != "capture"}
 
 
 async def job_failures(request: web.Request) -> web.StreamResponse:

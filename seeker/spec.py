@@ -30,6 +30,8 @@ MAX_REPLICAS = 10
 DEFAULT_MAX_EXTRA_COPIES = 2
 MAX_EXTRA_COPIES = 10
 MAX_RETENTION_DAYS = 36_500
+DEFAULT_MAX_DISCOVERED = 10_000
+MAX_DISCOVERED = 10_000_000
 _FIELDS = {
     "image",
     "images",
@@ -55,6 +57,10 @@ _FIELDS = {
     "adaptive",
     "retention_days",
     "recipient",
+    "scraper",
+    "captures",
+    "discover",
+    "max_discovered",
 }
 _KEY_SOURCES = ("keys", "range", "ranges", "from_job", "from_dataset")
 _LIMIT_FIELDS = {"memory_bytes", "cpus", "pids", "timeout_s", "output_bytes"}
@@ -119,6 +125,13 @@ class JobSpec:
     recipient: str = ""
     # How long the Channel keeps the job's results after each arrives; None: for good.
     retention_days: float | None = None
+    # The catalog scraper the job was submitted for ("" when it named its images).
+    scraper: str = ""
+    # Keep the raw pages scrapers attach to records (returned only on `full` reads).
+    captures: bool = False
+    # Add the keys scrapers discover to the job, each once, at most `max_discovered`.
+    discover: bool = False
+    max_discovered: int = DEFAULT_MAX_DISCOVERED
 
     @property
     def retention_s(self) -> float | None:
@@ -150,6 +163,9 @@ class JobSpec:
             "redundancy": self.redundancy.to_wire(),
             "retention_days": self.retention_days,
             **({"recipient": self.recipient} if self.recipient else {}),
+            **({"scraper": self.scraper} if self.scraper else {}),
+            **({"captures": True} if self.captures else {}),
+            **({"discover": True, "max_discovered": self.max_discovered} if self.discover else {}),
         }
 
     @classmethod
@@ -172,6 +188,10 @@ class JobSpec:
             redundancy=Redundancy.from_wire(data["redundancy"]),
             retention_days=data.get("retention_days"),
             recipient=data.get("recipient", ""),
+            scraper=data.get("scraper", ""),
+            captures=data.get("captures", False),
+            discover=data.get("discover", False),
+            max_discovered=data.get("max_discovered", DEFAULT_MAX_DISCOVERED),
         )
 
 
@@ -225,6 +245,17 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
     name = body.get("name", "")
     if not isinstance(name, str):
         raise InvalidJob("name must be a string", field="name")
+    scraper = body.get("scraper", "")
+    if not isinstance(scraper, str):
+        raise InvalidJob("scraper must be the name of a catalog scraper", field="scraper")
+    recipient = _parse_recipient(body.get("recipient", ""))
+    captures, discover = _flag(body, "captures"), _flag(body, "discover")
+    for name, wanted in (("captures", captures), ("discover", discover)):
+        if wanted and recipient:
+            raise InvalidJob(
+                f"{name} cannot go with a recipient: what they keep would not be sealed",
+                field=name,
+            )
     requirements = _parse_requirements(body.get("requires", {}))
     without_image = sorted(set(requirements.arch) - set(images)) if images else []
     if without_image:
@@ -247,8 +278,19 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
         requirements=requirements,
         redundancy=_parse_redundancy(body),
         retention_days=_retention_days(body),
-        recipient=_parse_recipient(body.get("recipient", "")),
+        recipient=recipient,
+        scraper=scraper,
+        captures=captures,
+        discover=discover,
+        max_discovered=_whole(body, "max_discovered", DEFAULT_MAX_DISCOVERED, 1, MAX_DISCOVERED),
     )
+
+
+def _flag(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidJob(f"{name} must be true or false", field=name)
+    return value
 
 
 def _retention_days(body: dict[str, Any]) -> float | None:

@@ -258,6 +258,8 @@ class KeyManager:
             agreement_key=job.agreement_key,
             # Only a sealed job's Givers compare records themselves.
             ignore_fields=spec.redundancy.ignore_fields if spec.recipient else (),
+            captures=spec.captures,
+            discover=spec.discover,
         )
         return task, new
 

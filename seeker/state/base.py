@@ -1,6 +1,6 @@
 """The state store interface: one document per job and one per block; Giver
 records, the leader lease, the deployment's Seeker key, admission tokens and
-admissions.
+admissions, the scraper catalog, and the keys of jobs that discover keys.
 
 Every write is to a single document, and a block is only replaced over the
 version it was read at, so the store needs no transactions (FerretDB 1.x has
@@ -122,3 +122,36 @@ class StateStore(ABC):
     @abstractmethod
     async def forget_admission(self, giver_id: str) -> bool:
         """Delete a Giver's admission; whether there was one."""
+
+    @abstractmethod
+    async def put_scraper(self, doc: Doc) -> None:
+        """Create or replace the catalog entry `doc["name"]`."""
+
+    @abstractmethod
+    async def scraper(self, name: str) -> Doc | None:
+        """One catalog entry, or None."""
+
+    @abstractmethod
+    async def scrapers(self) -> list[Doc]:
+        """Every catalog entry, by name."""
+
+    @abstractmethod
+    async def delete_scraper(self, name: str) -> bool:
+        """Delete a catalog entry; whether there was one."""
+
+    @abstractmethod
+    async def claim_keys(
+        self, job_id: str, keys: list[str], first_seq: int, block_size: int, limit: int
+    ) -> list[tuple[str, int]]:
+        """Claim for job `job_id` each of `keys` it has not claimed yet, at most
+        `limit` of them, in order: the new ones with the seq of the block each goes
+        to (`block_size` a block, from `first_seq`). One insert-if-absent write a key,
+        so a key is claimed once however often it is offered."""
+
+    @abstractmethod
+    async def claimed_keys(self, job_id: str, min_seq: int) -> list[tuple[str, int]]:
+        """The keys a job claimed for blocks `min_seq` and later, by seq."""
+
+    @abstractmethod
+    async def count_claimed(self, job_id: str, min_seq: int) -> int:
+        """How many keys a job claimed for blocks `min_seq` and later."""

@@ -1,14 +1,15 @@
 """The Seeker's state in MongoDB (or FerretDB), through PyMongo's async client.
 
-Collections `jobs`, `blocks`, `giver_records`, `tokens` and `admissions`, keyed
-by id, `leader` for the leader lease and `seeker_key` for the deployment's
-key. Each document keeps the fields
-queries need at the top and the rest as canonical JSON bytes, so operator
-settings and keys (nested arrays, dots, dollars) are stored as given. Only
-single-document writes, finds with filter, sort and limit, and plain
-indexes are used.
+Collections `jobs`, `blocks`, `giver_records`, `tokens`, `admissions` and
+`scrapers`, keyed by id, `job_keys` for the keys of jobs that discover keys,
+`leader` for the leader lease and `seeker_key` for the deployment's key. Each
+document keeps the fields queries need at the top and the rest as canonical
+JSON bytes, so operator settings and keys (nested arrays, dots, dollars) are
+stored as given. Only single-document writes, finds with filter, sort and
+limit, and plain indexes are used.
 """
 
+import hashlib
 from typing import Any
 
 from bson import Binary
@@ -56,6 +57,8 @@ class MongoState(StateStore):
         self._seeker_key = database["seeker_key"]
         self._tokens = database["tokens"]
         self._admissions = database["admissions"]
+        self._scrapers = database["scrapers"]
+        self._job_keys = database["job_keys"]
 
     def _unavailable(self, e: Exception) -> StateUnavailable:
         return StateUnavailable(f"MongoDB error: {e}", url=self.url)
@@ -67,6 +70,7 @@ class MongoState(StateStore):
                 [("status", ASCENDING), ("job_id", ASCENDING), ("seq", ASCENDING)]
             )
             await self._blocks.create_index([("givers", ASCENDING)])
+            await self._job_keys.create_index([("job_id", ASCENDING), ("seq", ASCENDING)])
         except PyMongoError as e:
             raise self._unavailable(e) from e
 
@@ -98,6 +102,7 @@ class MongoState(StateStore):
     async def delete_job(self, job_id: str) -> None:
         try:
             await self._blocks.delete_many({"job_id": job_id})
+            await self._job_keys.delete_many({"job_id": job_id})
             await self._jobs.delete_one({"_id": job_id})
         except PyMongoError as e:
             raise self._unavailable(e) from e
@@ -261,3 +266,67 @@ class MongoState(StateStore):
         except PyMongoError as e:
             raise self._unavailable(e) from e
         return result.deleted_count == 1
+
+    async def put_scraper(self, doc: Doc) -> None:
+        try:
+            await self._scrapers.replace_one(
+                {"_id": doc["name"]}, {"doc": Binary(canonical.dumps(doc))}, upsert=True
+            )
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def scraper(self, name: str) -> Doc | None:
+        docs = await self._find(self._scrapers, {"_id": name}, [], 1)
+        return docs[0] if docs else None
+
+    async def scrapers(self) -> list[Doc]:
+        return await self._find(self._scrapers, {}, [("_id", ASCENDING)])
+
+    async def delete_scraper(self, name: str) -> bool:
+        try:
+            result = await self._scrapers.delete_one({"_id": name})
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return result.deleted_count == 1
+
+    async def claim_keys(
+        self, job_id: str, keys: list[str], first_seq: int, block_size: int, limit: int
+    ) -> list[tuple[str, int]]:
+        claimed: list[tuple[str, int]] = []
+        try:
+            for key in keys:
+                if len(claimed) == limit:
+                    break
+                seq = first_seq + len(claimed) // block_size
+                try:
+                    await self._job_keys.insert_one(
+                        {"_id": _job_key_id(job_id, key), "job_id": job_id, "key": key, "seq": seq}
+                    )
+                except DuplicateKeyError:
+                    continue
+                claimed.append((key, seq))
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return claimed
+
+    async def claimed_keys(self, job_id: str, min_seq: int) -> list[tuple[str, int]]:
+        try:
+            cursor = self._job_keys.find(
+                {"job_id": job_id, "seq": {"$gte": min_seq}}, sort=[("seq", ASCENDING)]
+            )
+            return [(doc["key"], doc["seq"]) async for doc in cursor]
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def count_claimed(self, job_id: str, min_seq: int) -> int:
+        try:
+            return await self._job_keys.count_documents(
+                {"job_id": job_id, "seq": {"$gte": min_seq}}
+            )
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+
+def _job_key_id(job_id: str, key: str) -> str:
+    """A claimed key's id: keys may be long and hold any character."""
+    return hashlib.sha256(f"{job_id}\n{key}".encode()).hexdigest()

@@ -44,6 +44,17 @@ CREATE TABLE IF NOT EXISTS admissions (
     giver_id TEXT PRIMARY KEY,
     doc BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS scrapers (
+    name TEXT PRIMARY KEY,
+    doc BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS job_keys (
+    job_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (job_id, key)
+);
+CREATE INDEX IF NOT EXISTS job_keys_by_seq ON job_keys (job_id, seq);
 CREATE TABLE IF NOT EXISTS leader (
     id TEXT PRIMARY KEY,
     holder TEXT NOT NULL,
@@ -105,6 +116,7 @@ class SqliteState(StateStore):
     async def delete_job(self, job_id: str) -> None:
         def delete(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM blocks WHERE job_id = ?", (job_id,))
+            db.execute("DELETE FROM job_keys WHERE job_id = ?", (job_id,))
             db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
 
         await self._run(delete)
@@ -258,3 +270,61 @@ class SqliteState(StateStore):
             lambda db: db.execute("DELETE FROM admissions WHERE giver_id = ?", (giver_id,))
         )
         return cursor.rowcount == 1
+
+    async def put_scraper(self, doc: Doc) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "INSERT INTO scrapers (name, doc) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET doc = excluded.doc",
+                (doc["name"], canonical.dumps(doc)),
+            )
+        )
+
+    async def scraper(self, name: str) -> Doc | None:
+        docs = await self._docs("SELECT doc FROM scrapers WHERE name = ?", (name,))
+        return docs[0] if docs else None
+
+    async def scrapers(self) -> list[Doc]:
+        return await self._docs("SELECT doc FROM scrapers ORDER BY name", ())
+
+    async def delete_scraper(self, name: str) -> bool:
+        cursor = await self._run(
+            lambda db: db.execute("DELETE FROM scrapers WHERE name = ?", (name,))
+        )
+        return bool(cursor.rowcount)
+
+    async def claim_keys(
+        self, job_id: str, keys: list[str], first_seq: int, block_size: int, limit: int
+    ) -> list[tuple[str, int]]:
+        def claim(db: sqlite3.Connection) -> list[tuple[str, int]]:
+            claimed: list[tuple[str, int]] = []
+            for key in keys:
+                if len(claimed) == limit:
+                    break
+                seq = first_seq + len(claimed) // block_size
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO job_keys (job_id, key, seq) VALUES (?, ?, ?)",
+                    (job_id, key, seq),
+                )
+                if cursor.rowcount:
+                    claimed.append((key, seq))
+            return claimed
+
+        return await self._run(claim)
+
+    async def claimed_keys(self, job_id: str, min_seq: int) -> list[tuple[str, int]]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT key, seq FROM job_keys WHERE job_id = ? AND seq >= ? ORDER BY seq, rowid",
+                (job_id, min_seq),
+            ).fetchall()
+        )
+        return [(key, seq) for key, seq in rows]
+
+    async def count_claimed(self, job_id: str, min_seq: int) -> int:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT count(*) FROM job_keys WHERE job_id = ? AND seq >= ?", (job_id, min_seq)
+            ).fetchone()
+        )
+        return int(row[0])

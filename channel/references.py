@@ -1,0 +1,16 @@
+"""Docker image references and scraper image labels, as Seekers and Givers read them."""
+
+# The labels images/build writes from a scraper's declaration (images/CONTRACT.md).
+SCHEMA_LABEL = "seekgive.settings-schema"
+CONTRACT_LABEL = "seekgive.contract"
+RESOURCES_LABEL = "seekgive.resources"
+TITLE_LABEL = "org.opencontainers.image.title"
+DESCRIPTION_LABEL = "org.opencontainers.image.description"
+
+
+def repository_of(reference: str) -> str:
+    """`seekgive/catalog` of `seekgive/catalog:1` or `seekgive/catalog@sha256:…`."""
+    name = reference.partition("@")[0]
+    path_start = name.rfind("/") + 1
+    tag = name.find(":", path_start)
+    return name if tag < 0 else name[:tag]

@@ -1,0 +1,60 @@
+"""The Seeker's Docker Engine: where it reads scraper images' labels.
+
+The Docker SDK is synchronous; every call runs in a thread of its own
+executor, so the event loop never waits on the Engine. The Engine is the one
+the environment names (DOCKER_HOST, else the local socket), reached on first use.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+from requests.exceptions import RequestException
+
+from seeker.errors import ImageUnavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class DockerImages:
+    """Reads images from the Docker Engine; `close()` releases it (safe twice)."""
+
+    def __init__(self) -> None:
+        self._client: docker.APIClient | None = None
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="seeker-docker")
+
+    async def inspect(self, reference: str) -> dict[str, Any]:
+        """The Engine's description of image `reference`; ImageUnavailable if the
+        Engine cannot be reached or has no such image."""
+        return await self._call(reference, lambda client: client.inspect_image(reference))
+
+    async def _call(self, reference: str, fn: Callable[[docker.APIClient], T]) -> T:
+        def call() -> T:
+            try:
+                if self._client is None:
+                    self._client = docker.APIClient(version="auto")
+                return fn(self._client)
+            except docker.errors.ImageNotFound as e:
+                raise ImageUnavailable(
+                    f"the Seeker's Docker Engine has no image {reference} (build or load it "
+                    "there first)",
+                    image=reference,
+                ) from e
+            except (docker.errors.DockerException, RequestException) as e:
+                raise ImageUnavailable(
+                    f"cannot read image {reference} from the Seeker's Docker Engine: {e}",
+                    image=reference,
+                ) from e
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, client.close)
+        await asyncio.to_thread(self._executor.shutdown)

@@ -1,0 +1,98 @@
+"""The scraper catalog as the Seeker keeps it: entries in the state store, images
+read from the Seeker's Docker Engine, and jobs that name a scraper resolved
+against it (seeker.catalog has the entries themselves)."""
+
+import logging
+import time
+from typing import Any
+
+from seeker.catalog import Scraper, from_image
+from seeker.docker_images import DockerImages
+from seeker.errors import InvalidJob, UnknownScraper
+from seeker.state.base import StateStore
+
+log = logging.getLogger(__name__)
+
+
+class Catalog:
+    """Scrapers by name, added from images of the Seeker's Docker Engine."""
+
+    def __init__(self, store: StateStore, images: DockerImages) -> None:
+        self._store = store
+        self.images = images
+
+    async def add(self, reference: str) -> Scraper:
+        """Read image `reference`'s labels and add it: a new scraper, or another
+        architecture's image (or a newer one) of a scraper already listed."""
+        entry = from_image(reference, await self.images.inspect(reference), time.time())
+        known = await self._store.scraper(entry.name)
+        if known is not None:
+            entry = Scraper.from_wire(known).with_variant(entry)
+        await self._store.put_scraper(entry.to_wire())
+        log.info(
+            "scraper %s: %s added (%s)",
+            entry.name,
+            reference,
+            ", ".join(f"{v.arch} {v.digest[:19]}" for v in entry.variants.values()),
+        )
+        return entry
+
+    async def list(self) -> list[Scraper]:
+        return [Scraper.from_wire(doc) for doc in await self._store.scrapers()]
+
+    async def get(self, name: str) -> Scraper:
+        doc = await self._store.scraper(name)
+        if doc is None:
+            raise UnknownScraper(name)
+        return Scraper.from_wire(doc)
+
+    async def remove(self, name: str) -> None:
+        if not await self._store.delete_scraper(name):
+            raise UnknownScraper(name)
+        log.info("scraper %s removed from the catalog", name)
+
+    async def by_digest(self, digest: str) -> Scraper | None:
+        """The scraper one of whose images has id `digest`, or None."""
+        for entry in await self.list():
+            if any(v.digest == digest for v in entry.variants.values()):
+                return entry
+        return None
+
+    async def resolve(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A job body that names a catalog `scraper`, as one that names its images
+        (pinned by id), with its settings checked against the scraper's schema and
+        its declared resources as the defaults of `limits` and `network`. A body
+        without `scraper` is returned as it is."""
+        if "scraper" not in body:
+            return body
+        name = body["scraper"]
+        if not isinstance(name, str) or not name:
+            raise InvalidJob("scraper must be the name of a catalog scraper", field="scraper")
+        if "image" in body or "images" in body:
+            raise InvalidJob(
+                "give scraper (from the catalog) or image/images, not both", field="scraper"
+            )
+        doc = await self._store.scraper(name)
+        if doc is None:
+            raise InvalidJob(str(UnknownScraper(name)), field="scraper")
+        entry = Scraper.from_wire(doc)
+        settings = body.get("settings", {})
+        if not isinstance(settings, dict):
+            raise InvalidJob("settings must be an object", field="settings")
+        entry.validate(settings)
+        resources = entry.resources
+        limits = body.get("limits", {})
+        if isinstance(limits, dict):
+            limits = {
+                "memory_bytes": resources.memory_bytes,
+                "cpus": resources.cpus,
+                "timeout_s": resources.timeout_s,
+                **limits,
+            }
+        return {
+            **{k: v for k, v in body.items() if k != "scraper"},
+            "images": entry.images(),
+            "limits": limits,
+            "network": body.get("network", "bridge" if resources.network else "none"),
+            "scraper": name,
+        }
