@@ -18,6 +18,7 @@ from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.errors import SeekerError
 from seeker.export import Opener, opened
+from seeker.scrapers_cli import add_scraper_commands
 
 DEFAULT_SEEKER_URL = "http://127.0.0.1:8765"
 WAIT_POLL_S = 0.5
@@ -136,6 +137,11 @@ def _parser() -> argparse.ArgumentParser:
     submit = commands.add_parser("submit", help="submit a job")
     submit.add_argument("--seeker", **url)
     image = submit.add_mutually_exclusive_group(required=True)
+    image.add_argument(
+        "--scraper",
+        help="a scraper of the catalog (`seeker scrapers list`): its images, its settings "
+        "checked against its schema",
+    )
     image.add_argument("--image", help="the scraper image, for every Giver")
     image.add_argument(
         "--image-for",
@@ -171,7 +177,24 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a scraper setting; VALUE is read as JSON if it parses",
     )
-    submit.add_argument("--network", default="none", choices=("none", "host", "bridge"))
+    submit.add_argument(
+        "--network",
+        choices=("none", "host", "bridge"),
+        help="the tasks' network (default none, or bridge for a catalog scraper that needs one)",
+    )
+    submit.add_argument(
+        "--captures",
+        action="store_true",
+        help="keep the raw pages scrapers attach to records (read them with export --full)",
+    )
+    submit.add_argument(
+        "--discover",
+        action="store_true",
+        help="add the keys scrapers discover to the job, each once",
+    )
+    submit.add_argument(
+        "--max-discovered", type=int, help="with --discover: keys added at most (default 10000)"
+    )
     submit.add_argument("--timeout-s", type=float, help="wall-clock limit per task")
     submit.add_argument(
         "--output-mib", type=int, help="what a task may write to its output, in MiB (default 32)"
@@ -244,6 +267,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the recipient's private key file: sealed records are opened here with it",
     )
+    export.add_argument(
+        "--full", action="store_true", help="with the raw pages (debug captures) records carry"
+    )
     export.set_defaults(action=_export, suffix=".jsonl", noun="records")
 
     recipient = commands.add_parser(
@@ -302,6 +328,8 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--seeker", **url)
         command.add_argument(target)
         command.set_defaults(action=action, verb=name)
+
+    add_scraper_commands(commands, url)
 
     show_id = commands.add_parser(
         "id", help="print the public key the Seeker signs tasks with, for volunteers to pin"
@@ -429,15 +457,20 @@ async def _run(args: argparse.Namespace) -> int:
 
 def job_body(args: argparse.Namespace) -> dict[str, Any]:
     """The submission body the submit flags describe (keys from a file go beside it)."""
-    body: dict[str, Any] = {
-        "block_size": args.block_size,
-        "network": args.network,
-        "settings": {},
-    }
-    if args.image_for:
+    body: dict[str, Any] = {"block_size": args.block_size, "settings": {}}
+    if args.network is not None:
+        body["network"] = args.network
+    if args.scraper:
+        body["scraper"] = args.scraper
+    elif args.image_for:
         body["images"] = _images(args.image_for)
     else:
         body["image"] = args.image
+    for flag in ("captures", "discover"):
+        if getattr(args, flag):
+            body[flag] = True
+    if args.max_discovered is not None:
+        body["max_discovered"] = args.max_discovered
     if args.name:
         body["name"] = args.name
     for name in (
@@ -632,7 +665,8 @@ async def _export(args: argparse.Namespace) -> int:
     key = await asyncio.to_thread(sealing.load_private_key, args.key) if args.key else None
     opener = Opener(args.job_id, key)
     async with SeekerClient(args.seeker) as client:
-        await _write(args, opened(client.chunks(f"{args.job_id}/records"), opener))
+        what = f"{args.job_id}/records" + ("?full=1" if args.full else "")
+        await _write(args, opened(client.chunks(what), opener))
     if opener.sealed_left:
         print(
             f"seeker: warning: {opener.sealed_left} record(s) are sealed and were written "

@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -122,6 +123,18 @@ class SeekerClient:
 
     async def revoke_reader(self, token_id: str) -> dict[str, Any]:
         return await self._call("POST", f"/readers/{token_id}/revoke", {})
+
+    async def add_scraper(self, image: str) -> dict[str, Any]:
+        return await self._call("POST", "/scrapers", {"image": image})
+
+    async def scrapers(self) -> list[dict[str, Any]]:
+        return (await self._call("GET", "/scrapers"))["scrapers"]
+
+    async def scraper(self, name: str) -> dict[str, Any]:
+        return await self._call("GET", f"/scrapers/{quote(name, safe='')}")
+
+    async def remove_scraper(self, name: str) -> dict[str, Any]:
+        return await self._call("DELETE", f"/scrapers/{quote(name, safe='')}")
 
     async def invalidate_giver(self, giver_id: str, since: float) -> dict[str, Any]:
         return await self._call("POST", f"/givers/{giver_id}/invalidate", {"since": since})
