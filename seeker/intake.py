@@ -16,6 +16,7 @@ from pathlib import Path
 from channel import canonical, sealing
 from channel.errors import UnknownDataset
 from channel.models import KeyBlock
+from seeker import discovered
 from seeker.blocks import Block, Tally
 from seeker.errors import InvalidJob, UnknownJob
 from seeker.jobs import Job, JobStatus
@@ -53,7 +54,7 @@ async def create_job(
         if job.total == 0:
             raise InvalidJob(_no_keys(spec), field="keys")
         job.duplicates = collector.received - job.total
-        job.block_count = -(-job.total // spec.block_size)
+        job.block_count = job.seed_blocks = -(-job.total // spec.block_size)
         if isinstance(spec.source, KeyList):
             # The keys now live in the blocks; keep none in memory.
             job.spec = replace(spec, source=KeyList(()))
@@ -179,6 +180,8 @@ async def _store_blocks(keys: KeyManager, job: Job, chunks: Iterator[tuple[str, 
         for chunk in batch:
             block = Block(job.job_id, seq, KeyBlock(keys=chunk))
             docs.append(block.to_doc(job.spec.max_attempts, job.spec.retry_backoff_s))
+            if job.spec.discover:
+                await discovered.claim_seeds(keys.store, job.job_id, seq, chunk)
             seq += 1
         await keys.store.insert_blocks(docs)
 

@@ -57,6 +57,10 @@ class Job:
     next_seq: int = 0
     failures: deque[Failure] = field(default_factory=lambda: deque(maxlen=FAILURES_SHOWN))
     agreement_key: str = ""
+    # A job that takes discovered keys: its blocks cut at creation, and the keys
+    # added since (they go in blocks after those).
+    seed_blocks: int = 0
+    discovered: int = 0
 
     @staticmethod
     def new_id() -> str:
@@ -128,6 +132,11 @@ class Job:
             "unusable": self.unusable,
             "tally": self.counts(),
             **({"agreement_key": self.agreement_key} if self.agreement_key else {}),
+            **(
+                {"seed_blocks": self.seed_blocks, "discovered": self.discovered}
+                if self.spec.discover
+                else {}
+            ),
         }
 
     @classmethod
@@ -146,6 +155,8 @@ class Job:
             unusable=doc["unusable"],
             tally=Tally(tally["done"], tally["failed"], tally["leased"], tally["pending"]),
             agreement_key=doc.get("agreement_key", ""),
+            seed_blocks=doc.get("seed_blocks", doc["blocks"]),
+            discovered=doc.get("discovered", 0),
         )
         if bool(job.spec.recipient) != bool(job.agreement_key):
             raise ValueError(
@@ -167,6 +178,7 @@ class Job:
             "blocks": self.block_count,
             "duplicates_dropped": self.duplicates,
             "unusable_values": self.unusable,
+            **({"discovered": self.discovered} if self.spec.discover else {}),
             "spec": self.spec.to_wire(),
             "failures": [
                 {"block_id": f.block_id, "key": f.key, "reason": f.reason} for f in self.failures

@@ -250,12 +250,19 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
         raise InvalidJob("scraper must be the name of a catalog scraper", field="scraper")
     recipient = _parse_recipient(body.get("recipient", ""))
     captures, discover = _flag(body, "captures"), _flag(body, "discover")
-    for name, wanted in (("captures", captures), ("discover", discover)):
+    for flag, wanted in (("captures", captures), ("discover", discover)):
         if wanted and recipient:
             raise InvalidJob(
-                f"{name} cannot go with a recipient: what they keep would not be sealed",
-                field=name,
+                f"{flag} cannot go with a recipient: what they keep would not be sealed",
+                field=flag,
             )
+    source = _parse_source(body, keys_file)
+    if discover and isinstance(source, Ranges):
+        raise InvalidJob(
+            "discover needs a job of listed keys (keys, a keys file, from_job or from_dataset), "
+            "not a range",
+            field="discover",
+        )
     requirements = _parse_requirements(body.get("requires", {}))
     without_image = sorted(set(requirements.arch) - set(images)) if images else []
     if without_image:
@@ -266,7 +273,7 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
     return JobSpec(
         image=image,
         images=images,
-        source=_parse_source(body, keys_file),
+        source=source,
         block_size=_whole(body, "block_size", DEFAULT_BLOCK_SIZE, 1, MAX_BLOCK_SIZE),
         settings=settings,
         network=network,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from channel.base import Channel
 from channel.models import Result, Task
+from seeker import discovered
 from seeker.blocks import Block, Run, Tally, block_id, block_id_of_task, job_id_of_task
 from seeker.choice import Choice, comparison_digest
 from seeker.errors import JobConflict, StateUnavailable, UnknownBlock, UnknownJob
@@ -101,8 +102,15 @@ class KeyManager:
                 last_seq = block.seq
                 self._index(job, block)
             after = docs[-1]["seq"]
+        if job.spec.discover:
+            # Every key of such a job is in a block; blocks of keys it discovered may
+            # have been written after the job was.
+            job.total, job.block_count = cut_keys, last_seq + 1
+            job.discovered = await self.store.count_claimed(job.job_id, job.seed_blocks)
         job.tally = tally + Tally(pending=job.total - cut_keys)
         job.next_seq = last_seq + 1
+        if job.spec.discover and job.open:
+            await discovered.recover(self.store, job)
         if job.settle(now) or job.status is JobStatus.CANCELLED:
             await self.store.put_job(job.to_doc())
 
@@ -369,6 +377,8 @@ class KeyManager:
                 max_extra=redundancy.max_extra_copies,
             )
 
+        if job.spec.discover:
+            await self._discover(job, result, count)
         cancel = {t: r for t, r in self.leases.items() if r.job_id == job.job_id}
         changed = await self._change(job, block_id_of_task(result.task_id), count)
         await self._settle(job, now)
@@ -385,6 +395,30 @@ class KeyManager:
         ]
         judged = [run for run in new.runs[len(old.runs) :] if run.digest and run.result_id]
         return Counted(cancelled, judged)
+
+    async def _discover(
+        self, job: Job, result: Result, count: Callable[[Block], Block | None]
+    ) -> None:
+        """Add the keys found by the results that counting `result` would choose,
+        before it counts (seeker.discovered says why that order loses nothing)."""
+        doc = await self.store.block(block_id_of_task(result.task_id))
+        if doc is None:
+            return
+        old = Block.from_doc(doc)
+        new = count(old)
+        if new is None:
+            return
+        chosen = {
+            run.task_id: run.result_id
+            for run in new.runs[len(old.runs) :]
+            if run.counts and run.result_id
+        }
+        found: list[str] = []
+        if chosen.pop(result.task_id, None) == result.result_id:
+            found += result.discovered
+        for other in await self._fetch(chosen):
+            found += other.discovered
+        await discovered.add(self.store, job, found)
 
     async def invalidate_task(self, task_id: str, giver_id: str, reason: str, now: float) -> bool:
         """A Giver says its scraper misbehaved on `task_id`: whatever it reported is
