@@ -161,11 +161,14 @@ class Scraper:
         )
 
     def to_wire(self) -> dict[str, Any]:
+        """The entry as stored and shown; `order` keeps the settings' order, which
+        canonical JSON (keys sorted) does not."""
         return {
             "name": self.name,
             "description": self.description,
             "contract": self.contract,
             "schema": self.schema,
+            "order": list(self.schema.get("properties", {})),
             "resources": self.resources.to_wire(),
             "arches": self.arches,
             "variants": [v.to_wire() for _, v in sorted(self.variants.items())],
@@ -175,11 +178,17 @@ class Scraper:
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> "Scraper":
         variants = [Variant.from_wire(v) for v in data["variants"]]
+        schema = data["schema"]
+        properties = schema.get("properties")
+        if isinstance(properties, dict):
+            order = [name for name in data.get("order", ()) if name in properties]
+            ordered = {name: properties[name] for name in [*order, *sorted(properties)]}
+            schema = {**schema, "properties": ordered}
         return cls(
             name=data["name"],
             description=data["description"],
             contract=data["contract"],
-            schema=data["schema"],
+            schema=schema,
             resources=Resources.from_wire(data["resources"]),
             variants={v.arch: v for v in variants},
             added_at=data["added_at"],

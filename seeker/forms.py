@@ -37,19 +37,19 @@ class Field:
     item: str = ""
     bounds: tuple[tuple[str, float], ...] = ()
 
-    def describe(self) -> str:
-        """The field in a few words, for a terminal: kind, default, bounds, help."""
-        kind = f"list of {self.item}" if self.kind == "list" else self.kind
-        parts = [kind]
-        if self.choices:
-            parts.append("one of " + ", ".join(canonical.dumps(c).decode() for c in self.choices))
-        for name, value in self.bounds:
-            parts.append(f"{_BOUND_WORDS[name]} {value:g}")
-        parts.append(
-            "required" if self.required else f"default {canonical.dumps(self.default).decode()}"
-        )
-        text = f"{self.name} ({'; '.join(parts)})"
-        return f"{text}: {self.help}" if self.help else text
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "kind": self.kind,
+            "help": self.help,
+            "required": self.required,
+            "default": self.default,
+            "nullable": self.nullable,
+            "choices": list(self.choices),
+            "item": self.item,
+            "bounds": dict(self.bounds),
+        }
 
 
 _BOUND_WORDS = {
@@ -58,6 +58,23 @@ _BOUND_WORDS = {
     "exclusiveMinimum": ">",
     "exclusiveMaximum": "<",
 }
+
+
+def describe(field: Mapping[str, Any]) -> str:
+    """A field (as `Field.to_wire` gives it) in a few words, for a terminal: its
+    kind, choices, bounds, default and help."""
+    kind = f"list of {field['item']}" if field["kind"] == "list" else field["kind"]
+    parts = [kind]
+    if field["choices"]:
+        parts.append("one of " + ", ".join(canonical.dumps(c).decode() for c in field["choices"]))
+    for name, value in field["bounds"].items():
+        parts.append(f"{_BOUND_WORDS[name]} {value:g}")
+    default = canonical.dumps(field["default"]).decode()
+    parts.append("required" if field["required"] else f"default {default}")
+    text = f"{field['name']} ({'; '.join(parts)})"
+    return f"{text}: {field['help']}" if field["help"] else text
+
+
 _KINDS = {"string": "text", "integer": "integer", "number": "number", "boolean": "checkbox"}
 
 

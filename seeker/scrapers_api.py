@@ -4,6 +4,7 @@ from aiohttp import web
 
 from channel.jsonweb import json_response, read_json
 from seeker.errors import InvalidScraper
+from seeker.forms import form_fields
 from seeker.scrapers import Catalog
 
 CATALOG = web.AppKey("catalog", Catalog)
@@ -33,7 +34,11 @@ async def list_scrapers(request: web.Request) -> web.Response:
 
 
 async def get_scraper(request: web.Request) -> web.Response:
-    return json_response((await request.app[CATALOG].get(request.match_info["name"])).to_wire())
+    """A catalog entry, with the fields of its settings form in order."""
+    entry = await request.app[CATALOG].get(request.match_info["name"])
+    return json_response(
+        {**entry.to_wire(), "form": [f.to_wire() for f in form_fields(entry.schema)]}
+    )
 
 
 async def remove_scraper(request: web.Request) -> web.Response:

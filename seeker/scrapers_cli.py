@@ -4,7 +4,7 @@ import argparse
 from typing import Any
 
 from seeker.client import SeekerClient
-from seeker.forms import form_fields
+from seeker.forms import describe
 
 
 def add_scraper_commands(commands: Any, url: dict[str, Any]) -> None:
@@ -75,8 +75,8 @@ async def _show(args: argparse.Namespace) -> int:
         + ("a network" if resources["network"] else "no network")
     )
     print("  settings:")
-    for field in form_fields(entry["schema"]):
-        print(f"    {field.describe()}")
+    for field in entry["form"]:
+        print(f"    {describe(field)}")
     return 0
 
 
