@@ -33,7 +33,8 @@ class Settings:
     loud: bool = False
 
 
-def scrape(key, settings):
+def scrape(key, ctx):
+    settings = ctx.settings
     if key == "bad":
         raise seekgive_sdk.KeyFailed("bad key")
     if key == "boom":
@@ -49,7 +50,7 @@ def scrape(key, settings):
     return record
 
 
-seekgive_sdk.run(scrape, Settings)
+seekgive_sdk.run(scrape, Settings, name="test")
 """
 
 

@@ -5,7 +5,8 @@ schema.org microdata into one record::
 
     {"sku": str, "name": str, "price": float, "currency": str, "url": str}
 
-A missing product (HTTP 404) fails the key with reason "not found".
+A missing product (HTTP 404) fails the key with reason "not found". The page
+is the record's capture when the job keeps captures.
 """
 
 from dataclasses import dataclass, field
@@ -23,13 +24,12 @@ class Settings:
     """Settings of the catalog scraper."""
 
     base_url: str = field(
-        default="http://127.0.0.1:8080", metadata={"help": "root URL of the demo shop"}
+        default="http://127.0.0.1:8080",
+        metadata={"help": "root URL of the demo shop", "format": "uri", "min_length": 1},
     )
-    timeout_s: float = field(default=10.0, metadata={"help": "timeout of each network step"})
-
-    def __post_init__(self) -> None:
-        if self.timeout_s <= 0:
-            raise ValueError(f"timeout_s must be positive, got {self.timeout_s}")
+    timeout_s: float = field(
+        default=10.0, metadata={"help": "timeout of each network step", "exclusive_minimum": 0}
+    )
 
 
 class MicrodataParser(HTMLParser):
@@ -97,17 +97,24 @@ def parse_product(html: str, url: str) -> dict[str, str | float]:
     }
 
 
-def scrape(key: str, settings: Settings) -> dict[str, str | float]:
-    """Scrape the product page of ``key``."""
-    url = f"{settings.base_url.rstrip('/')}/products/{quote(key, safe='')}"
+def scrape(key: str, ctx: seekgive_sdk.Context[Settings]) -> dict[str, str | float]:
+    """Product pages of the demo shop: one record per product."""
+    url = f"{ctx.settings.base_url.rstrip('/')}/products/{quote(key, safe='')}"
     try:
-        html = seekgive_sdk.fetch_text(url, timeout_s=settings.timeout_s)
+        html = ctx.fetch_text(url, timeout_s=ctx.settings.timeout_s)
     except seekgive_sdk.HTTPStatusError as e:
         if e.status == 404:
             raise seekgive_sdk.KeyFailed("not found") from e
         raise
+    ctx.capture(html)
     return parse_product(html, url)
 
 
 if __name__ == "__main__":
-    seekgive_sdk.run(scrape, Settings)
+    seekgive_sdk.run(
+        scrape,
+        Settings,
+        name="catalog",
+        resources=seekgive_sdk.Resources(network=True, memory_mib=256),
+        key_timeout_s=30,
+    )

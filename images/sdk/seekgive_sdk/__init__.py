@@ -1,7 +1,7 @@
 """seekgive SDK: the container side of the seekgive scraper contract v1 (stdlib only).
 
-A scraper declares its settings as a dataclass and a ``scrape`` function, then
-hands both to :func:`run`::
+A scraper declares its settings as a dataclass and a ``scrape(key, ctx)``
+function (or a :class:`Scraper` subclass), then hands them to :func:`run`::
 
     from dataclasses import dataclass, field
 
@@ -10,23 +10,34 @@ hands both to :func:`run`::
 
     @dataclass
     class Settings:
-        base_url: str = field(default="https://example.org", metadata={"help": "Site root"})
+        base_url: str = field(default="https://example.org", metadata={"help": "site root"})
 
 
-    def scrape(key: str, settings: Settings) -> dict:
-        html = seekgive_sdk.fetch_text(f"{settings.base_url}/items/{key}")
+    def scrape(key: str, ctx: seekgive_sdk.Context[Settings]) -> dict:
+        # The docstring of scrape, if any, is the description.
+        html = ctx.fetch_text(f"{ctx.settings.base_url}/items/{key}")
         return {"length": len(html)}
 
 
     if __name__ == "__main__":
-        seekgive_sdk.run(scrape, Settings)
+        seekgive_sdk.run(scrape, Settings, name="lengths")
 
 See images/CONTRACT.md for the files and exit codes this implements.
 """
 
+from .context import Context
 from .errors import HTTPStatusError, KeyFailed
-from .fetch import fetch_text
+from .resources import Resources
 from .runner import run
+from .scraper import Scraper
 from .task import CONTRACT_VERSION
 
-__all__ = ["CONTRACT_VERSION", "HTTPStatusError", "KeyFailed", "fetch_text", "run"]
+__all__ = [
+    "CONTRACT_VERSION",
+    "Context",
+    "HTTPStatusError",
+    "KeyFailed",
+    "Resources",
+    "Scraper",
+    "run",
+]

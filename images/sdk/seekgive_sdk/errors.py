@@ -1,7 +1,15 @@
-"""Exceptions of the seekgive SDK."""
+"""Exceptions of the seekgive SDK.
+
+Mistakes in a scraper's declaration (a bad settings field, name or resource)
+are programming errors and raise the built-in TypeError or ValueError.
+"""
 
 
-class KeyFailed(Exception):
+class SDKError(Exception):
+    """Root of the SDK's errors."""
+
+
+class KeyFailed(SDKError):
     """Raised by a scraper to fail the current key; ``reason`` goes to status.jsonl."""
 
     def __init__(self, reason: str) -> None:
@@ -17,5 +25,25 @@ class HTTPStatusError(KeyFailed):
         self.status = status
 
 
-class TaskError(Exception):
-    """The task as a whole is invalid (bad task.json, unsupported contract, bad settings)."""
+class TaskError(SDKError):
+    """The task as a whole is invalid (bad task.json, unsupported contract, bad settings).
+
+    ``setting`` names the setting at fault, if one is.
+    """
+
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+class KeyTimeout(BaseException):
+    """Raised in the main thread when the current key runs past its timeout.
+
+    A BaseException, like KeyboardInterrupt, so that a scraper's
+    ``except Exception`` does not swallow it.
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self.reason = f"timed out after {timeout_s:g} s"
+        super().__init__(self.reason)
+        self.timeout_s = timeout_s

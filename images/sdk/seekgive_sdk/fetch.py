@@ -1,4 +1,4 @@
-"""A minimal HTTP GET helper for scrapers (urllib, no third-party packages)."""
+"""HTTP GET for scrapers (urllib, no third-party packages)."""
 
 import http.client
 import urllib.error
@@ -9,7 +9,7 @@ from .errors import HTTPStatusError, KeyFailed
 USER_AGENT = "seekgive-sdk/1"
 
 
-def fetch_text(url: str, timeout_s: float = 10.0) -> str:
+def fetch_text(url: str, *, timeout_s: float, accept: str = "*/*") -> str:
     """GET ``url`` and return the body decoded as text.
 
     ``timeout_s`` bounds each network operation (connect, each read). Raises
@@ -17,7 +17,7 @@ def fetch_text(url: str, timeout_s: float = 10.0) -> str:
     KeyFailed on connection errors and timeouts, so an uncaught failure fails
     only the current key.
     """
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": accept})
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             charset = response.headers.get_content_charset() or "utf-8"

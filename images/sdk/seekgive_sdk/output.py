@@ -1,22 +1,31 @@
-"""Writing the output files of contract v1: records.jsonl, status.jsonl, progress.json."""
+"""Writing the output files of contract v1.
+
+records.jsonl, discovered.jsonl (only when the task takes discovered keys),
+status.jsonl and progress.json.
+"""
 
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
+from .context import Capture
+
 RECORDS_FILE = "records.jsonl"
+DISCOVERED_FILE = "discovered.jsonl"
 STATUS_FILE = "status.jsonl"
 PROGRESS_FILE = "progress.json"
 
 
-def encode_records(key: str, result: object) -> str:
+def encode_records(key: str, result: object, capture: Capture | None = None) -> str:
     """Turn what ``scrape`` returned for ``key`` into records.jsonl lines.
 
     ``result`` is one record (a dict), several (a list of dicts) or none (None).
-    Raises TypeError or ValueError if it is anything else or not strict JSON.
+    ``capture``, if any, goes on the first record. Raises TypeError or
+    ValueError if ``result`` is anything else or not strict JSON.
     """
     if result is None:
         records: list[Any] = []
@@ -28,25 +37,37 @@ def encode_records(key: str, result: object) -> str:
         raise TypeError(
             f"scrape returned {type(result).__name__}; expected a dict, a list of dicts or None"
         )
-    return "".join(_json_line({"key": key, "data": record}) for record in records)
+    lines = [{"key": key, "data": record} for record in records]
+    if lines and capture is not None:
+        lines[0]["capture"] = {"media_type": capture.media_type, "text": capture.text}
+    return "".join(_json_line(line) for line in lines)
 
 
 class OutputWriter:
     """Appends results to the output directory as keys are done.
 
-    Each key's records are flushed before its status line, so a status line
-    means the key's records are complete even if the container is killed right
-    after. progress.json is replaced atomically, at most once per
+    Each key's records and discovered keys are flushed before its status line,
+    so a status line means they are complete even if the container is killed
+    right after. discovered.jsonl exists only if ``discover`` is true.
+    progress.json is replaced atomically, at most once per
     ``progress_interval_s`` while running, and once more on close.
     """
 
-    def __init__(self, directory: Path, total: int, progress_interval_s: float = 0.25) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        total: int,
+        *,
+        discover: bool = False,
+        progress_interval_s: float = 0.25,
+    ) -> None:
         self._directory = directory
         self._total = total
         self._done = 0
         self._progress_interval_s = progress_interval_s
         self._last_progress_s = 0.0
         self._records = self._open(RECORDS_FILE)
+        self._discovered = self._open(DISCOVERED_FILE) if discover else None
         self._status = self._open(STATUS_FILE)
         self._write_progress()
 
@@ -61,11 +82,14 @@ class OutputWriter:
     ) -> None:
         self.close()
 
-    def add(self, key: str, records: str, reason: str | None) -> None:
-        """Record the outcome of ``key``: its encoded records and, if it failed, why."""
+    def add(self, key: str, records: str, reason: str | None, found: Sequence[str] = ()) -> None:
+        """Record the outcome of ``key``: its encoded records, keys it found, and why it failed."""
         if records:
             self._records.write(records)
             self._records.flush()
+        if found and self._discovered is not None:
+            self._discovered.write(_json_line({"key": key, "found": list(found)}))
+            self._discovered.flush()
         self._status.write(_json_line({"key": key, "ok": reason is None, "reason": reason}))
         self._status.flush()
         self._done += 1
@@ -79,6 +103,8 @@ class OutputWriter:
         finally:
             self._records.close()
             self._status.close()
+            if self._discovered is not None:
+                self._discovered.close()
 
     def _open(self, name: str) -> TextIO:
         return open(self._directory / name, "w", encoding="utf-8", newline="\n")

@@ -1,21 +1,21 @@
-"""Running a scraper over a task: the ``run`` entry point of contract v1."""
+"""The ``run`` entry point: a scraper script's commands and exit codes."""
 
+import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
-from .errors import KeyFailed, TaskError
-from .output import OutputWriter, encode_records
-from .settings import build_settings, describe_settings
-from .task import load_task
+from .declaration import Declaration, declare
+from .errors import TaskError
+from .execute import execute
+from .resources import Resources
+from .schema import help_text, labels, settings_schema
+from .scraper import ScrapeFunction, Scraper
 
 logger = logging.getLogger(__name__)
-
-S = TypeVar("S")
-Scrape = Callable[[str, S], dict[str, Any] | list[dict[str, Any]] | None]
 
 DEFAULT_INPUT = "/input/task.json"
 DEFAULT_OUTPUT = "/output"
@@ -26,68 +26,77 @@ EXIT_OK = 0
 EXIT_CRASH = 1
 EXIT_BAD_TASK = 2
 
-MAX_REASON_CHARS = 1000
 
+def run(
+    scraper: ScrapeFunction | type[Scraper[Any]],
+    settings_class: type | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    resources: Resources | None = None,
+    rate_limit_per_s: float | None = None,
+    key_timeout_s: float | None = None,
+) -> NoReturn:
+    """Declare a scraper and do what the script's arguments say, then exit.
 
-def run(scrape: Scrape[S], settings_cls: type[S]) -> NoReturn:
-    """Run ``scrape`` over every key of the task and exit with the contract's exit code.
+    ``scraper`` is a function ``scrape(key, ctx)`` declared by the keyword
+    arguments (``name`` is required; ``description`` defaults to the first
+    paragraph of its docstring), or a Scraper subclass that declares all of
+    it as class attributes. ``settings_class`` is a dataclass (None: no
+    settings). ``rate_limit_per_s`` (default 0, no limit) and
+    ``key_timeout_s`` (default 60) are the defaults of the standard settings.
 
-    Reads the task from ``$SEEKGIVE_INPUT`` (default /input/task.json), builds
-    ``settings_cls`` from its settings and writes results to ``$SEEKGIVE_OUTPUT``
-    (default /output). Exit code 0: the run completed (per-key failures are in
-    status.jsonl); 2: the task is invalid; 1: the run crashed outside a key.
-    Started with the single argument ``--help``, prints the settings and exits 0.
+    Without arguments, runs the task from ``$SEEKGIVE_INPUT`` (default
+    /input/task.json) into ``$SEEKGIVE_OUTPUT`` (default /output) and exits
+    0 when every key was tried, 2 when the task is invalid, 1 on a crash.
+    ``schema``, ``labels`` and ``--help`` print the settings' JSON Schema, the
+    image labels (JSON) or the settings in words. A mistake in the
+    declaration raises TypeError or ValueError.
     """
+    declaration = declare(
+        scraper,
+        settings_class,
+        name=name,
+        description=description,
+        resources=resources,
+        rate_limit_per_s=rate_limit_per_s,
+        key_timeout_s=key_timeout_s,
+    )
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
-        code = _main(scrape, settings_cls, sys.argv[1:])
+        code = _main(declaration, sys.argv[0], sys.argv[1:])
     except Exception:
         logger.exception("run failed")
         code = EXIT_CRASH
     sys.exit(code)
 
 
-def _main(scrape: Scrape[S], settings_cls: type[S], args: Sequence[str]) -> int:
-    if list(args) == ["--help"]:
-        print(f"Settings:\n{describe_settings(settings_cls)}")
+def _main(declaration: Declaration, program: str, args: Sequence[str]) -> int:
+    command = list(args)
+    if command == ["schema"]:
+        print(json.dumps(settings_schema(declaration), indent=2))
         return EXIT_OK
-    if args:
-        logger.error("unexpected arguments %s (the task comes from task.json)", list(args))
+    if command == ["labels"]:
+        print(json.dumps(labels(declaration), indent=2))
+        return EXIT_OK
+    if command in (["--help"], ["-h"]):
+        print(help_text(declaration, program))
+        return EXIT_OK
+    if command:
+        logger.error(
+            "unexpected arguments %s: use schema, labels or --help, or none to run the task",
+            command,
+        )
         return EXIT_BAD_TASK
     try:
-        task = load_task(Path(os.environ.get(INPUT_ENV, DEFAULT_INPUT)))
-        settings = build_settings(settings_cls, task.settings)
+        execute(
+            declaration,
+            Path(os.environ.get(INPUT_ENV, DEFAULT_INPUT)),
+            Path(os.environ.get(OUTPUT_ENV, DEFAULT_OUTPUT)),
+        )
     except TaskError as e:
         logger.error("invalid task: %s", e)
         return EXIT_BAD_TASK
-    logger.info("task %s of job %s: %d keys", task.task_id, task.job_id, task.total)
-    failed = 0
-    with OutputWriter(Path(os.environ.get(OUTPUT_ENV, DEFAULT_OUTPUT)), task.total) as output:
-        for key in task.iter_keys():
-            records, reason = _scrape_key(scrape, key, settings)
-            output.add(key, records, reason)
-            if reason is not None:
-                failed += 1
-    logger.info("task %s done: %d ok, %d failed", task.task_id, task.total - failed, failed)
     return EXIT_OK
-
-
-def _scrape_key(scrape: Scrape[S], key: str, settings: S) -> tuple[str, str | None]:
-    """Return the encoded records of ``key`` and, if it failed, the reason."""
-    try:
-        return encode_records(key, scrape(key, settings)), None
-    except KeyFailed as e:
-        return "", _truncate(e.reason)
-    except Exception as e:
-        logger.warning("key %r failed with an unexpected error", key, exc_info=True)
-        message = str(e)
-        reason = f"{type(e).__name__}: {message}" if message else type(e).__name__
-        return "", _truncate(reason)
-
-
-def _truncate(reason: str) -> str:
-    if len(reason) <= MAX_REASON_CHARS:
-        return reason
-    return reason[: MAX_REASON_CHARS - 3] + "..."

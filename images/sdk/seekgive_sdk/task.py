@@ -19,6 +19,8 @@ class Task:
     job_id: str
     keys: tuple[str, ...] | range
     settings: dict[str, Any]
+    captures: bool = False
+    discover: bool = False
 
     @property
     def total(self) -> int:
@@ -54,11 +56,16 @@ def parse_task(raw: object) -> Task:
     settings = raw.get("settings", {})
     if not isinstance(settings, dict):
         raise TaskError("'settings' must be a JSON object")
+    for name in ("captures", "discover"):
+        if not isinstance(raw.get(name, False), bool):
+            raise TaskError(f"{name!r} must be true or false")
     return Task(
         task_id=raw["task_id"],
         job_id=raw["job_id"],
         keys=_parse_keys(raw),
         settings=settings,
+        captures=raw.get("captures", False),
+        discover=raw.get("discover", False),
     )
 
 
