@@ -1,8 +1,15 @@
-"""A deterministic demo shop for trying and testing scrapers.
+"""A deterministic demo site for trying and testing scrapers.
 
-Serves PRODUCT_COUNT product pages at ``/products/{n}`` (n = 1..PRODUCT_COUNT),
-an index at ``/`` linking them, and 404 for anything else. Every product is
-derived from its number by a fixed formula, so pages are the same on every run.
+It serves, the same on every run:
+
+- the shop: PRODUCT_COUNT product pages at ``/products/{n}`` (n =
+  1..PRODUCT_COUNT, products from scripts/demo_products.py) and an index at
+  ``/`` linking them;
+- its JSON API, paginated: ``/api/categories`` and
+  ``/api/categories/{name}/items?page=N&per_page=M`` (scripts/demo_api.py);
+- a wiki of linked pages at ``/wiki/{title}`` (scripts/demo_wiki.py);
+
+and 404 for anything else.
 
 Run it with ``python scripts/demo_site.py --port 8080``; tests import it as
 ``demo_site`` and use :func:`serve`.
@@ -11,61 +18,13 @@ Run it with ``python scripts/demo_site.py --port 8080``; tests import it as
 import argparse
 import html
 import logging
-from typing import Any
 
+import demo_api
+import demo_wiki
 from aiohttp import web
+from demo_products import PRODUCT_COUNT, product
 
 logger = logging.getLogger(__name__)
-
-PRODUCT_COUNT = 500
-
-_ADJECTIVES = ("Sturdy", "Elegant", "Compact", "Rustic", "Modern", "Classic", "Cosy", "Handmade")
-_MATERIALS = ("Oak", "Steel", "Linen", "Copper", "Walnut", "Bamboo", "Wool", "Glass", "Ceramic")
-_ITEMS = (
-    "Chair",
-    "Lamp",
-    "Kettle",
-    "Blanket",
-    "Vase",
-    "Desk",
-    "Mug",
-    "Shelf",
-    "Clock",
-    "Salt & Pepper Mill",
-    "Cutting Board",
-)
-_CURRENCIES = ("EUR", "USD", "GBP")
-
-
-def _mix(n: int) -> int:
-    """A fixed 32-bit scramble of ``n`` (the "lowbias32" integer hash)."""
-    h = n & 0xFFFFFFFF
-    h ^= h >> 16
-    h = (h * 0x7FEB352D) & 0xFFFFFFFF
-    h ^= h >> 15
-    h = (h * 0x846CA68B) & 0xFFFFFFFF
-    return h ^ (h >> 16)
-
-
-def product(n: int) -> dict[str, Any]:
-    """Product ``n`` as a scraper should find it: sku, name, price and currency."""
-    if not 1 <= n <= PRODUCT_COUNT:
-        raise ValueError(f"no product {n}: products are numbered 1..{PRODUCT_COUNT}")
-    h = _mix(n)
-    name = " ".join(
-        (
-            _ADJECTIVES[h % len(_ADJECTIVES)],
-            _MATERIALS[(h >> 4) % len(_MATERIALS)],
-            _ITEMS[(h >> 8) % len(_ITEMS)],
-        )
-    )
-    cents = 199 + (h >> 12) % 49_800
-    return {
-        "sku": f"SG-{n:04d}-{h % 97:02d}",
-        "name": name,
-        "price": cents / 100,
-        "currency": _CURRENCIES[(h >> 24) % len(_CURRENCIES)],
-    }
 
 
 def _page(title: str, body: str) -> str:
@@ -113,7 +72,7 @@ async def _product(request: web.Request) -> web.Response:
 
 
 def make_app() -> web.Application:
-    """The demo shop as an aiohttp application."""
+    """The demo site as an aiohttp application."""
     index_html = render_index()
 
     async def index(_request: web.Request) -> web.Response:
@@ -122,11 +81,13 @@ def make_app() -> web.Application:
     app = web.Application()
     app.router.add_get("/", index)
     app.router.add_get(r"/products/{n:\d+}", _product)
+    demo_api.add_routes(app)
+    demo_wiki.add_routes(app)
     return app
 
 
 async def serve(host: str = "127.0.0.1", port: int = 0) -> tuple[web.AppRunner, str]:
-    """Start the demo shop on ``host``:``port`` (0 picks a free port).
+    """Start the demo site on ``host``:``port`` (0 picks a free port).
 
     Returns the runner (call ``await runner.cleanup()`` to stop) and the base URL
     actually bound, e.g. ``http://127.0.0.1:41234``.
@@ -145,7 +106,7 @@ async def serve(host: str = "127.0.0.1", port: int = 0) -> tuple[web.AppRunner, 
 
 
 def main() -> None:
-    """Command line: serve the demo shop until interrupted."""
+    """Command line: serve the demo site until interrupted."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument("--port", type=int, default=8080, help="port to bind (default %(default)s)")
@@ -153,7 +114,12 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    logger.info("demo shop with %d products", PRODUCT_COUNT)
+    logger.info(
+        "demo site: %d products, %d categories, %d wiki pages",
+        PRODUCT_COUNT,
+        len(demo_api.category_names()),
+        demo_wiki.PAGE_COUNT,
+    )
     web.run_app(make_app(), host=args.host, port=args.port)
 
 

@@ -44,6 +44,8 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "seekgive/base:bookworm")
 CATALOG_IMAGE = "seekgive/catalog:1"
+JSONAPI_IMAGE = "seekgive/jsonapi:1"
+LINKS_IMAGE = "seekgive/links:1"
 FAULTY_IMAGE = "seekgive-test/faulty:1"
 HOSTILE_IMAGE = "seekgive-test/hostile:1"
 THREAD_JOIN_TIMEOUT_S = 5.0
@@ -105,14 +107,31 @@ def docker_client() -> Iterator[docker.DockerClient]:
     client.close()
 
 
+def example_image(docker_client: docker.DockerClient, tag: str) -> str:
+    """`tag`, an example scraper image of images/ that ./scripts/setup builds."""
+    try:
+        docker_client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        pytest.fail(f"image {tag} is missing; run ./scripts/setup (it builds images/*/)")
+    return tag
+
+
 @pytest.fixture(scope="session")
 def catalog_image(docker_client: docker.DockerClient) -> str:
-    """The example scraper image, built by ./scripts/setup."""
-    try:
-        docker_client.images.get(CATALOG_IMAGE)
-    except docker.errors.ImageNotFound:
-        pytest.fail(f"image {CATALOG_IMAGE} is missing; run ./scripts/setup")
-    return CATALOG_IMAGE
+    """The example scraper of the demo shop's product pages (images/catalog)."""
+    return example_image(docker_client, CATALOG_IMAGE)
+
+
+@pytest.fixture(scope="session")
+def jsonapi_image(docker_client: docker.DockerClient) -> str:
+    """The example scraper of the demo shop's paginated JSON API (images/jsonapi)."""
+    return example_image(docker_client, JSONAPI_IMAGE)
+
+
+@pytest.fixture(scope="session")
+def links_image(docker_client: docker.DockerClient) -> str:
+    """The example scraper that follows links and discovers keys (images/links)."""
+    return example_image(docker_client, LINKS_IMAGE)
 
 
 def build_test_image(name: str, tag: str) -> str:
