@@ -6,12 +6,12 @@ Each runs in a real container, as a Giver runs it (the ``runner`` fixture and
 are also tested on the host.
 """
 
-import asyncio
 import importlib.util
 import json
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,12 +19,11 @@ from typing import Any
 import aiohttp
 import demo_api
 import demo_wiki
-import docker
 import pytest
 from conftest import run_task
 
 from channel.models import KeyBlock, KeyOutcome, Limits, Task
-from giver.docker_runner import FALLBACK_USER, TMPFS, DockerRunner, task_document
+from giver.docker_runner import DockerRunner
 from giver.outputs import ScraperOutput
 
 IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
@@ -249,55 +248,17 @@ async def test_jsonapi_refuses_settings_out_of_bounds(
     assert output.records == []
 
 
-async def run_sandboxed(
-    docker_client: docker.DockerClient, task: Task, workdir: Path, **document: bool
-) -> tuple[int, Path]:
-    """Run ``task`` with ``document`` (captures, discover) added to its task.json, sandboxed
-    as DockerRunner runs a Giver's tasks; return the exit code and the output directory.
-
-    channel.models.Task has no captures or discover yet, so the runner cannot ask for them.
-    """
-    input_dir, output_dir = workdir / "input", workdir / "output"
-    input_dir.mkdir(parents=True)
-    output_dir.mkdir()
-    output_dir.chmod(0o777)
-    (input_dir / "task.json").write_text(json.dumps({**task_document(task), **document}))
-
-    def run() -> int:
-        container = docker_client.containers.run(
-            task.image,
-            detach=True,
-            user=FALLBACK_USER,
-            volumes={
-                str(input_dir): {"bind": "/input", "mode": "ro"},
-                str(output_dir): {"bind": "/output", "mode": "rw"},
-            },
-            read_only=True,
-            tmpfs=TMPFS,
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            mem_limit=task.limits.memory_bytes,
-            pids_limit=task.limits.pids,
-            network_mode=task.network,
-        )
-        try:
-            return int(container.wait(timeout=task.limits.timeout_s)["StatusCode"])
-        finally:
-            container.remove(force=True)
-
-    return await asyncio.to_thread(run), output_dir
-
-
 async def test_links_records_discovers_and_captures(
-    docker_client: docker.DockerClient, links_image: str, demo_site_url: str, tmp_path: Path
+    runner: DockerRunner, links_image: str, demo_site_url: str, tmp_path: Path
 ) -> None:
     wiki = f"{demo_site_url}/wiki"
     keys = [f"{wiki}/Main_Page", f"{wiki}/Juniper", f"{wiki}/{demo_wiki.BROKEN}", "wiki/Oak"]
     task = example_task(links_image, keys, {"path_prefix": "/wiki/"})
-    code, output = await run_sandboxed(
-        docker_client, task, tmp_path / "w", captures=True, discover=True
+    run, collected = await run_task(
+        runner, replace(task, captures=True, discover=True), tmp_path / "w"
     )
-    assert code == 0
+    assert run.exit_code == 0, run.stderr_tail
+    output = tmp_path / "w" / "output"
     assert read_jsonl(output / "status.jsonl") == [
         {"key": keys[0], "ok": True, "reason": None},
         {"key": keys[1], "ok": True, "reason": None},
@@ -324,16 +285,28 @@ async def test_links_records_discovers_and_captures(
             ],
         },
     ]
+    # The Giver keeps each found key once, and the captures the task asked for.
+    assert isinstance(collected, ScraperOutput)
+    assert collected.discovered == (
+        f"{wiki}/Alder",
+        f"{wiki}/Beech",
+        f"{wiki}/Larch",
+        f"{wiki}/Birch",
+        f"{wiki}/Main_Page",
+        f"{wiki}/{demo_wiki.BROKEN}",
+    )
+    assert [r["capture"]["media_type"] for r in collected.records] == ["text/html"] * 2
 
 
 async def test_links_discovers_at_most_max_links_per_page(
-    docker_client: docker.DockerClient, links_image: str, demo_site_url: str, tmp_path: Path
+    runner: DockerRunner, links_image: str, demo_site_url: str, tmp_path: Path
 ) -> None:
     key = f"{demo_site_url}/wiki/{demo_wiki.START}"
     settings = {"same_host": False, "max_links_per_page": 3}
     task = example_task(links_image, [key], settings)
-    code, output = await run_sandboxed(docker_client, task, tmp_path / "w", discover=True)
-    assert code == 0
+    run, collected = await run_task(runner, replace(task, discover=True), tmp_path / "w")
+    assert run.exit_code == 0, run.stderr_tail
+    output = tmp_path / "w" / "output"
     [record] = read_jsonl(output / "records.jsonl")
     assert record == {
         "key": key,
@@ -341,6 +314,7 @@ async def test_links_discovers_at_most_max_links_per_page(
     }
     found = [f"{demo_site_url}/wiki/Alder", f"{demo_site_url}/wiki/Beech", f"{demo_site_url}/"]
     assert read_jsonl(output / "discovered.jsonl") == [{"key": key, "found": found}]
+    assert isinstance(collected, ScraperOutput) and collected.discovered == tuple(found)
 
 
 async def test_links_keeps_no_captures_or_keys_unless_asked(
