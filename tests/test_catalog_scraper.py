@@ -7,6 +7,7 @@ import asyncio
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -20,7 +21,7 @@ IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
 SCRAPER = IMAGES_DIR / "catalog" / "scraper.py"
 
 
-async def run_scraper(tmp_path: Path, task: dict[str, Any]) -> tuple[int, str, Path]:
+async def run_scraper(tmp_path: Path, task: dict[str, Any], *args: str) -> tuple[int, str, Path]:
     """Run the catalog scraper on ``task``; return exit code, stderr and output directory."""
     task_file = tmp_path / "task.json"
     task_file.write_text(json.dumps(task), encoding="utf-8")
@@ -43,6 +44,19 @@ async def run_scraper(tmp_path: Path, task: dict[str, Any]) -> tuple[int, str, P
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None
     return process.returncode, stderr.decode(), output
+
+
+def scraper_command(command: str) -> Any:
+    """What the catalog scraper prints for ``command`` (schema or labels), decoded."""
+    result = subprocess.run(
+        [sys.executable, str(SCRAPER), command],
+        env={**os.environ, "PYTHONPATH": str(IMAGES_DIR / "sdk"), "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return json.loads(result.stdout)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -84,6 +98,24 @@ async def test_scrapes_products_and_fails_missing_ones(tmp_path: Path, demo_site
         {"key": "501", "ok": False, "reason": "not found"},
     ]
     assert json.loads((output / "progress.json").read_text()) == {"done": 5, "total": 5}
+
+
+async def test_captures_keep_the_product_page(tmp_path: Path, demo_site_url: str) -> None:
+    task = {
+        "contract": 1,
+        "task_id": "t5",
+        "job_id": "catalog",
+        "keys": ["7", "501"],
+        "captures": True,
+        "settings": {"base_url": demo_site_url},
+    }
+    code, stderr, output = await run_scraper(tmp_path, task)
+    assert code == 0, stderr
+    [record] = read_jsonl(output / "records.jsonl")
+    assert record["data"]["sku"] == demo_site.product(7)["sku"]
+    assert record["capture"]["media_type"] == "text/html"
+    assert 'itemprop="sku"' in record["capture"]["text"]
+    assert demo_site.product(7)["name"] in record["capture"]["text"]
 
 
 async def test_range_of_products(tmp_path: Path, demo_site_url: str) -> None:
@@ -133,6 +165,27 @@ async def test_bad_timeout_fails_the_task(tmp_path: Path) -> None:
     code, stderr, _ = await run_scraper(tmp_path, task)
     assert code == 2
     assert "timeout_s" in stderr
+
+
+def test_schema_and_labels() -> None:
+    schema = scraper_command("schema")
+    assert schema["title"] == "catalog"
+    assert list(schema["properties"]) == [
+        "base_url",
+        "timeout_s",
+        "rate_limit_per_s",
+        "key_timeout_s",
+    ]
+    assert schema["properties"]["timeout_s"] == {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "default": 10.0,
+        "description": "timeout of each network step",
+    }
+    labels = scraper_command("labels")
+    assert labels["org.opencontainers.image.title"] == "catalog"
+    assert json.loads(labels["seekgive.settings-schema"]) == schema
+    assert json.loads(labels["seekgive.resources"])["network"] is True
 
 
 def import_scraper(monkeypatch: pytest.MonkeyPatch) -> ModuleType:

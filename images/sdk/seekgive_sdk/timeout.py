@@ -40,7 +40,8 @@ class KeyTimer:
                 self._armed = False
                 signal.setitimer(signal.ITIMER_REAL, 0)
         finally:
-            signal.signal(signal.SIGALRM, previous)
+            # None: the previous handler was not set from Python; the default is closest.
+            signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
             self._deadline_s = None
         if self._fired:
             raise KeyTimeout(self.timeout_s)
