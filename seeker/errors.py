@@ -130,3 +130,18 @@ class UnknownBlock(SeekerError):
     def __init__(self, block_id: str) -> None:
         super().__init__(f"no block {block_id!r}")
         self.block_id = block_id
+
+
+class InvalidSchedule(SeekerError):
+    """A schedule is malformed; `field` names the offending part (`job.FIELD` for
+    its job)."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UnknownSchedule(SeekerError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"no schedule {ref!r}")
+        self.ref = ref
