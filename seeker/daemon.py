@@ -20,6 +20,7 @@ from seeker.coordinator import Coordinator, Watch
 from seeker.discovery import Discovery
 from seeker.givers import GiverRegistry, Registrar
 from seeker.leader import Leadership, instance_id
+from seeker.periodic import Clock, PeriodicJobs
 from seeker.session import Sessions
 from seeker.signing import seeker_identity
 from seeker.state.base import Leader, StateStore
@@ -32,11 +33,15 @@ log = logging.getLogger(__name__)
 
 class Seeker(AsyncLifecycle):
     """Serves the API under /api/v1 and the Channel under /channel; schedules while
-    it holds the leader lease."""
+    it holds the leader lease, and fires the schedules of periodic jobs.
 
-    def __init__(self, config: SeekerConfig) -> None:
+    `clock` is the wall clock schedules fire by (tests pass one they move)."""
+
+    def __init__(self, config: SeekerConfig, *, clock: Clock | None = None) -> None:
         self.config = config
         self.coordinator: Coordinator | None = None
+        self.periodic: PeriodicJobs | None = None
+        self._clock = clock or Clock()
         self.leadership: Leadership | None = None
         self._channel: Channel | None = None
         self._state: StateStore | None = None
@@ -46,6 +51,7 @@ class Seeker(AsyncLifecycle):
         self._runner: web.AppRunner | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._lead_task: asyncio.Task[None] | None = None
+        self._schedule_task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self.url = ""
 
@@ -66,6 +72,9 @@ class Seeker(AsyncLifecycle):
             poll_interval_s=config.poll_interval_s,
             watch=Watch(config.purge_after, config.contact_interval_s, config.tail_copies),
         )
+        self.periodic = PeriodicJobs(
+            self._state, self.coordinator, scratch_dir=config.scratch_dir, clock=self._clock
+        )
         admissions = Admissions(self._state, open_registration=config.open_registration)
         registrar = Registrar(
             self._channel, self._givers, admissions, max_skew_s=config.registration_skew_s
@@ -74,7 +83,9 @@ class Seeker(AsyncLifecycle):
         app = web.Application()
         app.add_subapp(
             "/api/v1/",
-            make_api(config, self._sessions, self.coordinator, admissions, self._leader),
+            make_api(
+                config, self._sessions, self.coordinator, admissions, self._leader, self.periodic
+            ),
         )
         app.add_subapp("/channel/", make_channel_app(self._channel))
         self._runner = web.AppRunner(app, shutdown_timeout=5.0)
@@ -111,13 +122,15 @@ class Seeker(AsyncLifecycle):
         return leadership.current if leadership is not None else Leader("", "", 0.0)
 
     async def _promote(self) -> None:
-        """Took the lease: load every job from the store and start scheduling."""
-        coordinator, state = self.coordinator, self._state
-        assert coordinator is not None and state is not None
+        """Took the lease: load every job from the store, start scheduling and firing
+        schedules."""
+        coordinator, state, periodic = self.coordinator, self._state, self.periodic
+        assert coordinator is not None and state is not None and periodic is not None
         coordinator.keys.reset()
         await coordinator.keys.load(time.time())
         coordinator.trust.load(await state.givers())
         self._loop_task = asyncio.create_task(coordinator.run(), name="coordinator")
+        self._schedule_task = asyncio.create_task(periodic.run(), name="schedules")
         if self.config.discover:
             await self._discover()
 
@@ -141,12 +154,14 @@ class Seeker(AsyncLifecycle):
         return urljoin(base.rstrip("/") + "/", self.config.channel_url or "channel")
 
     async def _demote(self) -> None:
-        """Lost the lease: stop scheduling and dialling at once and let Givers find the
-        leader."""
-        task, self._loop_task = self._loop_task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        """Lost the lease: stop firing schedules, scheduling and dialling at once and
+        let Givers find the leader."""
+        for name in ("_schedule_task", "_loop_task"):
+            task = getattr(self, name)
+            setattr(self, name, None)
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self._stop_discovery()
         if self._sessions is not None:
             await self._sessions.close_all()
@@ -180,7 +195,7 @@ class Seeker(AsyncLifecycle):
     async def stop(self) -> None:
         """Stop serving and release everything; safe to call twice."""
         self._stopped.set()
-        for name in ("_lead_task", "_loop_task"):
+        for name in ("_lead_task", "_schedule_task", "_loop_task"):
             task = getattr(self, name)
             setattr(self, name, None)
             if task is not None:

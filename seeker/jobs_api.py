@@ -16,6 +16,7 @@ from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
 from seeker.errors import (
     InvalidJob,
+    InvalidSchedule,
     InvalidState,
     InvalidTokenRequest,
     JobConflict,
@@ -26,6 +27,7 @@ from seeker.errors import (
     UnknownBlock,
     UnknownJob,
     UnknownReader,
+    UnknownSchedule,
     UnknownToken,
 )
 from seeker.intake import create_job
@@ -52,6 +54,8 @@ _ERRORS: list[tuple[type[SeekerError], int, str]] = [
     (NotPending, 404, "not_pending"),
     (NotAdmitted, 404, "not_admitted"),
     (StateUnavailable, 503, "state_unavailable"),
+    (InvalidSchedule, 400, "invalid_schedule"),
+    (UnknownSchedule, 404, "unknown_schedule"),
 ]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
