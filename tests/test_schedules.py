@@ -3,11 +3,13 @@
 A schedule fires on its tick and not before; skips a tick while its previous
 job runs (unless overlap is allowed); keeps its latest runs; fires once for
 ticks missed while no Seeker led; never makes a tick's job twice across a
-restart at any step of firing; and only the leader fires. The API refuses bad
-schedules with one clear error and stores nothing.
+restart at any step of firing; and only the leader fires. The API and the
+`seeker schedule` commands refuse bad schedules with one clear error and store
+nothing.
 """
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -15,7 +17,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from conftest import BIN, run
 
+from seeker.cli import moment
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.schedules import Due, stamp
@@ -417,3 +421,107 @@ async def test_a_bad_schedule_is_one_clear_error_and_nothing_is_stored(
         assert (status, error["code"]) == (400, "invalid_schedule")
         assert message in error["message"]
         assert await api("GET", "/schedules") == (200, {"schedules": [taken]})
+
+
+async def seeker_cli(url: str, *argv: object) -> tuple[int, str, str]:
+    return await run(BIN / "seeker", "--seeker", url, "schedule", *argv)
+
+
+async def test_the_cli_adds_lists_shows_pauses_resumes_and_removes_schedules(
+    tmp_path: Path,
+) -> None:
+    job_file = tmp_path / "job.json"
+    job_file.write_text(json.dumps(JOB))
+    clock = ManualClock(T0)
+    async with running(Seeker(config(tmp_path / "s"), clock=clock), clock) as api:
+        naps = clock.naps
+        code, out, err = await seeker_cli(
+            api.url, "add", "nightly/eu", "--cron", "0 3 * * *", "--timezone", "Europe/Paris",
+            "--job", job_file,
+        )  # fmt: skip
+        assert code == 0, err
+        nightly = await api.schedule(out.strip())
+        nightly_line = (
+            f"{nightly['schedule_id']} 'nightly/eu': cron '0 3 * * *' (Europe/Paris); "
+            f"next {moment(nightly['next_at'])}; last job none yet"
+        )
+        assert err == f"schedule {nightly_line}\n"
+        await clock.quiet(naps)
+        # Added a second later, it is listed second.
+        added_at = T0 + 1
+        await clock.advance_to(added_at)
+        naps = clock.naps
+        code, out, err = await seeker_cli(
+            api.url, "add", "hourly", "--every", "1h", "--job", job_file, "--allow-overlap",
+            "--keep-runs", "5",
+        )  # fmt: skip
+        assert code == 0, err
+        hourly = await api.schedule(out.strip())
+        assert (hourly["every_s"], hourly["overlap"], hourly["keep_runs"]) == (3600, "allow", 5)
+        await clock.quiet(naps)
+        await clock.advance_to(added_at + HOUR_S)
+        made = job_id(hourly, added_at + HOUR_S)
+        hourly_line = (
+            f"{hourly['schedule_id']} 'hourly': every 1h, overlap allowed; "
+            f"next {moment(added_at + 2 * HOUR_S)}; last job {made}"
+        )
+
+        assert await seeker_cli(api.url, "list") == (
+            0,
+            f"schedules: 2\n  {nightly_line}\n  {hourly_line}\n",
+            "",
+        )
+        assert await seeker_cli(api.url, "show", "hourly") == (
+            0,
+            f"{hourly_line}\n"
+            f'  job: {{"image":"x:1","range":[0,10]}}\n'
+            "  runs: 1 (the latest 5 are kept)\n"
+            f"    {moment(added_at + HOUR_S)} created {made}\n",
+            "",
+        )
+        code, out, _ = await seeker_cli(api.url, "pause", "nightly/eu")
+        assert out == nightly_line.replace(f"next {moment(nightly['next_at'])}", "paused") + "\n"
+        code, out, _ = await seeker_cli(api.url, "resume", nightly["schedule_id"])
+        assert out == f"{nightly_line}\n"
+        assert await seeker_cli(api.url, "remove", "hourly") == (
+            0,
+            f"schedule {hourly['schedule_id']} (hourly) removed; its jobs stay\n",
+            "",
+        )
+        assert [s["name"] for s in (await api("GET", "/schedules"))[1]["schedules"]] == [
+            "nightly/eu"
+        ]
+
+
+async def test_the_cli_says_what_is_wrong_in_one_line_and_adds_nothing(tmp_path: Path) -> None:
+    job_file = tmp_path / "job.json"
+    job_file.write_text(json.dumps(JOB))
+    not_json = tmp_path / "bad.json"
+    not_json.write_text("{image: x}")
+    missing = tmp_path / "missing.json"
+    clock = ManualClock(T0)
+    async with running(Seeker(config(tmp_path / "s"), clock=clock), clock) as api:
+        for argv, message in (
+            (("add", "a", "--every", "30s", "--job", job_file), "every_s must be a whole number"),
+            (("add", "a", "--cron", "0 25 * * *", "--job", job_file), "hour field: '25'"),
+            (("add", "a", "--every", "1h", "--timezone", "UTC", "--job", job_file), "--timezone"),
+            (("add", "a", "--every", "1h", "--job", missing), f"cannot read job file {missing}"),
+            (("add", "a", "--every", "1h", "--job", not_json), f"job file {not_json} is not JSON"),
+            (("show", "nope"), "no schedule 'nope'"),
+            (("pause", "nope"), "no schedule 'nope'"),
+        ):
+            code, out, err = await seeker_cli(api.url, *argv)
+            assert (code, out) == (1, ""), argv
+            assert err.startswith("seeker: error: ") and message in err, err
+            assert err.count("\n") == 1, err
+        for argv, message in (
+            (
+                ("add", "a", "--every", "1h", "--cron", "* * * * *", "--job", job_file),
+                "not allowed",
+            ),
+            (("add", "a", "--every", "soon", "--job", job_file), "is not a positive duration"),
+            (("add", "a", "--every", "1h"), "the following arguments are required: --job"),
+        ):
+            code, _, err = await seeker_cli(api.url, *argv)
+            assert code == 2 and message in err, err
+        assert await api("GET", "/schedules") == (200, {"schedules": []})
