@@ -174,16 +174,18 @@ class PeriodicJobs:
             try:
                 wait_s = await self.fire_due()
             except (SeekerError, StoreUnavailable) as e:
-                level = logging.DEBUG if self._warned else logging.WARNING
-                log.log(level, "firing schedules failed: %s; trying again", e)
-                self._warned = True
+                self._failed(f"cannot read the schedules: {e}")
                 wait_s = RETRY_S
             except Exception:
-                log.exception("firing schedules failed; trying again")
+                log.exception("firing schedules failed; trying again in %.0f s", RETRY_S)
                 wait_s = RETRY_S
-            else:
-                self._warned = False
             await self._wait(wait_s)
+
+    def _failed(self, what: str) -> None:
+        """Log a failure to fire: at warning, then at debug until a pass succeeds."""
+        level = logging.DEBUG if self._warned else logging.WARNING
+        log.log(level, "%s; trying again in %.0f s", what, RETRY_S)
+        self._warned = True
 
     async def _wait(self, wait_s: float) -> None:
         """Until `wait_s` has passed on the clock, or a schedule was added or resumed."""
@@ -197,13 +199,22 @@ class PeriodicJobs:
             await asyncio.gather(woken, slept, return_exceptions=True)
 
     async def fire_due(self) -> float:
-        """Fire every schedule due now; how long until one may be due next."""
+        """Fire every schedule due now; how long until one may be due next. A schedule
+        that fails to fire (the store unreachable, say) is tried again in RETRY_S,
+        and holds up no other."""
         now = self._clock.now()
+        failed: set[str] = set()
         for schedule in await self.schedules():
             if schedule.firing is not None or (not schedule.paused and schedule.next_at <= now):
-                await self.fire(schedule.schedule_id, now)
+                try:
+                    await self.fire(schedule.schedule_id, now)
+                except (SeekerError, StoreUnavailable) as e:
+                    self._failed(f"schedule {schedule.schedule_id} ({schedule.name}): {e}")
+                    failed.add(schedule.schedule_id)
+        if not failed:
+            self._warned = False
         upcoming = [
-            now if s.firing is not None else s.next_at
+            _look_again_at(s, now, failed)
             for s in await self.schedules()
             if s.firing is not None or not s.paused
         ]
@@ -307,6 +318,13 @@ class PeriodicJobs:
             "firing schedules from the same store?",
             url=self._store.url,
         )
+
+
+def _look_again_at(schedule: Schedule, now: float, failed: set[str]) -> float:
+    """When the loop next looks at a schedule it just fired, or failed to."""
+    if schedule.schedule_id in failed:
+        return now + RETRY_S
+    return now if schedule.firing is not None else schedule.next_at
 
 
 def utc_time(t: float) -> str:

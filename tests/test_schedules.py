@@ -19,9 +19,11 @@ import aiohttp
 import pytest
 from conftest import BIN, run
 
+from seeker import periodic
 from seeker.cli import moment
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
+from seeker.errors import StateUnavailable
 from seeker.schedules import Due, stamp
 
 # 2023-11-14 22:13:20 UTC
@@ -264,6 +266,39 @@ async def test_ticks_missed_while_no_seeker_led_fire_once_and_are_recorded_toget
         assert shown["next_at"] == latest + HOUR_S
 
 
+async def test_a_tick_that_cannot_be_made_for_now_is_tried_again_and_holds_up_no_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = periodic.create_job
+    tries: list[str] = []
+
+    async def store_down_once(keys: Any, spec: Any, **options: Any) -> Any:
+        tries.append(options["job_id"])
+        if spec.name == "flaky" and len(tries) == 1:
+            raise StateUnavailable("the state store is unreachable", url="sqlite:///state")
+        return await made(keys, spec, **options)
+
+    monkeypatch.setattr(periodic, "create_job", store_down_once)
+    clock = ManualClock(T0)
+    async with running(Seeker(config(tmp_path / "s"), clock=clock), clock) as api:
+        flaky = await api.add(name="flaky", every_s=HOUR_S, job={**JOB, "name": "flaky"})
+        await clock.advance_to(T0 + 1)
+        steady = await api.add(name="steady", every_s=HOUR_S)
+        tick = T0 + HOUR_S
+        await clock.advance_to(tick + 1)
+        assert tries == [job_id(flaky, tick), job_id(steady, tick + 1)]
+        assert await api.job_ids() == [job_id(steady, tick + 1)]
+        shown = await api.schedule("flaky")
+        assert (shown["runs"], shown["next_at"]) == ([], tick)
+
+        await clock.advance_to(tick + 1 + periodic.RETRY_S)
+        assert tries[2:] == [job_id(flaky, tick)]
+        assert await api.job_ids() == sorted([job_id(flaky, tick), job_id(steady, tick + 1)])
+        shown = await api.schedule("flaky")
+        assert outcomes(shown) == [(tick, "created", job_id(flaky, tick))]
+        assert shown["next_at"] == tick + HOUR_S
+
+
 @pytest.mark.parametrize("stop_after", ["firing recorded", "job made", "run recorded"])
 async def test_a_seeker_stopped_while_firing_a_tick_leaves_it_to_the_next_once(
     tmp_path: Path, state_url: str, stop_after: str
@@ -274,16 +309,16 @@ async def test_a_seeker_stopped_while_firing_a_tick_leaves_it_to_the_next_once(
     tick = T0 + HOUR_S
     async with running(Seeker(config(tmp_path / "s", state_url), clock=clock), clock) as api:
         added = await api.add(name="hourly", every_s=HOUR_S)
-        periodic = api.seeker.periodic
-        assert periodic is not None
+        service = api.seeker.periodic
+        assert service is not None
         naps = clock.naps
         due = Due(tick)
-        schedule = await periodic.mark_firing(await periodic.find("hourly"), due)
+        schedule = await service.mark_firing(await service.find("hourly"), due)
         if stop_after != "firing recorded":
-            run = await periodic.make_tick_job(schedule, due)
+            run = await service.make_tick_job(schedule, due)
             assert run.job_id == job_id(added, tick)
             if stop_after == "run recorded":
-                await periodic.record(schedule, due, run)
+                await service.record(schedule, due, run)
         # The loop slept all along (the clock did not move): it took no step of its own.
         assert (clock.naps, len(clock.sleepers)) == (naps, 1)
     later = ManualClock(tick + 30)
