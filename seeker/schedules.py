@@ -279,6 +279,8 @@ def _timing(body: dict[str, Any], created_at: float) -> Timing:
     if "timezone" in body:
         raise InvalidSchedule("timezone goes with cron, not with every_s", field="timezone")
     every_s = body["every_s"]
+    if isinstance(every_s, float) and every_s.is_integer():
+        every_s = int(every_s)
     if not _is_int(every_s) or not MIN_EVERY_S <= every_s <= MAX_EVERY_S:
         raise InvalidSchedule(
             f"every_s must be a whole number of seconds from {MIN_EVERY_S} to {MAX_EVERY_S}",

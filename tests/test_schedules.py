@@ -372,7 +372,8 @@ async def test_a_seeker_standing_by_never_fires_and_fires_once_it_leads(
 async def test_a_schedule_is_listed_shown_paused_resumed_and_removed(tmp_path: Path) -> None:
     clock = ManualClock(T0)
     async with running(Seeker(config(tmp_path / "s"), clock=clock), clock) as api:
-        schedule = await api.add(name="hourly", every_s=HOUR_S, keep_runs=7, overlap="allow")
+        # A whole number of seconds written as a float is taken as it is meant.
+        schedule = await api.add(name="hourly", every_s=3600.0, keep_runs=7, overlap="allow")
         sid = schedule["schedule_id"]
         assert schedule == {
             "schedule_id": sid,
