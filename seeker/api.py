@@ -1,5 +1,6 @@
 """The Seeker's JSON API: Giver registration, admission and sessions, admission
-tokens; job routes are in jobs_api, reader tokens in readers_api."""
+tokens; job routes are in jobs_api, reader tokens in readers_api, schedules in
+schedules_api."""
 
 import logging
 import time
@@ -20,7 +21,9 @@ from seeker.errors import (
     RegistrationPending,
 )
 from seeker.jobs_api import add_job_routes, seeker_errors
+from seeker.periodic import PeriodicJobs
 from seeker.readers_api import add_reader_routes
+from seeker.schedules_api import add_schedule_routes
 from seeker.scrapers import Catalog
 from seeker.scrapers_api import add_scraper_routes
 from seeker.session import Sessions
@@ -44,6 +47,7 @@ def make_api(
     admissions: Admissions,
     leader: Callable[[], Leader | None],
     catalog: Catalog,
+    periodic: PeriodicJobs,
 ) -> web.Application:
     """The API; `leader()` is None while this Seeker leads, else who does."""
     app = web.Application(
@@ -69,6 +73,7 @@ def make_api(
     app.router.add_get("/givers/{giver_id}/session", giver_session)
     add_job_routes(app, config, coordinator)
     add_scraper_routes(app, catalog)
+    add_schedule_routes(app, periodic)
     add_reader_routes(app, coordinator.keys.channel)
     app.on_shutdown.append(close_sessions)
     return app

@@ -139,6 +139,23 @@ class SeekerClient:
     async def invalidate_giver(self, giver_id: str, since: float) -> dict[str, Any]:
         return await self._call("POST", f"/givers/{giver_id}/invalidate", {"since": since})
 
+    async def add_schedule(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", "/schedules", body)
+
+    async def schedules(self) -> list[dict[str, Any]]:
+        return (await self._call("GET", "/schedules"))["schedules"]
+
+    async def schedule(self, ref: str) -> dict[str, Any]:
+        """A schedule (by id or name) with its runs."""
+        return await self._call("GET", f"/schedules/{quote(ref, safe='')}")
+
+    async def steer_schedule(self, ref: str, action: str) -> dict[str, Any]:
+        """POST /schedules/REF/ACTION: pause or resume."""
+        return await self._call("POST", f"/schedules/{quote(ref, safe='')}/{action}", {})
+
+    async def remove_schedule(self, ref: str) -> dict[str, Any]:
+        return await self._call("DELETE", f"/schedules/{quote(ref, safe='')}")
+
     async def load_state(self, path: Path) -> dict[str, Any]:
         try:
             state = await asyncio.to_thread(path.open, "rb")

@@ -21,6 +21,7 @@ from seeker.discovery import Discovery
 from seeker.docker_images import DockerImages
 from seeker.givers import GiverRegistry, Registrar
 from seeker.leader import Leadership, instance_id
+from seeker.periodic import Clock, PeriodicJobs
 from seeker.scrapers import Catalog
 from seeker.session import Sessions
 from seeker.signing import seeker_identity
@@ -34,11 +35,15 @@ log = logging.getLogger(__name__)
 
 class Seeker(AsyncLifecycle):
     """Serves the API under /api/v1 and the Channel under /channel; schedules while
-    it holds the leader lease."""
+    it holds the leader lease, and fires the schedules of periodic jobs.
 
-    def __init__(self, config: SeekerConfig) -> None:
+    `clock` is the wall clock schedules fire by (tests pass one they move)."""
+
+    def __init__(self, config: SeekerConfig, *, clock: Clock | None = None) -> None:
         self.config = config
         self.coordinator: Coordinator | None = None
+        self.periodic: PeriodicJobs | None = None
+        self._clock = clock or Clock()
         self.leadership: Leadership | None = None
         self._channel: Channel | None = None
         self._state: StateStore | None = None
@@ -49,6 +54,7 @@ class Seeker(AsyncLifecycle):
         self._runner: web.AppRunner | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._lead_task: asyncio.Task[None] | None = None
+        self._schedule_task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self.url = ""
 
@@ -69,6 +75,14 @@ class Seeker(AsyncLifecycle):
             poll_interval_s=config.poll_interval_s,
             watch=Watch(config.purge_after, config.contact_interval_s, config.tail_copies),
         )
+        catalog = Catalog(self._state, self._images)
+        self.periodic = PeriodicJobs(
+            self._state,
+            self.coordinator,
+            catalog,
+            scratch_dir=config.scratch_dir,
+            clock=self._clock,
+        )
         admissions = Admissions(self._state, open_registration=config.open_registration)
         registrar = Registrar(
             self._channel, self._givers, admissions, max_skew_s=config.registration_skew_s
@@ -83,7 +97,8 @@ class Seeker(AsyncLifecycle):
                 self.coordinator,
                 admissions,
                 self._leader,
-                Catalog(self._state, self._images),
+                catalog,
+                self.periodic,
             ),
         )
         app.add_subapp("/channel/", make_channel_app(self._channel))
@@ -121,13 +136,15 @@ class Seeker(AsyncLifecycle):
         return leadership.current if leadership is not None else Leader("", "", 0.0)
 
     async def _promote(self) -> None:
-        """Took the lease: load every job from the store and start scheduling."""
-        coordinator, state = self.coordinator, self._state
-        assert coordinator is not None and state is not None
+        """Took the lease: load every job from the store, start scheduling and firing
+        schedules."""
+        coordinator, state, periodic = self.coordinator, self._state, self.periodic
+        assert coordinator is not None and state is not None and periodic is not None
         coordinator.keys.reset()
         await coordinator.keys.load(time.time())
         coordinator.trust.load(await state.givers())
         self._loop_task = asyncio.create_task(coordinator.run(), name="coordinator")
+        self._schedule_task = asyncio.create_task(periodic.run(), name="schedules")
         if self.config.discover:
             await self._discover()
 
@@ -151,12 +168,14 @@ class Seeker(AsyncLifecycle):
         return urljoin(base.rstrip("/") + "/", self.config.channel_url or "channel")
 
     async def _demote(self) -> None:
-        """Lost the lease: stop scheduling and dialling at once and let Givers find the
-        leader."""
-        task, self._loop_task = self._loop_task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        """Lost the lease: stop firing schedules, scheduling and dialling at once and
+        let Givers find the leader."""
+        for name in ("_schedule_task", "_loop_task"):
+            task = getattr(self, name)
+            setattr(self, name, None)
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         await self._stop_discovery()
         if self._sessions is not None:
             await self._sessions.close_all()
@@ -190,7 +209,7 @@ class Seeker(AsyncLifecycle):
     async def stop(self) -> None:
         """Stop serving and release everything; safe to call twice."""
         self._stopped.set()
-        for name in ("_lead_task", "_loop_task"):
+        for name in ("_lead_task", "_schedule_task", "_loop_task"):
             task = getattr(self, name)
             setattr(self, name, None)
             if task is not None:

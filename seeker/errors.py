@@ -152,3 +152,18 @@ class ImageUnavailable(SeekerError):
     def __init__(self, message: str, *, image: str) -> None:
         super().__init__(message)
         self.image = image
+
+
+class InvalidSchedule(SeekerError):
+    """A schedule is malformed; `field` names the offending part (`job.FIELD` for
+    its job)."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UnknownSchedule(SeekerError):
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"no schedule {ref!r}")
+        self.ref = ref

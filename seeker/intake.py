@@ -31,10 +31,21 @@ DATASET_BATCH_BYTES = 1024 * 1024
 
 
 async def create_job(
-    keys: KeyManager, spec: JobSpec, *, scratch_dir: Path, keys_file: Path | None = None
+    keys: KeyManager,
+    spec: JobSpec,
+    *,
+    scratch_dir: Path,
+    keys_file: Path | None = None,
+    job_id: str | None = None,
 ) -> Job:
-    """Store a new job and its blocks; InvalidJob if its keys are unusable."""
-    job_id = Job.new_id()
+    """Store a new job and its blocks; InvalidJob if its keys are unusable.
+
+    With `job_id` (a schedule's tick names its job) the job gets that id, and if a
+    job of that id exists already, that job is returned and nothing is created.
+    """
+    if job_id is not None and job_id in keys.jobs:
+        return keys.jobs[job_id]
+    job_id = job_id or Job.new_id()
     # A sealed job's Givers key the comparison of its copies with this.
     agreement_key = sealing.new_agreement_key() if spec.recipient else ""
     if isinstance(spec.source, Ranges):

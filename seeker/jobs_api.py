@@ -18,6 +18,7 @@ from seeker.coordinator import Coordinator
 from seeker.errors import (
     ImageUnavailable,
     InvalidJob,
+    InvalidSchedule,
     InvalidScraper,
     InvalidState,
     InvalidTokenRequest,
@@ -29,6 +30,7 @@ from seeker.errors import (
     UnknownBlock,
     UnknownJob,
     UnknownReader,
+    UnknownSchedule,
     UnknownScraper,
     UnknownToken,
 )
@@ -60,6 +62,8 @@ _ERRORS: list[tuple[type[SeekerError], int, str]] = [
     (InvalidScraper, 400, "invalid_scraper"),
     (UnknownScraper, 404, "unknown_scraper"),
     (ImageUnavailable, 404, "image_unavailable"),
+    (InvalidSchedule, 400, "invalid_schedule"),
+    (UnknownSchedule, 404, "unknown_schedule"),
 ]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -1,6 +1,7 @@
 """The state store interface: one document per job and one per block; Giver
 records, the leader lease, the deployment's Seeker key, admission tokens and
-admissions, the scraper catalog, and the keys of jobs that discover keys.
+admissions, the scraper catalog, the keys of jobs that discover keys;
+schedules and one document per run of a schedule.
 
 Every write is to a single document, and a block is only replaced over the
 version it was read at, so the store needs no transactions (FerretDB 1.x has
@@ -122,6 +123,39 @@ class StateStore(ABC):
     @abstractmethod
     async def forget_admission(self, giver_id: str) -> bool:
         """Delete a Giver's admission; whether there was one."""
+
+    @abstractmethod
+    async def insert_schedule(self, doc: Doc) -> None:
+        """Store a new schedule `doc["schedule_id"]`."""
+
+    @abstractmethod
+    async def schedules(self) -> list[Doc]:
+        """Every schedule, oldest first."""
+
+    @abstractmethod
+    async def schedule(self, schedule_id: str) -> Doc | None:
+        """One schedule, or None."""
+
+    @abstractmethod
+    async def replace_schedule(self, doc: Doc) -> bool:
+        """Store `doc` if the stored schedule is still at `doc["version"] - 1`; whether
+        it was."""
+
+    @abstractmethod
+    async def delete_schedule(self, schedule_id: str) -> bool:
+        """Delete a schedule's runs, then the schedule; whether there was one."""
+
+    @abstractmethod
+    async def put_run(self, doc: Doc) -> None:
+        """Create or replace the run `doc["run_id"]` of schedule `doc["schedule_id"]`."""
+
+    @abstractmethod
+    async def runs(self, schedule_id: str) -> list[Doc]:
+        """A schedule's runs, latest tick first."""
+
+    @abstractmethod
+    async def prune_runs(self, schedule_id: str, keep: int) -> int:
+        """Delete all but the `keep` runs of latest tick of a schedule; how many went."""
 
     @abstractmethod
     async def put_scraper(self, doc: Doc) -> None:

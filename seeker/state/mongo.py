@@ -1,12 +1,12 @@
 """The Seeker's state in MongoDB (or FerretDB), through PyMongo's async client.
 
-Collections `jobs`, `blocks`, `giver_records`, `tokens`, `admissions` and
-`scrapers`, keyed by id, `job_keys` for the keys of jobs that discover keys,
-`leader` for the leader lease and `seeker_key` for the deployment's key. Each
-document keeps the fields queries need at the top and the rest as canonical
-JSON bytes, so operator settings and keys (nested arrays, dots, dollars) are
-stored as given. Only single-document writes, finds with filter, sort and
-limit, and plain indexes are used.
+Collections `jobs`, `blocks`, `giver_records`, `tokens`, `admissions`,
+`scrapers`, `schedules` and `schedule_runs`, keyed by id, `job_keys` for the
+keys of jobs that discover keys, `leader` for the leader lease and
+`seeker_key` for the deployment's key. Each document keeps the fields queries
+need at the top and the rest as canonical JSON bytes, so operator settings and
+keys (nested arrays, dots, dollars) are stored as given. Only single-document
+writes, finds with filter, sort and limit, and plain indexes are used.
 """
 
 import hashlib
@@ -39,6 +39,15 @@ def _stored_block(doc: Doc) -> dict[str, Any]:
     }
 
 
+def _stored_schedule(doc: Doc) -> dict[str, Any]:
+    return {
+        "_id": doc["schedule_id"],
+        "created_at": doc["created_at"],
+        "version": doc["version"],
+        "doc": Binary(canonical.dumps(doc)),
+    }
+
+
 def _plain(stored: dict[str, Any]) -> Doc:
     return canonical.loads(stored["doc"])
 
@@ -57,6 +66,8 @@ class MongoState(StateStore):
         self._seeker_key = database["seeker_key"]
         self._tokens = database["tokens"]
         self._admissions = database["admissions"]
+        self._schedules = database["schedules"]
+        self._runs = database["schedule_runs"]
         self._scrapers = database["scrapers"]
         self._job_keys = database["job_keys"]
 
@@ -70,6 +81,7 @@ class MongoState(StateStore):
                 [("status", ASCENDING), ("job_id", ASCENDING), ("seq", ASCENDING)]
             )
             await self._blocks.create_index([("givers", ASCENDING)])
+            await self._runs.create_index([("schedule_id", ASCENDING), ("tick", ASCENDING)])
             await self._job_keys.create_index([("job_id", ASCENDING), ("seq", ASCENDING)])
         except PyMongoError as e:
             raise self._unavailable(e) from e
@@ -266,6 +278,71 @@ class MongoState(StateStore):
         except PyMongoError as e:
             raise self._unavailable(e) from e
         return result.deleted_count == 1
+
+    async def insert_schedule(self, doc: Doc) -> None:
+        try:
+            await self._schedules.insert_one(_stored_schedule(doc))
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def schedules(self) -> list[Doc]:
+        return await self._find(
+            self._schedules, {}, [("created_at", ASCENDING), ("_id", ASCENDING)]
+        )
+
+    async def schedule(self, schedule_id: str) -> Doc | None:
+        docs = await self._find(self._schedules, {"_id": schedule_id}, [], 1)
+        return docs[0] if docs else None
+
+    async def replace_schedule(self, doc: Doc) -> bool:
+        try:
+            result = await self._schedules.replace_one(
+                {"_id": doc["schedule_id"], "version": doc["version"] - 1},
+                _stored_schedule(doc),
+            )
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return result.modified_count == 1
+
+    async def delete_schedule(self, schedule_id: str) -> bool:
+        try:
+            await self._runs.delete_many({"schedule_id": schedule_id})
+            result = await self._schedules.delete_one({"_id": schedule_id})
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return result.deleted_count == 1
+
+    async def put_run(self, doc: Doc) -> None:
+        try:
+            await self._runs.replace_one(
+                {"_id": doc["run_id"]},
+                {
+                    "schedule_id": doc["schedule_id"],
+                    "tick": doc["tick"],
+                    "doc": Binary(canonical.dumps(doc)),
+                },
+                upsert=True,
+            )
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+
+    async def runs(self, schedule_id: str) -> list[Doc]:
+        return await self._find(self._runs, {"schedule_id": schedule_id}, [("tick", DESCENDING)])
+
+    async def prune_runs(self, schedule_id: str, keep: int) -> int:
+        """Find the latest run beyond `keep`, then delete it and every earlier one."""
+        try:
+            beyond = await self._runs.find_one(
+                {"schedule_id": schedule_id}, sort=[("tick", DESCENDING)], skip=keep
+            )
+            if beyond is None:
+                return 0
+            result = await self._runs.delete_many(
+                {"schedule_id": schedule_id, "tick": {"$lte": beyond["tick"]}}
+            )
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return result.deleted_count
 
     async def put_scraper(self, doc: Doc) -> None:
         try:
