@@ -19,6 +19,7 @@ from seeker.errors import (
     RegistrationError,
     RegistrationPending,
 )
+from seeker.images_api import add_image_routes
 from seeker.jobs_api import add_job_routes, seeker_errors
 from seeker.readers_api import add_reader_routes
 from seeker.scrapers import Catalog
@@ -69,6 +70,7 @@ def make_api(
     app.router.add_get("/givers/{giver_id}/session", giver_session)
     add_job_routes(app, config, coordinator)
     add_scraper_routes(app, catalog)
+    add_image_routes(app, catalog, admissions, max_skew_s=config.registration_skew_s)
     add_reader_routes(app, coordinator.keys.channel)
     app.on_shutdown.append(close_sessions)
     return app

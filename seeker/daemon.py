@@ -15,6 +15,7 @@ from channel.lifecycle import AsyncLifecycle
 from channel.service import make_app as make_channel_app
 from seeker.admission import Admissions
 from seeker.api import make_api
+from seeker.archives import ImageArchives
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator, Watch
 from seeker.discovery import Discovery
@@ -74,6 +75,9 @@ class Seeker(AsyncLifecycle):
             self._channel, self._givers, admissions, max_skew_s=config.registration_skew_s
         )
         self._sessions = Sessions(registrar, self.coordinator)
+        catalog = Catalog(
+            self._state, self._images, ImageArchives(config.archive_dir, self._images)
+        )
         app = web.Application()
         app.add_subapp(
             "/api/v1/",
@@ -83,7 +87,7 @@ class Seeker(AsyncLifecycle):
                 self.coordinator,
                 admissions,
                 self._leader,
-                Catalog(self._state, self._images),
+                catalog,
             ),
         )
         app.add_subapp("/channel/", make_channel_app(self._channel))
@@ -138,17 +142,19 @@ class Seeker(AsyncLifecycle):
         self.discovery = Discovery(
             self._sessions,
             interfaces=config.discover_interfaces,
-            channel_url=self._channel_url_from,
+            urls=self._urls_from,
             reconnect_max_s=config.discover_reconnect_max_s,
         )
         await self.discovery.start()
 
-    def _channel_url_from(self, local_address: str) -> str:
-        """The absolute Channel URL for a Giver this Seeker dialled from `local_address`."""
+    def _urls_from(self, local_address: str) -> tuple[str, str]:
+        """The absolute URLs of this Seeker and of the Channel for a Giver this Seeker
+        dialled from `local_address`."""
         assert self._runner is not None
         host = f"[{local_address}]" if ":" in local_address else local_address
         base = self.config.public_url or f"http://{host}:{self._runner.addresses[0][1]}"
-        return urljoin(base.rstrip("/") + "/", self.config.channel_url or "channel")
+        base = base.rstrip("/")
+        return base, urljoin(base + "/", self.config.channel_url or "channel")
 
     async def _demote(self) -> None:
         """Lost the lease: stop scheduling and dialling at once and let Givers find the

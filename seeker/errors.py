@@ -152,3 +152,11 @@ class ImageUnavailable(SeekerError):
     def __init__(self, message: str, *, image: str) -> None:
         super().__init__(message)
         self.image = image
+
+
+class ArchiveError(SeekerError):
+    """A scraper image's archive cannot be written to or read from the Seeker's data dir."""
+
+    def __init__(self, message: str, *, image: str) -> None:
+        super().__init__(message)
+        self.image = image

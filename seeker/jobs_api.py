@@ -16,6 +16,7 @@ from channel.jsonweb import error_response, json_response, read_json
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
 from seeker.errors import (
+    ArchiveError,
     ImageUnavailable,
     InvalidJob,
     InvalidScraper,
@@ -60,6 +61,7 @@ _ERRORS: list[tuple[type[SeekerError], int, str]] = [
     (InvalidScraper, 400, "invalid_scraper"),
     (UnknownScraper, 404, "unknown_scraper"),
     (ImageUnavailable, 404, "image_unavailable"),
+    (ArchiveError, 500, "archive_error"),
 ]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
