@@ -36,10 +36,8 @@ class ImageArchives:
 
     async def save(self, digest: str) -> int:
         """Save the archive of image `digest` from the Seeker's Engine; its size."""
-        path = self.path(digest)
-        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         started = time.monotonic()
-        size = await self._images.save(digest, path)
+        size = await self._images.save(digest, self.path(digest))
         log.info(
             "image %s saved for Givers: %.1f MiB in %.1f s",
             digest,

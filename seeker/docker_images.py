@@ -47,6 +47,7 @@ class DockerImages:
         def save(client: docker.APIClient) -> int:
             part = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
             try:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 size = 0
                 with open(part, "wb") as f:
                     for chunk in client.get_image(image_id, chunk_size=SAVE_CHUNK_BYTES):
@@ -61,7 +62,7 @@ class DockerImages:
                     f"cannot write the archive of image {image_id} to {path}: {e}", image=image_id
                 ) from e
             finally:
-                part.unlink(missing_ok=True)
+                _discard(part)
 
         return await self._call(image_id, save)
 
@@ -90,3 +91,11 @@ class DockerImages:
         if client is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, client.close)
         await asyncio.to_thread(self._executor.shutdown)
+
+
+def _discard(part: Path) -> None:
+    """Remove a partly written archive; warn, not raise, if it cannot be (this runs in cleanups)."""
+    try:
+        part.unlink(missing_ok=True)
+    except OSError as e:
+        log.warning("cannot remove %s: %s", part, e)

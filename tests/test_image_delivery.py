@@ -28,6 +28,7 @@ from channel import canonical
 from channel.identity import Identity
 from channel.signed_requests import API_ROOT, archive_path, request_headers
 from giver.delivery import delivered_tag
+from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 
 REPOSITORY = "seekgive-test/delivery"
@@ -343,3 +344,19 @@ async def test_an_archive_is_saved_again_when_missing_and_goes_with_its_scraper(
         assert not archive.exists()
         async with http.get(url, headers=request_headers(giver, "GET", path, time.time())) as r:
             assert (r.status, (await r.json())["code"]) == (404, "unknown_image")
+
+
+async def test_a_scraper_whose_archive_cannot_be_kept_is_not_added(
+    tmp_path: Path, scraper: Built
+) -> None:
+    config = SeekerConfig(port=0, data_dir=tmp_path / "seeker", poll_interval_s=POLL_S)
+    await asyncio.to_thread(config.data_dir.mkdir)
+    await asyncio.to_thread(config.archive_dir.write_bytes, b"")
+    async with Seeker(config) as seeker, aiohttp.ClientSession() as http:
+        async with http.post(f"{seeker.url}/api/v1/scrapers", json={"image": scraper.tag}) as r:
+            assert r.status == 500
+            error = await r.json()
+        async with http.get(f"{seeker.url}/api/v1/scrapers") as r:
+            assert (await r.json())["scrapers"] == []
+    assert error["code"] == "archive_error"
+    assert error["message"].startswith(f"cannot write the archive of image {scraper.id} to ")
