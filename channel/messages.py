@@ -62,11 +62,13 @@ class Register:
 @dataclass(frozen=True, slots=True)
 class Registered:
     """Seeker → Giver, answering a Register once the Hello verified: the id the
-    Seeker knows the Giver by and the absolute URL of the Channel results go to."""
+    Seeker knows the Giver by, the absolute URL of the Channel results go to, and
+    the Seeker's own absolute URL (where the Giver fetches images it lacks)."""
 
     TYPE: ClassVar[str] = "registered"
     giver_id: str
     channel_url: str
+    seeker_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +207,7 @@ _FIELD_KINDS: dict[str, type] = {
     "result_id": str,
     "giver": dict,
     "channel_url": str,
+    "seeker_url": str,
 }
 
 

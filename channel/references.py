@@ -1,11 +1,15 @@
 """Docker image references and scraper image labels, as Seekers and Givers read them."""
 
+import re
+
 # The labels images/build writes from a scraper's declaration (images/CONTRACT.md).
 SCHEMA_LABEL = "seekgive.settings-schema"
 CONTRACT_LABEL = "seekgive.contract"
 RESOURCES_LABEL = "seekgive.resources"
 TITLE_LABEL = "org.opencontainers.image.title"
 DESCRIPTION_LABEL = "org.opencontainers.image.description"
+# An image id or a repository digest.
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def repository_of(reference: str) -> str:

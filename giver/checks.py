@@ -4,8 +4,9 @@ In order: the Seeker key this Giver trusts signed the task for this Giver, the
 task speaks this Giver's contract and its id is a safe name, it is not already
 running here, a slot is free, its limits (already clamped to the caps) fit
 beside the running tasks' and the disk cap leaves room for its output, and its
-image is present and allowed by the volunteer's image policy. The first check
-that fails gives the reason the Seeker hears in `Refuse`.
+image is present and allowed by the volunteer's image policy, or absent but
+pinned by id and allowed, to be fetched from the Seeker (giver.delivery). The
+first check that fails gives the reason the Seeker hears in `Refuse`.
 """
 
 import re
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from channel.identity import verify_value
 from channel.messages import Assign
 from channel.models import CONTRACT_VERSION, Limits, Task
-from channel.references import CONTRACT_LABEL
 from giver.capacity import Caps
+from giver.delivery import Deliveries, Wanted
 from giver.docker_runner import DockerRunner
 from giver.errors import GiverError
 from giver.images import ImagePolicy, LocalImage, refusal
@@ -46,10 +47,12 @@ class TaskChecks:
         busy: list[Limits],
         outbox: Outbox | None,
         runner: DockerRunner,
-    ) -> LocalImage | str:
+        deliveries: Deliveries,
+    ) -> LocalImage | Wanted | str:
         """The local image the assigned task (`task`: as the message says, its limits
-        clamped to the caps) will run as, or why it cannot run here. `running` are
-        the ids of the tasks running here, `busy` the limits of those holding a slot."""
+        clamped to the caps) will run as, the image to fetch for it, or why it cannot
+        run here. `running` are the ids of the tasks running here, `busy` the limits
+        of those holding a slot."""
         if not message.signature:
             return "the task carries no signature of the Seeker"
         if not self.pin.key or not verify_value(
@@ -79,14 +82,12 @@ class TaskChecks:
             full = self.caps.disk_full(waiting, len(busy))
             if full is not None:
                 return f"this Giver {full}"
+        fetching = deliveries.fetching(task.image)
         try:
             image = await runner.resolve_image(task.image)
         except GiverError as e:
             return f"cannot check image {task.image}: {e}"
+        if image is None or fetching or deliveries.fetching(task.image):
+            return deliveries.wanted(task.image)
         reason = refusal(task.image, image, self.policy)
-        if image is not None and not reason and image.contract != str(CONTRACT_VERSION):
-            reason = (
-                f"image {task.image} speaks scraper contract {image.contract!r} (its "
-                f"{CONTRACT_LABEL} label); this Giver knows contract {CONTRACT_VERSION} only"
-            )
-        return image if image is not None and not reason else reason
+        return reason or image

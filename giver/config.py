@@ -20,6 +20,7 @@ PAUSE_FILE = "paused"
 CONTROL_SOCKET = "control.sock"
 SEEKER_KEY_FILE = "seeker-key.pub"
 MAX_TOKEN_CHARS = 200
+DEFAULT_MAX_IMAGE_BYTES = 4 * 1024**3
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +64,10 @@ class GiverConfig:
     token: str = ""
     # The Seeker key to trust; empty: the key the Seeker names first, pinned.
     seeker_key: str = ""
-    # Images tasks may run (repositories, namespaces `ns/*`, digests); empty: any local one.
+    # Images tasks may run (repositories, namespaces `ns/*`, digests); empty: any image.
     allowed_images: tuple[str, ...] = ()
+    # The largest image archive fetched from the Seeker for a task; 0: fetch none.
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
 
     def __post_init__(self) -> None:
         if self.lan:
@@ -92,6 +95,10 @@ class GiverConfig:
             cap = getattr(self, name)
             if cap is not None and cap <= 0:
                 raise ConfigError(name, f"must be positive, got {cap}")
+        if self.max_image_bytes < 0:
+            raise ConfigError(
+                "max_image_bytes", f"must not be negative, got {self.max_image_bytes}"
+            )
         if self.drain_grace_s < 0:
             raise ConfigError("drain_grace_s", f"must not be negative, got {self.drain_grace_s}")
         object.__setattr__(self, "active_hours", tuple(self.active_hours))
@@ -138,6 +145,11 @@ class GiverConfig:
     @property
     def work_dir(self) -> Path:
         return self.data_dir / "work"
+
+    @property
+    def image_dir(self) -> Path:
+        """Where archives of images fetched from the Seeker wait to be checked and loaded."""
+        return self.data_dir / "images"
 
     @property
     def pause_path(self) -> Path:

@@ -7,14 +7,16 @@ and waits for a Seeker to dial it; either way one session carries the work
 Each task the Seeker assigns is checked first (giver.checks: signed by the
 Seeker key this Giver trusts, its image present and allowed, room under the
 volunteer's caps); otherwise the Seeker hears `Refuse` with the reason. An
-accepted task runs as a container (giver.execution); its output becomes a
-signed Result that goes to the outbox first, then to the Channel, and once
-the Channel has acknowledged it the Seeker hears `Done`. A task that fails
-yields a Result with an error; it never stops the Giver. A Giver that stops
-releases the tasks still running, so the Seeker can give them to another
-Giver at once instead of waiting for their leases to lapse. What the Giver
-offers is probed again after every task and every `report_interval_s`; the
-Seeker hears of changes in a `Report`.
+image this Giver lacks is fetched from the Seeker once the task is accepted
+(giver.delivery); if it cannot be had the task is refused after all, or
+released when the fetch failed for now. An accepted task runs as a container
+(giver.execution); its output becomes a signed Result that goes to the
+outbox first, then to the Channel, and once the Channel has acknowledged it
+the Seeker hears `Done`. A task that fails yields a Result with an error; it
+never stops the Giver. A Giver that stops releases the tasks still running,
+so the Seeker can give them to another Giver at once instead of waiting for
+their leases to lapse. What the Giver offers is probed again after every task
+and every `report_interval_s`; the Seeker hears of changes in a `Report`.
 
 The volunteer's controls (giver.volunteer): a pause and active hours (no new
 tasks; running ones go on; a task assigned meanwhile is released back), and
@@ -42,10 +44,11 @@ from giver.capacity import Caps
 from giver.checks import TaskChecks
 from giver.config import GiverConfig
 from giver.control import ControlServer
+from giver.delivery import Deliveries, Wanted
 from giver.docker_runner import DockerRunner
-from giver.errors import GiverError
+from giver.errors import DeliveryFailed, DeliveryRefused, GiverError
 from giver.execution import Running
-from giver.images import ImagePolicy
+from giver.images import ImagePolicy, LocalImage
 from giver.listener import Listener
 from giver.outbox import Outbox
 from giver.pinning import SeekerKeyPin
@@ -62,6 +65,8 @@ HTTP_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=12
 STOPPING_REASON = "the Giver is stopping"
 # How long stop() waits for its releases to be written before closing the session.
 RELEASE_DRAIN_TIMEOUT_S = 2.0
+# How often a task waiting for its image from the Seeker keeps its lease alive.
+DELIVERY_HEARTBEAT_S = 10.0
 
 
 class Giver(VolunteerControls, Registrant, AsyncLifecycle):
@@ -83,6 +88,7 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
         self._http: aiohttp.ClientSession | None = None
         self._outbox: Outbox | None = None
         self._channel: ChannelClient | None = None
+        self._deliveries: Deliveries | None = None
         self._session: Session | None = None
         self._listener: Listener | None = None
         self._advertiser: Advertiser | None = None
@@ -129,7 +135,19 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
         if left:
             log.warning("removed %d container(s) left by a previous run", left)
         await asyncio.to_thread(execution.remove_workdir, config.work_dir)
+        await asyncio.to_thread(execution.remove_workdir, config.image_dir)
         self._http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
+        self._deliveries = Deliveries(
+            self._runner,
+            self._policy,
+            self._identity,
+            self._http,
+            config.image_dir,
+            max_bytes=config.max_image_bytes,
+            seeker_url=lambda: self.registration.seeker_url if self.registration else "",
+            room=self._disk_room,
+            heartbeat_s=DELIVERY_HEARTBEAT_S,
+        )
         self._session = Session(
             self._identity,
             on_message=self._on_message,
@@ -196,6 +214,8 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            if self._deliveries is not None:
+                await self._deliveries.close()
             if self._outbox is not None:
                 await self._outbox.stop()
             if self._runner is not None:
@@ -246,6 +266,7 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
 
     async def _assign(self, message: Assign) -> None:
         assert self._session is not None and self._runner is not None
+        assert self._deliveries is not None
         idle = await self.idle_reason()
         task = replace(message.task, limits=self._caps.clamp(message.task.limits))
         checked = await self._checks.refusal(
@@ -256,6 +277,7 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
             busy=[r.task.limits for r in self._busy.values()],
             outbox=self._outbox,
             runner=self._runner,
+            deliveries=self._deliveries,
         )
         if self._stopping.is_set() or idle:
             # Checked after the awaits, so stop() either sees the task busy or it is
@@ -272,9 +294,7 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
             return
         self._busy[task.task_id] = Running(task, time.time())
         self._session.send(Accept(task.task_id))
-        worker = asyncio.create_task(
-            self._work(task, checked.id), name=f"giver-task-{task.task_id}"
-        )
+        worker = asyncio.create_task(self._work(task, checked), name=f"giver-task-{task.task_id}")
         self._tasks[task.task_id] = worker
         worker.add_done_callback(lambda _: self._forget(task.task_id, worker))
         log.info(
@@ -283,7 +303,7 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
             task.job_id,
             len(task.block),
             task.image,
-            checked.id,
+            "to be fetched from the Seeker" if isinstance(checked, Wanted) else checked.id,
         )
 
     def _cancel(self, task_id: str) -> None:
@@ -299,13 +319,19 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
             del self._tasks[task_id]
             self._busy.pop(task_id, None)
 
-    async def _work(self, task: Task, image_id: str) -> None:
-        """Run `task` and deliver what becomes of it (see giver.execution.work)."""
+    async def _work(self, task: Task, image: LocalImage | Wanted) -> None:
+        """Fetch the task's image if it is not here, then run `task` and deliver what
+        becomes of it (see giver.execution.work)."""
         assert self._runner is not None and self._outbox is not None
         assert self._identity is not None
+        if isinstance(image, Wanted):
+            fetched = await self._fetch(task, image)
+            if fetched is None:
+                return
+            image = fetched
         await execution.work(
             task,
-            image_id,
+            image.id,
             identity=self._identity,
             runner=self._runner,
             outbox=self._outbox,
@@ -314,6 +340,30 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
             on_progress=partial(self._on_progress, task.task_id),
             on_exited=partial(self._exited, task.task_id),
         )
+
+    async def _fetch(self, task: Task, wanted: Wanted) -> LocalImage | None:
+        """The task's image from the Seeker; None if it cannot be had, once the Seeker
+        heard (`Refuse`, or `Release` if it may work later) and the slot is free."""
+        assert self._deliveries is not None
+        heartbeat = partial(self._on_progress, task.task_id, 0, len(task.block))
+        try:
+            return await self._deliveries.image(wanted, heartbeat)
+        except DeliveryRefused as e:
+            log.warning("refusing task %s after all: %s", task.task_id, e)
+            self._send(Refuse(task.task_id, str(e)))
+        except DeliveryFailed as e:
+            log.warning("releasing task %s: %s", task.task_id, e)
+            self._send(Release(task.task_id, str(e)))
+        self._exited(task.task_id)
+        return None
+
+    async def _disk_room(self) -> int | None:
+        """Bytes left under the disk cap beside the results waiting and what running
+        tasks may write; None without a cap."""
+        if self._caps.disk_bytes is None:
+            return None
+        waiting = (await self._outbox.stats()).bytes if self._outbox is not None else 0
+        return self._caps.disk_bytes - waiting - len(self._busy) * self._caps.output_bytes
 
     def _exited(self, task_id: str) -> None:
         """The task's container is gone: free its slot."""

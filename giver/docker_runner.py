@@ -6,8 +6,9 @@ task says) that reads `/input/task.json` and writes to `/output` (contract v1).
 No file it writes may grow past the task's output limit (RLIMIT_FSIZE), and a
 container whose output as a whole breaks its limits is killed. The container
 is always removed, whether the task finishes, times out, overflows, fails or
-is cancelled. Images are never pulled: a task's image is resolved once to a
-local image, and its container is created from that image's id.
+is cancelled. Images are never pulled (the Seeker delivers those a Giver
+lacks, see giver.delivery): a task's image is resolved once to a local image,
+and its container is created from that image's id.
 """
 
 import asyncio
@@ -114,6 +115,20 @@ class DockerRunner:
             return None
 
         return await self._call(resolve)
+
+    async def load_image(self, archive: Path) -> list[str]:
+        """Load the image archive at `archive` (`docker load`; check it first, see
+        giver.archives): the ids of the images the Engine says it loaded."""
+
+        def load() -> list[str]:
+            with open(archive, "rb") as f:
+                return [str(image.id) for image in self._client.images.load(f)]
+
+        return await self._call(load)
+
+    async def tag_image(self, image_id: str, repository: str, tag: str) -> None:
+        """Tag local image `image_id` as `repository:tag`."""
+        await self._call(self._client.api.tag, image_id, repository, tag)
 
     async def images(self) -> tuple[str, ...]:
         """Every local image's references (tags, repo digests, id), sorted.

@@ -127,3 +127,30 @@ class NotRunning(ControlError):
     def __init__(self, path: object) -> None:
         super().__init__(f"the Giver is not running (nothing answers at {path})")
         self.path = path
+
+
+class BadArchive(GiverError):
+    """An image archive does not hold exactly the image it should; `member` is the
+    part of it at fault, if one is."""
+
+    def __init__(self, message: str, *, member: str = "") -> None:
+        super().__init__(message)
+        self.member = member
+
+
+class DeliveryRefused(GiverError):
+    """A task's image cannot come from the Seeker to this Giver (its archive is bad,
+    too large, refused by the volunteer's policy...): the Giver refuses the task."""
+
+    def __init__(self, message: str, *, digest: str) -> None:
+        super().__init__(message)
+        self.digest = digest
+
+
+class DeliveryFailed(GiverError):
+    """A task's image could not be fetched from the Seeker this time (the Seeker or
+    the network failed, no room yet): the Giver releases the task."""
+
+    def __init__(self, message: str, *, digest: str) -> None:
+        super().__init__(message)
+        self.digest = digest

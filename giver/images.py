@@ -3,7 +3,9 @@
 A policy is a list of patterns: a repository (`seekgive/catalog`, any of its
 tags), a namespace (`seekgive/*`, any repository under it), or a digest
 (`sha256:` and 64 hex digits, an image id or a repository digest). No
-patterns allow any image already present here: the Giver never pulls.
+patterns allow any image. The Giver never pulls; an image pinned by id that
+is not here may come from the Seeker (giver.delivery), and the policy is
+checked against its repository and id before anything is fetched.
 
 A task's image reference is resolved once, when the task is accepted, to a
 local image; the policy is checked against that image's tags, repository
@@ -16,10 +18,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from channel.references import repository_of
+from channel.models import CONTRACT_VERSION
+from channel.references import CONTRACT_LABEL, DIGEST, repository_of
 from giver.errors import BadImagePattern
 
-DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 # An optional registry host (with a port), then path components.
 REPOSITORY = re.compile(rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*")
@@ -82,6 +84,13 @@ def check_pattern(pattern: str) -> None:
         raise BadImagePattern(pattern, "not a repository name (lowercase, e.g. seekgive/catalog)")
 
 
+def fetch_refusal(reference: str, digest: str, policy: ImagePolicy) -> str:
+    """Why image `reference` (`repository@digest`), absent here, may not be fetched
+    for a task: '' if the policy would allow it (its repository or its digest)."""
+    wanted = LocalImage(id=digest, tags=(), repo_digests=(f"{repository_of(reference)}@{digest}",))
+    return "" if policy.allows(wanted) else _not_allowed(reference, policy)
+
+
 def refusal(reference: str, image: LocalImage | None, policy: ImagePolicy) -> str:
     """Why a task naming image `reference`, found here as `image`, may not run: ''
     if it may."""
@@ -98,8 +107,14 @@ def refusal(reference: str, image: LocalImage | None, policy: ImagePolicy) -> st
             f"tags: {', '.join(image.tags) or 'none'})"
         )
     if not policy.allows(image):
+        return _not_allowed(reference, policy)
+    if image.contract != str(CONTRACT_VERSION):
         return (
-            f"image {reference} is not allowed by this Giver's policy "
-            f"(allowed: {policy.describe()})"
+            f"image {reference} speaks scraper contract {image.contract!r} (its "
+            f"{CONTRACT_LABEL} label); this Giver knows contract {CONTRACT_VERSION} only"
         )
     return ""
+
+
+def _not_allowed(reference: str, policy: ImagePolicy) -> str:
+    return f"image {reference} is not allowed by this Giver's policy (allowed: {policy.describe()})"

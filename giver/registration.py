@@ -35,11 +35,13 @@ PENDING_CODE = "registration_pending"
 @dataclass(frozen=True, slots=True)
 class Registration:
     """The Seeker's answer: the id it knows this Giver by, where results go, the
-    key the Seeker signs tasks with."""
+    key the Seeker signs tasks with, and the Seeker's URL (where images this Giver
+    lacks are fetched; empty if the Seeker named none)."""
 
     giver_id: str
     channel_url: str
     seeker_key: str
+    seeker_url: str = ""
 
 
 async def register(
@@ -116,20 +118,23 @@ def registration_in_session(
     answer: Registered, giver_id: str, seeker_key: str, peer: str
 ) -> Registration:
     """The Registration a Seeker that dialled this Giver answered with (its key named
-    in its challenge); SeekerProtocolError if it names another Giver or no absolute
-    Channel URL."""
+    in its challenge); SeekerProtocolError if it names another Giver, no absolute
+    Channel URL, or a Seeker URL that is not absolute."""
     if answer.giver_id != giver_id:
         raise SeekerProtocolError(
             f"the Seeker at {peer} registered this Giver as {answer.giver_id}, not {giver_id}",
             url=peer,
         )
-    url = urlsplit(answer.channel_url)
-    if url.scheme not in ("http", "https") or not url.netloc:
-        raise SeekerProtocolError(
-            f"the Seeker at {peer} named no absolute Channel URL: {answer.channel_url!r}",
-            url=peer,
-        )
-    return Registration(giver_id, answer.channel_url, seeker_key)
+    named = {"Channel": answer.channel_url}
+    if answer.seeker_url:  # a Seeker that delivers no images names none
+        named["Seeker"] = answer.seeker_url
+    for what, text in named.items():
+        url = urlsplit(text)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise SeekerProtocolError(
+                f"the Seeker at {peer} named no absolute {what} URL: {text!r}", url=peer
+            )
+    return Registration(giver_id, answer.channel_url, seeker_key, answer.seeker_url.rstrip("/"))
 
 
 def _registration(answer: bytes, giver_id: str, seeker_url: str, url: str) -> Registration:
@@ -157,4 +162,6 @@ def _registration(answer: bytes, giver_id: str, seeker_url: str, url: str) -> Re
         giver_id,
         channel_url,
     )
-    return Registration(registration.giver_id, channel_url, registration.seeker_key)
+    return Registration(
+        registration.giver_id, channel_url, registration.seeker_key, seeker_url.rstrip("/")
+    )

@@ -209,6 +209,14 @@ SETTINGS = (
         "an image tasks may run: a repository (seekgive/catalog), a namespace (seekgive/*) "
         "or a digest (sha256:...); repeatable (default: any image present here)",
     ),
+    Setting(
+        "max_image",
+        BYTES,
+        "max_image_bytes",
+        "--max-image",
+        "the largest image archive to fetch from the Seeker for a task it lacks, e.g. 2GiB; "
+        "0: fetch none, run only images present here (default 4GiB)",
+    ),
     Setting("name", TEXT, "", "--name", "name shown to the Seeker (default the host name)"),
     Setting("slots", WHOLE, "", "--slots", "containers to run at once (default 2)"),
     Setting(

@@ -159,6 +159,10 @@ class Admissions:
             raise NotAdmitted(giver_id)
         log.info("giver %s: admission revoked", giver_id)
 
+    async def admitted(self, giver_id: str) -> Doc | None:
+        """The admission of `giver_id` (with the public key it was admitted with), or None."""
+        return await self._store.admission(giver_id)
+
     def pending(self) -> list[dict[str, Any]]:
         return [p.view() for p in self._pending.values()]
 

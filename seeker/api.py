@@ -20,6 +20,7 @@ from seeker.errors import (
     RegistrationError,
     RegistrationPending,
 )
+from seeker.images_api import add_image_routes
 from seeker.jobs_api import add_job_routes, seeker_errors
 from seeker.periodic import PeriodicJobs
 from seeker.readers_api import add_reader_routes
@@ -74,6 +75,7 @@ def make_api(
     add_job_routes(app, config, coordinator)
     add_scraper_routes(app, catalog)
     add_schedule_routes(app, periodic)
+    add_image_routes(app, catalog, admissions, max_skew_s=config.registration_skew_s)
     add_reader_routes(app, coordinator.keys.channel)
     app.on_shutdown.append(close_sessions)
     return app

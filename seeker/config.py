@@ -78,6 +78,11 @@ class SeekerConfig:
         return self.data_dir / "instance.id"
 
     @property
+    def archive_dir(self) -> Path:
+        """Where the archives of the catalog's images are kept for Givers that lack them."""
+        return self.data_dir / "images"
+
+    @property
     def scratch_dir(self) -> Path:
         """Where uploads and key de-duplication files live while a job is created."""
         return self.data_dir / "scratch"

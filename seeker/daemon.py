@@ -15,6 +15,7 @@ from channel.lifecycle import AsyncLifecycle
 from channel.service import make_app as make_channel_app
 from seeker.admission import Admissions
 from seeker.api import make_api
+from seeker.archives import ImageArchives
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator, Watch
 from seeker.discovery import Discovery
@@ -75,7 +76,9 @@ class Seeker(AsyncLifecycle):
             poll_interval_s=config.poll_interval_s,
             watch=Watch(config.purge_after, config.contact_interval_s, config.tail_copies),
         )
-        catalog = Catalog(self._state, self._images)
+        catalog = Catalog(
+            self._state, self._images, ImageArchives(config.archive_dir, self._images)
+        )
         self.periodic = PeriodicJobs(
             self._state,
             self.coordinator,
@@ -155,17 +158,19 @@ class Seeker(AsyncLifecycle):
         self.discovery = Discovery(
             self._sessions,
             interfaces=config.discover_interfaces,
-            channel_url=self._channel_url_from,
+            urls=self._urls_from,
             reconnect_max_s=config.discover_reconnect_max_s,
         )
         await self.discovery.start()
 
-    def _channel_url_from(self, local_address: str) -> str:
-        """The absolute Channel URL for a Giver this Seeker dialled from `local_address`."""
+    def _urls_from(self, local_address: str) -> tuple[str, str]:
+        """The absolute URLs of this Seeker and of the Channel for a Giver this Seeker
+        dialled from `local_address`."""
         assert self._runner is not None
         host = f"[{local_address}]" if ":" in local_address else local_address
         base = self.config.public_url or f"http://{host}:{self._runner.addresses[0][1]}"
-        return urljoin(base.rstrip("/") + "/", self.config.channel_url or "channel")
+        base = base.rstrip("/")
+        return base, urljoin(base + "/", self.config.channel_url or "channel")
 
     async def _demote(self) -> None:
         """Lost the lease: stop firing schedules, scheduling and dialling at once and

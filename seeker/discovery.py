@@ -39,8 +39,9 @@ INITIAL_DELAY_S = 0.5
 # A session that lasted this long resets the backoff; one closed sooner counts as a failure.
 STABLE_SESSION_S = 10.0
 
-# The absolute Channel URL to tell a Giver, given the local address of the connection to it.
-ChannelUrl = Callable[[str], str]
+# The absolute URLs of the Seeker and of the Channel to tell a Giver, given the local
+# address of the connection to it.
+SeekerUrls = Callable[[str], tuple[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +71,13 @@ class Dial:
         *,
         http: aiohttp.ClientSession,
         sessions: Sessions,
-        channel_url: ChannelUrl,
+        urls: SeekerUrls,
         reconnect_max_s: float,
     ) -> None:
         self.sighting = sighting
         self._http = http
         self._sessions = sessions
-        self._channel_url = channel_url
+        self._urls = urls
         self._reconnect_max_s = reconnect_max_s
         self._changed = asyncio.Event()
 
@@ -133,10 +134,12 @@ class Dial:
         self, ws: aiohttp.ClientWebSocketResponse, sighting: Sighting, address: str
     ) -> Outcome:
         local = ws.get_extra_info("sockname")
-        channel_url = self._channel_url(local[0])
+        seeker_url, channel_url = self._urls(local[0])
         started = time.monotonic()
         serving = asyncio.ensure_future(
-            self._sessions.serve(ws, sighting.giver_id, channel_url=channel_url)
+            self._sessions.serve(
+                ws, sighting.giver_id, channel_url=channel_url, seeker_url=seeker_url
+            )
         )
         try:
             while True:
@@ -178,12 +181,12 @@ class Discovery(AsyncLifecycle):
         sessions: Sessions,
         *,
         interfaces: tuple[str, ...],
-        channel_url: ChannelUrl,
+        urls: SeekerUrls,
         reconnect_max_s: float,
     ) -> None:
         self._sessions = sessions
         self._interfaces = interfaces
-        self._channel_url = channel_url
+        self._urls = urls
         self._reconnect_max_s = reconnect_max_s
         self._http: aiohttp.ClientSession | None = None
         self._zeroconf: AsyncZeroconf | None = None
@@ -287,7 +290,7 @@ class Discovery(AsyncLifecycle):
             sighting,
             http=self._http,
             sessions=self._sessions,
-            channel_url=self._channel_url,
+            urls=self._urls,
             reconnect_max_s=self._reconnect_max_s,
         )
         self._dials[name] = (dial, self._track(dial.run(), f"dial-{sighting.giver_id}"))

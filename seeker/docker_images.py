@@ -1,4 +1,5 @@
-"""The Seeker's Docker Engine: where it reads scraper images' labels.
+"""The Seeker's Docker Engine: where it reads scraper images' labels and saves
+their archives.
 
 The Docker SDK is synchronous; every call runs in a thread of its own
 executor, so the event loop never waits on the Engine. The Engine is the one
@@ -7,18 +8,22 @@ the environment names (DOCKER_HOST, else the local socket), reached on first use
 
 import asyncio
 import logging
+import os
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 import docker
 import docker.errors
 from requests.exceptions import RequestException
 
-from seeker.errors import ImageUnavailable
+from seeker.errors import ArchiveError, ImageUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+SAVE_CHUNK_BYTES = 1024 * 1024
 
 
 class DockerImages:
@@ -32,6 +37,34 @@ class DockerImages:
         """The Engine's description of image `reference`; ImageUnavailable if the
         Engine cannot be reached or has no such image."""
         return await self._call(reference, lambda client: client.inspect_image(reference))
+
+    async def save(self, image_id: str, path: Path) -> int:
+        """Write the Engine's archive of image `image_id` (`docker save`, untagged) to
+        `path`, chunk by chunk, under a temporary name renamed at the end; its size.
+        ImageUnavailable if the Engine cannot give it, ArchiveError if it cannot be
+        written."""
+
+        def save(client: docker.APIClient) -> int:
+            part = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                size = 0
+                with open(part, "wb") as f:
+                    for chunk in client.get_image(image_id, chunk_size=SAVE_CHUNK_BYTES):
+                        f.write(chunk)
+                        size += len(chunk)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(part, path)
+                return size
+            except OSError as e:
+                raise ArchiveError(
+                    f"cannot write the archive of image {image_id} to {path}: {e}", image=image_id
+                ) from e
+            finally:
+                _discard(part)
+
+        return await self._call(image_id, save)
 
     async def _call(self, reference: str, fn: Callable[[docker.APIClient], T]) -> T:
         def call() -> T:
@@ -58,3 +91,11 @@ class DockerImages:
         if client is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, client.close)
         await asyncio.to_thread(self._executor.shutdown)
+
+
+def _discard(part: Path) -> None:
+    """Remove a partly written archive; warn, not raise, if it cannot be (this runs in cleanups)."""
+    try:
+        part.unlink(missing_ok=True)
+    except OSError as e:
+        log.warning("cannot remove %s: %s", part, e)

@@ -167,3 +167,11 @@ class UnknownSchedule(SeekerError):
     def __init__(self, ref: str) -> None:
         super().__init__(f"no schedule {ref!r}")
         self.ref = ref
+
+
+class ArchiveError(SeekerError):
+    """A scraper image's archive cannot be written to or read from the Seeker's data dir."""
+
+    def __init__(self, message: str, *, image: str) -> None:
+        super().__init__(message)
+        self.image = image

@@ -16,6 +16,7 @@ from channel.jsonweb import error_response, json_response, read_json
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
 from seeker.errors import (
+    ArchiveError,
     ImageUnavailable,
     InvalidJob,
     InvalidSchedule,
@@ -64,6 +65,7 @@ _ERRORS: list[tuple[type[SeekerError], int, str]] = [
     (ImageUnavailable, 404, "image_unavailable"),
     (InvalidSchedule, 400, "invalid_schedule"),
     (UnknownSchedule, 404, "unknown_schedule"),
+    (ArchiveError, 500, "archive_error"),
 ]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -6,6 +6,7 @@ import logging
 import time
 from typing import Any
 
+from seeker.archives import ImageArchives
 from seeker.catalog import Scraper, from_image
 from seeker.docker_images import DockerImages
 from seeker.errors import InvalidJob, UnknownScraper
@@ -17,18 +18,30 @@ log = logging.getLogger(__name__)
 class Catalog:
     """Scrapers by name, added from images of the Seeker's Docker Engine."""
 
-    def __init__(self, store: StateStore, images: DockerImages) -> None:
+    def __init__(self, store: StateStore, images: DockerImages, archives: ImageArchives) -> None:
         self._store = store
         self.images = images
+        self.archives = archives
 
     async def add(self, reference: str) -> Scraper:
         """Read image `reference`'s labels and add it: a new scraper, or another
-        architecture's image (or a newer one) of a scraper already listed."""
+        architecture's image (or a newer one) of a scraper already listed. Its archive
+        is saved for Givers that lack it; the archive of an image it replaces goes."""
         entry = from_image(reference, await self.images.inspect(reference), time.time())
+        (digest,) = (v.digest for v in entry.variants.values())
         known = await self._store.scraper(entry.name)
-        if known is not None:
-            entry = Scraper.from_wire(known).with_variant(entry)
-        await self._store.put_scraper(entry.to_wire())
+        before = Scraper.from_wire(known) if known is not None else None
+        if before is not None:
+            entry = before.with_variant(entry)
+        await self.archives.save(digest)
+        try:
+            await self._store.put_scraper(entry.to_wire())
+        except BaseException:
+            if digest not in _digests(before):
+                await self.archives.remove(digest)
+            raise
+        for dropped in _digests(before) - _digests(entry):
+            await self.archives.remove(dropped)
         log.info(
             "scraper %s: %s added (%s)",
             entry.name,
@@ -47,8 +60,12 @@ class Catalog:
         return Scraper.from_wire(doc)
 
     async def remove(self, name: str) -> None:
+        """Remove scraper `name` and the archives of its images."""
+        doc = await self._store.scraper(name)
         if not await self._store.delete_scraper(name):
             raise UnknownScraper(name)
+        for digest in _digests(Scraper.from_wire(doc) if doc is not None else None):
+            await self.archives.remove(digest)
         log.info("scraper %s removed from the catalog", name)
 
     async def by_digest(self, digest: str) -> Scraper | None:
@@ -96,3 +113,8 @@ class Catalog:
             "network": body.get("network", "bridge" if resources.network else "none"),
             "scraper": name,
         }
+
+
+def _digests(entry: Scraper | None) -> set[str]:
+    """The ids of the images of `entry`, if any."""
+    return {v.digest for v in entry.variants.values()} if entry is not None else set()

@@ -45,10 +45,12 @@ class Sessions:
         giver_id: str,
         *,
         channel_url: str | None = None,
+        seeker_url: str = "",
     ) -> bool:
         """Run the session with `giver_id` on `ws` until it closes; whether the Giver
         proved itself. `channel_url` is given when the Seeker dialled: the Giver must
-        then register in the session, and hears that URL back."""
+        then register in the session, and hears that URL back, with `seeker_url`
+        (where it fetches the images it lacks)."""
         nonce = secrets.token_urlsafe(24)
         seeker_key = self._coordinator.identity.public_key
         await ws.send_bytes(messages.encode(messages.Challenge(nonce, seeker_key)))
@@ -81,7 +83,8 @@ class Sessions:
             await ws.close(code=CLOSE_PROOF_REFUSED, message=b"session proof refused")
             return False
         if channel_url is not None:
-            await ws.send_bytes(messages.encode(messages.Registered(giver_id, channel_url)))
+            registered = messages.Registered(giver_id, channel_url, seeker_url)
+            await ws.send_bytes(messages.encode(registered))
         await self._carry(ws, giver_id)
         return True
 

@@ -280,10 +280,13 @@ Grid = Callable[..., Any]
 
 @pytest.fixture
 async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
-    """Start a Seeker and `givers` Givers; everything stops when the test ends."""
+    """Start a Seeker and `givers` Givers (each with `giver_settings` too); everything
+    stops when the test ends."""
     async with AsyncExitStack() as stack:
 
-        async def start(store_url: str = "", givers: int = 2, slots: int = 2) -> Seeker:
+        async def start(
+            store_url: str = "", givers: int = 2, slots: int = 2, **giver_settings: Any
+        ) -> Seeker:
             seeker = await stack.enter_async_context(
                 Seeker(
                     SeekerConfig(
@@ -305,6 +308,7 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
                             slots=slots,
                             progress_interval_s=0.2,
                             token=token,
+                            **giver_settings,
                         )
                     )
                 )

@@ -191,10 +191,12 @@ def test_admission_image_policy_and_lan_settings_come_from_the_file_too(tmp_path
     dialling = config(
         tmp_path,
         f'seeker = "http://s:1"\ntoken = "sgt_a_b"\nseeker_key = "{key}"\n'
-        'allowed_images = ["seekgive/catalog", "sha256:' + "0" * 64 + '"]\n',
+        'allowed_images = ["seekgive/catalog", "sha256:' + "0" * 64 + '"]\nmax_image = "2GiB"\n',
     )
     assert (dialling.token, dialling.seeker_key) == ("sgt_a_b", key)
     assert dialling.allowed_images == ("seekgive/catalog", "sha256:" + "0" * 64)
+    assert dialling.max_image_bytes == 2 * GIB
+    assert config(tmp_path, None, "--seeker", "http://s:1", "--max-image", "0").max_image_bytes == 0
     lan = config(tmp_path, 'lan = true\nlisten = "10.0.0.2:7777"\nmdns_interfaces = ["10.0.0.2"]\n')
     assert (lan.lan, lan.listen, lan.mdns_interfaces) == (True, ("10.0.0.2", 7777), ("10.0.0.2",))
     with pytest.raises(ConfigFileError, match="lan: must be true or false"):

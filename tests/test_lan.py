@@ -167,6 +167,7 @@ async def test_a_seeker_finds_a_lan_giver_runs_a_job_on_it_and_drops_it_when_it_
     await until(lambda: giver.id in online(seeker))
     assert giver.registration is not None
     assert giver.registration.channel_url == f"{seeker.url}/channel"
+    assert giver.registration.seeker_url == seeker.url
     body = {"image": faulty_image, "keys": ["a", "b", "c"], "block_size": 2, "settings": {}}
     async with SeekerClient(seeker.url) as client, asyncio.timeout(WAIT_S):
         job = await wait_for_job(client, (await client.submit(body))["job_id"], echo=False)
