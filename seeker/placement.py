@@ -26,7 +26,7 @@ surfaces.
 import heapq
 import math
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +143,15 @@ def typical_speed(records: Iterable[GiverRecord]) -> float | None:
     return statistics.median(rates) if rates else None
 
 
+def cached(image: str | None, references: Collection[str]) -> bool:
+    """Whether a Giver reporting image `references` (tags, repository digests, ids)
+    has `image`; an image pinned to an id (`repo@sha256:…`, as catalog scrapers
+    are) by that id, whatever it is tagged there."""
+    if image is None:
+        return False
+    return image in references or image.partition("@")[2] in references
+
+
 def score(
     candidate: Candidate, free_slots: int, image: str | None, typical_s_per_key: float | None
 ) -> float:
@@ -152,7 +161,7 @@ def score(
         speed = min(typical_s_per_key / record.seconds_per_key, 2.0) / 2.0
     return (
         WEIGHT_RELIABILITY * record.reliability
-        + WEIGHT_CACHED * (image in candidate.caps.images)
+        + WEIGHT_CACHED * cached(image, candidate.caps.images)
         + WEIGHT_SPEED * speed
         + WEIGHT_FREE * free_slots / candidate.caps.slots
     )

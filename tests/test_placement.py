@@ -172,6 +172,9 @@ def test_the_score_prefers_reliable_then_cached_then_fast_then_free_givers() -> 
     cached = Candidate("cached", "c", caps(images=("scraper:1",)), GiverRecord("cached"))
     bare = Candidate("bare", "d", caps(), GiverRecord("bare"))
     assert best(bare, cached) == "cached"
+    pinned = JobNeeds("j2", f"scraper@sha256:{'a' * 64}", Requirements(), Limits())
+    by_id = Candidate("by-id", "i", caps(images=(f"sha256:{'a' * 64}",)), GiverRecord("by-id"))
+    assert Placer([bare, by_id], {}).choose(pinned).giver_id == "by-id"  # type: ignore[union-attr]
     fast = Candidate("fast", "e", caps(), GiverRecord("fast", seconds_per_key=0.1))
     slow = Candidate("slow", "f", caps(), GiverRecord("slow", seconds_per_key=10.0))
     assert best(slow, fast) == "fast"
