@@ -20,9 +20,9 @@ import pytest
 from conftest import BIN, run
 
 from seeker import periodic
-from seeker.cli import moment
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
+from seeker.display import moment
 from seeker.errors import StateUnavailable
 from seeker.schedules import Due, stamp
 

@@ -11,9 +11,9 @@ import pytest
 from conftest import BIN, run
 
 from channel.base import JobPolicy
-from seeker.cli import duration_s
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
+from seeker.display import duration_s
 from seeker.errors import ConfigError
 
 
