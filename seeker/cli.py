@@ -16,7 +16,7 @@ from channel.lifecycle import configure_logging, run_until_signal
 from seeker.client import SeekerClient, write_whole
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
-from seeker.display import duration_s, moment
+from seeker.display import duration_s, moment, print_list
 from seeker.errors import SeekerError
 from seeker.export import Opener, opened
 from seeker.schedules_cli import add_schedule_commands
@@ -807,9 +807,7 @@ def token_line(token: dict[str, Any]) -> str:
 async def _list_tokens(args: argparse.Namespace) -> int:
     async with SeekerClient(args.seeker) as client:
         tokens = await client.tokens()
-    print(f"tokens: {len(tokens)}")
-    for token in tokens:
-        print(f"  {token_line(token)}")
+    print_list("tokens", tokens, token_line)
     return 0
 
 
@@ -850,9 +848,7 @@ def reader_line(reader: dict[str, Any]) -> str:
 async def _list_readers(args: argparse.Namespace) -> int:
     async with SeekerClient(args.seeker) as client:
         readers = await client.readers()
-    print(f"readers: {len(readers)}")
-    for reader in readers:
-        print(f"  {reader_line(reader)}")
+    print_list("readers", readers, reader_line)
     return 0
 
 

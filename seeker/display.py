@@ -2,6 +2,8 @@
 
 import argparse
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 DURATION_UNITS_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -24,3 +26,10 @@ def duration_s(given: str) -> float:
             f"{given!r} is not a positive duration such as 90s, 30m, 12h or 7d"
         )
     return seconds
+
+
+def print_list(noun: str, items: Sequence[Any], line: Callable[[Any], str]) -> None:
+    """`NOUN: COUNT`, then one indented line per item."""
+    print(f"{noun}: {len(items)}")
+    for item in items:
+        print(f"  {line(item)}")

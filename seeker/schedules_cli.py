@@ -9,7 +9,7 @@ from typing import Any
 from channel import canonical
 from channel.errors import WireError
 from seeker.client import SeekerClient
-from seeker.display import DURATION_UNITS_S, duration_s, moment
+from seeker.display import DURATION_UNITS_S, duration_s, moment, print_list
 from seeker.errors import SeekerError
 
 
@@ -100,9 +100,7 @@ async def _add_schedule(args: argparse.Namespace) -> int:
 async def _list_schedules(args: argparse.Namespace) -> int:
     async with SeekerClient(args.seeker) as client:
         schedules = await client.schedules()
-    print(f"schedules: {len(schedules)}")
-    for schedule in schedules:
-        print(f"  {schedule_line(schedule)}")
+    print_list("schedules", schedules, schedule_line)
     return 0
 
 
