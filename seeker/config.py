@@ -28,6 +28,10 @@ class SeekerConfig:
     the address the Giver was dialled from and this Seeker's port.
     With `open_registration` every Giver is admitted; otherwise one needs an
     admission token or an operator's approval.
+
+    Operators reach the admin page and the JSON API with a password, a token
+    issued to them, or `operator_token`: a fixed token (from a secret file,
+    say) accepted besides the issued ones.
     """
 
     host: str = "127.0.0.1"
@@ -63,6 +67,7 @@ class SeekerConfig:
             )
 
     open_registration: bool = False
+    operator_token: str = ""
 
     @property
     def channel_store_url(self) -> str:

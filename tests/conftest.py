@@ -53,6 +53,9 @@ RUNNER_PROGRESS_INTERVAL_S = 0.1
 BLOCKED_LOOP_S = 0.5
 JOB_TIMEOUT_S = 90.0
 POLL_S = 0.1
+# The operator token every test Seeker accepts (SeekerConfig.operator_token).
+OPERATOR_TOKEN = "sgo_test-operator-token"
+OPERATOR_HEADERS = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
 @pytest.fixture(autouse=True)
