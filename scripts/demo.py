@@ -106,7 +106,14 @@ async def demo(args: argparse.Namespace, work: Path) -> str:
             str(work / "seeker"),
             log=work / "seeker.log",
         )
-        async with SeekerClient(seeker_url) as client:
+        # A new Seeker writes an operator token for the CLI and scripts beside it.
+        token_file = work / "seeker" / "operator.token"
+
+        async def token_written() -> bool:
+            return token_file.is_file() and bool(token_file.read_text().strip())
+
+        await wait_until(token_written, "the Seeker writing its operator token", processes)
+        async with SeekerClient(seeker_url, token=token_file.read_text().strip()) as client:
 
             async def seeker_up() -> bool:
                 await client.jobs()

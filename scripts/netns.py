@@ -30,7 +30,9 @@ DEVICE = "eth0"
 WAIT_S = 60.0
 FETCH = (
     "import sys, urllib.request\n"
-    "with urllib.request.urlopen(sys.argv[1], timeout=10) as r:\n"
+    "headers = {'Authorization': 'Bearer ' + sys.argv[2]} if sys.argv[2] else {}\n"
+    "request = urllib.request.Request(sys.argv[1], headers=headers)\n"
+    "with urllib.request.urlopen(request, timeout=10) as r:\n"
     "    sys.stdout.buffer.write(r.read())\n"
 )
 
@@ -68,10 +70,11 @@ class Node:
         self.processes.append(process)
         return process
 
-    def fetch_json(self, url: str) -> Any:
-        """GET `url` from inside this namespace and parse the JSON answer."""
+    def fetch_json(self, url: str, *, token: str = "") -> Any:
+        """GET `url` from inside this namespace (as the operator holding `token`)
+        and parse the JSON answer."""
         done = subprocess.run(
-            self.command([sys.executable, "-c", FETCH, url]), capture_output=True, check=True
+            self.command([sys.executable, "-c", FETCH, url, token]), capture_output=True, check=True
         )
         return json.loads(done.stdout)
 

@@ -1,6 +1,10 @@
 """The Seeker's JSON API: Giver registration, admission and sessions, admission
 tokens; job routes are in jobs_api, reader tokens in readers_api, schedules in
-schedules_api."""
+schedules_api, operator tokens in operators_api.
+
+Only the routes Givers use (registration, the session, the Seeker's key, who
+leads, image archives) are public; they prove who is asking by signatures.
+Every other route needs an operator (seeker.auth)."""
 
 import logging
 import time
@@ -12,6 +16,7 @@ from aiohttp.typedefs import Handler, Middleware
 from channel.errors import StoreUnavailable
 from channel.jsonweb import error_middleware, error_response, json_response, read_json
 from seeker.admission import Admissions, token_view
+from seeker.auth import OPERATORS
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
 from seeker.errors import (
@@ -22,6 +27,8 @@ from seeker.errors import (
 )
 from seeker.images_api import add_image_routes
 from seeker.jobs_api import add_job_routes, seeker_errors
+from seeker.operators import Operators
+from seeker.operators_api import add_operator_routes
 from seeker.periodic import PeriodicJobs
 from seeker.readers_api import add_reader_routes
 from seeker.schedules_api import add_schedule_routes
@@ -36,6 +43,7 @@ CONFIG = web.AppKey("config", SeekerConfig)
 SESSIONS = web.AppKey("sessions", Sessions)
 COORDINATOR = web.AppKey("coordinator", Coordinator)
 ADMISSIONS = web.AppKey("admissions", Admissions)
+PUBLIC_ROUTES = web.AppKey("public_routes", frozenset[tuple[object, str]])
 SESSION_HEARTBEAT_S = 20.0
 # Inline keys beyond this belong in a keys file, which streams.
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -49,21 +57,27 @@ def make_api(
     leader: Callable[[], Leader | None],
     catalog: Catalog,
     periodic: PeriodicJobs,
+    operators: Operators,
 ) -> web.Application:
-    """The API; `leader()` is None while this Seeker leads, else who does."""
+    """The API; `leader()` is None while this Seeker leads, else who does. The
+    routes anyone may reach are in `app[PUBLIC_ROUTES]`."""
     app = web.Application(
         middlewares=[error_middleware, _leading_only(leader), seeker_errors],
         client_max_size=MAX_BODY_BYTES,
     )
     app[CONFIG], app[SESSIONS], app[COORDINATOR] = config, sessions, coordinator
-    app[ADMISSIONS] = admissions
+    app[ADMISSIONS], app[OPERATORS] = admissions, operators
 
     async def leader_view(request: web.Request) -> web.Response:
         return _leader_view(leader())
 
-    app.router.add_get("/leader", leader_view)
-    app.router.add_get("/identity", seeker_key)
-    app.router.add_post("/givers", register_giver)
+    public = {
+        app.router.add_get("/leader", leader_view),
+        app.router.add_get("/identity", seeker_key),
+        app.router.add_post("/givers", register_giver),
+        app.router.add_get("/givers/{giver_id}/session", giver_session),
+        add_image_routes(app, catalog, admissions, max_skew_s=config.registration_skew_s),
+    }
     app.router.add_get("/givers", list_givers)
     app.router.add_post("/givers/{giver_id}/unflag", unflag_giver)
     app.router.add_post("/givers/{giver_id}/approve", approve_giver)
@@ -71,12 +85,12 @@ def make_api(
     app.router.add_post("/tokens", issue_token)
     app.router.add_get("/tokens", list_tokens)
     app.router.add_post("/tokens/{token_id}/revoke", revoke_token)
-    app.router.add_get("/givers/{giver_id}/session", giver_session)
     add_job_routes(app, config, coordinator)
     add_scraper_routes(app, catalog)
     add_schedule_routes(app, periodic)
-    add_image_routes(app, catalog, admissions, max_skew_s=config.registration_skew_s)
     add_reader_routes(app, coordinator.keys.channel)
+    add_operator_routes(app)
+    app[PUBLIC_ROUTES] = frozenset((route.resource, route.method) for route in public)
     app.on_shutdown.append(close_sessions)
     return app
 
@@ -229,3 +243,10 @@ async def giver_session(request: web.Request) -> web.WebSocketResponse:
 
 async def close_sessions(app: web.Application) -> None:
     await app[SESSIONS].close_all()
+
+
+def is_public(api: web.Application, request: web.Request) -> bool:
+    """Whether anyone may make `request`, matched in `api` (HEAD goes as GET)."""
+    route = request.match_info.route
+    method = "GET" if route.method == "HEAD" else route.method
+    return (route.resource, method) in api[PUBLIC_ROUTES]

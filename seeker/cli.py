@@ -17,29 +17,58 @@ from seeker.client import SeekerClient, write_whole
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.display import duration_s, moment, print_list
-from seeker.errors import SeekerError
+from seeker.errors import ApiError, SeekerError
 from seeker.export import Opener, opened
+from seeker.operators_cli import add_operator_commands
 from seeker.schedules_cli import add_schedule_commands
 from seeker.scrapers_cli import add_scraper_commands
 
 DEFAULT_SEEKER_URL = "http://127.0.0.1:8765"
 WAIT_POLL_S = 0.5
+TOKEN_ENV = "SEEKGIVE_TOKEN"
+DEFAULT_TOKEN_FILE = Path("seeker-data") / "operator.token"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.verbose)
     try:
+        args.token = operator_token(os.environ.get(TOKEN_ENV, ""), args.token_file)
         return asyncio.run(args.action(args))
     except BrokenPipeError:
         # The reader went away (`seeker status | head`): nothing more to say.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except ApiError as e:
+        print(f"seeker: error: {e}", file=sys.stderr)
+        if e.status == 401:
+            print(
+                f"seeker: this command sends the operator token in {TOKEN_ENV}, "
+                f"--token-file or {DEFAULT_TOKEN_FILE}",
+                file=sys.stderr,
+            )
+        return 1
     except (SeekerError, ChannelError, OSError) as e:
         print(f"seeker: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def operator_token(from_env: str, token_file: Path | None) -> str:
+    """The operator token to send: from the environment, else from `token_file`,
+    else from the default Seeker's data dir if it is there; "" for none."""
+    if from_env.strip():
+        return from_env.strip()
+    path = token_file
+    if path is None:
+        if not DEFAULT_TOKEN_FILE.is_file():
+            return ""
+        path = DEFAULT_TOKEN_FILE
+    try:
+        return path.read_text().strip()
+    except OSError as e:
+        raise SeekerError(f"cannot read the operator token from {path}: {e.strerror}") from e
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
         "--seeker",
         default=os.environ.get("SEEKGIVE_SEEKER", DEFAULT_SEEKER_URL),
         help="the Seeker's URL (env SEEKGIVE_SEEKER; default %(default)s)",
+    )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        help=f"a file holding the operator token (or env {TOKEN_ENV}; default "
+        f"{DEFAULT_TOKEN_FILE} if it exists, which `seeker run` writes at first start)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -125,6 +160,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="admit every Giver that registers, without a token or approval "
         "(for a demo on one machine; never on a network others reach)",
+    )
+    run.add_argument(
+        "--operator-token-file",
+        type=Path,
+        help="a file holding a fixed operator token (a deployment secret, say), accepted "
+        "besides the tokens issued with `seeker operator token issue`",
     )
     run.add_argument(
         "--no-tail-copies",
@@ -432,6 +473,7 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("file", type=Path)
     load.set_defaults(action=_load)
     add_schedule_commands(commands, url)
+    add_operator_commands(commands, url)
     return parser
 
 
@@ -453,9 +495,22 @@ async def _run(args: argparse.Namespace) -> int:
         discover=args.discover,
         discover_interfaces=tuple(args.discover_interface),
         open_registration=args.open_registration,
+        operator_token=_fixed_token(args.operator_token_file),
     )
     await run_until_signal(Seeker(config))
     return 0
+
+
+def _fixed_token(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        token = path.read_text().strip()
+    except OSError as e:
+        raise SeekerError(f"cannot read the operator token from {path}: {e.strerror}") from e
+    if not token:
+        raise SeekerError(f"{path} holds no operator token")
+    return token
 
 
 def job_body(args: argparse.Namespace) -> dict[str, Any]:
@@ -568,7 +623,7 @@ def _range(given: str) -> list[int]:
 
 async def _submit(args: argparse.Namespace) -> int:
     body = job_body(args)
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         job = await client.submit(body, args.keys_file)
         print(job["job_id"])
         if not args.wait:
@@ -605,7 +660,7 @@ def progress_line(job: dict[str, Any]) -> str:
 
 
 async def _status(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         if args.job_id:
             job = await client.job(args.job_id)
             print(progress_line(job))
@@ -658,7 +713,7 @@ async def _status(args: argparse.Namespace) -> int:
 
 
 async def _download(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         await _write(args, client.chunks(f"{args.job_id}/{args.what}"))
     return 0
 
@@ -667,7 +722,7 @@ async def _export(args: argparse.Namespace) -> int:
     """A job's records; sealed ones opened with `--key`, or passed on as they are."""
     key = await asyncio.to_thread(sealing.load_private_key, args.key) if args.key else None
     opener = Opener(args.job_id, key)
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         what = f"{args.job_id}/records" + ("?full=1" if args.full else "")
         await _write(args, opened(client.chunks(what), opener))
     if opener.sealed_left:
@@ -703,20 +758,20 @@ async def _new_recipient(args: argparse.Namespace) -> int:
 
 
 async def _act(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         print(progress_line(await client.act(args.job_id, args.verb)))
     return 0
 
 
 async def _priority(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         job = await client.act(args.job_id, "priority", {"priority": args.priority})
     print(f"{job['job_id']} priority {job['priority']}")
     return 0
 
 
 async def _invalidate(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         if args.block:
             if args.since:
                 raise SeekerError("--since goes with --giver, not --block")
@@ -745,21 +800,21 @@ def _time(given: str) -> float:
 
 
 async def _load(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         job = await client.load_state(args.file)
     print(progress_line(job))
     return 0
 
 
 async def _unflag(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         await client.unflag(args.giver_id)
     print(f"giver {args.giver_id} may work again")
     return 0
 
 
 async def _admission(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         if args.verb == "approve":
             await client.approve(args.giver_id)
             print(f"giver {args.giver_id} admitted")
@@ -770,7 +825,7 @@ async def _admission(args: argparse.Namespace) -> int:
 
 
 async def _show_id(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         identity = await client.identity()
     print(f"seeker key: {identity['seeker_key']}")
     print(f"volunteers pin it with: giver run --seeker-key {identity['seeker_key']} ...")
@@ -783,7 +838,7 @@ async def _issue_token(args: argparse.Namespace) -> int:
         body["expires_in_s"] = args.expires_in
     if args.uses is not None:
         body["uses"] = args.uses
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         issued = await client.issue_token(body)
     print(issued["token"])
     print(
@@ -805,7 +860,7 @@ def token_line(token: dict[str, Any]) -> str:
 
 
 async def _list_tokens(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         tokens = await client.tokens()
     print_list("tokens", tokens, token_line)
     return 0
@@ -820,7 +875,7 @@ async def _issue_reader(args: argparse.Namespace) -> int:
     }
     if args.expires_in is not None:
         body["expires_in_s"] = args.expires_in
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         issued = await client.issue_reader(body)
     print(issued["token"])
     print(
@@ -846,19 +901,19 @@ def reader_line(reader: dict[str, Any]) -> str:
 
 
 async def _list_readers(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         readers = await client.readers()
     print_list("readers", readers, reader_line)
     return 0
 
 
 async def _revoke_reader(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         print(reader_line(await client.revoke_reader(args.token_id)))
     return 0
 
 
 async def _revoke_token(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         print(token_line(await client.revoke_token(args.token_id)))
     return 0

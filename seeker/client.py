@@ -17,11 +17,13 @@ EXPORT_CHUNK_BYTES = 64 * 1024
 
 
 class SeekerClient:
-    """Talks to the Seeker at `url`; every failure is an ApiError or SeekerError."""
+    """Talks to the Seeker at `url` as the operator holding `token`; every failure
+    is an ApiError or SeekerError."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, token: str = "") -> None:
         self.url = url.rstrip("/")
-        self._session = aiohttp.ClientSession()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._session = aiohttp.ClientSession(headers=headers)
 
     async def close(self) -> None:
         await self._session.close()
@@ -114,6 +116,18 @@ class SeekerClient:
 
     async def revoke_token(self, token_id: str) -> dict[str, Any]:
         return await self._call("POST", f"/tokens/{token_id}/revoke", {})
+
+    async def issue_operator_token(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", "/operator/tokens", body)
+
+    async def operator_tokens(self) -> list[dict[str, Any]]:
+        return (await self._call("GET", "/operator/tokens"))["tokens"]
+
+    async def revoke_operator_token(self, token_id: str) -> dict[str, Any]:
+        return await self._call("POST", f"/operator/tokens/{token_id}/revoke", {})
+
+    async def set_password(self, password: str) -> dict[str, Any]:
+        return await self._call("PUT", "/operator/password", {"password": password})
 
     async def issue_reader(self, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", "/readers", body)

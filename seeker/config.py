@@ -83,6 +83,11 @@ class SeekerConfig:
         return self.data_dir / "instance.id"
 
     @property
+    def operator_token_path(self) -> Path:
+        """Where the first operator token goes when the store holds no credentials."""
+        return self.data_dir / "operator.token"
+
+    @property
     def archive_dir(self) -> Path:
         """Where the archives of the catalog's images are kept for Givers that lack them."""
         return self.data_dir / "images"

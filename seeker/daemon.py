@@ -11,17 +11,20 @@ from aiohttp import web
 
 from channel.base import Channel
 from channel.factory import open_channel
+from channel.jsonweb import error_middleware
 from channel.lifecycle import AsyncLifecycle
 from channel.service import make_app as make_channel_app
 from seeker.admission import Admissions
-from seeker.api import make_api
+from seeker.api import is_public, make_api
 from seeker.archives import ImageArchives
+from seeker.auth import operator_auth
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator, Watch
 from seeker.discovery import Discovery
 from seeker.docker_images import DockerImages
 from seeker.givers import GiverRegistry, Registrar
 from seeker.leader import Leadership, instance_id
+from seeker.operators import Operators
 from seeker.periodic import Clock, PeriodicJobs
 from seeker.scrapers import Catalog
 from seeker.session import Sessions
@@ -91,19 +94,27 @@ class Seeker(AsyncLifecycle):
             self._channel, self._givers, admissions, max_skew_s=config.registration_skew_s
         )
         self._sessions = Sessions(registrar, self.coordinator)
-        app = web.Application()
-        app.add_subapp(
-            "/api/v1/",
-            make_api(
-                config,
-                self._sessions,
-                self.coordinator,
-                admissions,
-                self._leader,
-                catalog,
-                self.periodic,
-            ),
+        operators = Operators(self._state, fixed_token=config.operator_token)
+        await operators.ensure_token_file(config.operator_token_path, time.time())
+        api = make_api(
+            config,
+            self._sessions,
+            self.coordinator,
+            admissions,
+            self._leader,
+            catalog,
+            self.periodic,
+            operators,
         )
+
+        def public(request: web.Request) -> bool:
+            # The Channel checks who is asking by itself: Givers' signatures, reader tokens.
+            return request.path.startswith("/channel/") or is_public(api, request)
+
+        app = web.Application(
+            middlewares=[error_middleware, operator_auth(operators, public=public)]
+        )
+        app.add_subapp("/api/v1/", api)
         app.add_subapp("/channel/", make_channel_app(self._channel))
         self._runner = web.AppRunner(app, shutdown_timeout=5.0)
         await self._runner.setup()

@@ -175,3 +175,26 @@ class ArchiveError(SeekerError):
     def __init__(self, message: str, *, image: str) -> None:
         super().__init__(message)
         self.image = image
+
+
+class InvalidOperatorRequest(SeekerError):
+    """An operator token or password request is malformed; `field` names the part."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UnknownOperatorToken(SeekerError):
+    def __init__(self, token_id: str) -> None:
+        super().__init__(f"no operator token {token_id!r}")
+        self.token_id = token_id
+
+
+class LoginRefused(SeekerError):
+    """A login was refused; `retry_after_s` is how long the client must wait first
+    (0: it may try again at once)."""
+
+    def __init__(self, message: str, *, retry_after_s: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -19,6 +19,7 @@ from seeker.errors import (
     ArchiveError,
     ImageUnavailable,
     InvalidJob,
+    InvalidOperatorRequest,
     InvalidSchedule,
     InvalidScraper,
     InvalidState,
@@ -30,6 +31,7 @@ from seeker.errors import (
     StateUnavailable,
     UnknownBlock,
     UnknownJob,
+    UnknownOperatorToken,
     UnknownReader,
     UnknownSchedule,
     UnknownScraper,
@@ -66,6 +68,8 @@ _ERRORS: list[tuple[type[SeekerError], int, str]] = [
     (InvalidSchedule, 400, "invalid_schedule"),
     (UnknownSchedule, 404, "unknown_schedule"),
     (ArchiveError, 500, "archive_error"),
+    (InvalidOperatorRequest, 400, "invalid_operator_request"),
+    (UnknownOperatorToken, 404, "unknown_operator_token"),
 ]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

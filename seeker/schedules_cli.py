@@ -90,7 +90,7 @@ async def _add_schedule(args: argparse.Namespace) -> int:
         body["overlap"] = "allow"
     if args.keep_runs is not None:
         body["keep_runs"] = args.keep_runs
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         schedule = await client.add_schedule(body)
     print(schedule["schedule_id"])
     print(f"schedule {schedule_line(schedule)}", file=sys.stderr)
@@ -98,14 +98,14 @@ async def _add_schedule(args: argparse.Namespace) -> int:
 
 
 async def _list_schedules(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         schedules = await client.schedules()
     print_list("schedules", schedules, schedule_line)
     return 0
 
 
 async def _show_schedule(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         schedule = await client.schedule(args.schedule)
     print(schedule_line(schedule))
     print(f"  job: {canonical.dumps(schedule['job']).decode()}")
@@ -116,7 +116,7 @@ async def _show_schedule(args: argparse.Namespace) -> int:
 
 
 async def _steer_schedule(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         if args.verb != "remove":
             print(schedule_line(await client.steer_schedule(args.schedule, args.verb)))
             return 0

@@ -35,7 +35,7 @@ def add_scraper_commands(commands: Any, url: dict[str, Any]) -> None:
 
 
 async def _add(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         for image in args.images:
             entry = await client.add_scraper(image)
             settings = len(entry["schema"].get("properties", {}))
@@ -47,7 +47,7 @@ async def _add(args: argparse.Namespace) -> int:
 
 
 async def _list(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         entries = await client.scrapers()
     if not entries:
         print("no scrapers; add one with `seeker scrapers add IMAGE`")
@@ -58,7 +58,7 @@ async def _list(args: argparse.Namespace) -> int:
 
 
 async def _show(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         entry = await client.scraper(args.name)
     print(f"{entry['name']} (contract {entry['contract']})")
     if entry["description"]:
@@ -81,7 +81,7 @@ async def _show(args: argparse.Namespace) -> int:
 
 
 async def _remove(args: argparse.Namespace) -> int:
-    async with SeekerClient(args.seeker) as client:
+    async with SeekerClient(args.seeker, token=args.token) as client:
         await client.remove_scraper(args.name)
     print(f"{args.name}: removed from the catalog")
     return 0

@@ -58,6 +58,21 @@ OPERATOR_TOKEN = "sgo_test-operator-token"
 OPERATOR_HEADERS = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def operator_cli() -> Iterator[None]:
+    """`seeker` commands the tests run send OPERATOR_TOKEN."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEEKGIVE_TOKEN", OPERATOR_TOKEN)
+        yield
+
+
+def operator_token_file(directory: Path) -> Path:
+    """A file holding OPERATOR_TOKEN, for `seeker run --operator-token-file`."""
+    path = directory / "operator-token"
+    path.write_text(OPERATOR_TOKEN + "\n")
+    return path
+
+
 @pytest.fixture(autouse=True)
 def no_thread_leaks() -> Iterator[None]:
     """Every thread a test starts (executors, clients) is gone when it ends."""
@@ -274,7 +289,7 @@ async def stored_chunks(store_url: str) -> int:
 
 async def issue_token(seeker_url: str, **body: object) -> str:
     """A new admission token from the Seeker at `seeker_url` (through its API)."""
-    async with SeekerClient(seeker_url) as client:
+    async with SeekerClient(seeker_url, token=OPERATOR_TOKEN) as client:
         return str((await client.issue_token(body))["token"])
 
 
@@ -293,6 +308,7 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
             seeker = await stack.enter_async_context(
                 Seeker(
                     SeekerConfig(
+                        operator_token=OPERATOR_TOKEN,
                         port=0,
                         data_dir=tmp_path / "seeker",
                         store_url=store_url,
@@ -315,7 +331,7 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
                         )
                     )
                 )
-            http = await stack.enter_async_context(aiohttp.ClientSession())
+            http = await stack.enter_async_context(aiohttp.ClientSession(headers=OPERATOR_HEADERS))
             async with asyncio.timeout(JOB_TIMEOUT_S):
                 while True:
                     async with http.get(f"{seeker.url}/api/v1/givers") as response:
@@ -328,7 +344,7 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
 
 
 async def submit_and_wait(seeker: Seeker, body: dict[str, Any]) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         async with http.post(f"{seeker.url}/api/v1/jobs", data=canonical.dumps(body)) as r:
             assert r.status == 201, await r.text()
             job = await r.json()
@@ -341,7 +357,7 @@ async def submit_and_wait(seeker: Seeker, body: dict[str, Any]) -> dict[str, Any
 
 
 async def export(seeker: Seeker, job_id: str) -> list[dict[str, Any]]:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         async with http.get(f"{seeker.url}/api/v1/jobs/{job_id}/records") as response:
             assert response.status == 200
             return [canonical.loads(line) for line in (await response.read()).splitlines()]

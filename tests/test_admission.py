@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import issue_token
+from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN, issue_token
 
 from channel import canonical, messages
 from channel.identity import Identity
@@ -31,14 +31,19 @@ CAPS = Capabilities(
 async def seeker(tmp_path: Path) -> AsyncIterator[Seeker]:
     """A Seeker as by default: a Giver needs a token or an operator's approval."""
     async with Seeker(
-        SeekerConfig(port=0, data_dir=tmp_path / "seeker", poll_interval_s=0.05)
+        SeekerConfig(
+            operator_token=OPERATOR_TOKEN,
+            port=0,
+            data_dir=tmp_path / "seeker",
+            poll_interval_s=0.05,
+        )
     ) as s:
         yield s
 
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as session:
         yield session
 
 

@@ -9,6 +9,8 @@ import aiohttp
 import pytest
 from conftest import (
     BIN,
+    OPERATOR_HEADERS,
+    OPERATOR_TOKEN,
     Grid,
     build_test_image,
     export,
@@ -183,7 +185,7 @@ def test_a_form_value_that_does_not_convert_names_its_field(
 
 
 async def api(seeker: Seeker, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         data = None if body is None else canonical.dumps(body)
         async with http.request(method, f"{seeker.url}/api/v1{path}", data=data) as response:
             return response.status, await response.json()
@@ -193,7 +195,9 @@ async def test_the_catalog_scraper_is_added_from_its_built_image(
     store_url: str, tmp_path: Path, catalog_image: str, docker_client: Any
 ) -> None:
     image = docker_client.images.get(catalog_image)
-    config = SeekerConfig(port=0, data_dir=tmp_path / "seeker", store_url=store_url)
+    config = SeekerConfig(
+        operator_token=OPERATOR_TOKEN, port=0, data_dir=tmp_path / "seeker", store_url=store_url
+    )
     async with Seeker(config) as seeker:
         status, added = await api(seeker, "POST", "/scrapers", {"image": catalog_image})
         assert status == 201, added
@@ -227,7 +231,9 @@ async def test_the_catalog_scraper_is_added_from_its_built_image(
 async def test_images_the_catalog_cannot_take_are_refused(
     tmp_path: Path, faulty_image: str
 ) -> None:
-    async with Seeker(SeekerConfig(port=0, data_dir=tmp_path / "seeker")) as seeker:
+    async with Seeker(
+        SeekerConfig(operator_token=OPERATOR_TOKEN, port=0, data_dir=tmp_path / "seeker")
+    ) as seeker:
         status, error = await api(seeker, "POST", "/scrapers", {"image": faulty_image})
         assert (status, error["code"]) == (400, "invalid_scraper")
         assert "no seekgive.settings-schema label" in error["message"]
@@ -242,7 +248,9 @@ async def test_images_the_catalog_cannot_take_are_refused(
 async def test_settings_are_checked_on_submit_naming_the_field(
     tmp_path: Path, catalog_image: str
 ) -> None:
-    async with Seeker(SeekerConfig(port=0, data_dir=tmp_path / "seeker")) as seeker:
+    async with Seeker(
+        SeekerConfig(operator_token=OPERATOR_TOKEN, port=0, data_dir=tmp_path / "seeker")
+    ) as seeker:
         assert (await api(seeker, "POST", "/scrapers", {"image": catalog_image}))[0] == 201
         for settings, message in (
             ({"timeout_s": 0}, "settings.timeout_s: 0 is less than or equal to the minimum of 0"),
@@ -284,7 +292,9 @@ async def test_a_job_naming_a_scraper_runs_its_pinned_image(
 
 
 async def test_the_scrapers_commands(tmp_path: Path, catalog_image: str) -> None:
-    async with Seeker(SeekerConfig(port=0, data_dir=tmp_path / "seeker")) as seeker:
+    async with Seeker(
+        SeekerConfig(operator_token=OPERATOR_TOKEN, port=0, data_dir=tmp_path / "seeker")
+    ) as seeker:
         seeker_flag = ("--seeker", seeker.url)
         code, out, err = await run(BIN / "seeker", "scrapers", "list", *seeker_flag)
         assert (code, out) == (0, "no scrapers; add one with `seeker scrapers add IMAGE`\n"), err

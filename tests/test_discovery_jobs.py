@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import demo_wiki
 import pytest
-from conftest import Grid, export, submit_and_wait
+from conftest import OPERATOR_HEADERS, Grid, export, submit_and_wait
 
 from channel import canonical, sealing
 from seeker import discovered
@@ -141,7 +141,7 @@ async def test_a_crawl_stops_growing_at_its_cap_and_keeps_captures_when_asked(
     assert (job["keys"]["total"], job["discovered"]) == (6, 5)
     plain = await export(seeker, job["job_id"])
     assert len(plain) == job["keys"]["done"] and not any("capture" in r for r in plain)
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         url = f"{seeker.url}/api/v1/jobs/{job['job_id']}/records?full=1"
         async with http.get(url) as response:
             full = [canonical.loads(line) for line in (await response.read()).splitlines()]

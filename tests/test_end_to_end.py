@@ -15,6 +15,8 @@ import docker
 import pytest
 from conftest import (
     JOB_TIMEOUT_S,
+    OPERATOR_HEADERS,
+    OPERATOR_TOKEN,
     POLL_S,
     Grid,
     catalog_job,
@@ -110,7 +112,7 @@ async def test_failed_tasks_are_recorded_and_the_giver_keeps_serving(
     assert "timed out after 3 s" in reasons[2]
     for job in jobs:
         assert job["keys"]["failed"] == 3 and len(job["failures"]) == 3
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         async with http.get(f"{seeker.url}/api/v1/jobs/{jobs[2]['job_id']}/failures") as r:
             failed = [canonical.loads(line) for line in (await r.read()).splitlines()]
     assert sorted(f["key"] for f in failed) == keys
@@ -172,13 +174,14 @@ async def test_a_giver_that_stops_releases_its_block_and_another_finishes_the_jo
     # The lease would lapse only after timeout_s + lease_grace_s (90 s): well after
     # the 10 s the test waits for the block to come back, so only a release explains it.
     config = SeekerConfig(
+        operator_token=OPERATOR_TOKEN,
         port=0,
         data_dir=tmp_path / "seeker",
         poll_interval_s=POLL_S,
         lease_grace_s=60.0,
         open_registration=True,
     )
-    async with Seeker(config) as seeker, aiohttp.ClientSession() as http:
+    async with Seeker(config) as seeker, aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         assert seeker.coordinator is not None
 
         def giver(name: str) -> Giver:
@@ -264,7 +267,7 @@ async def test_bob_processes_a_jobs_records_and_sarah_submits_a_job_over_them(
             yield canonical.dumps(record) + b"\n"
 
     channel_url = f"{seeker.url}/channel"
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         uploaded = await DatasetClient(channel_url, bob, http).put("eur-next", body())
         assert uploaded.records == len(processed)
         downloaded = b"".join(

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import docker
 import pytest
-from conftest import BASE_IMAGE, free_port
+from conftest import BASE_IMAGE, OPERATOR_HEADERS, OPERATOR_TOKEN, free_port
 
 from channel import canonical
 from channel.messages import Accept, Done, Invalidate, Message, Release, Report
@@ -73,6 +73,7 @@ class Heard:
 @pytest.fixture
 async def seeker(tmp_path: Path) -> AsyncIterator[Seeker]:
     config = SeekerConfig(
+        operator_token=OPERATOR_TOKEN,
         port=0,
         data_dir=tmp_path / "seeker",
         poll_interval_s=POLL_S,
@@ -128,14 +129,14 @@ def verified(monkeypatch: pytest.MonkeyPatch) -> list[GiverInfo]:
 
 
 async def submit(seeker: Seeker, body: dict[str, Any]) -> str:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         async with http.post(f"{seeker.url}/api/v1/jobs", data=canonical.dumps(body)) as r:
             assert r.status == 201, await r.text()
             return (await r.json())["job_id"]
 
 
 async def job_state(seeker: Seeker, job_id: str) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         async with http.get(f"{seeker.url}/api/v1/jobs/{job_id}") as response:
             return await response.json()
 
@@ -149,7 +150,7 @@ async def wait_until_done(seeker: Seeker, job_id: str) -> dict[str, Any]:
 
 
 async def givers_view(seeker: Seeker) -> list[dict[str, Any]]:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         async with http.get(f"{seeker.url}/api/v1/givers") as response:
             assert response.status == 200
             return (await response.json())["givers"]
@@ -304,6 +305,7 @@ async def test_registering_again_carries_what_the_machine_offers_now(
     an image tagged while no Seeker ran (no Report could carry it). The Seeker's
     key is the one in its state store, which the Giver pinned."""
     config = SeekerConfig(
+        operator_token=OPERATOR_TOKEN,
         port=free_port(),
         data_dir=tmp_path / "seeker",
         poll_interval_s=POLL_S,

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import docker
 import pytest
-from conftest import Grid, counted_runs, export, submit_and_wait
+from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN, Grid, counted_runs, export, submit_and_wait
 
 from channel import canonical
 from channel.identity import Identity
@@ -70,7 +70,7 @@ def scraper(docker_client: docker.DockerClient, catalog_image: str) -> Iterator[
 async def add_to_catalog(seeker: Seeker, built: Built) -> Path:
     """Add the image to the Seeker's catalog, then remove it from the Engine; the
     archive the Seeker kept."""
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         body = {"image": built.tag}
         async with http.post(f"{seeker.url}/api/v1/scrapers", json=body) as response:
             assert response.status == 201, await response.text()
@@ -234,7 +234,10 @@ async def test_the_archive_route_serves_admitted_givers_signed_requests_only(
     unknown = "sha256:" + "0" * 64
 
     async def fetch(target: str, headers: dict[str, str]) -> tuple[int, Any]:
-        async with aiohttp.ClientSession() as http, http.get(target, headers=headers) as r:
+        async with (
+            aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http,
+            http.get(target, headers=headers) as r,
+        ):
             return r.status, (await r.json() if r.status != 200 else await length(r))
 
     forged = request_headers(stranger, "GET", path, now) | {"Seekgive-Giver": giver.id}
@@ -300,7 +303,7 @@ async def test_a_fetch_that_fails_for_now_releases_the_task_and_a_later_one_runs
             if r.name == "seeker.coordinator" and " released task " in r.getMessage()
         ]
 
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         body = scraper_job(scraper, demo_site_url)
         async with http.post(f"{seeker.url}/api/v1/jobs", json=body) as response:
             assert response.status == 201
@@ -329,7 +332,7 @@ async def test_an_archive_is_saved_again_when_missing_and_goes_with_its_scraper(
     giver = await asyncio.to_thread(Identity.load_or_create, tmp_path / "giver-0" / "identity.key")
     path = archive_path(scraper.id)
     url = f"{seeker.url}{API_ROOT}{path}"
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         async with http.post(f"{seeker.url}/api/v1/scrapers", json={"image": scraper.tag}) as r:
             assert r.status == 201
         archive = seeker.config.archive_dir / f"{scraper.id.removeprefix('sha256:')}.tar"
@@ -349,10 +352,12 @@ async def test_an_archive_is_saved_again_when_missing_and_goes_with_its_scraper(
 async def test_a_scraper_whose_archive_cannot_be_kept_is_not_added(
     tmp_path: Path, scraper: Built
 ) -> None:
-    config = SeekerConfig(port=0, data_dir=tmp_path / "seeker", poll_interval_s=POLL_S)
+    config = SeekerConfig(
+        operator_token=OPERATOR_TOKEN, port=0, data_dir=tmp_path / "seeker", poll_interval_s=POLL_S
+    )
     await asyncio.to_thread(config.data_dir.mkdir)
     await asyncio.to_thread(config.archive_dir.write_bytes, b"")
-    async with Seeker(config) as seeker, aiohttp.ClientSession() as http:
+    async with Seeker(config) as seeker, aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         async with http.post(f"{seeker.url}/api/v1/scrapers", json={"image": scraper.tag}) as r:
             assert r.status == 500
             error = await r.json()

@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN
 
 from giver.config import GiverConfig
 from giver.daemon import Giver
@@ -80,9 +81,13 @@ async def test_an_image_outside_the_policy_is_refused_and_the_seeker_shows_why(
     tmp_path: Path, faulty_image: str
 ) -> None:
     config = SeekerConfig(
-        port=0, data_dir=tmp_path / "seeker", poll_interval_s=0.05, open_registration=True
+        operator_token=OPERATOR_TOKEN,
+        port=0,
+        data_dir=tmp_path / "seeker",
+        poll_interval_s=0.05,
+        open_registration=True,
     )
-    async with Seeker(config) as seeker, aiohttp.ClientSession() as http:
+    async with Seeker(config) as seeker, aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         policy = ("seekgive/catalog",)
         giver_config = GiverConfig(
             seeker_url=seeker.url, data_dir=tmp_path / "giver", allowed_images=policy

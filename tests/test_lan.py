@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import WSMsgType
+from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN
 from zeroconf import ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
@@ -114,6 +115,7 @@ class Lan:
 
     async def seeker(self) -> Seeker:
         config = SeekerConfig(
+            operator_token=OPERATOR_TOKEN,
             port=0,
             data_dir=self._tmp_path / "seeker",
             poll_interval_s=POLL_S,
@@ -169,7 +171,7 @@ async def test_a_seeker_finds_a_lan_giver_runs_a_job_on_it_and_drops_it_when_it_
     assert giver.registration.channel_url == f"{seeker.url}/channel"
     assert giver.registration.seeker_url == seeker.url
     body = {"image": faulty_image, "keys": ["a", "b", "c"], "block_size": 2, "settings": {}}
-    async with SeekerClient(seeker.url) as client, asyncio.timeout(WAIT_S):
+    async with SeekerClient(seeker.url, token=OPERATOR_TOKEN) as client, asyncio.timeout(WAIT_S):
         job = await wait_for_job(client, (await client.submit(body))["job_id"], echo=False)
     assert job["keys"]["done"] == 3
     await giver.stop()
@@ -236,7 +238,7 @@ async def test_a_lan_giver_refuses_a_seeker_naming_no_absolute_channel_url() -> 
         0,
         introduce=introduce,
     )
-    async with listener, aiohttp.ClientSession() as http:
+    async with listener, aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         async with http.ws_connect(session_url(LOOPBACK, listener.port)) as ws:
             await ws.send_bytes(encode(Challenge("nonce")))
             register = decode((await ws.receive()).data)

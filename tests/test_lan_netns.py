@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import OPERATOR_TOKEN, operator_token_file
 from netns import Lan, Lines, Node
 
 BIN = Path(sys.executable).parent
@@ -76,6 +77,8 @@ def test_a_discovering_seeker_runs_a_job_on_lan_givers_and_follows_them(
             str(SEEKER_PORT),
             "--data-dir",
             str(tmp_path / "seeker"),
+            "--operator-token-file",
+            str(operator_token_file(tmp_path)),
             "--discover",
             "--open-registration",
         ],
@@ -101,7 +104,7 @@ def test_a_discovering_seeker_runs_a_job_on_lan_givers_and_follows_them(
     ]
 
     def online() -> set[str]:
-        listed = seeker_node.fetch_json(f"{api}/givers")["givers"]
+        listed = seeker_node.fetch_json(f"{api}/givers", token=OPERATOR_TOKEN)["givers"]
         return {g["giver_id"] for g in listed if g["online"]}
 
     until(lambda: set(ids) <= online())

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import free_port, issue_token
+from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN, free_port, issue_token
 from test_restart import job_state, seeker_process, wait_for
 
 from channel.base import SETTLE_S
@@ -62,6 +62,7 @@ async def test_the_lease_goes_to_one_holder_at_a_time(
 
 def config(tmp_path: Path, name: str, mongo_url: str) -> SeekerConfig:
     return SeekerConfig(
+        operator_token=OPERATOR_TOKEN,
         port=0,
         data_dir=tmp_path / name,
         store_url=mongo_url,
@@ -75,7 +76,7 @@ async def test_a_seeker_standing_by_refuses_work_then_takes_over(
     tmp_path: Path, mongo_url: str
 ) -> None:
     async with AsyncExitStack() as stack:
-        http = await stack.enter_async_context(aiohttp.ClientSession())
+        http = await stack.enter_async_context(aiohttp.ClientSession(headers=OPERATOR_HEADERS))
         first = await stack.enter_async_context(Seeker(config(tmp_path, "a", mongo_url)))
         second = await stack.enter_async_context(Seeker(config(tmp_path, "b", mongo_url)))
         assert first.leadership and first.leadership.leading
@@ -194,7 +195,9 @@ async def test_when_the_leader_dies_the_other_seeker_finishes_the_job_running_no
         # A connection per request, as through a load balancer: a pooled one to the
         # killed Seeker would fail.
         http = await stack.enter_async_context(
-            aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(force_close=True), headers=OPERATOR_HEADERS
+            )
         )
         leader = await stack.enter_async_context(
             seeker_process(ports[0], tmp_path / "a", log, shared(mongo_url))

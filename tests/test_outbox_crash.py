@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from conftest import OPERATOR_HEADERS, free_port, operator_token_file
 
 from channel.factory import open_channel
 from channel.models import Result
@@ -63,6 +63,10 @@ class Process:
             raise
 
 
+def operator_request(url: str) -> urllib.request.Request:
+    return urllib.request.Request(url, headers=OPERATOR_HEADERS)
+
+
 def wait_until(condition: Callable[[], object], what: str) -> None:
     deadline = time.monotonic() + WAIT_S
     while not condition():
@@ -103,6 +107,8 @@ class Grid:
             self.seeker_url.rpartition(":")[2],
             "--data-dir",
             self.root / "seeker",
+            "--operator-token-file",
+            operator_token_file(self.root),
             "--store",
             self.store,
             "--channel-url",
@@ -153,11 +159,15 @@ class Grid:
         return submitted.stdout.strip()
 
     def job(self, job_id: str) -> dict:
-        with urllib.request.urlopen(f"{self.seeker_url}/api/v1/jobs/{job_id}") as response:
+        with urllib.request.urlopen(
+            operator_request(f"{self.seeker_url}/api/v1/jobs/{job_id}")
+        ) as response:
             return json.load(response)
 
     def records(self, job_id: str) -> list[dict]:
-        with urllib.request.urlopen(f"{self.seeker_url}/api/v1/jobs/{job_id}/records") as r:
+        with urllib.request.urlopen(
+            operator_request(f"{self.seeker_url}/api/v1/jobs/{job_id}/records")
+        ) as r:
             return [json.loads(line) for line in r.read().splitlines()]
 
     def wait_done(self, job_id: str) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import docker
 import pytest
-from conftest import REPO, free_port
+from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN, REPO, free_port
 
 from channel.identity import Identity
 from giver.config import GiverConfig
@@ -199,7 +199,9 @@ async def run_cli(*argv: object) -> tuple[int, str, str]:
 async def test_seeker_cli_submits_follows_shows_and_exports(
     tmp_path: Path, faulty_image: str
 ) -> None:
-    config = SeekerConfig(port=0, data_dir=tmp_path / "seeker", poll_interval_s=0.05)
+    config = SeekerConfig(
+        operator_token=OPERATOR_TOKEN, port=0, data_dir=tmp_path / "seeker", poll_interval_s=0.05
+    )
     async with Seeker(config) as seeker:
         seeker_flag = ("--seeker", seeker.url)
         giver_config = GiverConfig(
@@ -274,7 +276,11 @@ async def test_a_real_giver_runs_the_image_for_its_own_architecture(
     here = probe_arch()
     elsewhere = "arm64" if here != "arm64" else "amd64"
     config = SeekerConfig(
-        port=0, data_dir=tmp_path / "seeker", poll_interval_s=0.05, open_registration=True
+        operator_token=OPERATOR_TOKEN,
+        port=0,
+        data_dir=tmp_path / "seeker",
+        poll_interval_s=0.05,
+        open_registration=True,
     )
     async with Seeker(config) as seeker:
         giver_config = GiverConfig(seeker_url=seeker.url, data_dir=tmp_path / "giver", slots=1)
@@ -293,7 +299,10 @@ async def test_a_real_giver_runs_the_image_for_its_own_architecture(
             code, out, err = await run_cli(*submit, *elsewhere_only, "--keys", "c")
             assert code == 0, err
             url = f"{seeker.url}/api/v1/jobs/{out.strip()}"
-            async with aiohttp.ClientSession() as http, asyncio.timeout(STOP_TIMEOUT_S):
+            async with (
+                aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http,
+                asyncio.timeout(STOP_TIMEOUT_S),
+            ):
                 while True:
                     async with http.get(url) as response:
                         view = await response.json()

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import free_port, issue_token
+from conftest import OPERATOR_HEADERS, free_port, issue_token, operator_token_file
 
 from giver.config import GiverConfig
 from giver.daemon import Giver
@@ -27,7 +27,10 @@ KEYS = 60
 def spawn(port: int, data_dir: Path, log: Path, args: tuple[str, ...]) -> subprocess.Popen:
     with log.open("ab") as err:
         return subprocess.Popen(
-            [BIN / "seeker", "run", "--port", str(port), "--data-dir", data_dir, *args],
+            [
+                *(BIN / "seeker", "run", "--port", str(port), "--data-dir", data_dir),
+                *("--operator-token-file", operator_token_file(log.parent), *args),
+            ],
             stderr=err,
         )
 
@@ -40,7 +43,10 @@ async def seeker_process(
     for another Seeker on the same store); stopped at the end if still running."""
     process = await asyncio.to_thread(spawn, port, data_dir, log, args)
     try:
-        async with aiohttp.ClientSession() as http, asyncio.timeout(JOB_TIMEOUT_S):
+        async with (
+            aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http,
+            asyncio.timeout(JOB_TIMEOUT_S),
+        ):
             while True:
                 try:
                     async with http.get(f"http://127.0.0.1:{port}/api/v1/leader") as response:
@@ -84,7 +90,7 @@ async def test_sigkill_mid_job_then_restart_counts_every_key_once(
     seeker_url = f"http://127.0.0.1:{port}"
     data_dir, log = tmp_path / "seeker", tmp_path / "seeker.log"
     async with AsyncExitStack() as stack:
-        http = await stack.enter_async_context(aiohttp.ClientSession())
+        http = await stack.enter_async_context(aiohttp.ClientSession(headers=OPERATOR_HEADERS))
         first = await stack.enter_async_context(seeker_process(port, data_dir, log, stores))
         # Their admissions and the Seeker's key outlive the restart, in the state store.
         token = await issue_token(seeker_url, uses=2)

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import BIN, run
+from conftest import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, run
 
 from seeker import periodic
 from seeker.config import SeekerConfig
@@ -83,6 +83,7 @@ class ManualClock:
 
 def config(data_dir: Path, state_url: str = "", lease_s: float = 15.0) -> SeekerConfig:
     return SeekerConfig(
+        operator_token=OPERATOR_TOKEN,
         port=0,
         data_dir=data_dir,
         state_url=state_url,
@@ -131,7 +132,7 @@ class Api:
 @asynccontextmanager
 async def running(seeker: Seeker, clock: ManualClock) -> AsyncIterator[Api]:
     """The Seeker started, once its schedule loop sleeps."""
-    async with seeker, aiohttp.ClientSession() as http:
+    async with seeker, aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         await clock.quiet()
         yield Api(http, seeker, clock)
 
@@ -335,7 +336,7 @@ async def test_a_seeker_standing_by_never_fires_and_fires_once_it_leads(
     clock = ManualClock(T0)
     ticks = [T0 + HOUR_S, T0 + 2 * HOUR_S]
     async with AsyncExitStack() as stack:
-        http = await stack.enter_async_context(aiohttp.ClientSession())
+        http = await stack.enter_async_context(aiohttp.ClientSession(headers=OPERATOR_HEADERS))
         first = await stack.enter_async_context(
             Seeker(config(tmp_path / "a", mongo_url, lease_s=2.0), clock=clock)
         )

@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN
 
 from channel import canonical, messages
 from channel.identity import Identity
@@ -24,14 +25,20 @@ CAPS = Capabilities(
 @pytest.fixture
 async def seeker(tmp_path: Path) -> AsyncIterator[Seeker]:
     """A Seeker admitting every Giver: admission is tested in test_admission."""
-    config = SeekerConfig(port=0, data_dir=tmp_path, poll_interval_s=0.05, open_registration=True)
+    config = SeekerConfig(
+        operator_token=OPERATOR_TOKEN,
+        port=0,
+        data_dir=tmp_path,
+        poll_interval_s=0.05,
+        open_registration=True,
+    )
     async with Seeker(config) as s:
         yield s
 
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as session:
         yield session
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import BIN, run
+from conftest import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, run
 
 from channel.base import JobPolicy
 from seeker.config import SeekerConfig
@@ -26,8 +26,16 @@ async def seeker_cli(url: str, *argv: object) -> tuple[int, str, str]:
 async def test_a_keys_file_job_is_steered_dumped_and_loaded_elsewhere(tmp_path: Path) -> None:
     keys = tmp_path / "keys.txt"
     keys.write_text("".join(f"https://shop.test/item/{n % 900}\n" for n in range(1000)))
-    first = Seeker(SeekerConfig(port=0, data_dir=tmp_path / "one", poll_interval_s=0.05))
-    second = Seeker(SeekerConfig(port=0, data_dir=tmp_path / "two", poll_interval_s=0.05))
+    first = Seeker(
+        SeekerConfig(
+            operator_token=OPERATOR_TOKEN, port=0, data_dir=tmp_path / "one", poll_interval_s=0.05
+        )
+    )
+    second = Seeker(
+        SeekerConfig(
+            operator_token=OPERATOR_TOKEN, port=0, data_dir=tmp_path / "two", poll_interval_s=0.05
+        )
+    )
     async with first, second:
         code, out, err = await seeker_cli(
             first.url, "submit", "--image", "x:1", "--keys-file", keys, "--name", "items"
@@ -82,7 +90,9 @@ async def test_a_keys_file_job_is_steered_dumped_and_loaded_elsewhere(tmp_path: 
 async def test_bad_input_is_one_clear_line_and_creates_nothing(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with Seeker(SeekerConfig(port=0, data_dir=tmp_path / "s")) as seeker:
+    async with Seeker(
+        SeekerConfig(operator_token=OPERATOR_TOKEN, port=0, data_dir=tmp_path / "s")
+    ) as seeker:
         missing = tmp_path / "absent.txt"
         cases = [
             (("--keys-file", missing), f"cannot read keys file {missing}"),
@@ -128,11 +138,13 @@ async def test_bad_input_is_one_clear_line_and_creates_nothing(
 
 def test_a_discover_interface_must_be_an_ip_address() -> None:
     with pytest.raises(ConfigError, match="'eth0' is not an IP address"):
-        SeekerConfig(discover=True, discover_interfaces=("eth0",))
+        SeekerConfig(operator_token=OPERATOR_TOKEN, discover=True, discover_interfaces=("eth0",))
 
 
 async def test_tokens_are_issued_listed_and_revoked_and_the_key_is_shown(tmp_path: Path) -> None:
-    async with Seeker(SeekerConfig(port=0, data_dir=tmp_path / "s")) as seeker:
+    async with Seeker(
+        SeekerConfig(operator_token=OPERATOR_TOKEN, port=0, data_dir=tmp_path / "s")
+    ) as seeker:
         cli = (BIN / "seeker", "--seeker", seeker.url)
         code, out, err = await run(
             *cli, "token", "issue", "--label", "lab", "--expires-in", "2h", "--uses", "3"
@@ -157,8 +169,10 @@ async def test_tokens_are_issued_listed_and_revoked_and_the_key_is_shown(tmp_pat
 
 async def test_reader_tokens_open_the_channel_to_the_jobs_they_name(tmp_path: Path) -> None:
     async with (
-        Seeker(SeekerConfig(port=0, data_dir=tmp_path / "s")) as seeker,
-        aiohttp.ClientSession() as http,
+        Seeker(
+            SeekerConfig(operator_token=OPERATOR_TOKEN, port=0, data_dir=tmp_path / "s")
+        ) as seeker,
+        aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http,
     ):
         cli = (BIN / "seeker", "--seeker", seeker.url)
         code, out, err = await run(

@@ -125,6 +125,15 @@ class StateStore(ABC):
         """Delete a Giver's admission; whether there was one."""
 
     @abstractmethod
+    async def operators(self) -> Doc | None:
+        """The operators' credentials (password hash, token hashes, session key), or None."""
+
+    @abstractmethod
+    async def replace_operators(self, doc: Doc) -> bool:
+        """Store the operators' credentials if the stored ones are still at
+        `doc["version"] - 1` (version 1: if none are stored); whether they were."""
+
+    @abstractmethod
     async def insert_schedule(self, doc: Doc) -> None:
         """Store a new schedule `doc["schedule_id"]`."""
 

@@ -66,6 +66,7 @@ class MongoState(StateStore):
         self._seeker_key = database["seeker_key"]
         self._tokens = database["tokens"]
         self._admissions = database["admissions"]
+        self._operators = database["operators"]
         self._schedules = database["schedules"]
         self._runs = database["schedule_runs"]
         self._scrapers = database["scrapers"]
@@ -258,6 +259,25 @@ class MongoState(StateStore):
                     "doc": Binary(canonical.dumps(doc)),
                 },
             )
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return result.modified_count == 1
+
+    async def operators(self) -> Doc | None:
+        docs = await self._find(self._operators, {"_id": "operators"}, [], 1)
+        return docs[0] if docs else None
+
+    async def replace_operators(self, doc: Doc) -> bool:
+        stored = {"version": doc["version"], "doc": Binary(canonical.dumps(doc))}
+        try:
+            if doc["version"] == 1:
+                await self._operators.insert_one({"_id": "operators", **stored})
+                return True
+            result = await self._operators.replace_one(
+                {"_id": "operators", "version": doc["version"] - 1}, stored
+            )
+        except DuplicateKeyError:
+            return False
         except PyMongoError as e:
             raise self._unavailable(e) from e
         return result.modified_count == 1

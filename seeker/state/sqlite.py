@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS tokens (
     version INTEGER NOT NULL,
     doc BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS operators (
+    id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    doc BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS admissions (
     giver_id TEXT PRIMARY KEY,
     doc BLOB NOT NULL
@@ -258,6 +263,23 @@ class SqliteState(StateStore):
                 (doc["version"], canonical.dumps(doc), doc["token_id"], doc["version"] - 1),
             )
         )
+        return cursor.rowcount == 1
+
+    async def operators(self) -> Doc | None:
+        docs = await self._docs("SELECT doc FROM operators WHERE id = 'operators'", ())
+        return docs[0] if docs else None
+
+    async def replace_operators(self, doc: Doc) -> bool:
+        version, data = doc["version"], canonical.dumps(doc)
+        if version == 1:
+            sql = (
+                "INSERT INTO operators (id, version, doc) VALUES ('operators', ?, ?) "
+                "ON CONFLICT (id) DO NOTHING"
+            )
+            cursor = await self._run(lambda db: db.execute(sql, (version, data)))
+        else:
+            sql = "UPDATE operators SET version = ?, doc = ? WHERE id = 'operators' AND version = ?"
+            cursor = await self._run(lambda db: db.execute(sql, (version, data, version - 1)))
         return cursor.rowcount == 1
 
     async def admit(self, doc: Doc) -> Doc:
