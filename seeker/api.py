@@ -1,6 +1,6 @@
 """The Seeker's JSON API: Giver registration, admission and sessions, admission
-tokens; job routes are in jobs_api, reader tokens in readers_api, schedules in
-schedules_api."""
+tokens; job routes are in jobs_api and job_detail_api, the overview in
+overview_api, reader tokens in readers_api, schedules in schedules_api."""
 
 import logging
 import time
@@ -21,7 +21,9 @@ from seeker.errors import (
     RegistrationPending,
 )
 from seeker.images_api import add_image_routes
+from seeker.job_detail_api import add_job_detail_routes
 from seeker.jobs_api import add_job_routes, seeker_errors
+from seeker.overview_api import add_overview_routes
 from seeker.periodic import PeriodicJobs
 from seeker.readers_api import add_reader_routes
 from seeker.schedules_api import add_schedule_routes
@@ -73,6 +75,8 @@ def make_api(
     app.router.add_post("/tokens/{token_id}/revoke", revoke_token)
     app.router.add_get("/givers/{giver_id}/session", giver_session)
     add_job_routes(app, config, coordinator)
+    add_job_detail_routes(app)
+    add_overview_routes(app, coordinator, admissions)
     add_scraper_routes(app, catalog)
     add_schedule_routes(app, periodic)
     add_image_routes(app, catalog, admissions, max_skew_s=config.registration_skew_s)

@@ -175,3 +175,19 @@ class ArchiveError(SeekerError):
     def __init__(self, message: str, *, image: str) -> None:
         super().__init__(message)
         self.image = image
+
+
+class InvalidQuery(SeekerError):
+    """A request's query parameter is malformed; `parameter` names it."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class BadCursor(InvalidQuery):
+    """A paging cursor (`after`) is not one the Seeker hands out."""
+
+    def __init__(self, cursor: str, message: str) -> None:
+        super().__init__("after", message)
+        self.cursor = cursor
