@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -283,12 +283,17 @@ Grid = Callable[..., Any]
 
 @pytest.fixture
 async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
-    """Start a Seeker and `givers` Givers (each with `giver_settings` too); everything
-    stops when the test ends."""
+    """Start a Seeker (its Channel on `store_url`, its state on `state_url`; by
+    default SQLite files) and `givers` Givers (each with `giver_settings` too);
+    everything stops when the test ends."""
     async with AsyncExitStack() as stack:
 
         async def start(
-            store_url: str = "", givers: int = 2, slots: int = 2, **giver_settings: Any
+            store_url: str = "",
+            givers: int = 2,
+            slots: int = 2,
+            state_url: str = "",
+            **giver_settings: Any,
         ) -> Seeker:
             seeker = await stack.enter_async_context(
                 Seeker(
@@ -296,7 +301,9 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
                         port=0,
                         data_dir=tmp_path / "seeker",
                         store_url=store_url,
+                        state_url=state_url,
                         poll_interval_s=POLL_S,
+                        operator_token=OPERATOR_TOKEN,
                     )
                 )
             )
@@ -315,7 +322,7 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
                         )
                     )
                 )
-            http = await stack.enter_async_context(aiohttp.ClientSession())
+            http = await stack.enter_async_context(aiohttp.ClientSession(headers=OPERATOR_HEADERS))
             async with asyncio.timeout(JOB_TIMEOUT_S):
                 while True:
                     async with http.get(f"{seeker.url}/api/v1/givers") as response:
@@ -327,8 +334,21 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
         yield start
 
 
+async def poll_until(
+    fetch: Callable[[], Awaitable[dict[str, Any]]], done: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """Fetch until `done` holds for what was fetched; return that.
+
+    The state lives behind an HTTP API, so there is no event to wait on: poll.
+    """
+    async with asyncio.timeout(JOB_TIMEOUT_S):
+        while not done(value := await fetch()):  # noqa: ASYNC110
+            await asyncio.sleep(POLL_S)
+    return value
+
+
 async def submit_and_wait(seeker: Seeker, body: dict[str, Any]) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         async with http.post(f"{seeker.url}/api/v1/jobs", data=canonical.dumps(body)) as r:
             assert r.status == 201, await r.text()
             job = await r.json()
@@ -341,7 +361,7 @@ async def submit_and_wait(seeker: Seeker, body: dict[str, Any]) -> dict[str, Any
 
 
 async def export(seeker: Seeker, job_id: str) -> list[dict[str, Any]]:
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         async with http.get(f"{seeker.url}/api/v1/jobs/{job_id}/records") as response:
             assert response.status == 200
             return [canonical.loads(line) for line in (await response.read()).splitlines()]
