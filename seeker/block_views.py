@@ -16,13 +16,10 @@ from channel.base import Channel
 from channel.models import KeyBlock
 from seeker.blocks import Block, BlockStatus, Role, Run, block_id
 from seeker.choice import disagreement
-from seeker.coordinator import Coordinator
+from seeker.coordinator import QUERY_BATCH, Coordinator
 from seeker.errors import UnknownBlock
 from seeker.jobs import Job
 from seeker.work import LeaseRef
-
-# Task ids per query to the Channel.
-QUERY_BATCH = 500
 
 Names = Callable[[str], str]
 
