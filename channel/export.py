@@ -3,12 +3,15 @@
 Memory stays flat whatever the job's size: records are read result by result
 from the store and written out as they come. CSV needs its columns before its
 first row, so without `fields` it reads the records twice: once for the
-names of their data fields, once for the rows.
+names of their data fields, once for the rows. CSV is written from any
+source of records that can be read twice (the Seeker writes the records of
+the results it counted).
 """
 
 import csv
 import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 from channel import canonical
 from channel.base import Channel
@@ -42,28 +45,38 @@ async def ndjson(lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         yield bytes(batch)
 
 
-async def data_fields(channel: Channel, job_id: str) -> list[str]:
-    """The names of the data fields the job's records use, in order of first use."""
+Records = Callable[[], AsyncIterator[dict[str, Any]]]
+
+
+def stored_records(channel: Channel, job_id: str) -> Records:
+    """Every stored record of the job, read afresh at each call."""
+
+    async def read() -> AsyncIterator[dict[str, Any]]:
+        async for line in records(channel, job_id):
+            yield canonical.loads(line)
+
+    return read
+
+
+async def data_fields(records: Records) -> list[str]:
+    """The names of the data fields the records use, in order of first use."""
     names: dict[str, None] = {}
-    async for line in records(channel, job_id):
-        record = canonical.loads(line)
+    async for record in records():
         names.update(dict.fromkeys(record.get("data", {})))
         if "sealed" in record:
             names["sealed"] = None
     return list(names)
 
 
-async def csv_text(
-    channel: Channel, job_id: str, fields: Sequence[str] | None = None
-) -> AsyncIterator[bytes]:
-    """The job's records as CSV: `key`, then one column per data field; values that
-    are not strings or numbers are written as JSON."""
-    columns = list(fields) if fields is not None else await data_fields(channel, job_id)
+async def csv_text(records: Records, fields: Sequence[str] | None = None) -> AsyncIterator[bytes]:
+    """Records as CSV: `key`, then one column per data field; values that are not
+    strings or numbers are written as JSON. Without `fields` the records are read
+    twice: once for the names of their data fields, once for the rows."""
+    columns = list(fields) if fields is not None else await data_fields(records)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["key", *columns])
-    async for line in records(channel, job_id):
-        record = canonical.loads(line)
+    async for record in records():
         data = record.get("data", {"sealed": record.get("sealed")})
         writer.writerow([record["key"], *(_cell(data.get(name)) for name in columns)])
         if buffer.tell() >= WRITE_BYTES:

@@ -251,7 +251,10 @@ async def export_job(request: web.Request) -> web.StreamResponse:
         fields = request.query.get("fields")
         columns = [f for f in fields.split(",") if f] if fields is not None else None
         return await stream(
-            request, export.csv_text(channel, job_id, columns), "text/csv", f"{job_id}.csv"
+            request,
+            export.csv_text(export.stored_records(channel, job_id), columns),
+            "text/csv",
+            f"{job_id}.csv",
         )
     return error_response(400, "bad_query", "format must be jsonl or csv")
 

@@ -1,6 +1,7 @@
 """The Seeker's JSON API: Giver registration, admission and sessions, admission
-tokens; job routes are in jobs_api, reader tokens in readers_api, schedules in
-schedules_api, operator tokens in operators_api.
+tokens; job routes are in jobs_api and job_detail_api, the overview in
+overview_api, reader tokens in readers_api, schedules in schedules_api,
+operator tokens in operators_api.
 
 Only the routes Givers use (registration, the session, the Seeker's key, who
 leads, image archives) are public; they prove who is asking by signatures.
@@ -26,9 +27,11 @@ from seeker.errors import (
     RegistrationPending,
 )
 from seeker.images_api import add_image_routes
+from seeker.job_detail_api import add_job_detail_routes
 from seeker.jobs_api import add_job_routes, seeker_errors
 from seeker.operators import Operators
 from seeker.operators_api import add_operator_routes
+from seeker.overview_api import add_overview_routes
 from seeker.periodic import PeriodicJobs
 from seeker.readers_api import add_reader_routes
 from seeker.schedules_api import add_schedule_routes
@@ -86,6 +89,8 @@ def make_api(
     app.router.add_get("/tokens", list_tokens)
     app.router.add_post("/tokens/{token_id}/revoke", revoke_token)
     add_job_routes(app, config, coordinator)
+    add_job_detail_routes(app)
+    add_overview_routes(app, coordinator, admissions)
     add_scraper_routes(app, catalog)
     add_schedule_routes(app, periodic)
     add_reader_routes(app, coordinator.keys.channel)

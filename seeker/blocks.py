@@ -294,6 +294,23 @@ class Block:
         ids.update(lease.giver_id for lease in self.copies)
         return sorted(ids)
 
+    @property
+    def disputed(self) -> bool:
+        """Whether copies of this block disagreed: a result of theirs was rejected,
+        or the results of the round under way differ."""
+        return any(run.role is Role.REJECTED for run in self.runs) or (
+            len({vote.digest for vote in self.votes}) > 1
+        )
+
+    @property
+    def _dispute_id(self) -> str:
+        return f"{self.block_id}.disputed"
+
+    def dispute(self) -> Run | None:
+        """The run that failed the keys of a round whose copies could not agree, if
+        any (the latest)."""
+        return next((run for run in reversed(self.runs) if run.task_id == self._dispute_id), None)
+
     def round_givers(self) -> set[str]:
         """The Givers holding a copy of the current round or with a result in it."""
         return {lease.giver_id for lease in self.copies} | {v.giver_id for v in self.votes}
@@ -406,7 +423,7 @@ class Block:
             reason = disagreement([(v.giver_id, v.digest) for v in self.votes])
             rejected = tuple(replace(v, role=Role.REJECTED) for v in self.votes)
             final = Run(
-                f"{self.block_id}.disputed",
+                self._dispute_id,
                 "",
                 now,
                 rnd.keys,
@@ -551,6 +568,7 @@ class Block:
             if status is BlockStatus.PENDING
             else 0.0,
             "givers": self.givers(),
+            "disputed": self.disputed,
         }
 
     @classmethod

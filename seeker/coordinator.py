@@ -108,6 +108,11 @@ class Coordinator:
             lambda: deque(maxlen=REFUSALS_SHOWN)
         )
 
+    @property
+    def registry(self) -> GiverRegistry:
+        """The registered Givers, to read (the coordinator alone changes them)."""
+        return self._givers
+
     def wake(self) -> None:
         self._wake.set()
 

@@ -198,3 +198,19 @@ class LoginRefused(SeekerError):
     def __init__(self, message: str, *, retry_after_s: float = 0.0) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class InvalidQuery(SeekerError):
+    """A request's query parameter is malformed; `parameter` names it."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class BadCursor(InvalidQuery):
+    """A paging cursor (`after`) is not one the Seeker hands out."""
+
+    def __init__(self, cursor: str, message: str) -> None:
+        super().__init__("after", message)
+        self.cursor = cursor

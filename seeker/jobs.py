@@ -15,9 +15,16 @@ from typing import Any
 from channel.base import JobPolicy
 from seeker.blocks import Block, Tally
 from seeker.keys import Ranges
+from seeker.rate import SlidingCount
 from seeker.spec import JobSpec
 
 FAILURES_SHOWN = 50
+# A job's rate: keys finished (done or failed for good) over the last minute.
+RATE_WINDOW_S = 60.0
+RATE_BUCKET_S = 1.0
+# A job's recent failures: keys failed for good over the last hour.
+FAILED_WINDOW_S = 3600.0
+FAILED_BUCKET_S = 60.0
 
 
 class JobStatus(StrEnum):
@@ -30,11 +37,13 @@ class JobStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """A key that failed for good, and why."""
+    """A key that failed for good, why, and when (the time of the block's run
+    that failed it, wall clock)."""
 
     block_id: str
     key: str
     reason: str
+    at: float
 
 
 @dataclass(slots=True)
@@ -61,6 +70,17 @@ class Job:
     # added since (they go in blocks after those).
     seed_blocks: int = 0
     discovered: int = 0
+    # Since this Seeker loaded the job, in memory only.
+    finished: SlidingCount = field(
+        default_factory=lambda: SlidingCount(RATE_WINDOW_S, RATE_BUCKET_S),
+        compare=False,
+        repr=False,
+    )
+    failed_recently: SlidingCount = field(
+        default_factory=lambda: SlidingCount(FAILED_WINDOW_S, FAILED_BUCKET_S),
+        compare=False,
+        repr=False,
+    )
 
     @staticmethod
     def new_id() -> str:
@@ -87,13 +107,18 @@ class Job:
         return block.tally(self.spec.max_attempts)
 
     def changed(self, old: Block, new: Block) -> None:
-        """Account for a block going from `old` to `new`; note keys newly failed for good."""
-        self.tally = self.tally - self.unit(old) + self.unit(new)
-        if self.unit(new).failed > self.unit(old).failed:
+        """Account for a block going from `old` to `new`: its keys that finished count
+        towards the rate, and those newly failed for good are noted."""
+        was, now = self.unit(old), self.unit(new)
+        self.tally = self.tally - was + now
+        self.finished.add(now.done + now.failed - was.done - was.failed)
+        if now.failed > was.failed:
+            self.failed_recently.add(now.failed - was.failed)
+            at = max(run.at for run in new.runs)
             before = set(old.outcome(self.spec.max_attempts)[1])
             for key, reason in new.outcome(self.spec.max_attempts)[1].items():
                 if key not in before:
-                    self.failures.append(Failure(new.block_id, key, reason))
+                    self.failures.append(Failure(new.block_id, key, reason, at))
 
     def settle(self, now: float) -> bool:
         """Mark the job done once no key is pending or leased; reopen it if one is
@@ -117,6 +142,14 @@ class Job:
             "leased": t.leased,
             "pending": t.pending,
         }
+
+    def eta_s(self, rate_keys_per_s: float) -> float | None:
+        """Seconds until the keys left finish at `rate_keys_per_s`; None unless the job
+        is running, has keys left and finished some lately."""
+        left = self.tally.pending + self.tally.leased
+        if self.status is not JobStatus.RUNNING or left == 0 or rate_keys_per_s <= 0:
+            return None
+        return left / rate_keys_per_s
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -166,6 +199,8 @@ class Job:
 
     def view(self) -> dict[str, Any]:
         """The job as the API shows it."""
+        rate = self.finished.per_s()
+        eta_s = self.eta_s(rate)
         return {
             "job_id": self.job_id,
             "name": self.spec.name,
@@ -180,7 +215,11 @@ class Job:
             "unusable_values": self.unusable,
             **({"discovered": self.discovered} if self.spec.discover else {}),
             "spec": self.spec.to_wire(),
+            "rate_keys_per_s": round(rate, 3),
+            "eta_s": None if eta_s is None else round(eta_s, 1),
+            "failed_last_hour": self.failed_recently.count(),
             "failures": [
-                {"block_id": f.block_id, "key": f.key, "reason": f.reason} for f in self.failures
+                {"block_id": f.block_id, "key": f.key, "reason": f.reason, "at": f.at}
+                for f in self.failures
             ],
         }

@@ -10,16 +10,19 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from channel import canonical
+from channel import canonical, export
 from channel.errors import StoreUnavailable, WireError
 from channel.jsonweb import error_response, json_response, read_json
+from channel.routing import NDJSON, stream
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
 from seeker.errors import (
     ArchiveError,
+    BadCursor,
     ImageUnavailable,
     InvalidJob,
     InvalidOperatorRequest,
+    InvalidQuery,
     InvalidSchedule,
     InvalidScraper,
     InvalidState,
@@ -50,6 +53,7 @@ JOB_COORDINATOR = web.AppKey("job_coordinator", Coordinator)
 UPLOAD_CHUNK_BYTES = 256 * 1024
 MAX_JOB_PART_BYTES = 1024 * 1024
 MAX_STATE_LINE_BYTES = 64 * 1024 * 1024
+CSV = "text/csv; charset=utf-8"
 _ERRORS: list[tuple[type[SeekerError], int, str]] = [
     (InvalidJob, 400, "invalid_job"),
     (InvalidState, 400, "invalid_state"),
@@ -70,6 +74,8 @@ _ERRORS: list[tuple[type[SeekerError], int, str]] = [
     (ArchiveError, 500, "archive_error"),
     (InvalidOperatorRequest, 400, "invalid_operator_request"),
     (UnknownOperatorToken, 404, "unknown_operator_token"),
+    (BadCursor, 400, "bad_cursor"),
+    (InvalidQuery, 400, "invalid_query"),
 ]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -233,23 +239,30 @@ async def invalidate_giver(request: web.Request) -> web.Response:
     return json_response({"giver_id": giver_id, "blocks": blocks, "leases": len(taken)})
 
 
-async def _stream(request: web.Request, lines: AsyncIterator[bytes]) -> web.StreamResponse:
-    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
-    await response.prepare(request)
-    async for line in lines:
-        await response.write(line)
-    await response.write_eof()
-    return response
-
-
 async def job_records(request: web.Request) -> web.StreamResponse:
-    """The records of a job's counted results, as JSON lines; `full=1` keeps their
-    debug captures."""
+    """The records of a job's counted results, as a download: `format=jsonl` (the
+    default; `full=1` keeps their debug captures) or `format=csv` (columns
+    `fields=a,b`, or every data field the records use)."""
     keys = request.app[JOB_COORDINATOR].keys
     job_id = keys.job(request.match_info["job_id"]).job_id
     full = request.query.get("full", "0")
     if full not in ("0", "1"):
-        raise web.HTTPBadRequest(text="full must be 0 or 1")
+        raise InvalidQuery("full", "full must be 0 or 1")
+    kind = request.query.get("format", "jsonl")
+    if kind == "csv":
+        if full == "1":
+            raise InvalidQuery("full", "full=1 (debug captures) goes with format=jsonl only")
+        fields = request.query.get("fields")
+        columns = [f for f in fields.split(",") if f] if fields is not None else None
+
+        async def records() -> AsyncIterator[dict[str, Any]]:
+            async for result in keys.counted_results(job_id):
+                for record in result.records:
+                    yield record
+
+        return await stream(request, export.csv_text(records, columns), CSV, f"{job_id}.csv")
+    if kind != "jsonl":
+        raise InvalidQuery("format", "format must be jsonl or csv")
 
     async def lines() -> AsyncIterator[bytes]:
         async for result in keys.counted_results(job_id):
@@ -257,7 +270,7 @@ async def job_records(request: web.Request) -> web.StreamResponse:
                 canonical.dumps(r if full == "1" else _plain(r)) + b"\n" for r in result.records
             )
 
-    return await _stream(request, lines())
+    return await stream(request, lines(), NDJSON, f"{job_id}.jsonl")
 
 
 def _plain(record: dict[str, Any]) -> dict[str, Any]:
@@ -279,13 +292,13 @@ async def job_failures(request: web.Request) -> web.StreamResponse:
                     + b"\n"
                 )
 
-    return await _stream(request, lines())
+    return await stream(request, lines(), NDJSON)
 
 
 async def dump_job(request: web.Request) -> web.StreamResponse:
     keys = request.app[JOB_COORDINATOR].keys
     job_id = keys.job(request.match_info["job_id"]).job_id
-    return await _stream(request, dump_state(keys, job_id))
+    return await stream(request, dump_state(keys, job_id), NDJSON)
 
 
 async def load_job(request: web.Request) -> web.Response:

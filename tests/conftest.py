@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -298,12 +298,17 @@ Grid = Callable[..., Any]
 
 @pytest.fixture
 async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
-    """Start a Seeker and `givers` Givers (each with `giver_settings` too); everything
-    stops when the test ends."""
+    """Start a Seeker (its Channel on `store_url`, its state on `state_url`; by
+    default SQLite files) and `givers` Givers (each with `giver_settings` too);
+    everything stops when the test ends."""
     async with AsyncExitStack() as stack:
 
         async def start(
-            store_url: str = "", givers: int = 2, slots: int = 2, **giver_settings: Any
+            store_url: str = "",
+            givers: int = 2,
+            slots: int = 2,
+            state_url: str = "",
+            **giver_settings: Any,
         ) -> Seeker:
             seeker = await stack.enter_async_context(
                 Seeker(
@@ -312,6 +317,7 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
                         port=0,
                         data_dir=tmp_path / "seeker",
                         store_url=store_url,
+                        state_url=state_url,
                         poll_interval_s=POLL_S,
                     )
                 )
@@ -341,6 +347,19 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
                     await asyncio.sleep(POLL_S)
 
         yield start
+
+
+async def poll_until(
+    fetch: Callable[[], Awaitable[dict[str, Any]]], done: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """Fetch until `done` holds for what was fetched; return that.
+
+    The state lives behind an HTTP API, so there is no event to wait on: poll.
+    """
+    async with asyncio.timeout(JOB_TIMEOUT_S):
+        while not done(value := await fetch()):  # noqa: ASYNC110
+            await asyncio.sleep(POLL_S)
+    return value
 
 
 async def submit_and_wait(seeker: Seeker, body: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ the scraper reaches only the demo shop served on 127.0.0.1.
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from conftest import (
     catalog_job,
     counted_runs,
     export,
+    poll_until,
     runs_by_block,
     submit_and_wait,
 )
@@ -32,19 +33,6 @@ from giver.config import GiverConfig
 from giver.daemon import Giver
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
-
-
-async def poll_until(
-    fetch: Callable[[], Awaitable[dict[str, Any]]], done: Callable[[dict[str, Any]], bool]
-) -> dict[str, Any]:
-    """Fetch until `done` holds for what was fetched; return that.
-
-    The state lives behind an HTTP API, so there is no event to wait on: poll.
-    """
-    async with asyncio.timeout(JOB_TIMEOUT_S):
-        while not done(value := await fetch()):  # noqa: ASYNC110
-            await asyncio.sleep(POLL_S)
-    return value
 
 
 def leftover_containers(docker_client: docker.DockerClient) -> list[str]:

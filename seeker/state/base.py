@@ -68,6 +68,11 @@ class StateStore(ABC):
         """A page of a job's blocks in seq order, after `after_seq`."""
 
     @abstractmethod
+    async def disputed_blocks(self, job_id: str, after_seq: int, limit: int) -> list[Doc]:
+        """A page of a job's blocks whose copies disagreed (`doc["disputed"]`), in
+        seq order, after `after_seq`."""
+
+    @abstractmethod
     async def giver_blocks(self, giver_id: str) -> list[Doc]:
         """Blocks a Giver has runs on or holds a lease on."""
 

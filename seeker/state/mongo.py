@@ -35,6 +35,7 @@ def _stored_block(doc: Doc) -> dict[str, Any]:
         "ready_at": doc["ready_at"],
         "version": doc["version"],
         "givers": doc["givers"],
+        "disputed": doc["disputed"],
         "doc": Binary(canonical.dumps(doc)),
     }
 
@@ -164,6 +165,14 @@ class MongoState(StateStore):
         return await self._find(
             self._blocks,
             {"job_id": job_id, "seq": {"$gt": after_seq}},
+            [("seq", ASCENDING)],
+            limit,
+        )
+
+    async def disputed_blocks(self, job_id: str, after_seq: int, limit: int) -> list[Doc]:
+        return await self._find(
+            self._blocks,
+            {"job_id": job_id, "disputed": True, "seq": {"$gt": after_seq}},
             [("seq", ASCENDING)],
             limit,
         )

@@ -189,6 +189,15 @@ class SqliteState(StateStore):
             (job_id, after_seq, limit),
         )
 
+    async def disputed_blocks(self, job_id: str, after_seq: int, limit: int) -> list[Doc]:
+        # The flag is read from the document itself, so no column (and no migration
+        # of existing files) is needed; the scan stays within the job's blocks.
+        return await self._docs(
+            "SELECT doc FROM blocks WHERE job_id = ? AND seq > ? "
+            "AND json_extract(CAST(doc AS TEXT), '$.disputed') = 1 ORDER BY seq LIMIT ?",
+            (job_id, after_seq, limit),
+        )
+
     async def giver_blocks(self, giver_id: str) -> list[Doc]:
         return await self._docs(
             "SELECT doc FROM blocks WHERE EXISTS "

@@ -4,7 +4,9 @@ ok: a record and an ok status per key, then progress; exit: fail with code 3;
 slow: sleep settings["seconds"], then as ok;
 sleep: hang; garbage: a records line that is not JSON; stall: finish the first
 key, report progress, then hang; whoami: a record per key describing the
-sandbox the scraper runs in (uid, capabilities, writable root).
+sandbox the scraper runs in (uid, capabilities, writable root); random: as ok
+with data no other run gives. In any mode, a task with one of the keys in
+settings["hang_on"] hangs.
 """
 
 import json
@@ -39,6 +41,8 @@ def sandbox() -> dict:
     }
 
 
+if set(keys) & set(task["settings"].get("hang_on", [])):
+    time.sleep(3600)
 if mode == "exit":
     print("faulty: giving up on purpose", file=sys.stderr)
     sys.exit(3)
@@ -60,8 +64,11 @@ with open("/output/records.jsonl", "w") as records, open("/output/status.jsonl",
     for key in keys:
         if mode == "ok":
             records.write(json.dumps({"key": key, "data": {"echo": key}}) + "\n")
+        if mode == "random":
+            data = {"echo": key, "nonce": os.urandom(8).hex()}
+            records.write(json.dumps({"key": key, "data": data}) + "\n")
         if mode == "whoami":
             records.write(json.dumps({"key": key, "data": sandbox()}) + "\n")
         status.write(json.dumps({"key": key, "ok": True, "reason": None}) + "\n")
-if mode in ("ok", "whoami"):
+if mode in ("ok", "whoami", "random"):
     write_progress(len(keys))
