@@ -21,6 +21,7 @@ from seeker.coordinator import Coordinator, Watch
 from seeker.discovery import Discovery
 from seeker.docker_images import DockerImages
 from seeker.givers import GiverRegistry, Registrar
+from seeker.health import add_liveness_route
 from seeker.leader import Leadership, instance_id
 from seeker.periodic import Clock, PeriodicJobs
 from seeker.scrapers import Catalog
@@ -105,6 +106,7 @@ class Seeker(AsyncLifecycle):
             ),
         )
         app.add_subapp("/channel/", make_channel_app(self._channel))
+        add_liveness_route(app, self._leading)
         self._runner = web.AppRunner(app, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, config.host, config.port).start()
@@ -130,6 +132,9 @@ class Seeker(AsyncLifecycle):
             "open registration" if config.open_registration else "admission by token or approval",
             "" if self.leadership.leading else "; standing by",
         )
+
+    def _leading(self) -> bool:
+        return self._leader() is None
 
     def _leader(self) -> Leader | None:
         """None while this Seeker leads; else who does, as far as it knows."""

@@ -283,12 +283,17 @@ Grid = Callable[..., Any]
 
 @pytest.fixture
 async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
-    """Start a Seeker and `givers` Givers (each with `giver_settings` too); everything
-    stops when the test ends."""
+    """Start a Seeker (its Channel store at `store_url`, its state at `state_url`) and
+    `givers` Givers (each with `giver_settings` too); everything stops when the test
+    ends."""
     async with AsyncExitStack() as stack:
 
         async def start(
-            store_url: str = "", givers: int = 2, slots: int = 2, **giver_settings: Any
+            store_url: str = "",
+            givers: int = 2,
+            slots: int = 2,
+            state_url: str = "",
+            **giver_settings: Any,
         ) -> Seeker:
             seeker = await stack.enter_async_context(
                 Seeker(
@@ -296,7 +301,9 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
                         port=0,
                         data_dir=tmp_path / "seeker",
                         store_url=store_url,
+                        state_url=state_url,
                         poll_interval_s=POLL_S,
+                        operator_token=OPERATOR_TOKEN,
                     )
                 )
             )
@@ -315,7 +322,7 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
                         )
                     )
                 )
-            http = await stack.enter_async_context(aiohttp.ClientSession())
+            http = await stack.enter_async_context(aiohttp.ClientSession(headers=OPERATOR_HEADERS))
             async with asyncio.timeout(JOB_TIMEOUT_S):
                 while True:
                     async with http.get(f"{seeker.url}/api/v1/givers") as response:
