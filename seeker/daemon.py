@@ -23,6 +23,7 @@ from seeker.docker_images import DockerImages
 from seeker.givers import GiverRegistry, Registrar
 from seeker.health import add_liveness_route
 from seeker.leader import Leadership, instance_id
+from seeker.metrics import add_metrics_route
 from seeker.periodic import Clock, PeriodicJobs
 from seeker.scrapers import Catalog
 from seeker.session import Sessions
@@ -107,6 +108,7 @@ class Seeker(AsyncLifecycle):
         )
         app.add_subapp("/channel/", make_channel_app(self._channel))
         add_liveness_route(app, self._leading)
+        add_metrics_route(app, self.coordinator, self._givers, self._leading)
         self._runner = web.AppRunner(app, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, config.host, config.port).start()
