@@ -285,6 +285,11 @@ class Channel(DatasetStore):
         """Remove results whose job's retention has passed; how many were removed."""
         return await self._sweep(time.time() if now is None else now)
 
+    async def ping(self) -> None:
+        """One cheap round trip to the store, to tell it answers; StoreUnavailable if
+        it does not."""
+        await self._ping()
+
     async def close(self) -> None:
         """Finish pending writes and release the backend's connections; safe twice."""
         await self._writer.close()
@@ -353,6 +358,9 @@ class Channel(DatasetStore):
 
     @abstractmethod
     async def _sweep(self, now: float) -> int: ...
+
+    @abstractmethod
+    async def _ping(self) -> None: ...
 
     @abstractmethod
     async def _close(self) -> None: ...

@@ -7,7 +7,10 @@ itself with the signed registration it would otherwise post over HTTP, and
 the Seeker answers with where results go. Then the Seeker assigns tasks, each
 signed with its key for one Giver, and cancels them; the Giver accepts or
 refuses them, reports progress, releases or invalidates a task it took, and
-says when a result is posted.
+says when a result is posted. At an operator's request the Seeker asks a Giver
+how its Docker Engine is doing (Diagnose); the Giver answers with a Diagnosis
+carrying the same nonce. A peer that does not know a message type drops it,
+so a Giver older than Diagnose simply never answers.
 
 Fields added later have defaults: a message without them still decodes, and
 a peer ignores fields it does not know.
@@ -162,6 +165,27 @@ class Done:
     result_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Diagnose:
+    """Seeker → Giver: check your Docker Engine now and answer with a Diagnosis
+    carrying `nonce`."""
+
+    TYPE: ClassVar[str] = "diagnose"
+    nonce: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """Giver → Seeker, answering the Diagnose with `nonce`: whether its Docker Engine
+    answered, in how many milliseconds, or else why not (one line)."""
+
+    TYPE: ClassVar[str] = "diagnosis"
+    nonce: str
+    ok: bool
+    latency_ms: float = 0.0
+    error: str = ""
+
+
 Message = (
     Challenge
     | Hello
@@ -176,6 +200,8 @@ Message = (
     | Progress
     | Report
     | Done
+    | Diagnose
+    | Diagnosis
 )
 _TYPES: dict[str, type[Message]] = {
     cls.TYPE: cls
@@ -193,9 +219,11 @@ _TYPES: dict[str, type[Message]] = {
         Progress,
         Report,
         Done,
+        Diagnose,
+        Diagnosis,
     )
 }
-_FIELD_KINDS: dict[str, type] = {
+_FIELD_KINDS: dict[str, type | tuple[type, ...]] = {
     "nonce": str,
     "seeker_key": str,
     "giver_id": str,
@@ -208,6 +236,9 @@ _FIELD_KINDS: dict[str, type] = {
     "giver": dict,
     "channel_url": str,
     "seeker_url": str,
+    "ok": bool,
+    "latency_ms": (int, float),
+    "error": str,
 }
 
 

@@ -9,11 +9,13 @@ removes a result but not its GridFS chunks.
 """
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import pymongo
 from bson import Binary
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE = "seekgive"
 SERVER_SELECTION_TIMEOUT_MS = 5000
+# A ping gives up sooner than other operations: it is asked whether the store answers now.
+PING_TIMEOUT_S = 2.0
 SWEEP_BATCH = 1000
 DUPLICATE_KEY = 11000
 
@@ -321,8 +325,27 @@ class MongoChannel(Channel):
         except PyMongoError as e:
             raise self._unavailable(e) from e
 
+    async def _ping(self) -> None:
+        try:
+            await ping_server(self._client)
+        except PyMongoError as e:
+            raise StoreUnavailable(f"MongoDB error: {brief(e)}", url=self.url) from e
+
     async def _close(self) -> None:
         await self._client.close()
+
+
+async def ping_server(client: AsyncMongoClient) -> None:
+    """Send the server a `ping` command, server selection included, within
+    PING_TIMEOUT_S; PyMongoError if it does not answer."""
+    with pymongo.timeout(PING_TIMEOUT_S):
+        await client.admin.command("ping")
+
+
+def brief(e: PyMongoError) -> str:
+    """PyMongo's message without the timeouts and topology description it appends
+    when no server could be selected."""
+    return re.split(r" \(configured timeouts|, Timeout: ", str(e), maxsplit=1)[0]
 
 
 def _reader(doc: dict[str, Any]) -> Reader:

@@ -58,9 +58,21 @@ def make_app(
     app.router.add_get("/v1/tasks/{task_id}/results", task_results)
     app.router.add_get("/v1/jobs/{job_id}/results", job_results)
     app.router.add_get("/v1/jobs/{job_id}/export", export_job)
+    app.router.add_get("/v1/health", health)
     add_dataset_routes(app)
     app.cleanup_ctx.append(_sweeping)
     return app
+
+
+async def health(request: web.Request) -> web.Response:
+    """200 `{"ok": true}` while the store answers; else 503, without the store's
+    details (they are logged), since anyone may ask."""
+    try:
+        await request.app[CHANNEL].ping()
+    except StoreUnavailable as e:
+        log.warning("health check: %s", e)
+        return error_response(503, "store_unavailable", "the results store is unavailable")
+    return json_response({"ok": True})
 
 
 def _too_large(channel: Channel, size_bytes: int) -> web.Response:

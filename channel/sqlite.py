@@ -351,6 +351,9 @@ class SqliteChannel(Channel):
             lambda db: db.execute("DELETE FROM dataset_chunks WHERE upload_id = ?", (upload_id,))
         )
 
+    async def _ping(self) -> None:
+        await self._file.ping()
+
     async def _close(self) -> None:
         await self._file.close()
 

@@ -60,6 +60,21 @@ class SqliteFile:
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
+    async def ping(self) -> None:
+        """Read the file's schema on the SQLite thread, outside any transaction, so a
+        writer holding the file does not hold the ping up."""
+        db = self._db
+        if db is None:
+            raise self._unavailable(f"{self.path} is closed")
+
+        def read() -> None:
+            try:
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.Error as e:
+                raise self._unavailable(f"SQLite error on {self.path}: {e}") from e
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, read)
+
     async def close(self) -> None:
         db, self._db = self._db, None
         if db is not None:

@@ -36,7 +36,17 @@ import aiohttp
 from channel.client import ChannelClient
 from channel.identity import Identity
 from channel.lifecycle import AsyncLifecycle
-from channel.messages import Accept, Assign, Cancel, Done, Message, Progress, Refuse, Release
+from channel.messages import (
+    Accept,
+    Assign,
+    Cancel,
+    Diagnose,
+    Done,
+    Message,
+    Progress,
+    Refuse,
+    Release,
+)
 from channel.models import Capabilities, Result, Task
 from giver import execution, pause, status
 from giver.advertiser import Advertiser
@@ -45,6 +55,7 @@ from giver.checks import TaskChecks
 from giver.config import GiverConfig
 from giver.control import ControlServer
 from giver.delivery import Deliveries, Wanted
+from giver.diagnosis import diagnose
 from giver.docker_runner import DockerRunner
 from giver.errors import DeliveryFailed, DeliveryRefused, GiverError
 from giver.execution import Running
@@ -102,6 +113,8 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
         # Tasks holding a slot: from acceptance until their container is gone (and
         # their result is about to go to the outbox); stop() releases these.
         self._busy: dict[str, Running] = {}
+        # Answers to the Seeker's Diagnose messages being worked out.
+        self._diagnoses: set[asyncio.Task[None]] = set()
         self._paused_at: float | None = None
         self._draining = False
         self._delivered = asyncio.Event()
@@ -210,7 +223,7 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
                 await self._session.close()
             if self._listener is not None:
                 await self._listener.stop()
-            workers = list(self._tasks.values())
+            workers = [*self._tasks.values(), *self._diagnoses]
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
@@ -261,6 +274,10 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
             await self._assign(message)
         elif isinstance(message, Cancel):
             self._cancel(message.task_id)
+        elif isinstance(message, Diagnose):
+            answering = asyncio.create_task(self._diagnose(message.nonce), name="giver-diagnose")
+            self._diagnoses.add(answering)
+            answering.add_done_callback(self._diagnoses.discard)
         else:
             log.warning("ignoring an unexpected %s message from the Seeker", message.TYPE)
 
@@ -305,6 +322,12 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
             task.image,
             "to be fetched from the Seeker" if isinstance(checked, Wanted) else checked.id,
         )
+
+    async def _diagnose(self, nonce: str) -> None:
+        """Tell the Seeker how the Docker Engine is doing; in a task of its own, so the
+        session reads on while the Engine is asked."""
+        assert self._runner is not None
+        self._send(await diagnose(self._runner, nonce))
 
     def _cancel(self, task_id: str) -> None:
         worker = self._tasks.get(task_id)

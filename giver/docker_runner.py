@@ -90,6 +90,10 @@ class DockerRunner:
         await self._call(self._client.close)
         self._executor.shutdown(wait=True)
 
+    async def ping(self) -> None:
+        """One round trip to the Engine; DockerError if it does not answer."""
+        await self._call(self._client.ping)
+
     async def version(self) -> str:
         """The Engine's version, e.g. '24.0.7'."""
         return str((await self._call(self._client.version))["Version"])

@@ -26,6 +26,7 @@ from seeker.errors import (
     RegistrationError,
     RegistrationPending,
 )
+from seeker.health import Services, add_diagnostics_route
 from seeker.images_api import add_image_routes
 from seeker.job_detail_api import add_job_detail_routes
 from seeker.jobs_api import add_job_routes, seeker_errors
@@ -94,6 +95,16 @@ def make_api(
     add_scraper_routes(app, catalog)
     add_schedule_routes(app, periodic)
     add_reader_routes(app, coordinator.keys.channel)
+    add_diagnostics_route(
+        app,
+        Services(
+            coordinator.keys.store,
+            coordinator.keys.channel,
+            catalog.images,
+            sessions.registrar.givers,
+            channel_url=config.channel_url,
+        ),
+    )
     add_operator_routes(app)
     app[PUBLIC_ROUTES] = frozenset((route.resource, route.method) for route in public)
     app.on_shutdown.append(close_sessions)
@@ -182,13 +193,13 @@ async def revoke_token(request: web.Request) -> web.Response:
 
 
 def _leading_only(leader: Callable[[], Leader | None]) -> Middleware:
-    """A Seeker standing by answers only `GET /leader`; everything else is a 503
-    naming the leader, so a load balancer or a Giver can go there."""
+    """A Seeker standing by answers only `GET /leader` and its diagnostics; everything
+    else is a 503 naming the leader, so a load balancer or a Giver can go there."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         current = leader()
-        if current is None or request.path.endswith("/leader"):
+        if current is None or request.path.endswith(("/leader", "/diagnostics")):
             return await handler(request)
         where = f"{current.holder} at {current.url}" if current.holder else "none yet"
         response = error_response(

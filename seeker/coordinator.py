@@ -54,6 +54,19 @@ class Watch:
     tail_copies: bool = True
 
 
+@dataclass(slots=True)
+class Counters:
+    """Totals since this process started, for rates: tasks sent to Givers; results
+    accepted (counted toward their block) or rejected (discarded: keys outside their
+    task, or not sealed as their job requires); copies whose records lost the
+    comparison with the chosen copy's."""
+
+    tasks_sent: int = 0
+    results_accepted: int = 0
+    results_rejected: int = 0
+    copies_disagreed: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Purged:
     giver_id: str
@@ -103,6 +116,7 @@ class Coordinator:
         self._wake = asyncio.Event()
         self._store_warned = False
         self._next_contact_check = 0.0
+        self.counters = Counters()
         self.purged: deque[Purged] = deque(maxlen=PURGED_SHOWN)
         self.refusals: defaultdict[str, deque[Refusal]] = defaultdict(
             lambda: deque(maxlen=REFUSALS_SHOWN)
@@ -237,6 +251,10 @@ class Coordinator:
                 continue
             if counted is None or ref is None:
                 continue
+            if counted.discarded:
+                self.counters.results_rejected += 1
+            else:
+                self.counters.results_accepted += 1
             log.debug(
                 "task %s: result %s from giver %s counted",
                 result.task_id,
@@ -269,6 +287,7 @@ class Coordinator:
             if len(images) == 1:
                 self.trust.validated(giver_id, images[0])
             return
+        self.counters.copies_disagreed += 1
         log.warning(
             "giver %s: its result for image %s disagreed with the chosen one",
             giver_id,
@@ -322,6 +341,7 @@ class Coordinator:
             await self._contact_failed(giver_id, time.time())
             return None
         self._givers.contacted(giver_id)
+        self.counters.tasks_sent += 1
         return new
 
     async def _check_contacts(self, now: float) -> None:

@@ -23,7 +23,9 @@ from seeker.coordinator import Coordinator, Watch
 from seeker.discovery import Discovery
 from seeker.docker_images import DockerImages
 from seeker.givers import GiverRegistry, Registrar
+from seeker.health import add_liveness_route
 from seeker.leader import Leadership, instance_id
+from seeker.metrics import add_metrics_route
 from seeker.operators import Operators
 from seeker.periodic import Clock, PeriodicJobs
 from seeker.scrapers import Catalog
@@ -109,13 +111,17 @@ class Seeker(AsyncLifecycle):
 
         def public(request: web.Request) -> bool:
             # The Channel checks who is asking by itself: Givers' signatures, reader tokens.
-            return request.path.startswith("/channel/") or is_public(api, request)
+            if request.path.startswith("/channel/") or request.match_info.route is liveness:
+                return True
+            return is_public(api, request)
 
         app = web.Application(
             middlewares=[error_middleware, operator_auth(operators, public=public)]
         )
         app.add_subapp("/api/v1/", api)
         app.add_subapp("/channel/", make_channel_app(self._channel))
+        liveness = add_liveness_route(app, self._leading)
+        add_metrics_route(app, self.coordinator, self._givers, self._leading)
         self._runner = web.AppRunner(app, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, config.host, config.port).start()
@@ -141,6 +147,9 @@ class Seeker(AsyncLifecycle):
             "open registration" if config.open_registration else "admission by token or approval",
             "" if self.leadership.leading else "; standing by",
         )
+
+    def _leading(self) -> bool:
+        return self._leader() is None
 
     def _leader(self) -> Leader | None:
         """None while this Seeker leads; else who does, as far as it knows."""

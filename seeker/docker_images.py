@@ -19,7 +19,7 @@ import docker
 import docker.errors
 from requests.exceptions import RequestException
 
-from seeker.errors import ArchiveError, ImageUnavailable
+from seeker.errors import ArchiveError, ImageUnavailable, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,12 +66,29 @@ class DockerImages:
 
         return await self._call(image_id, save)
 
+    async def ping(self) -> None:
+        """One round trip to the Engine; ServiceUnavailable if it does not answer."""
+
+        def ping() -> None:
+            try:
+                self._connected().ping()
+            except (docker.errors.DockerException, RequestException) as e:
+                raise ServiceUnavailable(
+                    f"cannot reach the Docker Engine: {e}", service="docker_engine"
+                ) from e
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, ping)
+
+    def _connected(self) -> docker.APIClient:
+        """The client, connected on first use (in an executor thread)."""
+        if self._client is None:
+            self._client = docker.APIClient(version="auto")
+        return self._client
+
     async def _call(self, reference: str, fn: Callable[[docker.APIClient], T]) -> T:
         def call() -> T:
             try:
-                if self._client is None:
-                    self._client = docker.APIClient(version="auto")
-                return fn(self._client)
+                return fn(self._connected())
             except docker.errors.ImageNotFound as e:
                 raise ImageUnavailable(
                     f"the Seeker's Docker Engine has no image {reference} (build or load it "

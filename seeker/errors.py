@@ -214,3 +214,13 @@ class BadCursor(InvalidQuery):
     def __init__(self, cursor: str, message: str) -> None:
         super().__init__("after", message)
         self.cursor = cursor
+
+
+class ServiceUnavailable(SeekerError):
+    """A service the Seeker depends on answered a diagnostic check with a failure: a
+    Docker Engine (the Seeker's own, or one a Giver reports on) or the Channel
+    service; `service` names it."""
+
+    def __init__(self, message: str, *, service: str) -> None:
+        super().__init__(message)
+        self.service = service

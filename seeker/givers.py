@@ -1,6 +1,8 @@
 """Registered Givers, the proof they give, and their live sessions."""
 
+import asyncio
 import logging
+import secrets
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -70,6 +72,8 @@ class GiverSession:
     def __init__(self, giver_id: str, ws: WebSocket) -> None:
         self.giver_id = giver_id
         self._ws = ws
+        # Diagnose messages sent, by nonce, waiting for the Giver's Diagnosis.
+        self._asked: dict[str, asyncio.Future[messages.Diagnosis]] = {}
 
     @property
     def closed(self) -> bool:
@@ -83,6 +87,28 @@ class GiverSession:
 
     async def close(self, reason: str = "seeker stopping") -> None:
         await self._ws.close(code=1001, message=reason.encode())
+
+    async def diagnose(self) -> messages.Diagnosis:
+        """Ask the Giver how its Docker Engine is doing and wait for its answer (the
+        caller sets the deadline: a Giver that does not know the question never
+        answers); ConnectionError if the session is gone."""
+        nonce = secrets.token_urlsafe(12)
+        answer = asyncio.get_running_loop().create_future()
+        self._asked[nonce] = answer
+        try:
+            await self.send(messages.Diagnose(nonce))
+            return await answer
+        finally:
+            del self._asked[nonce]
+
+    def answered(self, diagnosis: messages.Diagnosis) -> None:
+        """The Giver's Diagnosis: the answer to the Diagnose it names, if that is
+        still awaited; dropped otherwise."""
+        answer = self._asked.get(diagnosis.nonce)
+        if answer is None or answer.done():
+            log.debug("giver %s: a diagnosis nobody waits for", self.giver_id)
+            return
+        answer.set_result(diagnosis)
 
 
 @dataclass(slots=True)

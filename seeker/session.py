@@ -124,6 +124,9 @@ class Sessions:
                     message = decode_or_none(frame.data, giver_id)
                     if message is None:
                         continue
+                    if isinstance(message, messages.Diagnosis):
+                        session.answered(message)
+                        continue
                     try:
                         await coordinator.on_message(giver_id, message)
                     except (SeekerError, StoreUnavailable) as e:

@@ -48,10 +48,13 @@ class LeaseRef:
 @dataclass(frozen=True, slots=True)
 class Counted:
     """What counting a result settled: the copies no longer wanted (to cancel),
-    and the results of a round that compared copies, as judged."""
+    the results of a round that compared copies, as judged, and whether the result
+    itself was discarded (it claimed keys outside its task, or was not sealed as
+    its job requires)."""
 
     cancelled: list[LeaseRef]
     judged: list[Run]
+    discarded: bool = False
 
 
 class KeyManager:
@@ -355,6 +358,8 @@ class KeyManager:
                 result.agreement if sealed else comparison_digest(result, redundancy.ignore_fields)
             )
 
+        discarded: list[str] = []
+
         def count(block: Block) -> Block | None:
             lease = block.copy(result.task_id)
             if lease is None or lease.giver_id != result.giver_id:
@@ -366,6 +371,7 @@ class KeyManager:
                 what = f"key {stray!r}" if stray else f"job {result.job_id}"
                 why = f"claims {what} outside its task"
             if why:
+                discarded.append(why)
                 return block.invalidated_by_giver(
                     result.task_id, f"result {result.result_id} {why}; discarded", now
                 )
@@ -394,7 +400,7 @@ class KeyManager:
             and lease.task_id in cancel
         ]
         judged = [run for run in new.runs[len(old.runs) :] if run.digest and run.result_id]
-        return Counted(cancelled, judged)
+        return Counted(cancelled, judged, discarded=bool(discarded))
 
     async def _discover(
         self, job: Job, result: Result, count: Callable[[Block], Block | None]

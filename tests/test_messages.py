@@ -28,6 +28,9 @@ TASK = Task(
         messages.Refuse("j1-00000", "no free slot"),
         messages.Progress("j1-00000", 3, 25),
         messages.Done("j1-00000", "r1"),
+        messages.Diagnose("n0nce"),
+        messages.Diagnosis("n0nce", ok=True, latency_ms=1.25),
+        messages.Diagnosis("n0nce", ok=False, error="docker: connection refused"),
         messages.Report(
             Capabilities(
                 cpus=4,
@@ -56,6 +59,11 @@ def test_every_message_round_trips(message: messages.Message) -> None:
             "progress message.done must be an integer",
         ),
         (b'{"type": "done", "task_id": "t"}', "done message.result_id is missing"),
+        (b'{"type": "diagnosis", "nonce": "n", "ok": 1}', "diagnosis message.ok must be a boolean"),
+        (
+            b'{"type": "diagnosis", "nonce": "n", "ok": true, "latency_ms": true}',
+            "diagnosis message.latency_ms must be an integer or a number, not a boolean",
+        ),
         (b'{"type": "assign", "task": {"task_id": "t"}}', r"assign message\.task\.\w+ is missing"),
         (b"{not json", "not valid JSON"),
         (

@@ -57,6 +57,9 @@ async def call(
         ("PUT", "/api/v1/operator/password"),
         ("GET", "/api/v1/scrapers"),
         ("GET", "/api/v1/no-such-route"),
+        ("GET", "/api/v1/diagnostics"),
+        ("GET", "/api/v1/overview"),
+        ("GET", "/metrics"),
     ],
 )
 async def test_without_an_operator_token_every_operator_route_is_refused(
@@ -76,6 +79,7 @@ async def test_without_an_operator_token_every_operator_route_is_refused(
 async def test_givers_routes_stay_open_and_prove_who_asks_by_signatures(seeker: Seeker) -> None:
     assert (await call(seeker, "GET", "/api/v1/leader"))[0] == 200
     assert (await call(seeker, "GET", "/api/v1/identity"))[0] == 200
+    assert (await call(seeker, "GET", "/healthz"))[0] == 200
     status, body, _ = await call(seeker, "POST", "/api/v1/givers", {"giver_id": "x"})
     assert status == 400 and body["code"] == "registration_refused"
     status, body, _ = await call(seeker, "GET", f"/api/v1/images/sha256:{'0' * 64}/archive")

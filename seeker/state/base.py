@@ -36,6 +36,11 @@ class StateStore(ABC):
         """Release the connection; safe to call twice."""
 
     @abstractmethod
+    async def ping(self) -> None:
+        """One cheap round trip to the store, to tell it answers; StateUnavailable if
+        it does not."""
+
+    @abstractmethod
     async def put_job(self, doc: Doc) -> None:
         """Create or replace the job document `doc["job_id"]`."""
 

@@ -18,6 +18,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from channel import canonical
+from channel.mongo import brief, ping_server
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
 
@@ -90,6 +91,12 @@ class MongoState(StateStore):
 
     async def close(self) -> None:
         await self._client.close()
+
+    async def ping(self) -> None:
+        try:
+            await ping_server(self._client)
+        except PyMongoError as e:
+            raise StateUnavailable(f"MongoDB error: {brief(e)}", url=self.url) from e
 
     async def put_job(self, doc: Doc) -> None:
         try:

@@ -116,6 +116,9 @@ class SqliteState(StateStore):
     async def close(self) -> None:
         await self._file.close()
 
+    async def ping(self) -> None:
+        await self._file.ping()
+
     async def put_job(self, doc: Doc) -> None:
         await self._run(
             lambda db: db.execute(
