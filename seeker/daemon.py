@@ -23,7 +23,7 @@ from seeker.coordinator import Coordinator, Watch
 from seeker.discovery import Discovery
 from seeker.docker_images import DockerImages
 from seeker.givers import GiverRegistry, Registrar
-from seeker.health import add_liveness_route
+from seeker.health import add_liveness_route, without_secrets
 from seeker.leader import Leadership, instance_id
 from seeker.metrics import add_metrics_route
 from seeker.operators import Operators
@@ -141,8 +141,8 @@ class Seeker(AsyncLifecycle):
             "seeker %s serving on %s (state %s, results %s; signs tasks with key %s; %s)%s",
             holder,
             self.url,
-            config.seeker_state_url,
-            config.channel_store_url,
+            without_secrets(config.seeker_state_url),
+            without_secrets(config.channel_store_url),
             identity.public_key,
             "open registration" if config.open_registration else "admission by token or approval",
             "" if self.leadership.leading else "; standing by",
