@@ -1,5 +1,6 @@
-"""The Seeker daemon: API, the in-process Channel service, its state and the coordinator;
-with `discover`, the leader also finds Givers on the LAN and dials them."""
+"""The Seeker daemon: API, admin pages, the in-process Channel service, its state and
+the coordinator; with `discover`, the leader also finds Givers on the LAN and dials
+them."""
 
 import asyncio
 import logging
@@ -13,6 +14,8 @@ from channel.base import Channel
 from channel.factory import open_channel
 from channel.lifecycle import AsyncLifecycle
 from channel.service import make_app as make_channel_app
+from seeker.admin.app import make_admin, root_redirect
+from seeker.admin.console import Console
 from seeker.admission import Admissions
 from seeker.api import make_api
 from seeker.archives import ImageArchives
@@ -105,6 +108,13 @@ class Seeker(AsyncLifecycle):
             ),
         )
         app.add_subapp("/channel/", make_channel_app(self._channel))
+        app.add_subapp(
+            "/admin/",
+            make_admin(
+                Console(config, self.coordinator, admissions, catalog, self.periodic, self._leader)
+            ),
+        )
+        app.router.add_get("/", root_redirect)
         self._runner = web.AppRunner(app, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, config.host, config.port).start()

@@ -18,6 +18,7 @@ from seeker.coordinator import Coordinator
 from seeker.errors import (
     ArchiveError,
     ImageUnavailable,
+    InvalidForm,
     InvalidJob,
     InvalidSchedule,
     InvalidScraper,
@@ -49,6 +50,7 @@ MAX_JOB_PART_BYTES = 1024 * 1024
 MAX_STATE_LINE_BYTES = 64 * 1024 * 1024
 _ERRORS: list[tuple[type[SeekerError], int, str]] = [
     (InvalidJob, 400, "invalid_job"),
+    (InvalidForm, 400, "invalid_form"),
     (InvalidState, 400, "invalid_state"),
     (UnknownJob, 404, "unknown_job"),
     (UnknownBlock, 404, "unknown_block"),
