@@ -27,6 +27,7 @@ import docker
 import pytest
 from ferretdb import FerretDBError, running_ferretdb
 from ferretdb import free_port as free_port  # test modules import it from conftest
+from playwright.async_api import Browser, async_playwright
 from pymongo import AsyncMongoClient
 
 from channel import canonical
@@ -53,6 +54,17 @@ RUNNER_PROGRESS_INTERVAL_S = 0.1
 BLOCKED_LOOP_S = 0.5
 JOB_TIMEOUT_S = 90.0
 POLL_S = 0.1
+# Debian's chromium, which ./scripts/setup installs; the tests never download a browser.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # The operator token every test Seeker accepts (SeekerConfig.operator_token).
 OPERATOR_TOKEN = "sgo_test-operator-token"
 OPERATOR_HEADERS = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -220,6 +232,22 @@ async def demo_site_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing; run ./scripts/setup (it installs chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    """A headless Chromium (Debian's), closed when the test ends."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture(scope="session")
 def ferretdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A FerretDB server (SQLite handler) on a free loopback port; yields host:port."""
     with contextlib.ExitStack() as stack:
@@ -297,6 +325,7 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
                         data_dir=tmp_path / "seeker",
                         store_url=store_url,
                         poll_interval_s=POLL_S,
+                        operator_token=OPERATOR_TOKEN,
                     )
                 )
             )
@@ -315,7 +344,7 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
                         )
                     )
                 )
-            http = await stack.enter_async_context(aiohttp.ClientSession())
+            http = await stack.enter_async_context(aiohttp.ClientSession(headers=OPERATOR_HEADERS))
             async with asyncio.timeout(JOB_TIMEOUT_S):
                 while True:
                     async with http.get(f"{seeker.url}/api/v1/givers") as response:

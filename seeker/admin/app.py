@@ -49,7 +49,7 @@ def make_admin(console: Console) -> web.Application:
     return app
 
 
-def root_redirect(request: web.Request) -> web.Response:
+async def root_redirect(request: web.Request) -> web.Response:
     """`/`: the admin pages."""
     raise web.HTTPFound("/admin/")
 
