@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from conftest import JOB_TIMEOUT_S, OPERATOR_HEADERS, Grid
+from conftest import JOB_TIMEOUT_S, OPERATOR_HEADERS, POLL_S, Grid
 from demo_products import product
 from playwright.async_api import Browser, ConsoleMessage, Dialog, Page, expect
 
 from channel import canonical
 from giver.config import GiverConfig
 from giver.daemon import Giver
+from seeker import display
 from seeker.daemon import Seeker
 
 LAPTOP = {"width": 1366, "height": 768}
@@ -248,3 +249,95 @@ async def test_a_pending_giver_is_approved_and_revoked_and_a_token_issued(
         starting.cancel()
         await asyncio.gather(starting, return_exceptions=True)
         await newcomer.stop()
+
+
+async def wait_done(seeker: Seeker, job_id: str) -> dict[str, Any]:
+    async with asyncio.timeout(JOB_TIMEOUT_S):
+        while (job := (await api(seeker, "GET", f"/jobs/{job_id}"))[1])["status"] != "done":  # noqa: ASYNC110
+            await asyncio.sleep(POLL_S)
+    return job
+
+
+UNLABELLED = """[...document.querySelectorAll('input, select, textarea')]
+  .filter(el => el.type !== 'hidden' && !el.labels.length && !el.getAttribute('aria-label'))
+  .map(el => el.name)"""
+FORMATS = [
+    ("count", (1234567,)),
+    ("count", (0,)),
+    ("rate", (3.24,)),
+    ("rate", (0,)),
+    ("rate", (1234.5,)),
+    ("rate", (None,)),
+    ("duration", (0.2,)),
+    ("duration", (45,)),
+    ("duration", (250,)),
+    ("duration", (7505,)),
+    ("duration", (270000,)),
+    ("duration", (None,)),
+    ("ago", (88, 100)),
+    ("ago", (99.6, 100)),
+    ("ago", (7300, 100)),
+    ("ago", (None, 100)),
+    ("stamp", (1738332309,)),
+    ("percent", (19, 20)),
+    ("percent", (0, 0)),
+]
+PYTHON_FORMATS = {
+    "count": display.count,
+    "rate": display.rate,
+    "duration": display.duration,
+    "ago": display.ago,
+    "stamp": display.stamp_utc,
+    "percent": display.percent,
+}
+
+
+async def test_every_page_reads_cleanly_on_a_laptop_and_a_phone(
+    grid: Grid, browser: Browser, catalog_image: str, demo_site_url: str
+) -> None:
+    seeker = await grid(givers=1)
+    assert (await api(seeker, "POST", "/scrapers", {"image": catalog_image}))[0] == 201
+    body = {
+        "scraper": "catalog",
+        "range": [1, 6],
+        "network": "host",
+        "settings": {"base_url": demo_site_url},
+    }
+    status, job = await api(seeker, "POST", "/jobs", {**body, "name": "small"})
+    assert status == 201, job
+    status, schedule = await api(
+        seeker, "POST", "/schedules", {"name": "nightly", "every_s": 86400, "job": body}
+    )
+    assert status == 201, schedule
+    assert (await api(seeker, "POST", "/tokens", {"label": "lab"}))[0] == 201
+    await wait_done(seeker, job["job_id"])
+    pages = [
+        *PAGES,
+        "/admin/tokens",
+        f"/admin/jobs/{job['job_id']}",
+        "/admin/scrapers/catalog",
+        f"/admin/schedules/{schedule['schedule_id']}",
+        "/admin/login",
+    ]
+    problems = Problems()
+    for viewport in (LAPTOP, PHONE):
+        page = await open_page(browser, problems, viewport)
+        for path in pages:
+            response = await page.goto(f"{seeker.url}{path}")
+            assert response is not None and response.status == 200, path
+            await expect(page.locator("h1")).to_have_count(1)
+            await expect(page.get_by_role("main")).to_have_count(1)
+            assert await page.evaluate(UNLABELLED) == [], path
+            width = await page.evaluate("[document.scrollingElement.scrollWidth, innerWidth]")
+            assert width[0] <= width[1], (path, viewport, width)
+        await page.close()
+    assert problems == []
+    page = await open_page(browser, Problems(), PHONE)
+    response = await page.goto(f"{seeker.url}/admin/jobs/jnothere")
+    assert response is not None and response.status == 404
+    await expect(page.get_by_role("main")).to_contain_text("no job 'jnothere'")
+
+    # The page's script formats numbers by the same rules as seeker.display.
+    for name, args in FORMATS:
+        shown = await page.evaluate(f"SeekAdmin.fmt.{name}(...{canonical.dumps(args).decode()})")
+        assert shown == PYTHON_FORMATS[name](*args), (name, args)
