@@ -114,7 +114,12 @@ def _field(name: str, prop: Mapping[str, Any], required: bool) -> Field:
 
 
 # Name endings that say a unit, and how a label says it.
-_UNITS = (("_per_s", " (per second)"), ("_s", " (seconds)"), ("_ms", " (ms)"), ("_bytes", " (bytes)"))
+_UNITS = (
+    ("_per_s", " (per second)"),
+    ("_s", " (seconds)"),
+    ("_ms", " (ms)"),
+    ("_bytes", " (bytes)"),
+)
 _WORDS = {"url": "URL", "id": "ID", "api": "API", "http": "HTTP"}
 
 
