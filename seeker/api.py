@@ -16,6 +16,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from channel.errors import StoreUnavailable
 from channel.jsonweb import error_middleware, error_response, json_response, read_json
+from seeker import actions
 from seeker.admission import Admissions, token_view
 from seeker.auth import OPERATORS
 from seeker.config import SeekerConfig
@@ -152,9 +153,9 @@ async def approve_giver(request: web.Request) -> web.Response:
 async def revoke_giver(request: web.Request) -> web.Response:
     """Forget a Giver's admission, take back its tasks and close its session."""
     giver_id = request.match_info["giver_id"]
-    await request.app[ADMISSIONS].revoke(giver_id)
-    taken = await request.app[COORDINATOR].revoke(giver_id)
-    return json_response({"giver_id": giver_id, "admitted": False, "leases": len(taken)})
+    return json_response(
+        await actions.revoke_giver(request.app[ADMISSIONS], request.app[COORDINATOR], giver_id)
+    )
 
 
 async def issue_token(request: web.Request) -> web.Response:
@@ -237,11 +238,8 @@ async def list_givers(request: web.Request) -> web.Response:
 async def unflag_giver(request: web.Request) -> web.Response:
     """Clear a flagged Giver: it gets work again and earns its trust afresh."""
     giver_id = request.match_info["giver_id"]
-    coordinator = request.app[COORDINATOR]
-    if not coordinator.trust.unflag(giver_id):
+    if not await actions.unflag_giver(request.app[COORDINATOR], giver_id):
         return error_response(404, "not_flagged", f"giver {giver_id} is not flagged")
-    await coordinator.flush_trust()
-    coordinator.wake()
     return json_response({"giver_id": giver_id, "flagged": False})
 
 

@@ -56,11 +56,7 @@ def operator_auth(
                 "(`seeker run` writes one to DATA_DIR/operator.token at first start) "
                 "or sign in on the admin page"
             )
-            if refuse is not None:
-                return refuse(request, message)
-            response = error_response(401, "unauthorized", message)
-            response.headers["WWW-Authenticate"] = 'Bearer realm="seekgive"'
-            return response
+            return (refuse or unauthorized)(request, message)
         if operator.session and request.method not in _SAFE_METHODS:
             problem = await _forgery(request, operator)
             if problem:
@@ -70,6 +66,13 @@ def operator_auth(
         return await handler(request)
 
     return middleware
+
+
+def unauthorized(request: web.Request, message: str) -> web.Response:
+    """401 as JSON, asking for a bearer token."""
+    response = error_response(401, "unauthorized", message)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="seekgive"'
+    return response
 
 
 async def authenticate(operators: Operators, request: web.Request, now: float) -> Operator | None:

@@ -143,21 +143,26 @@ class Scraper:
             added_at=other.added_at,
         )
 
-    def validate(self, settings: dict[str, Any]) -> None:
-        """Raise InvalidJob naming the first settings that break the schema."""
+    def problems(self, settings: dict[str, Any]) -> list[tuple[str, str]]:
+        """What breaks the schema in `settings`, in the settings' order: each as the
+        setting it is about (`settings.NAME`) and what is wrong with it."""
         errors = sorted(
             Draft202012Validator(self.schema).iter_errors(settings),
             key=lambda e: [str(p) for p in e.absolute_path],
         )
-        if not errors:
+        return [_describe(error) for error in errors]
+
+    def validate(self, settings: dict[str, Any]) -> None:
+        """Raise InvalidJob naming the first settings that break the schema."""
+        problems = self.problems(settings)
+        if not problems:
             return
-        messages = [_describe(error) for error in errors[:MAX_ERRORS_SHOWN]]
-        more = len(errors) - len(messages)
-        field_name = messages[0][0]
-        text = "; ".join(f"{name}: {message}" for name, message in messages)
+        shown = problems[:MAX_ERRORS_SHOWN]
+        more = len(problems) - len(shown)
+        text = "; ".join(f"{name}: {message}" for name, message in shown)
         raise InvalidJob(
             f"settings of scraper {self.name!r}: {text}" + (f" (and {more} more)" if more else ""),
-            field=field_name,
+            field=shown[0][0],
         )
 
     def to_wire(self) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""The Seeker daemon: API, the in-process Channel service, its state and the coordinator;
-with `discover`, the leader also finds Givers on the LAN and dials them."""
+"""The Seeker daemon: API, admin pages, the in-process Channel service, its state and
+the coordinator; with `discover`, the leader also finds Givers on the LAN and dials
+them."""
 
 import asyncio
 import logging
@@ -14,6 +15,8 @@ from channel.factory import open_channel
 from channel.jsonweb import error_middleware
 from channel.lifecycle import AsyncLifecycle
 from channel.service import make_app as make_channel_app
+from seeker.admin.app import make_admin, refuse_page, root_redirect
+from seeker.admin.console import Console
 from seeker.admission import Admissions
 from seeker.api import is_public, make_api
 from seeker.archives import ImageArchives
@@ -111,17 +114,27 @@ class Seeker(AsyncLifecycle):
 
         def public(request: web.Request) -> bool:
             # The Channel checks who is asking by itself: Givers' signatures, reader tokens.
-            if request.path.startswith("/channel/") or request.match_info.route is liveness:
+            if request.path.startswith(("/channel/", "/admin/static/", "/admin/login")):
                 return True
-            return is_public(api, request)
+            return request.match_info.route in open_routes or is_public(api, request)
 
         app = web.Application(
-            middlewares=[error_middleware, operator_auth(operators, public=public)]
+            middlewares=[
+                error_middleware,
+                operator_auth(operators, public=public, refuse=refuse_page),
+            ]
         )
         app.add_subapp("/api/v1/", api)
         app.add_subapp("/channel/", make_channel_app(self._channel))
-        liveness = add_liveness_route(app, self._leading)
         add_metrics_route(app, self.coordinator, self._givers, self._leading)
+        console = Console(
+            config, self.coordinator, admissions, catalog, self.periodic, self._leader, operators
+        )
+        app.add_subapp("/admin/", make_admin(console))
+        open_routes = {
+            add_liveness_route(app, self._leading),
+            app.router.add_get("/", root_redirect),
+        }
         self._runner = web.AppRunner(app, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, config.host, config.port).start()

@@ -224,3 +224,12 @@ class ServiceUnavailable(SeekerError):
     def __init__(self, message: str, *, service: str) -> None:
         super().__init__(message)
         self.service = service
+
+
+class InvalidForm(SeekerError):
+    """A form on the admin pages was filled in wrong; `errors` maps each field to
+    what is wrong with it ("" for the form as a whole)."""
+
+    def __init__(self, message: str, *, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or {"": message}

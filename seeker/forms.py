@@ -101,7 +101,7 @@ def _field(name: str, prop: Mapping[str, Any], required: bool) -> Field:
         kind, item = "list", _KINDS.get(items.get("type", "string"), "text")
     return Field(
         name=name,
-        label=str(prop.get("title") or name.replace("_", " ").capitalize()),
+        label=str(prop.get("title") or _label(name)),
         kind=kind,
         help=str(prop.get("description", "")),
         required=required,
@@ -111,6 +111,29 @@ def _field(name: str, prop: Mapping[str, Any], required: bool) -> Field:
         item=item,
         bounds=tuple((b, float(prop[b])) for b in _BOUNDS if b in prop),
     )
+
+
+# Name endings that say a unit, and how a label says it.
+_UNITS = (
+    ("_per_s", " (per second)"),
+    ("_s", " (seconds)"),
+    ("_ms", " (ms)"),
+    ("_bytes", " (bytes)"),
+)
+_WORDS = {"url": "URL", "id": "ID", "api": "API", "http": "HTTP"}
+
+
+def _label(name: str) -> str:
+    """A label for a setting without a title: `key_timeout_s` is "Key timeout
+    (seconds)", `base_url` "Base URL"."""
+    unit = ""
+    for ending, said in _UNITS:
+        if name.endswith(ending) and name != ending.lstrip("_"):
+            name, unit = name.removesuffix(ending), said
+            break
+    words = [_WORDS.get(word, word) for word in name.split("_") if word]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] + unit
 
 
 def settings_from_form(schema: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, Any]:

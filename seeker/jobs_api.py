@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -14,12 +13,14 @@ from channel import canonical, export
 from channel.errors import StoreUnavailable, WireError
 from channel.jsonweb import error_response, json_response, read_json
 from channel.routing import NDJSON, stream
+from seeker import actions
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
 from seeker.errors import (
     ArchiveError,
     BadCursor,
     ImageUnavailable,
+    InvalidForm,
     InvalidJob,
     InvalidOperatorRequest,
     InvalidQuery,
@@ -41,7 +42,6 @@ from seeker.errors import (
     UnknownToken,
 )
 from seeker.intake import create_job
-from seeker.jobs import JobStatus
 from seeker.scrapers_api import CATALOG
 from seeker.spec import MAX_PRIORITY, parse_job
 from seeker.statefile import dump_state, load_state
@@ -56,6 +56,7 @@ MAX_STATE_LINE_BYTES = 64 * 1024 * 1024
 CSV = "text/csv; charset=utf-8"
 _ERRORS: list[tuple[type[SeekerError], int, str]] = [
     (InvalidJob, 400, "invalid_job"),
+    (InvalidForm, 400, "invalid_form"),
     (InvalidState, 400, "invalid_state"),
     (UnknownJob, 404, "unknown_job"),
     (UnknownBlock, 404, "unknown_block"),
@@ -92,10 +93,19 @@ async def seeker_errors(request: web.Request, handler: Handler) -> web.StreamRes
     except StoreUnavailable as e:
         return error_response(503, "store_unavailable", str(e))
     except SeekerError as e:
-        for kind, status, code in _ERRORS:
-            if isinstance(e, kind):
-                return error_response(status, code, str(e))
-        raise
+        known = error_status(e)
+        if known is None:
+            raise
+        return error_response(*known, str(e))
+
+
+def error_status(e: SeekerError) -> tuple[int, str] | None:
+    """The HTTP status and error code the Seeker answers `e` with, if it is one it
+    answers."""
+    for kind, status, code in _ERRORS:
+        if isinstance(e, kind):
+            return status, code
+    return None
 
 
 def add_job_routes(app: web.Application, config: SeekerConfig, coordinator: Coordinator) -> None:
@@ -119,11 +129,9 @@ async def submit_job(request: web.Request) -> web.Response:
     config, coordinator = request.app[JOB_CONFIG], request.app[JOB_COORDINATOR]
     if not request.content_type.startswith("multipart/"):
         body = await read_json(request)
-        if isinstance(body, dict):
-            body = await request.app[CATALOG].resolve(body)
-        spec = parse_job(body)
-        job = await create_job(coordinator.keys, spec, scratch_dir=config.scratch_dir)
-        coordinator.wake()
+        job = await actions.submit(
+            coordinator, request.app[CATALOG], body, scratch_dir=config.scratch_dir
+        )
         return json_response(coordinator.job_view(job), status=201)
     reader = await request.multipart()
     part = await reader.next()
@@ -174,22 +182,13 @@ async def get_job(request: web.Request) -> web.Response:
     return json_response(coordinator.job_view(job))
 
 
-_STATUS_OF_ACTION = {
-    "pause": JobStatus.PAUSED,
-    "resume": JobStatus.RUNNING,
-    "cancel": JobStatus.CANCELLED,
-}
-
-
 async def set_status(request: web.Request) -> web.Response:
     """Pause, resume or cancel a job; a cancel stops its leased tasks."""
     coordinator = request.app[JOB_COORDINATOR]
-    job_id = request.match_info["job_id"]
-    status = _STATUS_OF_ACTION[request.match_info["action"]]
-    taken = await coordinator.keys.set_status(job_id, status, time.time())
-    await coordinator.cancel(taken)
-    coordinator.wake()
-    return json_response(coordinator.job_view(coordinator.keys.job(job_id)))
+    job = await actions.steer(
+        coordinator, request.match_info["job_id"], request.match_info["action"]
+    )
+    return json_response(coordinator.job_view(job))
 
 
 async def set_priority(request: web.Request) -> web.Response:
@@ -212,12 +211,9 @@ async def set_priority(request: web.Request) -> web.Response:
 async def invalidate_block(request: web.Request) -> web.Response:
     coordinator = request.app[JOB_COORDINATOR]
     job_id, seq = request.match_info["job_id"], request.match_info["seq"]
-    if not seq.isdigit():
-        raise UnknownBlock(f"{job_id}-{seq}")
-    taken = await coordinator.keys.invalidate_block(job_id, int(seq), time.time())
-    await coordinator.cancel(taken)
-    coordinator.wake()
-    return json_response(coordinator.job_view(coordinator.keys.job(job_id)))
+    return json_response(
+        coordinator.job_view(await actions.invalidate_block(coordinator, job_id, seq))
+    )
 
 
 async def invalidate_giver(request: web.Request) -> web.Response:
@@ -227,16 +223,10 @@ async def invalidate_giver(request: web.Request) -> web.Response:
     since = body.get("since", 0) if isinstance(body, dict) else None
     if not isinstance(since, int | float) or isinstance(since, bool):
         raise InvalidJob("since must be a time in seconds since the epoch", field="since")
-    coordinator = request.app[JOB_COORDINATOR]
     giver_id = request.match_info["giver_id"]
-    blocks, taken = await coordinator.keys.invalidate_giver(giver_id, float(since), time.time())
-    coordinator.trust.distrust(giver_id)
-    await coordinator.cancel(taken)
-    coordinator.wake()
-    log.warning(
-        "giver %s invalidated since %s: %d block(s) back in the pool", giver_id, since, blocks
+    return json_response(
+        await actions.invalidate_giver(request.app[JOB_COORDINATOR], giver_id, float(since))
     )
-    return json_response({"giver_id": giver_id, "blocks": blocks, "leases": len(taken)})
 
 
 async def job_records(request: web.Request) -> web.StreamResponse:

@@ -27,6 +27,7 @@ import docker
 import pytest
 from ferretdb import FerretDBError, running_ferretdb
 from ferretdb import free_port as free_port  # test modules import it from conftest
+from playwright.async_api import Browser, async_playwright
 from pymongo import AsyncMongoClient
 
 from channel import canonical
@@ -53,6 +54,17 @@ RUNNER_PROGRESS_INTERVAL_S = 0.1
 BLOCKED_LOOP_S = 0.5
 JOB_TIMEOUT_S = 90.0
 POLL_S = 0.1
+# Debian's chromium, which ./scripts/setup installs; the tests never download a browser.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # The operator token every test Seeker accepts (SeekerConfig.operator_token).
 OPERATOR_TOKEN = "sgo_test-operator-token"
 OPERATOR_HEADERS = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -232,6 +244,22 @@ async def demo_site_url() -> AsyncIterator[str]:
     runner, url = await demo_site.serve()
     yield url
     await runner.cleanup()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing; run ./scripts/setup (it installs chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    """A headless Chromium (Debian's), closed when the test ends."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
 
 
 @pytest.fixture(scope="session")

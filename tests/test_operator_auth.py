@@ -4,6 +4,7 @@ token."""
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -233,3 +234,54 @@ async def feed(stdin: bytes, *argv: object) -> tuple[int, str, str]:
     out, err = await process.communicate(stdin)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+async def test_signing_in_on_the_page_sets_a_strict_http_only_cookie_and_signing_out_ends_it(
+    seeker: Seeker,
+) -> None:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(f"{seeker.url}/admin/jobs?x=1", allow_redirects=False) as response:
+            assert response.status == 303
+            assert response.headers["Location"] == "/admin/login?next=%2Fadmin%2Fjobs%3Fx%3D1"
+        async with http.get(f"{seeker.url}/admin/events") as response:
+            assert response.status == 401
+        form = {"secret": token_of(seeker), "next": "https://evil.example/admin/"}
+        async with http.post(
+            f"{seeker.url}/admin/login", data=form, allow_redirects=False
+        ) as response:
+            assert (response.status, response.headers["Location"]) == (303, "/admin/")
+            cookie = response.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+        async with http.get(f"{seeker.url}/admin/jobs") as response:
+            assert response.status == 200
+            html = await response.text()
+        csrf = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', html)
+        assert csrf is not None
+        async with http.post(f"{seeker.url}/admin/logout", allow_redirects=False) as response:
+            assert response.status == 403
+        async with http.post(
+            f"{seeker.url}/admin/logout", data={"csrf_token": csrf[1]}, allow_redirects=False
+        ) as response:
+            assert (response.status, response.headers["Location"]) == (303, "/admin/login")
+        async with http.get(f"{seeker.url}/admin/jobs", allow_redirects=False) as response:
+            assert response.status == 303
+
+
+async def test_the_sign_in_page_refuses_wrong_secrets_then_makes_the_address_wait(
+    seeker: Seeker,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        login = f"{seeker.url}/admin/login"
+        async with http.post(
+            login, data={"secret": "x"}, headers={"Origin": "http://evil.example"}
+        ) as r:
+            assert r.status == 403
+        for _ in range(4):
+            async with http.post(login, data={"secret": "wrong"}) as response:
+                assert response.status == 401
+                assert "Wrong password or token" in await response.text()
+        async with http.post(login, data={"secret": "wrong"}) as response:
+            assert response.status == 429 and response.headers["Retry-After"] == "60"
+        async with http.post(login, data={"secret": token_of(seeker)}) as response:
+            assert response.status == 429
+            assert "Too many failed logins" in await response.text()

@@ -1,0 +1,35 @@
+"""What the admin pages read and act on: the same objects the JSON API uses."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from seeker.admission import Admissions
+from seeker.config import SeekerConfig
+from seeker.coordinator import Coordinator
+from seeker.operators import Operators
+from seeker.periodic import PeriodicJobs
+from seeker.scrapers import Catalog
+from seeker.state.base import Leader
+
+
+@dataclass(frozen=True, slots=True)
+class Console:
+    """The Seeker's parts behind the pages. `leader()` is None while this Seeker
+    leads, else who does."""
+
+    config: SeekerConfig
+    coordinator: Coordinator
+    admissions: Admissions
+    catalog: Catalog
+    periodic: PeriodicJobs
+    leader: Callable[[], Leader | None]
+    operators: Operators
+
+
+CONSOLE = web.AppKey("console", Console)
+
+
+def console(request: web.Request) -> Console:
+    return request.app[CONSOLE]

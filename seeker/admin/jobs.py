@@ -1,0 +1,84 @@
+"""The jobs pages: every job with its progress, one job in detail, and the
+operator's actions on them (pause, resume, cancel, invalidate a block)."""
+
+import time
+
+from aiohttp import web
+
+from seeker import actions
+from seeker.admin.console import console
+from seeker.admin.events import FEED
+from seeker.admin.flash import act, back_to
+from seeker.admin.render import page
+
+ACTION_WORDS = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/jobs", list_jobs)
+    router.add_get("/jobs/{job_id}", show_job)
+    router.add_post("/jobs/{job_id}/{action:pause|resume|cancel}", steer_job)
+    router.add_post("/jobs/{job_id}/blocks/{seq}/invalidate", invalidate_block)
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    live = request.app[FEED].latest()
+    coordinator = console(request).coordinator
+    jobs = sorted(live["jobs"], key=lambda j: j["created_at"], reverse=True)
+    images = {
+        job_id: job.spec.scraper or job.spec.image_names
+        for job_id, job in coordinator.keys.jobs.items()
+    }
+    return page(
+        request,
+        "jobs.html",
+        section="jobs",
+        title="Jobs",
+        jobs=jobs,
+        images=images,
+        now=time.time(),
+    )
+
+
+async def show_job(request: web.Request) -> web.Response:
+    coordinator = console(request).coordinator
+    job = coordinator.keys.job(request.match_info["job_id"])
+    live = request.app[FEED].latest()
+    numbers = next((j for j in live["jobs"] if j["id"] == job.job_id), None)
+    view = coordinator.job_view(job)
+    return page(
+        request,
+        "job.html",
+        section="jobs",
+        title=f"Job {job.spec.name or job.job_id}",
+        job=view,
+        numbers=numbers
+        or {
+            **view["keys"],
+            "rate": None,
+            "eta_s": None,
+            "status": view["status"],
+            "id": job.job_id,
+        },
+        now=time.time(),
+    )
+
+
+async def steer_job(request: web.Request) -> web.Response:
+    job_id, action = request.match_info["job_id"], request.match_info["action"]
+
+    async def steer() -> str:
+        job = await actions.steer(console(request).coordinator, job_id, action)
+        return f"Job {job.spec.name or job.job_id} {ACTION_WORDS[action]}."
+
+    return await act(request, await back_to(request, f"/admin/jobs/{job_id}"), steer())
+
+
+async def invalidate_block(request: web.Request) -> web.Response:
+    job_id, seq = request.match_info["job_id"], request.match_info["seq"]
+
+    async def invalidate() -> str:
+        await actions.invalidate_block(console(request).coordinator, job_id, seq)
+        return f"Block {seq} is back in the pool; its keys run again."
+
+    return await act(request, f"/admin/jobs/{job_id}", invalidate())
