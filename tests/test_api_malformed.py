@@ -1,5 +1,6 @@
-"""Malformed requests the OpenAPI fuzzer found answered with 500, over real HTTP:
-each gets a 4xx with a one-line reason, and nothing is created."""
+"""Requests the OpenAPI fuzzer found answered wrongly, over real HTTP: malformed
+ones got a 500 (now a 4xx with a one-line reason, and nothing is created), a
+method a route does not take got a 405 without the `Allow` header."""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -50,3 +51,13 @@ async def test_a_malformed_multipart_job_is_a_400_and_creates_nothing(
     assert reason in answer["message"] and "\n" not in answer["message"]
     async with http.get(f"{api}/jobs") as r:
         assert (await r.json())["jobs"] == []
+
+
+async def test_a_method_a_route_does_not_take_is_a_405_naming_those_it_does(
+    seeker: Seeker, http: aiohttp.ClientSession
+) -> None:
+    async with http.request("TRACE", f"{seeker.url}/api/v1/jobs") as r:
+        status, answer, allow = r.status, await r.json(), r.headers.get("Allow", "")
+    assert status == 405
+    assert answer["code"] == "method_not_allowed"
+    assert set(allow.split(",")) == {"GET", "HEAD", "POST"}, allow
