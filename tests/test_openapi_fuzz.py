@@ -1,7 +1,8 @@
 """Schema-driven fuzzing of the Seeker's JSON API with schemathesis, over real
 HTTP on loopback: requests made from the OpenAPI document, valid and invalid,
 get no 5xx and are answered only as the document says (status, content type,
-body schema); without a token, only the public operations answer.
+body schema, headers); a method a route does not take gets a 405 with `Allow`;
+without a token, only the public operations answer.
 
 Three passes: schemathesis's own phases for every operation (boundary and
 malformed values, other methods, then random requests); random requests that
@@ -45,6 +46,10 @@ CHECKS = [
     schemathesis.checks.status_code_conformance,
     schemathesis.checks.content_type_conformance,
     schemathesis.checks.response_schema_conformance,
+    schemathesis.checks.response_headers_conformance,
+    schemathesis.checks.unsupported_method,
+    schemathesis.checks.missing_required_header,
+    schemathesis.checks.ignored_auth,
 ]
 CAPABILITIES = Capabilities(
     cpus=1, memory_bytes=2**30, arch="amd64", os="linux", docker_version="27.0", slots=1
