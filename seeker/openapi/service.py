@@ -41,7 +41,6 @@ def operations() -> list[Operation]:
                 ),
             },
             public=True,
-            standby=False,
         ),
         Operation(
             "GET",

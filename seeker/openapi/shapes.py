@@ -181,9 +181,10 @@ def error_schema() -> Schema:
 class Operation:
     """One method on one path, and every status its handler can answer with.
 
-    Shared answers are added when the document is made: 401 (and 403 for a
-    forged cookie-borne change) unless `public`, 400 and 413 for a body read
-    whole as JSON, 503 unless `standby` says what a Seeker standing by answers."""
+    Shared answers are added when the document is made, unless the operation
+    gives its own: 401 (and 403 for a forged cookie-borne change) unless
+    `public`, 400 and 413 for a body read whole as JSON, and 503 (a Seeker
+    standing by, or a store unavailable)."""
 
     method: str
     path: str
@@ -195,7 +196,6 @@ class Operation:
     body: Body | None = None
     public: bool = False
     description: str = ""
-    standby: bool = True
 
     def to_openapi(self) -> Schema:
         operation: Schema = {
@@ -236,16 +236,15 @@ class Operation:
                     403,
                     error("a change by a session cookie without its CSRF token (csrf_failed)"),
                 )
-        if self.standby:
-            responses.setdefault(
-                503,
-                Response(
-                    "this Seeker stands by (not_leader: see GET /api/v1/leader), or a store "
-                    "it needs is unavailable (store_unavailable, state_unavailable)",
-                    {JSON: ref("Error")},
-                    {"Retry-After": string("seconds, while standing by")},
-                ),
-            )
+        responses.setdefault(
+            503,
+            Response(
+                "this Seeker stands by (not_leader: see GET /api/v1/leader), or a store "
+                "it needs is unavailable (store_unavailable, state_unavailable)",
+                {JSON: ref("Error")},
+                {"Retry-After": string("seconds, while standing by")},
+            ),
+        )
         return responses
 
 
