@@ -36,8 +36,13 @@ async def read_json(request: web.Request) -> Any:
 
 
 def http_error_response(e: web.HTTPException) -> web.Response:
-    """One of aiohttp's HTTP errors as a JSON error."""
-    return error_response(e.status, e.reason.lower().replace(" ", "_"), e.text or e.reason)
+    """One of aiohttp's HTTP errors as a JSON error, with the headers it carries
+    (a 405's `Allow`, say) but its own body's."""
+    response = error_response(e.status, e.reason.lower().replace(" ", "_"), e.text or e.reason)
+    for name, value in e.headers.items():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers.add(name, value)
+    return response
 
 
 def read_error(body: bytes) -> tuple[str, str]:

@@ -5,7 +5,8 @@ operator tokens in operators_api.
 
 Only the routes Givers use (registration, the session, the Seeker's key, who
 leads, image archives) are public; they prove who is asking by signatures.
-Every other route needs an operator (seeker.auth)."""
+So is the OpenAPI document (seeker.openapi), for tools to read. Every other
+route needs an operator (seeker.auth)."""
 
 import logging
 import time
@@ -31,6 +32,7 @@ from seeker.health import Services, add_diagnostics_route
 from seeker.images_api import add_image_routes
 from seeker.job_detail_api import add_job_detail_routes
 from seeker.jobs_api import add_job_routes, seeker_errors
+from seeker.openapi import add_openapi_route
 from seeker.operators import Operators
 from seeker.operators_api import add_operator_routes
 from seeker.overview_api import add_overview_routes
@@ -82,6 +84,7 @@ def make_api(
         app.router.add_post("/givers", register_giver),
         app.router.add_get("/givers/{giver_id}/session", giver_session),
         add_image_routes(app, catalog, admissions, max_skew_s=config.registration_skew_s),
+        add_openapi_route(app),
     }
     app.router.add_get("/givers", list_givers)
     app.router.add_post("/givers/{giver_id}/unflag", unflag_giver)

@@ -61,6 +61,8 @@ class Seeker(AsyncLifecycle):
         self._sessions: Sessions | None = None
         self.discovery: Discovery | None = None
         self._runner: web.AppRunner | None = None
+        # The JSON API app mounted at /api/v1 (after start).
+        self.api: web.Application | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._lead_task: asyncio.Task[None] | None = None
         self._schedule_task: asyncio.Task[None] | None = None
@@ -101,7 +103,7 @@ class Seeker(AsyncLifecycle):
         self._sessions = Sessions(registrar, self.coordinator)
         operators = Operators(self._state, fixed_token=config.operator_token)
         await operators.ensure_token_file(config.operator_token_path, time.time())
-        api = make_api(
+        self.api = api = make_api(
             config,
             self._sessions,
             self.coordinator,

@@ -3,11 +3,13 @@
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from channel import canonical, export
 from channel.errors import StoreUnavailable, WireError
@@ -133,18 +135,20 @@ async def submit_job(request: web.Request) -> web.Response:
             coordinator, request.app[CATALOG], body, scratch_dir=config.scratch_dir
         )
         return json_response(coordinator.job_view(job), status=201)
-    reader = await request.multipart()
-    part = await reader.next()
-    if not isinstance(part, BodyPartReader) or part.name != "job":
-        raise InvalidJob("a multipart submission starts with a 'job' part (the JSON job)")
-    body = await part.read()
+    with _multipart_errors():
+        reader = await request.multipart()
+        part = await reader.next()
+        if not isinstance(part, BodyPartReader) or part.name != "job":
+            raise InvalidJob("a multipart submission starts with a 'job' part (the JSON job)")
+        body = await part.read()
     if len(body) > MAX_JOB_PART_BYTES:
         raise InvalidJob(f"the 'job' part is over {MAX_JOB_PART_BYTES} bytes")
     try:
         fields = canonical.loads(body)
     except WireError as e:
         raise InvalidJob(f"the 'job' part is not JSON: {e}") from e
-    keys_part = await reader.next()
+    with _multipart_errors():
+        keys_part = await reader.next()
     if not isinstance(keys_part, BodyPartReader) or keys_part.name != "keys":
         raise InvalidJob("a multipart submission needs a 'keys' part after the 'job' part")
     if isinstance(fields, dict):
@@ -152,7 +156,8 @@ async def submit_job(request: web.Request) -> web.Response:
     spec = parse_job(fields, keys_file=True)
     path = config.scratch_dir / f"upload-{uuid.uuid4().hex}.keys"
     try:
-        await _save(keys_part, path)
+        with _multipart_errors():
+            await _save(keys_part, path)
         job = await create_job(
             coordinator.keys, spec, scratch_dir=config.scratch_dir, keys_file=path
         )
@@ -160,6 +165,18 @@ async def submit_job(request: web.Request) -> web.Response:
         await asyncio.to_thread(path.unlink, missing_ok=True)
     coordinator.wake()
     return json_response(coordinator.job_view(job), status=201)
+
+
+@contextmanager
+def _multipart_errors() -> Iterator[None]:
+    """A multipart body aiohttp cannot read (no boundary, a bad part header, cut
+    short) as InvalidJob, in one line."""
+    try:
+        yield
+    except BadHttpMessage as e:
+        raise InvalidJob(f"the multipart body is malformed: {' '.join(e.message.split())}") from e
+    except ValueError as e:
+        raise InvalidJob(f"the multipart body is malformed: {e}") from e
 
 
 async def _save(part: BodyPartReader, path: Path) -> None:
