@@ -10,13 +10,23 @@ from typing import Any
 from aiohttp import web
 
 from channel import canonical
-from seeker.openapi import givers, jobs, operator, schedules, scrapers, service, tokens
+from seeker.openapi import (
+    following,
+    givers,
+    jobs,
+    operator,
+    schedules,
+    scrapers,
+    service,
+    tokens,
+)
 from seeker.openapi.shapes import Operation, error_schema
 
 OPENAPI = web.AppKey("openapi", bytes)
 _TAGS = {
     service.TAG: "The Seeker itself: who leads, its key, this document.",
     jobs.TAG: "Submit, follow, steer, export, dump and load jobs.",
+    following.TAG: "The grid at a glance, a job's blocks, disagreements and records, diagnostics.",
     givers.TAG: "What Givers call, and what operators do to Givers.",
     tokens.TAG: "Admission tokens for Givers; reader tokens for the Channel.",
     scrapers.TAG: "The catalog of scraper images.",
@@ -42,6 +52,7 @@ def operations() -> list[Operation]:
     return [
         *service.operations(),
         *jobs.operations(),
+        *following.operations(),
         *givers.operations(),
         *tokens.operations(),
         *scrapers.operations(),

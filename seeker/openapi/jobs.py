@@ -11,6 +11,7 @@ from seeker.openapi.shapes import (
     Body,
     Operation,
     Parameter,
+    Response,
     Schema,
     all_required,
     array,
@@ -308,17 +309,37 @@ def operations() -> list[Operation]:
             "Export the records of a job's counted results",
             TAG,
             {
-                200: streamed("the records, one JSON object a line"),
-                400: error("full is neither 0 nor 1"),
+                200: Response(
+                    "the records as a download: one JSON object a line, or CSV",
+                    {
+                        NDJSON: string(description="one JSON value a line"),
+                        "text/csv": string(description="a header row, then a row a record"),
+                    },
+                ),
+                400: error("a bad format, or full=1 with CSV (invalid_query)"),
                 404: unknown_job,
             },
             (
                 job_id,
                 Parameter(
+                    "format",
+                    "query",
+                    string(enum=["jsonl", "csv"], default="jsonl"),
+                    "JSON lines, or CSV",
+                    required=False,
+                ),
+                Parameter(
                     "full",
                     "query",
                     string(enum=["0", "1"], default="0"),
-                    "1 keeps each record's debug capture",
+                    "1 keeps each record's debug capture (JSON lines only)",
+                    required=False,
+                ),
+                Parameter(
+                    "fields",
+                    "query",
+                    string(),
+                    "the CSV's columns, comma-separated (default: every field the records use)",
                     required=False,
                 ),
             ),
