@@ -162,6 +162,7 @@ class Seeker(AsyncLifecycle):
             "open registration" if config.open_registration else "admission by token or approval",
             "" if self.leadership.leading else "; standing by",
         )
+        log.info("admin pages at %s/admin/", config.public_url.rstrip("/") or self.url)
 
     def _leading(self) -> bool:
         return self._leader() is None
