@@ -162,7 +162,9 @@ async def test_the_event_stream_sends_snapshots_and_ends_when_the_seeker_stops(
         assert await response.content.readline() == b"event: snapshot\n"
         data = await response.content.readline()
         snapshot = canonical.loads(data.removeprefix(b"data: "))
-        assert snapshot["overview"]["jobs"] == 0 and snapshot["jobs"] == []
+        assert snapshot["overview"]["jobs"]["running"] == 0 and snapshot["jobs"] == []
+        assert snapshot["overview"]["givers"]["registered"] == 0
+        assert "at" not in snapshot["overview"]
         await seeker.stop()
         # The stream ends as a whole response: no error for a cut-off body.
         assert await response.content.read() == b"\n"
