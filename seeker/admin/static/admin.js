@@ -243,22 +243,30 @@ const SeekAdmin = (() => {
     }
   }
 
-  function toggleSource(form) {
-    const chosen = form.querySelector('input[name="source"]:checked');
+  // Radio groups that choose which part of a form applies: the job's keys (a
+  // range or a list), a schedule's timing (every so often or cron).
+  const CHOICES = ["source", "timing"];
+
+  function toggleChoice(form, name) {
+    const radios = [...form.querySelectorAll(`input[type="radio"][name="${name}"]`)];
+    const chosen = radios.find((radio) => radio.checked);
     if (!chosen) return;
-    for (const part of form.querySelectorAll("[data-source-part]")) {
-      part.hidden = part.dataset.sourcePart !== chosen.value;
+    const values = radios.map((radio) => radio.value);
+    for (const part of form.querySelectorAll(`[data-${name}-part]`)) {
+      part.hidden = part.getAttribute(`data-${name}-part`) !== chosen.value;
     }
     for (const input of form.querySelectorAll("[data-required-when]")) {
-      input.required = input.dataset.requiredWhen === chosen.value;
+      if (values.includes(input.dataset.requiredWhen)) {
+        input.required = input.dataset.requiredWhen === chosen.value;
+      }
     }
   }
 
   function enhanceValidation(form) {
     form.noValidate = true;
-    toggleSource(form);
+    for (const name of CHOICES) toggleChoice(form, name);
     form.addEventListener("change", (event) => {
-      if (event.target.name === "source") toggleSource(form);
+      if (CHOICES.includes(event.target.name)) toggleChoice(form, event.target.name);
     });
     const inputs = () => [...form.elements].filter((el) => el.willValidate);
     form.addEventListener("input", (event) => {
