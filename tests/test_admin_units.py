@@ -4,6 +4,7 @@ turned into a job body, and a page of records as a table."""
 import pytest
 
 from seeker import display
+from seeker.admin.record_table import MAX_CHARS, MAX_COLUMNS, Cell, record_table
 from seeker.admin.submit_form import default_values, html_bounds, job_body
 from seeker.catalog import Resources, Scraper
 from seeker.errors import InvalidForm
@@ -142,3 +143,29 @@ def test_bounds_become_input_attributes_and_defaults_fill_a_fresh_form() -> None
         "range",
         "",
     )
+
+
+async def test_a_page_of_records_becomes_a_table_of_bounded_columns_and_cells() -> None:
+    wide = {f"f{n}": n for n in range(MAX_COLUMNS + 2)}
+    records = [
+        {
+            "key": "1",
+            "data": {"title": "x" * 100, "tags": ["a"], "ok": True},
+            "giver_id": "g1",
+            "task_id": "t.0",
+        },
+        {"key": 2, "data": {"price": None, **wide}, "giver_id": "g2", "task_id": "t.1"},
+        {"key": "3", "sealed": "c2VhbGVk", "giver_id": "gone", "task_id": "t.2"},
+    ]
+    table = await record_table(records, {"g1": "giver-1", "g2": "giver-2"}.get)
+    assert table.columns == ["title", "tags", "ok", "price", "f0", "f1"][:MAX_COLUMNS]
+    assert table.hidden == len(wide) + 5 - MAX_COLUMNS
+    first, second, third = table.rows
+    assert (first.key, first.giver, second.key, second.giver) == ("1", "giver-1", "2", "giver-2")
+    title, tags, ok = first.cells[:3]
+    assert len(title.text) == MAX_CHARS and title.text.endswith("\u2026")
+    assert title.full == "x" * 100
+    assert (tags, ok) == (Cell('["a"]'), Cell("true"))
+    assert second.cells[3] == Cell("") and second.cells[4] == Cell("0")
+    # A Giver no longer registered shows by its id; a sealed record has no fields to show.
+    assert third.giver == "gone" and all(cell == Cell("") for cell in third.cells)
