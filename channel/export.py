@@ -78,13 +78,15 @@ async def csv_text(records: Records, fields: Sequence[str] | None = None) -> Asy
     writer.writerow(["key", *columns])
     async for record in records():
         data = record.get("data", {"sealed": record.get("sealed")})
-        writer.writerow([record["key"], *(_cell(data.get(name)) for name in columns)])
+        writer.writerow([record["key"], *(cell(data.get(name)) for name in columns)])
         if buffer.tell() >= WRITE_BYTES:
             yield _take(buffer)
     yield _take(buffer)
 
 
-def _cell(value: object) -> object:
+def cell(value: object) -> object:
+    """A data field's value as a CSV cell: strings and numbers as they are, true
+    or false, nothing for null, anything else as JSON."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None or isinstance(value, str | int | float):

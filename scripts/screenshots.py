@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 import demo_site
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import BrowserContext, async_playwright
 
 from channel import canonical
 from giver.config import GiverConfig
@@ -58,14 +58,33 @@ async def until(condition: Callable[[], Awaitable[Any]], what: str) -> None:
     print(f"screenshots: {what}")
 
 
-async def shoot(browser: Browser, url: str, out: Path, name: str, viewport: dict[str, int]) -> Page:
-    page = await browser.new_page(viewport=viewport)
+async def shoot(
+    browser: BrowserContext,
+    url: str,
+    out: Path,
+    name: str,
+    viewport: dict[str, int],
+    *,
+    clip_height: int = 0,
+) -> None:
+    """A screenshot of the page at `url`: the window, or its top `clip_height`
+    pixels when that is more. The page is closed after (each open page holds an
+    event stream, and a browser opens only a few connections to one host)."""
+    page = await browser.new_page()
+    await page.set_viewport_size(viewport)
     await page.goto(url)
-    # The live numbers arrive over the event stream: wait for the first snapshot.
+    # The live numbers arrive over the event stream: wait for the first snapshot,
+    # and for the overview's Health panel to have run its checks.
     await page.locator("body[data-snapshots]").wait_for(state="attached")
-    await page.screenshot(path=out / f"{name}.png")
+    if await page.locator("[data-health]").count():
+        await page.locator("[data-health] [data-check-kind]").first.wait_for()
+    if clip_height:
+        clip = {"x": 0, "y": 0, "width": viewport["width"], "height": clip_height}
+        await page.screenshot(path=out / f"{name}.png", full_page=True, clip=clip)
+    else:
+        await page.screenshot(path=out / f"{name}.png")
+    await page.close()
     print(f"screenshots: {name}.png")
-    return page
 
 
 async def screenshots(out: Path, work: Path) -> None:
@@ -73,7 +92,12 @@ async def screenshots(out: Path, work: Path) -> None:
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(site.cleanup)
         config = SeekerConfig(
-            port=0, data_dir=work / "seeker", poll_interval_s=0.2, operator_token=OPERATOR_TOKEN
+            # Relative to the working folder, so that no path of this machine shows
+            # in the Health panel's store names.
+            port=0,
+            data_dir=Path("seeker"),
+            poll_interval_s=0.2,
+            operator_token=OPERATOR_TOKEN,
         )
         seeker = await stack.enter_async_context(Seeker(config))
         headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -132,14 +156,25 @@ async def screenshots(out: Path, work: Path) -> None:
             return bool((await api("GET", "/givers"))["pending"])
 
         await until(asked, "a Giver waits for approval")
-        await shoot_pages(out, seeker.url, running["job_id"])
+        await shoot_pages(out, seeker.url, running["job_id"], done["job_id"])
 
 
-async def shoot_pages(out: Path, url: str, job_id: str) -> None:
+async def shoot_pages(out: Path, url: str, job_id: str, done_id: str) -> None:
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await chromium.new_context()
+        await sign_in(browser, url)
+        await shoot(browser, f"{url}/admin/", out, "overview", LAPTOP, clip_height=1400)
+        # The finished job from its blocks down to a page of its records.
+        await shoot(
+            browser,
+            f"{url}/admin/jobs/{done_id}?limit=4",
+            out,
+            "job-done",
+            LAPTOP,
+            clip_height=1700,
+        )
         for name, path in (
-            ("overview", "/admin/"),
             ("givers", "/admin/givers"),
             ("jobs", "/admin/jobs"),
             ("job", f"/admin/jobs/{job_id}"),
@@ -151,7 +186,17 @@ async def shoot_pages(out: Path, url: str, job_id: str) -> None:
             await shoot(browser, url + path, out, name, LAPTOP)
         for name, path in (("phone-overview", "/admin/"), ("phone-job", f"/admin/jobs/{job_id}")):
             await shoot(browser, url + path, out, name, PHONE)
-        await browser.close()
+        await chromium.close()
+
+
+async def sign_in(browser: BrowserContext, url: str) -> None:
+    """Sign the browser in with the operator token; its pages share the session."""
+    page = await browser.new_page()
+    await page.goto(f"{url}/admin/login")
+    await page.get_by_label("Password or operator token").fill(OPERATOR_TOKEN)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"{url}/admin/")
+    await page.close()
 
 
 def main() -> None:
@@ -159,8 +204,9 @@ def main() -> None:
     parser.add_argument("out", nargs="?", type=Path, default=Path("docs/screenshots"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as work:
-        asyncio.run(screenshots(args.out, Path(work)))
+    out = args.out.resolve()
+    with tempfile.TemporaryDirectory() as work, contextlib.chdir(work):
+        asyncio.run(screenshots(out, Path(work)))
 
 
 if __name__ == "__main__":

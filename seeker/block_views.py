@@ -36,7 +36,7 @@ async def blocks_page(coordinator: Coordinator, job_id: str, after: int, limit: 
     return {
         "job_id": job_id,
         "blocks": [
-            block_view(block, job, now, _names(coordinator), keys.leases, digests)
+            block_view(block, job, now, giver_names(coordinator), keys.leases, digests)
             for block in blocks
         ],
         "next": blocks[-1].seq if len(blocks) == limit else None,
@@ -52,7 +52,7 @@ async def one_block(coordinator: Coordinator, job_id: str, seq: int) -> dict:
         raise UnknownBlock(block_id(job_id, seq))
     block = Block.from_doc(doc)
     digests = await _records_digests(keys.channel, [block])
-    return block_view(block, job, time.time(), _names(coordinator), keys.leases, digests)
+    return block_view(block, job, time.time(), giver_names(coordinator), keys.leases, digests)
 
 
 async def disagreements_page(coordinator: Coordinator, job_id: str, after: int, limit: int) -> dict:
@@ -63,12 +63,12 @@ async def disagreements_page(coordinator: Coordinator, job_id: str, after: int, 
     blocks = [Block.from_doc(doc) for doc in docs]
     return {
         "job_id": job_id,
-        "disagreements": [disagreement_view(block, _names(coordinator)) for block in blocks],
+        "disagreements": [disagreement_view(block, giver_names(coordinator)) for block in blocks],
         "next": blocks[-1].seq if len(blocks) == limit else None,
     }
 
 
-def _names(coordinator: Coordinator) -> Names:
+def giver_names(coordinator: Coordinator) -> Names:
     """A Giver's name by its id; "" for one no longer registered."""
 
     def name(giver_id: str) -> str:

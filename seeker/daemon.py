@@ -26,7 +26,7 @@ from seeker.coordinator import Coordinator, Watch
 from seeker.discovery import Discovery
 from seeker.docker_images import DockerImages
 from seeker.givers import GiverRegistry, Registrar
-from seeker.health import add_liveness_route, without_secrets
+from seeker.health import SERVICES, add_liveness_route, without_secrets
 from seeker.leader import Leadership, instance_id
 from seeker.metrics import add_metrics_route
 from seeker.operators import Operators
@@ -130,7 +130,14 @@ class Seeker(AsyncLifecycle):
         app.add_subapp("/channel/", make_channel_app(self._channel))
         add_metrics_route(app, self.coordinator, self._givers, self._leading)
         console = Console(
-            config, self.coordinator, admissions, catalog, self.periodic, self._leader, operators
+            config,
+            self.coordinator,
+            admissions,
+            catalog,
+            self.periodic,
+            self._leader,
+            operators,
+            api[SERVICES],
         )
         app.add_subapp("/admin/", make_admin(console))
         open_routes = {

@@ -54,6 +54,17 @@ def rate(keys_per_s: float | None) -> str:
     return f"{shown.removesuffix('.0')} keys/s"
 
 
+def latency(ms: float | None) -> str:
+    """A round trip: `0.4 ms`, `12 ms`, `1.5 s`; an em dash when there was none."""
+    if ms is None:
+        return "\u2014"
+    if ms < 10:
+        return f"{ms:.1f} ms"
+    if round(ms) < 1000:
+        return f"{round(ms)} ms"
+    return f"{ms / 1000:,.1f} s"
+
+
 def duration(seconds: float | None) -> str:
     """A span in its two largest units: `45 s`, `4 min 10 s`, `2 h 5 min`, `3 d`;
     `under 1 s`; an em dash while unknown."""

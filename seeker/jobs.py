@@ -151,6 +151,16 @@ class Job:
             return None
         return left / rate_keys_per_s
 
+    def pace(self) -> dict[str, float | None]:
+        """How fast the job goes: keys finished a second over the last minute, and
+        the seconds its keys left will take at that rate (None when it has no ETA)."""
+        rate = self.finished.per_s()
+        eta_s = self.eta_s(rate)
+        return {
+            "rate_keys_per_s": round(rate, 3),
+            "eta_s": None if eta_s is None else round(eta_s, 1),
+        }
+
     def to_doc(self) -> dict[str, Any]:
         return {
             "job_id": self.job_id,
@@ -199,8 +209,6 @@ class Job:
 
     def view(self) -> dict[str, Any]:
         """The job as the API shows it."""
-        rate = self.finished.per_s()
-        eta_s = self.eta_s(rate)
         return {
             "job_id": self.job_id,
             "name": self.spec.name,
@@ -215,8 +223,7 @@ class Job:
             "unusable_values": self.unusable,
             **({"discovered": self.discovered} if self.spec.discover else {}),
             "spec": self.spec.to_wire(),
-            "rate_keys_per_s": round(rate, 3),
-            "eta_s": None if eta_s is None else round(eta_s, 1),
+            **self.pace(),
             "failed_last_hour": self.failed_recently.count(),
             "failures": [
                 {"block_id": f.block_id, "key": f.key, "reason": f.reason, "at": f.at}

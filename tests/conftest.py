@@ -433,3 +433,19 @@ def catalog_job(image: str, site_url: str, **fields: Any) -> dict[str, Any]:
         "settings": {"base_url": site_url},
         **fields,
     }
+
+
+def disputed_job(image: str, **fields: Any) -> dict[str, Any]:
+    """A job of the faulty scraper whose two copies of each of its 2 blocks return
+    different records (`random` mode), with no extra copy to settle it: every key
+    fails for want of a quorum."""
+    return {
+        "image": image,
+        "keys": ["a", "b", "c", "d"],
+        "block_size": 2,
+        "settings": {"mode": "random"},
+        "replicas": 2,
+        "quorum": 2,
+        "max_extra_copies": 0,
+        **fields,
+    }

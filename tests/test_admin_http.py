@@ -115,6 +115,71 @@ async def test_a_good_form_redirects_to_its_job_with_a_message(
     )
 
 
+SCHEDULE_FORM = {
+    "name": "nightly",
+    "timing": "every",
+    "every_min": "1440",
+    "timezone": "UTC",
+    "overlap": "skip",
+    "job": '{"scraper": "catalog", "range": [1, 10], "settings": {"base_url": "http://127.0.0.1:9"}}',
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"name": " "}, "name", "required"),
+        ({"every_min": "0"}, "every_min", "must be from 1 to 527,040"),
+        ({"every_min": "often"}, "every_min", "enter a whole number of minutes"),
+        ({"timing": "cron", "cron": ""}, "cron", "required: five fields, such as 0 3 * * *"),
+        ({"timing": "cron", "cron": "0 3 * *"}, "cron", "has 4 field(s); it needs five"),
+        (
+            {"timing": "cron", "cron": "0 3 * * *", "timezone": "Mars/Olympus"},
+            "timezone",
+            "is not an IANA time zone name",
+        ),
+        ({"overlap": "queue"}, "overlap", "choose one of skip, allow"),
+        ({"job": "{"}, "job", "not valid JSON"),
+        ({"job": "[1]"}, "job", "must be a JSON object"),
+        ({"job": '{"scraper": "nothere", "range": [1, 2]}'}, "job", "job: "),
+        ({"job": '{"scraper": "catalog"}'}, "job", "job: no keys"),
+    ],
+)
+async def test_the_schedule_form_shows_what_is_wrong_next_to_its_field(
+    seeker: Seeker, http: aiohttp.ClientSession, changes: dict[str, str], field: str, message: str
+) -> None:
+    url = f"{seeker.url}/admin/schedules"
+    async with http.post(url, data={**SCHEDULE_FORM, **changes}) as response:
+        assert response.status == 400
+        html = await response.text()
+    assert message in error_of(html, field).replace("&#39;", "'")
+    assert "The schedule was not added" in html
+    async with http.get(f"{seeker.url}/api/v1/schedules") as response:
+        assert (await response.json()) == {"schedules": []}
+
+
+async def test_a_good_schedule_form_adds_the_schedule(
+    seeker: Seeker, http: aiohttp.ClientSession
+) -> None:
+    url = f"{seeker.url}/admin/schedules"
+    async with http.post(url, data=SCHEDULE_FORM, allow_redirects=False) as response:
+        assert (response.status, response.headers["Location"]) == (303, "/admin/schedules")
+    async with http.get(f"{seeker.url}/api/v1/schedules") as response:
+        [schedule] = (await response.json())["schedules"]
+    assert (schedule["name"], schedule["every_s"], schedule["overlap"]) == (
+        "nightly",
+        86400,
+        "skip",
+    )
+    assert schedule["job"]["range"] == [1, 10]
+    async with http.get(url) as response:
+        html = await response.text()
+    assert "Schedule nightly added; its first job is made at " in html
+    async with http.post(url, data=SCHEDULE_FORM) as response:
+        assert response.status == 400
+        assert "exists already" in error_of(await response.text(), "name")
+
+
 async def test_actions_answer_with_a_redirect_or_with_json(
     seeker: Seeker, http: aiohttp.ClientSession
 ) -> None:
@@ -162,7 +227,9 @@ async def test_the_event_stream_sends_snapshots_and_ends_when_the_seeker_stops(
         assert await response.content.readline() == b"event: snapshot\n"
         data = await response.content.readline()
         snapshot = canonical.loads(data.removeprefix(b"data: "))
-        assert snapshot["overview"]["jobs"] == 0 and snapshot["jobs"] == []
+        assert snapshot["overview"]["jobs"]["running"] == 0 and snapshot["jobs"] == []
+        assert snapshot["overview"]["givers"]["registered"] == 0
+        assert "at" not in snapshot["overview"]
         await seeker.stop()
         # The stream ends as a whole response: no error for a cut-off body.
         assert await response.content.read() == b"\n"

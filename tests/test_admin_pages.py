@@ -7,12 +7,23 @@ and revoke an admission token; every page without console errors and without
 horizontal overflow at a phone's width."""
 
 import asyncio
+import csv
+import io
 import re
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from conftest import JOB_TIMEOUT_S, OPERATOR_HEADERS, OPERATOR_TOKEN, POLL_S, Grid
+from conftest import (
+    JOB_TIMEOUT_S,
+    OPERATOR_HEADERS,
+    OPERATOR_TOKEN,
+    POLL_S,
+    Grid,
+    disputed_job,
+    poll_until,
+    submit_and_wait,
+)
 from demo_products import product
 from playwright.async_api import Browser, ConsoleMessage, Dialog, Page, expect
 
@@ -131,8 +142,40 @@ async def test_a_job_from_the_generated_form_runs_to_100_percent_live_and_downlo
     ]
     assert sorted(int(r["key"]) for r in records) == list(range(1, 11))
     assert {r["data"]["sku"] for r in records} == {product(n)["sku"] for n in range(1, 11)}
+    rows = list(csv.reader(io.StringIO((await read_download(page, "CSV")).decode())))
+    sku = rows[0].index("sku")
+    assert rows[0][0] == "key" and len(rows) == 11
+    assert {int(row[0]): row[sku] for row in rows[1:]} == {
+        n: product(n)["sku"] for n in range(1, 11)
+    }
     status, job = await api(seeker, "GET", f"/jobs/{job_id}")
     assert (status, job["status"], job["spec"]["settings"]["timeout_s"]) == (200, "done", 5)
+
+    # Its blocks, a page of one at a time, with the Givers that ran them.
+    await page.goto(f"{seeker.url}/admin/jobs/{job_id}?limit=1")
+    blocks = page.locator("[data-blocks-body] tr")
+    await expect(blocks).to_have_count(1)
+    await page.get_by_role("link", name="More blocks").click()
+    await expect(blocks).to_have_count(2)
+    ran_on = await page.locator("[data-blocks-body] [data-k=ran-on]").all_inner_texts()
+    for seq, text in enumerate(ran_on):
+        [run] = (await api(seeker, "GET", f"/jobs/{job_id}/blocks/{seq}"))[1]["runs"]
+        assert text.startswith(f"{run['giver_name']} chosen"), text
+    await expect(page.locator("[data-block-seq='1'] [data-k=block-state]")).to_have_text("done")
+
+    # Its records, four to a page.
+    await page.goto(f"{seeker.url}/admin/jobs/{job_id}?limit=4")
+    shown: list[int] = []
+    for size in (4, 4, 2):
+        rows_shown = page.locator("[data-records-body] tr")
+        await expect(rows_shown).to_have_count(size)
+        shown += [int(key) for key in await rows_shown.locator("td:first-child").all_inner_texts()]
+        if size == 4:
+            await page.get_by_role("link", name="Next page").click()
+    assert sorted(shown) == list(range(1, 11))
+    await expect(page.get_by_role("link", name="Next page")).to_have_count(0)
+    header = await page.locator(".records-table th").all_inner_texts()
+    assert [h.lower() for h in header[:3]] == ["key", "giver", "currency"]
     assert problems == []
 
 
@@ -257,6 +300,78 @@ async def test_a_pending_giver_is_approved_and_revoked_and_a_token_issued(
         await newcomer.stop()
 
 
+async def test_disagreements_invalidation_health_and_a_new_schedule_on_the_pages(
+    grid: Grid, browser: Browser, faulty_image: str
+) -> None:
+    seeker = await grid()
+    disputed = await submit_and_wait(seeker, disputed_job(faulty_image, name="odd"))
+    steady = await submit_and_wait(
+        seeker,
+        disputed_job(faulty_image, name="steady", settings={"mode": "ok"}, replicas=1, quorum=1),
+    )
+    problems = Problems()
+    page = await open_page(browser, seeker, problems)
+
+    # Copies that differ: each block with both Givers, their digests and why none counted.
+    await page.goto(f"{seeker.url}/admin/jobs/{disputed['job_id']}")
+    disputes = page.locator("[data-disputes-body] tr")
+    await expect(disputes).to_have_count(2)
+    for seq in (0, 1):
+        row = page.locator(f"[data-disputes-body] tr[data-block-seq='{seq}']")
+        await expect(row.locator("[data-k=copy]").filter(has_text="giver-0")).to_have_count(1)
+        await expect(row.locator("[data-k=copy]").filter(has_text="giver-1")).to_have_count(1)
+        await expect(row.locator(".reason")).to_contain_text("copies disagree (2 different results")
+        await expect(row.locator(".badge")).to_have_text("failed")
+
+    # A finished block invalidated from its page runs again, on the other Giver.
+    job_id = steady["job_id"]
+    [before] = (await api(seeker, "GET", f"/jobs/{job_id}/blocks/0"))[1]["runs"]
+    await page.goto(f"{seeker.url}/admin/jobs/{job_id}")
+    await (
+        page.locator("[data-blocks-body] tr[data-block-seq='0']")
+        .get_by_role("button", name="Invalidate")
+        .click()
+    )
+    await expect(page.get_by_role("status").filter(has_text="back in the pool")).to_have_text(
+        "Block 0 is back in the pool; its keys run again."
+    )
+
+    async def block() -> dict[str, Any]:
+        return (await api(seeker, "GET", f"/jobs/{job_id}/blocks/0"))[1]
+
+    again = await poll_until(block, lambda b: b["state"] == "done" and bool(b["runs"]))
+    [after] = again["runs"]
+    assert after["giver_id"] != before["giver_id"] and again["shunned"] == [before["giver_id"]]
+    await page.reload()
+    await expect(
+        page.locator("[data-blocks-body] tr[data-block-seq='0'] [data-k=ran-on]")
+    ).to_contain_text(after["giver_name"])
+
+    # The Health panel checks every service once the overview has shown.
+    await page.goto(f"{seeker.url}/admin/")
+    engines = page.locator("[data-health] tr[data-check-kind=docker_engine]")
+    await expect(engines).to_have_count(3)
+    for name in ("giver-0", "giver-1"):
+        await expect(engines.filter(has_text=name).locator("[data-k=check]")).to_have_text("ok")
+    await page.get_by_role("button", name="Check now").click()
+    await expect(engines).to_have_count(3)
+
+    # A schedule added from its page is in the list.
+    await page.goto(f"{seeker.url}/admin/schedules")
+    await page.get_by_label("Name").fill("hourly")
+    await page.get_by_label("Every (minutes)").fill("60")
+    await page.get_by_label("If the last job still runs").select_option("allow")
+    await page.get_by_label("Job (JSON)").fill(canonical.dumps(disputed_job(faulty_image)).decode())
+    await page.get_by_role("button", name="Add schedule").click()
+    await expect(page.get_by_role("status").filter(has_text="added")).to_contain_text(
+        "Schedule hourly added"
+    )
+    row = page.get_by_role("row").filter(has_text="hourly")
+    await expect(row).to_contain_text("every 1 h")
+    await expect(row).to_contain_text("run another")
+    assert problems == []
+
+
 async def wait_done(seeker: Seeker, job_id: str) -> dict[str, Any]:
     async with asyncio.timeout(JOB_TIMEOUT_S):
         while (job := (await api(seeker, "GET", f"/jobs/{job_id}"))[1])["status"] != "done":  # noqa: ASYNC110
@@ -321,6 +436,8 @@ async def test_every_page_reads_cleanly_on_a_laptop_and_a_phone(
         *PAGES,
         "/admin/tokens",
         f"/admin/jobs/{job['job_id']}",
+        f"/admin/jobs/{job['job_id']}?limit=2&results_after=1",
+        "/admin/health",
         "/admin/scrapers/catalog",
         f"/admin/schedules/{schedule['schedule_id']}",
         "/admin/login",

@@ -1,10 +1,10 @@
-"""Pure logic behind the admin pages: numbers for people, rates and ETAs, and the
-generated job form turned into a job body."""
+"""Pure logic behind the admin pages: numbers for people, the generated job form
+turned into a job body, and a page of records as a table."""
 
 import pytest
 
 from seeker import display
-from seeker.admin.rates import RateMeter
+from seeker.admin.record_table import MAX_CHARS, MAX_COLUMNS, Cell, record_table
 from seeker.admin.submit_form import default_values, html_bounds, job_body
 from seeker.catalog import Resources, Scraper
 from seeker.errors import InvalidForm
@@ -67,30 +67,19 @@ def test_numbers_read_as_people_say_them() -> None:
     ]
     assert display.stamp_utc(0) == "" and display.stamp_utc(86400) == "1970-01-02 00:00:00 UTC"
     assert (display.percent(19, 20), display.percent(0, 0)) == (95, 100)
+    assert [display.latency(ms) for ms in (None, 0.42, 12.4, 999.6, 1500)] == [
+        "\u2014",
+        "0.4 ms",
+        "12 ms",
+        "1.0 s",
+        "1.5 s",
+    ]
     assert [display.size(n) for n in (None, 100, 1536, 256 * 2**20)] == [
         "\u2014",
         "100 B",
         "1.5 KiB",
         "256 MiB",
     ]
-
-
-def test_a_rate_is_measured_over_the_window_and_gives_an_eta() -> None:
-    meter = RateMeter(window_s=30.0)
-    meter.sample(100.0, {"j": 0})
-    assert meter.rate("j") is None and meter.eta_s("j", 10) is None
-    meter.sample(101.0, {"j": 5})
-    assert meter.rate("j") is None
-    meter.sample(104.0, {"j": 20})
-    assert meter.rate("j") == 5.0 and meter.eta_s("j", 30) == 6.0
-    assert meter.eta_s("j", 0) == 0.0
-    # Samples leave once a later one is as old as the window: the last one older
-    # than the window stays, so the rate spans all of it.
-    meter.sample(140.0, {"j": 20})
-    meter.sample(150.0, {"j": 66})
-    assert meter.rate("j") == (66 - 20) / (150 - 104)
-    meter.sample(151.0, {})
-    assert meter.rate("j") is None
 
 
 def test_the_form_gives_the_job_body_leaving_defaults_out() -> None:
@@ -154,3 +143,29 @@ def test_bounds_become_input_attributes_and_defaults_fill_a_fresh_form() -> None
         "range",
         "",
     )
+
+
+async def test_a_page_of_records_becomes_a_table_of_bounded_columns_and_cells() -> None:
+    wide = {f"f{n}": n for n in range(MAX_COLUMNS + 2)}
+    records = [
+        {
+            "key": "1",
+            "data": {"title": "x" * 100, "tags": ["a"], "ok": True},
+            "giver_id": "g1",
+            "task_id": "t.0",
+        },
+        {"key": 2, "data": {"price": None, **wide}, "giver_id": "g2", "task_id": "t.1"},
+        {"key": "3", "sealed": "c2VhbGVk", "giver_id": "gone", "task_id": "t.2"},
+    ]
+    table = await record_table(records, {"g1": "giver-1", "g2": "giver-2"}.get)
+    assert table.columns == ["title", "tags", "ok", "price", "f0", "f1"][:MAX_COLUMNS]
+    assert table.hidden == len(wide) + 5 - MAX_COLUMNS
+    first, second, third = table.rows
+    assert (first.key, first.giver, second.key, second.giver) == ("1", "giver-1", "2", "giver-2")
+    title, tags, ok = first.cells[:3]
+    assert len(title.text) == MAX_CHARS and title.text.endswith("\u2026")
+    assert title.full == "x" * 100
+    assert (tags, ok) == (Cell('["a"]'), Cell("true"))
+    assert second.cells[3] == Cell("") and second.cells[4] == Cell("0")
+    # A Giver no longer registered shows by its id; a sealed record has no fields to show.
+    assert third.giver == "gone" and all(cell == Cell("") for cell in third.cells)

@@ -14,6 +14,7 @@ from conftest import (
     OPERATOR_HEADERS,
     Grid,
     catalog_job,
+    disputed_job,
     poll_until,
     submit_and_wait,
 )
@@ -172,16 +173,7 @@ async def test_copies_that_disagree_show_with_each_givers_digest(
     faulty_image: str,
 ) -> None:
     seeker = await grid(**stores(request, store))
-    body = {
-        "image": faulty_image,
-        "keys": ["a", "b", "c", "d"],
-        "block_size": 2,
-        "settings": {"mode": "random"},
-        "replicas": 2,
-        "quorum": 2,
-        "max_extra_copies": 0,
-    }
-    job = await submit_and_wait(seeker, body)
+    job = await submit_and_wait(seeker, disputed_job(faulty_image))
     job_id, api = job["job_id"], f"{seeker.url}/api/v1"
     assert job["keys"]["failed"] == 4 and job["failed_last_hour"] == 4
 

@@ -8,6 +8,7 @@ from aiohttp import web
 from seeker.admission import Admissions
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
+from seeker.health import Services
 from seeker.operators import Operators
 from seeker.periodic import PeriodicJobs
 from seeker.scrapers import Catalog
@@ -17,7 +18,7 @@ from seeker.state.base import Leader
 @dataclass(frozen=True, slots=True)
 class Console:
     """The Seeker's parts behind the pages. `leader()` is None while this Seeker
-    leads, else who does."""
+    leads, else who does; `services` are what its diagnostics check."""
 
     config: SeekerConfig
     coordinator: Coordinator
@@ -26,6 +27,7 @@ class Console:
     periodic: PeriodicJobs
     leader: Callable[[], Leader | None]
     operators: Operators
+    services: Services
 
 
 CONSOLE = web.AppKey("console", Console)

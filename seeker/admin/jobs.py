@@ -1,5 +1,6 @@
-"""The jobs pages: every job with its progress, one job in detail, and the
-operator's actions on them (pause, resume, cancel, invalidate a block)."""
+"""The jobs pages: every job with its progress, and the operator's actions on
+them (pause, resume, cancel, invalidate a block); one job in detail is
+seeker.admin.job_detail."""
 
 import time
 
@@ -9,6 +10,7 @@ from seeker import actions
 from seeker.admin.console import console
 from seeker.admin.events import FEED
 from seeker.admin.flash import act, back_to
+from seeker.admin.job_detail import show_job
 from seeker.admin.render import page
 
 ACTION_WORDS = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
@@ -36,30 +38,6 @@ async def list_jobs(request: web.Request) -> web.Response:
         title="Jobs",
         jobs=jobs,
         images=images,
-        now=time.time(),
-    )
-
-
-async def show_job(request: web.Request) -> web.Response:
-    coordinator = console(request).coordinator
-    job = coordinator.keys.job(request.match_info["job_id"])
-    live = request.app[FEED].latest()
-    numbers = next((j for j in live["jobs"] if j["id"] == job.job_id), None)
-    view = coordinator.job_view(job)
-    return page(
-        request,
-        "job.html",
-        section="jobs",
-        title=f"Job {job.spec.name or job.job_id}",
-        job=view,
-        numbers=numbers
-        or {
-            **view["keys"],
-            "rate": None,
-            "eta_s": None,
-            "status": view["status"],
-            "id": job.job_id,
-        },
         now=time.time(),
     )
 

@@ -1,63 +1,31 @@
-"""What the pages show live: a compact snapshot of the grid (the overview's
-numbers, each job's keys, rate, ETA and status, each Giver's presence), taken
+"""What the pages show live: a compact snapshot of the grid (the overview the API
+gives, each job's keys, rate, ETA and status, each Giver's presence), taken
 about once a second by one task the admin app owns; the event streams wait for
 a snapshot that differs from the last one they sent."""
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 from channel import canonical
 from seeker.admin.console import Console
-from seeker.admin.rates import RateMeter
-from seeker.jobs import Job, JobStatus
+from seeker.jobs import Job
+from seeker.overview import overview
 
 log = logging.getLogger(__name__)
 
 INTERVAL_S = 1.0
 
 
-def job_numbers(job: Job, meter: RateMeter, now: float) -> dict[str, Any]:
-    """A job's live numbers: its keys by state, rate (keys/s) and ETA (s)."""
-    counts = job.counts()
-    settled = counts["done"] + counts["failed"]
-    left = counts["pending"] + counts["leased"]
-    if job.status is JobStatus.RUNNING:
-        rate, eta_s = meter.rate(job.job_id), meter.eta_s(job.job_id, left)
-    else:
-        # A job at rest shows its average over its life; it has no ETA.
-        span_s = (job.finished_at or now) - job.created_at
-        rate = settled / span_s if settled and span_s > 0 else None
-        eta_s = None
+def job_numbers(job: Job) -> dict[str, Any]:
+    """A job's live numbers: its keys by state, its rate (keys/s) and ETA (s)."""
     return {
         "id": job.job_id,
         "name": job.spec.name,
         "status": job.status.value,
-        **counts,
-        "rate": None if rate is None else round(rate, 2),
-        "eta_s": None if eta_s is None else round(eta_s),
+        **job.counts(),
+        **job.pace(),
         "created_at": job.created_at,
-    }
-
-
-def overview_numbers(
-    console: Console, jobs: list[dict[str, Any]], givers: dict[str, Any]
-) -> dict[str, Any]:
-    """The grid at a glance: Givers online, jobs running, keys a second, errors
-    (keys failed for good and Givers flagged); `givers` as Coordinator.givers_view."""
-    running = [j for j in jobs if j["status"] == JobStatus.RUNNING.value]
-    return {
-        "givers_online": sum(g["online"] for g in givers["givers"]),
-        "givers": len(givers["givers"]),
-        "givers_pending": len(console.admissions.pending()),
-        "givers_flagged": len(givers["flagged"]),
-        "jobs_running": len(running),
-        "jobs": len(jobs),
-        "leases": len(console.coordinator.keys.leases),
-        "keys_per_s": round(sum(j["rate"] or 0.0 for j in running), 2),
-        "keys_failed": sum(j["failed"] for j in jobs),
-        "errors": sum(j["failed"] for j in jobs) + len(givers["flagged"]),
     }
 
 
@@ -74,16 +42,16 @@ def giver_numbers(givers: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def snapshot(console: Console, meter: RateMeter, now: float) -> dict[str, Any]:
-    """The whole snapshot; sampling the jobs' settled keys for their rates."""
-    keys = console.coordinator.keys
-    meter.sample(now, {j.job_id: j.tally.done + j.tally.failed for j in keys.jobs.values()})
-    jobs = [job_numbers(job, meter, now) for job in keys.jobs.values()]
-    givers = console.coordinator.givers_view()
+def snapshot(console: Console) -> dict[str, Any]:
+    """The whole snapshot: the overview (without the time it was taken, so that an
+    unchanged grid gives an unchanged snapshot), the jobs and the Givers."""
+    coordinator = console.coordinator
+    grid = overview(coordinator, console.admissions)
+    del grid["at"]
     return {
-        "overview": overview_numbers(console, jobs, givers),
-        "jobs": jobs,
-        "givers": giver_numbers(givers),
+        "overview": grid,
+        "jobs": [job_numbers(job) for job in coordinator.keys.jobs.values()],
+        "givers": giver_numbers(coordinator.givers_view()),
     }
 
 
@@ -93,7 +61,6 @@ class LiveFeed:
 
     def __init__(self, console: Console, *, interval_s: float = INTERVAL_S) -> None:
         self.console = console
-        self.meter = RateMeter()
         self.version = 0
         self.data = b""
         self.current: dict[str, Any] = {}
@@ -103,7 +70,7 @@ class LiveFeed:
 
     def refresh(self) -> None:
         """Take a snapshot; publish it if it differs from the last."""
-        current = snapshot(self.console, self.meter, time.time())
+        current = snapshot(self.console)
         data = canonical.dumps(current)
         if data == self.data:
             return

@@ -1,4 +1,5 @@
-"""The overview page: the grid at a glance."""
+"""The overview page: the grid at a glance (seeker.overview, as the API gives it),
+and the health of the services the Seeker depends on, checked on demand."""
 
 import time
 
@@ -8,38 +9,48 @@ from seeker.admin.console import console
 from seeker.admin.events import FEED
 from seeker.admin.render import page
 from seeker.jobs import JobStatus
+from seeker.overview import overview
 
 RUNNING_SHOWN = 8
-FAILURES_SHOWN = 10
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
-    router.add_get("/", overview)
+    router.add_get("/", show_overview)
+    router.add_get("/health", show_health)
 
 
-async def overview(request: web.Request) -> web.Response:
+async def show_overview(request: web.Request) -> web.Response:
     grid = console(request)
-    live = request.app[FEED].latest()
     coordinator = grid.coordinator
+    live = request.app[FEED].latest()
     jobs = sorted(live["jobs"], key=lambda j: j["created_at"], reverse=True)
     running = [j for j in jobs if j["status"] == JobStatus.RUNNING.value][:RUNNING_SHOWN]
     views = {job_id: coordinator.job_view(job) for job_id, job in coordinator.keys.jobs.items()}
     waiting = [(v, v["waiting"]) for v in views.values() if v.get("waiting")]
-    failures = [(v["job_id"], v["name"], f) for v in views.values() for f in v["failures"]][
-        -FAILURES_SHOWN:
-    ]
-    givers = coordinator.givers_view()
     return page(
         request,
         "overview.html",
         section="overview",
         title="Overview",
-        numbers=live["overview"],
+        numbers=overview(coordinator, grid.admissions),
+        names={job_id: v["name"] for job_id, v in views.items()},
         running=running,
         waiting=waiting,
-        failures=failures,
-        flagged=givers["flagged"],
-        purged=givers["purged"][-FAILURES_SHOWN:],
+        flagged=coordinator.givers_view()["flagged"],
         pending=grid.admissions.pending(),
         now=time.time(),
+    )
+
+
+async def show_health(request: web.Request) -> web.Response:
+    """Every service checked now (seeker.health, as GET /api/v1/diagnostics does):
+    a page of its own, whose panel the overview's script also loads in place."""
+    checks = await console(request).services.diagnose()
+    return page(
+        request,
+        "health.html",
+        section="overview",
+        title="Health",
+        checks=checks,
+        checked_at=time.time(),
     )

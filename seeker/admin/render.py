@@ -56,6 +56,7 @@ def make_templates() -> jinja2.Environment:
         count=display.count,
         rate=display.rate,
         duration=display.duration,
+        latency=display.latency,
         size=display.size,
         percent=display.percent,
         stamp=display.stamp_utc,

@@ -124,7 +124,7 @@ const SeekAdmin = (() => {
     for (const part of ["done", "failed", "leased", "pending", "total"]) {
       setText(root.querySelector(`[data-k="${part}"]`), fmt.count(job[part]));
     }
-    for (const el of root.querySelectorAll('[data-k="rate"], [data-k="eta_s"]')) {
+    for (const el of root.querySelectorAll('[data-k="rate_keys_per_s"], [data-k="eta_s"]')) {
       setText(el, formatted(el, job[el.dataset.k]));
     }
     for (const form of root.querySelectorAll("form[data-show-when]")) {
@@ -162,12 +162,15 @@ const SeekAdmin = (() => {
     if (seen) setTime(seen, giver.last_seen);
   }
 
+  // A value of the overview by its dotted path ("givers.online").
+  const pick = (overview, path) => path.split(".").reduce((value, name) => value?.[name], overview);
+
   function apply(snapshot) {
     for (const el of document.querySelectorAll("[data-ov]")) {
-      setText(el, formatted(el, snapshot.overview[el.dataset.ov]));
+      setText(el, formatted(el, pick(snapshot.overview, el.dataset.ov)));
     }
     for (const el of document.querySelectorAll("[data-ov-bad]")) {
-      el.classList.toggle("stat-bad", snapshot.overview[el.dataset.ovBad] > 0);
+      el.classList.toggle("stat-bad", pick(snapshot.overview, el.dataset.ovBad) > 0);
     }
     const body = document.querySelector("[data-jobs-body]");
     for (const job of snapshot.jobs) {
@@ -240,22 +243,30 @@ const SeekAdmin = (() => {
     }
   }
 
-  function toggleSource(form) {
-    const chosen = form.querySelector('input[name="source"]:checked');
+  // Radio groups that choose which part of a form applies: the job's keys (a
+  // range or a list), a schedule's timing (every so often or cron).
+  const CHOICES = ["source", "timing"];
+
+  function toggleChoice(form, name) {
+    const radios = [...form.querySelectorAll(`input[type="radio"][name="${name}"]`)];
+    const chosen = radios.find((radio) => radio.checked);
     if (!chosen) return;
-    for (const part of form.querySelectorAll("[data-source-part]")) {
-      part.hidden = part.dataset.sourcePart !== chosen.value;
+    const values = radios.map((radio) => radio.value);
+    for (const part of form.querySelectorAll(`[data-${name}-part]`)) {
+      part.hidden = part.getAttribute(`data-${name}-part`) !== chosen.value;
     }
     for (const input of form.querySelectorAll("[data-required-when]")) {
-      input.required = input.dataset.requiredWhen === chosen.value;
+      if (values.includes(input.dataset.requiredWhen)) {
+        input.required = input.dataset.requiredWhen === chosen.value;
+      }
     }
   }
 
   function enhanceValidation(form) {
     form.noValidate = true;
-    toggleSource(form);
+    for (const name of CHOICES) toggleChoice(form, name);
     form.addEventListener("change", (event) => {
-      if (event.target.name === "source") toggleSource(form);
+      if (CHOICES.includes(event.target.name)) toggleChoice(form, event.target.name);
     });
     const inputs = () => [...form.elements].filter((el) => el.willValidate);
     form.addEventListener("input", (event) => {
@@ -345,10 +356,71 @@ const SeekAdmin = (() => {
     }
   }
 
+  // Parts of other pages, loaded in place ---------------------------------------
+
+  async function fetchPage(url) {
+    const response = await fetch(url, { credentials: "same-origin" });
+    if (!response.ok) throw new Error(`the Seeker answered ${response.status}`);
+    return new DOMParser().parseFromString(await response.text(), "text/html");
+  }
+
+  // The health panel: the checks run when the page has shown, and again on request.
+  function enhanceHealth() {
+    const form = document.querySelector("form[data-health-check]");
+    const result = document.querySelector("[data-health] [data-health-result]");
+    if (!form || !result) return;
+    const check = async () => {
+      const button = form.querySelector("button");
+      button.setAttribute("aria-busy", "true");
+      try {
+        const fresh = (await fetchPage(form.action)).querySelector("[data-health-result]");
+        result.replaceChildren(...fresh.childNodes);
+        refreshTimes();
+      } catch (error) {
+        const p = document.createElement("p");
+        p.className = "flash flash-error";
+        p.textContent = `The checks did not run: ${error.message}`;
+        result.replaceChildren(p);
+      } finally {
+        button.removeAttribute("aria-busy");
+      }
+    };
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      check();
+    });
+    check();
+  }
+
+  // "More" links: the next page's rows added below these, instead of leaving.
+  function enhanceMore() {
+    document.addEventListener("click", async (event) => {
+      const link = event.target.closest("a[data-more]");
+      if (!link) return;
+      event.preventDefault();
+      link.setAttribute("aria-busy", "true");
+      try {
+        const next = await fetchPage(link.href);
+        const selector = link.dataset.more;
+        document.querySelector(selector).append(...next.querySelector(selector).children);
+        const following = next.querySelector(`a[data-more="${CSS.escape(selector)}"]`);
+        if (following) link.setAttribute("href", following.getAttribute("href"));
+        else link.remove();
+        refreshTimes();
+      } catch (error) {
+        flash("error", `More could not be loaded: ${error.message}`);
+      } finally {
+        link.removeAttribute("aria-busy");
+      }
+    });
+  }
+
   function start() {
     for (const form of document.querySelectorAll("form[data-validate]")) enhanceValidation(form);
     enhanceActions();
     enhanceCopy();
+    enhanceHealth();
+    enhanceMore();
     refreshTimes();
     window.setInterval(refreshTimes, 1000);
     const summary = document.querySelector("[data-error-summary]");
