@@ -369,6 +369,14 @@ async def test_disagreements_invalidation_health_and_a_new_schedule_on_the_pages
     row = page.get_by_role("row").filter(has_text="hourly")
     await expect(row).to_contain_text("every 1 h")
     await expect(row).to_contain_text("run another")
+    # A bad value in the part the cron choice hides neither blocks nor goes.
+    await page.get_by_label("Name").fill("nightly")
+    await page.get_by_label("Every (minutes)").fill("0")
+    await page.get_by_label("A cron expression").check()
+    await page.get_by_role("textbox", name="Cron expression").fill("0 3 * * *")
+    await page.get_by_label("Job (JSON)").fill(canonical.dumps(disputed_job(faulty_image)).decode())
+    await page.get_by_role("button", name="Add schedule").click()
+    await expect(page.get_by_role("row").filter(has_text="nightly")).to_contain_text("0 3 * * *")
     assert problems == []
 
 

@@ -254,6 +254,10 @@ const SeekAdmin = (() => {
     const values = radios.map((radio) => radio.value);
     for (const part of form.querySelectorAll(`[data-${name}-part]`)) {
       part.hidden = part.getAttribute(`data-${name}-part`) !== chosen.value;
+      // What is hidden is neither checked nor sent.
+      for (const field of part.querySelectorAll("input, select, textarea")) {
+        field.disabled = part.hidden;
+      }
     }
     for (const input of form.querySelectorAll("[data-required-when]")) {
       if (values.includes(input.dataset.requiredWhen)) {
