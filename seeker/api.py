@@ -19,7 +19,7 @@ from channel.errors import StoreUnavailable
 from channel.jsonweb import error_middleware, error_response, json_response, read_json
 from seeker import actions
 from seeker.admission import Admissions, token_view
-from seeker.auth import OPERATORS
+from seeker.auth import OPERATORS, PUBLIC_ROUTES, public_routes
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator
 from seeker.errors import (
@@ -50,7 +50,6 @@ CONFIG = web.AppKey("config", SeekerConfig)
 SESSIONS = web.AppKey("sessions", Sessions)
 COORDINATOR = web.AppKey("coordinator", Coordinator)
 ADMISSIONS = web.AppKey("admissions", Admissions)
-PUBLIC_ROUTES = web.AppKey("public_routes", frozenset[tuple[object, str]])
 SESSION_HEARTBEAT_S = 20.0
 # Inline keys beyond this belong in a keys file, which streams.
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -110,7 +109,7 @@ def make_api(
         ),
     )
     add_operator_routes(app)
-    app[PUBLIC_ROUTES] = frozenset((route.resource, route.method) for route in public)
+    app[PUBLIC_ROUTES] = public_routes(public)
     app.on_shutdown.append(close_sessions)
     return app
 
@@ -260,10 +259,3 @@ async def giver_session(request: web.Request) -> web.WebSocketResponse:
 
 async def close_sessions(app: web.Application) -> None:
     await app[SESSIONS].close_all()
-
-
-def is_public(api: web.Application, request: web.Request) -> bool:
-    """Whether anyone may make `request`, matched in `api` (HEAD goes as GET)."""
-    route = request.match_info.route
-    method = "GET" if route.method == "HEAD" else route.method
-    return (route.resource, method) in api[PUBLIC_ROUTES]

@@ -11,7 +11,7 @@ browser names an `Origin`, come from this host.
 import hmac
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -23,11 +23,25 @@ log = logging.getLogger(__name__)
 
 OPERATORS = web.AppKey("operators", Operators)
 OPERATOR = web.RequestKey("operator", Operator)
+# The routes of an app anyone may reach, as (resource, method).
+PUBLIC_ROUTES = web.AppKey("public_routes", frozenset[tuple[object, str]])
 SESSION_COOKIE = "seekgive_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def public_routes(routes: Iterable[web.AbstractRoute]) -> frozenset[tuple[object, str]]:
+    """What goes in an app's PUBLIC_ROUTES for `routes`."""
+    return frozenset((route.resource, route.method) for route in routes)
+
+
+def is_public(app: web.Application, request: web.Request) -> bool:
+    """Whether `request` matched one of `app`'s public routes (HEAD goes as GET)."""
+    route = request.match_info.route
+    method = "GET" if route.method == "HEAD" else route.method
+    return (route.resource, method) in app[PUBLIC_ROUTES]
 
 
 def operator_of(request: web.Request) -> Operator:

@@ -18,9 +18,9 @@ from channel.service import make_app as make_channel_app
 from seeker.admin.app import make_admin, refuse_page, root_redirect
 from seeker.admin.console import Console
 from seeker.admission import Admissions
-from seeker.api import is_public, make_api
+from seeker.api import make_api
 from seeker.archives import ImageArchives
-from seeker.auth import operator_auth
+from seeker.auth import is_public, operator_auth
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator, Watch
 from seeker.discovery import Discovery
@@ -116,9 +116,9 @@ class Seeker(AsyncLifecycle):
 
         def public(request: web.Request) -> bool:
             # The Channel checks who is asking by itself: Givers' signatures, reader tokens.
-            if request.path.startswith(("/channel/", "/admin/static/", "/admin/login")):
+            if channel in request.match_info.apps or request.match_info.route in open_routes:
                 return True
-            return request.match_info.route in open_routes or is_public(api, request)
+            return is_public(api, request) or is_public(admin, request)
 
         app = web.Application(
             middlewares=[
@@ -127,7 +127,8 @@ class Seeker(AsyncLifecycle):
             ]
         )
         app.add_subapp("/api/v1/", api)
-        app.add_subapp("/channel/", make_channel_app(self._channel))
+        channel = make_channel_app(self._channel)
+        app.add_subapp("/channel/", channel)
         add_metrics_route(app, self.coordinator, self._givers, self._leading)
         console = Console(
             config,
@@ -139,7 +140,8 @@ class Seeker(AsyncLifecycle):
             operators,
             api[SERVICES],
         )
-        app.add_subapp("/admin/", make_admin(console))
+        admin = make_admin(console)
+        app.add_subapp("/admin/", admin)
         open_routes = {
             add_liveness_route(app, self._leading),
             app.router.add_get("/", root_redirect),

@@ -14,7 +14,7 @@ from conftest import OPERATOR_TOKEN
 from openapi_spec_validator import validate
 
 from channel import canonical
-from seeker.api import PUBLIC_ROUTES
+from seeker.auth import PUBLIC_ROUTES
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.openapi import document

@@ -18,7 +18,7 @@ from seeker.admin.console import CONSOLE, Console
 from seeker.admin.events import FEED, events
 from seeker.admin.live import LiveFeed
 from seeker.admin.render import TEMPLATES, load_templates, make_templates, page
-from seeker.auth import unauthorized
+from seeker.auth import PUBLIC_ROUTES, public_routes, unauthorized
 from seeker.errors import SeekerError
 from seeker.jobs_api import error_status
 from seeker.state.base import Leader
@@ -37,17 +37,19 @@ SECURITY_HEADERS = {
 
 
 def make_admin(console: Console) -> web.Application:
-    """The admin pages, to mount at /admin/."""
+    """The admin pages, to mount at /admin/; anyone may reach the static files and
+    the sign-in page (`app[PUBLIC_ROUTES]`), the rest needs an operator."""
     app = web.Application(middlewares=[_headers, _standby(console.leader), _error_pages])
     app[CONSOLE] = console
     app[TEMPLATES] = make_templates()
     app[FEED] = LiveFeed(console)
     app.cleanup_ctx.append(_resources)
     app.on_shutdown.append(_close_streams)
-    app.router.add_get("/static/{name}", serve_asset)
+    static = app.router.add_get("/static/{name}", serve_asset)
     app.router.add_get("/events", events)
-    for module in (overview, givers, jobs, scrapers, schedules, tokens, login):
+    for module in (overview, givers, jobs, scrapers, schedules, tokens):
         module.add_routes(app.router)
+    app[PUBLIC_ROUTES] = public_routes([static, *login.add_routes(app.router)])
     return app
 
 

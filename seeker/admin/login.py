@@ -15,10 +15,10 @@ from seeker.errors import LoginRefused
 HOME = "/admin/"
 
 
-def add_routes(router: web.UrlDispatcher) -> None:
-    router.add_get("/login", login_page)
-    router.add_post("/login", log_in)
+def add_routes(router: web.UrlDispatcher) -> list[web.AbstractRoute]:
+    """Add the routes; return those anyone may reach (signing in)."""
     router.add_post("/logout", log_out)
+    return [router.add_get("/login", login_page), router.add_post("/login", log_in)]
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
