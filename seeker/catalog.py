@@ -11,6 +11,7 @@ variants), each pinned by the image's id, so a job that names the scraper runs
 exactly the image that was added whatever its tag points to later.
 """
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -33,6 +34,9 @@ from seeker.errors import InvalidJob, InvalidScraper
 
 KNOWN_CONTRACTS = (CONTRACT_VERSION,)
 MAX_ERRORS_SHOWN = 5
+# What the SDK allows: a scraper's name goes in URLs and commands as it is.
+NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+MAX_NAME_CHARS = 63
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +239,11 @@ def from_image(reference: str, attrs: dict[str, Any], now: float) -> Scraper:
     name = labels.get(TITLE_LABEL, "").strip()
     if not name:
         raise refuse(f"no {TITLE_LABEL} label (the scraper's name)")
+    if len(name) > MAX_NAME_CHARS or not NAME.fullmatch(name):
+        raise refuse(
+            f"label {TITLE_LABEL} is {name[:80]!r}; a scraper's name is lowercase letters and "
+            f"digits with . _ - between them, at most {MAX_NAME_CHARS} characters"
+        )
     arch = platform_arch(str(attrs.get("Architecture", "")))
     if arch is None:
         raise refuse(f"unknown architecture {attrs.get('Architecture')!r}")

@@ -20,7 +20,7 @@ from seeker.admin.console import Console
 from seeker.admission import Admissions
 from seeker.api import make_api
 from seeker.archives import ImageArchives
-from seeker.auth import is_public, operator_auth
+from seeker.auth import PUBLIC_ROUTES, is_public, operator_auth, public_routes
 from seeker.config import SeekerConfig
 from seeker.coordinator import Coordinator, Watch
 from seeker.discovery import Discovery
@@ -116,9 +116,9 @@ class Seeker(AsyncLifecycle):
 
         def public(request: web.Request) -> bool:
             # The Channel checks who is asking by itself: Givers' signatures, reader tokens.
-            if channel in request.match_info.apps or request.match_info.route in open_routes:
+            if channel in request.match_info.apps:
                 return True
-            return is_public(api, request) or is_public(admin, request)
+            return any(is_public(part, request) for part in (app, api, admin))
 
         app = web.Application(
             middlewares=[
@@ -142,10 +142,9 @@ class Seeker(AsyncLifecycle):
         )
         admin = make_admin(console)
         app.add_subapp("/admin/", admin)
-        open_routes = {
-            add_liveness_route(app, self._leading),
-            app.router.add_get("/", root_redirect),
-        }
+        app[PUBLIC_ROUTES] = public_routes(
+            [add_liveness_route(app, self._leading), app.router.add_get("/", root_redirect)]
+        )
         self._runner = web.AppRunner(app, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, config.host, config.port).start()

@@ -44,6 +44,7 @@ CACHE_S = 2.0
 SESSION_S = 12 * 3600.0
 _SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 _SCRYPT_MAXMEM = 64 * 1024 * 1024
+MAX_HASHING = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,8 @@ class Operators:
         self._doc: Doc | None = None
         self._read_at = float("-inf")
         self.limiter = LoginLimiter()
+        # scrypt takes 32 MiB and a core for a moment: only so many at once.
+        self._hashing = asyncio.Semaphore(MAX_HASHING)
 
     async def _current(self, now: float) -> Doc:
         """The credentials, read again when the copy is older than CACHE_S; created
@@ -154,7 +157,8 @@ class Operators:
                 field="password",
             )
         salt = secrets.token_bytes(16)
-        digest = await asyncio.to_thread(_scrypt, password, salt, _SCRYPT)
+        async with self._hashing:
+            digest = await asyncio.to_thread(_scrypt, password, salt, _SCRYPT)
         hashed = {**_SCRYPT, "salt": salt.hex(), "hash": digest.hex()}
         await self._change(
             now, lambda doc: {**doc, "password": hashed, "generation": doc["generation"] + 1}
@@ -173,13 +177,14 @@ class Operators:
         """A session cookie for `secret` (the password or a token), or LoginRefused;
         failures from one client address are limited."""
         self.limiter.check(client, now)
+        # Counted as failed until it succeeds, so attempts made at once count too.
+        retry_after_s = self.limiter.failed(client, now)
         operator = await self.bearer(secret, now)
         if operator is not None:
             via = operator.via
         elif await self._password_matches(secret, now):
             via = "password"
         else:
-            retry_after_s = self.limiter.failed(client, now)
             raise LoginRefused("wrong password or token", retry_after_s=retry_after_s)
         self.limiter.succeeded(client)
         doc = await self._current(now)
@@ -224,7 +229,8 @@ class Operators:
         if stored is None or len(given) > MAX_PASSWORD_CHARS:
             return False
         params = {k: stored[k] for k in _SCRYPT}
-        digest = await asyncio.to_thread(_scrypt, given, bytes.fromhex(stored["salt"]), params)
+        async with self._hashing:
+            digest = await asyncio.to_thread(_scrypt, given, bytes.fromhex(stored["salt"]), params)
         return hmac.compare_digest(digest.hex(), stored["hash"])
 
 

@@ -79,6 +79,9 @@ def test_an_entry_is_read_from_the_labels() -> None:
         ({"seekgive.contract": None}, "seekgive.contract is missing"),
         ({"seekgive.resources": '{"cpus": -1}'}, "cpus must be a positive number"),
         ({"org.opencontainers.image.title": None}, "the scraper's name"),
+        ({"org.opencontainers.image.title": "x/../../schedules/s1/remove?"}, "lowercase letters"),
+        ({"org.opencontainers.image.title": "Shop"}, "lowercase letters"),
+        ({"org.opencontainers.image.title": "s" * 64}, "at most 63 characters"),
     ],
 )
 def test_an_image_with_bad_labels_is_refused_saying_why(

@@ -285,3 +285,13 @@ async def test_the_sign_in_page_refuses_wrong_secrets_then_makes_the_address_wai
         async with http.post(login, data={"secret": token_of(seeker)}) as response:
             assert response.status == 429
             assert "Too many failed logins" in await response.text()
+
+
+async def test_load_balancers_may_ask_for_liveness_with_head(seeker: Seeker) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.head(f"{seeker.url}/healthz") as response:
+            assert response.status == 200
+        async with http.head(f"{seeker.url}/api/v1/leader") as response:
+            assert response.status == 200
+        async with http.head(f"{seeker.url}/api/v1/jobs") as response:
+            assert response.status == 401

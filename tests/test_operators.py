@@ -1,6 +1,7 @@
 """Operator credentials on every state store backend: tokens, the password,
 session cookies and the login limit. The clock is passed in."""
 
+import asyncio
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -155,3 +156,12 @@ def test_the_login_limit_forgets_old_failures_and_successes_clear_it() -> None:
     limiter.failed("b", 0)
     limiter.succeeded("b")
     assert limiter.failed("b", 1) == 0
+
+
+async def test_logins_made_at_once_count_before_any_is_checked(store: StateStore) -> None:
+    operators = Operators(store)
+    await operators.set_password(PASSWORD, NOW)
+    tries = [operators.log_in(f"guess {n}", "10.0.0.1", NOW) for n in range(20)]
+    refusals = await asyncio.gather(*tries, return_exceptions=True)
+    assert all(isinstance(r, LoginRefused) for r in refusals)
+    assert sum("too many failed logins" in str(r) for r in refusals) == 15
