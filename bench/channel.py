@@ -80,14 +80,14 @@ from bson import Binary  # noqa: E402
 from pymongo import ASCENDING, AsyncMongoClient, monitoring  # noqa: E402
 from pymongo.errors import PyMongoError  # noqa: E402
 
-from channel import canonical  # noqa: E402
-from channel.base import Channel, JobPolicy  # noqa: E402
-from channel.client import ChannelClient  # noqa: E402
 from channel.errors import ChannelError  # noqa: E402
-from channel.factory import open_channel  # noqa: E402
-from channel.identity import Identity  # noqa: E402
-from channel.models import Ack, KeyOutcome, Result  # noqa: E402
-from channel.signing import sign_result  # noqa: E402
+from channel.service.client import ChannelClient  # noqa: E402
+from channel.store.base import Channel, JobPolicy  # noqa: E402
+from channel.store.factory import open_channel  # noqa: E402
+from channel.wire import canonical  # noqa: E402
+from channel.wire.identity import Identity  # noqa: E402
+from channel.wire.models import Ack, KeyOutcome, Result  # noqa: E402
+from channel.wire.signing import sign_result  # noqa: E402
 
 CHANNEL_BIN = Path(sys.executable).with_name("channel")
 KIB = 1024

@@ -45,22 +45,22 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import ferretdb  # noqa: E402
 
-from channel import messages  # noqa: E402
-from channel.base import Channel  # noqa: E402
-from channel.factory import open_channel  # noqa: E402
-from channel.identity import Identity  # noqa: E402
-from channel.models import Capabilities, GiverInfo, KeyOutcome, Result, Task  # noqa: E402
-from channel.signing import sign_result  # noqa: E402
-from seeker.client import SeekerClient  # noqa: E402
-from seeker.coordinator import Coordinator  # noqa: E402
+from channel.store.base import Channel  # noqa: E402
+from channel.store.factory import open_channel  # noqa: E402
+from channel.wire import messages  # noqa: E402
+from channel.wire.identity import Identity  # noqa: E402
+from channel.wire.models import Capabilities, GiverInfo, KeyOutcome, Result, Task  # noqa: E402
+from channel.wire.signing import sign_result  # noqa: E402
+from seeker.cli.client import SeekerClient  # noqa: E402
 from seeker.errors import SeekerError  # noqa: E402
-from seeker.givers import GiverRegistry  # noqa: E402
-from seeker.intake import create_job  # noqa: E402
-from seeker.jobs import JobStatus  # noqa: E402
-from seeker.spec import parse_job  # noqa: E402
+from seeker.grid.coordinator import Coordinator  # noqa: E402
+from seeker.grid.registry import GiverRegistry  # noqa: E402
+from seeker.grid.trust import TrustBook  # noqa: E402
 from seeker.state.factory import open_state  # noqa: E402
-from seeker.trust import TrustBook  # noqa: E402
-from seeker.work import KeyManager  # noqa: E402
+from seeker.work.intake import create_job  # noqa: E402
+from seeker.work.jobs import JobStatus  # noqa: E402
+from seeker.work.manager import KeyManager  # noqa: E402
+from seeker.work.spec import parse_job  # noqa: E402
 
 IMAGE = "bench/none:1"
 SEEKER_START_TIMEOUT_S = 60.0

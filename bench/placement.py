@@ -52,17 +52,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from channel import messages
-from channel.base import Channel
-from channel.factory import open_channel
-from channel.identity import Identity
-from channel.models import Capabilities, GiverInfo, KeyOutcome, Limits, Result, Task
-from channel.signing import sign_result
-from seeker.coordinator import STEP_BATCH, Coordinator, Watch
-from seeker.givers import GiverRegistry
-from seeker.intake import create_job
-from seeker.jobs import JobStatus
-from seeker.placement import (
+from channel.store.base import Channel
+from channel.store.factory import open_channel
+from channel.wire import messages
+from channel.wire.identity import Identity
+from channel.wire.models import Capabilities, GiverInfo, KeyOutcome, Limits, Result, Task
+from channel.wire.signing import sign_result
+from seeker.grid.coordinator import STEP_BATCH, Coordinator, Watch
+from seeker.grid.placement import (
     Candidate,
     JobNeeds,
     Placer,
@@ -71,11 +68,14 @@ from seeker.placement import (
     typical_speed,
     unfit,
 )
-from seeker.scheduler import Scheduler, needs_of
-from seeker.spec import parse_job
+from seeker.grid.registry import GiverRegistry
+from seeker.grid.rounds import Scheduler, needs_of
+from seeker.grid.trust import GiverRecord, TrustBook
 from seeker.state.factory import open_state
-from seeker.trust import GiverRecord, TrustBook
-from seeker.work import KeyManager
+from seeker.work.intake import create_job
+from seeker.work.jobs import JobStatus
+from seeker.work.manager import KeyManager
+from seeker.work.spec import parse_job
 
 GIB = 2**30
 MIB = 2**20

@@ -1,6 +1,6 @@
 """The Giver's sandbox as `docker run` flags, for baselines that run a scraper by hand.
 
-The same limits a Giver gives a task by default (channel.models.Limits) and the
+The same limits a Giver gives a task by default (channel.wire.models.Limits) and the
 same fixed confinement (giver.docker_runner), so a plain `docker run` costs
 what the container itself costs under the grid.
 """

@@ -1,5 +1,8 @@
 """`channel serve`: run the Channel's HTTP service on its own; `channel dataset`:
-upload, download, list and delete datasets on one."""
+upload, download, list and delete datasets on one.
+
+May import: channel.errors, channel.dataset_cli, channel.lifecycle, channel.service, channel.store.
+"""
 
 import argparse
 import asyncio
@@ -9,18 +12,18 @@ import sys
 
 from aiohttp import web
 
-from channel.base import Channel
 from channel.dataset_cli import add_dataset_parser, run_dataset
 from channel.errors import ChannelError
-from channel.factory import open_channel
-from channel.ingest import (
+from channel.lifecycle import AsyncLifecycle, configure_logging, run_until_signal
+from channel.service.app import DEFAULT_SWEEP_INTERVAL_S, make_app
+from channel.store.base import Channel
+from channel.store.factory import open_channel
+from channel.store.ingest import (
     DEFAULT_MAX_DATASET_BYTES,
     DEFAULT_MAX_RECORD_BYTES,
     DEFAULT_MAX_RESULT_BYTES,
     SizeLimits,
 )
-from channel.lifecycle import AsyncLifecycle, configure_logging, run_until_signal
-from channel.service import DEFAULT_SWEEP_INTERVAL_S, make_app
 
 MIB = 1024 * 1024
 

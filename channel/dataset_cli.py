@@ -2,6 +2,8 @@
 
 The reader token comes from --token or the SEEKGIVE_READER_TOKEN environment
 variable; files are read and written a piece at a time, whatever their size.
+
+May import: channel.errors, channel.service, channel.store.
 """
 
 import argparse
@@ -17,9 +19,9 @@ from typing import BinaryIO
 
 import aiohttp
 
-from channel.dataset_client import DatasetClient
-from channel.datasets import Dataset
 from channel.errors import ChannelError
+from channel.service.dataset_client import DatasetClient
+from channel.store.datasets import Dataset
 
 TOKEN_ENV = "SEEKGIVE_READER_TOKEN"
 READ_BYTES = 256 * 1024

@@ -1,4 +1,7 @@
-"""Errors of the channel package: one root, each carrying what went wrong."""
+"""Errors of the channel package: one root, each carrying what went wrong.
+
+May import: nothing.
+"""
 
 from pathlib import Path
 

@@ -3,6 +3,8 @@
 Every error a client sees is `{"code": ..., "message": ...}` with a fitting
 status; an unexpected exception is logged and answered with a plain 500,
 never with a traceback.
+
+May import: channel.errors, channel.wire.
 """
 
 import logging
@@ -11,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-from channel import canonical
 from channel.errors import WireError
+from channel.wire import canonical
 
 log = logging.getLogger(__name__)
 

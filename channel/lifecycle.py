@@ -7,6 +7,8 @@ clean up after itself); a second signal exits at once. A daemon that can
 drain (let work in progress finish before it stops) is drained first, and a
 second signal then cancels the drain so that `stop()` runs at once; only a
 third exits without stopping.
+
+May import: nothing.
 """
 
 import asyncio

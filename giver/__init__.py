@@ -1,1 +1,4 @@
-"""The Giver: the daemon a volunteer runs to lend a machine to Seekers."""
+"""The Giver: the daemon a volunteer runs to lend a machine to Seekers.
+
+May import: channel.errors, channel.jsonweb, channel.lifecycle, channel.service, channel.wire.
+"""

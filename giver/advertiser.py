@@ -19,8 +19,8 @@ from zeroconf import Error as ZeroconfError
 from zeroconf import InterfaceChoice
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
-from channel.lan import SERVICE_TYPE, Advert, service_name
 from channel.lifecycle import AsyncLifecycle
+from channel.wire.lan import SERVICE_TYPE, Advert, service_name
 from giver.errors import GiverError
 
 log = logging.getLogger(__name__)

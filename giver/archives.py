@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from channel import canonical
 from channel.errors import WireError
+from channel.wire import canonical
 from giver.errors import BadArchive
 
 MANIFEST = "manifest.json"

@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from channel.models import Capabilities, Limits
+from channel.wire.models import Capabilities, Limits
 from giver.outputs import MAX_OUTPUT_BYTES
 
 MIB = 2**20

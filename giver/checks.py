@@ -13,9 +13,9 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from channel.identity import verify_value
-from channel.messages import Assign
-from channel.models import CONTRACT_VERSION, Limits, Task
+from channel.wire.identity import verify_value
+from channel.wire.messages import Assign
+from channel.wire.models import CONTRACT_VERSION, Limits, Task
 from giver.capacity import Caps
 from giver.delivery import Deliveries, Wanted
 from giver.docker_runner import DockerRunner

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from channel.errors import ChannelError
-from channel.identity import Identity
 from channel.lifecycle import configure_logging, run_until_signal
+from channel.wire.identity import Identity
 from giver import control, pause, status
 from giver.config import IDENTITY_FILE, control_path, pause_path
 from giver.daemon import Giver

@@ -13,9 +13,9 @@ from typing import Any, Protocol
 import aiohttp
 from aiohttp import web
 
-from channel import canonical
 from channel.errors import WireError
 from channel.lifecycle import AsyncLifecycle
+from channel.wire import canonical
 from giver.errors import ControlError, NotRunning
 
 log = logging.getLogger(__name__)

@@ -33,10 +33,10 @@ from functools import partial
 
 import aiohttp
 
-from channel.client import ChannelClient
-from channel.identity import Identity
 from channel.lifecycle import AsyncLifecycle
-from channel.messages import (
+from channel.service.client import ChannelClient
+from channel.wire.identity import Identity
+from channel.wire.messages import (
     Accept,
     Assign,
     Cancel,
@@ -47,7 +47,7 @@ from channel.messages import (
     Refuse,
     Release,
 )
-from channel.models import Capabilities, Result, Task
+from channel.wire.models import Capabilities, Result, Task
 from giver import execution, pause, status
 from giver.advertiser import Advertiser
 from giver.capacity import Caps

@@ -35,10 +35,10 @@ from pathlib import Path
 
 import aiohttp
 
-from channel.identity import Identity
 from channel.jsonweb import read_error
-from channel.references import DIGEST, repository_of
-from channel.signed_requests import API_ROOT, archive_path, request_headers
+from channel.wire.identity import Identity
+from channel.wire.references import DIGEST, repository_of
+from channel.wire.signed_requests import API_ROOT, archive_path, request_headers
 from giver.archives import verify_archive
 from giver.docker_runner import DockerRunner
 from giver.errors import BadArchive, DeliveryFailed, DeliveryRefused, DockerError

@@ -8,7 +8,7 @@ stuck Engine is reported as such rather than as a Giver that did not answer.
 import asyncio
 import time
 
-from channel.messages import Diagnosis
+from channel.wire.messages import Diagnosis
 from giver.docker_runner import DockerRunner
 from giver.errors import DockerError
 

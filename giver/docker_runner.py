@@ -24,9 +24,9 @@ import docker
 import requests
 from docker.models.containers import Container
 
-from channel import canonical
-from channel.models import CONTRACT_VERSION, MAX_IMAGES, Task
-from channel.references import CONTRACT_LABEL
+from channel.wire import canonical
+from channel.wire.models import CONTRACT_VERSION, MAX_IMAGES, Task
+from channel.wire.references import CONTRACT_LABEL
 from giver.errors import DockerError, DockerUnavailable, ImageMissing
 from giver.images import LocalImage
 from giver.outputs import ContainerExit, output_overflow, read_progress, remove_tree

@@ -16,12 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from channel import sealing
 from channel.errors import SealingError, WireError
-from channel.identity import Identity
-from channel.messages import Invalidate, Message
-from channel.models import KeyOutcome, Result, Task
-from channel.signing import sign_result
+from channel.wire import sealing
+from channel.wire.identity import Identity
+from channel.wire.messages import Invalidate, Message
+from channel.wire.models import KeyOutcome, Result, Task
+from channel.wire.signing import sign_result
 from giver import outputs
 from giver.docker_runner import DockerRunner
 from giver.errors import GiverError

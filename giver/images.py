@@ -18,8 +18,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from channel.models import CONTRACT_VERSION
-from channel.references import CONTRACT_LABEL, DIGEST, repository_of
+from channel.wire.models import CONTRACT_VERSION
+from channel.wire.references import CONTRACT_LABEL, DIGEST, repository_of
 from giver.errors import BadImagePattern
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"

@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from channel.lan import SESSION_PATH
 from channel.lifecycle import AsyncLifecycle
+from channel.wire.lan import SESSION_PATH
 from giver.errors import GiverError, SeekerProtocolError
 from giver.session import HEARTBEAT_S, REPLACED_CLOSE_TIMEOUT_S, Introduction, Session
 

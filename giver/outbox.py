@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from channel import canonical
-from channel.client import ChannelClient
 from channel.errors import ChannelError, ResultRejected
 from channel.lifecycle import AsyncLifecycle
-from channel.models import Result
+from channel.service.client import ChannelClient
+from channel.wire import canonical
+from channel.wire.models import Result
 from giver.errors import OutboxError
 from giver.retry import Retry
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from channel import canonical
 from channel.errors import WireError
-from channel.models import KeyBlock, KeyOutcome, Task, check_capture
+from channel.wire import canonical
+from channel.wire.models import KeyBlock, KeyOutcome, Task, check_capture
 from giver.errors import GarbageOutput
 
 RECORDS_FILE = "records.jsonl"

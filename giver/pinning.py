@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from channel.errors import ChannelError
-from channel.identity import key_id
+from channel.wire.identity import key_id
 from giver.errors import ConfigError, GiverError, SeekerKeyChanged
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ import platform
 from collections.abc import Mapping
 from pathlib import Path
 
-from channel.models import Capabilities
-from channel.platforms import platform_arch
+from channel.wire.models import Capabilities
+from channel.wire.platforms import platform_arch
 from giver.docker_runner import DockerRunner
 
 MEMINFO = Path("/proc/meminfo")

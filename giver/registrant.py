@@ -15,11 +15,11 @@ from functools import partial
 
 import aiohttp
 
-from channel.client import ChannelClient
-from channel.identity import Identity
-from channel.lan import Advert
-from channel.messages import Challenge
-from channel.models import Capabilities, Result
+from channel.service.client import ChannelClient
+from channel.wire.identity import Identity
+from channel.wire.lan import Advert
+from channel.wire.messages import Challenge
+from channel.wire.models import Capabilities, Result
 from giver.advertiser import Advertiser
 from giver.capacity import Caps
 from giver.config import GiverConfig

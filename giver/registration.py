@@ -15,12 +15,12 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from channel import canonical
 from channel.errors import WireError
-from channel.identity import Identity
 from channel.jsonweb import read_error
-from channel.messages import Registered
-from channel.models import Capabilities, GiverInfo, field_of
+from channel.wire import canonical
+from channel.wire.identity import Identity
+from channel.wire.messages import Registered
+from channel.wire.models import Capabilities, GiverInfo, field_of
 from giver.errors import RegistrationRefused, SeekerProtocolError
 from giver.retry import Retry
 

@@ -28,8 +28,8 @@ import aiohttp
 from aiohttp import web
 
 from channel.errors import WireError
-from channel.identity import Identity
-from channel.messages import Challenge, Hello, Message, Register, Registered, decode, encode
+from channel.wire.identity import Identity
+from channel.wire.messages import Challenge, Hello, Message, Register, Registered, decode, encode
 from giver.errors import SeekerProtocolError, UnknownGiver
 from giver.registration import Registration, registration_in_session
 from giver.retry import Retry

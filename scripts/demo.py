@@ -19,9 +19,9 @@ from pathlib import Path
 
 import demo_site
 
-from channel.references import repository_of
-from seeker.cli import progress_line
-from seeker.client import SeekerClient
+from channel.wire.references import repository_of
+from seeker.cli.client import SeekerClient
+from seeker.cli.main import progress_line
 from seeker.errors import SeekerError
 
 IMAGE = "seekgive/catalog:1"

@@ -20,7 +20,7 @@ import aiohttp
 import demo_site
 from playwright.async_api import BrowserContext, async_playwright
 
-from channel import canonical
+from channel.wire import canonical
 from giver.config import GiverConfig
 from giver.daemon import Giver
 from seeker.config import SeekerConfig

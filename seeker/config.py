@@ -1,4 +1,7 @@
-"""The Seeker's settings, built once by the CLI (or a test) and never changed."""
+"""The Seeker's settings, built once by the CLI (or a test) and never changed.
+
+May import: seeker.errors.
+"""
 
 import ipaddress
 from dataclasses import dataclass

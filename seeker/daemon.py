@@ -1,6 +1,11 @@
 """The Seeker daemon: API, admin pages, the in-process Channel service, its state and
 the coordinator; with `discover`, the leader also finds Givers on the LAN and dials
-them."""
+them.
+
+May import: seeker.errors, seeker.config, seeker.state, seeker.work, seeker.catalog,
+seeker.access, seeker.grid, seeker.schedules, seeker.views, seeker.api, seeker.admin,
+channel.
+"""
 
 import asyncio
 import logging
@@ -10,34 +15,34 @@ from urllib.parse import urljoin
 
 from aiohttp import web
 
-from channel.base import Channel
-from channel.factory import open_channel
 from channel.jsonweb import error_middleware
 from channel.lifecycle import AsyncLifecycle
-from channel.service import make_app as make_channel_app
+from channel.service.app import make_app as make_channel_app
+from channel.store.base import Channel
+from channel.store.factory import open_channel
+from seeker.access.auth import PUBLIC_ROUTES, is_public, operator_auth, public_routes
+from seeker.access.operators import Operators
 from seeker.admin.app import make_admin, refuse_page, root_redirect
 from seeker.admin.console import Console
-from seeker.admission import Admissions
-from seeker.api import make_api
-from seeker.archives import ImageArchives
-from seeker.auth import PUBLIC_ROUTES, is_public, operator_auth, public_routes
+from seeker.api.app import make_api
+from seeker.catalog.archives import ImageArchives
+from seeker.catalog.images import DockerImages
+from seeker.catalog.store import Catalog
 from seeker.config import SeekerConfig
-from seeker.coordinator import Coordinator, Watch
-from seeker.discovery import Discovery
-from seeker.docker_images import DockerImages
-from seeker.givers import GiverRegistry, Registrar
-from seeker.health import SERVICES, add_liveness_route, without_secrets
-from seeker.leader import Leadership, instance_id
-from seeker.metrics import add_metrics_route
-from seeker.operators import Operators
-from seeker.periodic import Clock, PeriodicJobs
-from seeker.scrapers import Catalog
-from seeker.session import Sessions
-from seeker.signing import seeker_identity
+from seeker.grid.admission import Admissions
+from seeker.grid.coordinator import Coordinator, Watch
+from seeker.grid.lan import Discovery
+from seeker.grid.leader import Leadership, instance_id
+from seeker.grid.registry import GiverRegistry, Registrar
+from seeker.grid.sessions import Sessions
+from seeker.grid.signing import seeker_identity
+from seeker.grid.trust import TrustBook
+from seeker.schedules.firing import Clock, PeriodicJobs
 from seeker.state.base import Leader, StateStore
 from seeker.state.factory import open_state
-from seeker.trust import TrustBook
-from seeker.work import KeyManager
+from seeker.views.health import SERVICES, add_liveness_route, without_secrets
+from seeker.views.metrics import add_metrics_route
+from seeker.work.manager import KeyManager
 
 log = logging.getLogger(__name__)
 

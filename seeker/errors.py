@@ -1,4 +1,7 @@
-"""Errors of the seeker package: one root, each carrying what went wrong."""
+"""Errors of the seeker package: one root, each carrying what went wrong.
+
+May import: nothing.
+"""
 
 
 class SeekerError(Exception):

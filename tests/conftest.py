@@ -31,16 +31,16 @@ from ferretdb import free_port as free_port  # test modules import it from conft
 from playwright.async_api import Browser, async_playwright
 from pymongo import AsyncMongoClient
 
-from channel import canonical
-from channel.models import Task
+from channel.wire import canonical
+from channel.wire.models import Task
 from giver.config import GiverConfig
 from giver.daemon import Giver
 from giver.docker_runner import GIVER_LABEL, DockerRunner
 from giver.outputs import ContainerExit, ScraperOutput, UntrustedOutput, collect
-from seeker.blocks import Run
-from seeker.client import SeekerClient
+from seeker.cli.client import SeekerClient
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
+from seeker.work.blocks import Run
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN
 
-from channel import canonical
+from channel.wire import canonical
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 

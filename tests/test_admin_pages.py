@@ -27,11 +27,11 @@ from conftest import (
 from demo_products import product
 from playwright.async_api import Browser, ConsoleMessage, Dialog, Page, expect
 
-from channel import canonical
+from channel.wire import canonical
 from giver.config import GiverConfig
 from giver.daemon import Giver
-from seeker import display
 from seeker.daemon import Seeker
+from seeker.views import display
 
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
@@ -468,7 +468,7 @@ async def test_every_page_reads_cleanly_on_a_laptop_and_a_phone(
     assert response is not None and response.status == 404
     await expect(page.get_by_role("main")).to_contain_text("no job 'jnothere'")
 
-    # The page's script formats numbers by the same rules as seeker.display.
+    # The page's script formats numbers by the same rules as seeker.views.display.
     for name, args in FORMATS:
         shown = await page.evaluate(f"SeekAdmin.fmt.{name}(...{canonical.dumps(args).decode()})")
         assert shown == PYTHON_FORMATS[name](*args), (name, args)

@@ -3,12 +3,12 @@ turned into a job body, and a page of records as a table."""
 
 import pytest
 
-from seeker import display
 from seeker.admin.record_table import MAX_CHARS, MAX_COLUMNS, Cell, record_table
 from seeker.admin.submit_form import default_values, html_bounds, job_body
-from seeker.catalog import Resources, Scraper
+from seeker.catalog.entries import Resources, Scraper
+from seeker.catalog.forms import form_fields
 from seeker.errors import InvalidForm
-from seeker.forms import form_fields
+from seeker.views import display
 
 SCHEMA = {
     "type": "object",

@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN, issue_token
 
-from channel import canonical, messages
-from channel.identity import Identity
-from channel.models import Capabilities, GiverInfo
+from channel.wire import canonical, messages
+from channel.wire.identity import Identity
+from channel.wire.models import Capabilities, GiverInfo
 from giver.config import GiverConfig
 from giver.daemon import Giver
 from seeker.config import SeekerConfig

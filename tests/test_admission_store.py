@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from channel.identity import Identity
-from channel.models import Capabilities, GiverInfo
-from seeker.admission import Admissions
+from channel.wire.identity import Identity
+from channel.wire.models import Capabilities, GiverInfo
 from seeker.errors import GiverIdTaken, NotAdmitted, NotPending, RegistrationPending, UnknownToken
-from seeker.signing import seeker_identity
+from seeker.grid.admission import Admissions
+from seeker.grid.signing import seeker_identity
 from seeker.state.base import StateStore
 from seeker.state.factory import open_state
 

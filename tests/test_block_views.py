@@ -3,12 +3,12 @@ blocks the tests build (the grid tests show the same views over real runs)."""
 
 from test_choice import answer, copies
 
-from channel.models import KeyBlock
-from seeker.block_views import block_view, disagreement_view, keys_view
-from seeker.blocks import Block
-from seeker.jobs import Job
-from seeker.spec import parse_job
-from seeker.work import LeaseRef
+from channel.wire.models import KeyBlock
+from seeker.views.blocks import block_view, disagreement_view, keys_view
+from seeker.work.blocks import Block
+from seeker.work.jobs import Job
+from seeker.work.manager import LeaseRef
+from seeker.work.spec import parse_job
 
 NAMES = {"gA": "alice", "gB": "bob", "gC": "carol"}
 

@@ -1,7 +1,7 @@
 """A block's bookkeeping as pure logic: runs, retries, invalidation, documents."""
 
-from channel.models import KeyBlock, KeyOutcome, Result
-from seeker.blocks import Block, BlockStatus, Tally
+from channel.wire.models import KeyBlock, KeyOutcome, Result
+from seeker.work.blocks import Block, BlockStatus, Tally
 
 MAX = 3
 

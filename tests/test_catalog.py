@@ -18,12 +18,12 @@ from conftest import (
     submit_and_wait,
 )
 
-from channel import canonical
-from seeker.catalog import Resources, Scraper, from_image
+from channel.wire import canonical
+from seeker.catalog.entries import Resources, Scraper, from_image
+from seeker.catalog.forms import describe, form_fields, settings_from_form
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.errors import InvalidJob, InvalidScraper
-from seeker.forms import describe, form_fields, settings_from_form
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

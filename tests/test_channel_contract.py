@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 import pytest
 from pymongo import AsyncMongoClient
 
-from channel import canonical
-from channel.base import SETTLE_S, Channel, JobPolicy
 from channel.errors import (
     BadStoreUrl,
     InvalidResult,
@@ -20,12 +18,14 @@ from channel.errors import (
     UnknownJob,
     WireError,
 )
-from channel.factory import open_channel
-from channel.identity import Identity
-from channel.ingest import Intake, SizeLimits
-from channel.models import KeyOutcome, Result
-from channel.readers import Reader, token_hash
-from channel.signing import sign_result
+from channel.store.base import SETTLE_S, Channel, JobPolicy
+from channel.store.factory import open_channel
+from channel.store.ingest import Intake, SizeLimits
+from channel.store.readers import Reader, token_hash
+from channel.wire import canonical
+from channel.wire.identity import Identity
+from channel.wire.models import KeyOutcome, Result
+from channel.wire.signing import sign_result
 
 
 @pytest.fixture

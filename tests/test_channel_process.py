@@ -12,12 +12,12 @@ from conftest import free_port
 from test_channel_service import result_of
 from test_outbox_crash import BIN, Process
 
-from channel.base import JobPolicy
-from channel.client import ChannelClient
 from channel.errors import StoreUnavailable
-from channel.factory import open_channel
-from channel.identity import Identity
-from channel.models import Ack, Result
+from channel.service.client import ChannelClient
+from channel.store.base import JobPolicy
+from channel.store.factory import open_channel
+from channel.wire.identity import Identity
+from channel.wire.models import Ack, Result
 
 RESULTS = 200
 CLIENTS = 20

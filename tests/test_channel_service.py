@@ -12,16 +12,16 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from channel import canonical
-from channel.base import Channel, JobPolicy
-from channel.client import ChannelClient
 from channel.errors import ResultRejected
-from channel.factory import open_channel
-from channel.identity import Identity
-from channel.ingest import SizeLimits, result_lines
-from channel.models import KeyOutcome, Result
-from channel.service import make_app
-from channel.signing import sign_result
+from channel.service.app import make_app
+from channel.service.client import ChannelClient
+from channel.store.base import Channel, JobPolicy
+from channel.store.factory import open_channel
+from channel.store.ingest import SizeLimits, result_lines
+from channel.wire import canonical
+from channel.wire.identity import Identity
+from channel.wire.models import KeyOutcome, Result
+from channel.wire.signing import sign_result
 
 LIMITS = SizeLimits(result_bytes=3_000_000, record_bytes=1_000_000)
 

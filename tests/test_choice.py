@@ -1,8 +1,8 @@
 """Choosing among the results of a block's copies: pure logic, then on a block."""
 
-from channel.models import KeyBlock, KeyOutcome, Result
-from seeker.blocks import Block, Role, Tally
-from seeker.choice import Choice, Verdict, Vote, comparison_digest, decide
+from channel.wire.models import KeyBlock, KeyOutcome, Result
+from seeker.work.blocks import Block, Role, Tally
+from seeker.work.choice import Choice, Verdict, Vote, comparison_digest, decide
 
 MAX = 3
 

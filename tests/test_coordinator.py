@@ -11,19 +11,19 @@ from typing import Any
 
 import pytest
 
-from channel import messages
-from channel.factory import open_channel
-from channel.identity import Identity
-from channel.models import Capabilities, GiverInfo, KeyOutcome, Result, Task
-from channel.signing import sign_result
-from seeker.coordinator import STEP_BATCH, Coordinator, Watch
-from seeker.givers import GiverRegistry
-from seeker.intake import create_job
-from seeker.jobs import Job, JobStatus
-from seeker.spec import parse_job
+from channel.store.factory import open_channel
+from channel.wire import messages
+from channel.wire.identity import Identity
+from channel.wire.models import Capabilities, GiverInfo, KeyOutcome, Result, Task
+from channel.wire.signing import sign_result
+from seeker.grid.coordinator import STEP_BATCH, Coordinator, Watch
+from seeker.grid.registry import GiverRegistry
+from seeker.grid.trust import TrustBook
 from seeker.state.factory import open_state
-from seeker.trust import TrustBook
-from seeker.work import KeyManager
+from seeker.work.intake import create_job
+from seeker.work.jobs import Job, JobStatus
+from seeker.work.manager import KeyManager
+from seeker.work.spec import parse_job
 
 
 class RecordingSession:

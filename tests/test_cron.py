@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seeker.cron import parse_cron
 from seeker.errors import InvalidSchedule
+from seeker.schedules.cron import parse_cron
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator, Iterable
 import pytest
 from conftest import stored_chunks
 
-from channel import canonical
-from channel.base import Channel
 from channel.errors import (
     BadDatasetLine,
     BadDatasetName,
@@ -18,8 +16,10 @@ from channel.errors import (
     DatasetTooLarge,
     UnknownDataset,
 )
-from channel.factory import open_channel
-from channel.ingest import SizeLimits
+from channel.store.base import Channel
+from channel.store.factory import open_channel
+from channel.store.ingest import SizeLimits
+from channel.wire import canonical
 
 LIMITS = SizeLimits(record_bytes=100_000, dataset_bytes=5_000_000)
 

@@ -14,14 +14,14 @@ import pytest
 from aiohttp import web
 from conftest import stored_chunks
 
-from channel import canonical
-from channel.base import Channel
 from channel.dataset_cli import TOKEN_ENV
-from channel.dataset_client import DatasetClient
 from channel.errors import DatasetRefused
-from channel.factory import open_channel
-from channel.ingest import SizeLimits
-from channel.service import make_app
+from channel.service.app import make_app
+from channel.service.dataset_client import DatasetClient
+from channel.store.base import Channel
+from channel.store.factory import open_channel
+from channel.store.ingest import SizeLimits
+from channel.wire import canonical
 
 LIMITS = SizeLimits(record_bytes=10_000, dataset_bytes=1_000_000)
 

@@ -11,14 +11,14 @@ import demo_wiki
 import pytest
 from conftest import OPERATOR_HEADERS, Grid, export, submit_and_wait
 
-from channel import canonical, sealing
-from seeker import discovered
-from seeker.blocks import Block, Tally
+from channel.wire import canonical, sealing
 from seeker.errors import InvalidJob
-from seeker.jobs import Job, JobStatus
-from seeker.spec import parse_job
 from seeker.state.base import StateStore
 from seeker.state.factory import open_state
+from seeker.work import found
+from seeker.work.blocks import Block, Tally
+from seeker.work.jobs import Job, JobStatus
+from seeker.work.spec import parse_job
 
 
 @pytest.fixture(params=["sqlite", "mongodb"])
@@ -46,7 +46,7 @@ async def seeded_job(store: StateStore, job_id: str, max_discovered: int) -> Job
     )
     job = Job(job_id, spec, 2, 1, 10, status=JobStatus.RUNNING, seed_blocks=1)
     job.tally, job.next_seq = Tally(pending=2), 1
-    await discovered.claim_seeds(store, job_id, 0, ("a", "b"))
+    await found.claim_seeds(store, job_id, 0, ("a", "b"))
     return job
 
 
@@ -57,11 +57,11 @@ async def blocks_of(store: StateStore, job_id: str) -> list[tuple[int, tuple[str
 
 async def test_discovered_keys_are_added_once_within_the_cap(store: StateStore) -> None:
     job = await seeded_job(store, "jcap", max_discovered=3)
-    added = await discovered.add(store, job, ["b", "c", "c", "d", "a", "e", "f"])
+    added = await found.add(store, job, ["b", "c", "c", "d", "a", "e", "f"])
     assert added == 3
     assert await blocks_of(store, "jcap") == [(1, ("c", "d")), (2, ("e",))]
     assert (job.total, job.block_count, job.discovered, job.tally.pending) == (5, 3, 3, 5)
-    assert await discovered.add(store, job, ["g"]) == 0
+    assert await found.add(store, job, ["g"]) == 0
     stored = Job.from_doc((await store.jobs())[0])
     assert (stored.total, stored.block_count, stored.discovered) == (5, 3, 3)
     assert await store.count_claimed("jcap", job.seed_blocks) == 3
@@ -75,7 +75,7 @@ async def test_keys_claimed_by_a_seeker_that_stopped_are_put_in_blocks(
     assert await store.claim_keys("jcrash", ["x", "y"], 1, 2, 10) == [("x", 1), ("y", 1)]
     job.discovered = await store.count_claimed("jcrash", job.seed_blocks)
     # The result that found them counts again after the restart, with one more key.
-    assert await discovered.add(store, job, ["y", "x", "z"]) == 1
+    assert await found.add(store, job, ["y", "x", "z"]) == 1
     assert await blocks_of(store, "jcrash") == [(1, ("x", "y")), (2, ("z",))]
     assert (job.total, job.discovered) == (5, 3)
 

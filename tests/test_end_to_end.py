@@ -27,8 +27,8 @@ from conftest import (
     submit_and_wait,
 )
 
-from channel import canonical
-from channel.dataset_client import DatasetClient
+from channel.service.dataset_client import DatasetClient
+from channel.wire import canonical
 from giver.config import GiverConfig
 from giver.daemon import Giver
 from seeker.config import SeekerConfig

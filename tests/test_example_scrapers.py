@@ -22,7 +22,7 @@ import demo_wiki
 import pytest
 from conftest import run_task
 
-from channel.models import KeyBlock, KeyOutcome, Limits, Task
+from channel.wire.models import KeyBlock, KeyOutcome, Limits, Task
 from giver.docker_runner import DockerRunner
 from giver.outputs import ScraperOutput
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from channel.identity import Identity
+from channel.wire.identity import Identity
 from giver.cli import main, parser
 from giver.config import GiverConfig
 from giver.errors import ConfigError, LabelError

@@ -27,7 +27,7 @@ from test_giver_daemon import (
 )
 from test_processes import BIN, STOP_TIMEOUT_S, run_cli
 
-from channel.messages import Accept, Refuse
+from channel.wire.messages import Accept, Refuse
 from seeker.daemon import Seeker
 
 __all__ = ["giver", "heard", "seeker"]  # fixtures

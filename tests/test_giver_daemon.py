@@ -13,16 +13,16 @@ import docker
 import pytest
 from conftest import BASE_IMAGE, OPERATOR_HEADERS, OPERATOR_TOKEN, free_port
 
-from channel import canonical
-from channel.messages import Accept, Done, Invalidate, Message, Release, Report
-from channel.models import GiverInfo
+from channel.wire import canonical
+from channel.wire.messages import Accept, Done, Invalidate, Message, Release, Report
+from channel.wire.models import GiverInfo
 from giver.config import GiverConfig
 from giver.daemon import STOPPING_REASON, Giver
 from giver.docker_runner import GIVER_LABEL
-from seeker import givers as seeker_givers
 from seeker.config import SeekerConfig
-from seeker.coordinator import Coordinator
 from seeker.daemon import Seeker
+from seeker.grid import registry as seeker_givers
+from seeker.grid.coordinator import Coordinator
 
 JOB_TIMEOUT_S = 90.0
 POLL_S = 0.1

@@ -11,13 +11,13 @@ import pytest
 from aiohttp import web
 from conftest import free_port
 
-from channel.base import Channel, JobPolicy
-from channel.client import ChannelClient
-from channel.factory import open_channel
-from channel.identity import Identity
-from channel.models import KeyOutcome, Result
-from channel.service import make_app
-from channel.signing import sign_result
+from channel.service.app import make_app
+from channel.service.client import ChannelClient
+from channel.store.base import Channel, JobPolicy
+from channel.store.factory import open_channel
+from channel.wire.identity import Identity
+from channel.wire.models import KeyOutcome, Result
+from channel.wire.signing import sign_result
 from giver.outbox import Outbox
 
 RETRY_MAX_S = 0.05

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from channel.models import KeyBlock, KeyOutcome, Limits, Task
+from channel.wire.models import KeyBlock, KeyOutcome, Limits, Task
 from giver.errors import GarbageOutput
 from giver.outputs import (
     MAX_OUTPUT_DEPTH,

@@ -9,8 +9,8 @@ import docker
 import pytest
 from conftest import BASE_IMAGE, containers_of, run_task
 
-from channel.models import MAX_IMAGES, KeyBlock, KeyOutcome, Limits, Task
-from channel.references import repository_of
+from channel.wire.models import MAX_IMAGES, KeyBlock, KeyOutcome, Limits, Task
+from channel.wire.references import repository_of
 from giver.docker_runner import GIVER_LABEL, DockerRunner, container_user, image_references
 from giver.errors import ImageMissing
 from giver.images import ImagePolicy, refusal

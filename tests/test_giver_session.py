@@ -9,8 +9,17 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
 
-from channel.identity import Identity
-from channel.messages import Cancel, Challenge, Hello, Message, Progress, Release, decode, encode
+from channel.wire.identity import Identity
+from channel.wire.messages import (
+    Cancel,
+    Challenge,
+    Hello,
+    Message,
+    Progress,
+    Release,
+    decode,
+    encode,
+)
 from giver.session import SESSION_PATH, Dialler, Session
 
 WAIT_S = 10.0

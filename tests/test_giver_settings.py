@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from channel.identity import Identity
-from channel.models import Capabilities, Limits
+from channel.wire.identity import Identity
+from channel.wire.models import Capabilities, Limits
 from giver.capacity import Caps
 from giver.cli import parser
 from giver.config import GiverConfig

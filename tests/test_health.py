@@ -15,20 +15,20 @@ from aiohttp import web
 from conftest import JOB_TIMEOUT_S, OPERATOR_HEADERS, OPERATOR_TOKEN, POLL_S, issue_token
 from test_seeker_api import registration
 
-from channel import canonical, messages
 from channel.errors import StoreUnavailable
-from channel.factory import open_channel
-from channel.identity import Identity
-from channel.service import make_app as make_channel_app
+from channel.service.app import make_app as make_channel_app
+from channel.store.factory import open_channel
+from channel.wire import canonical, messages
+from channel.wire.identity import Identity
 from giver.config import GiverConfig
 from giver.daemon import Giver
-from seeker import health
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.errors import StateUnavailable
-from seeker.health import Kind, run_check, without_secrets
 from seeker.state.factory import open_state
 from seeker.state.mongo import MongoState
+from seeker.views import health
+from seeker.views.health import Kind, run_check, without_secrets
 
 RELAY_CHUNK_BYTES = 64 * 1024
 

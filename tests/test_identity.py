@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from channel.errors import IdentityError
-from channel.identity import Identity, key_id, verify, verify_value
+from channel.wire.identity import Identity, key_id, verify, verify_value
 
 
 def test_key_file_is_created_private_and_reloads_to_the_same_id(tmp_path: Path) -> None:

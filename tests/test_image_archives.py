@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from channel import canonical
+from channel.wire import canonical
 from giver.archives import verify_archive
 from giver.errors import BadArchive
 

@@ -24,9 +24,9 @@ import docker
 import pytest
 from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN, Grid, counted_runs, export, submit_and_wait
 
-from channel import canonical
-from channel.identity import Identity
-from channel.signed_requests import API_ROOT, archive_path, request_headers
+from channel.wire import canonical
+from channel.wire.identity import Identity
+from channel.wire.signed_requests import API_ROOT, archive_path, request_headers
 from giver.delivery import delivered_tag
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
@@ -122,7 +122,7 @@ def archive_requests(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "seeker.images_api" and "fetches the archive" in r.getMessage()
+        if r.name == "seeker.api.images" and "fetches the archive" in r.getMessage()
     ]
 
 
@@ -217,7 +217,7 @@ async def test_the_policy_refuses_an_image_before_anything_is_fetched(
     expected = f"image {pinned} is not allowed by this Giver's policy (allowed: seekgive/*)"
     assert {r["reason"] for r in job["refusals"]} == {expected}
     assert archive_requests(caplog) == []
-    assert not [r for r in caplog.records if r.name == "seeker.images_api"]
+    assert not [r for r in caplog.records if r.name == "seeker.api.images"]
     assert await asyncio.to_thread(local_image, scraper.id) is None
 
 
@@ -300,7 +300,7 @@ async def test_a_fetch_that_fails_for_now_releases_the_task_and_a_later_one_runs
         return [
             r.getMessage()
             for r in caplog.records
-            if r.name == "seeker.coordinator" and " released task " in r.getMessage()
+            if r.name == "seeker.grid.coordinator" and " released task " in r.getMessage()
         ]
 
     async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:

@@ -19,7 +19,7 @@ from conftest import (
     submit_and_wait,
 )
 
-from channel import canonical
+from channel.wire import canonical
 from seeker.daemon import Seeker
 
 DIGEST = re.compile(r"[0-9a-f]{64}")

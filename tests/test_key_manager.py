@@ -14,22 +14,22 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from channel import canonical, sealing
-from channel.base import Channel
 from channel.errors import WireError
-from channel.factory import open_channel
-from channel.identity import Identity
-from channel.models import KeyOutcome, Result, Task
-from channel.signing import sign_result
+from channel.store.base import Channel
+from channel.store.factory import open_channel
+from channel.wire import canonical, sealing
+from channel.wire.identity import Identity
+from channel.wire.models import KeyOutcome, Result, Task
+from channel.wire.signing import sign_result
 from giver.execution import signed
 from giver.outputs import ScraperOutput
 from seeker.errors import InvalidJob, InvalidState, JobConflict, UnknownBlock
-from seeker.intake import create_job
-from seeker.jobs import Job, JobStatus
-from seeker.spec import parse_job
 from seeker.state.factory import open_state
-from seeker.statefile import dump_state, load_state
-from seeker.work import KeyManager
+from seeker.work.intake import create_job
+from seeker.work.jobs import Job, JobStatus
+from seeker.work.manager import KeyManager
+from seeker.work.spec import parse_job
+from seeker.work.statefile import dump_state, load_state
 
 GRACE_S = 10.0
 NOW = 1_000_000.0

@@ -19,18 +19,18 @@ from zeroconf import ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from channel.errors import WireError
-from channel.identity import Identity, verify_value
-from channel.lan import SERVICE_TYPE, Advert, service_name, session_url
-from channel.messages import Challenge, Hello, Message, Register, Registered, decode, encode
-from channel.models import Capabilities
+from channel.wire.identity import Identity, verify_value
+from channel.wire.lan import SERVICE_TYPE, Advert, service_name, session_url
+from channel.wire.messages import Challenge, Hello, Message, Register, Registered, decode, encode
+from channel.wire.models import Capabilities
 from giver.advertiser import Advertiser
 from giver.config import GiverConfig
 from giver.daemon import Giver
 from giver.listener import Listener
 from giver.registration import signed_registration
 from giver.session import Introduction, Session
-from seeker.cli import wait_for_job
-from seeker.client import SeekerClient
+from seeker.cli.client import SeekerClient
+from seeker.cli.main import wait_for_job
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 

@@ -20,14 +20,14 @@ import pytest
 from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN, free_port, issue_token
 from test_restart import job_state, seeker_process, wait_for
 
-from channel.base import SETTLE_S
-from channel.factory import open_channel
+from channel.store.base import SETTLE_S
+from channel.store.factory import open_channel
 from giver.config import GiverConfig
 from giver.daemon import Giver
-from seeker.blocks import block_id_of_task
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.state.factory import open_state
+from seeker.work.blocks import block_id_of_task
 
 LEASE_S = 2.0
 TAKEOVER_TIMEOUT_S = 30.0

@@ -2,9 +2,9 @@
 
 import pytest
 
-from channel import messages
 from channel.errors import WireError
-from channel.models import Capabilities, KeyBlock, Limits, Task
+from channel.wire import messages
+from channel.wire.models import Capabilities, KeyBlock, Limits, Task
 
 TASK = Task(
     task_id="j1-00000",

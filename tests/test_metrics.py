@@ -12,7 +12,7 @@ from conftest import JOB_TIMEOUT_S, OPERATOR_HEADERS, OPERATOR_TOKEN, POLL_S, ca
 from prometheus_client.parser import text_string_to_metric_families
 from test_leader import config as leader_config
 
-from channel import canonical
+from channel.wire import canonical
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 

@@ -13,11 +13,11 @@ from aiohttp import web
 from conftest import OPERATOR_TOKEN
 from openapi_spec_validator import validate
 
-from channel import canonical
-from seeker.auth import PUBLIC_ROUTES
+from channel.wire import canonical
+from seeker.access.auth import PUBLIC_ROUTES
+from seeker.api.openapi import document
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
-from seeker.openapi import document
 
 API_ROOT = "/api/v1"
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -106,7 +106,7 @@ async def test_every_api_route_is_described_and_every_operation_is_served(
         else:
             covered.add((route.method, route.resource.canonical))
     undescribed = sorted(f"{m} {p}" for m, p in served_routes(api) - covered)
-    assert not undescribed, f"routes with no description in seeker/openapi: {undescribed}"
+    assert not undescribed, f"routes with no description in seeker/api/openapi: {undescribed}"
     assert not not_served, f"described but not served: {not_served}"
 
 

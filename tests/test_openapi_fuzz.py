@@ -30,11 +30,11 @@ from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 
-from channel import canonical
-from channel.identity import Identity
-from channel.models import Capabilities
+from channel.wire import canonical
+from channel.wire.identity import Identity
+from channel.wire.models import Capabilities
 from giver.registration import signed_registration
-from seeker.openapi import document, operations
+from seeker.api.openapi import document, operations
 
 SCHEMA = schemathesis.openapi.from_dict(document())
 EXAMPLES = 10

@@ -14,11 +14,11 @@ import aiohttp
 import pytest
 from conftest import BIN, OPERATOR_TOKEN
 
-from channel import canonical
-from seeker.auth import CSRF_HEADER, SESSION_COOKIE
+from channel.wire import canonical
+from seeker.access.auth import CSRF_HEADER, SESSION_COOKIE
+from seeker.access.operators import Operators
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
-from seeker.operators import Operators
 from seeker.state.factory import open_state
 
 JOB = {"image": "seekgive/catalog:1", "keys": ["1", "2"], "block_size": 1}

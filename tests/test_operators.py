@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from seeker.access.logins import LoginLimiter
+from seeker.access.operators import CACHE_S, SESSION_S, Operators
 from seeker.errors import InvalidOperatorRequest, LoginRefused, UnknownOperatorToken
-from seeker.logins import LoginLimiter
-from seeker.operators import CACHE_S, SESSION_S, Operators
 from seeker.state.base import StateStore
 from seeker.state.factory import open_state
 

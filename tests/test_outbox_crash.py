@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from conftest import OPERATOR_HEADERS, free_port, operator_token_file
 
-from channel.factory import open_channel
-from channel.models import Result
+from channel.store.factory import open_channel
+from channel.wire.models import Result
 
 BIN = Path(sys.executable).parent
 WAIT_S = 60.0

@@ -8,8 +8,8 @@ whenever some Giver could take the block.
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channel.models import Capabilities, Limits
-from seeker.placement import (
+from channel.wire.models import Capabilities, Limits
+from seeker.grid.placement import (
     Candidate,
     JobNeeds,
     Placer,
@@ -18,7 +18,7 @@ from seeker.placement import (
     unfit,
     worth_a_tail_copy,
 )
-from seeker.trust import GiverRecord
+from seeker.grid.trust import GiverRecord
 
 ARCHES = ("amd64", "arm64")
 LABELS = ("region=eu", "region=us", "residential=true", "residential=false", "gpu")

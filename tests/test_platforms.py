@@ -4,8 +4,8 @@ import platform
 
 import pytest
 
-from channel.models import Capabilities
-from channel.platforms import PLATFORM_ARCHES, platform_arch
+from channel.wire.models import Capabilities
+from channel.wire.platforms import PLATFORM_ARCHES, platform_arch
 from giver.probe import arch
 
 

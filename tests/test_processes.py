@@ -16,7 +16,7 @@ import docker
 import pytest
 from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN, REPO, free_port
 
-from channel.identity import Identity
+from channel.wire.identity import Identity
 from giver.config import GiverConfig
 from giver.daemon import Giver
 from giver.probe import arch as probe_arch

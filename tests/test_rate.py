@@ -2,11 +2,11 @@
 
 import pytest
 
-from channel.models import KeyBlock, KeyOutcome, Result
-from seeker.blocks import Block, Tally
-from seeker.jobs import Job, JobStatus
-from seeker.rate import SlidingCount
-from seeker.spec import parse_job
+from channel.wire.models import KeyBlock, KeyOutcome, Result
+from seeker.work.blocks import Block, Tally
+from seeker.work.jobs import Job, JobStatus
+from seeker.work.rate import SlidingCount
+from seeker.work.spec import parse_job
 
 
 class Clock:

@@ -19,12 +19,12 @@ import aiohttp
 import pytest
 from conftest import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, run
 
-from seeker import periodic
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
-from seeker.display import moment
 from seeker.errors import StateUnavailable
-from seeker.schedules import Due, stamp
+from seeker.schedules import firing
+from seeker.schedules.model import Due, stamp
+from seeker.views.display import moment
 
 # 2023-11-14 22:13:20 UTC
 T0 = 1_700_000_000.0
@@ -270,7 +270,7 @@ async def test_ticks_missed_while_no_seeker_led_fire_once_and_are_recorded_toget
 async def test_a_tick_that_cannot_be_made_for_now_is_tried_again_and_holds_up_no_other(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    made = periodic.create_job
+    made = firing.create_job
     tries: list[str] = []
 
     async def store_down_once(keys: Any, spec: Any, **options: Any) -> Any:
@@ -279,7 +279,7 @@ async def test_a_tick_that_cannot_be_made_for_now_is_tried_again_and_holds_up_no
             raise StateUnavailable("the state store is unreachable", url="sqlite:///state")
         return await made(keys, spec, **options)
 
-    monkeypatch.setattr(periodic, "create_job", store_down_once)
+    monkeypatch.setattr(firing, "create_job", store_down_once)
     clock = ManualClock(T0)
     async with running(Seeker(config(tmp_path / "s"), clock=clock), clock) as api:
         flaky = await api.add(name="flaky", every_s=HOUR_S, job={**JOB, "name": "flaky"})
@@ -292,7 +292,7 @@ async def test_a_tick_that_cannot_be_made_for_now_is_tried_again_and_holds_up_no
         shown = await api.schedule("flaky")
         assert (shown["runs"], shown["next_at"]) == ([], tick)
 
-        await clock.advance_to(tick + 1 + periodic.RETRY_S)
+        await clock.advance_to(tick + 1 + firing.RETRY_S)
         assert tries[2:] == [job_id(flaky, tick)]
         assert await api.job_ids() == sorted([job_id(flaky, tick), job_id(steady, tick + 1)])
         shown = await api.schedule("flaky")

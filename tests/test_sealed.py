@@ -19,15 +19,15 @@ import pytest
 from conftest import BIN, Grid, catalog_job, run, runs_by_block, submit_and_wait
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from channel import canonical, sealing
-from channel.comparison import comparison_parts
 from channel.errors import InvalidResult, RecipientKeyError, SealedRecordError, WireError
-from channel.identity import Identity
-from channel.models import KeyBlock, KeyOutcome, Result, Task
-from channel.signing import records_digest, verify_signature
+from channel.wire import canonical, sealing
+from channel.wire.comparison import comparison_parts
+from channel.wire.identity import Identity
+from channel.wire.models import KeyBlock, KeyOutcome, Result, Task
+from channel.wire.signing import records_digest, verify_signature
 from giver.execution import signed
 from giver.outputs import ScraperOutput
-from seeker.choice import comparison_digest
+from seeker.work.choice import comparison_digest
 
 DATA = {"name": "Zürich umbrella ☂", "price": 12.5, "tags": ["rain", None]}
 

@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN
 
-from channel import canonical, messages
-from channel.identity import Identity
-from channel.models import Capabilities, GiverInfo
+from channel.wire import canonical, messages
+from channel.wire.identity import Identity
+from channel.wire.models import Capabilities, GiverInfo
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 

@@ -10,11 +10,11 @@ import aiohttp
 import pytest
 from conftest import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, run
 
-from channel.base import JobPolicy
+from channel.store.base import JobPolicy
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
-from seeker.display import duration_s
 from seeker.errors import ConfigError
+from seeker.views.display import duration_s
 
 
 async def seeker_cli(url: str, *argv: object) -> tuple[int, str, str]:
@@ -162,7 +162,7 @@ async def test_tokens_are_issued_listed_and_revoked_and_the_key_is_shown(tmp_pat
         assert (code, err) == (1, "seeker: error: no admission token 'nope'\n")
         code, out, _ = await run(*cli, "id")
         assert seeker.coordinator is not None
-        assert f"seeker key: {seeker.coordinator.identity.public_key}\n" in out
+        assert f"seeker key: {seeker.grid.coordinator.identity.public_key}\n" in out
         code, _, err = await run(*cli, "approve", "gnobody")
         assert code == 1 and "giver gnobody is not waiting for approval" in err
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from aiohttp import WSMsgType, web
 
-from channel import canonical
-from channel.identity import Identity
-from channel.messages import Accept, Assign, Challenge, Hello, Message, Refuse, decode, encode
-from channel.models import KeyBlock, Limits, Task
+from channel.wire import canonical
+from channel.wire.identity import Identity
+from channel.wire.messages import Accept, Assign, Challenge, Hello, Message, Refuse, decode, encode
+from channel.wire.models import KeyBlock, Limits, Task
 from giver.config import GiverConfig
 from giver.daemon import Giver
 from giver.errors import SeekerKeyChanged

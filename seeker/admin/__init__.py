@@ -1,2 +1,7 @@
 """The operator's admin pages: server-rendered HTML under /admin/, live over
-server-sent events, every action a plain form POST that small scripts enhance."""
+server-sent events, every action a plain form POST that small scripts enhance.
+
+May import: seeker.errors, seeker.config, seeker.state, seeker.work,
+seeker.catalog, seeker.access, seeker.grid, seeker.schedules, seeker.views,
+seeker.api, channel.errors, channel.jsonweb, channel.store, channel.wire.
+"""

@@ -12,15 +12,15 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from channel.errors import StoreUnavailable
+from seeker.access.auth import PUBLIC_ROUTES, public_routes, unauthorized
 from seeker.admin import givers, jobs, login, overview, schedules, scrapers, tokens
 from seeker.admin.assets import ASSETS, load_assets, serve_asset
 from seeker.admin.console import CONSOLE, Console
 from seeker.admin.events import FEED, events
 from seeker.admin.live import LiveFeed
 from seeker.admin.render import TEMPLATES, load_templates, make_templates, page
-from seeker.auth import PUBLIC_ROUTES, public_routes, unauthorized
+from seeker.api.jobs import error_status
 from seeker.errors import SeekerError
-from seeker.jobs_api import error_status
 from seeker.state.base import Leader
 
 log = logging.getLogger(__name__)

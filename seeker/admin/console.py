@@ -5,14 +5,14 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from seeker.admission import Admissions
+from seeker.access.operators import Operators
+from seeker.catalog.store import Catalog
 from seeker.config import SeekerConfig
-from seeker.coordinator import Coordinator
-from seeker.health import Services
-from seeker.operators import Operators
-from seeker.periodic import PeriodicJobs
-from seeker.scrapers import Catalog
+from seeker.grid.admission import Admissions
+from seeker.grid.coordinator import Coordinator
+from seeker.schedules.firing import PeriodicJobs
 from seeker.state.base import Leader
+from seeker.views.health import Services
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from channel import canonical
 from channel.errors import StoreUnavailable, WireError
 from channel.jsonweb import json_response
+from channel.wire import canonical
+from seeker.api.jobs import error_status
 from seeker.errors import SeekerError
-from seeker.jobs_api import error_status
 
 log = logging.getLogger(__name__)
 

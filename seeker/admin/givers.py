@@ -6,11 +6,11 @@ import time
 
 from aiohttp import web
 
-from seeker import actions
 from seeker.admin.console import console
 from seeker.admin.flash import act
 from seeker.admin.render import page
 from seeker.errors import InvalidForm
+from seeker.grid import actions
 
 # How far back "invalidate recent work" reaches, as offered on the page.
 SINCE_CHOICES_S = {"3600": "the last hour", "86400": "the last 24 hours", "0": "all time"}

@@ -1,7 +1,7 @@
 """One job in detail: its progress (live), what it runs, its blocks with their
 leases and Givers, the blocks whose copies disagreed, a page of its records, and
 the failed keys. Each section reads what the JSON API's job-detail routes read
-(seeker.block_views, seeker.record_pages), a page at a time: `blocks_after`,
+(seeker.views.blocks, seeker.views.records), a page at a time: `blocks_after`,
 `disputes_after` and `results_after` say where each section's page starts,
 `limit` how many it holds."""
 
@@ -15,9 +15,9 @@ from seeker.admin.console import console
 from seeker.admin.live import job_numbers
 from seeker.admin.record_table import record_table
 from seeker.admin.render import page
-from seeker.block_views import blocks_page, disagreements_page, giver_names
-from seeker.paging import RecordCursor, block_cursor, page_limit
-from seeker.record_pages import records_page
+from seeker.views.blocks import blocks_page, disagreements_page, giver_names
+from seeker.views.paging import RecordCursor, block_cursor, page_limit
+from seeker.views.records import records_page
 
 # Each section's page size when the address gives no `limit`.
 SHOWN = 20

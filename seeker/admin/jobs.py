@@ -6,12 +6,12 @@ import time
 
 from aiohttp import web
 
-from seeker import actions
 from seeker.admin.console import console
 from seeker.admin.events import FEED
 from seeker.admin.flash import act, back_to
 from seeker.admin.job_detail import show_job
 from seeker.admin.render import page
+from seeker.grid import actions
 
 ACTION_WORDS = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
 

@@ -7,10 +7,10 @@ import asyncio
 import logging
 from typing import Any
 
-from channel import canonical
+from channel.wire import canonical
 from seeker.admin.console import Console
-from seeker.jobs import Job
-from seeker.overview import overview
+from seeker.views.overview import overview
+from seeker.work.jobs import Job
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Signing in and out: one field, the password or an operator token; a session
-cookie (seeker.auth) on success. Failures are limited per client address."""
+cookie (seeker.access.auth) on success. Failures are limited per client address."""
 
 import math
 import time
@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from seeker.access.auth import OPERATOR, authenticate, clear_session_cookie, set_session_cookie
 from seeker.admin.console import console
 from seeker.admin.render import page
-from seeker.auth import OPERATOR, authenticate, clear_session_cookie, set_session_cookie
 from seeker.errors import LoginRefused
 
 HOME = "/admin/"

@@ -1,4 +1,4 @@
-"""The overview page: the grid at a glance (seeker.overview, as the API gives it),
+"""The overview page: the grid at a glance (seeker.views.overview, as the API gives it),
 and the health of the services the Seeker depends on, checked on demand."""
 
 import time
@@ -8,8 +8,8 @@ from aiohttp import web
 from seeker.admin.console import console
 from seeker.admin.events import FEED
 from seeker.admin.render import page
-from seeker.jobs import JobStatus
-from seeker.overview import overview
+from seeker.views.overview import overview
+from seeker.work.jobs import JobStatus
 
 RUNNING_SHOWN = 8
 
@@ -43,7 +43,7 @@ async def show_overview(request: web.Request) -> web.Response:
 
 
 async def show_health(request: web.Request) -> web.Response:
-    """Every service checked now (seeker.health, as GET /api/v1/diagnostics does):
+    """Every service checked now (seeker.views.health, as GET /api/v1/diagnostics does):
     a page of its own, whose panel the overview's script also loads in place."""
     checks = await console(request).services.diagnose()
     return page(

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from channel.export import cell, data_fields
+from channel.store.export import cell, data_fields
 
 MAX_COLUMNS = 6
 MAX_CHARS = 60
@@ -39,7 +39,7 @@ class RecordTable:
 
 
 async def record_table(records: list[dict[str, Any]], names: Callable[[str], str]) -> RecordTable:
-    """`records` (as seeker.record_pages gives them) as a table; `names` gives a
+    """`records` (as seeker.views.records gives them) as a table; `names` gives a
     Giver's name by its id."""
 
     async def read() -> AsyncIterator[dict[str, Any]]:

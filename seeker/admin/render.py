@@ -1,6 +1,6 @@
 """Pages from jinja2 templates (autoescaped, loaded once at startup), with what
 every page shows: the navigation, the flash message, the CSRF token and the
-numbers formatted for people (seeker.display)."""
+numbers formatted for people (seeker.views.display)."""
 
 import asyncio
 import time
@@ -10,9 +10,9 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from seeker import display
+from seeker.access.auth import OPERATOR
 from seeker.admin.flash import FLASH_COOKIE, take_flash
-from seeker.auth import OPERATOR
+from seeker.views import display
 
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 NAV = (

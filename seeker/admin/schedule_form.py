@@ -8,10 +8,10 @@ field it names."""
 from collections.abc import Mapping
 from typing import Any
 
-from channel import canonical
 from channel.errors import WireError
+from channel.wire import canonical
 from seeker.errors import InvalidForm, InvalidSchedule
-from seeker.schedules import MAX_EVERY_S, MIN_EVERY_S, Overlap
+from seeker.schedules.model import MAX_EVERY_S, MIN_EVERY_S, Overlap
 
 MIN_EVERY_MIN = MIN_EVERY_S // 60
 MAX_EVERY_MIN = MAX_EVERY_S // 60

@@ -5,7 +5,6 @@ import time
 
 from aiohttp import web
 
-from seeker import display
 from seeker.admin.console import console
 from seeker.admin.flash import act, back_to, redirect
 from seeker.admin.render import page
@@ -18,6 +17,7 @@ from seeker.admin.schedule_form import (
     schedule_error,
 )
 from seeker.errors import InvalidForm, InvalidSchedule
+from seeker.views import display
 
 ACTION_WORDS = {"pause": "paused", "resume": "resumed", "remove": "removed"}
 

@@ -6,7 +6,6 @@ import time
 
 from aiohttp import web
 
-from seeker import actions
 from seeker.admin.console import console
 from seeker.admin.flash import act, redirect
 from seeker.admin.render import page
@@ -18,10 +17,11 @@ from seeker.admin.submit_form import (
     job_body,
     spec_error,
 )
-from seeker.catalog import Scraper
+from seeker.catalog.entries import Scraper
+from seeker.catalog.forms import form_fields
 from seeker.errors import InvalidForm, InvalidJob, InvalidScraper
-from seeker.forms import form_fields
-from seeker.spec import MAX_KEY, MIN_KEY
+from seeker.grid import actions
+from seeker.work.spec import MAX_KEY, MIN_KEY
 
 BACK = "/admin/scrapers"
 

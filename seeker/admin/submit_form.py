@@ -1,6 +1,6 @@
 """The form that submits a job of a catalog scraper: its job fields (name, keys,
 block size, priority, replicas, network) and one field per setting of the
-scraper's schema (seeker.forms). A filled form becomes the JSON body POST
+scraper's schema (seeker.catalog.forms). A filled form becomes the JSON body POST
 /api/v1/jobs takes, or an InvalidForm naming every field that does not fit;
 an InvalidJob from the submission itself is put next to the field it names."""
 
@@ -8,11 +8,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from channel.models import NETWORK_MODES
-from seeker.catalog import Scraper
+from channel.wire.models import NETWORK_MODES
+from seeker.catalog.entries import Scraper
+from seeker.catalog.forms import Field, form_fields, settings_from_form
 from seeker.errors import InvalidForm, InvalidJob
-from seeker.forms import Field, form_fields, settings_from_form
-from seeker.spec import (
+from seeker.work.spec import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_PRIORITY,
     MAX_BLOCK_SIZE,

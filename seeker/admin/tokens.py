@@ -8,8 +8,8 @@ from aiohttp import web
 from seeker.admin.console import console
 from seeker.admin.flash import act
 from seeker.admin.render import page
-from seeker.admission import MAX_LABEL_CHARS, token_view
 from seeker.errors import InvalidForm, InvalidTokenRequest
+from seeker.grid.admission import MAX_LABEL_CHARS, token_view
 
 # How long a new token stays valid, as offered on the page ("" for ever).
 EXPIRY_CHOICES_S = {"3600": "1 hour", "86400": "1 day", "604800": "7 days", "": "never"}

@@ -3,8 +3,8 @@
 import sqlite3
 from pathlib import Path
 
-from channel import canonical
-from channel.sqlitefile import SqliteFile
+from channel.store.sqlitefile import SqliteFile
+from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
 

@@ -23,6 +23,8 @@ function (or a :class:`Scraper` subclass), then hands them to :func:`run`::
         seekgive_sdk.run(scrape, Settings, name="lengths")
 
 See images/CONTRACT.md for the files and exit codes this implements.
+
+May import: the standard library only.
 """
 
 from .context import Context

@@ -1,0 +1,185 @@
+"""Taking a result in as JSON lines: its header first, then one record per line.
+
+A post is checked while it streams: the header's signature before any record
+is read, each record's size and shape as it arrives, the total as it grows,
+and the records' digest at the end. Records are kept as canonical JSON lines,
+compressed, in chunks; nothing reaches the store until every check passed.
+"""
+
+import hashlib
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from channel.errors import InvalidResult, LineTooLong, RecordTooLarge, ResultTooLarge, WireError
+from channel.wire import canonical, models
+from channel.wire.models import Result
+
+CHUNK_BYTES = 255 * 1024
+COMPRESSION_LEVEL = 6
+DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_RECORD_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_DATASET_BYTES = 1024 * 1024 * 1024
+MAX_HEADER_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class SizeLimits:
+    """How large a result's records may be, each and all together (canonical bytes),
+    and a dataset (its lines as sent and as stored; each line within `record_bytes`)."""
+
+    result_bytes: int = DEFAULT_MAX_RESULT_BYTES
+    record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    dataset_bytes: int = DEFAULT_MAX_DATASET_BYTES
+
+
+def header_line(result: Result) -> bytes:
+    """The first line of a posted result: everything but its records."""
+    return canonical.dumps({**result.header(), "signature": result.signature})
+
+
+def result_lines(result: Result) -> Iterator[bytes]:
+    """A result as the lines it is posted as, without their newlines."""
+    yield header_line(result)
+    for record in result.records:
+        yield canonical.dumps(record)
+
+
+def parse_header(line: bytes) -> Result:
+    """The result a header line announces, with no records yet."""
+    header = canonical.loads(line)
+    if not isinstance(header, dict):
+        raise WireError("result header must be an object")
+    if "records" in header:
+        raise WireError("result header must not hold the records; send them one per line")
+    return Result.from_wire({**header, "records": []})
+
+
+def without_capture(line: bytes) -> bytes:
+    """A record's canonical line without its debug capture, if it has one."""
+    if b'"capture"' not in line:
+        return line
+    record = canonical.loads(line)
+    record.pop("capture", None)
+    return canonical.dumps(record)
+
+
+def check_record(record: Any, where: str, *, sealed: bool) -> None:
+    """Raise WireError unless `record` is `{key, data}`, or `{key, sealed}` for a sealed job."""
+    models.check_record(record, where)
+    if sealed and "sealed" not in record:
+        raise WireError(f"{where} must be sealed ({{key, sealed}}): the job names a recipient")
+    if not sealed and "sealed" in record:
+        raise WireError(f"{where} is sealed, but the job names no recipient")
+
+
+@dataclass(slots=True)
+class Compressed:
+    """Canonical JSON lines compressed into chunks, as a store keeps them."""
+
+    chunks: list[bytes] = field(default_factory=list)
+    count: int = 0
+    size_bytes: int = 0
+
+
+class Intake:
+    """The records of one result as they arrive; `finish` checks them against the header."""
+
+    def __init__(self, result: Result, limits: SizeLimits, *, sealed: bool) -> None:
+        self.result = result
+        self._limits = limits
+        self._sealed = sealed
+        self._digest = hashlib.sha256(b"[")
+        self._compressor = zlib.compressobj(COMPRESSION_LEVEL)
+        self._pending = bytearray()
+        self._out = Compressed()
+
+    @property
+    def count(self) -> int:
+        """How many records were taken so far."""
+        return self._out.count
+
+    def add(self, lines: Iterable[bytes]) -> None:
+        """Take record lines (without newlines); raise at the first one that is refused."""
+        for line in lines:
+            self._add(line)
+
+    def _add(self, line: bytes) -> None:
+        out = self._out
+        where = f"result {self.result.result_id}: record {out.count}"
+        if len(line) > self._limits.record_bytes:
+            raise RecordTooLarge(self.result.result_id, out.count, self._limits.record_bytes)
+        record = canonical.loads(line)
+        check_record(record, where, sealed=self._sealed)
+        text = canonical.dumps(record)
+        out.size_bytes += len(text) + 1
+        if out.size_bytes > self._limits.result_bytes:
+            raise ResultTooLarge(self.result.result_id, out.size_bytes, self._limits.result_bytes)
+        self._digest.update(b"," + text if out.count else text)
+        out.count += 1
+        self._pending += self._compressor.compress(text + b"\n")
+        while len(self._pending) >= CHUNK_BYTES:
+            out.chunks.append(bytes(self._pending[:CHUNK_BYTES]))
+            del self._pending[:CHUNK_BYTES]
+
+    def finish(self) -> Compressed:
+        """The compressed records, once their digest matches the signed one."""
+        self._digest.update(b"]")
+        if self._digest.hexdigest() != self.result.digest:
+            raise InvalidResult(
+                f"result {self.result.result_id}: records do not match their digest",
+                result_id=self.result.result_id,
+                giver_id=self.result.giver_id,
+            )
+        self._pending += self._compressor.flush()
+        for start in range(0, len(self._pending), CHUNK_BYTES):
+            self._out.chunks.append(bytes(self._pending[start : start + CHUNK_BYTES]))
+        self._pending.clear()
+        return self._out
+
+
+class Lines:
+    """Splits a byte stream into lines, refusing a line longer than `max_bytes`."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The complete lines `data` finishes; raises LineTooLong past the limit."""
+        self._buffer += data
+        lines = self._buffer.split(b"\n")
+        self._buffer = bytearray(lines.pop())
+        if len(self._buffer) > self._max_bytes or any(len(x) > self._max_bytes for x in lines):
+            raise LineTooLong(self._max_bytes)
+        return [bytes(line) for line in lines if line.strip()]
+
+    def end(self) -> list[bytes]:
+        """The last line, if the stream did not end with a newline."""
+        rest, self._buffer = bytes(self._buffer), bytearray()
+        return [rest] if rest.strip() else []
+
+
+class Inflater:
+    """Turns stored compressed chunks back into lines, one chunk at a time."""
+
+    def __init__(self) -> None:
+        self._inflater = zlib.decompressobj()
+        self._rest = b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        self._rest += self._inflater.decompress(chunk)
+        *lines, self._rest = self._rest.split(b"\n")
+        return lines
+
+    def end(self) -> list[bytes]:
+        rest, self._rest = self._rest + self._inflater.flush(), b""
+        return [rest] if rest else []
+
+
+def inflate(chunks: Iterable[bytes]) -> list[bytes]:
+    """Every line stored as compressed `chunks`."""
+    inflater = Inflater()
+    lines = [line for chunk in chunks for line in inflater.feed(chunk)]
+    return lines + inflater.end()

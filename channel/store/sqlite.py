@@ -1,0 +1,389 @@
+"""The embedded default backend: one SQLite file, used from one worker thread.
+
+Records of a large result go in a chunk table beside the results; a result, its
+chunks and its number are written in one transaction.
+"""
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from channel.errors import DatasetExists, StoreUnavailable
+from channel.store.base import Channel, JobPolicy, StoredResult
+from channel.store.datasets import Dataset
+from channel.store.readers import Reader
+from channel.store.sqlitefile import SqliteFile
+from channel.wire import canonical
+
+SWEEP_BATCH = 1000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS givers (
+    giver_id TEXT PRIMARY KEY,
+    public_key TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS readers (
+    token_hash TEXT PRIMARY KEY,
+    token_id TEXT NOT NULL UNIQUE,
+    label TEXT NOT NULL,
+    jobs TEXT NOT NULL,
+    datasets TEXT NOT NULL,
+    upload INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL,
+    revoked INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    retention_s REAL,
+    sealed INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    result_id TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    task_id TEXT NOT NULL,
+    giver_id TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    expires_at REAL,
+    header BLOB NOT NULL,
+    records INTEGER NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    inline BLOB,
+    UNIQUE (job_id, seq)
+);
+CREATE INDEX IF NOT EXISTS results_by_task ON results (task_id);
+CREATE INDEX IF NOT EXISTS results_by_expiry ON results (expires_at)
+    WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS result_chunks (
+    result_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (result_id, n)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS datasets (
+    name TEXT PRIMARY KEY,
+    uploaded_by TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    records INTEGER NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    upload_id TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS dataset_chunks (
+    upload_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (upload_id, n)
+) WITHOUT ROWID;
+"""
+
+_COLUMNS = (
+    "result_id, task_id, job_id, giver_id, received_at, expires_at, header, records, "
+    "size_bytes, inline, seq"
+)
+
+_DATASET_COLUMNS = "name, uploaded_by, created_at, records, size_bytes, sha256, upload_id"
+
+_READER_COLUMNS = "token_id, label, jobs, datasets, upload, created_at, expires_at, revoked"
+
+
+class SqliteChannel(Channel):
+    """Results in a SQLite file; every statement runs on one dedicated thread."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.url = f"sqlite:///{path}"
+        self._file = SqliteFile(
+            path,
+            _SCHEMA,
+            lambda message: StoreUnavailable(message, url=self.url),
+            thread="channel-sqlite",
+        )
+        self._run = self._file.run
+
+    async def _open(self) -> None:
+        await self._file.open()
+
+        def columns(db: sqlite3.Connection) -> set[str]:
+            return {row[1] for row in db.execute("PRAGMA table_info(results)")}
+
+        if "header" not in await self._run(columns):
+            raise StoreUnavailable(
+                f"{self._file.path} holds results in an older layout; move it aside "
+                "and start with a new file",
+                url=self.url,
+            )
+
+    async def _put_giver_key(self, giver_id: str, public_key: str) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "INSERT INTO givers (giver_id, public_key) VALUES (?, ?) "
+                "ON CONFLICT (giver_id) DO UPDATE SET public_key = excluded.public_key",
+                (giver_id, public_key),
+            )
+        )
+
+    async def _giver_key(self, giver_id: str) -> str | None:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT public_key FROM givers WHERE giver_id = ?", (giver_id,)
+            ).fetchone()
+        )
+        return row[0] if row else None
+
+    async def _put_reader(self, digest: str, reader: Reader) -> None:
+        await self._run(
+            lambda db: db.execute(
+                f"INSERT INTO readers (token_hash, {_READER_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    digest,
+                    reader.token_id,
+                    reader.label,
+                    canonical.dumps(reader.jobs).decode(),
+                    canonical.dumps(reader.datasets).decode(),
+                    int(reader.upload),
+                    reader.created_at,
+                    reader.expires_at,
+                    int(reader.revoked),
+                ),
+            )
+        )
+
+    async def _reader(self, digest: str) -> Reader | None:
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT {_READER_COLUMNS} FROM readers WHERE token_hash = ?", (digest,)
+            ).fetchall()
+        )
+        return _reader(rows[0]) if rows else None
+
+    async def _readers(self) -> list[Reader]:
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT {_READER_COLUMNS} FROM readers ORDER BY created_at"
+            ).fetchall()
+        )
+        return [_reader(row) for row in rows]
+
+    async def _revoke_reader(self, token_id: str) -> Reader | None:
+        def revoke(db: sqlite3.Connection) -> Reader | None:
+            db.execute("UPDATE readers SET revoked = 1 WHERE token_id = ?", (token_id,))
+            row = db.execute(
+                f"SELECT {_READER_COLUMNS} FROM readers WHERE token_id = ?", (token_id,)
+            ).fetchone()
+            return _reader(row) if row else None
+
+        return await self._run(revoke)
+
+    async def _put_job(self, policy: JobPolicy) -> JobPolicy:
+        def put(db: sqlite3.Connection) -> JobPolicy:
+            db.execute(
+                "INSERT INTO jobs (job_id, retention_s, sealed) VALUES (?, ?, ?) "
+                "ON CONFLICT (job_id) DO NOTHING",
+                (policy.job_id, policy.retention_s, int(policy.sealed)),
+            )
+            return _job(db, policy.job_id) or policy
+
+        return await self._run(put)
+
+    async def _job(self, job_id: str) -> JobPolicy | None:
+        return await self._run(lambda db: _job(db, job_id))
+
+    async def _result(self, result_id: str) -> StoredResult | None:
+        return await self._run(lambda db: _result(db, result_id))
+
+    async def _insert_results(
+        self, batch: list[tuple[StoredResult, list[bytes]]]
+    ) -> list[StoredResult]:
+        def insert(db: sqlite3.Connection) -> list[StoredResult]:
+            stored: list[StoredResult] = []
+            for row, chunks in batch:
+                existing = _result(db, row.result_id)
+                if existing is not None:
+                    stored.append(existing)
+                    continue
+                (last,) = db.execute(
+                    "SELECT COALESCE(MAX(seq), 0) FROM results WHERE job_id = ?", (row.job_id,)
+                ).fetchone()
+                db.execute(
+                    f"INSERT INTO results ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        row.result_id,
+                        row.task_id,
+                        row.job_id,
+                        row.giver_id,
+                        row.received_at,
+                        row.expires_at,
+                        row.header,
+                        row.records,
+                        row.size_bytes,
+                        row.inline,
+                        last + 1,
+                    ),
+                )
+                db.executemany(
+                    "INSERT INTO result_chunks (result_id, n, data) VALUES (?, ?, ?)",
+                    [(row.result_id, n, data) for n, data in enumerate(chunks)],
+                )
+                stored.append(_result(db, row.result_id) or row)
+            return stored
+
+        return await self._run(insert)
+
+    async def _find_by_tasks(self, task_ids: list[str]) -> list[StoredResult]:
+        marks = ", ".join("?" * len(task_ids))
+        return await self._rows(
+            f"SELECT {_COLUMNS} FROM results WHERE task_id IN ({marks}) ORDER BY result_id",
+            task_ids,
+        )
+
+    async def _page(self, job_id: str, after: int, limit: int) -> list[StoredResult]:
+        return await self._rows(
+            f"SELECT {_COLUMNS} FROM results WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (job_id, after, limit),
+        )
+
+    async def _rows(self, query: str, args: object) -> list[StoredResult]:
+        rows = await self._run(lambda db: db.execute(query, args).fetchall())
+        return [StoredResult(*row) for row in rows]
+
+    def _chunks(self, result_id: str) -> AsyncIterator[bytes]:
+        return self._numbered_chunks(
+            "SELECT data FROM result_chunks WHERE result_id = ? AND n = ?",
+            result_id,
+            f"the records of result {result_id}",
+        )
+
+    async def _numbered_chunks(self, query: str, key: str, what: str) -> AsyncIterator[bytes]:
+        """The `data` of the rows `query` finds for (`key`, 0), (`key`, 1), … in turn."""
+        n = 0
+        while True:
+            row = await self._run(lambda db, n=n: db.execute(query, (key, n)).fetchone())
+            if row is None and n == 0:
+                raise StoreUnavailable(f"{what} are missing", url=self.url)
+            if row is None:
+                return
+            yield row[0]
+            n += 1
+
+    async def _sweep(self, now: float) -> int:
+        def sweep(db: sqlite3.Connection) -> int:
+            ids = [
+                (row[0],)
+                for row in db.execute(
+                    "SELECT result_id FROM results WHERE expires_at <= ? LIMIT ?",
+                    (now, SWEEP_BATCH),
+                )
+            ]
+            db.executemany("DELETE FROM result_chunks WHERE result_id = ?", ids)
+            db.executemany("DELETE FROM results WHERE result_id = ?", ids)
+            return len(ids)
+
+        removed = 0
+        while count := await self._run(sweep):
+            removed += count
+        return removed
+
+    async def _dataset(self, name: str) -> Dataset | None:
+        return await self._run(lambda db: _dataset(db, name))
+
+    async def _datasets(self) -> list[Dataset]:
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT {_DATASET_COLUMNS} FROM datasets ORDER BY name"
+            ).fetchall()
+        )
+        return [Dataset(*row) for row in rows]
+
+    async def _stage_dataset(self, upload_id: str, name: str, chunks: AsyncIterator[bytes]) -> None:
+        n = 0
+        async for chunk in chunks:
+            await self._run(
+                lambda db, n=n, chunk=chunk: db.execute(
+                    "INSERT INTO dataset_chunks (upload_id, n, data) VALUES (?, ?, ?)",
+                    (upload_id, n, chunk),
+                )
+            )
+            n += 1
+
+    async def _publish_dataset(self, dataset: Dataset) -> None:
+        def publish(db: sqlite3.Connection) -> bool:
+            if _dataset(db, dataset.name) is not None:
+                return False
+            db.execute(
+                f"INSERT INTO datasets ({_DATASET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    dataset.name,
+                    dataset.uploaded_by,
+                    dataset.created_at,
+                    dataset.records,
+                    dataset.size_bytes,
+                    dataset.sha256,
+                    dataset.upload_id,
+                ),
+            )
+            return True
+
+        if not await self._run(publish):
+            raise DatasetExists(dataset.name)
+
+    def _dataset_chunks(self, upload_id: str) -> AsyncIterator[bytes]:
+        return self._numbered_chunks(
+            "SELECT data FROM dataset_chunks WHERE upload_id = ? AND n = ?",
+            upload_id,
+            f"the chunks of upload {upload_id}",
+        )
+
+    async def _delete_dataset(self, name: str) -> Dataset | None:
+        def delete(db: sqlite3.Connection) -> Dataset | None:
+            dataset = _dataset(db, name)
+            if dataset is not None:
+                db.execute("DELETE FROM datasets WHERE name = ?", (name,))
+                db.execute("DELETE FROM dataset_chunks WHERE upload_id = ?", (dataset.upload_id,))
+            return dataset
+
+        return await self._run(delete)
+
+    async def _drop_staged(self, upload_id: str) -> None:
+        await self._run(
+            lambda db: db.execute("DELETE FROM dataset_chunks WHERE upload_id = ?", (upload_id,))
+        )
+
+    async def _ping(self) -> None:
+        await self._file.ping()
+
+    async def _close(self) -> None:
+        await self._file.close()
+
+
+def _job(db: sqlite3.Connection, job_id: str) -> JobPolicy | None:
+    row = db.execute(
+        "SELECT job_id, retention_s, sealed FROM jobs WHERE job_id = ?", (job_id,)
+    ).fetchone()
+    return JobPolicy(row[0], row[1], bool(row[2])) if row else None
+
+
+def _result(db: sqlite3.Connection, result_id: str) -> StoredResult | None:
+    row = db.execute(f"SELECT {_COLUMNS} FROM results WHERE result_id = ?", (result_id,)).fetchone()
+    return StoredResult(*row) if row else None
+
+
+def _dataset(db: sqlite3.Connection, name: str) -> Dataset | None:
+    row = db.execute(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ?", (name,)).fetchone()
+    return Dataset(*row) if row else None
+
+
+def _reader(row: tuple) -> Reader:
+    token_id, label, jobs, datasets, upload, created_at, expires_at, revoked = row
+    return Reader(
+        token_id=token_id,
+        label=label,
+        jobs=tuple(canonical.loads(jobs)),
+        datasets=tuple(canonical.loads(datasets)),
+        upload=bool(upload),
+        created_at=created_at,
+        expires_at=expires_at,
+        revoked=bool(revoked),
+    )

@@ -1,0 +1,53 @@
+"""The JSON API's reads behind a job's detail page: its blocks, one block, the
+blocks whose copies disagreed, and its records a page at a time."""
+
+from aiohttp import web
+
+from channel.jsonweb import json_response
+from seeker.api.jobs import JOB_COORDINATOR
+from seeker.errors import UnknownBlock
+from seeker.grid.coordinator import Coordinator
+from seeker.views.blocks import blocks_page, disagreements_page, one_block
+from seeker.views.paging import RecordCursor, block_cursor, page_limit
+from seeker.views.records import records_page
+
+
+def add_job_detail_routes(app: web.Application) -> None:
+    """Add the routes to an app that has the job routes (`add_job_routes`)."""
+    app.router.add_get("/jobs/{job_id}/blocks", list_blocks)
+    app.router.add_get("/jobs/{job_id}/blocks/{seq}", get_block)
+    app.router.add_get("/jobs/{job_id}/disagreements", list_disagreements)
+    app.router.add_get("/jobs/{job_id}/results", list_records)
+
+
+async def list_blocks(request: web.Request) -> web.Response:
+    """`?after=SEQ&limit=N`: a page of the job's blocks in seq order."""
+    return json_response(await blocks_page(*_block_page(request)))
+
+
+async def get_block(request: web.Request) -> web.Response:
+    job_id, seq = request.match_info["job_id"], request.match_info["seq"]
+    if not seq.isascii() or not seq.isdigit():
+        raise UnknownBlock(f"{job_id}-{seq}")
+    return json_response(await one_block(request.app[JOB_COORDINATOR], job_id, int(seq)))
+
+
+async def list_disagreements(request: web.Request) -> web.Response:
+    """`?after=SEQ&limit=N`: a page of the job's blocks whose copies disagreed."""
+    return json_response(await disagreements_page(*_block_page(request)))
+
+
+def _block_page(request: web.Request) -> tuple[Coordinator, str, int, int]:
+    """What a page of a job's blocks is read with: the coordinator, the job, the
+    seq it goes on after, and how many blocks."""
+    after, limit = block_cursor(request.query.get("after")), page_limit(request.query.get("limit"))
+    return request.app[JOB_COORDINATOR], request.match_info["job_id"], after, limit
+
+
+async def list_records(request: web.Request) -> web.Response:
+    """`?after=CURSOR&limit=N`: a page of the job's stored records."""
+    after = RecordCursor.parse(request.query.get("after"))
+    limit = page_limit(request.query.get("limit"))
+    keys = request.app[JOB_COORDINATOR].keys
+    job_id = keys.job(request.match_info["job_id"]).job_id
+    return json_response(await records_page(keys.channel, job_id, after, limit))

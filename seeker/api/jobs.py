@@ -1,0 +1,330 @@
+"""The JSON API's job routes: submit, follow, steer, export, dump and load jobs."""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
+
+from channel.errors import StoreUnavailable, WireError
+from channel.jsonweb import error_response, json_response, read_json
+from channel.service.routing import NDJSON, stream
+from channel.store import export
+from channel.wire import canonical
+from seeker.api.scrapers import CATALOG
+from seeker.config import SeekerConfig
+from seeker.errors import (
+    ArchiveError,
+    BadCursor,
+    ImageUnavailable,
+    InvalidForm,
+    InvalidJob,
+    InvalidOperatorRequest,
+    InvalidQuery,
+    InvalidSchedule,
+    InvalidScraper,
+    InvalidState,
+    InvalidTokenRequest,
+    JobConflict,
+    NotAdmitted,
+    NotPending,
+    SeekerError,
+    StateUnavailable,
+    UnknownBlock,
+    UnknownJob,
+    UnknownOperatorToken,
+    UnknownReader,
+    UnknownSchedule,
+    UnknownScraper,
+    UnknownToken,
+)
+from seeker.grid import actions
+from seeker.grid.coordinator import Coordinator
+from seeker.work.intake import create_job
+from seeker.work.spec import MAX_PRIORITY, parse_job
+from seeker.work.statefile import dump_state, load_state
+
+log = logging.getLogger(__name__)
+
+JOB_CONFIG = web.AppKey("job_config", SeekerConfig)
+JOB_COORDINATOR = web.AppKey("job_coordinator", Coordinator)
+UPLOAD_CHUNK_BYTES = 256 * 1024
+MAX_JOB_PART_BYTES = 1024 * 1024
+MAX_STATE_LINE_BYTES = 64 * 1024 * 1024
+CSV = "text/csv; charset=utf-8"
+_ERRORS: list[tuple[type[SeekerError], int, str]] = [
+    (InvalidJob, 400, "invalid_job"),
+    (InvalidForm, 400, "invalid_form"),
+    (InvalidState, 400, "invalid_state"),
+    (UnknownJob, 404, "unknown_job"),
+    (UnknownBlock, 404, "unknown_block"),
+    (JobConflict, 409, "job_conflict"),
+    (InvalidTokenRequest, 400, "invalid_token_request"),
+    (UnknownToken, 404, "unknown_token"),
+    (UnknownReader, 404, "unknown_reader"),
+    (NotPending, 404, "not_pending"),
+    (NotAdmitted, 404, "not_admitted"),
+    (StateUnavailable, 503, "state_unavailable"),
+    (InvalidScraper, 400, "invalid_scraper"),
+    (UnknownScraper, 404, "unknown_scraper"),
+    (ImageUnavailable, 404, "image_unavailable"),
+    (InvalidSchedule, 400, "invalid_schedule"),
+    (UnknownSchedule, 404, "unknown_schedule"),
+    (ArchiveError, 500, "archive_error"),
+    (InvalidOperatorRequest, 400, "invalid_operator_request"),
+    (UnknownOperatorToken, 404, "unknown_operator_token"),
+    (BadCursor, 400, "bad_cursor"),
+    (InvalidQuery, 400, "invalid_query"),
+]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def seeker_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer the Seeker's own errors with their status and a JSON body."""
+    try:
+        return await handler(request)
+    except ConnectionResetError as e:
+        # The client went away mid-request (an upload it could not finish, say).
+        log.info("%s %s: the client went away: %s", request.method, request.path, e)
+        raise web.HTTPBadRequest(text="the request was cut off before its end") from e
+    except StoreUnavailable as e:
+        return error_response(503, "store_unavailable", str(e))
+    except SeekerError as e:
+        known = error_status(e)
+        if known is None:
+            raise
+        return error_response(*known, str(e))
+
+
+def error_status(e: SeekerError) -> tuple[int, str] | None:
+    """The HTTP status and error code the Seeker answers `e` with, if it is one it
+    answers."""
+    for kind, status, code in _ERRORS:
+        if isinstance(e, kind):
+            return status, code
+    return None
+
+
+def add_job_routes(app: web.Application, config: SeekerConfig, coordinator: Coordinator) -> None:
+    app[JOB_CONFIG], app[JOB_COORDINATOR] = config, coordinator
+    app.router.add_post("/jobs", submit_job)
+    app.router.add_get("/jobs", list_jobs)
+    app.router.add_post("/jobs/state", load_job)
+    app.router.add_get("/jobs/{job_id}", get_job)
+    app.router.add_post("/jobs/{job_id}/{action:pause|resume|cancel}", set_status)
+    app.router.add_post("/jobs/{job_id}/priority", set_priority)
+    app.router.add_post("/jobs/{job_id}/blocks/{seq}/invalidate", invalidate_block)
+    app.router.add_get("/jobs/{job_id}/records", job_records)
+    app.router.add_get("/jobs/{job_id}/failures", job_failures)
+    app.router.add_get("/jobs/{job_id}/state", dump_job)
+    app.router.add_post("/givers/{giver_id}/invalidate", invalidate_giver)
+
+
+async def submit_job(request: web.Request) -> web.Response:
+    """A job as a JSON body, or as multipart: a `job` part (JSON), then a `keys`
+    part of one key per line, streamed to disk."""
+    config, coordinator = request.app[JOB_CONFIG], request.app[JOB_COORDINATOR]
+    if not request.content_type.startswith("multipart/"):
+        body = await read_json(request)
+        job = await actions.submit(
+            coordinator, request.app[CATALOG], body, scratch_dir=config.scratch_dir
+        )
+        return json_response(coordinator.job_view(job), status=201)
+    with _multipart_errors():
+        reader = await request.multipart()
+        part = await reader.next()
+        if not isinstance(part, BodyPartReader) or part.name != "job":
+            raise InvalidJob("a multipart submission starts with a 'job' part (the JSON job)")
+        body = await part.read()
+    if len(body) > MAX_JOB_PART_BYTES:
+        raise InvalidJob(f"the 'job' part is over {MAX_JOB_PART_BYTES} bytes")
+    try:
+        fields = canonical.loads(body)
+    except WireError as e:
+        raise InvalidJob(f"the 'job' part is not JSON: {e}") from e
+    with _multipart_errors():
+        keys_part = await reader.next()
+    if not isinstance(keys_part, BodyPartReader) or keys_part.name != "keys":
+        raise InvalidJob("a multipart submission needs a 'keys' part after the 'job' part")
+    if isinstance(fields, dict):
+        fields = await request.app[CATALOG].resolve(fields)
+    spec = parse_job(fields, keys_file=True)
+    path = config.scratch_dir / f"upload-{uuid.uuid4().hex}.keys"
+    try:
+        with _multipart_errors():
+            await _save(keys_part, path)
+        job = await create_job(
+            coordinator.keys, spec, scratch_dir=config.scratch_dir, keys_file=path
+        )
+    finally:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+    coordinator.wake()
+    return json_response(coordinator.job_view(job), status=201)
+
+
+@contextmanager
+def _multipart_errors() -> Iterator[None]:
+    """A multipart body aiohttp cannot read (no boundary, a bad part header, cut
+    short) as InvalidJob, in one line."""
+    try:
+        yield
+    except BadHttpMessage as e:
+        raise InvalidJob(f"the multipart body is malformed: {' '.join(e.message.split())}") from e
+    except ValueError as e:
+        raise InvalidJob(f"the multipart body is malformed: {e}") from e
+
+
+async def _save(part: BodyPartReader, path: Path) -> None:
+    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+    out = await asyncio.to_thread(path.open, "wb")
+    try:
+        while chunk := await part.read_chunk(UPLOAD_CHUNK_BYTES):
+            await asyncio.to_thread(out.write, chunk)
+    finally:
+        await asyncio.to_thread(out.close)
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    return json_response(request.app[JOB_COORDINATOR].view())
+
+
+async def get_job(request: web.Request) -> web.Response:
+    coordinator = request.app[JOB_COORDINATOR]
+    job = coordinator.keys.job(request.match_info["job_id"])
+    return json_response(coordinator.job_view(job))
+
+
+async def set_status(request: web.Request) -> web.Response:
+    """Pause, resume or cancel a job; a cancel stops its leased tasks."""
+    coordinator = request.app[JOB_COORDINATOR]
+    job = await actions.steer(
+        coordinator, request.match_info["job_id"], request.match_info["action"]
+    )
+    return json_response(coordinator.job_view(job))
+
+
+async def set_priority(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    priority = body.get("priority") if isinstance(body, dict) else None
+    if (
+        not isinstance(priority, int)
+        or isinstance(priority, bool)
+        or not 1 <= priority <= MAX_PRIORITY
+    ):
+        raise InvalidJob(
+            f"priority must be a whole number from 1 to {MAX_PRIORITY}", field="priority"
+        )
+    coordinator = request.app[JOB_COORDINATOR]
+    job_id = request.match_info["job_id"]
+    await coordinator.keys.set_priority(job_id, priority)
+    return json_response(coordinator.job_view(coordinator.keys.job(job_id)))
+
+
+async def invalidate_block(request: web.Request) -> web.Response:
+    coordinator = request.app[JOB_COORDINATOR]
+    job_id, seq = request.match_info["job_id"], request.match_info["seq"]
+    return json_response(
+        coordinator.job_view(await actions.invalidate_block(coordinator, job_id, seq))
+    )
+
+
+async def invalidate_giver(request: web.Request) -> web.Response:
+    """Discard what a Giver reported since `since` (epoch seconds; 0 for ever); it
+    earns its trust again."""
+    body = await read_json(request)
+    since = body.get("since", 0) if isinstance(body, dict) else None
+    if not isinstance(since, int | float) or isinstance(since, bool):
+        raise InvalidJob("since must be a time in seconds since the epoch", field="since")
+    giver_id = request.match_info["giver_id"]
+    return json_response(
+        await actions.invalidate_giver(request.app[JOB_COORDINATOR], giver_id, float(since))
+    )
+
+
+async def job_records(request: web.Request) -> web.StreamResponse:
+    """The records of a job's counted results, as a download: `format=jsonl` (the
+    default; `full=1` keeps their debug captures) or `format=csv` (columns
+    `fields=a,b`, or every data field the records use)."""
+    keys = request.app[JOB_COORDINATOR].keys
+    job_id = keys.job(request.match_info["job_id"]).job_id
+    full = request.query.get("full", "0")
+    if full not in ("0", "1"):
+        raise InvalidQuery("full", "full must be 0 or 1")
+    kind = request.query.get("format", "jsonl")
+    if kind == "csv":
+        if full == "1":
+            raise InvalidQuery("full", "full=1 (debug captures) goes with format=jsonl only")
+        fields = request.query.get("fields")
+        columns = [f for f in fields.split(",") if f] if fields is not None else None
+
+        async def records() -> AsyncIterator[dict[str, Any]]:
+            async for result in keys.counted_results(job_id):
+                for record in result.records:
+                    yield record
+
+        return await stream(request, export.csv_text(records, columns), CSV, f"{job_id}.csv")
+    if kind != "jsonl":
+        raise InvalidQuery("format", "format must be jsonl or csv")
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for result in keys.counted_results(job_id):
+            yield b"".join(
+                canonical.dumps(r if full == "1" else _plain(r)) + b"\n" for r in result.records
+            )
+
+    return await stream(request, lines(), NDJSON, f"{job_id}.jsonl")
+
+
+def _plain(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without its debug capture."""
+    return {name: value for name, value in record.items() if name != "capture"}
+
+
+async def job_failures(request: web.Request) -> web.StreamResponse:
+    """Every key of a job that failed for good, and why, as JSON lines."""
+    keys = request.app[JOB_COORDINATOR].keys
+    job = keys.job(request.match_info["job_id"])
+
+    async def lines() -> AsyncIterator[bytes]:
+        async for block in keys.blocks(job.job_id):
+            failed = block.outcome(job.spec.max_attempts)[1] if block.runs else {}
+            for key, reason in failed.items():
+                yield (
+                    canonical.dumps({"block_id": block.block_id, "key": key, "reason": reason})
+                    + b"\n"
+                )
+
+    return await stream(request, lines(), NDJSON)
+
+
+async def dump_job(request: web.Request) -> web.StreamResponse:
+    keys = request.app[JOB_COORDINATOR].keys
+    job_id = keys.job(request.match_info["job_id"]).job_id
+    return await stream(request, dump_state(keys, job_id), NDJSON)
+
+
+async def load_job(request: web.Request) -> web.Response:
+    coordinator = request.app[JOB_COORDINATOR]
+    job = await load_state(coordinator.keys, _lines(request))
+    coordinator.wake()
+    return json_response(coordinator.job_view(job), status=201)
+
+
+async def _lines(request: web.Request) -> AsyncIterator[bytes]:
+    """The request body's lines, however long (up to a bound)."""
+    pending = b""
+    async for chunk in request.content.iter_chunked(UPLOAD_CHUNK_BYTES):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line
+        if len(pending) > MAX_STATE_LINE_BYTES:
+            raise InvalidState(f"a line is over {MAX_STATE_LINE_BYTES} bytes")
+    if pending:
+        yield pending

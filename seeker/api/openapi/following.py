@@ -1,0 +1,194 @@
+"""Following the grid in the OpenAPI document: the overview, a job's blocks, its
+disagreements and its records page by page (seeker.api.overview,
+seeker.api.job_detail), and the diagnostics of every connected service
+(seeker.views.health)."""
+
+from seeker.api.openapi.shapes import (
+    Operation,
+    Parameter,
+    Schema,
+    all_required,
+    array,
+    boolean,
+    error,
+    integer,
+    mapping,
+    nullable,
+    number,
+    obj,
+    ok,
+    path_parameter,
+    string,
+)
+from seeker.views.paging import MAX_LIMIT
+
+TAG = "following"
+_COUNTS = mapping(integer(minimum=0), "a count by state or status")
+
+
+def _page(items: str, item: Schema, next_cursor: Schema, **more: Schema) -> Schema:
+    return all_required(
+        {"job_id": string(), items: array(item), "next": next_cursor, **more},
+    )
+
+
+def _block() -> Schema:
+    return obj(
+        {
+            "block_id": string(),
+            "seq": integer(minimum=0),
+            "state": string("pending, leased, done or failed"),
+            "keys": obj({"count": integer(minimum=0)}, description="how many keys, and which"),
+            "tally": _COUNTS,
+            "attempts": integer(minimum=0),
+            "leases": array(obj({}), "its tasks out now: Giver, role, deadline, progress"),
+            "runs": array(obj({}), "the tasks that reported: Giver, role, digests"),
+        },
+        description="A block of a job, its leases and the Givers that ran it.",
+    )
+
+
+def _disagreement() -> Schema:
+    return obj(
+        {"block_id": string(), "seq": integer(minimum=0)},
+        description="A block whose copies disagreed: each Giver's digest, the choice.",
+    )
+
+
+def _check() -> Schema:
+    return all_required(
+        {
+            "name": string(),
+            "kind": string("state_store, channel, channel_service or docker_engine"),
+            "ok": boolean(),
+            "latency_ms": nullable(number(minimum=0)),
+            "error": nullable(string()),
+        }
+    )
+
+
+def operations() -> list[Operation]:
+    job_id = path_parameter("job_id", "the job's id (`j` and 12 hex digits)")
+    limit = Parameter(
+        "limit",
+        "query",
+        integer(minimum=1, maximum=MAX_LIMIT, default=50),
+        "how many on a page",
+        required=False,
+    )
+    block_after = Parameter(
+        "after",
+        "query",
+        integer(minimum=0),
+        "the `next` of the page before: the seq the page goes on after",
+        required=False,
+    )
+    bad_query = error("a query parameter is malformed (invalid_query, bad_cursor)")
+    unknown_job = error("no such job (unknown_job)")
+    return [
+        Operation(
+            "GET",
+            "/api/v1/overview",
+            "getOverview",
+            "The grid at a glance: Givers, jobs, keys, rate, latest errors",
+            TAG,
+            {
+                200: ok(
+                    obj(
+                        {
+                            "at": number(),
+                            "givers": _COUNTS,
+                            "jobs": _COUNTS,
+                            "keys": _COUNTS,
+                            "rate_keys_per_s": number(minimum=0),
+                            "errors": obj({}),
+                        },
+                        required=("givers", "jobs", "keys", "rate_keys_per_s", "errors"),
+                    )
+                )
+            },
+        ),
+        Operation(
+            "GET",
+            "/api/v1/jobs/{job_id}/blocks",
+            "listJobBlocks",
+            "A page of a job's blocks, with their leases and the Givers that ran them",
+            TAG,
+            {
+                200: ok(_page("blocks", _block(), nullable(integer(minimum=0)))),
+                400: bad_query,
+                404: unknown_job,
+            },
+            (job_id, block_after, limit),
+        ),
+        Operation(
+            "GET",
+            "/api/v1/jobs/{job_id}/blocks/{seq}",
+            "getJobBlock",
+            "One block of a job",
+            TAG,
+            {
+                200: ok(_block()),
+                404: error("no such job (unknown_job) or block (unknown_block)"),
+            },
+            (job_id, path_parameter("seq", "the block's number in the job, from 0")),
+        ),
+        Operation(
+            "GET",
+            "/api/v1/jobs/{job_id}/disagreements",
+            "listJobDisagreements",
+            "A page of a job's blocks whose copies disagreed",
+            TAG,
+            {
+                200: ok(_page("disagreements", _disagreement(), nullable(integer(minimum=0)))),
+                400: bad_query,
+                404: unknown_job,
+            },
+            (job_id, block_after, limit),
+        ),
+        Operation(
+            "GET",
+            "/api/v1/jobs/{job_id}/results",
+            "listJobResults",
+            "A page of the records a job's Givers stored, every copy included",
+            TAG,
+            {
+                200: ok(
+                    _page(
+                        "records",
+                        obj({}, description="a record with its key, Giver and task"),
+                        string("the cursor of the next page"),
+                        more=boolean("whether the job may hold more records now"),
+                    )
+                ),
+                400: bad_query,
+                404: unknown_job,
+            },
+            (
+                job_id,
+                Parameter(
+                    "after",
+                    "query",
+                    string(pattern=r"^\d{1,18}(:\d{1,18})?$"),
+                    "the `next` of the page before (SEQ or SEQ:COUNT)",
+                    required=False,
+                ),
+                limit,
+            ),
+        ),
+        Operation(
+            "GET",
+            "/api/v1/diagnostics",
+            "getDiagnostics",
+            "Check every connected service: stores, the Channel, each Docker Engine",
+            TAG,
+            {
+                200: ok(
+                    all_required(
+                        {"ok": boolean("whether every check passed"), "checks": array(_check())}
+                    ),
+                    "the checks, each with its latency or its error",
+                )
+            },
+        ),
+    ]

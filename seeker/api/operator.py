@@ -1,0 +1,68 @@
+"""The JSON API's operator routes: who is asking, operator tokens, the password."""
+
+import time
+
+from aiohttp import web
+
+from channel.jsonweb import json_response, read_json
+from seeker.access.auth import OPERATORS, operator_of
+from seeker.errors import InvalidOperatorRequest
+
+
+def add_operator_routes(app: web.Application) -> None:
+    app.router.add_get("/operator", whoami)
+    app.router.add_get("/operator/tokens", list_tokens)
+    app.router.add_post("/operator/tokens", issue_token)
+    app.router.add_post("/operator/tokens/{token_id}/revoke", revoke_token)
+    app.router.add_put("/operator/password", set_password)
+
+
+async def whoami(request: web.Request) -> web.Response:
+    """How the request was let in: `via` a password session, a token, the fixed token."""
+    operator = operator_of(request)
+    return json_response({"via": operator.via, "session": operator.session})
+
+
+async def list_tokens(request: web.Request) -> web.Response:
+    return json_response({"tokens": await request.app[OPERATORS].tokens(time.time())})
+
+
+async def issue_token(request: web.Request) -> web.Response:
+    """A new operator token: `{"label"?, "expires_in_s"?}`; the answer holds the
+    token itself, which is never shown again."""
+    body = await read_json(request)
+    if not isinstance(body, dict) or set(body) - {"label", "expires_in_s"}:
+        raise InvalidOperatorRequest(
+            "a token request is an object with label and expires_in_s, each optional"
+        )
+    label, expires_in_s = body.get("label", ""), body.get("expires_in_s")
+    if not isinstance(label, str):
+        raise InvalidOperatorRequest("label must be a string", field="label")
+    if expires_in_s is not None and (
+        isinstance(expires_in_s, bool) or not isinstance(expires_in_s, int | float)
+    ):
+        raise InvalidOperatorRequest(
+            "expires_in_s must be a number of seconds", field="expires_in_s"
+        )
+    token, view = await request.app[OPERATORS].issue(
+        time.time(), label=label, expires_in_s=expires_in_s
+    )
+    return json_response({**view, "token": token}, status=201)
+
+
+async def revoke_token(request: web.Request) -> web.Response:
+    token_id = request.match_info["token_id"]
+    return json_response(await request.app[OPERATORS].revoke(token_id, time.time()))
+
+
+async def set_password(request: web.Request) -> web.Response:
+    """Set the operators' password (`{"password": ...}`); every session is signed out."""
+    body = await read_json(request)
+    if (
+        not isinstance(body, dict)
+        or set(body) != {"password"}
+        or not isinstance(body["password"], str)
+    ):
+        raise InvalidOperatorRequest('a password request is {"password": TEXT}', field="password")
+    await request.app[OPERATORS].set_password(body["password"], time.time())
+    return json_response({"password": "set", "sessions": "signed out"})

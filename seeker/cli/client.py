@@ -1,0 +1,218 @@
+"""A small client of the Seeker's JSON API, used by the CLI and the demo."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from channel.errors import WireError
+from channel.jsonweb import read_error
+from channel.wire import canonical
+from seeker.errors import ApiError, SeekerError
+
+EXPORT_CHUNK_BYTES = 64 * 1024
+
+
+class SeekerClient:
+    """Talks to the Seeker at `url` as the operator holding `token`; every failure
+    is an ApiError or SeekerError."""
+
+    def __init__(self, url: str, *, token: str = "") -> None:
+        self.url = url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._session = aiohttp.ClientSession(headers=headers)
+
+    async def close(self) -> None:
+        await self._session.close()
+
+    async def __aenter__(self) -> "SeekerClient":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else canonical.dumps(body)
+        return await self._send(method, path, data, {"Content-Type": "application/json"})
+
+    async def _send(self, method: str, path: str, data: Any, headers: dict[str, str]) -> Any:
+        try:
+            async with self._session.request(
+                method, f"{self.url}/api/v1{path}", data=data, headers=headers
+            ) as response:
+                payload = await response.read()
+                status = response.status
+        except aiohttp.ClientError as e:
+            raise SeekerError(f"cannot reach the Seeker at {self.url}: {e}") from e
+        if status >= 400:
+            raise ApiError(status, *read_error(payload))
+        try:
+            return canonical.loads(payload)
+        except WireError as e:
+            raise ApiError(
+                status,
+                "bad_response",
+                f"the Seeker answered {status} with something that is not JSON",
+            ) from e
+
+    async def submit(self, job: dict[str, Any], keys_file: Path | None = None) -> dict[str, Any]:
+        """Submit a job; with `keys_file`, its keys stream from that file."""
+        if keys_file is None:
+            return await self._call("POST", "/jobs", job)
+        try:
+            keys = await asyncio.to_thread(keys_file.open, "rb")
+        except OSError as e:
+            raise SeekerError(f"cannot read keys file {keys_file}: {e}") from e
+        try:
+            with aiohttp.MultipartWriter("form-data") as form:
+                form.append_json(job).set_content_disposition("form-data", name="job")
+                form.append(keys).set_content_disposition(
+                    "form-data", name="keys", filename=keys_file.name
+                )
+                return await self._send("POST", "/jobs", form, {})
+        except ApiError:
+            raise
+        except SeekerError as e:
+            raise SeekerError(f"sending keys file {keys_file} failed: {e}") from e
+        finally:
+            await asyncio.to_thread(keys.close)
+
+    async def job(self, job_id: str) -> dict[str, Any]:
+        return await self._call("GET", f"/jobs/{job_id}")
+
+    async def jobs(self) -> list[dict[str, Any]]:
+        return (await self._call("GET", "/jobs"))["jobs"]
+
+    async def givers(self) -> dict[str, Any]:
+        """GET /givers: `givers` registered, `flagged`, `purged` lately, `pending` approval."""
+        return await self._call("GET", "/givers")
+
+    async def act(self, job_id: str, action: str, body: Any = None) -> dict[str, Any]:
+        """POST /jobs/JOB/ACTION: pause, resume, cancel, priority, blocks/N/invalidate."""
+        return await self._call(
+            "POST", f"/jobs/{job_id}/{action}", body if body is not None else {}
+        )
+
+    async def unflag(self, giver_id: str) -> dict[str, Any]:
+        return await self._call("POST", f"/givers/{giver_id}/unflag", {})
+
+    async def approve(self, giver_id: str) -> dict[str, Any]:
+        return await self._call("POST", f"/givers/{giver_id}/approve", {})
+
+    async def revoke(self, giver_id: str) -> dict[str, Any]:
+        return await self._call("POST", f"/givers/{giver_id}/revoke", {})
+
+    async def identity(self) -> dict[str, Any]:
+        return await self._call("GET", "/identity")
+
+    async def issue_token(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", "/tokens", body)
+
+    async def tokens(self) -> list[dict[str, Any]]:
+        return (await self._call("GET", "/tokens"))["tokens"]
+
+    async def revoke_token(self, token_id: str) -> dict[str, Any]:
+        return await self._call("POST", f"/tokens/{token_id}/revoke", {})
+
+    async def issue_operator_token(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", "/operator/tokens", body)
+
+    async def operator_tokens(self) -> list[dict[str, Any]]:
+        return (await self._call("GET", "/operator/tokens"))["tokens"]
+
+    async def revoke_operator_token(self, token_id: str) -> dict[str, Any]:
+        return await self._call("POST", f"/operator/tokens/{token_id}/revoke", {})
+
+    async def set_password(self, password: str) -> dict[str, Any]:
+        return await self._call("PUT", "/operator/password", {"password": password})
+
+    async def issue_reader(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", "/readers", body)
+
+    async def readers(self) -> list[dict[str, Any]]:
+        return (await self._call("GET", "/readers"))["readers"]
+
+    async def revoke_reader(self, token_id: str) -> dict[str, Any]:
+        return await self._call("POST", f"/readers/{token_id}/revoke", {})
+
+    async def add_scraper(self, image: str) -> dict[str, Any]:
+        return await self._call("POST", "/scrapers", {"image": image})
+
+    async def scrapers(self) -> list[dict[str, Any]]:
+        return (await self._call("GET", "/scrapers"))["scrapers"]
+
+    async def scraper(self, name: str) -> dict[str, Any]:
+        return await self._call("GET", f"/scrapers/{quote(name, safe='')}")
+
+    async def remove_scraper(self, name: str) -> dict[str, Any]:
+        return await self._call("DELETE", f"/scrapers/{quote(name, safe='')}")
+
+    async def invalidate_giver(self, giver_id: str, since: float) -> dict[str, Any]:
+        return await self._call("POST", f"/givers/{giver_id}/invalidate", {"since": since})
+
+    async def add_schedule(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", "/schedules", body)
+
+    async def schedules(self) -> list[dict[str, Any]]:
+        return (await self._call("GET", "/schedules"))["schedules"]
+
+    async def schedule(self, ref: str) -> dict[str, Any]:
+        """A schedule (by id or name) with its runs."""
+        return await self._call("GET", f"/schedules/{quote(ref, safe='')}")
+
+    async def steer_schedule(self, ref: str, action: str) -> dict[str, Any]:
+        """POST /schedules/REF/ACTION: pause or resume."""
+        return await self._call("POST", f"/schedules/{quote(ref, safe='')}/{action}", {})
+
+    async def remove_schedule(self, ref: str) -> dict[str, Any]:
+        return await self._call("DELETE", f"/schedules/{quote(ref, safe='')}")
+
+    async def load_state(self, path: Path) -> dict[str, Any]:
+        try:
+            state = await asyncio.to_thread(path.open, "rb")
+        except OSError as e:
+            raise SeekerError(f"cannot read state file {path}: {e}") from e
+        try:
+            return await self._send("POST", "/jobs/state", state, {})
+        finally:
+            await asyncio.to_thread(state.close)
+
+    async def chunks(self, what: str) -> AsyncIterator[bytes]:
+        """The body of GET /jobs/...`what` (JSON lines), as it arrives."""
+        url = f"{self.url}/api/v1/jobs/{what}"
+        try:
+            async with self._session.get(url) as response:
+                if response.status >= 400:
+                    raise ApiError(response.status, *read_error(await response.read()))
+                async for chunk in response.content.iter_chunked(EXPORT_CHUNK_BYTES):
+                    yield chunk
+        except aiohttp.ClientError as e:
+            raise SeekerError(f"download of {what} from {self.url} failed: {e}") from e
+
+    async def download(self, what: str, path: Path) -> int:
+        """Write GET /jobs/...`what` (JSON lines) to `path`, whole or not at all; the
+        number of lines."""
+        return await write_whole(self.chunks(what), path)
+
+
+async def write_whole(chunks: AsyncIterator[bytes], path: Path) -> int:
+    """Write `chunks` of JSON lines to `path`, whole or not at all; the number of lines."""
+    lines = 0
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        out = await asyncio.to_thread(partial.open, "wb")
+        try:
+            async for chunk in chunks:
+                await asyncio.to_thread(out.write, chunk)
+                lines += chunk.count(b"\n")
+        finally:
+            await asyncio.to_thread(out.close)
+        await asyncio.to_thread(partial.replace, path)
+    except OSError as e:
+        raise SeekerError(f"cannot write {path}: {e}") from e
+    finally:
+        await asyncio.to_thread(partial.unlink, missing_ok=True)
+    return lines

@@ -1,0 +1,87 @@
+"""What an operator does to jobs and Givers, as plain functions: the JSON API's
+handlers and the admin pages' both call these, so a page's action and its API
+endpoint behave alike."""
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from seeker.catalog.store import Catalog
+from seeker.errors import UnknownBlock
+from seeker.grid.admission import Admissions
+from seeker.grid.coordinator import Coordinator
+from seeker.work.intake import create_job
+from seeker.work.jobs import Job, JobStatus
+from seeker.work.spec import parse_job
+
+log = logging.getLogger(__name__)
+
+STATUS_OF_ACTION = {
+    "pause": JobStatus.PAUSED,
+    "resume": JobStatus.RUNNING,
+    "cancel": JobStatus.CANCELLED,
+}
+
+
+async def submit(
+    coordinator: Coordinator, catalog: Catalog, body: Any, *, scratch_dir: Path
+) -> Job:
+    """Create the job a JSON body describes (naming a catalog scraper or its images)."""
+    if isinstance(body, dict):
+        body = await catalog.resolve(body)
+    job = await create_job(coordinator.keys, parse_job(body), scratch_dir=scratch_dir)
+    coordinator.wake()
+    return job
+
+
+async def steer(coordinator: Coordinator, job_id: str, action: str) -> Job:
+    """Pause, resume or cancel a job (`action` a key of STATUS_OF_ACTION); a cancel
+    stops its leased tasks."""
+    taken = await coordinator.keys.set_status(job_id, STATUS_OF_ACTION[action], time.time())
+    await coordinator.cancel(taken)
+    coordinator.wake()
+    return coordinator.keys.job(job_id)
+
+
+async def invalidate_block(coordinator: Coordinator, job_id: str, seq: str) -> Job:
+    """Put block `seq` of a job back in the pool, whatever it returned so far."""
+    if not seq.isdigit():
+        raise UnknownBlock(f"{job_id}-{seq}")
+    taken = await coordinator.keys.invalidate_block(job_id, int(seq), time.time())
+    await coordinator.cancel(taken)
+    coordinator.wake()
+    return coordinator.keys.job(job_id)
+
+
+async def invalidate_giver(coordinator: Coordinator, giver_id: str, since: float) -> dict[str, Any]:
+    """Discard what a Giver reported since `since` (epoch seconds; 0 for ever); it
+    earns its trust again."""
+    blocks, taken = await coordinator.keys.invalidate_giver(giver_id, since, time.time())
+    coordinator.trust.distrust(giver_id)
+    await coordinator.cancel(taken)
+    coordinator.wake()
+    log.warning(
+        "giver %s invalidated since %s: %d block(s) back in the pool", giver_id, since, blocks
+    )
+    return {"giver_id": giver_id, "blocks": blocks, "leases": len(taken)}
+
+
+async def revoke_giver(
+    admissions: Admissions, coordinator: Coordinator, giver_id: str
+) -> dict[str, Any]:
+    """Forget a Giver's admission (or drop it from the pending list), take back its
+    tasks and close its session."""
+    await admissions.revoke(giver_id)
+    taken = await coordinator.revoke(giver_id)
+    return {"giver_id": giver_id, "admitted": False, "leases": len(taken)}
+
+
+async def unflag_giver(coordinator: Coordinator, giver_id: str) -> bool:
+    """Clear a flagged Giver: it gets work again and earns its trust afresh. False
+    if it was not flagged."""
+    if not coordinator.trust.unflag(giver_id):
+        return False
+    await coordinator.flush_trust()
+    coordinator.wake()
+    return True

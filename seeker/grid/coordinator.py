@@ -1,0 +1,417 @@
+"""The Seeker's main loop: lease blocks to Givers, collect results, watch Givers.
+
+One loop does it all, woken by anything that may change what to do (a job
+submitted, a Giver connected, a result announced) and at least every
+`poll_interval_s`: expire lapsed leases, poll the Channel for the results of
+leased tasks (choosing among copies where a job runs several), lease ready
+blocks to Givers with free slots (`seeker.grid.rounds`), and every
+`contact_interval_s` check each registered Giver: one that cannot be reached
+`purge_after` checks in a row is purged, and its leases return to the pool.
+Every task goes out signed with the deployment's Seeker key for the one Giver
+it is assigned to; the latest refusals of each job's tasks, with the Givers'
+reasons, show in the job's view.
+"""
+
+import asyncio
+import logging
+import random
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from typing import Any
+
+from channel.errors import StoreUnavailable
+from channel.wire import messages
+from channel.wire.identity import Identity
+from channel.wire.models import Result
+from seeker.errors import SeekerError
+from seeker.grid.registry import GiverEntry, GiverRegistry, GiverSession
+from seeker.grid.rounds import Scheduler
+from seeker.grid.trust import TrustBook
+from seeker.work.blocks import Block, Role
+from seeker.work.jobs import Job
+from seeker.work.manager import KeyManager, LeaseRef
+
+log = logging.getLogger(__name__)
+# A Giver whose connection takes longer than this to take a message is dropped,
+# so one stuck connection cannot hold up assignments to every other Giver.
+SEND_TIMEOUT_S = 10.0
+# Results counted and blocks leased per round at most, so that on a slow store
+# neither waits long behind the other; a capped round wakes the loop at once.
+STEP_BATCH = 100
+# Task ids per query to the Channel (SQLite allows some 32,000 parameters).
+QUERY_BATCH = 500
+PURGED_SHOWN = 100
+REFUSALS_SHOWN = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """How the coordinator watches Givers and the ends of jobs."""
+
+    purge_after: int = 3
+    contact_interval_s: float = 10.0
+    tail_copies: bool = True
+
+
+@dataclass(slots=True)
+class Counters:
+    """Totals since this process started, for rates: tasks sent to Givers; results
+    accepted (counted toward their block) or rejected (discarded: keys outside their
+    task, or not sealed as their job requires); copies whose records lost the
+    comparison with the chosen copy's."""
+
+    tasks_sent: int = 0
+    results_accepted: int = 0
+    results_rejected: int = 0
+    copies_disagreed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Purged:
+    giver_id: str
+    name: str
+    at: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A Giver refused a task, and said why."""
+
+    giver_id: str
+    task_id: str
+    reason: str
+    at: float
+
+
+class Coordinator:
+    """Decides which Giver runs which block; the key manager records it."""
+
+    def __init__(
+        self,
+        keys: KeyManager,
+        givers: GiverRegistry,
+        trust: TrustBook,
+        *,
+        identity: Identity,
+        poll_interval_s: float,
+        watch: Watch = Watch(),
+        rng: random.Random | None = None,
+    ) -> None:
+        self.keys = keys
+        self.trust = trust
+        self.identity = identity
+        self._givers = givers
+        self._poll_interval_s = poll_interval_s
+        self._watch = watch
+        self._scheduler = Scheduler(
+            keys,
+            givers,
+            trust,
+            rng=rng or random.Random(),
+            batch=STEP_BATCH,
+            tail_copies=watch.tail_copies,
+        )
+        self._wake = asyncio.Event()
+        self._store_warned = False
+        self._next_contact_check = 0.0
+        self.counters = Counters()
+        self.purged: deque[Purged] = deque(maxlen=PURGED_SHOWN)
+        self.refusals: defaultdict[str, deque[Refusal]] = defaultdict(
+            lambda: deque(maxlen=REFUSALS_SHOWN)
+        )
+
+    @property
+    def registry(self) -> GiverRegistry:
+        """The registered Givers, to read (the coordinator alone changes them)."""
+        return self._givers
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def attach(self, session: GiverSession) -> GiverSession | None:
+        previous = self._givers.attach(session)
+        self._wake.set()
+        return previous
+
+    def detach(self, session: GiverSession) -> None:
+        self._givers.detach(session)
+        self._wake.set()
+
+    async def on_message(self, giver_id: str, message: messages.Message) -> None:
+        """Handle a message a Giver sent over its session."""
+        self._givers.seen(giver_id)
+        now = time.time()
+        keys = self.keys
+        match message:
+            case messages.Progress(task_id=task_id, done=done):
+                await keys.renew(task_id, giver_id, done, now)
+            case messages.Refuse(task_id=task_id, reason=reason):
+                log.warning("giver %s refused task %s: %s", giver_id, task_id, reason)
+                ref = keys.leases.get(task_id)
+                if await keys.release(task_id, giver_id, refusal=reason) and ref is not None:
+                    self.refusals[ref.job_id].append(Refusal(giver_id, task_id, reason, now))
+            case messages.Release(task_id=task_id, reason=reason):
+                if await keys.release(task_id, giver_id, released=True):
+                    log.info("giver %s released task %s: %s", giver_id, task_id, reason)
+            case messages.Invalidate(task_id=task_id, reason=reason):
+                if await keys.invalidate_task(task_id, giver_id, reason, now):
+                    log.warning("giver %s invalidated task %s: %s", giver_id, task_id, reason)
+                    self.trust.failed(giver_id)
+            case messages.Report(capabilities=capabilities):
+                self._givers.report(giver_id, capabilities)
+            case messages.Done() | messages.Accept():
+                pass
+            case _:
+                log.warning("giver %s sent an unexpected %s message", giver_id, message.TYPE)
+        if not isinstance(message, messages.Progress | messages.Accept):
+            self._wake.set()
+
+    async def cancel(self, taken: list[LeaseRef]) -> None:
+        """Tell the Givers holding `taken` leases to stop those tasks."""
+        for ref in taken:
+            entry = self._givers.get(ref.giver_id)
+            if entry is not None and entry.session is not None:
+                try:
+                    async with asyncio.timeout(SEND_TIMEOUT_S):
+                        await entry.session.send(messages.Cancel(ref.task_id))
+                except (ConnectionError, RuntimeError, TimeoutError) as e:
+                    log.debug("cannot cancel task %s on giver %s: %s", ref.task_id, ref.giver_id, e)
+
+    async def run(self) -> None:
+        """Coordinate until cancelled."""
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
+            except TimeoutError:
+                pass
+            # A set event is waited for without suspending: let others run every round.
+            await asyncio.sleep(0)
+            self._wake.clear()
+            try:
+                await self.step()
+            except (SeekerError, StoreUnavailable) as e:
+                level = logging.DEBUG if self._store_warned else logging.WARNING
+                log.log(level, "coordinator step failed: %s; trying again", e)
+                self._store_warned = True
+            except Exception:
+                log.exception("coordinator step failed; trying again at the next one")
+            else:
+                self._store_warned = False
+
+    async def step(self) -> None:
+        """One round: expire leases, collect results, assign blocks, watch Givers."""
+        now = time.time()
+        for ref in await self.keys.expire(now):
+            log.warning("lease on task %s lapsed; its keys are back in the pool", ref.task_id)
+            self.trust.failed(ref.giver_id)
+        await self._collect(now)
+        if await self._scheduler.run(now, self._send, self._fail):
+            self._wake.set()
+        if now >= self._next_contact_check:
+            self._next_contact_check = now + self._watch.contact_interval_s
+            await self._check_contacts(now)
+        await self.flush_trust()
+
+    async def flush_trust(self) -> None:
+        """Write the Giver records that changed."""
+        dirty = set(self.trust.dirty)
+        docs = self.trust.take_dirty()
+        if not docs:
+            return
+        try:
+            await self.keys.store.put_givers(docs)
+        except BaseException:
+            self.trust.dirty |= dirty
+            raise
+
+    async def _collect(self, now: float) -> None:
+        leases = self.keys.leases
+        leased = list(leases)
+        results: list[Result] = []
+        for start in range(0, len(leased), QUERY_BATCH):
+            found = await self.keys.channel.results_for_tasks(leased[start : start + QUERY_BATCH])
+            # Only the lease holder's results can count: others are never fetched twice
+            # in a round, nor can they crowd the holder's out of it.
+            results += [
+                r for r in found if (ref := leases.get(r.task_id)) and ref.giver_id == r.giver_id
+            ]
+        # Copies count in the order they finished, so `first` means first.
+        results.sort(key=lambda r: (r.finished_at, r.result_id))
+        if len(results) > STEP_BATCH:
+            results = results[:STEP_BATCH]
+            self._wake.set()
+        for result in results:
+            ref = leases.get(result.task_id)
+            try:
+                counted = await self.keys.apply(result, now)
+            except SeekerError as e:
+                log.warning("result %s of task %s: %s", result.result_id, result.task_id, e)
+                continue
+            if counted is None or ref is None:
+                continue
+            if counted.discarded:
+                self.counters.results_rejected += 1
+            else:
+                self.counters.results_accepted += 1
+            log.debug(
+                "task %s: result %s from giver %s counted",
+                result.task_id,
+                result.result_id,
+                result.giver_id,
+            )
+            if result.error is None and any(o.ok for o in result.outcomes):
+                self.trust.succeeded(
+                    result.giver_id, result.finished_at - result.started_at, ref.keys
+                )
+            else:
+                self.trust.failed(result.giver_id)
+            await self.cancel(counted.cancelled)
+            job = self.keys.jobs[ref.job_id]
+            for run in counted.judged:
+                await self._judge(run.giver_id, run.role, job, now)
+
+    def _images_run_by(self, giver_id: str, job: Job) -> list[str]:
+        """The image `giver_id` runs for `job`: the one for its architecture; if the
+        Giver is gone (purged), every image the job has, since any may be it."""
+        entry = self._givers.get(giver_id)
+        image = job.spec.image_for(entry.info.capabilities.arch if entry is not None else "")
+        return [image] if image is not None else sorted(set(job.spec.images.values()))
+
+    async def _judge(self, giver_id: str, role: Role, job: Job, now: float) -> None:
+        """Trust earned or lost, for the image it ran, by a result compared with its
+        copies'."""
+        images = self._images_run_by(giver_id, job)
+        if role is not Role.REJECTED:
+            if len(images) == 1:
+                self.trust.validated(giver_id, images[0])
+            return
+        self.counters.copies_disagreed += 1
+        log.warning(
+            "giver %s: its result for image %s disagreed with the chosen one",
+            giver_id,
+            ", ".join(images),
+        )
+        if self.trust.rejected(giver_id, images, now):
+            log.warning(
+                "giver %s flagged: %s; it gets no more work until an operator clears the flag",
+                giver_id,
+                self.trust.get(giver_id).flagged,
+            )
+            taken = [r for r in self.keys.leases.values() if r.giver_id == giver_id]
+            for task_id in await self.keys.release_giver(giver_id):
+                log.info("task %s taken back from flagged giver %s", task_id, giver_id)
+            await self.cancel(taken)
+
+    async def _fail(self, job: Job, block: Block, reason: str) -> None:
+        await self.keys.fail_block(job, block, reason, time.time())
+
+    async def _send(
+        self, job: Job, block: Block, giver: GiverEntry, quorum: int, wanted: int, tail: bool
+    ) -> Block | None:
+        """Lease a copy of `block` to `giver` (stored first), then send it; the block as
+        leased if it went."""
+        giver_id, session = giver.info.giver_id, giver.session
+        image = job.spec.image_for(giver.info.capabilities.arch)
+        if session is None or image is None:
+            # The round saw the Giver online with another architecture; since then
+            # its session closed or a Report changed what it is.
+            return None
+        leased = await self.keys.lease(
+            job, block, giver_id, time.time(), image=image, quorum=quorum, wanted=wanted, tail=tail
+        )
+        if leased is None:
+            return None
+        task, new = leased
+        signature = self.identity.sign_value(messages.Assign.signed_value(giver_id, task))
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await session.send(messages.Assign(task, signature))
+        except (ConnectionError, RuntimeError, TimeoutError) as e:
+            log.warning(
+                "cannot send task %s to giver %s: %s",
+                task.task_id,
+                giver_id,
+                e or f"no progress in {SEND_TIMEOUT_S:g} s; closing its session",
+            )
+            await self.keys.release(task.task_id, giver_id)
+            if isinstance(e, TimeoutError):
+                await session.close()
+            await self._contact_failed(giver_id, time.time())
+            return None
+        self._givers.contacted(giver_id)
+        self.counters.tasks_sent += 1
+        return new
+
+    async def _check_contacts(self, now: float) -> None:
+        """Count a failed contact for each registered Giver without a live session."""
+        for entry in self._givers.entries():
+            if entry.online:
+                self._givers.contacted(entry.info.giver_id)
+            else:
+                await self._contact_failed(entry.info.giver_id, now)
+
+    async def revoke(self, giver_id: str) -> list[str]:
+        """An operator revoked the Giver's admission: cancel and take back its tasks,
+        forget it and close its session; the ids of the tasks taken back."""
+        held = [ref for ref in self.keys.leases.values() if ref.giver_id == giver_id]
+        await self.cancel(held)
+        taken = await self.keys.release_giver(giver_id)
+        entry = self._givers.purge(giver_id)
+        if entry is not None and entry.session is not None:
+            await entry.session.close("admission revoked")
+        log.warning(
+            "giver %s revoked by an operator; %d task(s) back in the pool", giver_id, len(taken)
+        )
+        self._wake.set()
+        return taken
+
+    async def _contact_failed(self, giver_id: str, now: float) -> None:
+        failures = self._givers.contact_failed(giver_id)
+        if failures < self._watch.purge_after:
+            return
+        entry = self._givers.purge(giver_id)
+        if entry is not None and entry.session is not None:
+            await entry.session.close()
+        taken = await self.keys.release_giver(giver_id)
+        reason = f"unreachable at {failures} contacts in a row"
+        self.purged.append(Purged(giver_id, entry.info.name if entry else "", now, reason))
+        log.warning(
+            "giver %s purged: %s; %d task(s) back in the pool", giver_id, reason, len(taken)
+        )
+        self._wake.set()
+
+    def view(self) -> dict[str, Any]:
+        return {"jobs": [self.job_view(job) for job in self.keys.jobs.values()]}
+
+    def job_view(self, job: Job) -> dict[str, Any]:
+        progress = sum(r.progress for r in self.keys.leases.values() if r.job_id == job.job_id)
+        view = {**job.view(), "leased_progress": progress}
+        waiting = self._scheduler.waiting.get(job.job_id)
+        if waiting:
+            view["waiting"] = waiting
+        refusals = self.refusals.get(job.job_id)
+        if refusals:
+            view["refusals"] = [
+                {"giver_id": r.giver_id, "task_id": r.task_id, "reason": r.reason, "at": r.at}
+                for r in refusals
+            ]
+        return view
+
+    def givers_view(self) -> dict[str, Any]:
+        """Every registered Giver with its record, flagged ones, and those purged lately."""
+        givers = []
+        for view in self._givers.view():
+            record = self.trust.get(view["giver_id"])
+            givers.append(
+                {**view, "leases": self.keys.load_of(view["giver_id"]), **record.to_doc()}
+            )
+        return {
+            "givers": givers,
+            "flagged": [r.to_doc() for r in self.trust.records() if r.flagged],
+            "purged": [
+                {"giver_id": p.giver_id, "name": p.name, "at": p.at, "reason": p.reason}
+                for p in self.purged
+            ],
+        }

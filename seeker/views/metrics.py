@@ -1,0 +1,131 @@
+"""The Seeker's metrics in Prometheus' text format (`GET /metrics`), read from the
+live coordinator at every scrape.
+
+One collector over a registry of this Seeker's own, never the process-wide
+one. Keys are counted in total over every job the Seeker holds, and per job
+only for jobs still open (running or paused), so the series stay as many as
+the jobs in progress. Counters start from zero with the process, as
+Prometheus' `rate()` expects. docs/operations.md lists every metric.
+"""
+
+from collections.abc import Callable, Iterator
+
+from aiohttp import web
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from seeker.grid.coordinator import Coordinator
+from seeker.grid.registry import GiverRegistry
+from seeker.work.jobs import JobStatus
+
+KEY_STATES = ("pending", "leased", "done", "failed")
+REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
+
+
+class SeekerCollector(Collector):
+    """The coordinator's jobs, leases, Givers and counters as metric families;
+    `leading()` says whether this Seeker holds the leader lease."""
+
+    def __init__(
+        self, coordinator: Coordinator, givers: GiverRegistry, leading: Callable[[], bool]
+    ) -> None:
+        self._coordinator = coordinator
+        self._givers = givers
+        self._leading = leading
+
+    def collect(self) -> Iterator[Metric]:
+        coordinator = self._coordinator
+        yield GaugeMetricFamily(
+            "seekgive_leader",
+            "1 while this Seeker holds the leader lease and schedules, 0 while it stands by",
+            value=1 if self._leading() else 0,
+        )
+        yield from self._jobs()
+        yield GaugeMetricFamily(
+            "seekgive_leases",
+            "Live leases: copies of blocks out with Givers",
+            value=len(coordinator.keys.leases),
+        )
+        givers = self._givers.entries()
+        yield GaugeMetricFamily(
+            "seekgive_givers_registered", "Givers registered with this Seeker", value=len(givers)
+        )
+        yield GaugeMetricFamily(
+            "seekgive_givers_online",
+            "Registered Givers with a session open",
+            value=sum(1 for entry in givers if entry.online),
+        )
+        yield GaugeMetricFamily(
+            "seekgive_givers_flagged",
+            "Givers flagged for disagreeing results; they get no work until cleared",
+            value=sum(1 for record in coordinator.trust.records() if record.flagged),
+        )
+        counters = coordinator.counters
+        yield CounterMetricFamily(
+            "seekgive_tasks_sent",
+            "Tasks sent to Givers (leases of block copies)",
+            value=counters.tasks_sent,
+        )
+        results = CounterMetricFamily(
+            "seekgive_results",
+            "Results collected from the Channel: accepted (counted toward their block) or "
+            "rejected (discarded: keys outside their task, or not sealed as required)",
+            labels=["outcome"],
+        )
+        results.add_metric(["accepted"], counters.results_accepted)
+        results.add_metric(["rejected"], counters.results_rejected)
+        yield results
+        yield CounterMetricFamily(
+            "seekgive_copies_disagreed",
+            "Copies of a block whose records lost the comparison with the chosen copy's",
+            value=counters.copies_disagreed,
+        )
+
+    def _jobs(self) -> Iterator[Metric]:
+        jobs = list(self._coordinator.keys.jobs.values())
+        by_status = dict.fromkeys(JobStatus, 0)
+        totals = dict.fromkeys(KEY_STATES, 0)
+        per_job = GaugeMetricFamily(
+            "seekgive_job_keys",
+            "Keys of each running or paused job, by state",
+            labels=["job_id", "state"],
+        )
+        for job in jobs:
+            by_status[job.status] += 1
+            counts = job.counts()
+            for state in KEY_STATES:
+                totals[state] += counts[state]
+                if job.open:
+                    per_job.add_metric([job.job_id, state], counts[state])
+        statuses = GaugeMetricFamily("seekgive_jobs", "Jobs by status", labels=["status"])
+        for status, count in by_status.items():
+            statuses.add_metric([str(status)], count)
+        keys = GaugeMetricFamily(
+            "seekgive_keys", "Keys of every job this Seeker holds, by state", labels=["state"]
+        )
+        for state, count in totals.items():
+            keys.add_metric([state], count)
+        yield statuses
+        yield keys
+        yield per_job
+
+
+def add_metrics_route(
+    app: web.Application,
+    coordinator: Coordinator,
+    givers: GiverRegistry,
+    leading: Callable[[], bool],
+) -> None:
+    """`GET /metrics` on `app`, over a registry of its own."""
+    registry = CollectorRegistry()
+    registry.register(SeekerCollector(coordinator, givers, leading))
+    app[REGISTRY] = registry
+    app.router.add_get("/metrics", metrics)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """The metrics in the format the scraper asks for (Prometheus' text format by
+    default, OpenMetrics on request)."""
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return web.Response(body=encode(request.app[REGISTRY]), headers={"Content-Type": content_type})

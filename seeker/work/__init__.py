@@ -1,0 +1,10 @@
+"""Work: what a job is and where it stands. The job spec and its parsing, what
+a job needs of a Giver, key sources (ranges, lists, files, earlier jobs,
+datasets), blocks and their history, redundant copies and the choice among
+them, the key manager that leases blocks (kept in the state store), job
+creation, state files, keys scrapers found, and the rate keys finish at.
+
+Knows nothing of Givers' sessions or HTTP.
+
+May import: seeker.errors, seeker.state, channel.errors, channel.store, channel.wire.
+"""
