@@ -11,5 +11,5 @@ Loose modules shared by every daemon: `errors` (the root error), `lifecycle`
 (the shape every daemon has), `jsonweb` (JSON for aiohttp apps), and the
 `channel` CLI (`cli`, `dataset_cli`).
 
-May import: nothing of seeker or giver.
+May import: nothing.
 """

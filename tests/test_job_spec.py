@@ -5,8 +5,8 @@ import pytest
 from channel.errors import WireError
 from channel.wire.models import Limits
 from seeker.errors import InvalidJob
-from seeker.work.sources import Ranges
-from seeker.work.spec import FromDataset, FromJob, JobSpec, KeyFile, KeyList, parse_job
+from seeker.work.sources import FromDataset, FromJob, KeyFile, KeyList, Ranges
+from seeker.work.spec import JobSpec, parse_job
 
 
 def test_ranges_merge_so_overlapping_keys_count_once() -> None:

@@ -9,16 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from channel.wire.models import Capabilities, Limits
-from seeker.grid.placement import (
-    Candidate,
-    JobNeeds,
-    Placer,
-    Requirements,
-    remaining_s,
-    unfit,
-    worth_a_tail_copy,
-)
+from seeker.grid.placement import Candidate, JobNeeds, Placer, remaining_s, unfit, worth_a_tail_copy
 from seeker.grid.trust import GiverRecord
+from seeker.work.needs import Requirements
 
 ARCHES = ("amd64", "arm64")
 LABELS = ("region=eu", "region=us", "residential=true", "residential=false", "gpu")

@@ -21,7 +21,7 @@ from seeker.catalog.entries import Scraper
 from seeker.catalog.forms import form_fields
 from seeker.errors import InvalidForm, InvalidJob, InvalidScraper
 from seeker.grid import actions
-from seeker.work.spec import MAX_KEY, MIN_KEY
+from seeker.work.sources import MAX_KEY, MIN_KEY
 
 BACK = "/admin/scrapers"
 

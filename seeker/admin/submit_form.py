@@ -12,14 +12,13 @@ from channel.wire.models import NETWORK_MODES
 from seeker.catalog.entries import Scraper
 from seeker.catalog.forms import Field, form_fields, settings_from_form
 from seeker.errors import InvalidForm, InvalidJob
+from seeker.work.sources import MAX_KEY, MIN_KEY
 from seeker.work.spec import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_PRIORITY,
     MAX_BLOCK_SIZE,
-    MAX_KEY,
     MAX_PRIORITY,
     MAX_REPLICAS,
-    MIN_KEY,
 )
 
 SETTING = "settings."

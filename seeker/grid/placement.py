@@ -28,10 +28,10 @@ import math
 import statistics
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from channel.wire.models import Capabilities, Limits
 from seeker.grid.trust import GiverRecord
+from seeker.work.needs import Requirements, has_label, image_for
 
 WEIGHT_RELIABILITY = 2.0
 WEIGHT_CACHED = 1.0
@@ -41,48 +41,6 @@ UNKNOWN_SPEED = 0.5
 # A copy near the end of a job is doubled on an idle Giver only if it would
 # otherwise finish this many times later than that Giver could do the block.
 TAIL_MARGIN = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class Requirements:
-    """What a job needs of a Giver. Labels are `name` (present with any value) or
-    `name=value`."""
-
-    min_cpus: int = 0
-    min_memory_bytes: int = 0
-    arch: tuple[str, ...] = ()
-    labels: tuple[str, ...] = ()
-    exclude_labels: tuple[str, ...] = ()
-
-    def to_wire(self) -> dict[str, Any]:
-        return {
-            "min_cpus": self.min_cpus,
-            "min_memory_bytes": self.min_memory_bytes,
-            "arch": list(self.arch),
-            "labels": list(self.labels),
-            "exclude_labels": list(self.exclude_labels),
-        }
-
-    @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> "Requirements":
-        return cls(
-            min_cpus=data["min_cpus"],
-            min_memory_bytes=data["min_memory_bytes"],
-            arch=tuple(data["arch"]),
-            labels=tuple(data["labels"]),
-            exclude_labels=tuple(data["exclude_labels"]),
-        )
-
-
-def has_label(labels: Mapping[str, str], wanted: str) -> bool:
-    name, eq, value = wanted.partition("=")
-    return name in labels and (not eq or labels[name] == value)
-
-
-def image_for(image: str, images: Mapping[str, str], arch: str) -> str | None:
-    """The image a Giver of architecture `arch` runs: the job's one `image`, or from
-    its `images` by architecture the one for `arch` (None if there is none)."""
-    return images.get(arch) if images else image
 
 
 def unfit(caps: Capabilities, needs: Requirements, limits: Limits) -> str | None:

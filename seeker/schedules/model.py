@@ -18,6 +18,7 @@ from typing import Any
 
 from seeker.errors import InvalidJob, InvalidSchedule
 from seeker.schedules.cron import Cron, parse_cron
+from seeker.work.sources import KEY_SOURCES
 from seeker.work.spec import JobSpec, parse_job
 
 MIN_EVERY_S = 60
@@ -28,7 +29,6 @@ MAX_NAME_CHARS = 200
 _FIELDS = {"name", "every_s", "cron", "timezone", "job", "overlap", "keep_runs", "paused"}
 # The key sources a job body carries itself; a keys file is an upload, which a
 # schedule cannot keep. Only used to say so when a schedule's job has no keys.
-_BODY_KEY_SOURCES = ("keys", "range", "ranges", "from_job", "from_dataset")
 
 
 class Overlap(StrEnum):
@@ -259,7 +259,7 @@ def schedule_job_spec(job: Any) -> JobSpec:
     try:
         return parse_job(job)
     except InvalidJob as e:
-        if e.field == "keys" and not any(name in job for name in _BODY_KEY_SOURCES):
+        if e.field == "keys" and not any(name in job for name in KEY_SOURCES):
             raise InvalidSchedule(
                 "job: no keys: a schedule's job names its keys in its body (keys, range, "
                 "ranges, from_job or from_dataset); a keys file cannot be kept for a schedule",

@@ -21,8 +21,17 @@ from seeker.work import found
 from seeker.work.blocks import Block, Tally
 from seeker.work.jobs import Job, JobStatus
 from seeker.work.manager import PAGE, KeyManager
-from seeker.work.sources import KeyCollector, Ranges, object_keys, record_keys
-from seeker.work.spec import FromDataset, FromJob, JobSpec, KeyFile, KeyList
+from seeker.work.sources import (
+    FromDataset,
+    FromJob,
+    KeyCollector,
+    KeyFile,
+    KeyList,
+    Ranges,
+    object_keys,
+    record_keys,
+)
+from seeker.work.spec import JobSpec
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from channel.errors import WireError
+from channel.store.datasets import check_name
 from channel.wire.models import KeyBlock
 from seeker.errors import InvalidJob
+from seeker.work.fields import is_int
 
 MAX_KEY_BYTES = 2048
+# Keys of a range are stored as 64-bit integers.
+MIN_KEY, MAX_KEY = -(2**63), 2**63 - 1
+# The fields of a submission that name its keys, besides an uploaded keys file.
+KEY_SOURCES = ("keys", "range", "ranges", "from_job", "from_dataset")
 _BATCH = 10_000
 
 
@@ -174,3 +181,136 @@ def value_keys(value: Any) -> tuple[list[str], int]:
         else:
             unusable += 1
     return keys, unusable
+
+
+@dataclass(frozen=True, slots=True)
+class KeyList:
+    """Keys given inline, checked but not yet de-duplicated."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyFile:
+    """Keys uploaded beside the submission, one per line."""
+
+
+@dataclass(frozen=True, slots=True)
+class FromJob:
+    """Keys taken from the `field` of an earlier job's records."""
+
+    job_id: str
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class FromDataset:
+    """Keys taken from the `field` of a Channel dataset's objects (a dotted path
+    reaches into nested objects)."""
+
+    dataset: str
+    field: str
+
+
+Source = Ranges | KeyList | KeyFile | FromJob | FromDataset
+
+
+def describe(source: Source) -> dict[str, Any]:
+    match source:
+        case Ranges():
+            return {"ranges": source.to_wire()}
+        case KeyList():
+            return {"keys": "inline"}
+        case KeyFile():
+            return {"keys": "file"}
+        case FromJob():
+            return {"from_job": {"job_id": source.job_id, "field": source.field}}
+        case FromDataset():
+            return {"from_dataset": {"dataset": source.dataset, "field": source.field}}
+
+
+def described(source: dict[str, Any]) -> Source:
+    """The source `describe` gave; a list's keys are in the job's blocks, not here."""
+    if "ranges" in source:
+        return Ranges.merged((start, stop) for start, stop in source["ranges"])
+    if "from_job" in source:
+        return FromJob(source["from_job"]["job_id"], source["from_job"]["field"])
+    if "from_dataset" in source:
+        return FromDataset(source["from_dataset"]["dataset"], source["from_dataset"]["field"])
+    return KeyFile() if source["keys"] == "file" else KeyList(())
+
+
+def parse_source(body: dict[str, Any], keys_file: bool) -> Source:
+    given = [name for name in KEY_SOURCES if name in body]
+    if keys_file:
+        given.append("a keys file")
+    if len(given) > 1:
+        raise InvalidJob(f"give one key source, not {' and '.join(given)}", field=given[0])
+    if not given:
+        raise InvalidJob(
+            "no keys: give keys (a list of strings), range [start, stop), ranges, "
+            "from_job, from_dataset, or a keys file",
+            field="keys",
+        )
+    if keys_file:
+        return KeyFile()
+    if "range" in body:
+        return Ranges.merged([_parse_range(body["range"], "range")])
+    if "ranges" in body:
+        ranges = body["ranges"]
+        if not isinstance(ranges, list) or not ranges:
+            raise InvalidJob("ranges must be a non-empty list of [start, stop)", field="ranges")
+        return Ranges.merged(_parse_range(r, f"ranges[{i}]") for i, r in enumerate(ranges))
+    if "from_job" in body:
+        return _parse_from_job(body["from_job"])
+    if "from_dataset" in body:
+        return _parse_from_dataset(body["from_dataset"])
+    keys = body["keys"]
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise InvalidJob("keys must be a list of strings", field="keys")
+    if not keys:
+        raise InvalidJob("keys is empty: a job needs at least one key", field="keys")
+    return KeyList(tuple(check_key(key, f"keys[{i}]") for i, key in enumerate(keys)))
+
+
+def _parse_range(bounds: Any, where: str) -> tuple[int, int]:
+    if not (isinstance(bounds, list) and len(bounds) == 2 and all(map(is_int, bounds))):
+        raise InvalidJob(f"{where} must be two integers [start, stop)", field="range")
+    start, stop = bounds
+    if start < MIN_KEY or stop > MAX_KEY:
+        raise InvalidJob(f"{where} must lie within 64-bit integers", field="range")
+    if start >= stop:
+        raise InvalidJob(
+            f"{where} [{start}, {stop}) is empty or reversed: start must be below stop",
+            field="range",
+        )
+    return start, stop
+
+
+def _parse_from_job(value: Any) -> FromJob:
+    if not isinstance(value, dict) or set(value) != {"job_id", "field"}:
+        raise InvalidJob(
+            'from_job must be {"job_id": ..., "field": ...}: the earlier job, and the '
+            "field of its records' data that holds the keys",
+            field="from_job",
+        )
+    job_id, name = value["job_id"], value["field"]
+    if not isinstance(job_id, str) or not job_id or not isinstance(name, str) or not name:
+        raise InvalidJob("from_job.job_id and from_job.field must be strings", field="from_job")
+    return FromJob(job_id, name)
+
+
+def _parse_from_dataset(value: Any) -> FromDataset:
+    if not isinstance(value, dict) or set(value) != {"dataset", "field"}:
+        raise InvalidJob(
+            'from_dataset must be {"dataset": ..., "field": ...}: the Channel dataset, and '
+            "the field of its objects that holds the keys (a.b for a field inside a)",
+            field="from_dataset",
+        )
+    name, path = value["dataset"], value["field"]
+    if not isinstance(path, str) or not path:
+        raise InvalidJob("from_dataset.field must be a field name", field="from_dataset")
+    try:
+        return FromDataset(check_name(name), path)
+    except WireError as e:
+        raise InvalidJob(f"from_dataset.dataset: {e}", field="from_dataset") from e

@@ -7,20 +7,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from channel.errors import SealingError, WireError
-from channel.store.datasets import check_name
 from channel.wire import canonical, sealing
-from channel.wire.models import LABEL_NAME, NETWORK_MODES, Limits
-from channel.wire.platforms import known_arches, platform_arch
+from channel.wire.models import NETWORK_MODES, Limits
 from seeker.errors import InvalidJob
-from seeker.grid.placement import Requirements, image_for
 from seeker.work.choice import Choice, Redundancy
-from seeker.work.sources import Ranges, check_key
+from seeker.work.fields import whole
+from seeker.work.needs import (
+    Requirements,
+    image_for,
+    parse_images,
+    parse_limits,
+    parse_requirements,
+)
+from seeker.work.sources import Ranges, Source, describe, described, parse_source
 
 DEFAULT_BLOCK_SIZE = 100
 # A block's keys are checked one by one on the Seeker's event loop per result.
 MAX_BLOCK_SIZE = 10_000
-# Keys of a range are stored as 64-bit integers.
-MIN_KEY, MAX_KEY = -(2**63), 2**63 - 1
 DEFAULT_PRIORITY = 10
 MAX_PRIORITY = 1000
 DEFAULT_MAX_ATTEMPTS = 3
@@ -62,42 +65,7 @@ _FIELDS = {
     "discover",
     "max_discovered",
 }
-_KEY_SOURCES = ("keys", "range", "ranges", "from_job", "from_dataset")
-_LIMIT_FIELDS = {"memory_bytes", "cpus", "pids", "timeout_s", "output_bytes"}
-_REQUIREMENT_FIELDS = {"min_cpus", "min_memory_bytes", "arch", "labels", "exclude_labels"}
 _ADAPTIVE_FIELDS = {"trust_after", "spot_check"}
-
-
-@dataclass(frozen=True, slots=True)
-class KeyList:
-    """Keys given inline, checked but not yet de-duplicated."""
-
-    keys: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class KeyFile:
-    """Keys uploaded beside the submission, one per line."""
-
-
-@dataclass(frozen=True, slots=True)
-class FromJob:
-    """Keys taken from the `field` of an earlier job's records."""
-
-    job_id: str
-    field: str
-
-
-@dataclass(frozen=True, slots=True)
-class FromDataset:
-    """Keys taken from the `field` of a Channel dataset's objects (a dotted path
-    reaches into nested objects)."""
-
-    dataset: str
-    field: str
-
-
-Source = Ranges | KeyList | KeyFile | FromJob | FromDataset
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +144,7 @@ class JobSpec:
             image=data["image"],
             # Specs stored before jobs could offer an image per architecture have none.
             images=data.get("images", {}),
-            source=_described(source),
+            source=described(source),
             block_size=data["block_size"],
             settings=data["settings"],
             network=data["network"],
@@ -195,31 +163,6 @@ class JobSpec:
         )
 
 
-def describe(source: Source) -> dict[str, Any]:
-    match source:
-        case Ranges():
-            return {"ranges": source.to_wire()}
-        case KeyList():
-            return {"keys": "inline"}
-        case KeyFile():
-            return {"keys": "file"}
-        case FromJob():
-            return {"from_job": {"job_id": source.job_id, "field": source.field}}
-        case FromDataset():
-            return {"from_dataset": {"dataset": source.dataset, "field": source.field}}
-
-
-def _described(source: dict[str, Any]) -> Source:
-    """The source `describe` gave; a list's keys are in the job's blocks, not here."""
-    if "ranges" in source:
-        return Ranges.merged((start, stop) for start, stop in source["ranges"])
-    if "from_job" in source:
-        return FromJob(source["from_job"]["job_id"], source["from_job"]["field"])
-    if "from_dataset" in source:
-        return FromDataset(source["from_dataset"]["dataset"], source["from_dataset"]["field"])
-    return KeyFile() if source["keys"] == "file" else KeyList(())
-
-
 def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
     """Validate a submission into a JobSpec, or raise InvalidJob.
 
@@ -231,7 +174,7 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
     unknown = sorted(set(body) - _FIELDS)
     if unknown:
         raise InvalidJob(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
-    image, images = _parse_images(body)
+    image, images = parse_images(body)
     settings = body.get("settings", {})
     if not isinstance(settings, dict):
         raise InvalidJob("settings must be an object", field="settings")
@@ -256,14 +199,14 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
                 f"{flag} cannot go with a recipient: what they keep would not be sealed",
                 field=flag,
             )
-    source = _parse_source(body, keys_file)
+    source = parse_source(body, keys_file)
     if discover and isinstance(source, Ranges):
         raise InvalidJob(
             "discover needs a job of listed keys (keys, a keys file, from_job or from_dataset), "
             "not a range",
             field="discover",
         )
-    requirements = _parse_requirements(body.get("requires", {}))
+    requirements = parse_requirements(body.get("requires", {}))
     without_image = sorted(set(requirements.arch) - set(images)) if images else []
     if without_image:
         raise InvalidJob(
@@ -274,13 +217,13 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
         image=image,
         images=images,
         source=source,
-        block_size=_whole(body, "block_size", DEFAULT_BLOCK_SIZE, 1, MAX_BLOCK_SIZE),
+        block_size=whole(body, "block_size", DEFAULT_BLOCK_SIZE, 1, MAX_BLOCK_SIZE),
         settings=settings,
         network=network,
-        limits=_parse_limits(body),
+        limits=parse_limits(body),
         name=name,
-        priority=_whole(body, "priority", DEFAULT_PRIORITY, 1, MAX_PRIORITY),
-        max_attempts=_whole(body, "max_attempts", DEFAULT_MAX_ATTEMPTS, 1, MAX_ATTEMPTS),
+        priority=whole(body, "priority", DEFAULT_PRIORITY, 1, MAX_PRIORITY),
+        max_attempts=whole(body, "max_attempts", DEFAULT_MAX_ATTEMPTS, 1, MAX_ATTEMPTS),
         retry_backoff_s=_seconds(body, "retry_backoff_s", DEFAULT_RETRY_BACKOFF_S),
         requirements=requirements,
         redundancy=_parse_redundancy(body),
@@ -289,7 +232,7 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
         scraper=scraper,
         captures=captures,
         discover=discover,
-        max_discovered=_whole(body, "max_discovered", DEFAULT_MAX_DISCOVERED, 1, MAX_DISCOVERED),
+        max_discovered=whole(body, "max_discovered", DEFAULT_MAX_DISCOVERED, 1, MAX_DISCOVERED),
     )
 
 
@@ -316,163 +259,11 @@ def _retention_days(body: dict[str, Any]) -> float | None:
     return float(value)
 
 
-def _parse_images(body: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    """`image` (one for every Giver) or `images` (one per architecture), exactly one."""
-    if "image" in body and "images" in body:
-        raise InvalidJob(
-            "give image (one for every Giver) or images (one per architecture), not both",
-            field="images",
-        )
-    if "images" not in body:
-        image = body.get("image")
-        if not isinstance(image, str) or not image.strip():
-            raise InvalidJob(
-                "image is required: the scraper image to run "
-                '(or images: {"amd64": IMAGE, "arm64": IMAGE, ...})',
-                field="image",
-            )
-        return image.strip(), {}
-    given = body["images"]
-    if not isinstance(given, dict) or not given:
-        raise InvalidJob(
-            'images must be an object of architectures to images, e.g. {"amd64": IMAGE}',
-            field="images",
-        )
-    images: dict[str, str] = {}
-    named: dict[str, str] = {}
-    for name, ref in given.items():
-        arch = _arch(name, "images")
-        if not isinstance(ref, str) or not ref.strip():
-            raise InvalidJob(f"images.{name} must be an image name", field="images")
-        if arch in images:
-            raise InvalidJob(
-                f"images names {arch} twice ({named[arch]!r} and {name!r})", field="images"
-            )
-        images[arch], named[arch] = ref.strip(), name
-    return "", images
-
-
-def _arch(name: Any, where: str) -> str:
-    """An architecture as its platform name (x86_64 -> amd64), or InvalidJob."""
-    arch = platform_arch(name) if isinstance(name, str) else None
-    if arch is None:
-        raise InvalidJob(
-            f"{where}: {name!r} is not an architecture (known: {known_arches()})",
-            field=where.split(".")[0],
-        )
-    return arch
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _whole(
-    body: dict[str, Any], name: str, default: int, low: int, high: int | None, where: str = ""
-) -> int:
-    value = body.get(name, default)
-    if not _is_int(value) or value < low or (high is not None and value > high):
-        limit = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise InvalidJob(
-            f"{where}{name} must be a whole number {limit}", field=where.split(".")[0] or name
-        )
-    return value
-
-
 def _seconds(body: dict[str, Any], name: str, default: float) -> float:
     value = body.get(name, default)
     if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
         raise InvalidJob(f"{name} must be a number of seconds, 0 or more", field=name)
     return float(value)
-
-
-def _parse_source(body: dict[str, Any], keys_file: bool) -> Source:
-    given = [name for name in _KEY_SOURCES if name in body]
-    if keys_file:
-        given.append("a keys file")
-    if len(given) > 1:
-        raise InvalidJob(f"give one key source, not {' and '.join(given)}", field=given[0])
-    if not given:
-        raise InvalidJob(
-            "no keys: give keys (a list of strings), range [start, stop), ranges, "
-            "from_job, from_dataset, or a keys file",
-            field="keys",
-        )
-    if keys_file:
-        return KeyFile()
-    if "range" in body:
-        return Ranges.merged([_parse_range(body["range"], "range")])
-    if "ranges" in body:
-        ranges = body["ranges"]
-        if not isinstance(ranges, list) or not ranges:
-            raise InvalidJob("ranges must be a non-empty list of [start, stop)", field="ranges")
-        return Ranges.merged(_parse_range(r, f"ranges[{i}]") for i, r in enumerate(ranges))
-    if "from_job" in body:
-        return _parse_from_job(body["from_job"])
-    if "from_dataset" in body:
-        return _parse_from_dataset(body["from_dataset"])
-    keys = body["keys"]
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise InvalidJob("keys must be a list of strings", field="keys")
-    if not keys:
-        raise InvalidJob("keys is empty: a job needs at least one key", field="keys")
-    return KeyList(tuple(check_key(key, f"keys[{i}]") for i, key in enumerate(keys)))
-
-
-def _parse_range(bounds: Any, where: str) -> tuple[int, int]:
-    if not (isinstance(bounds, list) and len(bounds) == 2 and all(map(_is_int, bounds))):
-        raise InvalidJob(f"{where} must be two integers [start, stop)", field="range")
-    start, stop = bounds
-    if start < MIN_KEY or stop > MAX_KEY:
-        raise InvalidJob(f"{where} must lie within 64-bit integers", field="range")
-    if start >= stop:
-        raise InvalidJob(
-            f"{where} [{start}, {stop}) is empty or reversed: start must be below stop",
-            field="range",
-        )
-    return start, stop
-
-
-def _parse_from_job(value: Any) -> FromJob:
-    if not isinstance(value, dict) or set(value) != {"job_id", "field"}:
-        raise InvalidJob(
-            'from_job must be {"job_id": ..., "field": ...}: the earlier job, and the '
-            "field of its records' data that holds the keys",
-            field="from_job",
-        )
-    job_id, name = value["job_id"], value["field"]
-    if not isinstance(job_id, str) or not job_id or not isinstance(name, str) or not name:
-        raise InvalidJob("from_job.job_id and from_job.field must be strings", field="from_job")
-    return FromJob(job_id, name)
-
-
-def _parse_from_dataset(value: Any) -> FromDataset:
-    if not isinstance(value, dict) or set(value) != {"dataset", "field"}:
-        raise InvalidJob(
-            'from_dataset must be {"dataset": ..., "field": ...}: the Channel dataset, and '
-            "the field of its objects that holds the keys (a.b for a field inside a)",
-            field="from_dataset",
-        )
-    name, path = value["dataset"], value["field"]
-    if not isinstance(path, str) or not path:
-        raise InvalidJob("from_dataset.field must be a field name", field="from_dataset")
-    try:
-        return FromDataset(check_name(name), path)
-    except WireError as e:
-        raise InvalidJob(f"from_dataset.dataset: {e}", field="from_dataset") from e
-
-
-def _parse_limits(body: dict[str, Any]) -> Limits:
-    given = body.get("limits", {})
-    if not isinstance(given, dict):
-        raise InvalidJob("limits must be an object", field="limits")
-    unknown = sorted(set(given) - _LIMIT_FIELDS)
-    if unknown:
-        raise InvalidJob(f"unknown limit(s): {', '.join(unknown)}", field="limits")
-    try:
-        return Limits.from_wire({**Limits().to_wire(), **given})
-    except WireError as e:
-        raise InvalidJob(str(e), field="limits") from e
 
 
 def _parse_recipient(given: Any) -> str:
@@ -488,58 +279,17 @@ def _parse_recipient(given: Any) -> str:
     return given
 
 
-def _parse_requirements(given: Any) -> Requirements:
-    """`requires`: what a Giver must offer to run the job's blocks."""
-    if not isinstance(given, dict):
-        raise InvalidJob("requires must be an object", field="requires")
-    unknown = sorted(set(given) - _REQUIREMENT_FIELDS)
-    if unknown:
-        raise InvalidJob(
-            f"unknown requirement(s): {', '.join(unknown)} "
-            f"(known: {', '.join(sorted(_REQUIREMENT_FIELDS))})",
-            field="requires",
-        )
-    arch = given.get("arch", [])
-    if isinstance(arch, str):
-        arch = [arch]
-    if not isinstance(arch, list) or not all(isinstance(a, str) and a for a in arch):
-        raise InvalidJob(
-            "requires.arch must be an architecture (amd64, arm64, ...) or a list of them",
-            field="requires",
-        )
-    return Requirements(
-        min_cpus=_whole(given, "min_cpus", 0, 0, None, where="requires."),
-        min_memory_bytes=_whole(given, "min_memory_bytes", 0, 0, None, where="requires."),
-        arch=tuple(dict.fromkeys(_arch(a, "requires.arch") for a in arch)),
-        labels=_labels(given, "labels"),
-        exclude_labels=_labels(given, "exclude_labels"),
-    )
-
-
-def _labels(given: dict[str, Any], name: str) -> tuple[str, ...]:
-    labels = given.get(name, [])
-    if not isinstance(labels, list) or not all(
-        isinstance(label, str) and LABEL_NAME.fullmatch(label.partition("=")[0]) for label in labels
-    ):
-        raise InvalidJob(
-            f"requires.{name} must be a list of labels, each NAME or NAME=VALUE "
-            "(names are lowercase letters, digits, '.', '_' or '-')",
-            field="requires",
-        )
-    return tuple(labels)
-
-
 def _parse_redundancy(body: dict[str, Any]) -> Redundancy:
     """`replicas`, `quorum`, `choice`, `ignore_fields`, `max_extra_copies`, `adaptive`."""
     adaptive, trust_after, spot_check = _parse_adaptive(body.get("adaptive", False))
-    replicas = _whole(body, "replicas", 2 if adaptive else 1, 1, MAX_REPLICAS)
+    replicas = whole(body, "replicas", 2 if adaptive else 1, 1, MAX_REPLICAS)
     if adaptive and replicas < 2:
         raise InvalidJob(
             "adaptive replication checks untrusted Givers with a second copy: "
             "replicas must be at least 2",
             field="replicas",
         )
-    quorum = _whole(body, "quorum", replicas // 2 + 1, 1, replicas)
+    quorum = whole(body, "quorum", replicas // 2 + 1, 1, replicas)
     try:
         choice = Choice(body.get("choice", Choice.MAJORITY))
     except ValueError:
@@ -559,7 +309,7 @@ def _parse_redundancy(body: dict[str, Any]) -> Redundancy:
         quorum=quorum,
         choice=choice,
         ignore_fields=tuple(ignore),
-        max_extra_copies=_whole(
+        max_extra_copies=whole(
             body, "max_extra_copies", DEFAULT_MAX_EXTRA_COPIES, 0, MAX_EXTRA_COPIES
         ),
         adaptive=adaptive,
@@ -583,5 +333,5 @@ def _parse_adaptive(given: Any) -> tuple[bool, int, float]:
         spot_check = -1
     if not 0 <= spot_check <= 1:
         raise InvalidJob("adaptive.spot_check must be a fraction from 0 to 1", field="adaptive")
-    trust_after = _whole(given, "trust_after", default.trust_after, 1, None, where="adaptive.")
+    trust_after = whole(given, "trust_after", default.trust_after, 1, None, where="adaptive.")
     return True, trust_after, float(spot_check)

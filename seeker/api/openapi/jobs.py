@@ -29,16 +29,15 @@ from seeker.api.openapi.shapes import (
 )
 from seeker.work.choice import Choice
 from seeker.work.jobs import JobStatus
+from seeker.work.sources import MAX_KEY, MIN_KEY
 from seeker.work.spec import (
     MAX_ATTEMPTS,
     MAX_BLOCK_SIZE,
     MAX_DISCOVERED,
     MAX_EXTRA_COPIES,
-    MAX_KEY,
     MAX_PRIORITY,
     MAX_REPLICAS,
     MAX_RETENTION_DAYS,
-    MIN_KEY,
 )
 
 TAG = "jobs"
