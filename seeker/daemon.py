@@ -23,8 +23,9 @@ from channel.store.factory import open_channel
 from seeker.access.auth import PUBLIC_ROUTES, is_public, operator_auth, public_routes
 from seeker.access.operators import Operators
 from seeker.admin.app import make_admin, refuse_page, root_redirect
-from seeker.admin.console import Console
 from seeker.api.app import make_api
+from seeker.api.health import add_liveness_route, add_metrics_route
+from seeker.api.parts import PARTS, Parts
 from seeker.catalog.archives import ImageArchives
 from seeker.catalog.images import DockerImages
 from seeker.catalog.store import Catalog
@@ -40,8 +41,7 @@ from seeker.grid.trust import TrustBook
 from seeker.schedules.firing import Clock, PeriodicJobs
 from seeker.state.base import Leader, StateStore
 from seeker.state.factory import open_state
-from seeker.views.health import SERVICES, add_liveness_route, without_secrets
-from seeker.views.metrics import add_metrics_route
+from seeker.views.health import Services, without_secrets
 from seeker.work.manager import KeyManager
 
 log = logging.getLogger(__name__)
@@ -108,16 +108,25 @@ class Seeker(AsyncLifecycle):
         self._sessions = Sessions(registrar, self.coordinator)
         operators = Operators(self._state, fixed_token=config.operator_token)
         await operators.ensure_token_file(config.operator_token_path, time.time())
-        self.api = api = make_api(
+        services = Services(
+            self._state,
+            self._channel,
+            self._images,
+            self._givers,
+            channel_url=config.channel_url,
+        )
+        parts = Parts(
             config,
-            self._sessions,
             self.coordinator,
+            self._sessions,
             admissions,
-            self._leader,
             catalog,
             self.periodic,
             operators,
+            services,
+            self._leader,
         )
+        self.api = api = make_api(parts)
 
         def public(request: web.Request) -> bool:
             # The Channel checks who is asking by itself: Givers' signatures, reader tokens.
@@ -131,24 +140,15 @@ class Seeker(AsyncLifecycle):
                 operator_auth(operators, public=public, refuse=refuse_page),
             ]
         )
+        app[PARTS] = parts
         app.add_subapp("/api/v1/", api)
         channel = make_channel_app(self._channel)
         app.add_subapp("/channel/", channel)
-        add_metrics_route(app, self.coordinator, self._givers, self._leading)
-        console = Console(
-            config,
-            self.coordinator,
-            admissions,
-            catalog,
-            self.periodic,
-            self._leader,
-            operators,
-            api[SERVICES],
-        )
-        admin = make_admin(console)
+        add_metrics_route(app)
+        admin = make_admin(parts)
         app.add_subapp("/admin/", admin)
         app[PUBLIC_ROUTES] = public_routes(
-            [add_liveness_route(app, self._leading), app.router.add_get("/", root_redirect)]
+            [add_liveness_route(app), app.router.add_get("/", root_redirect)]
         )
         self._runner = web.AppRunner(app, shutdown_timeout=5.0)
         await self._runner.setup()
@@ -176,9 +176,6 @@ class Seeker(AsyncLifecycle):
             "" if self.leadership.leading else "; standing by",
         )
         log.info("admin pages at %s/admin/", config.public_url.rstrip("/") or self.url)
-
-    def _leading(self) -> bool:
-        return self._leader() is None
 
     def _leader(self) -> Leader | None:
         """None while this Seeker leads; else who does, as far as it knows."""

@@ -21,7 +21,6 @@ from seeker.access.operators import SESSION_S, Operator, Operators
 
 log = logging.getLogger(__name__)
 
-OPERATORS = web.AppKey("operators", Operators)
 OPERATOR = web.RequestKey("operator", Operator)
 # The routes of an app anyone may reach, as (resource, method).
 PUBLIC_ROUTES = web.AppKey("public_routes", frozenset[tuple[object, str]])

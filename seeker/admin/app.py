@@ -15,11 +15,11 @@ from channel.errors import StoreUnavailable
 from seeker.access.auth import PUBLIC_ROUTES, public_routes, unauthorized
 from seeker.admin import givers, jobs, login, overview, schedules, scrapers, tokens
 from seeker.admin.assets import ASSETS, load_assets, serve_asset
-from seeker.admin.console import CONSOLE, Console
 from seeker.admin.events import FEED, events
 from seeker.admin.live import LiveFeed
 from seeker.admin.render import TEMPLATES, load_templates, make_templates, page
-from seeker.api.jobs import error_status
+from seeker.api.errors import error_status
+from seeker.api.parts import PARTS, Parts
 from seeker.errors import SeekerError
 from seeker.state.base import Leader
 
@@ -36,13 +36,13 @@ SECURITY_HEADERS = {
 }
 
 
-def make_admin(console: Console) -> web.Application:
+def make_admin(seeker: Parts) -> web.Application:
     """The admin pages, to mount at /admin/; anyone may reach the static files and
     the sign-in page (`app[PUBLIC_ROUTES]`), the rest needs an operator."""
-    app = web.Application(middlewares=[_headers, _standby(console.leader), _error_pages])
-    app[CONSOLE] = console
+    app = web.Application(middlewares=[_headers, _standby(seeker.leader), _error_pages])
+    app[PARTS] = seeker
     app[TEMPLATES] = make_templates()
-    app[FEED] = LiveFeed(console)
+    app[FEED] = LiveFeed(seeker)
     app.cleanup_ctx.append(_resources)
     app.on_shutdown.append(_close_streams)
     static = app.router.add_get("/static/{name}", serve_asset)

@@ -12,7 +12,7 @@ from aiohttp import web
 from channel.errors import StoreUnavailable, WireError
 from channel.jsonweb import json_response
 from channel.wire import canonical
-from seeker.api.jobs import error_status
+from seeker.api.errors import error_status
 from seeker.errors import SeekerError
 
 log = logging.getLogger(__name__)

@@ -6,9 +6,9 @@ import time
 
 from aiohttp import web
 
-from seeker.admin.console import console
 from seeker.admin.flash import act
 from seeker.admin.render import page
+from seeker.api.parts import parts
 from seeker.errors import InvalidForm
 from seeker.grid import actions
 
@@ -26,8 +26,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
 
 
 async def list_givers(request: web.Request) -> web.Response:
-    grid = console(request)
-    view = grid.coordinator.givers_view()
+    seeker = parts(request)
+    view = seeker.coordinator.givers_view()
     givers = sorted(view["givers"], key=lambda g: (not g["online"], g["name"]))
     return page(
         request,
@@ -35,7 +35,7 @@ async def list_givers(request: web.Request) -> web.Response:
         section="givers",
         title="Givers",
         givers=givers,
-        pending=grid.admissions.pending(),
+        pending=seeker.admissions.pending(),
         flagged=view["flagged"],
         purged=list(reversed(view["purged"])),
         since_choices=SINCE_CHOICES_S,
@@ -47,7 +47,7 @@ async def approve(request: web.Request) -> web.Response:
     giver_id = request.match_info["giver_id"]
 
     async def run() -> str:
-        doc = await console(request).admissions.approve(giver_id, time.time())
+        doc = await parts(request).admissions.approve(giver_id, time.time())
         return f"Giver {doc['name'] or giver_id} is admitted; it gets work once it connects."
 
     return await act(request, BACK, run())
@@ -57,8 +57,8 @@ async def revoke(request: web.Request) -> web.Response:
     giver_id = request.match_info["giver_id"]
 
     async def run() -> str:
-        grid = console(request)
-        done = await actions.revoke_giver(grid.admissions, grid.coordinator, giver_id)
+        seeker = parts(request)
+        done = await actions.revoke_giver(seeker.admissions, seeker.coordinator, giver_id)
         return f"Giver {giver_id} revoked; {done['leases']} task(s) back in the pool."
 
     return await act(request, BACK, run())
@@ -68,7 +68,7 @@ async def unflag(request: web.Request) -> web.Response:
     giver_id = request.match_info["giver_id"]
 
     async def run() -> str:
-        if not await actions.unflag_giver(console(request).coordinator, giver_id):
+        if not await actions.unflag_giver(parts(request).coordinator, giver_id):
             return f"Giver {giver_id} was not flagged."
         return f"Giver {giver_id} is no longer flagged; it gets work again."
 
@@ -83,7 +83,7 @@ async def invalidate(request: web.Request) -> web.Response:
         if not isinstance(choice, str) or choice not in SINCE_CHOICES_S:
             raise InvalidForm("choose how far back to invalidate", errors={"since": "choose one"})
         since = time.time() - float(choice) if choice != "0" else 0.0
-        done = await actions.invalidate_giver(console(request).coordinator, giver_id, since)
+        done = await actions.invalidate_giver(parts(request).coordinator, giver_id, since)
         return (
             f"Work of Giver {giver_id} from {SINCE_CHOICES_S[choice]} invalidated: "
             f"{done['blocks']} block(s) back in the pool."

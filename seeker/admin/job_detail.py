@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from seeker.admin.console import console
 from seeker.admin.live import job_numbers
 from seeker.admin.record_table import record_table
 from seeker.admin.render import page
+from seeker.api.parts import parts
 from seeker.views.blocks import blocks_page, disagreements_page, giver_names
 from seeker.views.paging import RecordCursor, block_cursor, page_limit
 from seeker.views.records import records_page
@@ -24,7 +24,7 @@ SHOWN = 20
 
 
 async def show_job(request: web.Request) -> web.Response:
-    coordinator = console(request).coordinator
+    coordinator = parts(request).coordinator
     job = coordinator.keys.job(request.match_info["job_id"])
     query = request.query
     limit = page_limit(query.get("limit", str(SHOWN)))

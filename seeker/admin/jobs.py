@@ -6,11 +6,11 @@ import time
 
 from aiohttp import web
 
-from seeker.admin.console import console
 from seeker.admin.events import FEED
 from seeker.admin.flash import act, back_to
 from seeker.admin.job_detail import show_job
 from seeker.admin.render import page
+from seeker.api.parts import parts
 from seeker.grid import actions
 
 ACTION_WORDS = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
@@ -25,7 +25,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
 
 async def list_jobs(request: web.Request) -> web.Response:
     live = request.app[FEED].latest()
-    coordinator = console(request).coordinator
+    coordinator = parts(request).coordinator
     jobs = sorted(live["jobs"], key=lambda j: j["created_at"], reverse=True)
     images = {
         job_id: job.spec.scraper or job.spec.image_names
@@ -46,7 +46,7 @@ async def steer_job(request: web.Request) -> web.Response:
     job_id, action = request.match_info["job_id"], request.match_info["action"]
 
     async def steer() -> str:
-        job = await actions.steer(console(request).coordinator, job_id, action)
+        job = await actions.steer(parts(request).coordinator, job_id, action)
         return f"Job {job.spec.name or job.job_id} {ACTION_WORDS[action]}."
 
     return await act(request, await back_to(request, f"/admin/jobs/{job_id}"), steer())
@@ -56,7 +56,7 @@ async def invalidate_block(request: web.Request) -> web.Response:
     job_id, seq = request.match_info["job_id"], request.match_info["seq"]
 
     async def invalidate() -> str:
-        await actions.invalidate_block(console(request).coordinator, job_id, seq)
+        await actions.invalidate_block(parts(request).coordinator, job_id, seq)
         return f"Block {seq} is back in the pool; its keys run again."
 
     return await act(request, f"/admin/jobs/{job_id}", invalidate())

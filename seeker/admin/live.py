@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from channel.wire import canonical
-from seeker.admin.console import Console
+from seeker.api.parts import Parts
 from seeker.views.overview import overview
 from seeker.work.jobs import Job
 
@@ -42,11 +42,11 @@ def giver_numbers(givers: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def snapshot(console: Console) -> dict[str, Any]:
+def snapshot(seeker: Parts) -> dict[str, Any]:
     """The whole snapshot: the overview (without the time it was taken, so that an
     unchanged grid gives an unchanged snapshot), the jobs and the Givers."""
-    coordinator = console.coordinator
-    grid = overview(coordinator, console.admissions)
+    coordinator = seeker.coordinator
+    grid = overview(coordinator, seeker.admissions)
     del grid["at"]
     return {
         "overview": grid,
@@ -59,8 +59,8 @@ class LiveFeed:
     """The latest snapshot, as the bytes of a server-sent event, and a way to wait
     for the next one that differs."""
 
-    def __init__(self, console: Console, *, interval_s: float = INTERVAL_S) -> None:
-        self.console = console
+    def __init__(self, seeker: Parts, *, interval_s: float = INTERVAL_S) -> None:
+        self.seeker = seeker
         self.version = 0
         self.data = b""
         self.current: dict[str, Any] = {}
@@ -70,7 +70,7 @@ class LiveFeed:
 
     def refresh(self) -> None:
         """Take a snapshot; publish it if it differs from the last."""
-        current = snapshot(self.console)
+        current = snapshot(self.seeker)
         data = canonical.dumps(current)
         if data == self.data:
             return

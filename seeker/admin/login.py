@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from seeker.access.auth import OPERATOR, authenticate, clear_session_cookie, set_session_cookie
-from seeker.admin.console import console
 from seeker.admin.render import page
+from seeker.api.parts import parts
 from seeker.errors import LoginRefused
 
 HOME = "/admin/"
@@ -22,7 +22,7 @@ def add_routes(router: web.UrlDispatcher) -> list[web.AbstractRoute]:
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
-    if await authenticate(console(request).operators, request, time.time()) is not None:
+    if await authenticate(parts(request).operators, request, time.time()) is not None:
         raise web.HTTPSeeOther(_next(request.query.get("next", "")))
     return _form(request, "", 200, request.query.get("next", ""))
 
@@ -51,7 +51,7 @@ async def log_in(request: web.Request) -> web.StreamResponse:
     if not isinstance(secret, str) or not secret:
         return _form(request, "Type the password or an operator token.", 400, next_page)
     try:
-        cookie = await console(request).operators.log_in(secret, request.remote or "", time.time())
+        cookie = await parts(request).operators.log_in(secret, request.remote or "", time.time())
     except LoginRefused as e:
         status = 429 if e.retry_after_s else 401
         response = _form(request, f"{str(e).capitalize()}.", status, next_page)

@@ -5,9 +5,9 @@ import time
 
 from aiohttp import web
 
-from seeker.admin.console import console
 from seeker.admin.events import FEED
 from seeker.admin.render import page
+from seeker.api.parts import parts
 from seeker.views.overview import overview
 from seeker.work.jobs import JobStatus
 
@@ -20,8 +20,8 @@ def add_routes(router: web.UrlDispatcher) -> None:
 
 
 async def show_overview(request: web.Request) -> web.Response:
-    grid = console(request)
-    coordinator = grid.coordinator
+    seeker = parts(request)
+    coordinator = seeker.coordinator
     live = request.app[FEED].latest()
     jobs = sorted(live["jobs"], key=lambda j: j["created_at"], reverse=True)
     running = [j for j in jobs if j["status"] == JobStatus.RUNNING.value][:RUNNING_SHOWN]
@@ -32,12 +32,12 @@ async def show_overview(request: web.Request) -> web.Response:
         "overview.html",
         section="overview",
         title="Overview",
-        numbers=overview(coordinator, grid.admissions),
+        numbers=overview(coordinator, seeker.admissions),
         names={job_id: v["name"] for job_id, v in views.items()},
         running=running,
         waiting=waiting,
         flagged=coordinator.givers_view()["flagged"],
-        pending=grid.admissions.pending(),
+        pending=seeker.admissions.pending(),
         now=time.time(),
     )
 
@@ -45,7 +45,7 @@ async def show_overview(request: web.Request) -> web.Response:
 async def show_health(request: web.Request) -> web.Response:
     """Every service checked now (seeker.views.health, as GET /api/v1/diagnostics does):
     a page of its own, whose panel the overview's script also loads in place."""
-    checks = await console(request).services.diagnose()
+    checks = await parts(request).services.diagnose()
     return page(
         request,
         "health.html",

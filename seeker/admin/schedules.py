@@ -5,7 +5,6 @@ import time
 
 from aiohttp import web
 
-from seeker.admin.console import console
 from seeker.admin.flash import act, back_to, redirect
 from seeker.admin.render import page
 from seeker.admin.schedule_form import (
@@ -16,6 +15,7 @@ from seeker.admin.schedule_form import (
     schedule_body,
     schedule_error,
 )
+from seeker.api.parts import parts
 from seeker.errors import InvalidForm, InvalidSchedule
 from seeker.views import display
 
@@ -39,7 +39,7 @@ async def add_schedule(request: web.Request) -> web.Response:
     try:
         body = schedule_body(values)
         try:
-            schedule = await console(request).periodic.add(body)
+            schedule = await parts(request).periodic.add(body)
         except InvalidSchedule as e:
             raise schedule_error(e) from e
     except InvalidForm as e:
@@ -54,8 +54,8 @@ async def add_schedule(request: web.Request) -> web.Response:
 async def _list_page(
     request: web.Request, values: dict[str, str], errors: dict[str, str], *, status: int = 200
 ) -> web.Response:
-    grid = console(request)
-    schedules = await grid.periodic.schedules()
+    seeker = parts(request)
+    schedules = await seeker.periodic.schedules()
     return page(
         request,
         "schedules.html",
@@ -63,7 +63,7 @@ async def _list_page(
         section="schedules",
         title="Schedules",
         schedules=[s.view() for s in sorted(schedules, key=lambda s: s.name)],
-        scrapers=sorted(entry.name for entry in await grid.catalog.list()),
+        scrapers=sorted(entry.name for entry in await seeker.catalog.list()),
         values=values,
         errors=errors,
         every_bounds=(MIN_EVERY_MIN, MAX_EVERY_MIN),
@@ -73,7 +73,7 @@ async def _list_page(
 
 
 async def show_schedule(request: web.Request) -> web.Response:
-    periodic = console(request).periodic
+    periodic = parts(request).periodic
     schedule = await periodic.find(request.match_info["ref"])
     runs = await periodic.runs(schedule.schedule_id)
     return page(
@@ -89,7 +89,7 @@ async def show_schedule(request: web.Request) -> web.Response:
 
 async def change_schedule(request: web.Request) -> web.Response:
     ref, action = request.match_info["ref"], request.match_info["action"]
-    periodic = console(request).periodic
+    periodic = parts(request).periodic
     default = "/admin/schedules" if action == "remove" else f"/admin/schedules/{ref}"
     back = await back_to(request, default)
 

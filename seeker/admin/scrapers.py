@@ -6,7 +6,6 @@ import time
 
 from aiohttp import web
 
-from seeker.admin.console import console
 from seeker.admin.flash import act, redirect
 from seeker.admin.render import page
 from seeker.admin.submit_form import (
@@ -17,6 +16,7 @@ from seeker.admin.submit_form import (
     job_body,
     spec_error,
 )
+from seeker.api.parts import parts
 from seeker.catalog.entries import Scraper
 from seeker.catalog.forms import form_fields
 from seeker.errors import InvalidForm, InvalidJob, InvalidScraper
@@ -35,7 +35,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
 
 
 async def list_scrapers(request: web.Request) -> web.Response:
-    scrapers = await console(request).catalog.list()
+    scrapers = await parts(request).catalog.list()
     return page(
         request,
         "scrapers.html",
@@ -52,7 +52,7 @@ async def add_scraper(request: web.Request) -> web.Response:
     async def add() -> str:
         if not isinstance(image, str) or not image.strip():
             raise InvalidScraper("give an image as REPOSITORY:TAG", name="")
-        entry = await console(request).catalog.add(image.strip())
+        entry = await parts(request).catalog.add(image.strip())
         return f"Scraper {entry.name} added from {image.strip()}."
 
     return await act(request, BACK, add())
@@ -62,27 +62,27 @@ async def remove_scraper(request: web.Request) -> web.Response:
     name = request.match_info["name"]
 
     async def remove() -> str:
-        await console(request).catalog.remove(name)
+        await parts(request).catalog.remove(name)
         return f"Scraper {name} removed from the catalog."
 
     return await act(request, BACK, remove())
 
 
 async def show_form(request: web.Request) -> web.Response:
-    entry = await console(request).catalog.get(request.match_info["name"])
+    entry = await parts(request).catalog.get(request.match_info["name"])
     return _form_page(request, entry, default_values(entry), {})
 
 
 async def submit(request: web.Request) -> web.Response:
-    grid = console(request)
-    entry = await grid.catalog.get(request.match_info["name"])
+    seeker = parts(request)
+    entry = await seeker.catalog.get(request.match_info["name"])
     posted = await request.post()
     values = {name: value for name, value in posted.items() if isinstance(value, str)}
     try:
         body = job_body(entry, values)
         try:
             job = await actions.submit(
-                grid.coordinator, grid.catalog, body, scratch_dir=grid.config.scratch_dir
+                seeker.coordinator, seeker.catalog, body, scratch_dir=seeker.config.scratch_dir
             )
         except InvalidJob as e:
             raise spec_error(e) from e

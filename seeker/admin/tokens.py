@@ -5,9 +5,9 @@ import time
 
 from aiohttp import web
 
-from seeker.admin.console import console
 from seeker.admin.flash import act
 from seeker.admin.render import page
+from seeker.api.parts import parts
 from seeker.errors import InvalidForm, InvalidTokenRequest
 from seeker.grid.admission import MAX_LABEL_CHARS, token_view
 
@@ -33,7 +33,7 @@ async def issue(request: web.Request) -> web.Response:
     values = {name: str(form.get(name, "")) for name in ("label", "expires_in_s", "uses")}
     try:
         expires_in_s, uses = _expiry(values["expires_in_s"]), _uses(values["uses"])
-        token, doc = await console(request).admissions.issue(
+        token, doc = await parts(request).admissions.issue(
             time.time(), label=values["label"].strip(), expires_in_s=expires_in_s, uses=uses
         )
     except InvalidTokenRequest as e:
@@ -67,7 +67,7 @@ async def revoke(request: web.Request) -> web.Response:
     token_id = request.match_info["token_id"]
 
     async def run() -> str:
-        await console(request).admissions.revoke_token(token_id, time.time())
+        await parts(request).admissions.revoke_token(token_id, time.time())
         return f"Token {token_id} revoked: it admits no one from now on."
 
     return await act(request, BACK, run())
@@ -82,7 +82,7 @@ async def _tokens_page(
     issued: tuple[str, dict[str, object]] | None = None,
 ) -> web.Response:
     now = time.time()
-    tokens = await console(request).admissions.tokens(now)
+    tokens = await parts(request).admissions.tokens(now)
     response = page(
         request,
         "tokens.html",

@@ -16,23 +16,16 @@ from channel.errors import WireError
 from channel.jsonweb import error_response
 from channel.wire.references import DIGEST
 from channel.wire.signed_requests import SignedRequest, archive_path
-from seeker.catalog.store import Catalog
+from seeker.api.parts import parts
 from seeker.errors import ImageUnavailable
-from seeker.grid.admission import Admissions
 
 log = logging.getLogger(__name__)
 
-IMAGE_ADMISSIONS = web.AppKey("image_admissions", Admissions)
-IMAGE_CATALOG = web.AppKey("image_catalog", Catalog)
-MAX_SKEW_S = web.AppKey("image_max_skew_s", float)
 MIB = 2**20
 
 
-def add_image_routes(
-    app: web.Application, catalog: Catalog, admissions: Admissions, *, max_skew_s: float
-) -> web.AbstractRoute:
+def add_image_routes(app: web.Application) -> web.AbstractRoute:
     """Add the archive route, which Givers reach with signed requests; return it."""
-    app[IMAGE_CATALOG], app[IMAGE_ADMISSIONS], app[MAX_SKEW_S] = catalog, admissions, max_skew_s
     return app.router.add_get("/images/{digest}/archive", image_archive)
 
 
@@ -48,7 +41,7 @@ async def image_archive(request: web.Request) -> web.StreamResponse:
         status, code, message = refused
         log.warning("giver %s: archive of %s refused: %s", signed.giver_id, digest, message)
         return error_response(status, code, message)
-    catalog = request.app[IMAGE_CATALOG]
+    catalog = parts(request).catalog
     if not DIGEST.fullmatch(digest) or await catalog.by_digest(digest) is None:
         return error_response(
             404, "unknown_image", f"no image {digest} in this Seeker's scraper catalog"
@@ -71,12 +64,13 @@ async def _refusal(
 ) -> tuple[int, str, str] | None:
     """Why the signed request is refused (status, code, message), or None if an
     admitted Giver signed it lately."""
-    admitted = await request.app[IMAGE_ADMISSIONS].admitted(signed.giver_id)
+    seeker = parts(request)
+    admitted = await seeker.admissions.admitted(signed.giver_id)
     if admitted is None:
         return 403, "not_admitted", f"giver {signed.giver_id} is not admitted by this Seeker"
     if not signed.verifies(admitted["public_key"], request.method, path):
         return 401, "bad_signature", f"the signature does not verify for giver {signed.giver_id}"
-    skew_s, max_skew_s = time.time() - signed.signed_at, request.app[MAX_SKEW_S]
+    skew_s, max_skew_s = time.time() - signed.signed_at, seeker.config.registration_skew_s
     if abs(skew_s) > max_skew_s:
         return (
             401,

@@ -4,7 +4,7 @@ blocks whose copies disagreed, and its records a page at a time."""
 from aiohttp import web
 
 from channel.jsonweb import json_response
-from seeker.api.jobs import JOB_COORDINATOR
+from seeker.api.parts import parts
 from seeker.errors import UnknownBlock
 from seeker.grid.coordinator import Coordinator
 from seeker.views.blocks import blocks_page, disagreements_page, one_block
@@ -13,7 +13,6 @@ from seeker.views.records import records_page
 
 
 def add_job_detail_routes(app: web.Application) -> None:
-    """Add the routes to an app that has the job routes (`add_job_routes`)."""
     app.router.add_get("/jobs/{job_id}/blocks", list_blocks)
     app.router.add_get("/jobs/{job_id}/blocks/{seq}", get_block)
     app.router.add_get("/jobs/{job_id}/disagreements", list_disagreements)
@@ -29,7 +28,7 @@ async def get_block(request: web.Request) -> web.Response:
     job_id, seq = request.match_info["job_id"], request.match_info["seq"]
     if not seq.isascii() or not seq.isdigit():
         raise UnknownBlock(f"{job_id}-{seq}")
-    return json_response(await one_block(request.app[JOB_COORDINATOR], job_id, int(seq)))
+    return json_response(await one_block(parts(request).coordinator, job_id, int(seq)))
 
 
 async def list_disagreements(request: web.Request) -> web.Response:
@@ -41,13 +40,13 @@ def _block_page(request: web.Request) -> tuple[Coordinator, str, int, int]:
     """What a page of a job's blocks is read with: the coordinator, the job, the
     seq it goes on after, and how many blocks."""
     after, limit = block_cursor(request.query.get("after")), page_limit(request.query.get("limit"))
-    return request.app[JOB_COORDINATOR], request.match_info["job_id"], after, limit
+    return parts(request).coordinator, request.match_info["job_id"], after, limit
 
 
 async def list_records(request: web.Request) -> web.Response:
     """`?after=CURSOR&limit=N`: a page of the job's stored records."""
     after = RecordCursor.parse(request.query.get("after"))
     limit = page_limit(request.query.get("limit"))
-    keys = request.app[JOB_COORDINATOR].keys
+    keys = parts(request).coordinator.keys
     job_id = keys.job(request.match_info["job_id"]).job_id
     return json_response(await records_page(keys.channel, job_id, after, limit))

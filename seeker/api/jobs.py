@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -11,108 +11,27 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import BadHttpMessage
 
-from channel.errors import StoreUnavailable, WireError
-from channel.jsonweb import error_response, json_response, read_json
+from channel.errors import WireError
+from channel.jsonweb import json_response, read_json
 from channel.service.routing import NDJSON, stream
 from channel.store import export
 from channel.wire import canonical
-from seeker.api.scrapers import CATALOG
-from seeker.config import SeekerConfig
-from seeker.errors import (
-    ArchiveError,
-    BadCursor,
-    ImageUnavailable,
-    InvalidForm,
-    InvalidJob,
-    InvalidOperatorRequest,
-    InvalidQuery,
-    InvalidSchedule,
-    InvalidScraper,
-    InvalidState,
-    InvalidTokenRequest,
-    JobConflict,
-    NotAdmitted,
-    NotPending,
-    SeekerError,
-    StateUnavailable,
-    UnknownBlock,
-    UnknownJob,
-    UnknownOperatorToken,
-    UnknownReader,
-    UnknownSchedule,
-    UnknownScraper,
-    UnknownToken,
-)
+from seeker.api.parts import parts
+from seeker.errors import InvalidJob, InvalidQuery, InvalidState
 from seeker.grid import actions
-from seeker.grid.coordinator import Coordinator
 from seeker.work.intake import create_job
 from seeker.work.spec import MAX_PRIORITY, parse_job
 from seeker.work.statefile import dump_state, load_state
 
 log = logging.getLogger(__name__)
 
-JOB_CONFIG = web.AppKey("job_config", SeekerConfig)
-JOB_COORDINATOR = web.AppKey("job_coordinator", Coordinator)
 UPLOAD_CHUNK_BYTES = 256 * 1024
 MAX_JOB_PART_BYTES = 1024 * 1024
 MAX_STATE_LINE_BYTES = 64 * 1024 * 1024
 CSV = "text/csv; charset=utf-8"
-_ERRORS: list[tuple[type[SeekerError], int, str]] = [
-    (InvalidJob, 400, "invalid_job"),
-    (InvalidForm, 400, "invalid_form"),
-    (InvalidState, 400, "invalid_state"),
-    (UnknownJob, 404, "unknown_job"),
-    (UnknownBlock, 404, "unknown_block"),
-    (JobConflict, 409, "job_conflict"),
-    (InvalidTokenRequest, 400, "invalid_token_request"),
-    (UnknownToken, 404, "unknown_token"),
-    (UnknownReader, 404, "unknown_reader"),
-    (NotPending, 404, "not_pending"),
-    (NotAdmitted, 404, "not_admitted"),
-    (StateUnavailable, 503, "state_unavailable"),
-    (InvalidScraper, 400, "invalid_scraper"),
-    (UnknownScraper, 404, "unknown_scraper"),
-    (ImageUnavailable, 404, "image_unavailable"),
-    (InvalidSchedule, 400, "invalid_schedule"),
-    (UnknownSchedule, 404, "unknown_schedule"),
-    (ArchiveError, 500, "archive_error"),
-    (InvalidOperatorRequest, 400, "invalid_operator_request"),
-    (UnknownOperatorToken, 404, "unknown_operator_token"),
-    (BadCursor, 400, "bad_cursor"),
-    (InvalidQuery, 400, "invalid_query"),
-]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@web.middleware
-async def seeker_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer the Seeker's own errors with their status and a JSON body."""
-    try:
-        return await handler(request)
-    except ConnectionResetError as e:
-        # The client went away mid-request (an upload it could not finish, say).
-        log.info("%s %s: the client went away: %s", request.method, request.path, e)
-        raise web.HTTPBadRequest(text="the request was cut off before its end") from e
-    except StoreUnavailable as e:
-        return error_response(503, "store_unavailable", str(e))
-    except SeekerError as e:
-        known = error_status(e)
-        if known is None:
-            raise
-        return error_response(*known, str(e))
-
-
-def error_status(e: SeekerError) -> tuple[int, str] | None:
-    """The HTTP status and error code the Seeker answers `e` with, if it is one it
-    answers."""
-    for kind, status, code in _ERRORS:
-        if isinstance(e, kind):
-            return status, code
-    return None
-
-
-def add_job_routes(app: web.Application, config: SeekerConfig, coordinator: Coordinator) -> None:
-    app[JOB_CONFIG], app[JOB_COORDINATOR] = config, coordinator
+def add_job_routes(app: web.Application) -> None:
     app.router.add_post("/jobs", submit_job)
     app.router.add_get("/jobs", list_jobs)
     app.router.add_post("/jobs/state", load_job)
@@ -123,17 +42,17 @@ def add_job_routes(app: web.Application, config: SeekerConfig, coordinator: Coor
     app.router.add_get("/jobs/{job_id}/records", job_records)
     app.router.add_get("/jobs/{job_id}/failures", job_failures)
     app.router.add_get("/jobs/{job_id}/state", dump_job)
-    app.router.add_post("/givers/{giver_id}/invalidate", invalidate_giver)
 
 
 async def submit_job(request: web.Request) -> web.Response:
     """A job as a JSON body, or as multipart: a `job` part (JSON), then a `keys`
     part of one key per line, streamed to disk."""
-    config, coordinator = request.app[JOB_CONFIG], request.app[JOB_COORDINATOR]
+    seeker = parts(request)
+    config, coordinator = seeker.config, seeker.coordinator
     if not request.content_type.startswith("multipart/"):
         body = await read_json(request)
         job = await actions.submit(
-            coordinator, request.app[CATALOG], body, scratch_dir=config.scratch_dir
+            coordinator, seeker.catalog, body, scratch_dir=config.scratch_dir
         )
         return json_response(coordinator.job_view(job), status=201)
     with _multipart_errors():
@@ -153,7 +72,7 @@ async def submit_job(request: web.Request) -> web.Response:
     if not isinstance(keys_part, BodyPartReader) or keys_part.name != "keys":
         raise InvalidJob("a multipart submission needs a 'keys' part after the 'job' part")
     if isinstance(fields, dict):
-        fields = await request.app[CATALOG].resolve(fields)
+        fields = await seeker.catalog.resolve(fields)
     spec = parse_job(fields, keys_file=True)
     path = config.scratch_dir / f"upload-{uuid.uuid4().hex}.keys"
     try:
@@ -191,18 +110,18 @@ async def _save(part: BodyPartReader, path: Path) -> None:
 
 
 async def list_jobs(request: web.Request) -> web.Response:
-    return json_response(request.app[JOB_COORDINATOR].view())
+    return json_response(parts(request).coordinator.view())
 
 
 async def get_job(request: web.Request) -> web.Response:
-    coordinator = request.app[JOB_COORDINATOR]
+    coordinator = parts(request).coordinator
     job = coordinator.keys.job(request.match_info["job_id"])
     return json_response(coordinator.job_view(job))
 
 
 async def set_status(request: web.Request) -> web.Response:
     """Pause, resume or cancel a job; a cancel stops its leased tasks."""
-    coordinator = request.app[JOB_COORDINATOR]
+    coordinator = parts(request).coordinator
     job = await actions.steer(
         coordinator, request.match_info["job_id"], request.match_info["action"]
     )
@@ -220,30 +139,17 @@ async def set_priority(request: web.Request) -> web.Response:
         raise InvalidJob(
             f"priority must be a whole number from 1 to {MAX_PRIORITY}", field="priority"
         )
-    coordinator = request.app[JOB_COORDINATOR]
+    coordinator = parts(request).coordinator
     job_id = request.match_info["job_id"]
     await coordinator.keys.set_priority(job_id, priority)
     return json_response(coordinator.job_view(coordinator.keys.job(job_id)))
 
 
 async def invalidate_block(request: web.Request) -> web.Response:
-    coordinator = request.app[JOB_COORDINATOR]
+    coordinator = parts(request).coordinator
     job_id, seq = request.match_info["job_id"], request.match_info["seq"]
     return json_response(
         coordinator.job_view(await actions.invalidate_block(coordinator, job_id, seq))
-    )
-
-
-async def invalidate_giver(request: web.Request) -> web.Response:
-    """Discard what a Giver reported since `since` (epoch seconds; 0 for ever); it
-    earns its trust again."""
-    body = await read_json(request)
-    since = body.get("since", 0) if isinstance(body, dict) else None
-    if not isinstance(since, int | float) or isinstance(since, bool):
-        raise InvalidJob("since must be a time in seconds since the epoch", field="since")
-    giver_id = request.match_info["giver_id"]
-    return json_response(
-        await actions.invalidate_giver(request.app[JOB_COORDINATOR], giver_id, float(since))
     )
 
 
@@ -251,7 +157,7 @@ async def job_records(request: web.Request) -> web.StreamResponse:
     """The records of a job's counted results, as a download: `format=jsonl` (the
     default; `full=1` keeps their debug captures) or `format=csv` (columns
     `fields=a,b`, or every data field the records use)."""
-    keys = request.app[JOB_COORDINATOR].keys
+    keys = parts(request).coordinator.keys
     job_id = keys.job(request.match_info["job_id"]).job_id
     full = request.query.get("full", "0")
     if full not in ("0", "1"):
@@ -288,7 +194,7 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
 
 async def job_failures(request: web.Request) -> web.StreamResponse:
     """Every key of a job that failed for good, and why, as JSON lines."""
-    keys = request.app[JOB_COORDINATOR].keys
+    keys = parts(request).coordinator.keys
     job = keys.job(request.match_info["job_id"])
 
     async def lines() -> AsyncIterator[bytes]:
@@ -304,13 +210,13 @@ async def job_failures(request: web.Request) -> web.StreamResponse:
 
 
 async def dump_job(request: web.Request) -> web.StreamResponse:
-    keys = request.app[JOB_COORDINATOR].keys
+    keys = parts(request).coordinator.keys
     job_id = keys.job(request.match_info["job_id"]).job_id
     return await stream(request, dump_state(keys, job_id), NDJSON)
 
 
 async def load_job(request: web.Request) -> web.Response:
-    coordinator = request.app[JOB_COORDINATOR]
+    coordinator = parts(request).coordinator
     job = await load_state(coordinator.keys, _lines(request))
     coordinator.wake()
     return json_response(coordinator.job_view(job), status=201)

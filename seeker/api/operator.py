@@ -5,7 +5,8 @@ import time
 from aiohttp import web
 
 from channel.jsonweb import json_response, read_json
-from seeker.access.auth import OPERATORS, operator_of
+from seeker.access.auth import operator_of
+from seeker.api.parts import parts
 from seeker.errors import InvalidOperatorRequest
 
 
@@ -24,7 +25,7 @@ async def whoami(request: web.Request) -> web.Response:
 
 
 async def list_tokens(request: web.Request) -> web.Response:
-    return json_response({"tokens": await request.app[OPERATORS].tokens(time.time())})
+    return json_response({"tokens": await parts(request).operators.tokens(time.time())})
 
 
 async def issue_token(request: web.Request) -> web.Response:
@@ -44,7 +45,7 @@ async def issue_token(request: web.Request) -> web.Response:
         raise InvalidOperatorRequest(
             "expires_in_s must be a number of seconds", field="expires_in_s"
         )
-    token, view = await request.app[OPERATORS].issue(
+    token, view = await parts(request).operators.issue(
         time.time(), label=label, expires_in_s=expires_in_s
     )
     return json_response({**view, "token": token}, status=201)
@@ -52,7 +53,7 @@ async def issue_token(request: web.Request) -> web.Response:
 
 async def revoke_token(request: web.Request) -> web.Response:
     token_id = request.match_info["token_id"]
-    return json_response(await request.app[OPERATORS].revoke(token_id, time.time()))
+    return json_response(await parts(request).operators.revoke(token_id, time.time()))
 
 
 async def set_password(request: web.Request) -> web.Response:
@@ -64,5 +65,5 @@ async def set_password(request: web.Request) -> web.Response:
         or not isinstance(body["password"], str)
     ):
         raise InvalidOperatorRequest('a password request is {"password": TEXT}', field="password")
-    await request.app[OPERATORS].set_password(body["password"], time.time())
+    await parts(request).operators.set_password(body["password"], time.time())
     return json_response({"password": "set", "sessions": "signed out"})

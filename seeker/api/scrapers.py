@@ -3,15 +3,12 @@
 from aiohttp import web
 
 from channel.jsonweb import json_response, read_json
+from seeker.api.parts import parts
 from seeker.catalog.forms import form_fields
-from seeker.catalog.store import Catalog
 from seeker.errors import InvalidScraper
 
-CATALOG = web.AppKey("catalog", Catalog)
 
-
-def add_scraper_routes(app: web.Application, catalog: Catalog) -> None:
-    app[CATALOG] = catalog
+def add_scraper_routes(app: web.Application) -> None:
     app.router.add_post("/scrapers", add_scraper)
     app.router.add_get("/scrapers", list_scrapers)
     app.router.add_get("/scrapers/{name}", get_scraper)
@@ -25,17 +22,17 @@ async def add_scraper(request: web.Request) -> web.Response:
     image = body.get("image") if isinstance(body, dict) else None
     if not isinstance(image, str) or not image.strip():
         raise InvalidScraper('add a scraper with {"image": "REPOSITORY:TAG"}', name="")
-    entry = await request.app[CATALOG].add(image.strip())
+    entry = await parts(request).catalog.add(image.strip())
     return json_response(entry.to_wire(), status=201)
 
 
 async def list_scrapers(request: web.Request) -> web.Response:
-    return json_response({"scrapers": [e.to_wire() for e in await request.app[CATALOG].list()]})
+    return json_response({"scrapers": [e.to_wire() for e in await parts(request).catalog.list()]})
 
 
 async def get_scraper(request: web.Request) -> web.Response:
     """A catalog entry, with the fields of its settings form in order."""
-    entry = await request.app[CATALOG].get(request.match_info["name"])
+    entry = await parts(request).catalog.get(request.match_info["name"])
     return json_response(
         {**entry.to_wire(), "form": [f.to_wire() for f in form_fields(entry.schema)]}
     )
@@ -43,5 +40,5 @@ async def get_scraper(request: web.Request) -> web.Response:
 
 async def remove_scraper(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    await request.app[CATALOG].remove(name)
+    await parts(request).catalog.remove(name)
     return json_response({"name": name, "removed": True})

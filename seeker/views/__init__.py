@@ -4,5 +4,5 @@ services the Seeker depends on, Prometheus metrics, and how times and numbers
 read for people. Reads only; no routes.
 
 May import: seeker.errors, seeker.state, seeker.work, seeker.catalog,
-seeker.grid, channel.errors, channel.store, channel.wire.
+seeker.grid, channel.errors, channel.jsonweb, channel.store, channel.wire.
 """

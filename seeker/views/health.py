@@ -21,10 +21,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-from aiohttp import web
 
 from channel.errors import ChannelError
-from channel.jsonweb import json_response, read_error
+from channel.jsonweb import read_error
 from channel.store.base import Channel
 from seeker.catalog.images import DockerImages
 from seeker.errors import SeekerError, ServiceUnavailable
@@ -162,28 +161,3 @@ def _engine_of(entry: GiverEntry) -> Probe:
         return float(answer.latency_ms)
 
     return probe
-
-
-SERVICES = web.AppKey("services", Services)
-
-
-def add_diagnostics_route(app: web.Application, services: Services) -> None:
-    app[SERVICES] = services
-    app.router.add_get("/diagnostics", diagnostics)
-
-
-async def diagnostics(request: web.Request) -> web.Response:
-    """`{"ok", "checks": [{"name", "kind", "ok", "latency_ms", "error"}]}`: 200 whenever
-    the checks ran, whatever they found."""
-    checks = await request.app[SERVICES].diagnose()
-    return json_response({"ok": all(c.ok for c in checks), "checks": [c.to_wire() for c in checks]})
-
-
-def add_liveness_route(app: web.Application, leading: Callable[[], bool]) -> web.AbstractRoute:
-    """`GET /healthz`: 200 `{"status": "ok", "role": "leader"|"standby"}` while the
-    process serves; anyone may ask. Returns the route."""
-
-    async def healthz(request: web.Request) -> web.Response:
-        return json_response({"status": "ok", "role": "leader" if leading() else "standby"})
-
-    return app.router.add_get("/healthz", healthz)

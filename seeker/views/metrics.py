@@ -10,17 +10,14 @@ Prometheus' `rate()` expects. docs/operations.md lists every metric.
 
 from collections.abc import Callable, Iterator
 
-from aiohttp import web
-from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.registry import Collector
 
 from seeker.grid.coordinator import Coordinator
 from seeker.grid.registry import GiverRegistry
 from seeker.work.jobs import JobStatus
 
 KEY_STATES = ("pending", "leased", "done", "failed")
-REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 
 
 class SeekerCollector(Collector):
@@ -109,23 +106,3 @@ class SeekerCollector(Collector):
         yield statuses
         yield keys
         yield per_job
-
-
-def add_metrics_route(
-    app: web.Application,
-    coordinator: Coordinator,
-    givers: GiverRegistry,
-    leading: Callable[[], bool],
-) -> None:
-    """`GET /metrics` on `app`, over a registry of its own."""
-    registry = CollectorRegistry()
-    registry.register(SeekerCollector(coordinator, givers, leading))
-    app[REGISTRY] = registry
-    app.router.add_get("/metrics", metrics)
-
-
-async def metrics(request: web.Request) -> web.Response:
-    """The metrics in the format the scraper asks for (Prometheus' text format by
-    default, OpenMetrics on request)."""
-    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
-    return web.Response(body=encode(request.app[REGISTRY]), headers={"Content-Type": content_type})

@@ -1,4 +1,5 @@
-"""What the admin pages read and act on: the same objects the JSON API uses."""
+"""The Seeker's parts as the JSON API's routes and the admin pages reach them: one
+object under one app key."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,28 +11,35 @@ from seeker.catalog.store import Catalog
 from seeker.config import SeekerConfig
 from seeker.grid.admission import Admissions
 from seeker.grid.coordinator import Coordinator
+from seeker.grid.sessions import Sessions
 from seeker.schedules.firing import PeriodicJobs
 from seeker.state.base import Leader
 from seeker.views.health import Services
 
 
 @dataclass(frozen=True, slots=True)
-class Console:
-    """The Seeker's parts behind the pages. `leader()` is None while this Seeker
-    leads, else who does; `services` are what its diagnostics check."""
+class Parts:
+    """What the routes and pages act on. `leader()` is None while this Seeker leads,
+    else who does; `services` are what its diagnostics check."""
 
     config: SeekerConfig
     coordinator: Coordinator
+    sessions: Sessions
     admissions: Admissions
     catalog: Catalog
     periodic: PeriodicJobs
-    leader: Callable[[], Leader | None]
     operators: Operators
     services: Services
+    leader: Callable[[], Leader | None]
+
+    def leading(self) -> bool:
+        return self.leader() is None
 
 
-CONSOLE = web.AppKey("console", Console)
+PARTS = web.AppKey("parts", Parts)
 
 
-def console(request: web.Request) -> Console:
-    return request.app[CONSOLE]
+def parts(request: web.Request) -> Parts:
+    """The parts of the Seeker serving `request`, from its app or an app it is
+    mounted in."""
+    return request.config_dict[PARTS]
