@@ -22,6 +22,7 @@ from conftest import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, run
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.errors import StateUnavailable
+from seeker.grid import actions
 from seeker.schedules import firing
 from seeker.schedules.model import Due, stamp
 from seeker.views.display import moment
@@ -270,7 +271,7 @@ async def test_ticks_missed_while_no_seeker_led_fire_once_and_are_recorded_toget
 async def test_a_tick_that_cannot_be_made_for_now_is_tried_again_and_holds_up_no_other(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    made = firing.create_job
+    made = actions.create_job
     tries: list[str] = []
 
     async def store_down_once(keys: Any, spec: Any, **options: Any) -> Any:
@@ -279,7 +280,7 @@ async def test_a_tick_that_cannot_be_made_for_now_is_tried_again_and_holds_up_no
             raise StateUnavailable("the state store is unreachable", url="sqlite:///state")
         return await made(keys, spec, **options)
 
-    monkeypatch.setattr(firing, "create_job", store_down_once)
+    monkeypatch.setattr(actions, "create_job", store_down_once)
     clock = ManualClock(T0)
     async with running(Seeker(config(tmp_path / "s"), clock=clock), clock) as api:
         flaky = await api.add(name="flaky", every_s=HOUR_S, job={**JOB, "name": "flaky"})

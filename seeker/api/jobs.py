@@ -19,8 +19,7 @@ from channel.wire import canonical
 from seeker.api.parts import parts
 from seeker.errors import InvalidJob, InvalidQuery, InvalidState
 from seeker.grid import actions
-from seeker.work.intake import create_job
-from seeker.work.spec import MAX_PRIORITY, parse_job
+from seeker.work.spec import MAX_PRIORITY
 from seeker.work.statefile import dump_state, load_state
 
 log = logging.getLogger(__name__)
@@ -71,19 +70,16 @@ async def submit_job(request: web.Request) -> web.Response:
         keys_part = await reader.next()
     if not isinstance(keys_part, BodyPartReader) or keys_part.name != "keys":
         raise InvalidJob("a multipart submission needs a 'keys' part after the 'job' part")
-    if isinstance(fields, dict):
-        fields = await seeker.catalog.resolve(fields)
-    spec = parse_job(fields, keys_file=True)
+    spec = await actions.job_spec(seeker.catalog, fields, keys_file=True)
     path = config.scratch_dir / f"upload-{uuid.uuid4().hex}.keys"
     try:
         with _multipart_errors():
             await _save(keys_part, path)
-        job = await create_job(
-            coordinator.keys, spec, scratch_dir=config.scratch_dir, keys_file=path
+        job = await actions.make_job(
+            coordinator, spec, scratch_dir=config.scratch_dir, keys_file=path
         )
     finally:
         await asyncio.to_thread(path.unlink, missing_ok=True)
-    coordinator.wake()
     return json_response(coordinator.job_view(job), status=201)
 
 

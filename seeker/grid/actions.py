@@ -13,7 +13,7 @@ from seeker.grid.admission import Admissions
 from seeker.grid.coordinator import Coordinator
 from seeker.work.intake import create_job
 from seeker.work.jobs import Job, JobStatus
-from seeker.work.spec import parse_job
+from seeker.work.spec import JobSpec, parse_job
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +27,34 @@ STATUS_OF_ACTION = {
 async def submit(
     coordinator: Coordinator, catalog: Catalog, body: Any, *, scratch_dir: Path
 ) -> Job:
-    """Create the job a JSON body describes (naming a catalog scraper or its images)."""
+    """Create the job a JSON body describes, its keys in the body."""
+    spec = await job_spec(catalog, body)
+    return await make_job(coordinator, spec, scratch_dir=scratch_dir)
+
+
+async def job_spec(catalog: Catalog, body: Any, *, keys_file: bool = False) -> JobSpec:
+    """What a submission asks for: a JSON body naming a catalog scraper (resolved to
+    its images, its settings checked against its schema) or its images; with
+    `keys_file`, its keys come as a file beside it. InvalidJob names the field."""
     if isinstance(body, dict):
         body = await catalog.resolve(body)
-    job = await create_job(coordinator.keys, parse_job(body), scratch_dir=scratch_dir)
+    return parse_job(body, keys_file=keys_file)
+
+
+async def make_job(
+    coordinator: Coordinator,
+    spec: JobSpec,
+    *,
+    scratch_dir: Path,
+    keys_file: Path | None = None,
+    job_id: str | None = None,
+) -> Job:
+    """Create the job `spec` describes and wake the coordinator: the one way a job is
+    made, whether the API, the admin pages or a schedule's tick asks. With `job_id`
+    (a tick names its job) an existing job of that id is returned as it is."""
+    job = await create_job(
+        coordinator.keys, spec, scratch_dir=scratch_dir, keys_file=keys_file, job_id=job_id
+    )
     coordinator.wake()
     return job
 

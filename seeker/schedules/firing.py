@@ -34,6 +34,7 @@ from seeker.errors import (
     StateUnavailable,
     UnknownSchedule,
 )
+from seeker.grid import actions
 from seeker.grid.coordinator import Coordinator
 from seeker.schedules.model import (
     Due,
@@ -45,7 +46,6 @@ from seeker.schedules.model import (
     schedule_job_spec,
 )
 from seeker.state.base import StateStore
-from seeker.work.intake import create_job
 from seeker.work.jobs import Job
 
 log = logging.getLogger(__name__)
@@ -268,11 +268,12 @@ class PeriodicJobs:
         else:
             try:
                 spec = schedule_job_spec(await self._resolved(schedule.job))
-                await create_job(keys, spec, scratch_dir=self._scratch_dir, job_id=job_id)
+                await actions.make_job(
+                    self._coordinator, spec, scratch_dir=self._scratch_dir, job_id=job_id
+                )
                 outcome, reason = Outcome.CREATED, ""
             except (InvalidSchedule, InvalidJob) as e:
                 outcome, reason = Outcome.FAILED, str(e)
-            self._coordinator.wake()
         made = job_id if outcome is Outcome.CREATED else None
         return Run(schedule.schedule_id, due.tick, outcome, reason, self._clock.now(), made)
 
