@@ -1,6 +1,13 @@
-"""Pick and open a Channel backend from a store URL."""
+"""Pick and open a store from its URL: the Channel's results store here, and the
+Seeker's state store (seeker.state.factory) through the same `from_url`.
 
+As with SQLAlchemy, `sqlite:///data/c.db` is relative to the working directory
+and `sqlite:////var/lib/c.db` is absolute.
+"""
+
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from channel.errors import BadStoreUrl
 from channel.store.base import Channel
@@ -12,27 +19,55 @@ SQLITE_PREFIX = "sqlite:///"
 MONGO_PREFIXES = ("mongodb://", "mongodb+srv://")
 
 
-async def open_channel(url: str, limits: SizeLimits | None = None) -> Channel:
-    """Open the Channel at `url`: `sqlite:///path` or `mongodb://…`.
+class Openable(Protocol):
+    """A store backend: made without I/O, then opened, and closed even half-open."""
 
-    As with SQLAlchemy, `sqlite:///data/c.db` is relative to the working
-    directory and `sqlite:////var/lib/c.db` is absolute.
-    """
-    channel: Channel
+    async def _open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=Openable)
+
+
+async def from_url(
+    url: str,
+    *,
+    sqlite: Callable[[Path], S],
+    mongo: Callable[[str], S],
+    bad_url: Callable[[str, str], Exception],
+) -> S:
+    """Open the store at `url` with the backend its scheme names: `sqlite(path)` for
+    `sqlite:///PATH`, `mongo(url)` for `mongodb://…`; `bad_url(url, why)` is raised
+    for any other. A store that fails to open is closed before the error goes on."""
     if url.startswith(SQLITE_PREFIX):
         path = url.removeprefix(SQLITE_PREFIX)
         if not path:
-            raise BadStoreUrl(url, "no file path after sqlite:///")
-        channel = SqliteChannel(Path(path))
+            raise bad_url(url, "no file path after sqlite:///")
+        store = sqlite(Path(path))
     elif url.startswith(MONGO_PREFIXES):
-        channel = MongoChannel(url)
+        store = mongo(url)
     else:
-        raise BadStoreUrl(url, "expected sqlite:///PATH or mongodb://HOST/DATABASE")
-    if limits is not None:
-        channel.limits = limits
+        raise bad_url(url, "expected sqlite:///PATH or mongodb://HOST/DATABASE")
     try:
-        await channel._open()
+        await store._open()
     except BaseException:
-        await channel.close()
+        await store.close()
         raise
-    return channel
+    return store
+
+
+async def open_channel(url: str, limits: SizeLimits | None = None) -> Channel:
+    """Open the Channel at `url`: `sqlite:///path` or `mongodb://…`."""
+
+    def limited(channel: Channel) -> Channel:
+        if limits is not None:
+            channel.limits = limits
+        return channel
+
+    return await from_url(
+        url,
+        sqlite=lambda path: limited(SqliteChannel(path)),
+        mongo=lambda url: limited(MongoChannel(url)),
+        bad_url=BadStoreUrl,
+    )
