@@ -22,7 +22,7 @@ from giver.errors import GiverError, NotRunning
 from giver.settings import (
     DATA_DIR_NAME,
     ENV_PREFIX,
-    add_flags,
+    add_run_flags,
     build_config,
     data_dir,
     default_data_dir,
@@ -90,7 +90,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help=f"a TOML settings file (env {ENV_PREFIX}CONFIG, default giver.toml in the data dir)",
     )
-    add_flags(run)
+    add_run_flags(run)
     run.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     for name, help_text in (
         ("id", "print this Giver's id and public key"),

@@ -9,13 +9,26 @@ it has one. The file is `--config FILE` (or SEEKGIVE_GIVER_CONFIG), else
 
 import argparse
 import os
-import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from channel.options import (
+    ADDRESS,
+    BYTES,
+    NUMBER,
+    SWITCH,
+    TEXT,
+    TEXTS,
+    WHOLE,
+    Kind,
+    OptionError,
+    Setting,
+    add_flags,
+    read_values,
+    typed,
+)
 from giver.config import GiverConfig
 from giver.errors import ConfigError, ConfigFileError
 from giver.hours import ActiveHours
@@ -23,48 +36,6 @@ from giver.hours import ActiveHours
 ENV_PREFIX = "SEEKGIVE_GIVER_"
 DATA_DIR_NAME = "seekgive-giver"
 CONFIG_FILE = "giver.toml"
-SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?", re.IGNORECASE)
-SIZE_UNITS = {
-    "b": 1,
-    **{f"{p}b": 1000 ** (i + 1) for i, p in enumerate("kmgt")},
-    **{f"{p}ib": 1024 ** (i + 1) for i, p in enumerate("kmgt")},
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Kind:
-    """A kind of value: `what` it must be (for errors), how to read it from TOML, and
-    from text (a flag or variable; for `many` kinds a list of items, which the
-    environment separates with commas). Readers raise ValueError saying what is wrong."""
-
-    what: str
-    from_toml: Callable[[Any], Any]
-    from_text: Callable[[Any], Any]
-    many: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Setting:
-    """One setting: `key` in the TOML file (SEEKGIVE_GIVER_<KEY> in the environment),
-    the GiverConfig `field` it sets (the key if empty), and its `flag` if any."""
-
-    key: str
-    kind: Kind
-    field: str = ""
-    flag: str = ""
-    help: str = ""
-
-    @property
-    def env(self) -> str:
-        return ENV_PREFIX + self.key.upper()
-
-
-def parse_size(text: str) -> int:
-    """Bytes in "4GiB", "512MiB", "2GB" or "1048576"."""
-    match = SIZE.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"{text!r} is not a size such as 512MiB or 4GiB")
-    return int(float(match[1]) * SIZE_UNITS[(match[2] or "b").lower()])
 
 
 def parse_labels(items: Sequence[str]) -> dict[str, str]:
@@ -81,71 +52,16 @@ def parse_labels(items: Sequence[str]) -> dict[str, str]:
     return labels
 
 
-def parse_address(text: str) -> tuple[str, int]:
-    """("10.0.0.2", 7777) from "10.0.0.2:7777" ("[::1]:7777" for IPv6)."""
-    host, colon, port = text.strip().rpartition(":")
-    if not colon or not host or not port.isdigit():
-        raise ValueError(f"{text!r} is not HOST:PORT")
-    return host.strip("[]"), int(port)
-
-
-def _switch_from_toml(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"must be true or false, got {value!r}")
-    return value
-
-
-def _switch_from_text(value: str | bool) -> bool:
-    """A flag given (True), or an environment variable's 1/true/yes or 0/false/no."""
-    if isinstance(value, bool):
-        return value
-    text = value.strip().lower()
-    if text not in ("1", "true", "yes", "0", "false", "no"):
-        raise ValueError(f"must be 1, true, yes, 0, false or no, got {value!r}")
-    return text in ("1", "true", "yes")
-
-
-def _typed(kinds: type | tuple[type, ...], what: str) -> Callable[[Any], Any]:
-    def check(value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, kinds):
-            raise ValueError(f"must be {what}, got {value!r}")
-        return value
-
-    return check
-
-
-def _text_as(convert: Callable[[str], Any], what: str) -> Callable[[str], Any]:
-    def read(text: str) -> Any:
-        try:
-            return convert(text.strip())
-        except ValueError as e:
-            raise ValueError(f"must be {what}, got {text!r}") from e
-
-    return read
-
-
-def _size_from_toml(value: Any) -> int:
-    return parse_size(value) if isinstance(value, str) else _typed(int, "a size")(value)
-
-
 def _hours_from_toml(value: Any) -> tuple[ActiveHours, ...]:
-    windows = _typed(list, 'a list of "HH:MM-HH:MM" strings')(value)
-    return tuple(ActiveHours.parse(_typed(str, '"HH:MM-HH:MM"')(w)) for w in windows)
+    windows = typed(list, 'a list of "HH:MM-HH:MM" strings')(value)
+    return tuple(ActiveHours.parse(typed(str, '"HH:MM-HH:MM"')(w)) for w in windows)
 
 
 def _labels_from_toml(value: Any) -> dict[str, str]:
-    table = _typed(dict, "a table of NAME = VALUE strings")(value)
-    return {name: _typed(str, f"a string (label {name})")(v) for name, v in table.items()}
+    table = typed(dict, "a table of NAME = VALUE strings")(value)
+    return {name: typed(str, f"a string (label {name})")(v) for name, v in table.items()}
 
 
-TEXT = Kind("a string", _typed(str, "a string"), str)
-WHOLE = Kind("a whole number", _typed(int, "a whole number"), _text_as(int, "a whole number"))
-NUMBER = Kind(
-    "a number",
-    lambda v: float(_typed((int, float), "a number")(v)),
-    _text_as(float, "a number"),
-)
-BYTES = Kind("a size", _size_from_toml, parse_size)
 HOURS = Kind(
     'a list of "HH:MM-HH:MM"',
     _hours_from_toml,
@@ -153,14 +69,6 @@ HOURS = Kind(
     many=True,
 )
 LABELS = Kind("a table of labels", _labels_from_toml, parse_labels, many=True)
-SWITCH = Kind("true or false", _switch_from_toml, _switch_from_text)
-ADDRESS = Kind("HOST:PORT", lambda v: parse_address(_typed(str, "HOST:PORT")(v)), parse_address)
-TEXTS = Kind(
-    "a list of strings",
-    lambda v: tuple(_typed(str, "a string")(i) for i in _typed(list, "a list of strings")(v)),
-    lambda items: tuple(i.strip() for i in items),
-    many=True,
-)
 
 SETTINGS = (
     Setting("seeker", TEXT, "seeker_url", "--seeker", "the Seeker's URL, e.g. http://seeker:8765"),
@@ -275,21 +183,9 @@ def data_dir(args: argparse.Namespace, environ: Mapping[str, str]) -> Path | Non
     return Path(chosen).expanduser().resolve() if chosen else None
 
 
-def add_flags(run: argparse.ArgumentParser) -> None:
+def add_run_flags(run: argparse.ArgumentParser) -> None:
     """The flags of `giver run` for every setting that has one."""
-    for setting in SETTINGS:
-        if not setting.flag:
-            continue
-        help = f"{setting.help} (env {setting.env}, file key {setting.key})"
-        if setting.kind is SWITCH:
-            run.add_argument(
-                setting.flag, dest=setting.key, action="store_const", const=True, help=help
-            )
-        else:
-            action = "append" if setting.kind.many else "store"
-            run.add_argument(
-                setting.flag, dest=setting.key, action=action, metavar="VALUE", help=help
-            )
+    add_flags(run, SETTINGS, lambda s: f"env {s.env(ENV_PREFIX)}, file key {s.key}")
 
 
 def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> GiverConfig:
@@ -304,11 +200,12 @@ def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> GiverC
             raise ConfigFileError(file, DATA_DIR_KEY, str(e)) from e
         # Relative to the file, not to wherever `giver run` was started.
         chosen_dir = (file.parent / Path(value).expanduser()).resolve()
-    values: dict[str, Any] = {}
-    for setting in SETTINGS:
-        found = _value(setting, args, environ, table, file)
-        if found is not None:
-            values[setting.field or setting.key] = found
+    try:
+        values = read_values(SETTINGS, ENV_PREFIX, args, environ, table)
+    except OptionError as e:
+        if file is not None and e.source in table:
+            raise ConfigFileError(file, e.source, str(e)) from e
+        raise ConfigError(e.source, str(e)) from e
     _check_mode(values, file)
     return GiverConfig(
         seeker_url=values.pop("seeker_url", ""),
@@ -360,33 +257,3 @@ def read_file(file: Path) -> dict[str, Any]:
         if key not in known:
             raise ConfigFileError(file, key, f"unknown setting (known: {', '.join(known)})")
     return table
-
-
-def _value(
-    setting: Setting,
-    args: argparse.Namespace,
-    environ: Mapping[str, str],
-    table: Mapping[str, Any],
-    file: Path | None,
-) -> Any:
-    """The setting's value from the first source that has it, or None."""
-    kind = setting.kind
-    flag_value = getattr(args, setting.key, None) if setting.flag else None
-    env_value = environ.get(setting.env, "").strip()
-    try:
-        if flag_value is not None:
-            source = setting.flag
-            return kind.from_text(flag_value)
-        if env_value:
-            source = setting.env
-            if kind.many:
-                return kind.from_text([i for i in env_value.split(",") if i.strip()])
-            return kind.from_text(env_value)
-        if setting.key in table:
-            source = setting.key
-            return kind.from_toml(table[setting.key])
-    except ValueError as e:
-        if source == setting.key and file is not None:
-            raise ConfigFileError(file, setting.key, str(e)) from e
-        raise ConfigError(source, str(e)) from e
-    return None

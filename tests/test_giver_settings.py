@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from channel.options import parse_size
 from channel.wire.identity import Identity
 from channel.wire.models import Capabilities, Limits
 from giver.capacity import Caps
@@ -13,7 +14,7 @@ from giver.cli import parser
 from giver.config import GiverConfig
 from giver.errors import ConfigError, ConfigFileError
 from giver.hours import ActiveHours, outside
-from giver.settings import SETTINGS, build_config, parse_size
+from giver.settings import SETTINGS, build_config
 
 GIB, MIB = 2**30, 2**20
 
