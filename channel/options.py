@@ -14,6 +14,7 @@ import argparse
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?", re.IGNORECASE)
@@ -49,7 +50,8 @@ class Kind:
 class Setting:
     """One setting: `key` in the settings file (PREFIX<KEY> in the environment), the
     config `field` it sets (the key if empty), and its `flag` if any. A switch's flag
-    sets `flag_sets` (False for a `--no-…` flag); `metavar` names a flag's value."""
+    sets `flag_sets` (False for a `--no-…` flag); `metavar` names a flag's value
+    (argparse's default when empty)."""
 
     key: str
     kind: Kind
@@ -57,7 +59,7 @@ class Setting:
     flag: str = ""
     help: str = ""
     flag_sets: bool = True
-    metavar: str = "VALUE"
+    metavar: str = ""
 
     def env(self, prefix: str) -> str:
         return prefix + self.key.upper()
@@ -130,6 +132,7 @@ NUMBER = Kind(
 BYTES = Kind("a size", _size_from_toml, parse_size)
 SWITCH = Kind("true or false", _switch_from_toml, _switch_from_text)
 ADDRESS = Kind("HOST:PORT", lambda v: parse_address(typed(str, "HOST:PORT")(v)), parse_address)
+PATH = Kind("a path", lambda v: Path(typed(str, "a path")(v)), lambda text: Path(text.strip()))
 TEXTS = Kind(
     "a list of strings",
     lambda v: tuple(typed(str, "a string")(i) for i in typed(list, "a list of strings")(v)),
@@ -142,10 +145,13 @@ def add_flags(
     parser: argparse.ArgumentParser,
     settings: Sequence[Setting],
     describe: Callable[[Setting], str],
+    *,
+    metavar: str | None = None,
 ) -> None:
     """A flag for every setting that has one; `describe(setting)` ends its help (where
-    else the value may come from, its default). The flags default to None: a value
-    not given on the command line comes from the other sources."""
+    else the value may come from, its default) and `metavar` names the values of
+    settings that name none. The flags default to None: a value not given on the
+    command line comes from the other sources."""
     for setting in settings:
         if not setting.flag:
             continue
@@ -163,7 +169,7 @@ def add_flags(
                 setting.flag,
                 dest=setting.key,
                 action="append" if setting.kind.many else "store",
-                metavar=setting.metavar,
+                metavar=setting.metavar or metavar,
                 help=help,
             )
 

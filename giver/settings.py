@@ -185,7 +185,9 @@ def data_dir(args: argparse.Namespace, environ: Mapping[str, str]) -> Path | Non
 
 def add_run_flags(run: argparse.ArgumentParser) -> None:
     """The flags of `giver run` for every setting that has one."""
-    add_flags(run, SETTINGS, lambda s: f"env {s.env(ENV_PREFIX)}, file key {s.key}")
+    add_flags(
+        run, SETTINGS, lambda s: f"env {s.env(ENV_PREFIX)}, file key {s.key}", metavar="VALUE"
+    )
 
 
 def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> GiverConfig:

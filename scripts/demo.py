@@ -21,7 +21,7 @@ import demo_site
 
 from channel.wire.references import repository_of
 from seeker.cli.client import SeekerClient
-from seeker.cli.main import progress_line
+from seeker.cli.jobs import progress_line
 from seeker.errors import SeekerError
 
 IMAGE = "seekgive/catalog:1"

@@ -30,7 +30,7 @@ from giver.listener import Listener
 from giver.registration import signed_registration
 from giver.session import Introduction, Session
 from seeker.cli.client import SeekerClient
-from seeker.cli.main import wait_for_job
+from seeker.cli.jobs import wait_for_job
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 

@@ -162,7 +162,7 @@ async def test_tokens_are_issued_listed_and_revoked_and_the_key_is_shown(tmp_pat
         assert (code, err) == (1, "seeker: error: no admission token 'nope'\n")
         code, out, _ = await run(*cli, "id")
         assert seeker.coordinator is not None
-        assert f"seeker key: {seeker.grid.coordinator.identity.public_key}\n" in out
+        assert f"seeker key: {seeker.coordinator.identity.public_key}\n" in out
         code, _, err = await run(*cli, "approve", "gnobody")
         assert code == 1 and "giver gnobody is not waiting for approval" in err
 

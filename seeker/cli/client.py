@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -14,6 +15,20 @@ from channel.wire import canonical
 from seeker.errors import ApiError, SeekerError
 
 EXPORT_CHUNK_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """A kind of token the API issues, lists and revokes alike: under `path`, listed
+    in the answer's `listed` field."""
+
+    path: str
+    listed: str
+
+
+ADMISSION = Tokens("/tokens", "tokens")
+OPERATOR = Tokens("/operator/tokens", "tokens")
+READER = Tokens("/readers", "readers")
 
 
 class SeekerClient:
@@ -108,35 +123,18 @@ class SeekerClient:
     async def identity(self) -> dict[str, Any]:
         return await self._call("GET", "/identity")
 
-    async def issue_token(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._call("POST", "/tokens", body)
+    async def issue_token(self, body: dict[str, Any], kind: Tokens = ADMISSION) -> dict[str, Any]:
+        """A new token of `kind` (admission tokens by default), with its text."""
+        return await self._call("POST", kind.path, body)
 
-    async def tokens(self) -> list[dict[str, Any]]:
-        return (await self._call("GET", "/tokens"))["tokens"]
+    async def tokens(self, kind: Tokens = ADMISSION) -> list[dict[str, Any]]:
+        return (await self._call("GET", kind.path))[kind.listed]
 
-    async def revoke_token(self, token_id: str) -> dict[str, Any]:
-        return await self._call("POST", f"/tokens/{token_id}/revoke", {})
-
-    async def issue_operator_token(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._call("POST", "/operator/tokens", body)
-
-    async def operator_tokens(self) -> list[dict[str, Any]]:
-        return (await self._call("GET", "/operator/tokens"))["tokens"]
-
-    async def revoke_operator_token(self, token_id: str) -> dict[str, Any]:
-        return await self._call("POST", f"/operator/tokens/{token_id}/revoke", {})
+    async def revoke_token(self, token_id: str, kind: Tokens = ADMISSION) -> dict[str, Any]:
+        return await self._call("POST", f"{kind.path}/{token_id}/revoke", {})
 
     async def set_password(self, password: str) -> dict[str, Any]:
         return await self._call("PUT", "/operator/password", {"password": password})
-
-    async def issue_reader(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._call("POST", "/readers", body)
-
-    async def readers(self) -> list[dict[str, Any]]:
-        return (await self._call("GET", "/readers"))["readers"]
-
-    async def revoke_reader(self, token_id: str) -> dict[str, Any]:
-        return await self._call("POST", f"/readers/{token_id}/revoke", {})
 
     async def add_scraper(self, image: str) -> dict[str, Any]:
         return await self._call("POST", "/scrapers", {"image": image})

@@ -13,7 +13,7 @@ from seeker.errors import SeekerError
 from seeker.views.display import DURATION_UNITS_S, duration_s, moment, print_list
 
 
-def add_schedule_commands(commands: Any, url: dict[str, Any]) -> None:
+def add_commands(commands: Any, url: dict[str, Any]) -> None:
     """`seeker schedule add|list|show|pause|resume|remove`."""
     schedule = commands.add_parser(
         "schedule", help="periodic jobs: a job made again at every tick of an interval or cron"

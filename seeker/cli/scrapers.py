@@ -7,7 +7,7 @@ from seeker.catalog.forms import describe
 from seeker.cli.client import SeekerClient
 
 
-def add_scraper_commands(commands: Any, url: dict[str, Any]) -> None:
+def add_commands(commands: Any, url: dict[str, Any]) -> None:
     """Add `seeker scrapers add|list|show|remove` to the `seeker` subcommands."""
     scrapers = commands.add_parser("scrapers", help="the catalog of scraper images")
     scraper_commands = scrapers.add_subparsers(dest="scrapers_command", required=True)

@@ -1,0 +1,171 @@
+"""`seeker run`: the Seeker daemon, with its options read from one table.
+
+Every option is one `Setting` in SETTINGS: its flag, its environment variable
+(SEEKGIVE_SEEKER_<KEY>) and the SeekerConfig field it sets. A value comes from
+the flag, else the variable, else SeekerConfig's default, which the flag's help
+shows; no default is written twice.
+"""
+
+import argparse
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from channel.lifecycle import run_until_signal
+from channel.options import (
+    NUMBER,
+    PATH,
+    SWITCH,
+    TEXT,
+    TEXTS,
+    WHOLE,
+    OptionError,
+    Setting,
+    add_flags,
+    read_values,
+)
+from seeker.config import SeekerConfig
+from seeker.daemon import Seeker
+from seeker.errors import ConfigError, SeekerError
+
+ENV_PREFIX = "SEEKGIVE_SEEKER_"
+SETTINGS = (
+    Setting("host", TEXT, flag="--host", help="address to listen on"),
+    Setting("port", WHOLE, flag="--port", help="port"),
+    Setting("data_dir", PATH, flag="--data-dir", help="where the default SQLite stores live"),
+    Setting(
+        "store",
+        TEXT,
+        "store_url",
+        "--store",
+        "results store URL: sqlite:///PATH or mongodb://HOST/DB "
+        "(default: a SQLite file in the data dir)",
+    ),
+    Setting(
+        "state",
+        TEXT,
+        "state_url",
+        "--state",
+        "the Seeker's own state store: sqlite:///PATH or mongodb://HOST/DB "
+        "(default: a SQLite file in the data dir)",
+    ),
+    Setting(
+        "channel_url",
+        TEXT,
+        flag="--channel-url",
+        help="Channel URL Givers post to (default: this Seeker's /channel)",
+    ),
+    Setting(
+        "purge_after",
+        WHOLE,
+        flag="--purge-after",
+        metavar="N",
+        help="purge a Giver after N failed contacts in a row",
+    ),
+    Setting(
+        "lease_grace_s",
+        NUMBER,
+        flag="--lease-grace-s",
+        help="a lease lapses this long after its task's time limit",
+    ),
+    Setting(
+        "leader_lease_s",
+        NUMBER,
+        flag="--leader-lease-s",
+        help="with Seekers sharing a MongoDB state store: how long the leader's lease "
+        "lasts unrenewed, so how soon another takes over",
+    ),
+    Setting(
+        "public_url",
+        TEXT,
+        flag="--public-url",
+        help="where others reach this Seeker, for Seekers standing by to name "
+        "(default the address it listens on)",
+    ),
+    Setting(
+        "discover",
+        SWITCH,
+        flag="--discover",
+        help="find Givers in LAN mode over mDNS and dial them (listen with --host 0.0.0.0 "
+        "or an address they reach, so they can post results)",
+    ),
+    Setting(
+        "discover_interfaces",
+        TEXTS,
+        flag="--discover-interface",
+        metavar="IP",
+        help="with --discover: browse on the interface with this address only; repeatable "
+        "(default all)",
+    ),
+    Setting(
+        "open_registration",
+        SWITCH,
+        flag="--open-registration",
+        help="admit every Giver that registers, without a token or approval "
+        "(for a demo on one machine; never on a network others reach)",
+    ),
+    Setting(
+        "operator_token_file",
+        PATH,
+        flag="--operator-token-file",
+        help="a file holding a fixed operator token (a deployment secret, say), accepted "
+        "besides the tokens issued with `seeker operator token issue`",
+    ),
+    Setting(
+        "tail_copies",
+        SWITCH,
+        flag="--no-tail-copies",
+        flag_sets=False,
+        help="never copy a slow Giver's block near the end of a job",
+    ),
+)
+# Settings that are no SeekerConfig field: read here, then turned into one.
+TOKEN_FILE = "operator_token_file"
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(SeekerConfig)}
+
+
+def add_commands(commands: Any, url: dict[str, Any]) -> None:
+    run = commands.add_parser("run", help="run the Seeker daemon")
+    add_flags(run, SETTINGS, _describe)
+    run.set_defaults(action=_run)
+
+
+def _describe(setting: Setting) -> str:
+    """Where else the setting's value may come from, and its default if it reads as one."""
+    env = f"env {setting.env(ENV_PREFIX)}"
+    default = _DEFAULTS.get(setting.field or setting.key)
+    if setting.kind is SWITCH or default in (None, "", ()):
+        return env
+    return f"{env}; default {default}"
+
+
+def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> SeekerConfig:
+    """The daemon's settings: flags first, then the environment, then SeekerConfig's
+    defaults."""
+    try:
+        values = read_values(SETTINGS, ENV_PREFIX, args, environ, {})
+    except OptionError as e:
+        raise ConfigError(e.source, str(e)) from e
+    if values.get("discover_interfaces") and not values.get("discover"):
+        raise SeekerError("--discover-interface goes with --discover")
+    token_file = values.pop(TOKEN_FILE, None)
+    return SeekerConfig(**values, operator_token=_fixed_token(token_file))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    await run_until_signal(Seeker(build_config(args, os.environ)))
+    return 0
+
+
+def _fixed_token(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        token = path.read_text().strip()
+    except OSError as e:
+        raise SeekerError(f"cannot read the operator token from {path}: {e.strerror}") from e
+    if not token:
+        raise SeekerError(f"{path} holds no operator token")
+    return token
