@@ -16,10 +16,11 @@ from channel.errors import InvalidResult, ResultConflict, UnknownJob, WireError
 from channel.store.batching import Batcher
 from channel.store.datasets import DatasetStore
 from channel.store.ingest import Inflater, Intake, SizeLimits, header_line, inflate, without_capture
-from channel.store.readers import Reader, new_token, token_hash, token_id_of
+from channel.store.readers import Reader, new_reader_token, token_id_of
 from channel.wire import canonical
 from channel.wire.models import Ack, Result
 from channel.wire.signing import verify_signature
+from channel.wire.tokens import TokenRequest, check_request, digest
 
 PAGE_LIMIT = 1000
 # On a store where writers take a number and insert it later (MongoDB), a page
@@ -108,12 +109,11 @@ class Channel(DatasetStore):
         """A new reader token (shown only now) and what it may do."""
         if not (jobs or datasets or upload):
             raise WireError("a reader token must name a job or a dataset, or allow uploads")
-        if expires_in_s is not None and expires_in_s <= 0:
-            raise WireError("expires_in_s must be above 0")
-        token, now = new_token(), time.time()
-        digest = token_hash(token)
+        check_request(TokenRequest(label, expires_in_s))
+        token, now = new_reader_token(), time.time()
+        hashed = digest(token)
         reader = Reader(
-            token_id=token_id_of(digest),
+            token_id=token_id_of(hashed),
             label=label,
             jobs=jobs,
             datasets=datasets,
@@ -121,12 +121,12 @@ class Channel(DatasetStore):
             created_at=now,
             expires_at=None if expires_in_s is None else now + expires_in_s,
         )
-        await self._put_reader(digest, reader)
+        await self._put_reader(hashed, reader)
         return token, reader
 
     async def reader(self, token: str) -> Reader | None:
         """The reader a token belongs to, while it is neither revoked nor expired."""
-        reader = await self._reader(token_hash(token))
+        reader = await self._reader(digest(token))
         return reader if reader is not None and reader.valid(time.time()) else None
 
     async def readers(self) -> list[Reader]:

@@ -5,12 +5,11 @@ Its scope names jobs and datasets (`*` for all) and whether it may upload
 datasets; a token that may upload may read what it uploaded.
 """
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from channel.errors import WireError
+from channel.wire.tokens import secret
 
 TOKEN_PREFIX = "sgr_"
 ALL = "*"
@@ -18,12 +17,9 @@ MAX_SCOPE_NAMES = 1000
 MAX_NAME_CHARS = 200
 
 
-def new_token() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def new_reader_token() -> str:
+    """A reader token: the prefix and a secret (its id is derived from its digest)."""
+    return TOKEN_PREFIX + secret()
 
 
 def token_id_of(digest: str) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 
 from channel.errors import WireError
 from channel.wire import canonical
+from channel.wire.tokens import TokenRequest, check_request, digest, new_token
 from seeker.access.logins import LoginLimiter
 from seeker.errors import InvalidOperatorRequest, LoginRefused, UnknownOperatorToken
 from seeker.state.base import Doc, StateStore
@@ -35,7 +36,6 @@ from seeker.state.base import Doc, StateStore
 log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "sgo"
-MAX_LABEL_CHARS = 200
 MIN_PASSWORD_CHARS = 12
 MAX_PASSWORD_CHARS = 1024
 # Credentials read from the store are trusted this long, so a token revoked on
@@ -66,7 +66,7 @@ class Operators:
 
     def __init__(self, store: StateStore, *, fixed_token: str = "") -> None:
         self._store = store
-        self._fixed_hash = _hash(fixed_token) if fixed_token else ""
+        self._fixed_hash = digest(fixed_token) if fixed_token else ""
         self._doc: Doc | None = None
         self._read_at = float("-inf")
         self.limiter = LoginLimiter()
@@ -111,26 +111,18 @@ class Operators:
         self, now: float, *, label: str, expires_in_s: float | None
     ) -> tuple[str, dict[str, Any]]:
         """A new operator token: its text (shown once, never stored) and its view."""
-        if len(label) > MAX_LABEL_CHARS or "\n" in label:
-            raise InvalidOperatorRequest(
-                f"label must be one line of at most {MAX_LABEL_CHARS} characters", field="label"
-            )
-        if expires_in_s is not None and not expires_in_s > 0:
-            raise InvalidOperatorRequest(
-                f"expires_in_s must be positive, got {expires_in_s}", field="expires_in_s"
-            )
-        token_id, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
-        token = f"{TOKEN_PREFIX}_{token_id}_{secret}"
+        check_request(TokenRequest(label, expires_in_s), error=InvalidOperatorRequest)
+        token = new_token(TOKEN_PREFIX)
         entry = {
-            "token_id": token_id,
-            "hash": _hash(token),
+            "token_id": token.token_id,
+            "hash": digest(token.text),
             "label": label,
             "created_at": now,
             "expires_at": None if expires_in_s is None else now + expires_in_s,
         }
         await self._change(now, lambda doc: {**doc, "tokens": [*doc["tokens"], entry]})
-        log.info("operator token %s issued (%s)", token_id, label or "no label")
-        return token, _token_view(entry, now)
+        log.info("operator token %s issued (%s)", token.token_id, label or "no label")
+        return token.text, _token_view(entry, now)
 
     async def tokens(self, now: float) -> list[dict[str, Any]]:
         doc = await self._current(now)
@@ -158,8 +150,8 @@ class Operators:
             )
         salt = secrets.token_bytes(16)
         async with self._hashing:
-            digest = await asyncio.to_thread(_scrypt, password, salt, _SCRYPT)
-        hashed = {**_SCRYPT, "salt": salt.hex(), "hash": digest.hex()}
+            scrypted = await asyncio.to_thread(_scrypt, password, salt, _SCRYPT)
+        hashed = {**_SCRYPT, "salt": salt.hex(), "hash": scrypted.hex()}
         await self._change(
             now, lambda doc: {**doc, "password": hashed, "generation": doc["generation"] + 1}
         )
@@ -167,7 +159,7 @@ class Operators:
 
     async def bearer(self, token: str, now: float) -> Operator | None:
         """The operator an `Authorization: Bearer` token stands for, or None."""
-        hashed = _hash(token)
+        hashed = digest(token)
         if self._fixed_hash and hmac.compare_digest(hashed, self._fixed_hash):
             return Operator("fixed token")
         entry = _live_token(await self._current(now), hashed, now)
@@ -230,8 +222,10 @@ class Operators:
             return False
         params = {k: stored[k] for k in _SCRYPT}
         async with self._hashing:
-            digest = await asyncio.to_thread(_scrypt, given, bytes.fromhex(stored["salt"]), params)
-        return hmac.compare_digest(digest.hex(), stored["hash"])
+            scrypted = await asyncio.to_thread(
+                _scrypt, given, bytes.fromhex(stored["salt"]), params
+            )
+        return hmac.compare_digest(scrypted.hex(), stored["hash"])
 
 
 def _new_doc() -> Doc:
@@ -242,10 +236,6 @@ def _new_doc() -> Doc:
         "tokens": [],
         "session_key": secrets.token_hex(32),
     }
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _scrypt(password: str, salt: bytes, params: dict[str, int]) -> bytes:

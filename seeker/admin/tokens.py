@@ -5,11 +5,12 @@ import time
 
 from aiohttp import web
 
+from channel.wire.tokens import MAX_LABEL_CHARS
 from seeker.admin.flash import act
 from seeker.admin.render import page
 from seeker.api.parts import parts
 from seeker.errors import InvalidForm, InvalidTokenRequest
-from seeker.grid.admission import MAX_LABEL_CHARS, token_view
+from seeker.grid.admission import token_view
 
 # How long a new token stays valid, as offered on the page ("" for ever).
 EXPIRY_CHOICES_S = {"3600": "1 hour", "86400": "1 day", "604800": "7 days", "": "never"}

@@ -5,6 +5,7 @@ import time
 from aiohttp import web
 
 from channel.jsonweb import json_response, read_json
+from channel.wire.tokens import read_request
 from seeker.access.auth import operator_of
 from seeker.api.parts import parts
 from seeker.errors import InvalidOperatorRequest
@@ -31,22 +32,14 @@ async def list_tokens(request: web.Request) -> web.Response:
 async def issue_token(request: web.Request) -> web.Response:
     """A new operator token: `{"label"?, "expires_in_s"?}`; the answer holds the
     token itself, which is never shown again."""
-    body = await read_json(request)
-    if not isinstance(body, dict) or set(body) - {"label", "expires_in_s"}:
-        raise InvalidOperatorRequest(
-            "a token request is an object with label and expires_in_s, each optional"
-        )
-    label, expires_in_s = body.get("label", ""), body.get("expires_in_s")
-    if not isinstance(label, str):
-        raise InvalidOperatorRequest("label must be a string", field="label")
-    if expires_in_s is not None and (
-        isinstance(expires_in_s, bool) or not isinstance(expires_in_s, int | float)
-    ):
-        raise InvalidOperatorRequest(
-            "expires_in_s must be a number of seconds", field="expires_in_s"
-        )
+    asked = read_request(
+        await read_json(request),
+        what="token",
+        fields=("label", "expires_in_s"),
+        error=InvalidOperatorRequest,
+    )
     token, view = await parts(request).operators.issue(
-        time.time(), label=label, expires_in_s=expires_in_s
+        time.time(), label=asked.label, expires_in_s=asked.expires_in_s
     )
     return json_response({**view, "token": token}, status=201)
 

@@ -7,10 +7,11 @@ from channel.errors import WireError
 from channel.jsonweb import json_response, read_json
 from channel.store.base import Channel
 from channel.store.readers import scope_names
+from channel.wire.tokens import read_request
 from seeker.api.parts import parts
 from seeker.errors import InvalidTokenRequest, UnknownReader
 
-_FIELDS = {"label", "jobs", "datasets", "upload", "expires_in_s"}
+_FIELDS = ("label", "expires_in_s", "jobs", "datasets", "upload")
 
 
 def add_reader_routes(app: web.Application) -> None:
@@ -27,31 +28,17 @@ async def issue_reader(request: web.Request) -> web.Response:
     """A new reader token: `{"jobs"?, "datasets"?, "upload"?, "label"?,
     "expires_in_s"?}`; the answer holds the token, which is never shown again."""
     body = await read_json(request)
-    if not isinstance(body, dict) or set(body) - _FIELDS:
-        raise InvalidTokenRequest(
-            f"a reader token request is an object with {', '.join(sorted(_FIELDS))}",
-            field="",
-        )
-    label, upload, expires_in_s = (
-        body.get("label", ""),
-        body.get("upload", False),
-        body.get("expires_in_s"),
-    )
-    if not isinstance(label, str):
-        raise InvalidTokenRequest("label must be a string", field="label")
+    asked = read_request(body, what="reader token", fields=_FIELDS, error=InvalidTokenRequest)
+    upload = body.get("upload", False)
     if not isinstance(upload, bool):
         raise InvalidTokenRequest("upload must be true or false", field="upload")
-    if expires_in_s is not None and (
-        isinstance(expires_in_s, bool) or not isinstance(expires_in_s, int | float)
-    ):
-        raise InvalidTokenRequest("expires_in_s must be a number of seconds", field="expires_in_s")
     try:
         token, reader = await _channel(request).issue_reader(
-            label=label,
+            label=asked.label,
             jobs=scope_names(body.get("jobs", []), "jobs"),
             datasets=scope_names(body.get("datasets", []), "datasets"),
             upload=upload,
-            expires_in_s=expires_in_s,
+            expires_in_s=asked.expires_in_s,
         )
     except WireError as e:
         raise InvalidTokenRequest(str(e), field="") from e

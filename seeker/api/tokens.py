@@ -6,6 +6,7 @@ import time
 from aiohttp import web
 
 from channel.jsonweb import json_response, read_json
+from channel.wire.tokens import read_request
 from seeker.api.parts import parts
 from seeker.errors import InvalidTokenRequest
 from seeker.grid.admission import token_view
@@ -20,24 +21,15 @@ def add_token_routes(app: web.Application) -> None:
 async def issue_token(request: web.Request) -> web.Response:
     """A new admission token: `{"label"?, "expires_in_s"?, "uses"?}`; the answer
     holds the token itself, which is never shown again."""
-    body = await read_json(request)
-    if not isinstance(body, dict) or set(body) - {"label", "expires_in_s", "uses"}:
-        raise InvalidTokenRequest(
-            "a token request is an object with label, expires_in_s and uses, each optional",
-            field="",
-        )
-    label, expires_in_s, uses = body.get("label", ""), body.get("expires_in_s"), body.get("uses")
-    if not isinstance(label, str):
-        raise InvalidTokenRequest("label must be a string", field="label")
-    if expires_in_s is not None and (
-        isinstance(expires_in_s, bool) or not isinstance(expires_in_s, int | float)
-    ):
-        raise InvalidTokenRequest("expires_in_s must be a number of seconds", field="expires_in_s")
-    if uses is not None and (isinstance(uses, bool) or not isinstance(uses, int)):
-        raise InvalidTokenRequest("uses must be a whole number", field="uses")
+    asked = read_request(
+        await read_json(request),
+        what="token",
+        fields=("label", "expires_in_s", "uses"),
+        error=InvalidTokenRequest,
+    )
     now = time.time()
     token, doc = await parts(request).admissions.issue(
-        now, label=label, expires_in_s=expires_in_s, uses=uses
+        now, label=asked.label, expires_in_s=asked.expires_in_s, uses=asked.uses
     )
     return json_response({**token_view(doc, now), "token": token}, status=201)
 

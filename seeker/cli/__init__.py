@@ -2,5 +2,6 @@
 the JSON API they share, and the opening of sealed records on export.
 
 May import: seeker.errors, seeker.config, seeker.daemon, seeker.catalog,
-seeker.views, channel.errors, channel.jsonweb, channel.lifecycle, channel.wire.
+seeker.views, channel.errors, channel.jsonweb, channel.lifecycle, channel.options,
+channel.wire.
 """

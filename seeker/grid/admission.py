@@ -12,15 +12,13 @@ secret); pending Givers only in memory, as they keep knocking anyway.
 discovery) goes through.
 """
 
-import hashlib
-import hmac
 import logging
-import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from channel.wire.models import GiverInfo
+from channel.wire.tokens import TokenRequest, check_request, digest, matches, new_token, split_token
 from seeker.errors import (
     GiverIdTaken,
     InvalidTokenRequest,
@@ -34,7 +32,6 @@ from seeker.state.base import Doc, StateStore
 log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "sgt"
-MAX_LABEL_CHARS = 200
 # Pending Givers kept at most; past that the one waiting longest is dropped.
 MAX_PENDING = 1000
 
@@ -79,20 +76,12 @@ class Admissions:
         self, now: float, *, label: str = "", expires_in_s: float | None, uses: int | None
     ) -> tuple[str, Doc]:
         """A new token: the secret text (shown once, never stored) and its document."""
-        if len(label) > MAX_LABEL_CHARS or "\n" in label:
-            raise InvalidTokenRequest(
-                f"label must be one line of at most {MAX_LABEL_CHARS} characters", field="label"
-            )
-        if expires_in_s is not None and not expires_in_s > 0:
-            raise InvalidTokenRequest(
-                f"expires_in_s must be positive, got {expires_in_s}", field="expires_in_s"
-            )
-        if uses is not None and uses < 1:
-            raise InvalidTokenRequest(f"uses must be at least 1, got {uses}", field="uses")
-        token_id, secret = secrets.token_hex(4), secrets.token_urlsafe(24)
+        check_request(TokenRequest(label, expires_in_s, uses), error=InvalidTokenRequest)
+        token = new_token(TOKEN_PREFIX, secret_bytes=24)
+        token_id = token.token_id
         doc = {
             "token_id": token_id,
-            "hash": _hash(secret),
+            "hash": digest(token.secret),
             "label": label,
             "created_at": now,
             "expires_at": None if expires_in_s is None else now + expires_in_s,
@@ -103,7 +92,7 @@ class Admissions:
         }
         await self._store.insert_token(doc)
         log.info("admission token %s issued (%s)", token_id, label or "no label")
-        return f"{TOKEN_PREFIX}_{token_id}_{secret}", doc
+        return token.text, doc
 
     async def tokens(self, now: float) -> list[dict[str, Any]]:
         return [token_view(doc, now) for doc in await self._store.tokens()]
@@ -198,13 +187,13 @@ class Admissions:
 
     async def _use_token(self, token: str, now: float) -> tuple[str, str]:
         """Count one use of `token`: its id, and why it cannot be used ('' if it can)."""
-        prefix, _, rest = token.partition("_")
-        token_id, _, secret = rest.partition("_")
-        if prefix != TOKEN_PREFIX or not token_id or not secret:
+        given = split_token(token, TOKEN_PREFIX)
+        if given is None:
             return "", "it is not a token as `seeker token issue` prints them"
+        token_id = given.token_id
         while True:
             doc = await self._store.token(token_id)
-            if doc is None or not hmac.compare_digest(doc["hash"], _hash(secret)):
+            if doc is None or not matches(doc["hash"], given.secret):
                 return token_id, "it is not a token this Seeker issued"
             problem = _token_problem(doc, now)
             if problem:
@@ -242,7 +231,3 @@ def _token_problem(doc: Doc, now: float) -> str:
         return ""
     uses = f" ({doc['uses']} of {doc['max_uses']} uses)" if state == "used up" else ""
     return f"token {doc['token_id']} is {state}{uses}"
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()

@@ -1,7 +1,8 @@
 """The operator routes in the OpenAPI document: who is asking, operator tokens,
 the password (seeker.api.operator)."""
 
-from seeker.access.operators import MAX_LABEL_CHARS, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
+from channel.wire.tokens import MAX_LABEL_CHARS
+from seeker.access.operators import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 from seeker.api.openapi.shapes import (
     Operation,
     Schema,

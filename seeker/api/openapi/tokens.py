@@ -3,6 +3,7 @@
 (seeker.api.readers)."""
 
 from channel.store.readers import ALL, MAX_NAME_CHARS, MAX_SCOPE_NAMES
+from channel.wire.tokens import MAX_LABEL_CHARS
 from seeker.api.openapi.shapes import (
     Operation,
     Schema,
@@ -17,7 +18,6 @@ from seeker.api.openapi.shapes import (
     string,
     token_operations,
 )
-from seeker.grid.admission import MAX_LABEL_CHARS
 
 TAG = "tokens"
 
