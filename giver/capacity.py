@@ -10,7 +10,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from channel.wire.models import Capabilities, Limits
+from channel.wire.givers import Capabilities
+from channel.wire.models import Limits
 from giver.outputs import MAX_OUTPUT_BYTES
 
 MIB = 2**20

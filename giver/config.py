@@ -9,7 +9,7 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from channel.errors import WireError
-from channel.wire.models import MAX_LABEL_VALUE_CHARS, MAX_LABELS, check_labels
+from channel.wire.givers import MAX_LABEL_VALUE_CHARS, MAX_LABELS, check_labels
 from giver.errors import ConfigError, LabelError
 from giver.hours import ActiveHours
 from giver.images import ImagePolicy

@@ -35,6 +35,7 @@ import aiohttp
 
 from channel.lifecycle import AsyncLifecycle
 from channel.service.client import ChannelClient
+from channel.wire.givers import Capabilities
 from channel.wire.identity import Identity
 from channel.wire.messages import (
     Accept,
@@ -47,7 +48,8 @@ from channel.wire.messages import (
     Refuse,
     Release,
 )
-from channel.wire.models import Capabilities, Result, Task
+from channel.wire.models import Task
+from channel.wire.results import Result
 from giver import execution, pause, status
 from giver.advertiser import Advertiser
 from giver.capacity import Caps
@@ -122,12 +124,6 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
         self._control: ControlServer | None = None
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
-
-    @property
-    def id(self) -> str:
-        if self._identity is None:
-            raise GiverError("the Giver has no identity before start()")
-        return self._identity.id
 
     async def _start(self) -> None:
         """Load the identity, check Docker, then register and dial the Seeker (opening

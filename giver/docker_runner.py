@@ -25,7 +25,8 @@ import requests
 from docker.models.containers import Container
 
 from channel.wire import canonical
-from channel.wire.models import CONTRACT_VERSION, MAX_IMAGES, Task
+from channel.wire.givers import MAX_IMAGES
+from channel.wire.models import CONTRACT_VERSION, Task
 from channel.wire.references import CONTRACT_LABEL
 from giver.errors import DockerError, DockerUnavailable, ImageMissing
 from giver.images import LocalImage
@@ -37,7 +38,7 @@ GIVER_LABEL = "seekgive.giver"
 TASK_LABEL = "seekgive.task"
 FALLBACK_USER = "65534:65534"
 TMPFS = {"/tmp": "rw,noexec,nosuid,nodev,size=64m"}
-LOG_CONFIG = {"type": "json-file", "config": {"max-size": "1m", "max-file": "1"}}
+LOG_CONFIG = docker.types.LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"})
 STDERR_TAIL_LINES = 20
 STDERR_LINE_CHARS = 500
 STOP_WAIT_S = 30
@@ -231,7 +232,7 @@ class DockerRunner:
         except docker.errors.ImageNotFound as e:
             raise ImageMissing(image_id, task_id=task.task_id) from e
         return self._client.containers.create(
-            image.id,
+            image_id,
             name=f"seekgive-{self.giver_id}-{task.task_id}",
             labels={GIVER_LABEL: self.giver_id, TASK_LABEL: task.task_id},
             user=container_user(image.attrs.get("Config", {}).get("User")),

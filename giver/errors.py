@@ -17,7 +17,7 @@ class LabelError(ConfigError):
     """A label breaks the rules labels follow on the wire (lowercase name, one short line)."""
 
     def __init__(self, label: str, message: str) -> None:
-        # `message` comes from channel.wire.models.check_labels and already names the setting.
+        # `message` comes from channel.wire.givers.check_labels and already names the setting.
         GiverError.__init__(self, message)
         self.name = "labels"
         self.label = label

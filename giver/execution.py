@@ -20,7 +20,8 @@ from channel.errors import SealingError, WireError
 from channel.wire import sealing
 from channel.wire.identity import Identity
 from channel.wire.messages import Invalidate, Message
-from channel.wire.models import KeyOutcome, Result, Task
+from channel.wire.models import Task
+from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import sign_result
 from giver import outputs
 from giver.docker_runner import DockerRunner

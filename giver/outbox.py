@@ -17,7 +17,7 @@ from channel.errors import ChannelError, ResultRejected
 from channel.lifecycle import AsyncLifecycle
 from channel.service.client import ChannelClient
 from channel.wire import canonical
-from channel.wire.models import Result
+from channel.wire.results import Result
 from giver.errors import OutboxError
 from giver.retry import Retry
 

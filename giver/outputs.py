@@ -18,11 +18,12 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from channel.errors import WireError
 from channel.wire import canonical
-from channel.wire.models import KeyBlock, KeyOutcome, Task, check_capture
+from channel.wire.models import KeyBlock, Task
+from channel.wire.results import KeyOutcome, check_capture
 from giver.errors import GarbageOutput
 
 RECORDS_FILE = "records.jsonl"
@@ -185,9 +186,13 @@ def read_progress(output_dir: Path) -> tuple[int, int] | None:
     if not isinstance(progress, dict):
         return None
     done, total = progress.get("done"), progress.get("total")
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (done, total)):
+    if not (_count(done) and _count(total)):
         return None
     return done, total
+
+
+def _count(n: object) -> TypeGuard[int]:
+    return isinstance(n, int) and not isinstance(n, bool) and n >= 0
 
 
 def output_overflow(output_dir: Path, max_bytes: int) -> str | None:

@@ -6,7 +6,7 @@ import platform
 from collections.abc import Mapping
 from pathlib import Path
 
-from channel.wire.models import Capabilities
+from channel.wire.givers import Capabilities
 from channel.wire.platforms import platform_arch
 from giver.docker_runner import DockerRunner
 

@@ -16,10 +16,11 @@ from functools import partial
 import aiohttp
 
 from channel.service.client import ChannelClient
+from channel.wire.givers import Capabilities
 from channel.wire.identity import Identity
 from channel.wire.lan import Advert
 from channel.wire.messages import Challenge
-from channel.wire.models import Capabilities, Result
+from channel.wire.results import Result
 from giver.advertiser import Advertiser
 from giver.capacity import Caps
 from giver.config import GiverConfig
@@ -55,9 +56,14 @@ class Registrant:
     _listener: Listener | None
     _advertiser: Advertiser | None
     _serving: "asyncio.Task[None] | None"
-    id: str
     idle_reason: Callable[[], Awaitable[str]]
     _on_delivered: Callable[[Result], None]
+
+    @property
+    def id(self) -> str:
+        if self._identity is None:
+            raise GiverError("the Giver has no identity before start()")
+        return self._identity.id
 
     async def _start_dialling(self) -> None:
         """Register, open the outbox, and dial the Seeker."""

@@ -18,9 +18,10 @@ import aiohttp
 from channel.errors import WireError
 from channel.jsonweb import read_error
 from channel.wire import canonical
+from channel.wire.givers import Capabilities, GiverInfo
 from channel.wire.identity import Identity
 from channel.wire.messages import Registered
-from channel.wire.models import Capabilities, GiverInfo, field_of
+from channel.wire.models import field_of
 from giver.errors import RegistrationRefused, SeekerProtocolError
 from giver.retry import Retry
 

@@ -12,8 +12,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from channel.wire.givers import Capabilities
 from channel.wire.messages import Message, Report
-from channel.wire.models import Capabilities
 from giver.errors import GiverError
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from channel.wire.givers import MAX_LABEL_VALUE_CHARS
 from channel.wire.identity import Identity
-from channel.wire.models import MAX_LABEL_VALUE_CHARS
 from giver import pause, status
 from giver.capacity import Caps
 from giver.config import GiverConfig

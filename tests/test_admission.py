@@ -13,8 +13,8 @@ import pytest
 from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN, issue_token
 
 from channel.wire import canonical, messages
+from channel.wire.givers import Capabilities, GiverInfo
 from channel.wire.identity import Identity
-from channel.wire.models import Capabilities, GiverInfo
 from giver.config import GiverConfig
 from giver.daemon import Giver
 from seeker.config import SeekerConfig

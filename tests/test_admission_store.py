@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from channel.wire.givers import Capabilities, GiverInfo
 from channel.wire.identity import Identity
-from channel.wire.models import Capabilities, GiverInfo
 from seeker.errors import GiverIdTaken, NotAdmitted, NotPending, RegistrationPending, UnknownToken
 from seeker.grid.admission import Admissions
 from seeker.grid.signing import seeker_identity

@@ -1,6 +1,7 @@
 """A block's bookkeeping as pure logic: runs, retries, invalidation, documents."""
 
-from channel.wire.models import KeyBlock, KeyOutcome, Result
+from channel.wire.models import KeyBlock
+from channel.wire.results import KeyOutcome, Result
 from seeker.work.blocks import Block, BlockStatus, Tally
 
 MAX = 3

@@ -24,7 +24,7 @@ from channel.store.ingest import Intake, SizeLimits
 from channel.store.readers import Reader
 from channel.wire import canonical
 from channel.wire.identity import Identity
-from channel.wire.models import KeyOutcome, Result
+from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import sign_result
 from channel.wire.tokens import digest
 

@@ -17,7 +17,7 @@ from channel.service.client import ChannelClient
 from channel.store.base import JobPolicy
 from channel.store.factory import open_channel
 from channel.wire.identity import Identity
-from channel.wire.models import Ack, Result
+from channel.wire.results import Ack, Result
 
 RESULTS = 200
 CLIENTS = 20

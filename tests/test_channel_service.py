@@ -20,7 +20,7 @@ from channel.store.factory import open_channel
 from channel.store.ingest import SizeLimits, result_lines
 from channel.wire import canonical
 from channel.wire.identity import Identity
-from channel.wire.models import KeyOutcome, Result
+from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import sign_result
 
 LIMITS = SizeLimits(result_bytes=3_000_000, record_bytes=1_000_000)

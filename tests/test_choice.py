@@ -1,6 +1,7 @@
 """Choosing among the results of a block's copies: pure logic, then on a block."""
 
-from channel.wire.models import KeyBlock, KeyOutcome, Result
+from channel.wire.models import KeyBlock
+from channel.wire.results import KeyOutcome, Result
 from seeker.work.blocks import Block, Role, Tally
 from seeker.work.choice import Choice, Verdict, Vote, comparison_digest, decide
 

@@ -13,8 +13,10 @@ import pytest
 
 from channel.store.factory import open_channel
 from channel.wire import messages
+from channel.wire.givers import Capabilities, GiverInfo
 from channel.wire.identity import Identity
-from channel.wire.models import Capabilities, GiverInfo, KeyOutcome, Result, Task
+from channel.wire.models import Task
+from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import sign_result
 from seeker.grid.coordinator import STEP_BATCH, Coordinator, Watch
 from seeker.grid.registry import GiverRegistry

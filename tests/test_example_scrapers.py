@@ -22,7 +22,8 @@ import demo_wiki
 import pytest
 from conftest import run_task
 
-from channel.wire.models import KeyBlock, KeyOutcome, Limits, Task
+from channel.wire.models import KeyBlock, Limits, Task
+from channel.wire.results import KeyOutcome
 from giver.docker_runner import DockerRunner
 from giver.outputs import ScraperOutput
 

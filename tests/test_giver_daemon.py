@@ -14,8 +14,8 @@ import pytest
 from conftest import BASE_IMAGE, OPERATOR_HEADERS, OPERATOR_TOKEN, free_port
 
 from channel.wire import canonical
+from channel.wire.givers import GiverInfo
 from channel.wire.messages import Accept, Done, Invalidate, Message, Release, Report
-from channel.wire.models import GiverInfo
 from giver.config import GiverConfig
 from giver.daemon import STOPPING_REASON, Giver
 from giver.docker_runner import GIVER_LABEL

@@ -16,7 +16,7 @@ from channel.service.client import ChannelClient
 from channel.store.base import Channel, JobPolicy
 from channel.store.factory import open_channel
 from channel.wire.identity import Identity
-from channel.wire.models import KeyOutcome, Result
+from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import sign_result
 from giver.outbox import Outbox
 

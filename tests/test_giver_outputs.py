@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from channel.wire.models import KeyBlock, KeyOutcome, Limits, Task
+from channel.wire.models import KeyBlock, Limits, Task
+from channel.wire.results import KeyOutcome
 from giver.errors import GarbageOutput
 from giver.outputs import (
     MAX_OUTPUT_DEPTH,

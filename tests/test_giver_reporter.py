@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from channel.wire.givers import Capabilities
 from channel.wire.messages import Message, Report
-from channel.wire.models import Capabilities
 from giver.errors import DockerError
 from giver.reporter import Reporter
 

@@ -9,8 +9,10 @@ import docker
 import pytest
 from conftest import BASE_IMAGE, containers_of, run_task
 
-from channel.wire.models import MAX_IMAGES, KeyBlock, KeyOutcome, Limits, Task
+from channel.wire.givers import MAX_IMAGES
+from channel.wire.models import KeyBlock, Limits, Task
 from channel.wire.references import repository_of
+from channel.wire.results import KeyOutcome
 from giver.docker_runner import GIVER_LABEL, DockerRunner, container_user, image_references
 from giver.errors import ImageMissing
 from giver.images import ImagePolicy, refusal

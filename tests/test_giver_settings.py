@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from channel.options import parse_size
+from channel.wire.givers import Capabilities
 from channel.wire.identity import Identity
-from channel.wire.models import Capabilities, Limits
+from channel.wire.models import Limits
 from giver.capacity import Caps
 from giver.cli import parser
 from giver.config import GiverConfig

@@ -19,7 +19,8 @@ from channel.store.base import Channel
 from channel.store.factory import open_channel
 from channel.wire import canonical, sealing
 from channel.wire.identity import Identity
-from channel.wire.models import KeyOutcome, Result, Task
+from channel.wire.models import Task
+from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import sign_result
 from giver.execution import signed
 from giver.outputs import ScraperOutput

@@ -19,10 +19,10 @@ from zeroconf import ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from channel.errors import WireError
+from channel.wire.givers import Capabilities
 from channel.wire.identity import Identity, verify_value
 from channel.wire.lan import SERVICE_TYPE, Advert, service_name, session_url
 from channel.wire.messages import Challenge, Hello, Message, Register, Registered, decode, encode
-from channel.wire.models import Capabilities
 from giver.advertiser import Advertiser
 from giver.config import GiverConfig
 from giver.daemon import Giver

@@ -4,7 +4,8 @@ import pytest
 
 from channel.errors import WireError
 from channel.wire import messages
-from channel.wire.models import Capabilities, KeyBlock, Limits, Task
+from channel.wire.givers import Capabilities
+from channel.wire.models import KeyBlock, Limits, Task
 
 TASK = Task(
     task_id="j1-00000",

@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 
 from channel.wire import canonical
+from channel.wire.givers import Capabilities
 from channel.wire.identity import Identity
-from channel.wire.models import Capabilities
 from giver.registration import signed_registration
 from seeker.api.openapi import document, operations
 

@@ -23,7 +23,7 @@ import pytest
 from conftest import OPERATOR_HEADERS, free_port, operator_token_file
 
 from channel.store.factory import open_channel
-from channel.wire.models import Result
+from channel.wire.results import Result
 
 BIN = Path(sys.executable).parent
 WAIT_S = 60.0

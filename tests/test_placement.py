@@ -8,7 +8,8 @@ whenever some Giver could take the block.
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channel.wire.models import Capabilities, Limits
+from channel.wire.givers import Capabilities
+from channel.wire.models import Limits
 from seeker.grid.placement import Candidate, JobNeeds, Placer, remaining_s, unfit, worth_a_tail_copy
 from seeker.grid.trust import GiverRecord
 from seeker.work.needs import Requirements

@@ -4,7 +4,7 @@ import platform
 
 import pytest
 
-from channel.wire.models import Capabilities
+from channel.wire.givers import Capabilities
 from channel.wire.platforms import PLATFORM_ARCHES, platform_arch
 from giver.probe import arch
 

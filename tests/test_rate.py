@@ -2,7 +2,8 @@
 
 import pytest
 
-from channel.wire.models import KeyBlock, KeyOutcome, Result
+from channel.wire.models import KeyBlock
+from channel.wire.results import KeyOutcome, Result
 from seeker.work.blocks import Block, Tally
 from seeker.work.jobs import Job, JobStatus
 from seeker.work.rate import SlidingCount

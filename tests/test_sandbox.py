@@ -15,7 +15,8 @@ import docker
 import pytest
 from conftest import containers_of, run_task
 
-from channel.wire.models import KeyBlock, KeyOutcome, Limits, Task
+from channel.wire.models import KeyBlock, Limits, Task
+from channel.wire.results import KeyOutcome
 from giver.docker_runner import DockerRunner
 from giver.outputs import MAX_OUTPUT_DEPTH, MAX_OUTPUT_ENTRIES, ScraperOutput, remove_tree
 

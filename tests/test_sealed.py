@@ -23,7 +23,8 @@ from channel.errors import InvalidResult, RecipientKeyError, SealedRecordError, 
 from channel.wire import canonical, sealing
 from channel.wire.comparison import comparison_parts
 from channel.wire.identity import Identity
-from channel.wire.models import KeyBlock, KeyOutcome, Result, Task
+from channel.wire.models import KeyBlock, Task
+from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import records_digest, verify_signature
 from giver.execution import signed
 from giver.outputs import ScraperOutput

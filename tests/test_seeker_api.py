@@ -12,8 +12,8 @@ import pytest
 from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN
 
 from channel.wire import canonical, messages
+from channel.wire.givers import Capabilities, GiverInfo
 from channel.wire.identity import Identity
-from channel.wire.models import Capabilities, GiverInfo
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 

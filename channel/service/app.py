@@ -34,7 +34,7 @@ from channel.service.routing import CHANNEL, NDJSON, drain, reader_of, stream
 from channel.store import export
 from channel.store.base import PAGE_LIMIT, Channel, StoredResult
 from channel.store.ingest import MAX_HEADER_BYTES, Intake, Lines, parse_header
-from channel.wire.models import Ack
+from channel.wire.results import Ack
 
 log = logging.getLogger(__name__)
 

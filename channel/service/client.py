@@ -8,7 +8,7 @@ from channel.errors import ResultRejected, StoreUnavailable
 from channel.jsonweb import read_error
 from channel.store.ingest import result_lines
 from channel.wire import canonical
-from channel.wire.models import Ack, Result
+from channel.wire.results import Ack, Result
 
 # Above this size a post first asks whether the Channel takes it (Expect: 100-continue).
 ASK_FIRST_BYTES = 1024 * 1024

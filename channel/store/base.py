@@ -8,9 +8,10 @@ same.
 import asyncio
 import time
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 from channel.errors import InvalidResult, ResultConflict, UnknownJob, WireError
 from channel.store.batching import Batcher
@@ -18,7 +19,7 @@ from channel.store.datasets import DatasetStore
 from channel.store.ingest import Inflater, Intake, SizeLimits, header_line, inflate, without_capture
 from channel.store.readers import Reader, new_reader_token, token_id_of
 from channel.wire import canonical
-from channel.wire.models import Ack, Result
+from channel.wire.results import Ack, Result
 from channel.wire.signing import verify_signature
 from channel.wire.tokens import TokenRequest, check_request, digest
 
@@ -60,7 +61,7 @@ class StoredResult:
     inline: bytes | None
     seq: int = 0
 
-    def to_wire(self) -> dict:
+    def to_wire(self) -> dict[str, Any]:
         """The result as a page lists it: its signed header and its records' size."""
         return {
             **canonical.loads(self.header),
@@ -262,7 +263,9 @@ class Channel(DatasetStore):
                 return
             cursor = page.cursor
 
-    async def record_lines(self, row: StoredResult, *, full: bool = True) -> AsyncIterator[bytes]:
+    async def record_lines(
+        self, row: StoredResult, *, full: bool = True
+    ) -> AsyncGenerator[bytes, None]:
         """A stored result's records as canonical JSON lines, a chunk at a time;
         without their debug captures unless `full`."""
         if row.inline is not None:

@@ -14,7 +14,7 @@ import time
 import uuid
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -178,7 +178,9 @@ async def split_lines(body: AsyncIterator[bytes], max_line_bytes: int) -> AsyncI
         yield bytes(buffer)
 
 
-async def _compressed(intake: DatasetIntake, lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _compressed(
+    intake: DatasetIntake, lines: AsyncIterator[bytes]
+) -> AsyncGenerator[bytes, None]:
     """The chunks of `lines` as they fill, checked in batches off the event loop."""
     batch: list[bytes] = []
     batch_bytes = 0

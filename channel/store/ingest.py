@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from channel.errors import InvalidResult, LineTooLong, RecordTooLarge, ResultTooLarge, WireError
-from channel.wire import canonical, models
-from channel.wire.models import Result
+from channel.wire import canonical, results
+from channel.wire.results import Result
 
 CHUNK_BYTES = 255 * 1024
 COMPRESSION_LEVEL = 6
@@ -67,7 +67,7 @@ def without_capture(line: bytes) -> bytes:
 
 def check_record(record: Any, where: str, *, sealed: bool) -> None:
     """Raise WireError unless `record` is `{key, data}`, or `{key, sealed}` for a sealed job."""
-    models.check_record(record, where)
+    results.check_record(record, where)
     if sealed and "sealed" not in record:
         raise WireError(f"{where} must be sealed ({{key, sealed}}): the job names a recipient")
     if not sealed and "sealed" in record:

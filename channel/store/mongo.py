@@ -46,7 +46,7 @@ class MongoChannel(Channel):
     def __init__(self, url: str) -> None:
         super().__init__()
         self.url = url
-        self._client: AsyncMongoClient = AsyncMongoClient(
+        self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             url, serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS
         )
         database = self._client.get_default_database(default=DEFAULT_DATABASE)
@@ -142,6 +142,8 @@ class MongoChannel(Channel):
             )
         except PyMongoError as e:
             raise self._unavailable(e) from e
+        if doc is None:
+            raise StoreUnavailable(f"job {policy.job_id} was not stored", url=self.url)
         return _policy(doc)
 
     async def _job(self, job_id: str) -> JobPolicy | None:
@@ -200,6 +202,8 @@ class MongoChannel(Channel):
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
+            if counter is None:
+                raise StoreUnavailable(f"the result counter of job {job_id} was not stored")
             next_seq[job_id] = counter["seq"] - count + 1
         numbered = []
         for row in rows:
@@ -226,7 +230,9 @@ class MongoChannel(Channel):
     async def _page(self, job_id: str, after: int, limit: int) -> list[StoredResult]:
         return await self._find({"job_id": job_id, "seq": {"$gt": after}}, limit=limit, sort="seq")
 
-    async def _find(self, query: dict, *, limit: int, sort: str = "_id") -> list[StoredResult]:
+    async def _find(
+        self, query: dict[str, Any], *, limit: int, sort: str = "_id"
+    ) -> list[StoredResult]:
         try:
             cursor = self._results.find(query).sort(sort, ASCENDING).limit(limit)
             return [_row(doc) async for doc in cursor]
@@ -335,7 +341,7 @@ class MongoChannel(Channel):
         await self._client.close()
 
 
-async def ping_server(client: AsyncMongoClient) -> None:
+async def ping_server(client: AsyncMongoClient[dict[str, Any]]) -> None:
     """Send the server a `ping` command, server selection included, within
     PING_TIMEOUT_S; PyMongoError if it does not answer."""
     with pymongo.timeout(PING_TIMEOUT_S):
@@ -373,7 +379,7 @@ def _dataset(doc: dict[str, Any]) -> Dataset:
     )
 
 
-def _policy(doc: dict) -> JobPolicy:
+def _policy(doc: dict[str, Any]) -> JobPolicy:
     return JobPolicy(doc["_id"], doc.get("retention_s"), bool(doc.get("sealed")))
 
 

@@ -5,8 +5,9 @@ chunks and its number are written in one transaction.
 """
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from channel.errors import DatasetExists, StoreUnavailable
 from channel.store.base import Channel, JobPolicy, StoredResult
@@ -245,7 +246,7 @@ class SqliteChannel(Channel):
             (job_id, after, limit),
         )
 
-    async def _rows(self, query: str, args: object) -> list[StoredResult]:
+    async def _rows(self, query: str, args: Sequence[Any]) -> list[StoredResult]:
         rows = await self._run(lambda db: db.execute(query, args).fetchall())
         return [StoredResult(*row) for row in rows]
 
@@ -260,7 +261,7 @@ class SqliteChannel(Channel):
         """The `data` of the rows `query` finds for (`key`, 0), (`key`, 1), … in turn."""
         n = 0
         while True:
-            row = await self._run(lambda db, n=n: db.execute(query, (key, n)).fetchone())
+            row = await self._run(_fetch_one(query, (key, n)))
             if row is None and n == 0:
                 raise StoreUnavailable(f"{what} are missing", url=self.url)
             if row is None:
@@ -301,7 +302,7 @@ class SqliteChannel(Channel):
         n = 0
         async for chunk in chunks:
             await self._run(
-                lambda db, n=n, chunk=chunk: db.execute(
+                _execute(
                     "INSERT INTO dataset_chunks (upload_id, n, data) VALUES (?, ?, ?)",
                     (upload_id, n, chunk),
                 )
@@ -375,7 +376,7 @@ def _dataset(db: sqlite3.Connection, name: str) -> Dataset | None:
     return Dataset(*row) if row else None
 
 
-def _reader(row: tuple) -> Reader:
+def _reader(row: tuple[Any, ...]) -> Reader:
     token_id, label, jobs, datasets, upload, created_at, expires_at, revoked = row
     return Reader(
         token_id=token_id,
@@ -387,3 +388,13 @@ def _reader(row: tuple) -> Reader:
         expires_at=expires_at,
         revoked=bool(revoked),
     )
+
+
+def _fetch_one(query: str, args: tuple[Any, ...]) -> Callable[[sqlite3.Connection], Any]:
+    """A call that reads one row of `query` with `args`, bound now (not when it runs)."""
+    return lambda db: db.execute(query, args).fetchone()
+
+
+def _execute(query: str, args: tuple[Any, ...]) -> Callable[[sqlite3.Connection], object]:
+    """A call that runs `query` with `args`, bound now (not when it runs)."""
+    return lambda db: db.execute(query, args)

@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 from channel.wire import canonical
-from channel.wire.models import KeyOutcome
+from channel.wire.results import KeyOutcome
 
 
 def comparison_parts(

@@ -21,7 +21,8 @@ from typing import Any, ClassVar
 
 from channel.errors import WireError
 from channel.wire import canonical
-from channel.wire.models import Capabilities, Task, field_of
+from channel.wire.givers import Capabilities
+from channel.wire.models import Task, field_of
 
 
 @dataclass(frozen=True, slots=True)

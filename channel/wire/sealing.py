@@ -32,7 +32,8 @@ from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 from channel.errors import RecipientKeyError, SealedRecordError, WireError
 from channel.wire import canonical
 from channel.wire.comparison import comparison_parts
-from channel.wire.models import KEY_BYTES, KeyOutcome, decode_key
+from channel.wire.models import KEY_BYTES, decode_key
+from channel.wire.results import KeyOutcome
 
 SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.CHACHA20_POLY1305)
 RECORD_INFO = b"seekgive/sealed-record/v1\n"

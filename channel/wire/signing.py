@@ -7,7 +7,7 @@ from typing import Any
 from channel.errors import InvalidResult
 from channel.wire import canonical
 from channel.wire.identity import Identity, verify_value
-from channel.wire.models import Result
+from channel.wire.results import Result
 
 
 def records_digest(records: list[dict[str, Any]]) -> str:

@@ -36,7 +36,10 @@ class DockerImages:
     async def inspect(self, reference: str) -> dict[str, Any]:
         """The Engine's description of image `reference`; ImageUnavailable if the
         Engine cannot be reached or has no such image."""
-        return await self._call(reference, lambda client: client.inspect_image(reference))
+        return await self._call(
+            reference,
+            lambda client: client.inspect_image(reference),  # type: ignore[no-untyped-call]  # types-docker: untyped
+        )
 
     async def save(self, image_id: str, path: Path) -> int:
         """Write the Engine's archive of image `image_id` (`docker save`, untagged) to

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from channel.wire.models import GiverInfo
+from channel.wire.givers import GiverInfo
 from channel.wire.tokens import TokenRequest, check_request, digest, matches, new_token, split_token
 from seeker.errors import (
     GiverIdTaken,

@@ -23,7 +23,7 @@ from typing import Any
 from channel.errors import StoreUnavailable
 from channel.wire import messages
 from channel.wire.identity import Identity
-from channel.wire.models import Result
+from channel.wire.results import Result
 from seeker.errors import SeekerError
 from seeker.grid.registry import GiverEntry, GiverRegistry, GiverSession
 from seeker.grid.rounds import Scheduler

@@ -29,7 +29,8 @@ import statistics
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from channel.wire.models import Capabilities, Limits
+from channel.wire.givers import Capabilities
+from channel.wire.models import Limits
 from seeker.grid.trust import GiverRecord
 from seeker.work.needs import Requirements, has_label, image_for
 

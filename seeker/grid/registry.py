@@ -13,8 +13,8 @@ from aiohttp import web
 from channel.errors import ChannelError, WireError
 from channel.store.base import Channel
 from channel.wire import messages
+from channel.wire.givers import Capabilities, GiverInfo
 from channel.wire.identity import key_id, verify_value
-from channel.wire.models import Capabilities, GiverInfo
 from seeker.errors import RegistrationError
 from seeker.grid.admission import Admissions
 

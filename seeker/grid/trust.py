@@ -58,7 +58,7 @@ class GiverRecord:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> "GiverRecord":
-        return cls(**{name: doc[name] for name in cls.__slots__})  # type: ignore[attr-defined]
+        return cls(**{name: doc[name] for name in cls.__slots__})
 
 
 class TrustBook:

@@ -225,6 +225,8 @@ def parse_schedule(body: Any, now: float, *, resolved_job: Any = None) -> Schedu
         )
     job = body.get("job")
     schedule_job_spec(job if resolved_job is None else resolved_job)
+    # Checked as a job body above (the catalog resolves an object to an object).
+    assert isinstance(job, dict)
     created_at = float(math.floor(now))
     timing = _timing(body, created_at)
     overlap = body.get("overlap", Overlap.SKIP.value)

@@ -57,7 +57,7 @@ def _plain(stored: dict[str, Any]) -> Doc:
 class MongoState(StateStore):
     def __init__(self, url: str) -> None:
         self.url = url
-        self._client: AsyncMongoClient = AsyncMongoClient(
+        self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             url, serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS
         )
         database = self._client.get_default_database(default=DEFAULT_DATABASE)
@@ -223,6 +223,8 @@ class MongoState(StateStore):
                 return Leader("", "", 0.0)
         except PyMongoError as e:
             raise self._unavailable(e) from e
+        if doc is None:
+            return Leader("", "", 0.0)
         return Leader(doc["holder"], doc["url"], float(doc["expires_at"]))
 
     async def _insert_if_absent(self, collection: Any, key: str, fields: dict[str, Any]) -> Any:

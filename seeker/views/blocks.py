@@ -24,7 +24,9 @@ from seeker.work.manager import LeaseRef
 Names = Callable[[str], str]
 
 
-async def blocks_page(coordinator: Coordinator, job_id: str, after: int, limit: int) -> dict:
+async def blocks_page(
+    coordinator: Coordinator, job_id: str, after: int, limit: int
+) -> dict[str, Any]:
     """Up to `limit` of a job's blocks after seq `after`, in seq order; `next` is
     the cursor for the page after, None at the last block. A job of ranges has
     only the blocks cut so far (its `blocks` says how many it will have)."""
@@ -43,7 +45,7 @@ async def blocks_page(coordinator: Coordinator, job_id: str, after: int, limit: 
     }
 
 
-async def one_block(coordinator: Coordinator, job_id: str, seq: int) -> dict:
+async def one_block(coordinator: Coordinator, job_id: str, seq: int) -> dict[str, Any]:
     """Block `seq` of a job, as a page of blocks shows it."""
     keys = coordinator.keys
     job = keys.job(job_id)
@@ -55,7 +57,9 @@ async def one_block(coordinator: Coordinator, job_id: str, seq: int) -> dict:
     return block_view(block, job, time.time(), giver_names(coordinator), keys.leases, digests)
 
 
-async def disagreements_page(coordinator: Coordinator, job_id: str, after: int, limit: int) -> dict:
+async def disagreements_page(
+    coordinator: Coordinator, job_id: str, after: int, limit: int
+) -> dict[str, Any]:
     """Up to `limit` of a job's blocks after seq `after` whose copies disagreed."""
     keys = coordinator.keys
     keys.job(job_id)

@@ -75,7 +75,8 @@ def duration(seconds: float | None) -> str:
 
 def _largest(seconds: float, most: int) -> list[tuple[int, str]]:
     """The `most` largest units of a span from its first non-zero one, zeros left out."""
-    left, parts = round(seconds), []
+    left = round(seconds)
+    parts: list[tuple[int, str]] = []
     for unit, size_s in _SPANS_S:
         whole, left = divmod(left, int(size_s))
         if whole or parts:

@@ -43,7 +43,7 @@ async def records_page(
     return {"job_id": job_id, "records": records, "next": str(cursor), "more": more}
 
 
-async def _read(channel: Channel, row: StoredResult, skip: int, count: int) -> list[dict]:
+async def _read(channel: Channel, row: StoredResult, skip: int, count: int) -> list[dict[str, Any]]:
     """Records `skip` to `skip + count` of a stored result (without debug
     captures), each with its result's key fields."""
     found: list[dict[str, Any]] = []

@@ -23,7 +23,8 @@ from enum import StrEnum
 from typing import Any
 
 from channel.errors import WireError
-from channel.wire.models import KeyBlock, Result, field_of
+from channel.wire.models import KeyBlock, field_of
+from channel.wire.results import Result
 from seeker.work.choice import Choice, Decision, Verdict, Vote, decide, disagreement
 
 MAX_BACKOFF_S = 3600.0

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from channel.wire.comparison import comparison_parts
-from channel.wire.models import Result
+from channel.wire.results import Result
 
 
 class Choice(StrEnum):

@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from channel.store.base import Channel
-from channel.wire.models import Result, Task
+from channel.wire.models import Task
+from channel.wire.results import Result
 from seeker.errors import JobConflict, StateUnavailable, UnknownBlock, UnknownJob
 from seeker.state.base import StateStore
 from seeker.work import found
@@ -324,11 +325,7 @@ class KeyManager:
             changed = await self._change(
                 self.jobs[ref.job_id],
                 block_id_of_task(ref.task_id),
-                lambda b, ref=ref: (
-                    b.unleased(ref.task_id)
-                    if _holds(b, ref.task_id, ref.giver_id, lapsed_by=now)
-                    else None
-                ),
+                _unlease(ref, lapsed_by=now),
             )
             if changed is not None:
                 expired.append(ref)
@@ -492,7 +489,7 @@ class KeyManager:
                 changed = await self._change(
                     job,
                     block_id_of_task(ref.task_id),
-                    lambda b, ref=ref: b.unleased(ref.task_id) if b.holder(ref.task_id) else None,
+                    _unlease(ref),
                 )
                 if changed is not None:
                     taken.append(ref)
@@ -595,6 +592,20 @@ class KeyManager:
 
     def load_of(self, giver_id: str) -> int:
         return sum(1 for ref in self.leases.values() if ref.giver_id == giver_id)
+
+
+def _unlease(ref: LeaseRef, *, lapsed_by: float | None = None) -> Callable[[Block], Block | None]:
+    """A change that takes copy `ref` back from its Giver: whoever holds it, or with
+    `lapsed_by` only if that Giver still holds it and it lapsed by then."""
+
+    def change(block: Block) -> Block | None:
+        if lapsed_by is None:
+            held = bool(block.holder(ref.task_id))
+        else:
+            held = _holds(block, ref.task_id, ref.giver_id, lapsed_by=lapsed_by)
+        return block.unleased(ref.task_id) if held else None
+
+    return change
 
 
 def _holds(block: Block, task_id: str, giver_id: str, lapsed_by: float | None = None) -> bool:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from channel.errors import WireError
-from channel.wire.models import LABEL_NAME, Limits
+from channel.wire.givers import LABEL_NAME
+from channel.wire.models import Limits
 from channel.wire.platforms import known_arches, platform_arch
 from seeker.errors import InvalidJob
 from seeker.work.fields import whole

@@ -99,8 +99,10 @@ def _read_field(f: dataclasses.Field[Any], hint: Any) -> Setting:
     value_type = _with_constraints(where, _value_type(where, hint), metadata)
     required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     default = None
-    if not required:
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    if f.default is not dataclasses.MISSING:
+        default = f.default
+    elif f.default_factory is not dataclasses.MISSING:
+        default = f.default_factory()
     return Setting(
         name=f.name,
         type=value_type,

@@ -1,0 +1,160 @@
+"""What a Giver returns for a task: the outcome of each key, the records (plain,
+sealed, or with a debug capture), signed as a whole (`Result`); and what the
+Channel answers when it has stored one (`Ack`).
+
+Each model converts to a plain dict (`to_wire`) and back (`from_wire`),
+checking shapes so that bad input fails with a message naming the field.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from channel.errors import WireError
+from channel.wire.models import field_of
+
+
+@dataclass(frozen=True, slots=True)
+class KeyOutcome:
+    """Whether one key of a task was scraped, and why not if it was not."""
+
+    key: str
+    ok: bool
+    reason: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"key": self.key, "ok": self.ok, "reason": self.reason}
+
+    @classmethod
+    def from_wire(cls, data: Any, where: str = "outcome") -> "KeyOutcome":
+        return cls(
+            key=field_of(data, "key", str, where),
+            ok=field_of(data, "ok", bool, where),
+            reason=field_of(data, "reason", (str, type(None)), where),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What a Giver returns for a task, signed with its identity.
+
+    `records` are `{"key": str, "data": object}` dicts, or for a sealed task
+    `{"key": str, "sealed": str}` (the data sealed to the job's recipient). A
+    plain record may carry the raw page it was parsed from as `capture`
+    (`{"media_type": str, "text": str}`) when its job keeps debug captures.
+    `discovered` are new keys the scraper found, for a job that takes them.
+    `error` is set when the task failed as a whole (the container crashed,
+    timed out, wrote garbage). `digest` is the SHA-256 of the canonical records
+    and `signature` signs the result's header (everything but the records,
+    digest included). A sealed task's `agreement` is the keyed hash copies of
+    it are compared by; on the wire only when set.
+    """
+
+    result_id: str
+    task_id: str
+    job_id: str
+    giver_id: str
+    records: list[dict[str, Any]]
+    outcomes: list[KeyOutcome]
+    error: str | None
+    started_at: float
+    finished_at: float
+    digest: str = ""
+    signature: str = ""
+    agreement: str = ""
+    discovered: tuple[str, ...] = ()
+
+    def header(self) -> dict[str, Any]:
+        """Every field but the records and the signature: what gets signed."""
+        header: dict[str, Any] = {
+            "result_id": self.result_id,
+            "task_id": self.task_id,
+            "job_id": self.job_id,
+            "giver_id": self.giver_id,
+            "outcomes": [o.to_wire() for o in self.outcomes],
+            "error": self.error,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "digest": self.digest,
+        }
+        if self.agreement:
+            header["agreement"] = self.agreement
+        if self.discovered:
+            header["discovered"] = list(self.discovered)
+        return header
+
+    def to_wire(self) -> dict[str, Any]:
+        return {**self.header(), "records": self.records, "signature": self.signature}
+
+    @classmethod
+    def from_wire(cls, data: Any, where: str = "result") -> "Result":
+        records = field_of(data, "records", list, where)
+        for i, record in enumerate(records):
+            check_record(record, f"{where}.records[{i}]")
+        outcomes = field_of(data, "outcomes", list, where)
+        agreement = data.get("agreement", "")
+        if not isinstance(agreement, str):
+            raise WireError(f"{where}.agreement must be a string")
+        discovered = data.get("discovered", [])
+        if not isinstance(discovered, list) or not all(isinstance(k, str) for k in discovered):
+            raise WireError(f"{where}.discovered must be a list of strings")
+        return cls(
+            result_id=field_of(data, "result_id", str, where),
+            task_id=field_of(data, "task_id", str, where),
+            job_id=field_of(data, "job_id", str, where),
+            giver_id=field_of(data, "giver_id", str, where),
+            records=records,
+            outcomes=[
+                KeyOutcome.from_wire(o, f"{where}.outcomes[{i}]") for i, o in enumerate(outcomes)
+            ],
+            error=field_of(data, "error", (str, type(None)), where),
+            started_at=float(field_of(data, "started_at", (int, float), where)),
+            finished_at=float(field_of(data, "finished_at", (int, float), where)),
+            digest=field_of(data, "digest", str, where),
+            signature=field_of(data, "signature", str, where),
+            agreement=agreement,
+            discovered=tuple(discovered),
+        )
+
+
+def check_record(record: Any, where: str) -> None:
+    """A record has a key and exactly one of `data` (an object) or `sealed` (a string)."""
+    key = field_of(record, "key", str, where)
+    if ("data" in record) == ("sealed" in record):
+        raise WireError(
+            f"{where} (key {key!r}) must have exactly one of data (an object) or sealed (a string)"
+        )
+    if "data" in record:
+        field_of(record, "data", dict, f"{where} (key {key!r})")
+    else:
+        field_of(record, "sealed", str, f"{where} (key {key!r})")
+    if "capture" in record:
+        check_capture(record, f"{where} (key {key!r})")
+
+
+def check_capture(record: Any, where: str) -> None:
+    """A plain record's capture is `{"media_type": str, "text": str}`."""
+    if "sealed" in record:
+        raise WireError(f"{where}: a sealed record carries no capture")
+    capture = field_of(record, "capture", dict, where)
+    if set(capture) != {"media_type", "text"}:
+        raise WireError(f'{where}.capture must be {{"media_type": ..., "text": ...}}')
+    field_of(capture, "media_type", str, f"{where}.capture")
+    field_of(capture, "text", str, f"{where}.capture")
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The Channel's receipt for a stored result; the same for a retried post."""
+
+    result_id: str
+    received_at: float
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"result_id": self.result_id, "received_at": self.received_at}
+
+    @classmethod
+    def from_wire(cls, data: Any, where: str = "ack") -> "Ack":
+        return cls(
+            result_id=field_of(data, "result_id", str, where),
+            received_at=float(field_of(data, "received_at", (int, float), where)),
+        )
