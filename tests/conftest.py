@@ -40,7 +40,7 @@ from giver.outputs import ContainerExit, ScraperOutput, UntrustedOutput, collect
 from seeker.cli.client import SeekerClient
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
-from seeker.work.blocks import Run
+from seeker.work.history import Run
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -2,7 +2,8 @@
 
 from channel.wire.models import KeyBlock
 from channel.wire.results import KeyOutcome, Result
-from seeker.work.blocks import Block, BlockStatus, Tally
+from seeker.work.blocks import Block, BlockStatus
+from seeker.work.history import Tally
 
 MAX = 3
 

@@ -2,8 +2,9 @@
 
 from channel.wire.models import KeyBlock
 from channel.wire.results import KeyOutcome, Result
-from seeker.work.blocks import Block, Role, Tally
+from seeker.work.blocks import Block
 from seeker.work.choice import Choice, Verdict, Vote, comparison_digest, decide
+from seeker.work.history import Role, Tally
 
 MAX = 3
 

@@ -16,7 +16,8 @@ from seeker.errors import InvalidJob
 from seeker.state.base import StateStore
 from seeker.state.factory import open_state
 from seeker.work import found
-from seeker.work.blocks import Block, Tally
+from seeker.work.blocks import Block
+from seeker.work.history import Tally
 from seeker.work.jobs import Job, JobStatus
 from seeker.work.spec import parse_job
 

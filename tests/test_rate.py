@@ -4,7 +4,8 @@ import pytest
 
 from channel.wire.models import KeyBlock
 from channel.wire.results import KeyOutcome, Result
-from seeker.work.blocks import Block, Tally
+from seeker.work.blocks import Block
+from seeker.work.history import Tally
 from seeker.work.jobs import Job, JobStatus
 from seeker.work.rate import SlidingCount
 from seeker.work.spec import parse_job

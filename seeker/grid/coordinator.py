@@ -28,7 +28,8 @@ from seeker.errors import SeekerError
 from seeker.grid.registry import GiverEntry, GiverRegistry, GiverSession
 from seeker.grid.rounds import Scheduler
 from seeker.grid.trust import TrustBook
-from seeker.work.blocks import Block, Role
+from seeker.work.blocks import Block
+from seeker.work.history import Role
 from seeker.work.jobs import Job
 from seeker.work.manager import KeyManager, LeaseRef
 

@@ -21,7 +21,8 @@ from itertools import groupby
 
 from channel.wire.models import KeyBlock
 from seeker.state.base import StateStore
-from seeker.work.blocks import Block, Tally
+from seeker.work.blocks import Block
+from seeker.work.history import Tally
 from seeker.work.jobs import Job
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ from channel.wire import canonical, sealing
 from channel.wire.models import KeyBlock
 from seeker.errors import InvalidJob, UnknownJob
 from seeker.work import found
-from seeker.work.blocks import Block, Tally
+from seeker.work.blocks import Block
+from seeker.work.history import Tally
 from seeker.work.jobs import Job, JobStatus
 from seeker.work.manager import PAGE, KeyManager
 from seeker.work.sources import (

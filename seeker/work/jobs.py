@@ -13,7 +13,8 @@ from enum import StrEnum
 from typing import Any
 
 from channel.store.base import JobPolicy
-from seeker.work.blocks import Block, Tally
+from seeker.work.blocks import Block
+from seeker.work.history import Tally
 from seeker.work.rate import SlidingCount
 from seeker.work.sources import Ranges
 from seeker.work.spec import JobSpec

@@ -20,8 +20,9 @@ from channel.wire.results import Result
 from seeker.errors import JobConflict, StateUnavailable, UnknownBlock, UnknownJob
 from seeker.state.base import StateStore
 from seeker.work import found
-from seeker.work.blocks import Block, Run, Tally, block_id, block_id_of_task, job_id_of_task
+from seeker.work.blocks import Block, block_id, block_id_of_task, job_id_of_task
 from seeker.work.choice import Choice, comparison_digest
+from seeker.work.history import Run, Tally
 from seeker.work.jobs import Job, JobStatus
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,8 @@ from typing import Any
 from channel.errors import WireError
 from channel.wire import canonical
 from seeker.errors import InvalidState, JobConflict, SeekerError
-from seeker.work.blocks import Block, Tally
+from seeker.work.blocks import Block
+from seeker.work.history import Tally
 from seeker.work.jobs import Job, JobStatus
 from seeker.work.manager import PAGE, KeyManager
 
