@@ -1,5 +1,6 @@
-"""Fixtures over real services: the Docker Engine, FerretDB, the demo site, and a
-grid of a Seeker and Givers running real jobs.
+"""Fixtures over real services: the Docker Engine, FerretDB, Chromium, the demo
+site, a Seeker, and a grid of a Seeker and Givers running real jobs. Each is
+defined here once; helpers the tests share are in support.py.
 
 A service the tests need and cannot find fails the run; nothing is skipped.
 `./scripts/setup` installs and builds everything these fixtures use.
@@ -9,15 +10,11 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import re
-import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -27,48 +24,68 @@ import demo_site
 import docker
 import pytest
 from ferretdb import FerretDBError, running_ferretdb
-from ferretdb import free_port as free_port  # test modules import it from conftest
 from playwright.async_api import Browser, async_playwright
-from pymongo import AsyncMongoClient
+from support import (
+    CATALOG_IMAGE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FAULTY_IMAGE,
+    HOSTILE_IMAGE,
+    JOB_TIMEOUT_S,
+    JSONAPI_IMAGE,
+    LINKS_IMAGE,
+    OPERATOR_HEADERS,
+    OPERATOR_TOKEN,
+    POLL_S,
+    GiverFactory,
+    Grid,
+    Heard,
+    build_test_image,
+    example_image,
+    issue_token,
+)
 
-from channel.wire import canonical
-from channel.wire.models import Task
 from giver.config import GiverConfig
 from giver.daemon import Giver
-from giver.docker_runner import GIVER_LABEL, DockerRunner
-from giver.outputs import ContainerExit, ScraperOutput, UntrustedOutput, collect
-from seeker.cli.client import SeekerClient
+from giver.docker_runner import DockerRunner
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
-from seeker.work.history import Run
+from seeker.state.base import StateStore
+from seeker.state.factory import open_state
 
-REPO = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-BASE_IMAGE = os.environ.get("BASE_IMAGE", "seekgive/base:bookworm")
-CATALOG_IMAGE = "seekgive/catalog:1"
-JSONAPI_IMAGE = "seekgive/jsonapi:1"
-LINKS_IMAGE = "seekgive/links:1"
-FAULTY_IMAGE = "seekgive-test/faulty:1"
-HOSTILE_IMAGE = "seekgive-test/hostile:1"
 THREAD_JOIN_TIMEOUT_S = 5.0
+
+
 RUNNER_PROGRESS_INTERVAL_S = 0.1
+
+
 BLOCKED_LOOP_S = 0.5
-JOB_TIMEOUT_S = 90.0
-POLL_S = 0.1
-# Debian's chromium, which ./scripts/setup installs; the tests never download a browser.
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# The operator token every test Seeker accepts (SeekerConfig.operator_token).
-OPERATOR_TOKEN = "sgo_test-operator-token"
-OPERATOR_HEADERS = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
+
+# What each marker says a test needs, and the fixtures that bring it.
+NEEDS = {
+    "docker": {"docker_client"},
+    "mongo": {"ferretdb"},
+    "browser": {"chromium"},
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with what it needs, from the fixtures it uses (directly or
+    through others) and the backends it is parametrized over. A module of pure
+    logic says `pytestmark = pytest.mark.unit` (./scripts/test -m unit runs those
+    alone); such a test may need none of these."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        params = set(map(str, callspec.params.values())) if callspec is not None else set()
+        needs = [marker for marker, fixtures in NEEDS.items() if used & fixtures]
+        if "mongodb" in params:
+            needs.append("mongo")
+        if needs and item.get_closest_marker("unit"):
+            raise pytest.UsageError(f"{item.nodeid} is marked unit but needs {', '.join(needs)}")
+        for marker in needs:
+            item.add_marker(marker)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -77,13 +94,6 @@ def operator_cli() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SEEKGIVE_TOKEN", OPERATOR_TOKEN)
         yield
-
-
-def operator_token_file(directory: Path) -> Path:
-    """A file holding OPERATOR_TOKEN, for `seeker run --operator-token-file`."""
-    path = directory / "operator-token"
-    path.write_text(OPERATOR_TOKEN + "\n")
-    return path
 
 
 @pytest.fixture(autouse=True)
@@ -147,15 +157,6 @@ def docker_client() -> Iterator[docker.DockerClient]:
     client.close()
 
 
-def example_image(docker_client: docker.DockerClient, tag: str) -> str:
-    """`tag`, an example scraper image of images/ that ./scripts/setup builds."""
-    try:
-        docker_client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        pytest.fail(f"image {tag} is missing; run ./scripts/setup (it builds images/*/)")
-    return tag
-
-
 @pytest.fixture(scope="session")
 def catalog_image(docker_client: docker.DockerClient) -> str:
     """The example scraper of the demo shop's product pages (images/catalog)."""
@@ -174,34 +175,15 @@ def links_image(docker_client: docker.DockerClient) -> str:
     return example_image(docker_client, LINKS_IMAGE)
 
 
-def build_test_image(name: str, tag: str) -> str:
-    """Build tests/images/NAME from the local base as `tag`."""
-    subprocess.run(
-        [
-            "docker",
-            "build",
-            "-q",
-            "--build-arg",
-            f"BASE_IMAGE={BASE_IMAGE}",
-            "-t",
-            tag,
-            str(REPO / "tests" / "images" / name),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return tag
-
-
 @pytest.fixture(scope="session")
 def faulty_image(docker_client: docker.DockerClient) -> str:
-    """A scraper that misbehaves on demand (tests/images/faulty), built from the local base."""
+    """A scraper that misbehaves on demand (tests/scrapers/faulty), built from the local base."""
     return build_test_image("faulty", FAULTY_IMAGE)
 
 
 @pytest.fixture(scope="session")
 def hostile_image(docker_client: docker.DockerClient) -> str:
-    """A scraper that attacks its sandbox on demand (tests/images/hostile)."""
+    """A scraper that attacks its sandbox on demand (tests/scrapers/hostile)."""
     return build_test_image("hostile", HOSTILE_IMAGE)
 
 
@@ -214,27 +196,6 @@ async def runner(docker_client: docker.DockerClient) -> AsyncIterator[DockerRunn
     yield runner
     await runner.remove_leftovers()
     await runner.close()
-
-
-def containers_of(docker_client: docker.DockerClient, runner: DockerRunner) -> list:
-    return docker_client.containers.list(
-        all=True, filters={"label": f"{GIVER_LABEL}={runner.giver_id}"}
-    )
-
-
-async def run_task(
-    runner: DockerRunner, task: Task, workdir: Path, progress: list[tuple[int, int]] | None = None
-) -> tuple[ContainerExit, ScraperOutput | UntrustedOutput]:
-    """Run `task` over `workdir` and collect its output, as a Giver does."""
-
-    def on_progress(done: int, total: int) -> None:
-        if progress is not None:
-            progress.append((done, total))
-
-    image = await runner.resolve_image(task.image)
-    assert image is not None, f"image {task.image} is not here"
-    run = await runner.run(task, image.id, workdir, on_progress)
-    return run, await asyncio.to_thread(collect, workdir / "output", task, run)
 
 
 @pytest.fixture
@@ -289,53 +250,39 @@ def mongo_url(ferretdb: str) -> str:
     return f"mongodb://{ferretdb}/t{uuid.uuid4().hex[:12]}?directConnection=true"
 
 
-async def run(*argv: object) -> tuple[int, str, str]:
-    """Run a command to its end: its exit code, stdout and stderr."""
-    process = await asyncio.create_subprocess_exec(
-        *map(str, argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
 @pytest.fixture(params=["sqlite", "mongodb"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A Channel store on each backend: a SQLite file, then a fresh FerretDB database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/channel.sqlite3"
-    return request.getfixturevalue("mongo_url")
-
-
-async def stored_chunks(store_url: str) -> int:
-    """How many dataset chunks the store holds, published or staged, read beside the Channel."""
-    if store_url.startswith("sqlite:///"):
-        path = store_url.removeprefix("sqlite:///")
-
-        def count() -> int:
-            with contextlib.closing(sqlite3.connect(path)) as db:
-                return db.execute("SELECT count(*) FROM dataset_chunks").fetchone()[0]
-
-        return await asyncio.to_thread(count)
-    client: AsyncMongoClient = AsyncMongoClient(store_url)
-    try:
-        database = client.get_default_database()
-        return await database["dataset_chunks.chunks"].count_documents({})
-    finally:
-        await client.close()
-
-
-async def issue_token(seeker_url: str, **body: object) -> str:
-    """A new admission token from the Seeker at `seeker_url` (through its API)."""
-    async with SeekerClient(seeker_url, token=OPERATOR_TOKEN) as client:
-        return str((await client.issue_token(body))["token"])
-
-
-Grid = Callable[..., Any]
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each store backend in turn: SQLite files, then a fresh FerretDB database."""
+    return str(request.param)
 
 
 @pytest.fixture
-async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
+def store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The Channel's store on `backend`."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path}/channel.sqlite3"
+    return str(request.getfixturevalue("mongo_url"))
+
+
+@pytest.fixture
+def state_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The Seeker's state store on `backend` (the same database as `store_url`'s on
+    MongoDB)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path}/seeker.sqlite3"
+    return str(request.getfixturevalue("mongo_url"))
+
+
+@pytest.fixture
+async def state_store(state_url: str) -> AsyncIterator[StateStore]:
+    """The Seeker's state store on `backend`, opened; closed at the end."""
+    store = await open_state(state_url)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def grid(tmp_path: Path, docker_client: docker.DockerClient) -> AsyncIterator[Grid]:
     """Start a Seeker (its Channel on `store_url`, its state on `state_url`; by
     default SQLite files) and `givers` Givers (each with `giver_settings` too);
     everything stops when the test ends."""
@@ -387,75 +334,61 @@ async def grid(tmp_path: Path) -> AsyncIterator[Grid]:
         yield start
 
 
-async def poll_until(
-    fetch: Callable[[], Awaitable[dict[str, Any]]], done: Callable[[dict[str, Any]], bool]
-) -> dict[str, Any]:
-    """Fetch until `done` holds for what was fetched; return that.
-
-    The state lives behind an HTTP API, so there is no event to wait on: poll.
-    """
-    async with asyncio.timeout(JOB_TIMEOUT_S):
-        while not done(value := await fetch()):  # noqa: ASYNC110
-            await asyncio.sleep(POLL_S)
-    return value
-
-
-async def submit_and_wait(seeker: Seeker, body: dict[str, Any]) -> dict[str, Any]:
-    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
-        async with http.post(f"{seeker.url}/api/v1/jobs", data=canonical.dumps(body)) as r:
-            assert r.status == 201, await r.text()
-            job = await r.json()
-        async with asyncio.timeout(JOB_TIMEOUT_S):
-            while job["status"] != "done":
-                await asyncio.sleep(POLL_S)
-                async with http.get(f"{seeker.url}/api/v1/jobs/{job['job_id']}") as r:
-                    job = await r.json()
-        return job
+@pytest.fixture
+async def seeker(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Seeker]:
+    """A Seeker on a free loopback port with the tests' operator token, its stores in
+    tmp_path; a module or test changes its settings with
+    `@pytest.mark.seeker_config(open_registration=True, ...)`."""
+    marker = request.node.get_closest_marker("seeker_config")
+    settings: dict[str, Any] = {
+        "port": 0,
+        "data_dir": tmp_path / "seeker",
+        "operator_token": OPERATOR_TOKEN,
+        "poll_interval_s": 0.05,
+        **(marker.kwargs if marker is not None else {}),
+    }
+    async with Seeker(SeekerConfig(**settings)) as running:
+        yield running
 
 
-async def export(seeker: Seeker, job_id: str) -> list[dict[str, Any]]:
-    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
-        async with http.get(f"{seeker.url}/api/v1/jobs/{job_id}/records") as response:
-            assert response.status == 200
-            return [canonical.loads(line) for line in (await response.read()).splitlines()]
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client that sends the tests' operator token and keeps cookies, even
+    from 127.0.0.1."""
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS, cookie_jar=jar) as session:
+        yield session
 
 
-async def counted_runs(seeker: Seeker, job_id: str) -> list[Run]:
+@pytest.fixture
+def heard(seeker: Seeker, monkeypatch: pytest.MonkeyPatch) -> Heard:
+    """Every message the `seeker` fixture's coordinator handles, as it handles it."""
     assert seeker.coordinator is not None
-    return [run async for block in seeker.coordinator.keys.blocks(job_id) for run in block.runs]
+    heard = Heard(seeker.coordinator)
+    monkeypatch.setattr(seeker.coordinator, "on_message", heard.on_message)
+    return heard
 
 
-async def runs_by_block(seeker: Seeker, job_id: str) -> dict[str, list[Run]]:
-    """The counted runs of a job, by the block their copies ran."""
-    by_block: dict[str, list[Run]] = {}
-    for run in await counted_runs(seeker, job_id):
-        by_block.setdefault(run.task_id.rpartition(".")[0], []).append(run)
-    return by_block
+@pytest.fixture
+async def giver(
+    seeker: Seeker, tmp_path: Path, docker_client: docker.DockerClient
+) -> AsyncIterator[GiverFactory]:
+    """Make Givers of the `seeker` fixture (not started), quick to report and to dial
+    again; each is stopped when the test ends."""
+    async with AsyncExitStack() as stack:
 
+        def make(name: str, slots: int = 1, **settings: Any) -> Giver:
+            quick = {"progress_interval_s": 0.2, "reconnect_max_s": 0.2}
+            made = Giver(
+                GiverConfig(
+                    seeker_url=seeker.url,
+                    data_dir=tmp_path / name,
+                    name=name,
+                    slots=slots,
+                    **{**quick, **settings},
+                )
+            )
+            stack.push_async_callback(made.stop)
+            return made
 
-def catalog_job(image: str, site_url: str, **fields: Any) -> dict[str, Any]:
-    """A job of the catalog scraper over products 1 to 20 of the demo shop, in 4 blocks."""
-    return {
-        "image": image,
-        "range": [1, 21],
-        "block_size": 5,
-        "network": "host",
-        "settings": {"base_url": site_url},
-        **fields,
-    }
-
-
-def disputed_job(image: str, **fields: Any) -> dict[str, Any]:
-    """A job of the faulty scraper whose two copies of each of its 2 blocks return
-    different records (`random` mode), with no extra copy to settle it: every key
-    fails for want of a quorum."""
-    return {
-        "image": image,
-        "keys": ["a", "b", "c", "d"],
-        "block_size": 2,
-        "settings": {"mode": "random"},
-        "replicas": 2,
-        "quorum": 2,
-        "max_extra_copies": 0,
-        **fields,
-    }
+        yield make

@@ -14,8 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import REPO
 
-REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.unit
+
 ROOTS = ("seeker", "channel", "giver", "images/sdk/seekgive_sdk")
 PROJECT = {"seeker", "channel", "giver", "seekgive_sdk"}
 STDLIB_ONLY = "the standard library only."

@@ -1,0 +1,194 @@
+"""The volunteer's controls on real processes, a real Seeker and real containers:
+caps that reach the container, pause/resume/status through `giver` commands,
+a paused Giver unfit on the Seeker, and draining on SIGTERM."""
+
+import asyncio
+import json
+import signal
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+from support import (
+    BIN,
+    JOB_TIMEOUT_S,
+    POLL_S,
+    STOP_TIMEOUT_S,
+    GiverFactory,
+    Heard,
+    containers_by_id,
+    job_state,
+    online_givers,
+    run,
+    submit,
+    until,
+    wait_until_done,
+)
+
+from channel.wire.messages import Accept, Refuse
+from seeker.daemon import Seeker
+
+pytestmark = pytest.mark.seeker_config(poll_interval_s=POLL_S, open_registration=True)
+MIB = 2**20
+
+
+async def _count(listing: Awaitable[list[Any]], count: int) -> bool:
+    return len(await listing) == count
+
+
+async def test_caps_clamp_the_container_and_refuse_what_does_not_fit(
+    seeker: Seeker,
+    heard: Heard,
+    giver: GiverFactory,
+    faulty_image: str,
+    docker_client: docker.DockerClient,
+) -> None:
+    async with giver("capped", slots=2, cpus_cap=0.5, memory_cap_bytes=128 * MIB) as capped:
+        (view,) = await online_givers(seeker)
+        assert view["capabilities"]["cpus"] == 1
+        assert view["capabilities"]["memory_bytes"] == 128 * MIB
+        job_id = await submit(
+            seeker,
+            {
+                "image": faulty_image,
+                "keys": ["a", "b"],
+                "block_size": 1,
+                "settings": {"mode": "sleep"},
+                "limits": {"cpus": 1.0, "memory_bytes": 128 * MIB},
+            },
+        )
+        await heard.wait_for(Accept)
+        (running,) = await until(
+            lambda: asyncio.to_thread(containers_by_id, docker_client, capped.id), "a container"
+        )
+        host = running.attrs["HostConfig"]
+        assert host["NanoCpus"] == 500_000_000 and host["Memory"] == 128 * MIB
+        (refuse,) = await heard.wait_for(Refuse)
+        assert refuse.reason == (
+            "no room under the volunteer's CPU cap: running tasks use 0.5 of 0.5 CPU(s), "
+            "this task needs 0.5"
+        )
+        await seeker_cancel(seeker, job_id)
+
+
+async def seeker_cancel(seeker: Seeker, job_id: str) -> None:
+    code, _, err = await run(BIN / "seeker", "cancel", "--seeker", seeker.url, job_id)
+    assert code == 0, err
+
+
+@asynccontextmanager
+async def giver_process(
+    tmp_path: Path, seeker: Seeker, data: Path, *flags: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`giver run` as a process, its log in tmp_path/NAME.log; SIGTERM'd at the end."""
+    log = await asyncio.to_thread(open, tmp_path / f"{data.name}.log", "a")
+    try:
+        process = await asyncio.create_subprocess_exec(
+            BIN / "giver", "run", "--seeker", seeker.url, "--data-dir", data, *flags, stderr=log
+        )
+        try:
+            yield process
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await process.wait()
+    finally:
+        log.close()
+
+
+async def giver_cli(*argv: object) -> tuple[int, str, str]:
+    return await run(BIN / "giver", *argv)
+
+
+async def running_status(data: Path) -> dict[str, Any]:
+    """`giver status --json` once the daemon answers."""
+
+    async def answer() -> dict[str, Any] | None:
+        code, out, _ = await giver_cli("status", "--json", "--data-dir", data)
+        return json.loads(out) if code == 0 else None
+
+    return await until(answer, "the daemon's status")
+
+
+async def test_pause_resume_and_status_from_another_terminal(
+    tmp_path: Path, seeker: Seeker, faulty_image: str
+) -> None:
+    data = tmp_path / "g"
+    code, out, _ = await giver_cli("status", "--data-dir", data)
+    assert code == 3 and out.startswith("the Giver is not running")
+    async with giver_process(tmp_path, seeker, data, "--slots", "1"):
+        status = await running_status(data)
+        assert status["daemon_running"] and status["taking_tasks"]
+        assert status["seeker_url"] == seeker.url and status["running"] == []
+        await until(lambda: _session_open(data), "the session to open")
+        code, out, _ = await giver_cli("pause", "--data-dir", data)
+        assert (code, out) == (0, "paused: no new tasks; running tasks go on until they finish\n")
+        job_id = await submit(seeker, {"image": faulty_image, "keys": ["a"]})
+        job = await until(
+            lambda: _waiting_with(seeker, job_id, "is paused by its volunteer"), "the reason"
+        )
+        assert job["keys"]["pending"] == 1
+        code, out, _ = await giver_cli("status", "--data-dir", data)
+        assert "not taking tasks: it is paused by its volunteer (paused since " in out
+        assert f"seeker:       {seeker.url} (session open since " in out
+    code, out, _ = await giver_cli("status", "--data-dir", data)
+    assert code == 3
+    assert "it is paused: it will take no tasks when it starts" in out
+    async with giver_process(tmp_path, seeker, data, "--slots", "1"):
+        status = await running_status(data)
+        assert not status["taking_tasks"] and status["paused_since"] is not None
+        code, out, _ = await giver_cli("resume", "--data-dir", data)
+        assert (code, out) == (0, "resumed: taking tasks again (within its active hours)\n")
+        done = await wait_until_done(seeker, job_id)
+        assert done["keys"]["done"] == 1
+        status = await running_status(data)
+        assert status["taking_tasks"] and status["outbox"]["count"] == 0
+
+
+async def _session_open(data: Path) -> dict[str, Any] | None:
+    status = await running_status(data)
+    return status if status["session"]["open"] else None
+
+
+async def _waiting_with(seeker: Seeker, job_id: str, words: str) -> dict[str, Any] | None:
+    job = await job_state(seeker, job_id)
+    return job if words in job.get("waiting", "") else None
+
+
+async def test_drain_on_sigterm_delivers_what_finishes_and_releases_the_rest(
+    tmp_path: Path, seeker: Seeker, faulty_image: str, docker_client: docker.DockerClient
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    _, out, _ = await giver_cli("id", "--data-dir", first)
+    first_id = out.split()[1]
+    async with giver_process(tmp_path, seeker, first, "--slots", "2", "--drain-grace-s", "6") as g:
+        await until(lambda: _session_open(first), "the session to open")
+        short = await submit(
+            seeker,
+            {"image": faulty_image, "keys": ["s"], "settings": {"mode": "slow", "seconds": 2}},
+        )
+        long = await submit(
+            seeker,
+            {"image": faulty_image, "keys": ["l"], "settings": {"mode": "slow", "seconds": 10}},
+        )
+        await until(
+            lambda: _count(asyncio.to_thread(containers_by_id, docker_client, first_id), 2),
+            "two containers",
+        )
+        g.send_signal(signal.SIGTERM)
+        async with giver_process(tmp_path, seeker, second, "--slots", "1"):
+            async with asyncio.timeout(JOB_TIMEOUT_S):
+                assert await g.wait() == 0
+            assert await asyncio.to_thread(containers_by_id, docker_client, first_id) == []
+            assert (await wait_until_done(seeker, short))["keys"]["done"] == 1
+            assert (await wait_until_done(seeker, long))["keys"]["done"] == 1
+    log = (tmp_path / "first.log").read_text()
+    assert "draining: no new tasks; 2 running task(s) get up to 6 s to finish" in log
+    assert "drain grace of 6 s is over: releasing 1 task(s) still running" in log
+    assert "released 1 running task(s)" in log and "Traceback" not in log
+    second_log = (tmp_path / "second.log").read_text()
+    assert second_log.count("finished: 1 of 1 key(s) ok") == 1

@@ -1,0 +1,543 @@
+"""The key manager on every state store backend: leases, retries, invalidation,
+restarts, dump and load, chained jobs and bad input.
+
+The clock is passed in, so lapses and backoffs are tested without waiting.
+"""
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from channel.errors import WireError
+from channel.store.base import Channel
+from channel.store.factory import open_channel
+from channel.wire import canonical, sealing
+from channel.wire.identity import Identity
+from channel.wire.models import Task
+from channel.wire.results import KeyOutcome, Result
+from channel.wire.signing import sign_result
+from giver.execution import signed
+from giver.outputs import ScraperOutput
+from seeker.errors import InvalidJob, InvalidState, JobConflict, UnknownBlock
+from seeker.state.factory import open_state
+from seeker.work.intake import create_job
+from seeker.work.jobs import Job, JobStatus
+from seeker.work.manager import KeyManager
+from seeker.work.spec import parse_job
+from seeker.work.statefile import dump_state, load_state
+
+GRACE_S = 10.0
+NOW = 1_000_000.0
+
+
+@dataclass
+class Rig:
+    keys: KeyManager
+    channel: Channel
+    scratch: Path
+    state_url: str
+    givers: dict[str, Identity]
+
+    async def job(self, **body: Any) -> Job:
+        spec = parse_job({"image": "x:1", "limits": {"timeout_s": 100}, **body})
+        return await create_job(self.keys, spec, scratch_dir=self.scratch)
+
+    async def lease(self, job: Job, giver: str, now: float = NOW) -> Task:
+        (block,) = await self.keys.ready(job, now, 1)
+        leased = await self.keys.lease(job, block, self.givers[giver].id, now, image="x:1")
+        assert leased is not None
+        return leased[0]
+
+    async def report(
+        self,
+        task: Task,
+        giver: str,
+        failed: dict[str, str] | None = None,
+        post: bool = True,
+        **extra: Any,
+    ) -> Result:
+        """A signed result for `task`, every key ok but `failed`, posted to the Channel
+        unless `post` is false."""
+        failed = failed or {}
+        ok = [k for k in task.block if k not in failed]
+        identity = self.givers[giver]
+        result = sign_result(
+            identity,
+            Result(
+                result_id=uuid.uuid4().hex,
+                task_id=task.task_id,
+                job_id=task.job_id,
+                giver_id=identity.id,
+                records=[
+                    {"key": k, "data": {"page": k, "links": [f"{k}/1", f"{k}/2"]}} for k in ok
+                ],
+                outcomes=[KeyOutcome(k, k not in failed, failed.get(k)) for k in task.block],
+                error=None,
+                started_at=NOW,
+                finished_at=NOW,
+                **extra,
+            ),
+        )
+        if post:
+            await self.channel.put_result(result)
+        return result
+
+    async def complete(self, job: Job, giver: str, now: float = NOW) -> Task:
+        task = await self.lease(job, giver, now)
+        assert await self.keys.apply(await self.report(task, giver), now)
+        return task
+
+
+@pytest.fixture
+async def rig(state_url: str, store_url: str, tmp_path: Path) -> AsyncIterator[Rig]:
+    async with AsyncExitStack() as stack:
+        channel = await stack.enter_async_context(await open_channel(store_url))
+        state = await open_state(state_url)
+        stack.push_async_callback(state.close)
+        givers = {name: Identity.generate() for name in ("A", "B", "C")}
+        for identity in givers.values():
+            await channel.register_giver(identity.id, identity.public_key)
+        keys = KeyManager(state, channel, lease_grace_s=GRACE_S)
+        await keys.load(NOW)
+        yield Rig(keys, channel, tmp_path / "scratch", state_url, givers)
+
+
+def counts(job: Job) -> tuple[int, int, int, int]:
+    c = job.counts()
+    assert c["done"] + c["failed"] + c["leased"] + c["pending"] == c["total"]
+    return c["done"], c["failed"], c["leased"], c["pending"]
+
+
+async def test_ranges_are_cut_as_they_are_leased_and_counted_exactly(rig: Rig) -> None:
+    job = await rig.job(ranges=[[0, 250], [1000, 1100]], block_size=100)
+    assert (job.total, job.block_count, counts(job)) == (350, 4, (0, 0, 0, 350))
+    for expected in ((0, 100), (100, 200)):
+        task = await rig.complete(job, "A")
+        assert (task.block.start, task.block.stop) == expected
+    across = await rig.lease(job, "B")
+    assert list(across.block)[49:51] == ["249", "1000"]
+    assert counts(job) == (200, 0, 100, 50)
+
+
+async def test_a_lapsed_lease_returns_its_keys_and_its_late_result_is_ignored(rig: Rig) -> None:
+    job = await rig.job(keys=["a", "b", "c"], block_size=3)
+    first = await rig.lease(job, "A")
+    deadline = NOW + 100 + GRACE_S
+    assert await rig.keys.expire(deadline - 1) == []
+    assert [ref.task_id for ref in await rig.keys.expire(deadline)] == [first.task_id]
+    assert counts(job) == (0, 0, 0, 3)
+    second = await rig.lease(job, "B", deadline)
+    assert second.task_id != first.task_id
+    assert not await rig.keys.apply(await rig.report(first, "A"), deadline)
+    assert counts(job) == (0, 0, 3, 0)
+    assert await rig.keys.apply(await rig.report(second, "B"), deadline)
+    assert counts(job) == (3, 0, 0, 0) and job.status is JobStatus.DONE
+    records = [r async for result in rig.keys.counted_results(job.job_id) for r in result.records]
+    assert sorted(r["key"] for r in records) == ["a", "b", "c"]
+
+
+async def test_progress_keeps_a_lease_alive(rig: Rig) -> None:
+    job = await rig.job(keys=["a"])
+    task = await rig.lease(job, "A")
+    late = NOW + 100 + GRACE_S - 1
+    await rig.keys.renew(task.task_id, rig.givers["A"].id, 1, late)
+    assert await rig.keys.expire(late + GRACE_S) == []
+    assert rig.keys.leases[task.task_id].progress == 1
+
+
+async def test_release_returns_the_block_at_once_and_a_refusal_keeps_the_giver_off(
+    rig: Rig,
+) -> None:
+    job = await rig.job(keys=["a", "b"])
+    task = await rig.lease(job, "A")
+    assert not await rig.keys.release(task.task_id, rig.givers["B"].id)
+    assert await rig.keys.release(task.task_id, rig.givers["A"].id)
+    assert counts(job) == (0, 0, 0, 2)
+    task = await rig.lease(job, "B")
+    assert await rig.keys.release(task.task_id, rig.givers["B"].id, refusal="no such image")
+    (block,) = await rig.keys.ready(job, NOW, 5)
+    assert block.refused == {rig.givers["B"].id: "no such image"}
+
+
+async def test_a_giver_invalidation_discards_what_it_reported(rig: Rig) -> None:
+    job = await rig.job(keys=["a", "b"], max_attempts=2, retry_backoff_s=0)
+    task = await rig.lease(job, "A")
+    assert await rig.keys.apply(await rig.report(task, "A"), NOW)
+    assert counts(job) == (2, 0, 0, 0)
+    giver_a = rig.givers["A"].id
+    assert not await rig.keys.invalidate_task(task.task_id, rig.givers["B"].id, "no", NOW)
+    assert await rig.keys.invalidate_task(task.task_id, giver_a, "parser crashed", NOW)
+    assert counts(job) == (0, 0, 0, 2) and job.status is JobStatus.RUNNING
+    assert [r async for r in rig.keys.counted_results(job.job_id)] == []
+    retry = await rig.lease(job, "B")
+    assert await rig.keys.invalidate_task(retry.task_id, rig.givers["B"].id, "again", NOW)
+    assert counts(job) == (0, 2, 0, 0)
+    assert {f.reason for f in job.failures} == {"invalidated by giver: again"}
+
+
+async def test_failed_keys_are_retried_after_a_backoff_then_fail_for_good(rig: Rig) -> None:
+    job = await rig.job(keys=["a", "b", "c"], max_attempts=2, retry_backoff_s=30)
+    task = await rig.lease(job, "A")
+    assert await rig.keys.apply(await rig.report(task, "A", {"b": "HTTP 503"}), NOW)
+    assert counts(job) == (2, 0, 0, 1)
+    assert await rig.keys.ready(job, NOW + 29, 5) == []
+    retry = await rig.lease(job, "B", NOW + 30)
+    assert list(retry.block) == ["b"]
+    assert await rig.keys.apply(await rig.report(retry, "B", {"b": "HTTP 404"}), NOW + 30)
+    assert counts(job) == (2, 1, 0, 0) and job.status is JobStatus.DONE
+    assert [(f.key, f.reason) for f in job.failures] == [("b", "HTTP 404")]
+
+
+async def test_operator_invalidation_of_a_block_and_of_a_givers_work(rig: Rig) -> None:
+    job = await rig.job(keys=[f"k{n}" for n in range(6)], block_size=2)
+    for giver in ("A", "B", "A"):
+        await rig.complete(job, giver, NOW + 10)
+    assert counts(job) == (6, 0, 0, 0) and job.status is JobStatus.DONE
+    await rig.keys.invalidate_block(job.job_id, 1, NOW + 20)
+    assert counts(job) == (4, 0, 0, 2) and job.status is JobStatus.RUNNING
+    with pytest.raises(UnknownBlock):
+        await rig.keys.invalidate_block(job.job_id, 9, NOW)
+    held = await rig.lease(job, "A", NOW + 30)
+    changed, taken = await rig.keys.invalidate_giver(rig.givers["A"].id, NOW + 5, NOW + 40)
+    assert changed == 3 and [ref.task_id for ref in taken] == [held.task_id]
+    assert counts(job) == (0, 0, 0, 6)
+    nothing, _ = await rig.keys.invalidate_giver(rig.givers["A"].id, NOW + 50, NOW + 50)
+    assert nothing == 0
+
+
+async def test_pause_resume_and_cancel(rig: Rig) -> None:
+    job = await rig.job(keys=["a", "b"], block_size=1)
+    task = await rig.lease(job, "A")
+    await rig.keys.set_status(job.job_id, JobStatus.PAUSED, NOW)
+    assert job.status is JobStatus.PAUSED
+    await rig.keys.set_status(job.job_id, JobStatus.RUNNING, NOW)
+    taken = await rig.keys.set_status(job.job_id, JobStatus.CANCELLED, NOW)
+    assert [ref.task_id for ref in taken] == [task.task_id]
+    assert counts(job) == (0, 0, 0, 2) and rig.keys.leases == {}
+    with pytest.raises(JobConflict, match="is cancelled; it cannot be resumed"):
+        await rig.keys.set_status(job.job_id, JobStatus.RUNNING, NOW)
+
+
+async def test_a_restart_loads_exact_counts_and_live_leases(rig: Rig) -> None:
+    job = await rig.job(range=[0, 1000], block_size=100, max_attempts=1)
+    await rig.complete(job, "A")
+    leased = await rig.lease(job, "B")
+    failing = await rig.lease(job, "C")
+    assert await rig.keys.apply(await rig.report(failing, "C", {"250": "bad"}), NOW)
+    assert counts(job) == (199, 1, 100, 700)
+    state = await open_state(rig.state_url)
+    try:
+        again = KeyManager(state, rig.channel, lease_grace_s=GRACE_S)
+        await again.load(NOW)
+        reloaded = again.job(job.job_id)
+        assert counts(reloaded) == (199, 1, 100, 700)
+        assert list(again.leases) == [leased.task_id]
+        assert reloaded.next_seq == 3
+        assert await again.apply(await rig.report(leased, "B"), NOW)
+        assert counts(reloaded) == (299, 1, 0, 700)
+    finally:
+        await state.close()
+
+
+async def test_a_job_left_half_created_by_a_crash_is_removed_on_start(rig: Rig) -> None:
+    job = await rig.job(keys=["a", "b"], block_size=1)
+    doc = {**job.to_doc(), "status": "creating"}
+    await rig.keys.store.put_job(doc)
+    again = KeyManager(rig.keys.store, rig.channel, lease_grace_s=GRACE_S)
+    await again.load(NOW)
+    assert again.jobs == {} and await rig.keys.store.jobs() == []
+    assert await rig.keys.store.job_blocks(job.job_id, -1, 10) == []
+
+
+async def test_a_done_range_job_reopened_after_a_restart_leases_only_its_open_block(
+    rig: Rig,
+) -> None:
+    job = await rig.job(range=[0, 300], block_size=100)
+    for _ in range(3):
+        await rig.complete(job, "A")
+    assert job.status is JobStatus.DONE
+    again = KeyManager(rig.keys.store, rig.channel, lease_grace_s=GRACE_S)
+    await again.load(NOW)
+    reloaded = again.job(job.job_id)
+    assert reloaded.next_seq == 3
+    await again.invalidate_block(job.job_id, 1, NOW)
+    (block,) = await again.ready(reloaded, NOW, 10)
+    assert block.seq == 1
+    leased = await again.lease(reloaded, block, rig.givers["B"].id, NOW, image="x:1")
+    assert leased is not None and leased[0].task_id.endswith("-000001.1")
+    assert counts(reloaded) == (200, 0, 100, 0)
+
+
+async def test_a_lease_is_not_given_once_the_job_is_paused(rig: Rig) -> None:
+    job = await rig.job(keys=["a", "b"], block_size=1)
+    blocks = await rig.keys.ready(job, NOW, 2)
+    await rig.keys.set_status(job.job_id, JobStatus.PAUSED, NOW)
+    assert await rig.keys.lease(job, blocks[0], rig.givers["A"].id, NOW, image="x:1") is None
+    assert counts(job) == (0, 0, 0, 2) and rig.keys.leases == {}
+
+
+async def test_dump_and_load_restore_a_job_without_its_leases(rig: Rig, tmp_path: Path) -> None:
+    job = await rig.job(keys=[f"k{n}" for n in range(5)], block_size=2)
+    await rig.complete(job, "A")
+    await rig.lease(job, "B")
+    lines = [line async for line in dump_state(rig.keys, job.job_id)]
+    assert len(lines) == 1 + 3 + 1
+    with pytest.raises(JobConflict, match="already exists"):
+        await load_state(rig.keys, _aiter(lines))
+
+    state = await open_state(f"sqlite:///{tmp_path}/elsewhere.sqlite3")
+    try:
+        elsewhere = KeyManager(state, rig.channel, lease_grace_s=GRACE_S)
+        loaded = await load_state(elsewhere, _aiter(lines))
+        assert loaded.job_id == job.job_id and counts(loaded) == (2, 0, 0, 3)
+        assert elsewhere.leases == {}
+        records = [r async for res in elsewhere.counted_results(job.job_id) for r in res.records]
+        assert sorted(r["key"] for r in records) == ["k0", "k1"]
+    finally:
+        await state.close()
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([], "empty"),
+        ([b"{nope"], "line 1: not JSON"),
+        ([b'{"format": "other"}'], "not a job state file"),
+    ],
+)
+async def test_a_bad_state_file_is_refused_and_leaves_nothing(
+    rig: Rig, lines: list[bytes], message: str
+) -> None:
+    with pytest.raises(InvalidState, match=message):
+        await load_state(rig.keys, _aiter(lines))
+    assert await rig.keys.store.jobs() == []
+
+
+async def test_a_state_file_with_a_broken_block_leaves_nothing(rig: Rig) -> None:
+    job = await rig.job(keys=["a", "b"], block_size=1)
+    lines = [line async for line in dump_state(rig.keys, job.job_id)]
+    await rig.keys.store.delete_job(job.job_id)
+    del rig.keys.jobs[job.job_id]
+    with pytest.raises(InvalidState, match="line 3: a malformed block"):
+        await load_state(rig.keys, _aiter([*lines[:2], b'{"job_id": "x"}\n']))
+    assert await rig.keys.store.jobs() == []
+    assert await rig.keys.store.job_blocks(job.job_id, -1, 10) == []
+
+
+async def test_a_state_file_cut_short_or_edited_is_refused(rig: Rig) -> None:
+    job = await rig.job(range=[0, 300], block_size=100)
+    for _ in range(3):
+        await rig.complete(job, "A")
+    lines = [line async for line in dump_state(rig.keys, job.job_id)]
+    await rig.keys.store.delete_job(job.job_id)
+    del rig.keys.jobs[job.job_id]
+    with pytest.raises(InvalidState, match="no end line: it is cut short"):
+        await load_state(rig.keys, _aiter(lines[:-2]))
+    with pytest.raises(InvalidState, match="line 4: block 3 where block 2 was due"):
+        await load_state(rig.keys, _aiter([*lines[:3], lines[3].replace(b'"seq":2', b'"seq":3')]))
+    with pytest.raises(InvalidState, match=r"line 4: the blocks add up to .*the file was edited"):
+        await load_state(rig.keys, _aiter([*lines[:3], lines[-1]]))
+    edited = lines[1].replace(b'"runs":[{', b'"runs":[],"x":[{')
+    with pytest.raises(InvalidState, match="line 5: the blocks add up to"):
+        await load_state(rig.keys, _aiter([lines[0], edited, *lines[2:]]))
+    assert await rig.keys.store.jobs() == [] and rig.keys.jobs == {}
+
+
+async def test_a_job_takes_its_keys_from_an_earlier_jobs_records(rig: Rig) -> None:
+    first = await rig.job(keys=["p1", "p2", "p3"], block_size=2)
+    with pytest.raises(InvalidJob, match="is running"):
+        await rig.job(from_job={"job_id": first.job_id, "field": "links"})
+    await rig.complete(first, "A")
+    task = await rig.lease(first, "B")
+    assert await rig.keys.apply(await rig.report(task, "B", {"p3": "gone"}), NOW)
+    await rig.keys.set_status(first.job_id, JobStatus.CANCELLED, NOW)
+
+    second = await rig.job(from_job={"job_id": first.job_id, "field": "links"}, block_size=3)
+    assert second.total == 4 and second.block_count == 2
+    keys = [k async for block in rig.keys.blocks(second.job_id) for k in block.keys]
+    assert keys == ["p1/1", "p1/2", "p2/1", "p2/2"]
+    with pytest.raises(InvalidJob, match=r"no record of job .* has a usable 'nothing'"):
+        await rig.job(from_job={"job_id": first.job_id, "field": "nothing"})
+    with pytest.raises(InvalidJob, match="from_job: no job 'jmissing'"):
+        await rig.job(from_job={"job_id": "jmissing", "field": "links"})
+
+
+async def test_a_job_takes_its_keys_from_a_dataset(rig: Rig) -> None:
+    objects = [
+        {"data": {"next": "p1"}},
+        {"data": {"next": ["p2", 3, "p1"]}},
+        {"data": {"next": [True, "", {"x": 1}]}},
+        {"data": "not an object"},
+        {"other": 1},
+        # Over a megabyte of lines, so they are taken in more than one batch.
+        *({"data": {"next": f"q{n}"}} for n in range(60_000)),
+    ]
+
+    async def lines() -> AsyncIterator[bytes]:
+        for value in objects:
+            yield canonical.dumps(value)
+
+    await rig.channel.put_dataset("bob.links", lines(), "tok")
+    job = await rig.job(from_dataset={"dataset": "bob.links", "field": "data.next"}, block_size=900)
+    assert (job.total, job.duplicates, job.unusable) == (60_003, 1, 3)
+    keys = [k async for block in rig.keys.blocks(job.job_id) for k in block.keys]
+    assert keys[:5] == ["p1", "p2", "3", "q0", "q1"] and keys[-1] == "q59999"
+    with pytest.raises(InvalidJob, match=r"no object of dataset bob\.links has a usable 'next'"):
+        await rig.job(from_dataset={"dataset": "bob.links", "field": "next"})
+    with pytest.raises(InvalidJob, match="from_dataset: no dataset 'absent'") as refused:
+        await rig.job(from_dataset={"dataset": "absent", "field": "next"})
+    assert refused.value.field == "from_dataset"
+
+
+async def test_a_keys_file_is_streamed_checked_and_deduplicated(rig: Rig, tmp_path: Path) -> None:
+    path = tmp_path / "keys.txt"
+    path.write_bytes(b"b\r\na\n\nb\nc\n  \nd")
+    spec = parse_job({"image": "x:1", "block_size": 2}, keys_file=True)
+    job = await create_job(rig.keys, spec, scratch_dir=rig.scratch, keys_file=path)
+    assert (job.total, job.duplicates, job.block_count) == (4, 1, 2)
+    keys = [list(block.keys) async for block in rig.keys.blocks(job.job_id)]
+    assert keys == [["b", "a"], ["c", "d"]]
+    assert list(rig.scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"ok\n\xff\xfe\n", "keys file line 2 is not UTF-8"),
+        (b"ok\n" + b"k" * 2049 + b"\n", "keys file line 2: key 'kkk.*is 2049 bytes"),
+        (b"\n\n", "the keys file has no keys"),
+    ],
+)
+async def test_a_bad_keys_file_creates_nothing(
+    rig: Rig, tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "keys.txt"
+    path.write_bytes(content)
+    spec = parse_job({"image": "x:1", "block_size": 1}, keys_file=True)
+    with pytest.raises(InvalidJob, match=message):
+        await create_job(rig.keys, spec, scratch_dir=rig.scratch, keys_file=path)
+    assert await rig.keys.store.jobs() == [] and rig.keys.jobs == {}
+    assert list(rig.scratch.iterdir()) == []
+
+
+async def sealed_job(rig: Rig, **body: Any) -> tuple[Job, X25519PrivateKey]:
+    """A job sealed to a new recipient, and the recipient's private key."""
+    recipient = X25519PrivateKey.generate()
+    return await rig.job(recipient=sealing.public_text(recipient), **body), recipient
+
+
+async def sealed_copies(rig: Rig, job: Job, prices: dict[str, int]) -> list[Task]:
+    """Lease one block to each Giver of `prices`, and have each report every key at
+    its price as a Giver does: sealed, with the agreement, signed."""
+    tasks = []
+    for giver in prices:
+        (block,) = await rig.keys.ready(job, NOW, 1)
+        giver_id = rig.givers[giver].id
+        leased = await rig.keys.lease(
+            job, block, giver_id, NOW, image="x:1", quorum=len(prices), wanted=len(prices)
+        )
+        assert leased is not None
+        tasks.append(leased[0])
+    for task, (giver, price) in zip(tasks, prices.items(), strict=True):
+        output = ScraperOutput(
+            records=[{"key": k, "data": {"price": price}} for k in task.block],
+            outcomes=[KeyOutcome(k, True) for k in task.block],
+        )
+        result = signed(rig.givers[giver], task, output, NOW)
+        await rig.channel.put_result(result)
+        assert await rig.keys.apply(result, NOW)
+    return tasks
+
+
+async def test_copies_of_a_sealed_job_agree_by_their_agreement_or_fail_disagreeing(
+    rig: Rig,
+) -> None:
+    job, recipient = await sealed_job(
+        rig, keys=["a", "b"], block_size=1, replicas=2, max_extra_copies=0
+    )
+    assert job.to_doc()["agreement_key"] == job.agreement_key != ""
+    assert job.agreement_key not in str(job.view())
+    agreed = await sealed_copies(rig, job, {"A": 10, "B": 10})
+    for task in agreed:
+        assert (task.seal_to, task.agreement_key) == (job.spec.recipient, job.agreement_key)
+    disagreed = await sealed_copies(rig, job, {"A": 10, "C": 11})
+    assert counts(job) == (1, 1, 0, 0)
+    (failure,) = job.failures
+    assert failure.key == "b" and failure.reason.startswith("copies disagree (2 different")
+    results = [res async for res in rig.keys.counted_results(job.job_id)]
+    assert [r.task_id for r in results] == [agreed[0].task_id]
+    (record,) = results[0].records
+    assert sealing.open_record(recipient, job.job_id, record) == {"key": "a", "data": {"price": 10}}
+    copies = agreed + disagreed
+    stored = await rig.channel.results_for_tasks([t.task_id for t in copies])
+    agreement = {r.task_id: r.agreement for r in stored}
+    first, second, third, fourth = (agreement[t.task_id] for t in copies)
+    assert first == second and third != fourth
+    (block, _) = [b async for b in rig.keys.blocks(job.job_id)]
+    assert [run.digest for run in block.runs] == [first, first]
+
+
+async def test_a_result_that_does_not_fit_its_jobs_sealing_is_discarded(rig: Rig) -> None:
+    # The Channel refuses such results; one that reached the Seeker anyway is discarded.
+    job, _ = await sealed_job(rig, keys=["a"], max_attempts=1)
+    task = await rig.lease(job, "A")
+    plain = await rig.report(task, "A", post=False)
+    with pytest.raises(WireError, match="must be sealed"):
+        await rig.channel.put_result(plain)
+    assert await rig.keys.apply(plain, NOW)
+    assert counts(job) == (0, 1, 0, 0)
+    assert job.failures[0].reason == (
+        f"result {plain.result_id} has no agreement, though its job is sealed; discarded"
+    )
+    job, recipient = await sealed_job(rig, keys=["a"], max_attempts=1)
+    task = await rig.lease(job, "A")
+    result = await rig.report(task, "A", post=False, agreement="ab" * 32)
+    assert await rig.keys.apply(result, NOW)
+    assert job.failures[0].reason == (
+        f"result {result.result_id} holds record 'a' in the clear, though its job is sealed; "
+        "discarded"
+    )
+    plain_job = await rig.job(keys=["a"], max_attempts=1)
+    task = await rig.lease(plain_job, "A")
+    sealed_task = replace(
+        task, seal_to=sealing.public_text(recipient), agreement_key=sealing.new_agreement_key()
+    )
+    output = ScraperOutput([{"key": "a", "data": {}}], [KeyOutcome("a", True)])
+    result = signed(rig.givers["A"], sealed_task, output, NOW)
+    with pytest.raises(WireError, match="is sealed, but the job names no recipient"):
+        await rig.channel.put_result(result)
+    assert await rig.keys.apply(result, NOW)
+    assert plain_job.failures[0].reason == (
+        f"result {result.result_id} holds record 'a' sealed, though its job is not; discarded"
+    )
+
+
+async def test_a_sealed_jobs_agreement_key_survives_dump_and_load_and_feeds_no_job(
+    rig: Rig,
+) -> None:
+    job, _ = await sealed_job(rig, keys=["a"])
+    await sealed_copies(rig, job, {"A": 1})
+    with pytest.raises(InvalidJob, match=r"from_job: job .*'s records are sealed to its recipient"):
+        await rig.job(from_job={"job_id": job.job_id, "field": "price"})
+    lines = [line async for line in dump_state(rig.keys, job.job_id)]
+    await rig.keys.store.delete_job(job.job_id)
+    del rig.keys.jobs[job.job_id]
+    loaded = await load_state(rig.keys, _aiter(lines))
+    assert (loaded.spec.recipient, loaded.agreement_key) == (job.spec.recipient, job.agreement_key)
+    header = canonical.loads(lines[0])
+    del header["job"]["agreement_key"]
+    await rig.keys.store.delete_job(job.job_id)
+    del rig.keys.jobs[job.job_id]
+    with pytest.raises(InvalidState, match="a sealed job has an agreement key, and only"):
+        await load_state(rig.keys, _aiter([canonical.dumps(header), *lines[1:]]))
+
+
+async def _aiter(lines: list[bytes]) -> AsyncIterator[bytes]:
+    for line in lines:
+        yield line
