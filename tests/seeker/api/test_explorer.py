@@ -264,6 +264,13 @@ def test_docs_dir_comes_from_its_flag_or_variable() -> None:
     assert build_config(args, {}).docs_dir is None
 
 
+async def test_the_admin_pages_link_the_explorer_and_the_docs(seeker: Seeker) -> None:
+    for path, headers in (("/admin/", OPERATOR_HEADERS), ("/admin/login", {})):
+        status, _, body, _ = await get(seeker, path, **headers)
+        assert status == 200, path
+        assert b'href="/api"' in body and b'href="/docs"' in body, path
+
+
 async def test_in_chromium_the_explorer_lists_every_operation_and_runs_one_with_a_token(
     seeker: Seeker, browser: Browser
 ) -> None:
