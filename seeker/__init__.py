@@ -10,7 +10,8 @@ import (tests/test_layout.py holds every module to it), from the ground up:
 - `grid/`: Givers and the coordinator that places work on them.
 - `schedules/`: periodic jobs.
 - `views/`: read models behind the pages and the API.
-- `api/`: the JSON API's routes and what they share with the admin pages.
+- `api/`: the JSON API's routes, its explorer, the docs pages, and what they
+  share with the admin pages.
 - `admin/`: the operator's admin pages.
 - `cli/`: the `seeker` command.
 Loose modules: `errors`, `config`, `settings` (the options of `seeker run`)

@@ -35,6 +35,9 @@ class SeekerConfig:
     Operators reach the admin page and the JSON API with a password, a token
     issued to them, or `operator_token`: a fixed token (from a secret file,
     say) accepted besides the issued ones.
+
+    The docs served at /docs are read from `docs_dir`, by default the docs/ folder
+    of the checkout the Seeker runs from (an installed package has none).
     """
 
     host: str = "127.0.0.1"
@@ -55,6 +58,7 @@ class SeekerConfig:
     discover: bool = False
     discover_interfaces: tuple[str, ...] = ()
     discover_reconnect_max_s: float = 30.0
+    docs_dir: Path | None = None
 
     def __post_init__(self) -> None:
         for address in self.discover_interfaces:

@@ -24,6 +24,8 @@ from seeker.access.auth import PUBLIC_ROUTES, is_public, operator_auth, public_r
 from seeker.access.operators import Operators
 from seeker.admin.app import make_admin, refuse_page, root_redirect
 from seeker.api.app import make_api
+from seeker.api.docs_pages import add_docs_routes
+from seeker.api.explorer import add_explorer_routes
 from seeker.api.health import add_liveness_route, add_metrics_route
 from seeker.api.parts import PARTS, Parts
 from seeker.catalog.archives import ImageArchives
@@ -48,7 +50,8 @@ log = logging.getLogger(__name__)
 
 
 class Seeker(AsyncLifecycle):
-    """Serves the API under /api/v1 and the Channel under /channel; schedules while
+    """Serves the API under /api/v1 (its explorer at /api), the Channel under
+    /channel, the admin pages under /admin/ and the docs under /docs; schedules while
     it holds the leader lease, and fires the schedules of periodic jobs.
 
     `clock` is the wall clock schedules fire by (tests pass one they move)."""
@@ -148,7 +151,12 @@ class Seeker(AsyncLifecycle):
         admin = make_admin(parts)
         app.add_subapp("/admin/", admin)
         app[PUBLIC_ROUTES] = public_routes(
-            [add_liveness_route(app), app.router.add_get("/", root_redirect)]
+            [
+                add_liveness_route(app),
+                app.router.add_get("/", root_redirect),
+                *add_explorer_routes(app),
+                *add_docs_routes(app, config.docs_dir),
+            ]
         )
         self._runner = web.AppRunner(app, shutdown_timeout=5.0)
         await self._runner.setup()
@@ -175,7 +183,8 @@ class Seeker(AsyncLifecycle):
             "open registration" if config.open_registration else "admission by token or approval",
             "" if self.leadership.leading else "; standing by",
         )
-        log.info("admin pages at %s/admin/", config.public_url.rstrip("/") or self.url)
+        base = config.public_url.rstrip("/") or self.url
+        log.info("admin pages at %s/admin/, API explorer at %s/api, docs at %s/docs", *[base] * 3)
 
     def _leader(self) -> Leader | None:
         """None while this Seeker leads; else who does, as far as it knows."""

@@ -19,21 +19,12 @@ from seeker.admin.events import FEED, events
 from seeker.admin.live import LiveFeed
 from seeker.admin.render import TEMPLATES, load_templates, make_templates, page
 from seeker.api.errors import error_status
+from seeker.api.pages import SECURITY_HEADERS
 from seeker.api.parts import PARTS, Parts
 from seeker.errors import SeekerError
 from seeker.state.base import Leader
 
 log = logging.getLogger(__name__)
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
 
 
 def make_admin(seeker: Parts) -> web.Application:

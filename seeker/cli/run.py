@@ -114,6 +114,13 @@ SETTINGS = (
         "besides the tokens issued with `seeker operator token issue`",
     ),
     Setting(
+        "docs_dir",
+        PATH,
+        flag="--docs-dir",
+        help="the docs/ folder to serve at /docs, README.md beside it "
+        "(default: the checkout's, if the Seeker runs from one)",
+    ),
+    Setting(
         "tail_copies",
         SWITCH,
         flag="--no-tail-copies",
