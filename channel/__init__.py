@@ -8,7 +8,8 @@ Rooms:
 - `service/`: the HTTP service in front of the store, and its clients.
 
 Loose modules shared by every daemon: `errors` (the root error), `lifecycle`
-(the shape every daemon has), `jsonweb` (JSON for aiohttp apps), and the
+(the shape every daemon has), `jsonweb` (JSON for aiohttp apps), `options`
+(one table of a daemon's flags, variables and settings file), and the
 `channel` CLI (`cli`, `dataset_cli`).
 
 May import: nothing.

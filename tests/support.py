@@ -22,6 +22,7 @@ import aiohttp
 import docker
 import pytest
 from ferretdb import free_port as free_port
+from playwright.async_api import ConsoleMessage, Dialog, Page
 from pymongo import AsyncMongoClient
 
 from channel.wire import canonical
@@ -543,3 +544,23 @@ def until_blocking(condition: Callable[[], object], what: str, timeout_s: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what}")
         time.sleep(POLL_S)
+
+
+LAPTOP = {"width": 1366, "height": 768}
+
+
+async def _accept(dialog: Dialog) -> None:
+    await dialog.accept()
+
+
+class Problems(list[str]):
+    """Console errors and uncaught exceptions of a page."""
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.append(f"uncaught: {error}"))
+        page.on("dialog", _accept)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.append(f"console: {message.text}")

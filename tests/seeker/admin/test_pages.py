@@ -15,13 +15,15 @@ from typing import Any
 
 import aiohttp
 from demo_products import product
-from playwright.async_api import Browser, ConsoleMessage, Dialog, Page, expect
+from playwright.async_api import Browser, Page, expect
 from support import (
     JOB_TIMEOUT_S,
+    LAPTOP,
     OPERATOR_HEADERS,
     OPERATOR_TOKEN,
     POLL_S,
     Grid,
+    Problems,
     disputed_job,
     submit_and_wait,
     until,
@@ -33,7 +35,6 @@ from giver.daemon import Giver
 from seeker.daemon import Seeker
 from seeker.views import display
 
-LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 WAIT_MS = JOB_TIMEOUT_S * 1000
 PAGES = ["/admin/", "/admin/givers", "/admin/jobs", "/admin/scrapers", "/admin/schedules"]
@@ -44,23 +45,6 @@ async def api(seeker: Seeker, method: str, path: str, body: Any = None) -> tuple
         data = None if body is None else canonical.dumps(body)
         async with http.request(method, f"{seeker.url}/api/v1{path}", data=data) as response:
             return response.status, await response.json()
-
-
-class Problems(list[str]):
-    """Console errors and uncaught exceptions of a page."""
-
-    def watch(self, page: Page) -> None:
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.append(f"uncaught: {error}"))
-        page.on("dialog", _accept)
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.append(f"console: {message.text}")
-
-
-async def _accept(dialog: Dialog) -> None:
-    await dialog.accept()
 
 
 async def open_page(

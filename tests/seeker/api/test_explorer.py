@@ -5,15 +5,13 @@ and nothing served from outside their folder; in Chromium, the explorer lists
 every operation and runs one with the operator's token."""
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import OPERATOR_HEADERS, OPERATOR_TOKEN, REPO
 from multidict import CIMultiDictProxy
 from playwright.async_api import Browser, expect
-from test_admin_pages import LAPTOP, Problems
+from support import LAPTOP, OPERATOR_HEADERS, OPERATOR_TOKEN, REPO, Problems
 from yarl import URL
 
 from seeker.api import docs_pages
@@ -68,13 +66,6 @@ EVIL = """# Evil <script>alert(1)</script> title
 
 ![stolen](../secret.png) ![remote](https://example.org/x.png) ![shot](screenshots/a.png)
 """
-
-
-@pytest.fixture
-async def seeker(tmp_path: Path) -> AsyncIterator[Seeker]:
-    """A Seeker run from this checkout: its docs are the repository's."""
-    async with Seeker(SeekerConfig(port=0, data_dir=tmp_path, operator_token=OPERATOR_TOKEN)) as s:
-        yield s
 
 
 async def get(seeker: Seeker, path: str, **headers: str) -> tuple[int, str, bytes, Headers]:
