@@ -10,13 +10,12 @@ import (tests/test_layout.py holds every module to it), from the ground up:
 - `grid/`: Givers and the coordinator that places work on them.
 - `schedules/`: periodic jobs.
 - `views/`: read models behind the pages and the API.
-- `api/`: the JSON API's routes, its explorer, the docs pages, and what they
-  share with the admin pages.
+- `api/`: the JSON API's routes and its OpenAPI document.
+- `pages/`: the API explorer, the docs, and what every HTML page shares.
 - `admin/`: the operator's admin pages.
-- `cli/`: the `seeker` command.
-Loose modules: `errors`, `config`, `settings` (the options of `seeker run`)
-and `daemon` (the Seeker, which assembles the rooms); each says what it may
-import.
+- `cli/`: the `seeker` command (`cli/run.py` holds the options of `seeker run`).
+Loose modules: `errors`, `config` and `daemon` (the Seeker, which assembles the
+rooms); each says what it may import.
 
 May import: nothing.
 """

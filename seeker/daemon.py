@@ -3,8 +3,8 @@ the coordinator; with `discover`, the leader also finds Givers on the LAN and di
 them.
 
 May import: seeker.errors, seeker.config, seeker.state, seeker.work, seeker.catalog,
-seeker.access, seeker.grid, seeker.schedules, seeker.views, seeker.api, seeker.admin,
-channel.
+seeker.access, seeker.grid, seeker.schedules, seeker.views, seeker.api, seeker.pages,
+seeker.admin, channel.
 """
 
 import asyncio
@@ -24,8 +24,6 @@ from seeker.access.auth import PUBLIC_ROUTES, is_public, operator_auth, public_r
 from seeker.access.operators import Operators
 from seeker.admin.app import make_admin, refuse_page, root_redirect
 from seeker.api.app import make_api
-from seeker.api.docs_pages import add_docs_routes
-from seeker.api.explorer import add_explorer_routes
 from seeker.api.health import add_liveness_route, add_metrics_route
 from seeker.api.parts import PARTS, Parts
 from seeker.catalog.archives import ImageArchives
@@ -40,6 +38,8 @@ from seeker.grid.registry import GiverRegistry, Registrar
 from seeker.grid.sessions import Sessions
 from seeker.grid.signing import seeker_identity
 from seeker.grid.trust import TrustBook
+from seeker.pages.docs import add_docs_routes
+from seeker.pages.explorer import add_explorer_routes
 from seeker.schedules.firing import Clock, PeriodicJobs
 from seeker.state.base import Leader, StateStore
 from seeker.state.factory import open_state

@@ -19,9 +19,9 @@ from seeker.admin.events import FEED, events
 from seeker.admin.live import LiveFeed
 from seeker.admin.render import TEMPLATES, load_templates, make_templates, page
 from seeker.api.errors import error_status
-from seeker.api.pages import SECURITY_HEADERS
 from seeker.api.parts import PARTS, Parts
 from seeker.errors import SeekerError
+from seeker.pages.html import SECURITY_HEADERS
 from seeker.state.base import Leader
 
 log = logging.getLogger(__name__)

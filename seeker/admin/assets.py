@@ -7,7 +7,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from seeker.api.pages import Asset, asset, asset_response, versioned
+from seeker.pages.html import Asset, asset, asset_response, versioned
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,8 @@ from aiohttp import web
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from seeker.api.pages import HEADER, HEADER_CSS, Asset, asset, html_page, public_file, versioned
 from seeker.errors import ConfigError
+from seeker.pages.html import HEADER, HEADER_CSS, Asset, asset, html_page, public_file, versioned
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from html import escape
 from aiohttp import web
 from swagger_ui_bundle import swagger_ui_path
 
-from seeker.api.pages import HEADER, HEADER_CSS, Asset, asset, html_page, public_file, versioned
+from seeker.pages.html import HEADER, HEADER_CSS, Asset, asset, html_page, public_file, versioned
 
 ASSETS_URL = "/api/explorer"
 DOCUMENT_URL = "/api/v1/openapi.json"

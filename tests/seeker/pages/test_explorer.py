@@ -14,13 +14,13 @@ from playwright.async_api import Browser, expect
 from support import LAPTOP, OPERATOR_HEADERS, OPERATOR_TOKEN, REPO, Problems
 from yarl import URL
 
-from seeker.api import docs_pages
 from seeker.api.openapi import operations
 from seeker.cli.main import parser
 from seeker.cli.run import build_config
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.errors import ConfigError
+from seeker.pages import docs
 
 Headers = CIMultiDictProxy[str]
 # The sources a page of the Seeker may name: itself, and data: URLs for images.
@@ -234,7 +234,7 @@ async def test_nothing_outside_the_docs_and_the_explorer_files_is_served(seeker:
 async def test_a_seeker_without_docs_says_how_to_serve_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(docs_pages, "checkout_docs", lambda: None)
+    monkeypatch.setattr(docs, "checkout_docs", lambda: None)
     async with Seeker(SeekerConfig(port=0, data_dir=tmp_path, operator_token=OPERATOR_TOKEN)) as s:
         status, content_type, body, _ = await get(s, "/docs")
         assert (status, content_type) == (404, "text/html")
