@@ -10,7 +10,7 @@ name things the Seeker holds (a job and its block, a schedule, tokens, an
 admitted and a pending Giver), so they reach past "no such job"; and requests
 without a token. The examples are derandomized, so a run is repeatable.
 
-The Seeker runs in a process of its own (tests/serve_seeker.py): generating
+The Seeker runs in a process of its own (tests/bin/serve_seeker.py): generating
 requests is CPU-heavy and synchronous, and would hold up an in-process
 Seeker's event loop. No Giver is connected, so no job runs a container; the
 Docker Engine is only asked about images no one has.
@@ -104,7 +104,7 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data_dir = tmp_path_factory.mktemp("fuzzed-seeker")
     log = data_dir / "seeker.log"
-    script = TESTS / "serve_seeker.py"
+    script = TESTS / "bin" / "serve_seeker.py"
     with subprocess.Popen(
         [sys.executable, script, data_dir, log, OPERATOR_TOKEN],
         stdin=subprocess.DEVNULL,
