@@ -28,7 +28,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from seeker.errors import ConfigError
-from seeker.pages.html import HEADER, HEADER_CSS, Asset, asset, html_page, public_file, versioned
+from seeker.pages.html import HEADER, STATIC, Asset, asset, html_page, public_file, versioned
 
 log = logging.getLogger(__name__)
 
@@ -36,29 +36,6 @@ DOCS_URL = "/docs"
 README = "README"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
-_STYLE = (
-    HEADER_CSS
-    + """\
-:root { color: #111827; background: #f3f4f6;
-  font: 16px/1.6 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
-.doc { max-width: 54rem; margin: 1rem auto 2rem; padding: 0.5rem 2rem 1.5rem;
-  background: #fff; border-radius: 10px; overflow-wrap: break-word; }
-.doc h1 { font-size: 1.8rem; line-height: 1.25; }
-.doc h2 { font-size: 1.35rem; margin-top: 2rem; }
-.doc a { color: #1d4ed8; }
-.doc code { font: 0.9em ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
-  background: #f3f4f6; padding: 0.1em 0.3em; border-radius: 4px; }
-.doc pre { background: #0f172a; color: #e2e8f0; padding: 0.9rem 1rem; border-radius: 8px;
-  overflow-x: auto; line-height: 1.45; }
-.doc pre code { background: none; padding: 0; color: inherit; }
-.doc table { border-collapse: collapse; display: block; overflow-x: auto; }
-.doc th, .doc td { border: 1px solid #d1d5db; padding: 0.35rem 0.6rem; text-align: left;
-  vertical-align: top; }
-.doc img { max-width: 100%; height: auto; border: 1px solid #d1d5db; border-radius: 6px; }
-.doc blockquote { border-left: 4px solid #d1d5db; margin: 0; padding-left: 1rem; color: #4b5563; }
-@media (max-width: 640px) { .doc { padding: 0.25rem 1rem 1rem; border-radius: 0; margin: 0; } }
-"""
-)
 _PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -132,7 +109,9 @@ def checkout_docs() -> Path | None:
 
 def read_docs(docs_dir: Path | None) -> Docs:
     """Every page rendered and every image read (blocking: run it in a thread)."""
-    style = asset("docs.css", _STYLE.encode())
+    style = asset(
+        "docs.css", (STATIC / "header.css").read_bytes() + (STATIC / "docs.css").read_bytes()
+    )
     folder = docs_dir or checkout_docs()
     if folder is None:
         log.info("no documentation to serve at %s: start with --docs-dir to serve some", DOCS_URL)

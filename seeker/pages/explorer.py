@@ -14,29 +14,12 @@ from html import escape
 from aiohttp import web
 from swagger_ui_bundle import swagger_ui_path
 
-from seeker.pages.html import HEADER, HEADER_CSS, Asset, asset, html_page, public_file, versioned
+from seeker.pages.html import HEADER, STATIC, Asset, asset, html_page, public_file, versioned
 
 ASSETS_URL = "/api/explorer"
 DOCUMENT_URL = "/api/v1/openapi.json"
 # Swagger UI's files this page uses, as the package ships them.
 _SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
-# The initializer: a file of its own, since the page allows no inline script.
-_INITIALIZER = """\
-"use strict";
-// Swagger UI over the document the page names; the validator badge (another
-// site) is off, the Authorize button takes an operator token.
-window.addEventListener("DOMContentLoaded", function () {
-  var root = document.getElementById("swagger-ui");
-  window.ui = SwaggerUIBundle({
-    url: root.dataset.url,
-    domNode: root,
-    deepLinking: true,
-    validatorUrl: null,
-    layout: "BaseLayout",
-    presets: [SwaggerUIBundle.presets.apis],
-  });
-});
-"""
 _PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -84,8 +67,9 @@ async def _load(app: web.Application) -> None:
 def _read() -> Explorer:
     """Swagger UI's files (some MB) and ours, and the page linking them by digest."""
     files = {name: asset(name, (swagger_ui_path / name).read_bytes()) for name in _SWAGGER_FILES}
-    files["explorer.js"] = asset("explorer.js", _INITIALIZER.encode())
-    files["explorer.css"] = asset("explorer.css", HEADER_CSS.encode())
+    # The initializer is a file of its own: the page allows no inline script.
+    files["explorer.js"] = asset("explorer.js", (STATIC / "explorer.js").read_bytes())
+    files["explorer.css"] = asset("explorer.css", (STATIC / "header.css").read_bytes())
 
     def url(name: str) -> str:
         return escape(versioned(f"{ASSETS_URL}/{name}", files[name]))

@@ -5,6 +5,7 @@ memory under URLs that name their content, and the public pages' header bar."""
 import hashlib
 import mimetypes
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
@@ -25,15 +26,8 @@ HEADER = """<header class="sg-top"><nav aria-label="Seeker">
 <a class="sg-brand" href="/admin/">Seeker</a>
 <a href="/admin/">Admin pages</a><a href="/api">API explorer</a><a href="/docs">Docs</a>
 </nav></header>"""
-HEADER_CSS = """\
-body { margin: 0; }
-.sg-top { background: #0f172a; font: 15px/1.5 system-ui, sans-serif; }
-.sg-top nav { max-width: 1240px; margin: 0 auto; padding: 0.5rem 1.5rem;
-  display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; align-items: center; }
-.sg-top a { color: #cbd5e1; text-decoration: none; padding: 0.3rem 0.2rem; }
-.sg-top a:hover { color: #fff; }
-.sg-top .sg-brand { color: #f8fafc; font-weight: 700; margin-right: 0.75rem; }
-"""
+# Where the pages' own stylesheets and scripts are, read once at startup.
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 @dataclass(frozen=True, slots=True)
