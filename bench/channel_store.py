@@ -69,9 +69,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-# Run as `python bench/channel.py`, this file's folder heads sys.path and this
-# module would shadow the channel package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 sys.path.insert(0, str(REPO / "scripts"))
 
 import aiohttp  # noqa: E402
