@@ -37,6 +37,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -84,11 +85,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http_json(url: str, body: dict | None = None) -> dict:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if data else "GET")
-    with urllib.request.urlopen(request, timeout=TASK_TIMEOUT_S) as response:
-        return json.load(response)
+@dataclass(frozen=True, slots=True)
+class SeekerApi:
+    """The Seeker's JSON API at `url`, called as the operator holding `token`."""
+
+    url: str
+    token: str
+
+    def call(self, path: str, body: dict | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"{self.url}/api/v1{path}",
+            data=data,
+            method="POST" if data else "GET",
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=TASK_TIMEOUT_S) as response:
+            return json.load(response)
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -99,28 +112,33 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> No
         time.sleep(POLL_S)
 
 
-def answers(url: str) -> bool:
+def token_written(token_file: Path) -> bool:
+    """Whether a new Seeker has written its first operator token to `token_file`."""
     try:
-        http_json(url)
+        return bool(token_file.read_text().strip())
+    except FileNotFoundError:
+        return False
+
+
+def answers(api: SeekerApi) -> bool:
+    try:
+        api.call("/leader")
     except (OSError, urllib.error.URLError):
         return False
     return True
 
 
-def givers_online(seeker_url: str) -> int:
-    return sum(g["online"] for g in http_json(f"{seeker_url}/api/v1/givers")["givers"])
+def givers_online(api: SeekerApi) -> int:
+    return sum(g["online"] for g in api.call("/givers")["givers"])
 
 
-def giver_task(seeker_url: str, image: str, n: int) -> float:
+def giver_task(api: SeekerApi, image: str, n: int) -> float:
     """Seconds from submitting a one-key job to seeing it done."""
     started = time.perf_counter()
-    job = http_json(
-        f"{seeker_url}/api/v1/jobs",
-        {"image": image, "keys": [f"k{n}"], "settings": {"mode": "ok"}},
-    )
-    url = f"{seeker_url}/api/v1/jobs/{job['job_id']}"
+    job = api.call("/jobs", {"image": image, "keys": [f"k{n}"], "settings": {"mode": "ok"}})
+    path = f"/jobs/{job['job_id']}"
     deadline = time.monotonic() + TASK_TIMEOUT_S
-    while (state := http_json(url))["status"] != "done":
+    while (state := api.call(path))["status"] != "done":
         if time.monotonic() > deadline:
             raise SystemExit(f"bench: job {job['job_id']} not done: {state['keys']}")
         time.sleep(POLL_S)
@@ -177,7 +195,11 @@ def measure_overhead(tasks: int = DEFAULT_TASKS, image: str = "") -> dict[str, f
             )
         ]
         try:
-            wait_until(lambda: answers(f"{seeker_url}/api/v1/leader"), READY_TIMEOUT_S, "Seeker")
+            # A new Seeker writes its first operator token before it listens.
+            token_file = root / "seeker" / "operator.token"
+            wait_until(lambda: token_written(token_file), READY_TIMEOUT_S, "the operator token")
+            api = SeekerApi(seeker_url, token_file.read_text().strip())
+            wait_until(lambda: answers(api), READY_TIMEOUT_S, "Seeker")
             processes.append(
                 subprocess.Popen(
                     [
@@ -194,14 +216,14 @@ def measure_overhead(tasks: int = DEFAULT_TASKS, image: str = "") -> dict[str, f
                     stderr=logs[1],
                 )
             )
-            wait_until(lambda: givers_online(seeker_url) == 1, READY_TIMEOUT_S, "the Giver")
+            wait_until(lambda: givers_online(api) == 1, READY_TIMEOUT_S, "the Giver")
             work = root / "docker"
             work.mkdir()
-            giver_task(seeker_url, image, -1)
+            giver_task(api, image, -1)
             docker_run_once(image, work, -1)
             giver_s, docker_s = [], []
             for n in range(tasks):
-                giver_s.append(giver_task(seeker_url, image, n))
+                giver_s.append(giver_task(api, image, n))
                 docker_s.append(docker_run_once(image, work, n))
         finally:
             for process in processes:

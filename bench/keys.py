@@ -136,6 +136,20 @@ def running_seeker(data_dir: Path) -> Iterator[tuple[subprocess.Popen, str]]:
             ferretdb.stop_process(process, SEEKER_STOP_TIMEOUT_S)
 
 
+async def operator_token(data_dir: Path, process: subprocess.Popen) -> str:
+    """The operator token a new Seeker writes to its data dir before it listens."""
+    token_file = data_dir / "operator.token"
+    deadline = time.monotonic() + SEEKER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the Seeker exited with code {process.returncode} on start")
+        with contextlib.suppress(FileNotFoundError):
+            if token := token_file.read_text().strip():
+                return token
+        await asyncio.sleep(SEEKER_POLL_S)
+    raise SystemExit(f"the Seeker wrote no {token_file} within {SEEKER_START_TIMEOUT_S:.0f} s")
+
+
 async def wait_for_seeker(client: SeekerClient, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + SEEKER_START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -149,9 +163,14 @@ async def wait_for_seeker(client: SeekerClient, process: subprocess.Popen) -> No
 
 
 async def submit_and_measure(
-    url: str, process: subprocess.Popen, body: dict[str, Any], keys_file: Path | None
+    url: str,
+    process: subprocess.Popen,
+    data_dir: Path,
+    body: dict[str, Any],
+    keys_file: Path | None,
 ) -> dict[str, Any]:
-    async with SeekerClient(url) as client:
+    token = await operator_token(data_dir, process)
+    async with SeekerClient(url, token=token) as client:
         await wait_for_seeker(client, process)
         _, idle = memory_mib(process.pid)
         started = time.monotonic()
@@ -174,7 +193,7 @@ def seeker_job(
     """A fresh Seeker given one job: its memory before and after, and the creation time."""
     with running_seeker(work / name) as (process, url):
         try:
-            return asyncio.run(submit_and_measure(url, process, body, keys_file))
+            return asyncio.run(submit_and_measure(url, process, work / name, body, keys_file))
         except SeekerError as e:
             raise SystemExit(f"submitting the {name} job failed: {e}") from e
 
