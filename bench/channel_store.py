@@ -44,7 +44,7 @@ it pushes plain equality down as `_jsonb->'task_id' @> ...`, which the btree
 index it builds cannot serve, and leaves `$in` to FerretDB itself. A real
 MongoDB answers both from the task_id index.
 
-`--json` ends the output with one JSON object of the figures.
+`--json` and `--smoke` are bench/_cli.py's.
 """
 
 import argparse
@@ -54,7 +54,6 @@ import dataclasses
 import json
 import multiprocessing
 import random
-import signal
 import sqlite3
 import statistics
 import string
@@ -71,6 +70,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
+import _cli  # noqa: E402
 import aiohttp  # noqa: E402
 import ferretdb  # noqa: E402
 from bson import Binary  # noqa: E402
@@ -112,6 +112,16 @@ CREATE INDEX results_by_task ON results (task_id);
 # The collection, and table, the Channel keeps its results in.
 RESULTS = "results"
 STORES = ("sqlite", "mongo")
+# Sizes of a --smoke run: seconds, most of them FerretDB's and `channel serve`'s start-ups.
+SMOKE = {
+    "results_1kb": 200,
+    "results_100kb": 20,
+    "clients": 5,
+    "query_results_sqlite": 200,
+    "query_results_mongo": 50,
+    "queries": 20,
+    "fill_batch": 50,
+}
 
 # Signed results ---------------------------------------------------------------------
 
@@ -583,15 +593,6 @@ def p50_p99(taken_ms: list[float]) -> tuple[float, float]:
     return statistics.median(taken_ms), cuts[98]
 
 
-def count_label(count: int) -> str:
-    """A count as it goes into a JSON key: 1m, 20k, 1500."""
-    if count % 1_000_000 == 0:
-        return f"{count // 1_000_000}m"
-    if count % 1000 == 0:
-        return f"{count // 1000}k"
-    return str(count)
-
-
 # The run -----------------------------------------------------------------------------
 
 
@@ -653,7 +654,7 @@ def report_query(store: str, run: QueryRun, server: str) -> dict[str, Any]:
         f"p99 {raw_p99:.2f} ms",
         flush=True,
     )
-    at = count_label(run.count)
+    at = _cli.count_label(run.count)
     figures: dict[str, Any] = {
         f"query_results_{store}": run.count,
         f"query_p50_ms_{at}_{store}": round(p50, 3),
@@ -771,13 +772,9 @@ def main() -> int:
     parser.add_argument("--queries", type=positive, default=100, help="queries timed per store")
     parser.add_argument("--fill-batch", type=positive, default=1000, help="results per put_results")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json", action="store_true", help="end with a JSON object")
-    args = parser.parse_args()
+    args = _cli.parse(parser, SMOKE)
     if args.queries < 2 or min(args.query_results_sqlite, args.query_results_mongo) < 2:
         parser.error("--queries and --query-results-* must be at least 2 (for percentiles)")
-    # A SIGTERM stops the bench as Ctrl-C does, so the processes it started are stopped
-    # too; raised here rather than forwarded as SIGINT, which a shell may have ignored.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with (
             tempfile.TemporaryDirectory(prefix="seekgive-bench-") as tmp,
@@ -790,8 +787,7 @@ def main() -> int:
     except (ferretdb.FerretDBError, ChannelError, PyMongoError, sqlite3.Error, OSError) as e:
         print(f"channel bench: {e}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(figures))
+    _cli.print_figures(args, figures)
     return 0
 
 

@@ -20,8 +20,8 @@ Discovery: in a LAN of network namespaces (scripts/netns.py), a
 logs that it holds a session with it, then stops the Giver and waits until
 the Seeker saw the advert withdrawn. Needs root (namespaces).
 
-Prints medians, 95th percentiles and ratios; `--json` ends the output with
-one JSON object of the figures.
+Prints medians, 95th percentiles and ratios; `--json` and `--smoke` are
+bench/_cli.py's.
 """
 
 import argparse
@@ -43,8 +43,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
+import _cli  # noqa: E402
+from _sandbox import docker_run  # noqa: E402
 from netns import Lan, Lines  # noqa: E402
-from sandbox import docker_run  # noqa: E402
 
 BIN = Path(sys.executable).parent
 FAULTY_DIR = REPO / "tests" / "images" / "faulty"
@@ -58,6 +59,8 @@ POLL_S = 0.01
 READY_TIMEOUT_S = 60.0
 TASK_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
+# Sizes of a --smoke run: the fewest tasks a 95th percentile takes, one Giver found.
+SMOKE = {"tasks": 2, "samples": 1}
 
 
 def build_image(base_image: str = BASE_IMAGE) -> str:
@@ -335,8 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--samples", type=int, default=DEFAULT_SAMPLES, help="Givers discovered (%(default)s)"
     )
-    parser.add_argument("--json", action="store_true", help="end with a JSON object")
-    args = parser.parse_args(argv)
+    args = _cli.parse(parser, SMOKE, argv)
     if args.samples < 1:
         parser.error("--samples must be at least 1")
     overhead = measure_overhead(args.tasks, args.image)
@@ -347,8 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         f"discovery: median {discovery['discovery_s']:.2f} s, "
         f"p95 {discovery['discovery_p95_s']:.2f} s over {args.samples} sample(s)"
     )
-    if args.json:
-        print(json.dumps({**overhead, **discovery}))
+    _cli.print_figures(args, {**overhead, **discovery})
     return 0
 
 

@@ -5,8 +5,7 @@ through `scripts/demo.py`) and, as baselines in the same run, the same 500
 keys as 20 plain `docker run`s of the same image with the same sandbox flags,
 each given one block: one after another, and as many at a time as the grid
 has slots (`--givers` x 2), which isolates the grid's own overhead. Prints
-wall times and keys per second; `--json` ends the output with one JSON object
-of the figures.
+wall times and keys per second; `--json` and `--smoke` are bench/_cli.py's.
 """
 
 import argparse
@@ -23,10 +22,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
+import _cli  # noqa: E402
 import demo_site  # noqa: E402
-from sandbox import docker_run  # noqa: E402
+from _sandbox import docker_run  # noqa: E402
 
 IMAGE = "seekgive/catalog:1"
+# Sizes of a --smoke run: two blocks, one round.
+SMOKE = {"keys": 50, "repeat": 1}
 DEMO_LINE = re.compile(r"^demo: (\d+)/(\d+) keys done, (\d+) records, (\d+) givers, ([\d.]+) s$")
 
 
@@ -104,8 +106,7 @@ def main() -> int:
     parser.add_argument("--block-size", type=int, default=25)
     parser.add_argument("--givers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json", action="store_true", help="end with a JSON object")
-    args = parser.parse_args()
+    args = _cli.parse(parser, SMOKE)
 
     slots = 2 * args.givers
     runs = -(-args.keys // args.block_size)
@@ -152,8 +153,7 @@ def main() -> int:
         f"{figures['baseline_parallel_docker_run_s_median']} s median "
         f"({figures['baseline_parallel_keys_per_s']} keys/s)"
     )
-    if args.json:
-        print(json.dumps(figures))
+    _cli.print_figures(args, figures)
     return 0
 
 
