@@ -54,7 +54,6 @@ BASE_IMAGE = os.environ.get("BASE_IMAGE", "seekgive/base:bookworm")
 DEFAULT_TASKS = 50
 DEFAULT_SAMPLES = 5
 DISCOVERY_SEEKER_PORT = 8765
-DISCOVERY_WAIT_S = 60.0
 POLL_S = 0.01
 READY_TIMEOUT_S = 60.0
 TASK_TIMEOUT_S = 120.0
@@ -168,6 +167,18 @@ def docker_run_once(image: str, work: Path, n: int) -> float:
     return elapsed
 
 
+def stop(process: subprocess.Popen, sig: signal.Signals) -> None:
+    """Send `process` `sig` and wait for it; kill it if it has not exited within
+    STOP_TIMEOUT_S."""
+    if process.poll() is None:
+        process.send_signal(sig)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[18]
 
@@ -229,10 +240,8 @@ def measure_overhead(tasks: int = DEFAULT_TASKS, image: str = "") -> dict[str, f
                 giver_s.append(giver_task(api, image, n))
                 docker_s.append(docker_run_once(image, work, n))
         finally:
-            for process in processes:
-                process.send_signal(signal.SIGTERM)
-            for process in processes:
-                process.wait(timeout=STOP_TIMEOUT_S)
+            for process in reversed(processes):
+                stop(process, signal.SIGTERM)
             for log in logs:
                 log.close()
     giver_median, docker_median = statistics.median(giver_s), statistics.median(docker_s)
@@ -290,27 +299,30 @@ def measure_discovery(samples: int, work: Path) -> list[float]:
             stderr=subprocess.PIPE,
             text=True,
         )
-        assert seeker.stderr is not None
-        seeker_log = Lines(seeker.stderr)
-        seeker_log.wait_for("serving on")
-        giver_dir = work / "giver"
-        giver_id = _giver_id(giver_dir)
-        taken = []
-        for n in range(samples):
-            mark = len(seeker_log.lines)
-            started = time.monotonic()
-            giver = giver_node.popen(
-                [str(BIN / "giver"), "run", "--lan", "--data-dir", str(giver_dir)],
-                stderr=subprocess.DEVNULL,
-            )
-            opened = seeker_log.wait_for(rf"giver {giver_id} session open", mark)
-            taken.append(opened - started)
-            print(f"sample {n + 1}: {taken[-1]:.2f} s", flush=True)
-            giver.send_signal(signal.SIGINT)
-            giver.wait(timeout=DISCOVERY_WAIT_S)
-            seeker_log.wait_for(rf"giver {giver_id} withdrew its advert", mark)
-        seeker.send_signal(signal.SIGINT)
-        seeker.wait(timeout=DISCOVERY_WAIT_S)
+        try:
+            assert seeker.stderr is not None
+            seeker_log = Lines(seeker.stderr)
+            seeker_log.wait_for("serving on")
+            giver_dir = work / "giver"
+            giver_id = _giver_id(giver_dir)
+            taken = []
+            for n in range(samples):
+                mark = len(seeker_log.lines)
+                started = time.monotonic()
+                giver = giver_node.popen(
+                    [str(BIN / "giver"), "run", "--lan", "--data-dir", str(giver_dir)],
+                    stderr=subprocess.DEVNULL,
+                )
+                try:
+                    opened = seeker_log.wait_for(rf"giver {giver_id} session open", mark)
+                    taken.append(opened - started)
+                    print(f"sample {n + 1}: {taken[-1]:.2f} s", flush=True)
+                finally:
+                    stop(giver, signal.SIGINT)
+                seeker_log.wait_for(rf"giver {giver_id} withdrew its advert", mark)
+        finally:
+            # Deleting the namespaces would leave the processes in them running.
+            stop(seeker, signal.SIGINT)
     return taken
 
 
@@ -341,10 +353,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _cli.parse(parser, SMOKE, argv)
     if args.samples < 1:
         parser.error("--samples must be at least 1")
-    overhead = measure_overhead(args.tasks, args.image)
-    print_overhead(overhead)
-    with tempfile.TemporaryDirectory(prefix="seekgive-bench-") as work:
-        discovery = discovery_figures(measure_discovery(args.samples, Path(work)))
+    try:
+        overhead = measure_overhead(args.tasks, args.image)
+        print_overhead(overhead)
+        with tempfile.TemporaryDirectory(prefix="seekgive-bench-") as work:
+            discovery = discovery_figures(measure_discovery(args.samples, Path(work)))
+    except KeyboardInterrupt:
+        print("giver bench: interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
     print(
         f"discovery: median {discovery['discovery_s']:.2f} s, "
         f"p95 {discovery['discovery_p95_s']:.2f} s over {args.samples} sample(s)"

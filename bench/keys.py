@@ -252,8 +252,10 @@ class Posting:
 
     def _done(self, posting: asyncio.Task[None]) -> None:
         self.tasks.discard(posting)
-        if not posting.cancelled() and posting.exception() is not None:
-            self.failures.append(posting.exception())
+        error = None if posting.cancelled() else posting.exception()
+        # A KeyboardInterrupt raised in a post stops the whole run, not just the post.
+        if isinstance(error, Exception):
+            self.failures.append(error)
 
     async def _post(self, identity: Identity, task: Task) -> None:
         now = time.time()

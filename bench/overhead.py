@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -27,6 +28,7 @@ import demo_site  # noqa: E402
 from _sandbox import docker_run  # noqa: E402
 
 IMAGE = "seekgive/catalog:1"
+DEMO_STOP_TIMEOUT_S = 30.0
 # Sizes of a --smoke run: two blocks, one round.
 SMOKE = {"keys": 50, "repeat": 1}
 DEMO_LINE = re.compile(r"^demo: (\d+)/(\d+) keys done, (\d+) records, (\d+) givers, ([\d.]+) s$")
@@ -70,31 +72,47 @@ async def baseline(keys: int, block_size: int, at_once: int) -> float:
 
 def grid(keys: int, block_size: int, givers: int) -> tuple[float, float]:
     """(job seconds as the demo reports them, whole demo seconds with start-up)."""
-    started = time.monotonic()
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "scripts" / "demo.py"),
-            "--keys",
-            str(keys),
-            "--block-size",
-            str(block_size),
-            "--givers",
-            str(givers),
-            "--work-dir",
-            "out/bench-demo",
-            "--output",
-            "out/bench-demo-results.jsonl",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    total_s = time.monotonic() - started
-    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    with tempfile.TemporaryDirectory(prefix="seekgive-bench-") as tmp:
+        started = time.monotonic()
+        demo = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "scripts" / "demo.py"),
+                "--keys",
+                str(keys),
+                "--block-size",
+                str(block_size),
+                "--givers",
+                str(givers),
+                "--work-dir",
+                str(Path(tmp) / "demo"),
+                "--output",
+                str(Path(tmp) / "results.jsonl"),
+            ],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            # Out of the terminal's reach: the one SIGINT it gets is the one sent below.
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = demo.communicate()
+        except BaseException:
+            # On SIGINT the demo stops its Seeker and Givers, which run in sessions of
+            # their own; killed, it would leave them running.
+            demo.send_signal(signal.SIGINT)
+            try:
+                demo.communicate(timeout=DEMO_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                demo.communicate()
+            raise
+        total_s = time.monotonic() - started
+    last = stdout.strip().splitlines()[-1] if stdout.strip() else ""
     match = DEMO_LINE.match(last)
-    if done.returncode != 0 or not match:
-        raise SystemExit(f"demo failed ({done.returncode}): {last}\n{done.stderr[-2000:]}")
+    if demo.returncode != 0 or not match:
+        raise SystemExit(f"demo failed ({demo.returncode}): {last}\n{stderr[-2000:]}")
     if int(match[1]) != keys or int(match[3]) != keys:
         raise SystemExit(f"demo did not scrape every key: {last}")
     return float(match[5]), total_s
@@ -111,20 +129,24 @@ def main() -> int:
     slots = 2 * args.givers
     runs = -(-args.keys // args.block_size)
     job_s, total_s, base_s, parallel_s = [], [], [], []
-    for round_ in range(1, args.repeat + 1):
-        job, total = grid(args.keys, args.block_size, args.givers)
-        base = asyncio.run(baseline(args.keys, args.block_size, 1))
-        parallel = asyncio.run(baseline(args.keys, args.block_size, slots))
-        job_s.append(job)
-        total_s.append(total)
-        base_s.append(base)
-        parallel_s.append(parallel)
-        print(
-            f"round {round_}: grid job {job:.1f} s (whole demo {total:.1f} s), "
-            f"{runs} docker runs: one at a time {base:.1f} s, {slots} at a time "
-            f"{parallel:.1f} s",
-            flush=True,
-        )
+    try:
+        for round_ in range(1, args.repeat + 1):
+            job, total = grid(args.keys, args.block_size, args.givers)
+            base = asyncio.run(baseline(args.keys, args.block_size, 1))
+            parallel = asyncio.run(baseline(args.keys, args.block_size, slots))
+            job_s.append(job)
+            total_s.append(total)
+            base_s.append(base)
+            parallel_s.append(parallel)
+            print(
+                f"round {round_}: grid job {job:.1f} s (whole demo {total:.1f} s), "
+                f"{runs} docker runs: one at a time {base:.1f} s, {slots} at a time "
+                f"{parallel:.1f} s",
+                flush=True,
+            )
+    except KeyboardInterrupt:
+        print("overhead bench: interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
 
     figures = {
         "keys": args.keys,
