@@ -17,16 +17,14 @@ kind of store. A run ends when the job is done or its time budget is spent.
 Baseline: the same driver's raw rate of single-document writes, one per
 transaction (a block of keys costs about 3 writes: cut, lease, result).
 
-`--json` ends the output with one JSON object of the figures.
+The JSON keys name the counts of keys (`rss_mb_10m_int_keys` at the default
+10,000,000). `--json` and `--smoke` are bench/_cli.py's.
 """
 
 import argparse
 import asyncio
 import contextlib
 import dataclasses
-import json
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -43,13 +41,16 @@ from pymongo import AsyncMongoClient
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
+import _cli  # noqa: E402
 import ferretdb  # noqa: E402
 
 from channel.store.base import Channel  # noqa: E402
 from channel.store.factory import open_channel  # noqa: E402
 from channel.wire import messages  # noqa: E402
+from channel.wire.givers import Capabilities, GiverInfo  # noqa: E402
 from channel.wire.identity import Identity  # noqa: E402
-from channel.wire.models import Capabilities, GiverInfo, KeyOutcome, Result, Task  # noqa: E402
+from channel.wire.models import Task  # noqa: E402
+from channel.wire.results import KeyOutcome, Result  # noqa: E402
 from channel.wire.signing import sign_result  # noqa: E402
 from seeker.cli.client import SeekerClient  # noqa: E402
 from seeker.errors import SeekerError  # noqa: E402
@@ -76,6 +77,16 @@ DOC_FILLER = "x" * 400
 CAPS = Capabilities(
     cpus=2, memory_bytes=2**31, arch="amd64", os="linux", docker_version="bench", slots=2
 )
+# Sizes of a --smoke run: seconds, FerretDB's start included.
+SMOKE = {
+    "int_keys": 10_000,
+    "str_keys": 1000,
+    "lease_keys": 2000,
+    "givers": 10,
+    "budget_s": 10.0,
+    "raw_ops_sqlite": 200,
+    "raw_ops_mongo": 50,
+}
 # The baseline: the same keys as a plain list of str in a bare interpreter.
 NAIVE_LIST = """
 import sys, time
@@ -136,6 +147,20 @@ def running_seeker(data_dir: Path) -> Iterator[tuple[subprocess.Popen, str]]:
             ferretdb.stop_process(process, SEEKER_STOP_TIMEOUT_S)
 
 
+async def operator_token(data_dir: Path, process: subprocess.Popen) -> str:
+    """The operator token a new Seeker writes to its data dir before it listens."""
+    token_file = data_dir / "operator.token"
+    deadline = time.monotonic() + SEEKER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the Seeker exited with code {process.returncode} on start")
+        with contextlib.suppress(FileNotFoundError):
+            if token := token_file.read_text().strip():
+                return token
+        await asyncio.sleep(SEEKER_POLL_S)
+    raise SystemExit(f"the Seeker wrote no {token_file} within {SEEKER_START_TIMEOUT_S:.0f} s")
+
+
 async def wait_for_seeker(client: SeekerClient, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + SEEKER_START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -149,9 +174,14 @@ async def wait_for_seeker(client: SeekerClient, process: subprocess.Popen) -> No
 
 
 async def submit_and_measure(
-    url: str, process: subprocess.Popen, body: dict[str, Any], keys_file: Path | None
+    url: str,
+    process: subprocess.Popen,
+    data_dir: Path,
+    body: dict[str, Any],
+    keys_file: Path | None,
 ) -> dict[str, Any]:
-    async with SeekerClient(url) as client:
+    token = await operator_token(data_dir, process)
+    async with SeekerClient(url, token=token) as client:
         await wait_for_seeker(client, process)
         _, idle = memory_mib(process.pid)
         started = time.monotonic()
@@ -174,7 +204,7 @@ def seeker_job(
     """A fresh Seeker given one job: its memory before and after, and the creation time."""
     with running_seeker(work / name) as (process, url):
         try:
-            return asyncio.run(submit_and_measure(url, process, body, keys_file))
+            return asyncio.run(submit_and_measure(url, process, work / name, body, keys_file))
         except SeekerError as e:
             raise SystemExit(f"submitting the {name} job failed: {e}") from e
 
@@ -224,8 +254,10 @@ class Posting:
 
     def _done(self, posting: asyncio.Task[None]) -> None:
         self.tasks.discard(posting)
-        if not posting.cancelled() and posting.exception() is not None:
-            self.failures.append(posting.exception())
+        error = None if posting.cancelled() else posting.exception()
+        # A KeyboardInterrupt raised in a post stops the whole run, not just the post.
+        if isinstance(error, Exception):
+            self.failures.append(error)
 
     async def _post(self, identity: Identity, task: Task) -> None:
         now = time.time()
@@ -443,10 +475,7 @@ def bench() -> int:
     parser.add_argument(
         "--raw-ops-mongo", type=int, default=1000, help="docs written (FerretDB is slow)"
     )
-    parser.add_argument("--json", action="store_true", help="end with a JSON object")
-    args = parser.parse_args()
-    # A SIGTERM stops the bench as Ctrl-C does, so the processes it started are stopped too.
-    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
+    args = _cli.parse(parser, SMOKE)
 
     with tempfile.TemporaryDirectory(prefix="seekgive-bench-") as tmp:
         work = Path(tmp)
@@ -487,24 +516,25 @@ def bench() -> int:
             mongo_raw = asyncio.run(raw_mongo(mongo("raw"), args.raw_ops_mongo))
         report_lease("mongodb (FerretDB)", mongo_run, mongo_raw, args.block_size)
 
+    ints_at, strs_at = _cli.count_label(args.int_keys), _cli.count_label(args.str_keys)
     figures = {
         "int_keys": args.int_keys,
         "str_keys": args.str_keys,
         "block_size": args.block_size,
         "rss_mb_idle": round(ints["idle_mib"], 1),
-        "rss_mb_10m_int_keys": round(ints["peak_mib"], 1),
-        "rss_after_mb_10m_int_keys": round(ints["rss_mib"], 1),
-        "create_s_10m_int_keys": round(ints["create_s"], 3),
-        "blocks_10m_int_keys": ints["blocks"],
-        "baseline_rss_mb_10m_int_keys": round(ints_naive["peak_mib"], 1),
+        f"rss_mb_{ints_at}_int_keys": round(ints["peak_mib"], 1),
+        f"rss_after_mb_{ints_at}_int_keys": round(ints["rss_mib"], 1),
+        f"create_s_{ints_at}_int_keys": round(ints["create_s"], 3),
+        f"blocks_{ints_at}_int_keys": ints["blocks"],
+        f"baseline_rss_mb_{ints_at}_int_keys": round(ints_naive["peak_mib"], 1),
         "baseline_bare_mb": round(ints_naive["bare_mib"], 1),
-        "baseline_build_s_10m_int_keys": round(ints_naive["build_s"], 2),
-        "rss_mb_1m_str_keys": round(strs["peak_mib"], 1),
-        "rss_after_mb_1m_str_keys": round(strs["rss_mib"], 1),
-        "create_s_1m_str_keys": round(strs["create_s"], 2),
-        "blocks_1m_str_keys": strs["blocks"],
-        "baseline_rss_mb_1m_str_keys": round(strs_naive["peak_mib"], 1),
-        "baseline_build_s_1m_str_keys": round(strs_naive["build_s"], 2),
+        f"baseline_build_s_{ints_at}_int_keys": round(ints_naive["build_s"], 2),
+        f"rss_mb_{strs_at}_str_keys": round(strs["peak_mib"], 1),
+        f"rss_after_mb_{strs_at}_str_keys": round(strs["rss_mib"], 1),
+        f"create_s_{strs_at}_str_keys": round(strs["create_s"], 2),
+        f"blocks_{strs_at}_str_keys": strs["blocks"],
+        f"baseline_rss_mb_{strs_at}_str_keys": round(strs_naive["peak_mib"], 1),
+        f"baseline_build_s_{strs_at}_str_keys": round(strs_naive["build_s"], 2),
         "lease_givers": args.givers,
         "lease_slots_per_giver": args.slots,
     }
@@ -522,8 +552,7 @@ def bench() -> int:
                 raw["ops_per_s"] * args.block_size / WRITES_PER_BLOCK, 1
             ),
         }
-    if args.json:
-        print(json.dumps(figures))
+    _cli.print_figures(args, figures)
     return 0
 
 

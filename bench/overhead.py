@@ -5,14 +5,14 @@ through `scripts/demo.py`) and, as baselines in the same run, the same 500
 keys as 20 plain `docker run`s of the same image with the same sandbox flags,
 each given one block: one after another, and as many at a time as the grid
 has slots (`--givers` x 2), which isolates the grid's own overhead. Prints
-wall times and keys per second; `--json` ends the output with one JSON object
-of the figures.
+wall times and keys per second; `--json` and `--smoke` are bench/_cli.py's.
 """
 
 import argparse
 import asyncio
 import json
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -23,10 +23,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
+import _cli  # noqa: E402
 import demo_site  # noqa: E402
-from sandbox import docker_run  # noqa: E402
+from _sandbox import docker_run  # noqa: E402
 
 IMAGE = "seekgive/catalog:1"
+DEMO_STOP_TIMEOUT_S = 30.0
+# Sizes of a --smoke run: two blocks, one round.
+SMOKE = {"keys": 50, "repeat": 1}
 DEMO_LINE = re.compile(r"^demo: (\d+)/(\d+) keys done, (\d+) records, (\d+) givers, ([\d.]+) s$")
 
 
@@ -68,31 +72,47 @@ async def baseline(keys: int, block_size: int, at_once: int) -> float:
 
 def grid(keys: int, block_size: int, givers: int) -> tuple[float, float]:
     """(job seconds as the demo reports them, whole demo seconds with start-up)."""
-    started = time.monotonic()
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "scripts" / "demo.py"),
-            "--keys",
-            str(keys),
-            "--block-size",
-            str(block_size),
-            "--givers",
-            str(givers),
-            "--work-dir",
-            "out/bench-demo",
-            "--output",
-            "out/bench-demo-results.jsonl",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    total_s = time.monotonic() - started
-    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    with tempfile.TemporaryDirectory(prefix="seekgive-bench-") as tmp:
+        started = time.monotonic()
+        demo = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "scripts" / "demo.py"),
+                "--keys",
+                str(keys),
+                "--block-size",
+                str(block_size),
+                "--givers",
+                str(givers),
+                "--work-dir",
+                str(Path(tmp) / "demo"),
+                "--output",
+                str(Path(tmp) / "results.jsonl"),
+            ],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            # Out of the terminal's reach: the one SIGINT it gets is the one sent below.
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = demo.communicate()
+        except BaseException:
+            # On SIGINT the demo stops its Seeker and Givers, which run in sessions of
+            # their own; killed, it would leave them running.
+            demo.send_signal(signal.SIGINT)
+            try:
+                demo.communicate(timeout=DEMO_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                demo.communicate()
+            raise
+        total_s = time.monotonic() - started
+    last = stdout.strip().splitlines()[-1] if stdout.strip() else ""
     match = DEMO_LINE.match(last)
-    if done.returncode != 0 or not match:
-        raise SystemExit(f"demo failed ({done.returncode}): {last}\n{done.stderr[-2000:]}")
+    if demo.returncode != 0 or not match:
+        raise SystemExit(f"demo failed ({demo.returncode}): {last}\n{stderr[-2000:]}")
     if int(match[1]) != keys or int(match[3]) != keys:
         raise SystemExit(f"demo did not scrape every key: {last}")
     return float(match[5]), total_s
@@ -104,26 +124,29 @@ def main() -> int:
     parser.add_argument("--block-size", type=int, default=25)
     parser.add_argument("--givers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json", action="store_true", help="end with a JSON object")
-    args = parser.parse_args()
+    args = _cli.parse(parser, SMOKE)
 
     slots = 2 * args.givers
     runs = -(-args.keys // args.block_size)
     job_s, total_s, base_s, parallel_s = [], [], [], []
-    for round_ in range(1, args.repeat + 1):
-        job, total = grid(args.keys, args.block_size, args.givers)
-        base = asyncio.run(baseline(args.keys, args.block_size, 1))
-        parallel = asyncio.run(baseline(args.keys, args.block_size, slots))
-        job_s.append(job)
-        total_s.append(total)
-        base_s.append(base)
-        parallel_s.append(parallel)
-        print(
-            f"round {round_}: grid job {job:.1f} s (whole demo {total:.1f} s), "
-            f"{runs} docker runs: one at a time {base:.1f} s, {slots} at a time "
-            f"{parallel:.1f} s",
-            flush=True,
-        )
+    try:
+        for round_ in range(1, args.repeat + 1):
+            job, total = grid(args.keys, args.block_size, args.givers)
+            base = asyncio.run(baseline(args.keys, args.block_size, 1))
+            parallel = asyncio.run(baseline(args.keys, args.block_size, slots))
+            job_s.append(job)
+            total_s.append(total)
+            base_s.append(base)
+            parallel_s.append(parallel)
+            print(
+                f"round {round_}: grid job {job:.1f} s (whole demo {total:.1f} s), "
+                f"{runs} docker runs: one at a time {base:.1f} s, {slots} at a time "
+                f"{parallel:.1f} s",
+                flush=True,
+            )
+    except KeyboardInterrupt:
+        print("overhead bench: interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
 
     figures = {
         "keys": args.keys,
@@ -152,8 +175,7 @@ def main() -> int:
         f"{figures['baseline_parallel_docker_run_s_median']} s median "
         f"({figures['baseline_parallel_keys_per_s']} keys/s)"
     )
-    if args.json:
-        print(json.dumps(figures))
+    _cli.print_figures(args, figures)
     return 0
 
 

@@ -33,13 +33,12 @@ once 80% of the blocks are out (`stragglers`; their records say fast). Wall
 time without tail copies and with them, alternating, medians of the
 repetitions, and the time from the last block's first copy to the job's end.
 
-`--json` ends the output with one JSON object of the figures.
+`--json` and `--smoke` are bench/_cli.py's.
 """
 
 import argparse
 import asyncio
 import contextlib
-import json
 import math
 import random
 import statistics
@@ -52,22 +51,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import _cli
+
 from channel.store.base import Channel
 from channel.store.factory import open_channel
 from channel.wire import messages
+from channel.wire.givers import Capabilities, GiverInfo
 from channel.wire.identity import Identity
-from channel.wire.models import Capabilities, GiverInfo, KeyOutcome, Limits, Result, Task
+from channel.wire.models import Limits, Task
+from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import sign_result
 from seeker.grid.coordinator import STEP_BATCH, Coordinator, Watch
-from seeker.grid.placement import (
-    Candidate,
-    JobNeeds,
-    Placer,
-    Requirements,
-    score,
-    typical_speed,
-    unfit,
-)
+from seeker.grid.placement import Candidate, JobNeeds, Placer, score, typical_speed, unfit
 from seeker.grid.registry import GiverRegistry
 from seeker.grid.rounds import Scheduler, needs_of
 from seeker.grid.trust import GiverRecord, TrustBook
@@ -75,6 +70,7 @@ from seeker.state.factory import open_state
 from seeker.work.intake import create_job
 from seeker.work.jobs import JobStatus
 from seeker.work.manager import KeyManager
+from seeker.work.needs import Requirements
 from seeker.work.spec import parse_job
 
 GIB = 2**30
@@ -100,6 +96,18 @@ RANGE_IMAGE = "bench/range:1"
 DRAINED_ROUNDS = 5
 # No contact checks during a run: every session stays attached.
 QUIET = Watch(contact_interval_s=3600.0)
+# Sizes of a --smoke run: a few seconds, most of them the tail runs' slow blocks.
+SMOKE = {
+    "givers": 50,
+    "blocks": 500,
+    "baseline_decisions": 50,
+    "sqlite_rounds": 4,
+    "drained_blocks": 100,
+    "sqlite_builds": 2,
+    "tail_givers": 5,
+    "tail_blocks": 30,
+    "repeat": 1,
+}
 
 
 # Placement decisions ----------------------------------------------------------------
@@ -872,20 +880,22 @@ def main() -> int:
         help=f"comma-separated, of {', '.join(SCENARIOS)}",
     )
     parser.add_argument("--repeat", type=int, default=3, help="tail runs of each kind")
-    parser.add_argument("--json", action="store_true", help="end with a JSON object")
-    args = parser.parse_args()
+    args = _cli.parse(parser, SMOKE)
     unknown = set(args.tail_scenarios.split(",")) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown tail scenario(s): {', '.join(sorted(unknown))}")
 
-    figures = placement_figures(args)
-    with tempfile.TemporaryDirectory(prefix="seekgive-bench-") as tmp:
-        work = Path(tmp)
-        if args.sqlite_rounds > 0:
-            figures |= rounds_figures(work, args, figures["decisions_per_s"])
-        figures |= tail_runs(work, args)
-    if args.json:
-        print(json.dumps(figures))
+    try:
+        figures = placement_figures(args)
+        with tempfile.TemporaryDirectory(prefix="seekgive-bench-") as tmp:
+            work = Path(tmp)
+            if args.sqlite_rounds > 0:
+                figures |= rounds_figures(work, args, figures["decisions_per_s"])
+            figures |= tail_runs(work, args)
+    except KeyboardInterrupt:
+        print("placement bench: interrupted", file=sys.stderr)
+        return 130
+    _cli.print_figures(args, figures)
     return 0
 
 

@@ -27,10 +27,13 @@ The ratio raw/HTTP is printed (the goal is HTTP within 3x of raw).
 
 Query: `results_for_tasks([task_id])` for random task ids, one at a time, after
 filling a fresh store with 1 KiB results through put_results (a worker process
-signs the next batch meanwhile): 1,000,000 on SQLite, 2,000 on MongoDB by
+signs the next batch meanwhile): 500,000 on SQLite, 2,000 on MongoDB by
 default; p50 and p99 in ms. Baseline: the raw driver's lookup of a whole row by
 the indexed task_id (a SELECT; find_one) on the same data, the Channel's own
-file or collection. The JSON keys name the count (`query_p99_ms_1m_sqlite`).
+file or collection. The JSON keys name the count (`query_p99_ms_500k_sqlite`).
+Filling the SQLite file is most of the run (put_results stores about 2,500
+results/s there on 2 cores): `--query-results-sqlite 1000000` takes some four
+minutes more, too long for a bench that should end within ten.
 
 On MongoDB the Channel's own find is captured and explained beside the raw one.
 FerretDB 1.x on its SQLite handler pushes no filter but `_id` equality down to
@@ -44,7 +47,7 @@ it pushes plain equality down as `_jsonb->'task_id' @> ...`, which the btree
 index it builds cannot serve, and leaves `$in` to FerretDB itself. A real
 MongoDB answers both from the task_id index.
 
-`--json` ends the output with one JSON object of the figures.
+`--json` and `--smoke` are bench/_cli.py's.
 """
 
 import argparse
@@ -54,7 +57,6 @@ import dataclasses
 import json
 import multiprocessing
 import random
-import signal
 import sqlite3
 import statistics
 import string
@@ -69,11 +71,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-# Run as `python bench/channel.py`, this file's folder heads sys.path and this
-# module would shadow the channel package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 sys.path.insert(0, str(REPO / "scripts"))
 
+import _cli  # noqa: E402
 import aiohttp  # noqa: E402
 import ferretdb  # noqa: E402
 from bson import Binary  # noqa: E402
@@ -86,7 +86,7 @@ from channel.store.base import Channel, JobPolicy  # noqa: E402
 from channel.store.factory import open_channel  # noqa: E402
 from channel.wire import canonical  # noqa: E402
 from channel.wire.identity import Identity  # noqa: E402
-from channel.wire.models import Ack, KeyOutcome, Result  # noqa: E402
+from channel.wire.results import Ack, KeyOutcome, Result  # noqa: E402
 from channel.wire.signing import sign_result  # noqa: E402
 
 CHANNEL_BIN = Path(sys.executable).with_name("channel")
@@ -115,6 +115,16 @@ CREATE INDEX results_by_task ON results (task_id);
 # The collection, and table, the Channel keeps its results in.
 RESULTS = "results"
 STORES = ("sqlite", "mongo")
+# Sizes of a --smoke run: seconds, most of them FerretDB's and `channel serve`'s start-ups.
+SMOKE = {
+    "results_1kb": 200,
+    "results_100kb": 20,
+    "clients": 5,
+    "query_results_sqlite": 200,
+    "query_results_mongo": 50,
+    "queries": 20,
+    "fill_batch": 50,
+}
 
 # Signed results ---------------------------------------------------------------------
 
@@ -586,15 +596,6 @@ def p50_p99(taken_ms: list[float]) -> tuple[float, float]:
     return statistics.median(taken_ms), cuts[98]
 
 
-def count_label(count: int) -> str:
-    """A count as it goes into a JSON key: 1m, 20k, 1500."""
-    if count % 1_000_000 == 0:
-        return f"{count // 1_000_000}m"
-    if count % 1000 == 0:
-        return f"{count // 1000}k"
-    return str(count)
-
-
 # The run -----------------------------------------------------------------------------
 
 
@@ -656,7 +657,7 @@ def report_query(store: str, run: QueryRun, server: str) -> dict[str, Any]:
         f"p99 {raw_p99:.2f} ms",
         flush=True,
     )
-    at = count_label(run.count)
+    at = _cli.count_label(run.count)
     figures: dict[str, Any] = {
         f"query_results_{store}": run.count,
         f"query_p50_ms_{at}_{store}": round(p50, 3),
@@ -762,7 +763,7 @@ def main() -> int:
     parser.add_argument(
         "--query-results-sqlite",
         type=positive,
-        default=1_000_000,
+        default=500_000,
         help="results stored on SQLite before queries",
     )
     parser.add_argument(
@@ -774,13 +775,9 @@ def main() -> int:
     parser.add_argument("--queries", type=positive, default=100, help="queries timed per store")
     parser.add_argument("--fill-batch", type=positive, default=1000, help="results per put_results")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--json", action="store_true", help="end with a JSON object")
-    args = parser.parse_args()
+    args = _cli.parse(parser, SMOKE)
     if args.queries < 2 or min(args.query_results_sqlite, args.query_results_mongo) < 2:
         parser.error("--queries and --query-results-* must be at least 2 (for percentiles)")
-    # A SIGTERM stops the bench as Ctrl-C does, so the processes it started are stopped
-    # too; raised here rather than forwarded as SIGINT, which a shell may have ignored.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with (
             tempfile.TemporaryDirectory(prefix="seekgive-bench-") as tmp,
@@ -793,8 +790,7 @@ def main() -> int:
     except (ferretdb.FerretDBError, ChannelError, PyMongoError, sqlite3.Error, OSError) as e:
         print(f"channel bench: {e}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(figures))
+    _cli.print_figures(args, figures)
     return 0
 
 

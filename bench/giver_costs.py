@@ -20,8 +20,8 @@ Discovery: in a LAN of network namespaces (scripts/netns.py), a
 logs that it holds a session with it, then stops the Giver and waits until
 the Seeker saw the advert withdrawn. Needs root (namespaces).
 
-Prints medians, 95th percentiles and ratios; `--json` ends the output with
-one JSON object of the figures.
+Prints medians, 95th percentiles and ratios; `--json` and `--smoke` are
+bench/_cli.py's.
 """
 
 import argparse
@@ -37,13 +37,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
+import _cli  # noqa: E402
+from _sandbox import docker_run  # noqa: E402
 from netns import Lan, Lines  # noqa: E402
-from sandbox import docker_run  # noqa: E402
 
 BIN = Path(sys.executable).parent
 FAULTY_DIR = REPO / "tests" / "images" / "faulty"
@@ -52,11 +54,12 @@ BASE_IMAGE = os.environ.get("BASE_IMAGE", "seekgive/base:bookworm")
 DEFAULT_TASKS = 50
 DEFAULT_SAMPLES = 5
 DISCOVERY_SEEKER_PORT = 8765
-DISCOVERY_WAIT_S = 60.0
 POLL_S = 0.01
 READY_TIMEOUT_S = 60.0
 TASK_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
+# Sizes of a --smoke run: the fewest tasks a 95th percentile takes, one Giver found.
+SMOKE = {"tasks": 2, "samples": 1}
 
 
 def build_image(base_image: str = BASE_IMAGE) -> str:
@@ -84,11 +87,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http_json(url: str, body: dict | None = None) -> dict:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if data else "GET")
-    with urllib.request.urlopen(request, timeout=TASK_TIMEOUT_S) as response:
-        return json.load(response)
+@dataclass(frozen=True, slots=True)
+class SeekerApi:
+    """The Seeker's JSON API at `url`, called as the operator holding `token`."""
+
+    url: str
+    token: str
+
+    def call(self, path: str, body: dict | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"{self.url}/api/v1{path}",
+            data=data,
+            method="POST" if data else "GET",
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=TASK_TIMEOUT_S) as response:
+            return json.load(response)
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -99,28 +114,33 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> No
         time.sleep(POLL_S)
 
 
-def answers(url: str) -> bool:
+def token_written(token_file: Path) -> bool:
+    """Whether a new Seeker has written its first operator token to `token_file`."""
     try:
-        http_json(url)
+        return bool(token_file.read_text().strip())
+    except FileNotFoundError:
+        return False
+
+
+def answers(api: SeekerApi) -> bool:
+    try:
+        api.call("/leader")
     except (OSError, urllib.error.URLError):
         return False
     return True
 
 
-def givers_online(seeker_url: str) -> int:
-    return sum(g["online"] for g in http_json(f"{seeker_url}/api/v1/givers")["givers"])
+def givers_online(api: SeekerApi) -> int:
+    return sum(g["online"] for g in api.call("/givers")["givers"])
 
 
-def giver_task(seeker_url: str, image: str, n: int) -> float:
+def giver_task(api: SeekerApi, image: str, n: int) -> float:
     """Seconds from submitting a one-key job to seeing it done."""
     started = time.perf_counter()
-    job = http_json(
-        f"{seeker_url}/api/v1/jobs",
-        {"image": image, "keys": [f"k{n}"], "settings": {"mode": "ok"}},
-    )
-    url = f"{seeker_url}/api/v1/jobs/{job['job_id']}"
+    job = api.call("/jobs", {"image": image, "keys": [f"k{n}"], "settings": {"mode": "ok"}})
+    path = f"/jobs/{job['job_id']}"
     deadline = time.monotonic() + TASK_TIMEOUT_S
-    while (state := http_json(url))["status"] != "done":
+    while (state := api.call(path))["status"] != "done":
         if time.monotonic() > deadline:
             raise SystemExit(f"bench: job {job['job_id']} not done: {state['keys']}")
         time.sleep(POLL_S)
@@ -145,6 +165,18 @@ def docker_run_once(image: str, work: Path, n: int) -> float:
     if '"ok": true' not in (out / "status.jsonl").read_text():
         raise SystemExit(f"bench: the baseline run {n} did not finish its key")
     return elapsed
+
+
+def stop(process: subprocess.Popen, sig: signal.Signals) -> None:
+    """Send `process` `sig` and wait for it; kill it if it has not exited within
+    STOP_TIMEOUT_S."""
+    if process.poll() is None:
+        process.send_signal(sig)
+    try:
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def p95(values: list[float]) -> float:
@@ -177,7 +209,11 @@ def measure_overhead(tasks: int = DEFAULT_TASKS, image: str = "") -> dict[str, f
             )
         ]
         try:
-            wait_until(lambda: answers(f"{seeker_url}/api/v1/leader"), READY_TIMEOUT_S, "Seeker")
+            # A new Seeker writes its first operator token before it listens.
+            token_file = root / "seeker" / "operator.token"
+            wait_until(lambda: token_written(token_file), READY_TIMEOUT_S, "the operator token")
+            api = SeekerApi(seeker_url, token_file.read_text().strip())
+            wait_until(lambda: answers(api), READY_TIMEOUT_S, "Seeker")
             processes.append(
                 subprocess.Popen(
                     [
@@ -194,20 +230,18 @@ def measure_overhead(tasks: int = DEFAULT_TASKS, image: str = "") -> dict[str, f
                     stderr=logs[1],
                 )
             )
-            wait_until(lambda: givers_online(seeker_url) == 1, READY_TIMEOUT_S, "the Giver")
+            wait_until(lambda: givers_online(api) == 1, READY_TIMEOUT_S, "the Giver")
             work = root / "docker"
             work.mkdir()
-            giver_task(seeker_url, image, -1)
+            giver_task(api, image, -1)
             docker_run_once(image, work, -1)
             giver_s, docker_s = [], []
             for n in range(tasks):
-                giver_s.append(giver_task(seeker_url, image, n))
+                giver_s.append(giver_task(api, image, n))
                 docker_s.append(docker_run_once(image, work, n))
         finally:
-            for process in processes:
-                process.send_signal(signal.SIGTERM)
-            for process in processes:
-                process.wait(timeout=STOP_TIMEOUT_S)
+            for process in reversed(processes):
+                stop(process, signal.SIGTERM)
             for log in logs:
                 log.close()
     giver_median, docker_median = statistics.median(giver_s), statistics.median(docker_s)
@@ -265,27 +299,30 @@ def measure_discovery(samples: int, work: Path) -> list[float]:
             stderr=subprocess.PIPE,
             text=True,
         )
-        assert seeker.stderr is not None
-        seeker_log = Lines(seeker.stderr)
-        seeker_log.wait_for("serving on")
-        giver_dir = work / "giver"
-        giver_id = _giver_id(giver_dir)
-        taken = []
-        for n in range(samples):
-            mark = len(seeker_log.lines)
-            started = time.monotonic()
-            giver = giver_node.popen(
-                [str(BIN / "giver"), "run", "--lan", "--data-dir", str(giver_dir)],
-                stderr=subprocess.DEVNULL,
-            )
-            opened = seeker_log.wait_for(rf"giver {giver_id} session open", mark)
-            taken.append(opened - started)
-            print(f"sample {n + 1}: {taken[-1]:.2f} s", flush=True)
-            giver.send_signal(signal.SIGINT)
-            giver.wait(timeout=DISCOVERY_WAIT_S)
-            seeker_log.wait_for(rf"giver {giver_id} withdrew its advert", mark)
-        seeker.send_signal(signal.SIGINT)
-        seeker.wait(timeout=DISCOVERY_WAIT_S)
+        try:
+            assert seeker.stderr is not None
+            seeker_log = Lines(seeker.stderr)
+            seeker_log.wait_for("serving on")
+            giver_dir = work / "giver"
+            giver_id = _giver_id(giver_dir)
+            taken = []
+            for n in range(samples):
+                mark = len(seeker_log.lines)
+                started = time.monotonic()
+                giver = giver_node.popen(
+                    [str(BIN / "giver"), "run", "--lan", "--data-dir", str(giver_dir)],
+                    stderr=subprocess.DEVNULL,
+                )
+                try:
+                    opened = seeker_log.wait_for(rf"giver {giver_id} session open", mark)
+                    taken.append(opened - started)
+                    print(f"sample {n + 1}: {taken[-1]:.2f} s", flush=True)
+                finally:
+                    stop(giver, signal.SIGINT)
+                seeker_log.wait_for(rf"giver {giver_id} withdrew its advert", mark)
+        finally:
+            # Deleting the namespaces would leave the processes in them running.
+            stop(seeker, signal.SIGINT)
     return taken
 
 
@@ -313,20 +350,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--samples", type=int, default=DEFAULT_SAMPLES, help="Givers discovered (%(default)s)"
     )
-    parser.add_argument("--json", action="store_true", help="end with a JSON object")
-    args = parser.parse_args(argv)
+    args = _cli.parse(parser, SMOKE, argv)
     if args.samples < 1:
         parser.error("--samples must be at least 1")
-    overhead = measure_overhead(args.tasks, args.image)
-    print_overhead(overhead)
-    with tempfile.TemporaryDirectory(prefix="seekgive-bench-") as work:
-        discovery = discovery_figures(measure_discovery(args.samples, Path(work)))
+    try:
+        overhead = measure_overhead(args.tasks, args.image)
+        print_overhead(overhead)
+        with tempfile.TemporaryDirectory(prefix="seekgive-bench-") as work:
+            discovery = discovery_figures(measure_discovery(args.samples, Path(work)))
+    except KeyboardInterrupt:
+        print("giver bench: interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
     print(
         f"discovery: median {discovery['discovery_s']:.2f} s, "
         f"p95 {discovery['discovery_p95_s']:.2f} s over {args.samples} sample(s)"
     )
-    if args.json:
-        print(json.dumps({**overhead, **discovery}))
+    _cli.print_figures(args, {**overhead, **discovery})
     return 0
 
 
