@@ -10,7 +10,7 @@ Seeker counting the result. Interleaved with these, in the same run, the
 baseline: a plain `docker run --rm` of the same image, with the same sandbox
 flags (read-only root, /tmp tmpfs, all capabilities dropped,
 no-new-privileges, memory, CPU and pids limits, nobody's uid, no network)
-and the same input file. The scraper is tests/images/faulty in mode "ok"
+and the same input file. The scraper is tests/scrapers/faulty in mode "ok"
 (built from the local base image; nothing is pulled): a fixed, small piece
 of work.
 
@@ -48,7 +48,7 @@ from _sandbox import docker_run  # noqa: E402
 from netns import Lan, Lines  # noqa: E402
 
 BIN = Path(sys.executable).parent
-FAULTY_DIR = REPO / "tests" / "images" / "faulty"
+FAULTY_DIR = REPO / "tests" / "scrapers" / "faulty"
 BENCH_IMAGE = "seekgive-bench/faulty:1"
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "seekgive/base:bookworm")
 DEFAULT_TASKS = 50
@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--image",
         default="",
-        help=f"a scraper image like tests/images/faulty (default: build {BENCH_IMAGE})",
+        help=f"a scraper image like tests/scrapers/faulty (default: build {BENCH_IMAGE})",
     )
     parser.add_argument(
         "--samples", type=int, default=DEFAULT_SAMPLES, help="Givers discovered (%(default)s)"
