@@ -5,7 +5,7 @@ Placement decisions: 1,000 simulated Givers of mixed capabilities (1-16 CPUs,
 job's image cached, some sharing a volunteer, a few flagged, records of varied
 reliability and speed) and 100,000 blocks over four jobs with different
 requirements (arm64; region=eu without residential=true; 4 CPUs and 8 GiB;
-nothing, in two copies on different volunteers). Rounds run as the Scheduler
+nothing, in two copies on different volunteers). Rounds run as PlacementRounds
 runs them: a fresh `Placer` over the current loads, then blocks by fair share
 of priority until no slot is free or no job can place a block (a job is left
 for the round at its first block no Giver takes), some blocks carrying refused
@@ -16,11 +16,11 @@ Giver with a free slot that the block does not bar. Baseline: on a sample of
 the same decisions, in the same state, a scan of every Giver with `unfit()`
 and `score()` taking the best; it must pick the same Giver.
 
-Through the Scheduler on SQLite: the real coordinator's rounds (at most
+Through PlacementRounds on SQLite: the real coordinator's rounds (at most
 STEP_BATCH leases each) on SQLite files, with the same 1,000 Givers, whose
 sessions only count what they are sent. Over a range job of 100,000 one-key
 blocks cut as they are leased: leases per second over a few rounds, and the
-real `Scheduler.placer()` build time. Beside it an arm64-only job first in
+real `PlacementRounds.placer()` build time. Beside it an arm64-only job first in
 line: the rounds once its Givers are full, against the plain job's alone. And
 a job of 4,000 blocks once all are leased with slots still free: its rounds
 with tail copies, against its rounds without.
@@ -64,7 +64,7 @@ from channel.wire.signing import sign_result
 from seeker.grid.coordinator import STEP_BATCH, Coordinator, Watch
 from seeker.grid.placement import Candidate, JobNeeds, Placer, score, typical_speed, unfit
 from seeker.grid.registry import GiverRegistry
-from seeker.grid.rounds import Scheduler, needs_of
+from seeker.grid.rounds import PlacementRounds, needs_of
 from seeker.grid.trust import GiverRecord, TrustBook
 from seeker.state.factory import open_state
 from seeker.work.intake import create_job
@@ -373,7 +373,7 @@ def rate_per_s(values_ns: list[int]) -> float:
     return len(values_ns) / (sum(values_ns) / 1e9)
 
 
-# Through the Scheduler on SQLite ---------------------------------------------------
+# Through PlacementRounds on SQLite ---------------------------------------------------
 
 
 class CountingSession:
@@ -396,7 +396,7 @@ class CountingSession:
 class Rounds:
     round_s: list[float]
     leased: int  # tasks sent during the rounds
-    placer_build_s: list[float]  # Scheduler.placer() with its first job's heap, after
+    placer_build_s: list[float]  # PlacementRounds.placer() with its first job's heap, after
 
 
 async def open_stores(stack: contextlib.AsyncExitStack, work: Path) -> KeyManager:
@@ -454,8 +454,8 @@ async def timed_rounds(
         if leased != len(keys.leases):
             raise SystemExit(f"{leased} tasks sent but {len(keys.leases)} leases held")
 
-        # The round's Placer as the Scheduler builds it, over the leases now held.
-        scheduler = Scheduler(keys, registry, trust, rng=random.Random(0), batch=STEP_BATCH)
+        # The round's Placer as PlacementRounds builds it, over the leases now held.
+        scheduler = PlacementRounds(keys, registry, trust, rng=random.Random(0), batch=STEP_BATCH)
         build_s = []
         for _ in range(builds):
             started = time.perf_counter()
@@ -503,7 +503,7 @@ def rounds_figures(work: Path, args: argparse.Namespace, placer_rate: float) -> 
         f"scheduler on sqlite: {leasing.leased:,} leases in {args.sqlite_rounds} rounds (at "
         f"most {STEP_BATCH} each) in {sum(leasing.round_s):.2f} s: "
         f"{figures['leases_per_s_sqlite']:,.0f} leases/s, a round {figures['round_ms_sqlite']} "
-        f"ms median, of which Scheduler.placer() with the job's heap "
+        f"ms median, of which PlacementRounds.placer() with the job's heap "
         f"{figures['scheduler_placer_build_ms_sqlite']} ms",
         flush=True,
     )

@@ -26,7 +26,7 @@ from channel.wire.identity import Identity
 from channel.wire.results import Result
 from seeker.errors import SeekerError
 from seeker.grid.registry import GiverEntry, GiverRegistry, GiverSession
-from seeker.grid.rounds import Scheduler
+from seeker.grid.rounds import PlacementRounds
 from seeker.grid.trust import TrustBook
 from seeker.work.blocks import Block
 from seeker.work.history import Role
@@ -106,7 +106,7 @@ class Coordinator:
         self._givers = givers
         self._poll_interval_s = poll_interval_s
         self._watch = watch
-        self._scheduler = Scheduler(
+        self._rounds = PlacementRounds(
             keys,
             givers,
             trust,
@@ -208,7 +208,7 @@ class Coordinator:
             log.warning("lease on task %s lapsed; its keys are back in the pool", ref.task_id)
             self.trust.failed(ref.giver_id)
         await self._collect(now)
-        if await self._scheduler.run(now, self._send, self._fail):
+        if await self._rounds.run(now, self._send, self._fail):
             self._wake.set()
         if now >= self._next_contact_check:
             self._next_contact_check = now + self._watch.contact_interval_s
@@ -389,7 +389,7 @@ class Coordinator:
     def job_view(self, job: Job) -> dict[str, Any]:
         progress = sum(r.progress for r in self.keys.leases.values() if r.job_id == job.job_id)
         view = {**job.view(), "leased_progress": progress}
-        waiting = self._scheduler.waiting.get(job.job_id)
+        waiting = self._rounds.waiting.get(job.job_id)
         if waiting:
             view["waiting"] = waiting
         refusals = self.refusals.get(job.job_id)

@@ -53,7 +53,7 @@ class Sighting:
     port: int
 
 
-class Outcome(enum.Enum):
+class DialOutcome(enum.Enum):
     """How one dial ended."""
 
     FAILED = "no session could be opened"  # not reached, or it did not prove itself
@@ -91,9 +91,9 @@ class Dial:
         failures = 0
         while True:
             outcome = await self._dial_once()
-            if outcome is Outcome.MOVED:
+            if outcome is DialOutcome.MOVED:
                 continue
-            if outcome is Outcome.LASTED:
+            if outcome is DialOutcome.LASTED:
                 failures = 0
             nominal_s = min(INITIAL_DELAY_S * 2**failures, self._reconnect_max_s)
             delay_s = nominal_s * (0.5 + random.random() / 2)
@@ -111,7 +111,7 @@ class Dial:
             except TimeoutError:
                 pass
 
-    async def _dial_once(self) -> Outcome:
+    async def _dial_once(self) -> DialOutcome:
         """Dial the advertised addresses in turn; serve the first that answers."""
         self._changed.clear()
         sighting = self.sighting
@@ -128,11 +128,11 @@ class Dial:
                 continue
             async with ws:
                 return await self._serve(ws, sighting, address)
-        return Outcome.FAILED
+        return DialOutcome.FAILED
 
     async def _serve(
         self, ws: aiohttp.ClientWebSocketResponse, sighting: Sighting, address: str
-    ) -> Outcome:
+    ) -> DialOutcome:
         local = ws.get_extra_info("sockname")
         seeker_url, channel_url = self._urls(local[0])
         started = time.monotonic()
@@ -160,17 +160,17 @@ class Dial:
                     ", ".join(now.addresses) or "no address",
                     now.port,
                 )
-                return Outcome.MOVED
+                return DialOutcome.MOVED
         finally:
             serving.cancel()
             await asyncio.gather(serving, return_exceptions=True)
         if serving.exception() is not None:
             log.debug("giver %s: session failed: %s", sighting.giver_id, serving.exception())
-            return Outcome.FAILED
+            return DialOutcome.FAILED
         if not serving.result():
-            return Outcome.FAILED
+            return DialOutcome.FAILED
         lasted = time.monotonic() - started >= STABLE_SESSION_S
-        return Outcome.LASTED if lasted else Outcome.CLOSED
+        return DialOutcome.LASTED if lasted else DialOutcome.CLOSED
 
 
 class Discovery(AsyncLifecycle):

@@ -1,4 +1,4 @@
-"""One scheduling round: which blocks go to which Givers.
+"""Placement rounds: which blocks go to which Givers, one round at a time.
 
 Jobs share the Givers by priority: each free slot goes to the running job
 with the fewest leases per unit of priority, so a job of priority 20 holds
@@ -37,7 +37,10 @@ def needs_of(job: Job) -> JobNeeds:
     return JobNeeds(job.job_id, spec.image, spec.requirements, spec.limits, spec.images)
 
 
-class Scheduler:
+class PlacementRounds:
+    """Makes the placement rounds of the coordinator: which blocks go to which Givers
+    now, and why a job waits when none can take it."""
+
     def __init__(
         self,
         keys: KeyManager,

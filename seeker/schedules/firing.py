@@ -38,10 +38,10 @@ from seeker.grid import actions
 from seeker.grid.coordinator import Coordinator
 from seeker.schedules.model import (
     Due,
-    Outcome,
     Overlap,
-    Run,
+    RunOutcome,
     Schedule,
+    ScheduleRun,
     parse_schedule,
     schedule_job_spec,
 )
@@ -123,9 +123,9 @@ class PeriodicJobs:
             raise UnknownSchedule(ref)
         return named[0]
 
-    async def runs(self, schedule_id: str) -> list[Run]:
+    async def runs(self, schedule_id: str) -> list[ScheduleRun]:
         """A schedule's runs, latest tick first."""
-        return [Run.from_doc(doc) for doc in await self._store.runs(schedule_id)]
+        return [ScheduleRun.from_doc(doc) for doc in await self._store.runs(schedule_id)]
 
     async def pause(self, ref: str) -> Schedule:
         """Fire no tick of the schedule until it is resumed."""
@@ -254,16 +254,16 @@ class PeriodicJobs:
             raise self._conflict(schedule.schedule_id)
         return firing
 
-    async def make_tick_job(self, schedule: Schedule, due: Due) -> Run:
+    async def make_tick_job(self, schedule: Schedule, due: Due) -> ScheduleRun:
         """Make the job of the tick `due.tick` (step 3), or say why not."""
         job_id = schedule.job_id_for(due.tick)
         keys = self._coordinator.keys
         previous = self._running(schedule.last_job_id)
         if job_id in keys.jobs:
             # Made before the Seeker that fired the tick stopped.
-            outcome, reason = Outcome.CREATED, ""
+            outcome, reason = RunOutcome.CREATED, ""
         elif schedule.overlap is Overlap.SKIP and previous is not None:
-            outcome = Outcome.SKIPPED
+            outcome = RunOutcome.SKIPPED
             reason = f"job {previous.job_id} of an earlier tick is still {previous.status.value}"
         else:
             try:
@@ -271,11 +271,11 @@ class PeriodicJobs:
                 await actions.make_job(
                     self._coordinator, spec, scratch_dir=self._scratch_dir, job_id=job_id
                 )
-                outcome, reason = Outcome.CREATED, ""
+                outcome, reason = RunOutcome.CREATED, ""
             except (InvalidSchedule, InvalidJob) as e:
-                outcome, reason = Outcome.FAILED, str(e)
-        made = job_id if outcome is Outcome.CREATED else None
-        return Run(schedule.schedule_id, due.tick, outcome, reason, self._clock.now(), made)
+                outcome, reason = RunOutcome.FAILED, str(e)
+        made = job_id if outcome is RunOutcome.CREATED else None
+        return ScheduleRun(schedule.schedule_id, due.tick, outcome, reason, self._clock.now(), made)
 
     async def _resolved(self, job: Any) -> Any:
         """A job body naming a catalog scraper as one naming its images (resolved at
@@ -292,7 +292,7 @@ class PeriodicJobs:
         job = self._coordinator.keys.jobs.get(job_id) if job_id else None
         return job if job is not None and job.open else None
 
-    async def record(self, schedule: Schedule, due: Due, run: Run) -> None:
+    async def record(self, schedule: Schedule, due: Due, run: ScheduleRun) -> None:
         """Record the ticks missed before this one, and what this one did; prune the
         schedule's runs to its `keep_runs`."""
         if due.missed:
@@ -301,10 +301,10 @@ class PeriodicJobs:
                 if due.missed == 1
                 else f"from {utc_time(due.first_missed)} to {utc_time(due.last_missed)}"
             )
-            missed = Run(
+            missed = ScheduleRun(
                 schedule.schedule_id,
                 due.first_missed,
-                Outcome.MISSED,
+                RunOutcome.MISSED,
                 f"missed {due.missed} tick(s) {between} while no Seeker led",
                 run.at,
             )
@@ -313,7 +313,7 @@ class PeriodicJobs:
         await self._store.put_run(run.to_doc())
         await self._store.prune_runs(schedule.schedule_id, schedule.keep_runs)
         log.log(
-            logging.WARNING if run.outcome is Outcome.FAILED else logging.INFO,
+            logging.WARNING if run.outcome is RunOutcome.FAILED else logging.INFO,
             "schedule %s (%s), tick %s: %s %s",
             schedule.schedule_id,
             schedule.name,
@@ -322,7 +322,7 @@ class PeriodicJobs:
             run.job_id or run.reason,
         )
 
-    async def advance(self, schedule: Schedule, due: Due, run: Run) -> Schedule:
+    async def advance(self, schedule: Schedule, due: Due, run: ScheduleRun) -> Schedule:
         """Move the schedule, as it was while firing `due`, past its tick (step 4)."""
         moved = schedule.bumped(
             next_at=schedule.timing.next_after(due.tick),

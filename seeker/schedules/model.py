@@ -38,7 +38,7 @@ class Overlap(StrEnum):
     ALLOW = "allow"
 
 
-class Outcome(StrEnum):
+class RunOutcome(StrEnum):
     CREATED = "created"
     SKIPPED = "skipped"
     MISSED = "missed"
@@ -166,13 +166,13 @@ class Schedule:
 
 
 @dataclass(frozen=True, slots=True)
-class Run:
+class ScheduleRun:
     """What one tick did (or, for `missed`, what a run of ticks did not do: `tick`
     is the first of them). Stored one per schedule and tick."""
 
     schedule_id: str
     tick: float
-    outcome: Outcome
+    outcome: RunOutcome
     reason: str
     at: float
     job_id: str | None = None
@@ -193,11 +193,11 @@ class Run:
         }
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "Run":
+    def from_doc(cls, doc: dict[str, Any]) -> "ScheduleRun":
         return cls(
             schedule_id=doc["schedule_id"],
             tick=doc["tick"],
-            outcome=Outcome(doc["outcome"]),
+            outcome=RunOutcome(doc["outcome"]),
             reason=doc["reason"],
             at=doc["at"],
             job_id=doc["job_id"],

@@ -23,8 +23,8 @@ from seeker.schedules.model import (
     MAX_KEEP_RUNS,
     MAX_NAME_CHARS,
     MIN_EVERY_S,
-    Outcome,
     Overlap,
+    RunOutcome,
 )
 
 TAG = "schedules"
@@ -85,7 +85,7 @@ def schemas() -> dict[str, Schema]:
                 "schedule_id": string(),
                 "tick": number(),
                 "job_id": nullable(string()),
-                "outcome": string(enum=[o.value for o in Outcome]),
+                "outcome": string(enum=[o.value for o in RunOutcome]),
                 "reason": string(),
                 "at": number(),
             },
