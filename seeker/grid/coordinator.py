@@ -31,7 +31,8 @@ from seeker.grid.trust import TrustBook
 from seeker.work.blocks import Block
 from seeker.work.history import Role
 from seeker.work.jobs import Job
-from seeker.work.manager import KeyManager, LeaseRef
+from seeker.work.ledger import LeaseRef
+from seeker.work.manager import KeyManager
 
 log = logging.getLogger(__name__)
 # A Giver whose connection takes longer than this to take a message is dropped,

@@ -20,7 +20,7 @@ from seeker.work.blocks import Block, BlockStatus, block_id
 from seeker.work.choice import disagreement
 from seeker.work.history import Role, Run
 from seeker.work.jobs import Job
-from seeker.work.manager import LeaseRef
+from seeker.work.ledger import LeaseRef
 
 Names = Callable[[str], str]
 

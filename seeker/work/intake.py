@@ -21,7 +21,8 @@ from seeker.work import found
 from seeker.work.blocks import Block
 from seeker.work.history import Tally
 from seeker.work.jobs import Job, JobStatus
-from seeker.work.manager import PAGE, KeyManager
+from seeker.work.ledger import PAGE
+from seeker.work.manager import KeyManager
 from seeker.work.sources import (
     FromDataset,
     FromJob,

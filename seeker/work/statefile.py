@@ -19,7 +19,8 @@ from seeker.errors import InvalidState, JobConflict, SeekerError
 from seeker.work.blocks import Block
 from seeker.work.history import Tally
 from seeker.work.jobs import Job, JobStatus
-from seeker.work.manager import PAGE, KeyManager
+from seeker.work.ledger import PAGE
+from seeker.work.manager import KeyManager
 
 log = logging.getLogger(__name__)
 

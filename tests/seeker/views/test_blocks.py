@@ -7,7 +7,7 @@ from channel.wire.models import KeyBlock
 from seeker.views.blocks import block_view, disagreement_view, keys_view
 from seeker.work.blocks import Block
 from seeker.work.jobs import Job
-from seeker.work.manager import LeaseRef
+from seeker.work.ledger import LeaseRef
 from seeker.work.spec import parse_job
 
 NAMES = {"gA": "alice", "gB": "bob", "gC": "carol"}
