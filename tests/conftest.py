@@ -1,6 +1,6 @@
 """Fixtures over real services: the Docker Engine, FerretDB, Chromium, the demo
 site, a Seeker, and a grid of a Seeker and Givers running real jobs. Each is
-defined here once; helpers the tests share are in support.py.
+defined here once; helpers the tests share are in support/.
 
 A service the tests need and cannot find fails the run; nothing is skipped.
 `./scripts/setup` installs and builds everything these fixtures use.
@@ -25,10 +25,9 @@ import docker
 import pytest
 from ferretdb import FerretDBError, running_ferretdb
 from playwright.async_api import Browser, async_playwright
-from support import (
+from support.api import Grid, issue_token
+from support.base import (
     CATALOG_IMAGE,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     FAULTY_IMAGE,
     HOSTILE_IMAGE,
     JOB_TIMEOUT_S,
@@ -37,13 +36,10 @@ from support import (
     OPERATOR_HEADERS,
     OPERATOR_TOKEN,
     POLL_S,
-    GiverFactory,
-    Grid,
-    Heard,
-    build_test_image,
-    example_image,
-    issue_token,
 )
+from support.browser import CHROMIUM, CHROMIUM_ARGS
+from support.docker import build_test_image, example_image
+from support.givers import GiverFactory, Heard
 
 from giver.config import GiverConfig
 from giver.daemon import Giver

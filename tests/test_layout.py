@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import REPO
+from support.base import REPO
 
 pytestmark = pytest.mark.unit
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import REPO
+from support.base import REPO
 
 BENCH = REPO / "bench"
 BENCHES = sorted(path for path in BENCH.glob("*.py") if not path.name.startswith("_"))

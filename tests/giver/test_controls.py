@@ -12,21 +12,11 @@ from typing import Any
 
 import docker
 import pytest
-from support import (
-    BIN,
-    JOB_TIMEOUT_S,
-    POLL_S,
-    STOP_TIMEOUT_S,
-    GiverFactory,
-    Heard,
-    containers_by_id,
-    job_state,
-    online_givers,
-    run,
-    submit,
-    until,
-    wait_until_done,
-)
+from support.api import job_state, online_givers, submit, wait_until_done
+from support.base import BIN, JOB_TIMEOUT_S, POLL_S, run, until
+from support.docker import containers_by_id
+from support.givers import GiverFactory, Heard
+from support.processes import STOP_TIMEOUT_S
 
 from channel.wire.messages import Accept, Refuse
 from seeker.daemon import Seeker

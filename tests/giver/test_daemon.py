@@ -8,19 +8,10 @@ from typing import Any
 
 import docker
 import pytest
-from support import (
-    BASE_IMAGE,
-    OPERATOR_TOKEN,
-    GiverFactory,
-    Heard,
-    containers_by_id,
-    free_port,
-    givers_view,
-    job_state,
-    online_givers,
-    submit,
-    wait_until_done,
-)
+from support.api import givers_view, job_state, online_givers, submit, wait_until_done
+from support.base import BASE_IMAGE, OPERATOR_TOKEN, free_port
+from support.docker import containers_by_id
+from support.givers import GiverFactory, Heard
 
 from channel.wire.givers import GiverInfo
 from channel.wire.messages import Accept, Done, Invalidate, Message, Release, Report

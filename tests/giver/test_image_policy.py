@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from support import OPERATOR_HEADERS, OPERATOR_TOKEN
+from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN
 
 from giver.config import GiverConfig
 from giver.daemon import Giver

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from support import free_port
+from support.base import free_port
 
 from channel.service.app import make_app
 from channel.service.client import ChannelClient

@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import OPERATOR_HEADERS, Process, free_port, operator_token_file, until_blocking
+from support.base import OPERATOR_HEADERS, free_port, operator_token_file, until_blocking
+from support.processes import Process
 
 from channel.store.factory import open_channel
 from channel.wire.results import Result

@@ -7,7 +7,8 @@ from pathlib import Path
 import demo_site
 import docker
 import pytest
-from support import BASE_IMAGE, containers_of, run_task
+from support.base import BASE_IMAGE
+from support.docker import containers_of, run_task
 
 from channel.wire.givers import MAX_IMAGES
 from channel.wire.models import KeyBlock, Limits, Task

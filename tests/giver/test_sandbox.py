@@ -13,7 +13,7 @@ from typing import Any
 
 import docker
 import pytest
-from support import containers_of, run_task
+from support.docker import containers_of, run_task
 
 from channel.wire.models import KeyBlock, Limits, Task
 from channel.wire.results import KeyOutcome

@@ -20,7 +20,8 @@ import aiohttp
 import demo_api
 import demo_wiki
 import pytest
-from support import REPO, run_task
+from support.base import REPO
+from support.docker import run_task
 
 from channel.wire.models import KeyBlock, Limits, Task
 from channel.wire.results import KeyOutcome

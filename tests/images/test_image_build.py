@@ -14,7 +14,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from support import REPO
+from support.base import REPO
 
 IMAGES_DIR = REPO / "images"
 BUILD_TIMEOUT_S = 300

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from support import REPO
+from support.base import REPO
 
 SDK_DIR = REPO / "images" / "sdk"
 

@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 import pytest
-from support import REPO
+from support.base import REPO
 
 pytestmark = pytest.mark.unit
 

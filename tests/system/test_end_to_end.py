@@ -13,19 +13,8 @@ import aiohttp
 import demo_site
 import docker
 import pytest
-from support import (
-    JOB_TIMEOUT_S,
-    OPERATOR_HEADERS,
-    OPERATOR_TOKEN,
-    POLL_S,
-    Grid,
-    catalog_job,
-    counted_runs,
-    export,
-    runs_by_block,
-    submit_and_wait,
-    until,
-)
+from support.api import Grid, catalog_job, counted_runs, export, runs_by_block, submit_and_wait
+from support.base import JOB_TIMEOUT_S, OPERATOR_HEADERS, OPERATOR_TOKEN, POLL_S, until
 
 from channel.service.dataset_client import DatasetClient
 from channel.wire import canonical

@@ -14,7 +14,8 @@ from pathlib import Path
 import aiohttp
 import docker
 import pytest
-from support import OPERATOR_HEADERS, OPERATOR_TOKEN, REPO, STOP_TIMEOUT_S, free_port, run
+from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN, REPO, free_port, run
+from support.processes import STOP_TIMEOUT_S
 
 from channel.wire.identity import Identity
 from giver.config import GiverConfig

@@ -10,13 +10,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from support import (
-    OPERATOR_HEADERS,
-    free_port,
-    issue_token,
-    seeker_process,
-    wait_for,
-)
+from support.api import issue_token, wait_for
+from support.base import OPERATOR_HEADERS, free_port
+from support.processes import seeker_process
 
 from giver.config import GiverConfig
 from giver.daemon import Giver

@@ -17,7 +17,8 @@ from typing import Any
 import demo_site
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from support import BIN, Grid, catalog_job, run, runs_by_block, submit_and_wait
+from support.api import Grid, catalog_job, runs_by_block, submit_and_wait
+from support.base import BIN, run
 
 from channel.errors import InvalidResult, RecipientKeyError, SealedRecordError, WireError
 from channel.wire import canonical, sealing

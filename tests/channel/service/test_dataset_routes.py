@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from support import stored_chunks
+from support.results import stored_chunks
 
 from channel.dataset_cli import TOKEN_ENV
 from channel.errors import DatasetRefused

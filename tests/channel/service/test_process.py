@@ -7,7 +7,9 @@ import signal
 from pathlib import Path
 
 import aiohttp
-from support import BIN, Process, free_port, result_of
+from support.base import BIN, free_port
+from support.processes import Process
+from support.results import result_of
 
 from channel.errors import StoreUnavailable
 from channel.service.client import ChannelClient

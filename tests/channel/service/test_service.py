@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from support import result_of
+from support.results import result_of
 
 from channel.errors import ResultRejected
 from channel.service.app import make_app

@@ -6,7 +6,7 @@ import os
 from collections.abc import AsyncIterator, Iterable
 
 import pytest
-from support import stored_chunks
+from support.results import stored_chunks
 
 from channel.errors import (
     BadDatasetLine,

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from support import BIN, OPERATOR_TOKEN
+from support.base import BIN, OPERATOR_TOKEN
 
 from channel.wire import canonical
 from seeker.access.auth import CSRF_HEADER, SESSION_COOKIE

@@ -16,18 +16,9 @@ from typing import Any
 import aiohttp
 from demo_products import product
 from playwright.async_api import Browser, Page, expect
-from support import (
-    JOB_TIMEOUT_S,
-    LAPTOP,
-    OPERATOR_HEADERS,
-    OPERATOR_TOKEN,
-    POLL_S,
-    Grid,
-    Problems,
-    disputed_job,
-    submit_and_wait,
-    until,
-)
+from support.api import Grid, disputed_job, submit_and_wait
+from support.base import JOB_TIMEOUT_S, OPERATOR_HEADERS, OPERATOR_TOKEN, POLL_S, until
+from support.browser import LAPTOP, Problems
 
 from channel.wire import canonical
 from giver.config import GiverConfig

@@ -6,7 +6,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from support import call, registration
+from support.api import call, registration
 
 from channel.wire import messages
 from channel.wire.identity import Identity

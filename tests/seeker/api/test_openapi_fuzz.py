@@ -28,7 +28,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
-from support import OPERATOR_HEADERS, OPERATOR_TOKEN, TESTS
+from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN, TESTS
 
 from channel.wire import canonical
 from channel.wire.givers import Capabilities

@@ -7,16 +7,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from support import (
-    BIN,
-    OPERATOR_HEADERS,
-    OPERATOR_TOKEN,
-    Grid,
-    build_test_image,
-    export,
-    run,
-    submit_and_wait,
-)
+from support.api import Grid, export, submit_and_wait
+from support.base import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, run
+from support.docker import build_test_image
 
 from channel.wire import canonical
 from seeker.catalog.entries import Resources, Scraper, from_image

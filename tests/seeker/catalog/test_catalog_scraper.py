@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import demo_site
 import pytest
-from support import REPO
+from support.base import REPO
 
 IMAGES_DIR = REPO / "images"
 SCRAPER = IMAGES_DIR / "catalog" / "scraper.py"

@@ -22,7 +22,8 @@ from typing import Any
 import aiohttp
 import docker
 import pytest
-from support import OPERATOR_HEADERS, OPERATOR_TOKEN, Grid, counted_runs, export, submit_and_wait
+from support.api import Grid, counted_runs, export, submit_and_wait
+from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN
 
 from channel.wire import canonical
 from channel.wire.identity import Identity

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from support import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, run
+from support.base import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, run
 
 from channel.store.base import JobPolicy
 from seeker.config import SeekerConfig

@@ -5,7 +5,8 @@ import asyncio
 from collections.abc import Callable
 
 import aiohttp
-from support import call, issue_token, registration, until
+from support.api import call, issue_token, registration
+from support.base import until
 
 from channel.wire import messages
 from channel.wire.identity import Identity

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import WSMsgType
-from support import OPERATOR_HEADERS, OPERATOR_TOKEN, until
+from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN, until
 from zeroconf import ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from netns import Lan, Lines, Node
-from support import OPERATOR_TOKEN, operator_token_file
+from support.base import OPERATOR_TOKEN, operator_token_file
 
 pytestmark = pytest.mark.netns
 

@@ -17,16 +17,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from support import (
-    LEADER_LEASE_S,
-    OPERATOR_HEADERS,
-    free_port,
-    issue_token,
-    job_at,
-    leader_config,
-    seeker_process,
-    wait_for,
-)
+from support.api import issue_token, job_at, wait_for
+from support.base import OPERATOR_HEADERS, free_port
+from support.processes import LEADER_LEASE_S, leader_config, seeker_process
 
 from channel.store.base import SETTLE_S
 from channel.store.factory import open_channel

@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 from multidict import CIMultiDictProxy
 from playwright.async_api import Browser, expect
-from support import LAPTOP, OPERATOR_HEADERS, OPERATOR_TOKEN, REPO, Problems
+from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN, REPO
+from support.browser import LAPTOP, Problems
 from yarl import URL
 
 from seeker.api.openapi import operations

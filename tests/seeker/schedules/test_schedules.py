@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from support import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, run
+from support.base import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, run
 
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker

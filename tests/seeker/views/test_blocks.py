@@ -1,7 +1,7 @@
 """How a block and a disagreement among its copies read, as pure logic over
 blocks the tests build (the grid tests show the same views over real runs)."""
 
-from support import answer, copies
+from support.results import answer, copies
 
 from channel.wire.models import KeyBlock
 from seeker.views.blocks import block_view, disagreement_view, keys_view

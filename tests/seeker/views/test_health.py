@@ -12,14 +12,8 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from support import (
-    JOB_TIMEOUT_S,
-    OPERATOR_HEADERS,
-    OPERATOR_TOKEN,
-    POLL_S,
-    issue_token,
-    registration,
-)
+from support.api import issue_token, registration
+from support.base import JOB_TIMEOUT_S, OPERATOR_HEADERS, OPERATOR_TOKEN, POLL_S
 
 from channel.errors import StoreUnavailable
 from channel.service.app import make_app as make_channel_app

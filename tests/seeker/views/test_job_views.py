@@ -9,13 +9,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from support import (
-    Grid,
-    catalog_job,
-    disputed_job,
-    submit_and_wait,
-    until,
-)
+from support.api import Grid, catalog_job, disputed_job, submit_and_wait
+from support.base import until
 
 from channel.wire import canonical
 from seeker.daemon import Seeker

@@ -9,14 +9,9 @@ from typing import Any
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
-from support import (
-    JOB_TIMEOUT_S,
-    OPERATOR_HEADERS,
-    OPERATOR_TOKEN,
-    POLL_S,
-    catalog_job,
-    leader_config,
-)
+from support.api import catalog_job
+from support.base import JOB_TIMEOUT_S, OPERATOR_HEADERS, OPERATOR_TOKEN, POLL_S
+from support.processes import leader_config
 
 from channel.wire import canonical
 from seeker.config import SeekerConfig

@@ -1,7 +1,7 @@
 """Choosing among the results of a block's copies: pure logic, then on a block."""
 
 import pytest
-from support import answer, copies, make_result
+from support.results import answer, copies, make_result
 
 from channel.wire.models import KeyBlock
 from seeker.work.blocks import Block

@@ -8,7 +8,8 @@ from typing import Any
 import aiohttp
 import demo_wiki
 import pytest
-from support import OPERATOR_HEADERS, Grid, export, submit_and_wait
+from support.api import Grid, export, submit_and_wait
+from support.base import OPERATOR_HEADERS
 
 from channel.wire import canonical, sealing
 from seeker.errors import InvalidJob

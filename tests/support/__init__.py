@@ -1,0 +1,3 @@
+"""What the tests share besides fixtures, by concern (test modules import from
+here, never from conftest or from one another): `base`, `api`, `docker`,
+`processes`, `results`, `givers` and `browser`."""

@@ -1,0 +1,69 @@
+"""The Docker side of the tests: the example and test scraper images, and tasks
+run through a real DockerRunner."""
+
+import asyncio
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from channel.wire.models import Task
+from giver.docker_runner import GIVER_LABEL, DockerRunner
+from giver.outputs import ContainerExit, ScraperOutput, UntrustedOutput, collect
+from support.base import BASE_IMAGE, REPO
+
+
+def example_image(docker_client: docker.DockerClient, tag: str) -> str:
+    """`tag`, an example scraper image of images/ that ./scripts/setup builds."""
+    try:
+        docker_client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        pytest.fail(f"image {tag} is missing; run ./scripts/setup (it builds images/*/)")
+    return tag
+
+
+def build_test_image(name: str, tag: str) -> str:
+    """Build tests/scrapers/NAME from the local base as `tag`."""
+    subprocess.run(
+        [
+            "docker",
+            "build",
+            "-q",
+            "--build-arg",
+            f"BASE_IMAGE={BASE_IMAGE}",
+            "-t",
+            tag,
+            str(REPO / "tests" / "scrapers" / name),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return tag
+
+
+def containers_of(docker_client: docker.DockerClient, runner: DockerRunner) -> list:
+    return docker_client.containers.list(
+        all=True, filters={"label": f"{GIVER_LABEL}={runner.giver_id}"}
+    )
+
+
+async def run_task(
+    runner: DockerRunner, task: Task, workdir: Path, progress: list[tuple[int, int]] | None = None
+) -> tuple[ContainerExit, ScraperOutput | UntrustedOutput]:
+    """Run `task` over `workdir` and collect its output, as a Giver does."""
+
+    def on_progress(done: int, total: int) -> None:
+        if progress is not None:
+            progress.append((done, total))
+
+    image = await runner.resolve_image(task.image)
+    assert image is not None, f"image {task.image} is not here"
+    run = await runner.run(task, image.id, workdir, on_progress)
+    return run, await asyncio.to_thread(collect, workdir / "output", task, run)
+
+
+def containers_by_id(docker_client: docker.DockerClient, giver_id: str) -> list[Any]:
+    """The containers of Giver `giver_id`, running or not."""
+    return docker_client.containers.list(all=True, filters={"label": f"{GIVER_LABEL}={giver_id}"})

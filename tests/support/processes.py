@@ -1,0 +1,111 @@
+"""Seekers and Givers as processes of their own: started, waited for, stopped."""
+
+import asyncio
+import signal
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+
+from seeker.config import SeekerConfig
+from support.base import (
+    BIN,
+    JOB_TIMEOUT_S,
+    OPERATOR_HEADERS,
+    OPERATOR_TOKEN,
+    POLL_S,
+    operator_token_file,
+    until_blocking,
+)
+
+
+class Process:
+    """A command run in the background, its stderr in a file."""
+
+    def __init__(self, log: Path, *argv: object) -> None:
+        self.log_path = log
+        with open(log, "ab") as stderr:
+            self.popen = subprocess.Popen(
+                [str(a) for a in argv], stdout=subprocess.DEVNULL, stderr=stderr
+            )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for(self, marker: str) -> None:
+        until_blocking(lambda: marker in self.log(), f"{marker!r} in {self.log_path.name}")
+
+    def signal(self, signum: int) -> None:
+        self.popen.send_signal(signum)
+
+    def stop(self) -> None:
+        """SIGTERM (after SIGCONT, in case it was stopped), then wait for the exit."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGCONT)
+            self.popen.send_signal(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=JOB_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+            raise
+
+
+STOP_TIMEOUT_S = 30
+
+
+# How long a leader's lease lasts in the tests of Seekers sharing a store.
+LEADER_LEASE_S = 2.0
+
+
+def leader_config(tmp_path: Path, name: str, mongo_url: str) -> SeekerConfig:
+    return SeekerConfig(
+        operator_token=OPERATOR_TOKEN,
+        port=0,
+        data_dir=tmp_path / name,
+        store_url=mongo_url,
+        state_url=mongo_url,
+        poll_interval_s=POLL_S,
+        leader_lease_s=LEADER_LEASE_S,
+    )
+
+
+def spawn_seeker(port: int, data_dir: Path, log: Path, args: tuple[str, ...]) -> subprocess.Popen:
+    with log.open("ab") as err:
+        return subprocess.Popen(
+            [
+                *(BIN / "seeker", "run", "--port", str(port), "--data-dir", data_dir),
+                *("--operator-token-file", operator_token_file(log.parent), *args),
+            ],
+            stderr=err,
+        )
+
+
+@asynccontextmanager
+async def seeker_process(
+    port: int, data_dir: Path, log: Path, args: tuple[str, ...]
+) -> AsyncIterator[subprocess.Popen]:
+    """`seeker run ARGS` as a process, up once its API answers (leading, or standing by
+    for another Seeker on the same store); stopped at the end if still running."""
+    process = await asyncio.to_thread(spawn_seeker, port, data_dir, log, args)
+    try:
+        async with (
+            aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http,
+            asyncio.timeout(JOB_TIMEOUT_S),
+        ):
+            while True:
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/api/v1/leader") as response:
+                        if response.status in (200, 503):
+                            break
+                except aiohttp.ClientError:
+                    pass
+                assert process.poll() is None, await asyncio.to_thread(log.read_text)
+                await asyncio.sleep(POLL_S)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(process.wait)
