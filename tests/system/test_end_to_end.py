@@ -14,7 +14,8 @@ import demo_site
 import docker
 import pytest
 from support.api import Grid, catalog_job, counted_runs, export, runs_by_block, submit_and_wait
-from support.base import JOB_TIMEOUT_S, OPERATOR_HEADERS, OPERATOR_TOKEN, POLL_S, until
+from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN, POLL_S, until
+from support.docker import containers_by_id
 
 from channel.service.dataset_client import DatasetClient
 from channel.wire import canonical
@@ -187,11 +188,13 @@ async def test_a_giver_that_stops_releases_its_block_and_another_finishes_the_jo
             async with http.post(f"{seeker.url}/api/v1/jobs", data=canonical.dumps(body)) as r:
                 job = await r.json()
             await until(lambda: job_state(), holds=lambda job: job["keys"]["leased"] > 0)
-            # Running, not merely leased: the Giver has accepted the task.
-            async with asyncio.timeout(JOB_TIMEOUT_S):
-                while not await asyncio.to_thread(leftover_containers, docker_client):  # noqa: ASYNC110
-                    await asyncio.sleep(POLL_S)
-        assert leftover_containers(docker_client) == []
+            # Running, not merely leased: this Giver has accepted the task (a container
+            # another test's Giver is still removing does not count).
+            await until(
+                lambda: asyncio.to_thread(containers_by_id, docker_client, stopping.id),
+                "the stopping Giver's container",
+            )
+        assert containers_by_id(docker_client, stopping.id) == []
         async with asyncio.timeout(10.0):
             state = await until(lambda: job_state(), holds=lambda job: job["keys"]["leased"] == 0)
         assert state["keys"]["pending"] == 2 and state["status"] == "running"
