@@ -2,11 +2,13 @@
 `seeker state load`.
 
 The file is JSON lines: a header with the job, every block in seq order, and
-an end line with the number of blocks and what their keys add up to.
-Loading checks that the blocks are the job's, in order, none missing, and
-that they add up to the end line, and keeps nothing of a file it refuses.
+an end line with the number of blocks, what their keys add up to and the
+SHA-256 of every line before it. Loading checks that the blocks are the job's,
+in order, none missing, that they add up to the end line and that no line was
+changed, and keeps nothing of a file it refuses.
 """
 
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -25,7 +27,7 @@ from seeker.work.manager import KeyManager
 log = logging.getLogger(__name__)
 
 STATE_FORMAT = "seekgive-job-state"
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 
 async def dump_state(keys: KeyManager, job_id: str) -> AsyncIterator[bytes]:
@@ -33,13 +35,19 @@ async def dump_state(keys: KeyManager, job_id: str) -> AsyncIterator[bytes]:
     the end line."""
     job = keys.job(job_id)
     header = {"format": STATE_FORMAT, "version": STATE_VERSION, "job": job.to_doc()}
-    yield canonical.dumps(header) + b"\n"
+    digest = hashlib.sha256()
+    line = canonical.dumps(header)
+    digest.update(line + b"\n")
+    yield line + b"\n"
     count, tally = 0, Tally()
     async for block in keys.blocks(job_id):
         count += 1
         tally += job.unit(block)
-        yield canonical.dumps(block.to_doc(job.spec.max_attempts, job.spec.retry_backoff_s)) + b"\n"
-    yield canonical.dumps({"end": {"blocks": count, **_tally_doc(tally)}}) + b"\n"
+        line = canonical.dumps(block.to_doc(job.spec.max_attempts, job.spec.retry_backoff_s))
+        digest.update(line + b"\n")
+        yield line + b"\n"
+    end = {"blocks": count, **_tally_doc(tally), "sha256": digest.hexdigest()}
+    yield canonical.dumps({"end": end}) + b"\n"
 
 
 def _tally_doc(tally: Tally) -> dict[str, int]:
@@ -60,15 +68,15 @@ async def load_state(keys: KeyManager, lines: AsyncIterator[bytes]) -> Job:
             number += 1
             if not line.strip():
                 continue
-            if job is None:
-                header = _parse(line, number)
-                job = await _begin_load(keys, header, number)
-                status = JobStatus(header["job"]["status"])
-                batch: list[dict[str, Any]] = []
-                continue
             doc = _parse(line, number)
             if isinstance(doc, dict) and "end" in doc:
                 loaded.end(doc["end"], number)
+                continue
+            loaded.digest.update(line.rstrip(b"\r\n") + b"\n")
+            if job is None:
+                job = await _begin_load(keys, doc, number)
+                status = JobStatus(doc["job"]["status"])
+                batch: list[dict[str, Any]] = []
                 continue
             batch.append(loaded.block(job, doc, number))
             if len(batch) == PAGE:
@@ -98,13 +106,19 @@ class _Loaded:
         self.next_seq = 0
         self.keys = 0
         self.tally = Tally()
+        self.digest = hashlib.sha256()
         self.ended = False
 
     def end(self, end: Any, number: int) -> None:
         if self.ended:
             raise InvalidState("a second end line", line=number)
         self.ended = True
-        counted = {"blocks": self.next_seq, **_tally_doc(self.tally)}
+        if not isinstance(end, dict) or end.get("sha256") != self.digest.hexdigest():
+            raise InvalidState(
+                "the lines above do not match the end line's digest: the file was edited",
+                line=number,
+            )
+        counted = {"blocks": self.next_seq, **_tally_doc(self.tally), "sha256": end["sha256"]}
         if end != counted:
             raise InvalidState(
                 f"the blocks add up to {counted}, the end line says {end}: the file was edited",
@@ -160,7 +174,9 @@ async def _begin_load(keys: KeyManager, header: Any, number: int) -> Job:
         raise InvalidState(f"not a job state file (no {STATE_FORMAT!r} header)", line=number)
     if header.get("version") != STATE_VERSION:
         raise InvalidState(
-            f"state version {header.get('version')!r} is not {STATE_VERSION}", line=number
+            f"state version {header.get('version')!r} is not {STATE_VERSION}, the one this "
+            "Seeker writes and reads",
+            line=number,
         )
     try:
         job = Job.from_doc(header["job"])

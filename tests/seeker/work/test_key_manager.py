@@ -341,11 +341,33 @@ async def test_a_state_file_cut_short_or_edited_is_refused(rig: Rig) -> None:
         await load_state(rig.keys, _aiter(lines[:-2]))
     with pytest.raises(InvalidState, match="line 4: block 3 where block 2 was due"):
         await load_state(rig.keys, _aiter([*lines[:3], lines[3].replace(b'"seq":2', b'"seq":3')]))
-    with pytest.raises(InvalidState, match=r"line 4: the blocks add up to .*the file was edited"):
+    with pytest.raises(InvalidState, match=r"line 4: .* end line's digest: the file was edited"):
         await load_state(rig.keys, _aiter([*lines[:3], lines[-1]]))
-    edited = lines[1].replace(b'"runs":[{', b'"runs":[],"x":[{')
-    with pytest.raises(InvalidState, match="line 5: the blocks add up to"):
-        await load_state(rig.keys, _aiter([lines[0], edited, *lines[2:]]))
+    end = lines[-1].replace(b'"done":300', b'"done":200')
+    with pytest.raises(InvalidState, match=r"line 5: the blocks add up to .*the file was edited"):
+        await load_state(rig.keys, _aiter([*lines[:-1], end]))
+    assert await rig.keys.store.jobs() == [] and rig.keys.jobs == {}
+
+
+@pytest.mark.parametrize(
+    ("line", "old", "new"),
+    [
+        (0, b'"priority":10', b'"priority":99'),
+        (1, b'"issued":1', b'"issued":2'),
+    ],
+)
+async def test_any_edit_of_a_state_file_is_refused_whole(
+    rig: Rig, line: int, old: bytes, new: bytes
+) -> None:
+    job = await rig.job(keys=["a", "b", "c"], block_size=2)
+    await rig.complete(job, "A")
+    lines = [line async for line in dump_state(rig.keys, job.job_id)]
+    await rig.keys.store.delete_job(job.job_id)
+    del rig.keys.jobs[job.job_id]
+    assert old in lines[line], lines[line]
+    lines[line] = lines[line].replace(old, new)
+    with pytest.raises(InvalidState, match=r"line 4: the lines above do not match the end line's"):
+        await load_state(rig.keys, _aiter(lines))
     assert await rig.keys.store.jobs() == [] and rig.keys.jobs == {}
 
 
