@@ -23,7 +23,7 @@ from channel.store.factory import open_channel
 from seeker.access.auth import PUBLIC_ROUTES, is_public, operator_auth, public_routes
 from seeker.access.operators import Operators
 from seeker.admin.app import make_admin, refuse_page, root_redirect
-from seeker.api.app import make_api
+from seeker.api.app import MAX_BODY_BYTES, make_api
 from seeker.api.health import add_liveness_route, add_metrics_route
 from seeker.api.parts import PARTS, Parts
 from seeker.catalog.archives import ImageArchives
@@ -141,7 +141,8 @@ class Seeker(AsyncLifecycle):
             middlewares=[
                 error_middleware,
                 operator_auth(operators, public=public, refuse=refuse_page),
-            ]
+            ],
+            client_max_size=MAX_BODY_BYTES,
         )
         app[PARTS] = parts
         app.add_subapp("/api/v1/", api)

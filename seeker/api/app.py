@@ -32,7 +32,8 @@ from seeker.state.base import Leader
 
 log = logging.getLogger(__name__)
 
-# Inline keys beyond this belong in a keys file, which streams.
+# Inline keys beyond this belong in a keys file, which streams. aiohttp applies the
+# limit of the app a server runs, not of a sub-app: the root app sets it.
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
@@ -40,8 +41,7 @@ def make_api(seeker: Parts) -> web.Application:
     """The API over the Seeker's parts. The routes anyone may reach are in
     `app[PUBLIC_ROUTES]`."""
     app = web.Application(
-        middlewares=[error_middleware, _leading_only(seeker.leader), seeker_errors],
-        client_max_size=MAX_BODY_BYTES,
+        middlewares=[error_middleware, _leading_only(seeker.leader), seeker_errors]
     )
     app[PARTS] = seeker
     public = {

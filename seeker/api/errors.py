@@ -74,6 +74,14 @@ async def seeker_errors(request: web.Request, handler: Handler) -> web.StreamRes
         # The client went away mid-request (an upload it could not finish, say).
         log.info("%s %s: the client went away: %s", request.method, request.path, e)
         raise web.HTTPBadRequest(text="the request was cut off before its end") from e
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.client_max_size / 2**20
+        return error_response(
+            413,
+            "request_entity_too_large",
+            f"the request body is over the API's limit of {limit:g} MiB; send a job's keys "
+            "as a file instead (seeker submit --keys-file FILE, or a multipart 'keys' part)",
+        )
     except StoreUnavailable as e:
         return error_response(503, "store_unavailable", str(e))
     except SeekerError as e:

@@ -2,6 +2,8 @@
 ones got a 500 (now a 4xx with a one-line reason, and nothing is created), a
 method a route does not take got a 405 without the `Allow` header."""
 
+import io
+
 import aiohttp
 import pytest
 
@@ -43,3 +45,31 @@ async def test_a_method_a_route_does_not_take_is_a_405_naming_those_it_does(
     assert status == 405
     assert answer["code"] == "method_not_allowed"
     assert set(allow.split(",")) == {"GET", "HEAD", "POST"}, allow
+
+
+async def test_inline_keys_up_to_the_documented_16_mib_are_read_and_beyond_are_a_413(
+    seeker: Seeker, http: aiohttp.ClientSession
+) -> None:
+    api = f"{seeker.url}/api/v1"
+    keys = [f"key-{n:07d}" for n in range(100_000)]
+    body = canonical.dumps({"image": "x:1", "keys": keys})
+    assert len(body) > 1.2e6
+    async with http.post(f"{api}/jobs", data=io.BytesIO(body)) as r:
+        assert r.status == 201, await r.text()
+        assert (await r.json())["keys"]["total"] == len(keys)
+
+    def padded(size: int) -> io.BytesIO:
+        start, end = b'{"image": "x:1", "keys": ["a"], "pad": "', b'"}'
+        return io.BytesIO(start + b"x" * (size - len(start) - len(end)) + end)
+
+    async with http.post(f"{api}/jobs", data=padded(16 * 2**20)) as r:
+        status, answer = r.status, await r.json()
+    assert (status, answer["code"]) == (400, "invalid_job"), answer
+    assert "pad" in answer["message"]
+    async with http.post(f"{api}/jobs", data=padded(16 * 2**20 + 1)) as r:
+        status, answer = r.status, await r.json()
+    assert (status, answer["code"]) == (413, "request_entity_too_large"), answer
+    assert answer["message"] == (
+        "the request body is over the API's limit of 16 MiB; send a job's keys as a file "
+        "instead (seeker submit --keys-file FILE, or a multipart 'keys' part)"
+    )
