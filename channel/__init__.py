@@ -9,8 +9,8 @@ Rooms:
 
 Loose modules shared by every daemon: `errors` (the root error), `lifecycle`
 (the shape every daemon has), `jsonweb` (JSON for aiohttp apps), `options`
-(one table of a daemon's flags, variables and settings file), and the
-`channel` CLI (`cli`, `dataset_cli`).
+(one table of a daemon's flags, variables and settings file), `files`
+(files only their owner may read), and the `channel` CLI (`cli`, `dataset_cli`).
 
 May import: nothing.
 """

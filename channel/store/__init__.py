@@ -3,5 +3,5 @@
 a backend (shared with the Seeker's state store), ingest of a posted result,
 group commit, export as JSON lines or CSV, datasets and reader tokens.
 
-May import: channel.errors, channel.wire.
+May import: channel.errors, channel.files, channel.wire.
 """

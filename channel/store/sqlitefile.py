@@ -1,19 +1,27 @@
 """A SQLite file used from one dedicated thread, for the embedded backends."""
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from channel.files import exposed
+
 T = TypeVar("T")
+# SQLite gives its -wal and -shm files the mode of the database file.
+SIDE_FILES = ("-wal", "-shm")
 
 
 class SqliteFile:
     """One connection in WAL mode; every call runs in a transaction on one thread.
 
-    `unavailable(message)` builds the caller's own error for a SQLite failure.
+    The file is created readable by its owner only (its folder too, if new) and
+    never opened while others may read it: stores hold signing keys, credentials
+    and results. `unavailable(message)` builds the caller's own error for a
+    SQLite failure or an exposed file.
     """
 
     def __init__(
@@ -27,7 +35,7 @@ class SqliteFile:
 
     async def open(self) -> None:
         def connect() -> sqlite3.Connection:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._claim()
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -38,6 +46,20 @@ class SqliteFile:
             self._db = await asyncio.get_running_loop().run_in_executor(self._executor, connect)
         except (OSError, sqlite3.Error) as e:
             raise self._unavailable(f"cannot open {self.path}: {e}") from e
+
+    def _claim(self) -> None:
+        """Create the file private, or check that the one there is."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            for path in (
+                self.path,
+                *(self.path.with_name(self.path.name + end) for end in SIDE_FILES),
+            ):
+                why = exposed(path) if path.exists() else None
+                if why is not None:
+                    raise self._unavailable(why) from None
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn(connection)` in one transaction on the SQLite thread."""

@@ -7,5 +7,5 @@ tokens every kind of access uses (`tokens`).
 
 Pure data and crypto: nothing here does I/O beyond reading a key file.
 
-May import: channel.errors.
+May import: channel.errors, channel.files.
 """

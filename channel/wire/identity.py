@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from channel.errors import ChannelError, IdentityError
+from channel.files import exposed
 from channel.wire import canonical
 
 KEY_FILE_MODE = 0o600
@@ -72,12 +73,9 @@ class Identity:
             identity = cls.generate()
             identity._write(path)
             return identity
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise IdentityError(
-                f"key file {path} is readable by others (mode {mode:o}); run: chmod 600 {path}",
-                path=path,
-            )
+        why = exposed(path)
+        if why is not None:
+            raise IdentityError(f"key file {why}", path=path)
         try:
             pem = path.read_bytes()
         except OSError as e:

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
 from channel.errors import RecipientKeyError, SealedRecordError, WireError
+from channel.files import exposed
 from channel.wire import canonical
 from channel.wire.comparison import comparison_parts
 from channel.wire.models import KEY_BYTES, decode_key
@@ -167,12 +168,9 @@ def create_recipient(path: Path) -> str:
 def load_private_key(path: Path) -> X25519PrivateKey:
     """The recipient's private key in the file at `path`, or RecipientKeyError."""
     try:
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise RecipientKeyError(
-                f"key file {path} is readable by others (mode {mode:o}); run: chmod 600 {path}",
-                path=path,
-            )
+        why = exposed(path)
+        if why is not None:
+            raise RecipientKeyError(f"key file {why}", path=path)
         pem = path.read_bytes()
     except OSError as e:
         raise RecipientKeyError(f"cannot read key file {path}: {e.strerror}", path=path) from e
