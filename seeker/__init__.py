@@ -14,8 +14,9 @@ import (tests/test_layout.py holds every module to it), from the ground up:
 - `pages/`: the API explorer, the docs, and what every HTML page shares.
 - `admin/`: the operator's admin pages.
 - `cli/`: the `seeker` command (`cli/run.py` holds the options of `seeker run`).
-Loose modules: `errors`, `config` and `daemon` (the Seeker, which assembles the
-rooms); each says what it may import.
+Loose modules: `errors`, `config`, `startup` (the port and the data dir a Seeker
+claims first) and `daemon` (the Seeker, which assembles the rooms); each says
+what it may import.
 
 May import: nothing.
 """

@@ -2,14 +2,15 @@
 the coordinator; with `discover`, the leader also finds Givers on the LAN and dials
 them.
 
-May import: seeker.errors, seeker.config, seeker.state, seeker.work, seeker.catalog,
-seeker.access, seeker.grid, seeker.schedules, seeker.views, seeker.api, seeker.pages,
-seeker.admin, channel.
+May import: seeker.errors, seeker.config, seeker.startup, seeker.state, seeker.work,
+seeker.catalog, seeker.access, seeker.grid, seeker.schedules, seeker.views, seeker.api,
+seeker.pages, seeker.admin, channel.
 """
 
 import asyncio
 import logging
 import shutil
+import socket
 import time
 from urllib.parse import urljoin
 
@@ -41,6 +42,7 @@ from seeker.grid.trust import TrustBook
 from seeker.pages.docs import add_docs_routes
 from seeker.pages.explorer import add_explorer_routes
 from seeker.schedules.firing import Clock, PeriodicJobs
+from seeker.startup import DataDir, listen
 from seeker.state.base import Leader, StateStore
 from seeker.state.factory import open_state
 from seeker.views.health import Services, without_secrets
@@ -68,6 +70,8 @@ class Seeker(AsyncLifecycle):
         self._givers = GiverRegistry()
         self._sessions: Sessions | None = None
         self.discovery: Discovery | None = None
+        self._sockets: list[socket.socket] = []
+        self._data_dir = DataDir(config.data_dir)
         self._runner: web.AppRunner | None = None
         # The JSON API app mounted at /api/v1 (after start).
         self.api: web.Application | None = None
@@ -78,8 +82,13 @@ class Seeker(AsyncLifecycle):
         self.url = ""
 
     async def _start(self) -> None:
-        """Open the stores, listen, and lead (loading the jobs) or stand by."""
+        """Take the port and the data dir, open the stores, serve, and lead (loading the
+        jobs) or stand by."""
         config = self.config
+        self._sockets = await asyncio.to_thread(listen, config.host, config.port)
+        host, port = self._sockets[0].getsockname()[:2]
+        self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        await asyncio.to_thread(self._data_dir.claim)
         await asyncio.to_thread(shutil.rmtree, config.scratch_dir, ignore_errors=True)
         holder = await asyncio.to_thread(instance_id, config.instance_path)
         self._channel = await open_channel(config.channel_store_url)
@@ -161,9 +170,6 @@ class Seeker(AsyncLifecycle):
         )
         self._runner = web.AppRunner(app, shutdown_timeout=5.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, config.host, config.port).start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
         self.leadership = Leadership(
             self._state,
             holder,
@@ -172,7 +178,10 @@ class Seeker(AsyncLifecycle):
             promote=self._promote,
             demote=self._demote,
         )
+        # Lead or stand by before serving: the first requests get a Seeker that knows.
         await self.leadership.attempt()
+        for sock in self._sockets:
+            await web.SockSite(self._runner, sock).start()
         self._lead_task = asyncio.create_task(self.leadership.run(), name="leader-lease")
         log.info(
             "seeker %s serving on %s (state %s, results %s; signs tasks with key %s; %s)%s",
@@ -222,9 +231,8 @@ class Seeker(AsyncLifecycle):
     def _urls_from(self, local_address: str) -> tuple[str, str]:
         """The absolute URLs of this Seeker and of the Channel for a Giver this Seeker
         dialled from `local_address`."""
-        assert self._runner is not None
         host = f"[{local_address}]" if ":" in local_address else local_address
-        base = self.config.public_url or f"http://{host}:{self._runner.addresses[0][1]}"
+        base = self.config.public_url or f"http://{host}:{self._sockets[0].getsockname()[1]}"
         base = base.rstrip("/")
         return base, urljoin(base + "/", self.config.channel_url or "channel")
 
@@ -285,6 +293,8 @@ class Seeker(AsyncLifecycle):
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        for sock in self._sockets:
+            sock.close()
         channel, self._channel = self._channel, None
         if channel is not None:
             await channel.close()
@@ -292,3 +302,4 @@ class Seeker(AsyncLifecycle):
         if state is not None:
             await state.close()
         await self._images.close()
+        self._data_dir.release()

@@ -4,7 +4,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -148,22 +147,6 @@ def test_demo_interrupted_leaves_no_container_or_process(
 
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def test_seeker_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        seeker = subprocess.run(
-            [BIN / "seeker", "run", "--port", str(port), "--data-dir", tmp_path],
-            capture_output=True,
-            text=True,
-            timeout=STOP_TIMEOUT_S,
-        )
-    assert seeker.returncode == 1
-    assert seeker.stderr.splitlines()[-1].startswith("seeker: error: [Errno 98]")
-    assert "Traceback" not in seeker.stderr
 
 
 def test_channel_serves_on_its_own_and_stops_on_sigterm(tmp_path: Path) -> None:
