@@ -8,15 +8,15 @@ blocks to Givers with free slots (`seeker.grid.rounds`), and every
 `contact_interval_s` check each registered Giver: one that cannot be reached
 `purge_after` checks in a row is purged, and its leases return to the pool.
 Every task goes out signed with the deployment's Seeker key for the one Giver
-it is assigned to; the latest refusals of each job's tasks, with the Givers'
-reasons, show in the job's view.
+it is assigned to; a Giver that refuses one is kept off that block, and the
+refusal is noted with its job (seeker.work.manager).
 """
 
 import asyncio
 import logging
 import random
 import time
-from collections import defaultdict, deque
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +44,6 @@ STEP_BATCH = 100
 # Task ids per query to the Channel (SQLite allows some 32,000 parameters).
 QUERY_BATCH = 500
 PURGED_SHOWN = 100
-REFUSALS_SHOWN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,16 +74,6 @@ class Purged:
     name: str
     at: float
     reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """A Giver refused a task, and said why."""
-
-    giver_id: str
-    task_id: str
-    reason: str
-    at: float
 
 
 class Coordinator:
@@ -120,9 +109,6 @@ class Coordinator:
         self._next_contact_check = 0.0
         self.counters = Counters()
         self.purged: deque[Purged] = deque(maxlen=PURGED_SHOWN)
-        self.refusals: defaultdict[str, deque[Refusal]] = defaultdict(
-            lambda: deque(maxlen=REFUSALS_SHOWN)
-        )
 
     @property
     def registry(self) -> GiverRegistry:
@@ -151,9 +137,7 @@ class Coordinator:
                 await keys.renew(task_id, giver_id, done, now)
             case messages.Refuse(task_id=task_id, reason=reason):
                 log.warning("giver %s refused task %s: %s", giver_id, task_id, reason)
-                ref = keys.leases.get(task_id)
-                if await keys.release(task_id, giver_id, refusal=reason) and ref is not None:
-                    self.refusals[ref.job_id].append(Refusal(giver_id, task_id, reason, now))
+                await keys.refused(task_id, giver_id, reason, now)
             case messages.Release(task_id=task_id, reason=reason):
                 if await keys.release(task_id, giver_id, released=True):
                     log.info("giver %s released task %s: %s", giver_id, task_id, reason)
@@ -393,12 +377,6 @@ class Coordinator:
         waiting = self._rounds.waiting.get(job.job_id)
         if waiting:
             view["waiting"] = waiting
-        refusals = self.refusals.get(job.job_id)
-        if refusals:
-            view["refusals"] = [
-                {"giver_id": r.giver_id, "task_id": r.task_id, "reason": r.reason, "at": r.at}
-                for r in refusals
-            ]
         return view
 
     def givers_view(self) -> dict[str, Any]:

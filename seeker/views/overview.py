@@ -58,14 +58,14 @@ def overview(coordinator: Coordinator, admissions: Admissions) -> dict[str, Any]
             ),
             "refusals": _latest(
                 {
-                    "job_id": job_id,
+                    "job_id": job.job_id,
                     "giver_id": r.giver_id,
                     "task_id": r.task_id,
                     "reason": r.reason,
                     "at": r.at,
                 }
-                for job_id, refusals in coordinator.refusals.items()
-                for r in refusals
+                for job in jobs
+                for r in job.refusals
             ),
             "purged": _latest(
                 {"giver_id": p.giver_id, "name": p.name, "reason": p.reason, "at": p.at}

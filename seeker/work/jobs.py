@@ -2,13 +2,14 @@
 
 The tally is derived from the job's blocks (exact after a restart: it is
 summed from the store) and kept current by every block change. Nothing per
-key is held here.
+key is held here but the latest keys that failed for good and the latest
+refusals, which are stored with the job so they outlive a restart.
 """
 
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +21,7 @@ from seeker.work.sources import Ranges
 from seeker.work.spec import JobSpec
 
 FAILURES_SHOWN = 50
+REFUSALS_SHOWN = 20
 # A job's rate: keys finished (done or failed for good) over the last minute.
 RATE_WINDOW_S = 60.0
 RATE_BUCKET_S = 1.0
@@ -47,6 +49,16 @@ class Failure:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A Giver refused a task of the job, and said why."""
+
+    giver_id: str
+    task_id: str
+    reason: str
+    at: float
+
+
 @dataclass(slots=True)
 class Job:
     """A job and its state. A sealed job (its spec names a recipient) holds the
@@ -66,6 +78,13 @@ class Job:
     tally: Tally = field(default_factory=Tally)
     next_seq: int = 0
     failures: deque[Failure] = field(default_factory=lambda: deque(maxlen=FAILURES_SHOWN))
+    refusals: deque[Refusal] = field(default_factory=lambda: deque(maxlen=REFUSALS_SHOWN))
+    # Keys failed for good within the last hour, by the wall clock of their runs.
+    failed_recently: SlidingCount = field(
+        default_factory=lambda: SlidingCount(FAILED_WINDOW_S, FAILED_BUCKET_S, time.time),
+        compare=False,
+        repr=False,
+    )
     agreement_key: str = ""
     # A job that takes discovered keys: its blocks cut at creation, and the keys
     # added since (they go in blocks after those).
@@ -74,11 +93,6 @@ class Job:
     # Since this Seeker loaded the job, in memory only.
     finished: SlidingCount = field(
         default_factory=lambda: SlidingCount(RATE_WINDOW_S, RATE_BUCKET_S),
-        compare=False,
-        repr=False,
-    )
-    failed_recently: SlidingCount = field(
-        default_factory=lambda: SlidingCount(FAILED_WINDOW_S, FAILED_BUCKET_S),
         compare=False,
         repr=False,
     )
@@ -114,12 +128,30 @@ class Job:
         self.tally = self.tally - was + now
         self.finished.add(now.done + now.failed - was.done - was.failed)
         if now.failed > was.failed:
-            self.failed_recently.add(now.failed - was.failed)
             at = max(run.at for run in new.runs)
+            self.failed_recently.add(now.failed - was.failed, at)
             before = set(old.outcome(self.spec.max_attempts)[1])
             for key, reason in new.outcome(self.spec.max_attempts)[1].items():
                 if key not in before:
                     self.failures.append(Failure(new.block_id, key, reason, at))
+
+    def forget_failures(self) -> None:
+        """Drop the keys noted as failed, to note them anew (`recall_failures`)."""
+        self.failures.clear()
+        self.failed_recently = SlidingCount(FAILED_WINDOW_S, FAILED_BUCKET_S, time.time)
+
+    def recall_failures(self, block: Block) -> None:
+        """Note the keys of `block` that failed for good, as a restart finds them:
+        counted in the last hour by their runs' time, the latest kept to show."""
+        failed = block.outcome(self.spec.max_attempts)[1]
+        if not failed:
+            return
+        at = max(run.at for run in block.runs)
+        self.failed_recently.add(len(failed), at)
+        latest = [*self.failures, *(Failure(block.block_id, k, r, at) for k, r in failed.items())]
+        latest.sort(key=lambda f: f.at)
+        self.failures.clear()
+        self.failures.extend(latest[-FAILURES_SHOWN:])
 
     def settle(self, now: float) -> bool:
         """Mark the job done once no key is pending or leased; reopen it if one is
@@ -181,6 +213,9 @@ class Job:
                 if self.spec.discover
                 else {}
             ),
+            "failures": [asdict(f) for f in self.failures],
+            "failed_recently": [list(bucket) for bucket in self.failed_recently.recent()],
+            "refusals": [asdict(r) for r in self.refusals],
         }
 
     @classmethod
@@ -202,6 +237,10 @@ class Job:
             seed_blocks=doc.get("seed_blocks", doc["blocks"]),
             discovered=doc.get("discovered", 0),
         )
+        job.failures.extend(Failure(**f) for f in doc.get("failures", ()))
+        for at, n in doc.get("failed_recently", ()):
+            job.failed_recently.add(n, at)
+        job.refusals.extend(Refusal(**r) for r in doc.get("refusals", ()))
         if bool(job.spec.recipient) != bool(job.agreement_key):
             raise ValueError(
                 f"job {job.job_id}: a sealed job has an agreement key, and only a sealed job"
@@ -226,8 +265,6 @@ class Job:
             "spec": self.spec.to_wire(),
             **self.pace(),
             "failed_last_hour": self.failed_recently.count(),
-            "failures": [
-                {"block_id": f.block_id, "key": f.key, "reason": f.reason, "at": f.at}
-                for f in self.failures
-            ],
+            "failures": [asdict(f) for f in self.failures],
+            **({"refusals": [asdict(r) for r in self.refusals]} if self.refusals else {}),
         }

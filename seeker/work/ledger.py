@@ -83,6 +83,7 @@ class Ledger:
         """Sum a job's tally from its blocks and note its leases; a job that is not
         open loses its leases."""
         tally, cut_keys, last_seq, after = Tally(), 0, -1, -1
+        job.forget_failures()
         while docs := await self.store.job_blocks(job.job_id, after, PAGE):
             for doc in docs:
                 block = Block.from_doc(doc)
@@ -90,7 +91,10 @@ class Ledger:
                     changed = await self._change(job, block.block_id, _unlease_all, block=block)
                     assert changed is not None
                     block = changed[1]
-                tally += job.unit(block)
+                unit = job.unit(block)
+                if unit.failed:
+                    job.recall_failures(block)
+                tally += unit
                 cut_keys += len(block.keys)
                 last_seq = block.seq
                 self._index(job, block)

@@ -18,7 +18,7 @@ from seeker.work import found
 from seeker.work.blocks import Block, block_id_of_task, job_id_of_task
 from seeker.work.choice import Choice, comparison_digest
 from seeker.work.history import Run
-from seeker.work.jobs import Job, JobStatus
+from seeker.work.jobs import Job, JobStatus, Refusal
 from seeker.work.ledger import LeaseRef, holds, unlease
 from seeker.work.steering import JobSteering
 
@@ -148,12 +148,26 @@ class KeyManager(JobSteering):
             lambda b: b.with_deadline(task_id, deadline) if holds(b, task_id, giver_id) else None,
         )
 
-    async def release(
+    async def refused(self, task_id: str, giver_id: str, reason: str, now: float) -> bool:
+        """The lease holder refused the task before it started: that Giver is kept off
+        the block, and the refusal is noted with the job. Whether it held that lease."""
+        ref = self.leases.get(task_id)
+        if ref is None or not await self._give_back(task_id, giver_id, refusal=reason):
+            return False
+        job = self.jobs[ref.job_id]
+        job.refusals.append(Refusal(giver_id, task_id, reason, now))
+        await self.store.put_job(job.to_doc())
+        return True
+
+    async def release(self, task_id: str, giver_id: str, *, released: bool = False) -> bool:
+        """The lease holder gives the block back: unsent, or `released` after it
+        started (another Giver is preferred for it). Whether `giver_id` held that
+        lease."""
+        return await self._give_back(task_id, giver_id, released=released)
+
+    async def _give_back(
         self, task_id: str, giver_id: str, *, refusal: str | None = None, released: bool = False
     ) -> bool:
-        """The lease holder gives the block back: unsent (neither flag), refused
-        before it started (kept off the block) or released after (another Giver
-        preferred). Whether `giver_id` held that lease."""
         ref = self.leases.get(task_id)
         if ref is None or ref.giver_id != giver_id:
             log.debug("giver %s gave back task %s, which it does not hold", giver_id, task_id)

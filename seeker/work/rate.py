@@ -29,15 +29,28 @@ class SlidingCount:
         # (bucket index, count), oldest first.
         self._buckets: deque[tuple[int, int]] = deque()
 
-    def add(self, n: int) -> None:
-        """Count `n` now; nothing if `n` is not above 0."""
-        if n <= 0:
+    def add(self, n: int, at: float | None = None) -> None:
+        """Count `n` at time `at` (by `clock`; default now); nothing if `n` is not
+        above 0 or `at` is outside the window."""
+        now = int(self._clock() // self._bucket_s)
+        index = now if at is None else int(at // self._bucket_s)
+        if n <= 0 or index <= now - self._slots:
             return
-        index = int(self._clock() // self._bucket_s)
-        if self._buckets and self._buckets[-1][0] == index:
-            n += self._buckets.pop()[1]
-        self._buckets.append((index, n))
-        self._trim(index)
+        if not self._buckets or self._buckets[-1][0] <= index:
+            if self._buckets and self._buckets[-1][0] == index:
+                n += self._buckets.pop()[1]
+            self._buckets.append((index, n))
+        else:  # an earlier time: counted again after a restart, say
+            n += sum(count for i, count in self._buckets if i == index)
+            others = [b for b in self._buckets if b[0] != index]
+            self._buckets = deque(sorted([*others, (index, n)]))
+        self._trim(now)
+
+    def recent(self) -> list[tuple[float, int]]:
+        """What was added within the window: (when its bucket began, count), oldest
+        first; `add` each to count them again."""
+        self._trim(int(self._clock() // self._bucket_s))
+        return [(index * self._bucket_s, n) for index, n in self._buckets]
 
     def count(self) -> int:
         """How many were added within the window."""

@@ -4,6 +4,7 @@ restarts, dump and load, chained jobs and bad input.
 The clock is passed in, so lapses and backoffs are tested without waiting.
 """
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -160,7 +161,7 @@ async def test_release_returns_the_block_at_once_and_a_refusal_keeps_the_giver_o
     assert await rig.keys.release(task.task_id, rig.givers["A"].id)
     assert counts(job) == (0, 0, 0, 2)
     task = await rig.lease(job, "B")
-    assert await rig.keys.release(task.task_id, rig.givers["B"].id, refusal="no such image")
+    assert await rig.keys.refused(task.task_id, rig.givers["B"].id, "no such image", NOW)
     (block,) = await rig.keys.ready(job, NOW, 5)
     assert block.refused == {rig.givers["B"].id: "no such image"}
 
@@ -280,6 +281,30 @@ async def test_a_lease_is_not_given_once_the_job_is_paused(rig: Rig) -> None:
     await rig.keys.set_status(job.job_id, JobStatus.PAUSED, NOW)
     assert await rig.keys.lease(job, blocks[0], rig.givers["A"].id, NOW, image="x:1") is None
     assert counts(job) == (0, 0, 0, 2) and rig.keys.leases == {}
+
+
+async def test_failures_and_refusals_outlive_a_restart_open_or_done(rig: Rig) -> None:
+    now = time.time()
+    job = await rig.job(keys=["a", "b", "c", "d"], block_size=2, max_attempts=1)
+    task = await rig.lease(job, "A", now)
+    assert await rig.keys.apply(await rig.report(task, "A", {"a": "HTTP 404", "b": "gone"}), now)
+    task = await rig.lease(job, "B", now)
+    assert await rig.keys.refused(task.task_id, rig.givers["B"].id, "image not allowed", now)
+
+    def restarted_view() -> Any:
+        return KeyManager(rig.keys.store, rig.channel, lease_grace_s=GRACE_S)
+
+    seen = {field: job.view()[field] for field in ("failed_last_hour", "failures", "refusals")}
+    assert seen["failed_last_hour"] == 2 and len(seen["failures"]) == 2
+    assert [r["reason"] for r in seen["refusals"]] == ["image not allowed"]
+    for finish in (False, True):
+        if finish:
+            await rig.complete(job, "C", now)
+            assert job.status is JobStatus.DONE
+        restarted = restarted_view()
+        await restarted.load(now)
+        view = restarted.job(job.job_id).view()
+        assert {field: view[field] for field in seen} == seen
 
 
 async def test_dump_and_load_restore_a_job_without_its_leases(rig: Rig, tmp_path: Path) -> None:
