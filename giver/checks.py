@@ -6,7 +6,9 @@ running here, a slot is free, its limits (already clamped to the caps) fit
 beside the running tasks' and the disk cap leaves room for its output, and its
 image is present and allowed by the volunteer's image policy, or absent but
 pinned by id and allowed, to be fetched from the Seeker (giver.delivery). The
-first check that fails gives the reason the Seeker hears in `Refuse`.
+first check that fails gives the reason the Seeker hears in `Refuse`, marked as
+the Giver's policy when its settings or its images would refuse the job's other
+tasks as well (the Seeker then offers it none of them).
 """
 
 import re
@@ -25,6 +27,15 @@ from giver.outbox import Outbox
 from giver.pinning import SeekerKeyPin
 
 SAFE_TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Why a task may not run here; `policy` if every task of its job would be
+    refused for the same reason until the Giver's settings or images change."""
+
+    reason: str
+    policy: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,46 +59,50 @@ class TaskChecks:
         outbox: Outbox | None,
         runner: DockerRunner,
         deliveries: Deliveries,
-    ) -> LocalImage | Wanted | str:
+    ) -> LocalImage | Wanted | Refused:
         """The local image the assigned task (`task`: as the message says, its limits
         clamped to the caps) will run as, the image to fetch for it, or why it cannot
         run here. `running` are the ids of the tasks running here, `busy` the limits
         of those holding a slot."""
         if not message.signature:
-            return "the task carries no signature of the Seeker"
+            return Refused("the task carries no signature of the Seeker")
         if not self.pin.key or not verify_value(
             self.pin.key, Assign.signed_value(giver_id, message.task), message.signature
         ):
-            return (
+            return Refused(
                 f"the task's signature does not verify with the Seeker key this Giver "
                 f"trusts ({self.pin.key or 'none pinned yet'}); it was altered, meant for "
                 "another Giver, or not sent by the Seeker"
             )
         if task.contract != CONTRACT_VERSION:
-            return (
+            return Refused(
                 f"contract {task.contract} is not supported "
-                f"(this Giver speaks contract {CONTRACT_VERSION})"
+                f"(this Giver speaks contract {CONTRACT_VERSION})",
+                policy=True,
             )
         if not SAFE_TASK_ID.fullmatch(task.task_id):
-            return "the task id is not a safe name (letters, digits, '_', '.', '-')"
+            return Refused("the task id is not a safe name (letters, digits, '_', '.', '-')")
         if task.task_id in running:
-            return "the task is already running here"
+            return Refused("the task is already running here")
         if len(busy) >= self.slots:
-            return f"no free slot (all {self.slots} are busy)"
+            return Refused(f"no free slot (all {self.slots} are busy)")
         over = self.caps.over(busy, task.limits)
         if over is not None:
-            return f"no room under the volunteer's {over}"
+            return Refused(f"no room under the volunteer's {over}")
         if outbox is not None and self.caps.disk_bytes is not None:
             waiting = (await outbox.stats()).bytes
             full = self.caps.disk_full(waiting, len(busy))
             if full is not None:
-                return f"this Giver {full}"
+                return Refused(f"this Giver {full}")
         fetching = deliveries.fetching(task.image)
         try:
             image = await runner.resolve_image(task.image)
         except GiverError as e:
-            return f"cannot check image {task.image}: {e}"
+            return Refused(f"cannot check image {task.image}: {e}")
         if image is None or fetching or deliveries.fetching(task.image):
-            return deliveries.wanted(task.image)
+            wanted = deliveries.wanted(task.image)
+            if isinstance(wanted, str):
+                return Refused(wanted, policy=not deliveries.failed_lately(task.image))
+            return wanted
         reason = refusal(task.image, image, self.policy)
-        return reason or image
+        return Refused(reason, policy=True) if reason else image

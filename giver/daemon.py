@@ -53,7 +53,7 @@ from channel.wire.results import Result
 from giver import execution, pause, status
 from giver.advertiser import Advertiser
 from giver.capacity import Caps
-from giver.checks import TaskChecks
+from giver.checks import Refused, TaskChecks
 from giver.config import GiverConfig
 from giver.control import ControlServer
 from giver.delivery import Deliveries, Wanted
@@ -301,9 +301,9 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
             self._session.send(Release(task.task_id, why))
             self._reporter.refresh_soon()
             return
-        if isinstance(checked, str):
-            log.warning("refusing task %s: %s", task.task_id, checked)
-            self._session.send(Refuse(task.task_id, checked))
+        if isinstance(checked, Refused):
+            log.warning("refusing task %s: %s", task.task_id, checked.reason)
+            self._session.send(Refuse(task.task_id, checked.reason, checked.policy))
             return
         self._busy[task.task_id] = Running(task, time.time())
         self._session.send(Accept(task.task_id))

@@ -121,10 +121,16 @@ class Deliveries:
             return f"{absent}, and its volunteer lets it fetch no images"
         if not self._seeker_url():
             return f"{absent}, and the Seeker named no URL to fetch it from"
-        bad = self._bad.get(digest)
-        if bad is not None and bad[1] > time.monotonic():
-            return bad[0]
+        bad = self.failed_lately(reference)
+        if bad:
+            return bad
         return fetch_refusal(reference, digest, self._policy) or Wanted(reference, digest)
+
+    def failed_lately(self, reference: str) -> str:
+        """Why the image `reference` names by id was bad when last fetched, if that was
+        lately (it is not fetched again meanwhile); '' if it was not."""
+        bad = self._bad.get(reference.partition("@")[2])
+        return bad[0] if bad is not None and bad[1] > time.monotonic() else ""
 
     def fetching(self, reference: str) -> bool:
         """Whether the image `reference` names by id is being fetched (it may be loaded

@@ -111,11 +111,14 @@ class Accept:
 
 @dataclass(frozen=True, slots=True)
 class Refuse:
-    """Giver → Seeker: the task will not run here, and why."""
+    """Giver → Seeker: the task will not run here, and why. `policy`: the Giver's
+    settings forbid it (its image policy, say), so it would refuse the job's other
+    tasks too until they change."""
 
     TYPE: ClassVar[str] = "refuse"
     task_id: str
     reason: str
+    policy: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +241,7 @@ _FIELD_KINDS: dict[str, type | tuple[type, ...]] = {
     "channel_url": str,
     "seeker_url": str,
     "ok": bool,
+    "policy": bool,
     "latency_ms": (int, float),
     "error": str,
 }

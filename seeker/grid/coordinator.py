@@ -8,8 +8,8 @@ blocks to Givers with free slots (`seeker.grid.rounds`), and every
 `contact_interval_s` check each registered Giver: one that cannot be reached
 `purge_after` checks in a row is purged, and its leases return to the pool.
 Every task goes out signed with the deployment's Seeker key for the one Giver
-it is assigned to; a Giver that refuses one is kept off that block, and the
-refusal is noted with its job (seeker.work.manager).
+it is assigned to; a Giver that refuses one is kept off that block (off the
+whole job, if its policy refused it), and the refusal is noted with its job.
 """
 
 import asyncio
@@ -135,9 +135,12 @@ class Coordinator:
         match message:
             case messages.Progress(task_id=task_id, done=done):
                 await keys.renew(task_id, giver_id, done, now)
-            case messages.Refuse(task_id=task_id, reason=reason):
+            case messages.Refuse(task_id=task_id, reason=reason, policy=policy):
                 log.warning("giver %s refused task %s: %s", giver_id, task_id, reason)
-                await keys.refused(task_id, giver_id, reason, now)
+                ref = keys.leases.get(task_id)
+                if await keys.refused(task_id, giver_id, reason, now) and policy:
+                    assert ref is not None
+                    self._givers.refused_job(giver_id, ref.job_id, reason)
             case messages.Release(task_id=task_id, reason=reason):
                 if await keys.release(task_id, giver_id, released=True):
                     log.info("giver %s released task %s: %s", giver_id, task_id, reason)

@@ -4,7 +4,7 @@ import asyncio
 import logging
 import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -119,6 +119,10 @@ class GiverEntry:
     session: GiverSession | None = None
     # Contacts in a row that failed: checks without a live session, sends that failed.
     failed_contacts: int = 0
+    # Jobs the Giver refused by its policy, with its reason: it is offered none of
+    # their tasks until it registers again (it reads its settings when it starts)
+    # or reports new capabilities.
+    refused_jobs: dict[str, str] = field(default_factory=dict)
 
     @property
     def online(self) -> bool:
@@ -174,6 +178,7 @@ class GiverRegistry:
             )
         else:
             entry.info, entry.last_seen = info, now
+            entry.refused_jobs.clear()
         return entry
 
     def report(self, giver_id: str, capabilities: Capabilities) -> None:
@@ -181,7 +186,14 @@ class GiverRegistry:
         entry = self._givers.get(giver_id)
         if entry is not None and entry.info.capabilities != capabilities:
             entry.info = replace(entry.info, capabilities=capabilities)
+            entry.refused_jobs.clear()
             log.debug("giver %s reports new capabilities", giver_id)
+
+    def refused_job(self, giver_id: str, job_id: str, reason: str) -> None:
+        """The Giver refused a task of the job by its policy: offer it no more."""
+        entry = self._givers.get(giver_id)
+        if entry is not None:
+            entry.refused_jobs[job_id] = reason
 
     def contacted(self, giver_id: str) -> None:
         entry = self._givers.get(giver_id)

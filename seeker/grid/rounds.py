@@ -90,6 +90,7 @@ class PlacementRounds:
                 if len(queues[job.job_id]) < free:
                     drained.append(job)
         waiting: dict[str, str] = {}
+        refusers = self._refusers()
         while free > 0:
             open_jobs = [j for j in jobs if queues.get(j.job_id)]
             if not open_jobs:
@@ -97,15 +98,16 @@ class PlacementRounds:
             job = min(open_jobs, key=lambda j: (active[j.job_id] + 1) / j.priority)
             block = queues[job.job_id].pop(0)
             needs = needs_of(job)
+            refused = {**refusers.get(job.job_id, {}), **block.refused}
             chosen = placer.choose(
                 needs,
-                barred={*block.refused, *block.round_givers()},
+                barred={*refused, *block.round_givers()},
                 barred_owners=self._owners(block.round_givers()),
                 shunned=block.shunned,
             )
             if chosen is None:
-                await self._unplaced(job, block, placer, needs, waiting, fail)
-                if not block.refused and not block.round_givers():
+                failed = await self._unplaced(job, block, refused, placer, needs, waiting, fail)
+                if not failed and not block.refused and not block.round_givers():
                     # No free Giver can run this job at all: its other blocks wait too.
                     queues[job.job_id] = []
                 continue
@@ -145,28 +147,38 @@ class PlacementRounds:
                 return 1, 1
         return redundancy.quorum, redundancy.replicas
 
+    def _refusers(self) -> dict[str, dict[str, str]]:
+        """For each job, the Givers online that refused it by their policy, and why."""
+        refusers: dict[str, dict[str, str]] = {}
+        for entry in self._givers.online():
+            for job_id, reason in entry.refused_jobs.items():
+                refusers.setdefault(job_id, {})[entry.info.giver_id] = reason
+        return refusers
+
     async def _unplaced(
         self,
         job: Job,
         block: Block,
+        refused: dict[str, str],
         placer: Placer,
         needs: JobNeeds,
         waiting: dict[str, str],
         fail: Callable[[Job, Block, str], Awaitable[None]],
-    ) -> None:
+    ) -> bool:
         """No Giver took `block` this round: fail it if every Giver that could run it
-        refused it, else note why it waits."""
+        refused it (or its job, by policy), else note why it waits. Whether it failed."""
         unfit = placer.unfit_reasons(needs)
         eligible = placer.eligible(needs)
-        if eligible and block.round is None and all(g in block.refused for g in eligible):
-            reasons = "; ".join(f"{g}: {r}" for g, r in sorted(block.refused.items()))
+        if eligible and block.round is None and all(g in refused for g in eligible):
+            reasons = "; ".join(f"{g}: {r}" for g, r in sorted(refused.items()))
             await fail(job, block, f"refused by every Giver ({reasons})")
-            return
+            return True
         if not eligible:
             detail = "; ".join(f"{g} {r}" for g, r in sorted(unfit.items())[:5])
             waiting[job.job_id] = "no online Giver can run this job" + (
                 f" ({detail})" if detail else ""
             )
+        return False
 
     async def _tail(
         self, jobs: list[Job], placer: Placer, free: int, now: float, send: Sender

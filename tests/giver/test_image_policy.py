@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from support.api import wait_for
 from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN
 
 from giver.config import GiverConfig
@@ -66,6 +67,17 @@ def test_a_bad_pattern_is_a_clear_config_error(pattern: str, message: str) -> No
         GiverConfig(seeker_url="http://s", data_dir=Path("d"), allowed_images=(pattern,))
 
 
+def seeker_config(tmp_path: Path) -> SeekerConfig:
+    """A Seeker that admits every Giver and schedules often."""
+    return SeekerConfig(
+        operator_token=OPERATOR_TOKEN,
+        port=0,
+        data_dir=tmp_path / "seeker",
+        poll_interval_s=0.05,
+        open_registration=True,
+    )
+
+
 async def job_with_refusals(http: aiohttp.ClientSession, url: str) -> dict[str, Any]:
     """The job at `url` once a Giver has refused one of its tasks."""
     async with asyncio.timeout(WAIT_S):
@@ -80,14 +92,10 @@ async def job_with_refusals(http: aiohttp.ClientSession, url: str) -> dict[str, 
 async def test_an_image_outside_the_policy_is_refused_and_the_seeker_shows_why(
     tmp_path: Path, faulty_image: str
 ) -> None:
-    config = SeekerConfig(
-        operator_token=OPERATOR_TOKEN,
-        port=0,
-        data_dir=tmp_path / "seeker",
-        poll_interval_s=0.05,
-        open_registration=True,
-    )
-    async with Seeker(config) as seeker, aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
+    async with (
+        Seeker(seeker_config(tmp_path)) as seeker,
+        aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http,
+    ):
         policy = ("seekgive/catalog",)
         giver_config = GiverConfig(
             seeker_url=seeker.url, data_dir=tmp_path / "giver", allowed_images=policy
@@ -108,3 +116,29 @@ async def test_an_image_outside_the_policy_is_refused_and_the_seeker_shows_why(
         )
         out = (await process.communicate())[0].decode()
     assert f"refused by giver {refusal['giver_id']} (task {refusal['task_id']}): {expected}" in out
+
+
+async def test_a_job_refused_by_policy_is_offered_once_and_fails_with_the_reason(
+    tmp_path: Path, faulty_image: str
+) -> None:
+    async with (
+        Seeker(seeker_config(tmp_path)) as seeker,
+        aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http,
+    ):
+        giver_config = GiverConfig(
+            seeker_url=seeker.url,
+            data_dir=tmp_path / "giver",
+            allowed_images=("seekgive/catalog",),
+            slots=1,
+        )
+        async with Giver(giver_config):
+            body = {"image": faulty_image, "range": [0, 6], "block_size": 1}
+            async with http.post(f"{seeker.url}/api/v1/jobs", json=body) as response:
+                job_url = f"{seeker.url}/api/v1/jobs/{(await response.json())['job_id']}"
+            job = await wait_for(http, job_url, lambda job: job["status"] == "done")
+    assert job["keys"]["failed"] == 6
+    [refusal] = job["refusals"]
+    assert refusal["reason"].startswith(f"image {faulty_image} is not allowed")
+    assert {f["reason"] for f in job["failures"]} == {
+        f"refused by every Giver ({refusal['giver_id']}: {refusal['reason']})"
+    }

@@ -149,6 +149,49 @@ async def test_a_block_every_giver_refused_fails_with_their_reasons(rig: Rig) ->
     assert job.failures[0].reason == f"refused by every Giver ({session.giver_id}: no such image)"
 
 
+async def test_a_giver_that_refused_a_job_by_policy_is_offered_none_of_it_until_it_registers(
+    rig: Rig,
+) -> None:
+    job = await rig.job(range=[0, 30], block_size=3)
+    strict, other = rig.giver(slots=1), rig.giver(slots=1)
+    await rig.coordinator.step()
+    (assign,) = strict.sent
+    assert isinstance(assign, messages.Assign)
+    refusal = messages.Refuse(assign.task.task_id, "image x:1 is not allowed", policy=True)
+    await rig.coordinator.on_message(strict.giver_id, refusal)
+    for _ in range(5):
+        await rig.coordinator.step()
+        await rig.answer(other)
+        await rig.coordinator.step()
+    assert len(strict.sent) == 1 and len(other.sent) == 6
+    assert [r.reason for r in job.refusals] == ["image x:1 is not allowed"]
+    assert job.counts()["failed"] == 0
+
+    entry = rig.registry.get(strict.giver_id)
+    assert entry is not None
+    rig.registry.register(entry.info)
+    await rig.coordinator.step()
+    assert len(strict.sent) == 2
+
+
+async def test_a_job_every_fitting_giver_refused_by_policy_fails_block_after_block(
+    rig: Rig,
+) -> None:
+    job = await rig.job(range=[0, 9], block_size=3)
+    session = rig.giver(slots=1)
+    await rig.coordinator.step()
+    (assign,) = session.sent
+    refusal = messages.Refuse(assign.task.task_id, "image x:1 is not allowed", policy=True)
+    await rig.coordinator.on_message(session.giver_id, refusal)
+    for _ in range(3):  # a block a round: as many as the free slots
+        await rig.coordinator.step()
+    assert len(session.sent) == 1
+    assert job.counts()["failed"] == 9 and job.status is JobStatus.DONE
+    assert {f.reason for f in job.failures} == {
+        f"refused by every Giver ({session.giver_id}: image x:1 is not allowed)"
+    }
+
+
 async def test_a_retry_prefers_a_giver_that_has_not_failed_the_block(rig: Rig) -> None:
     job = await rig.job(range=[0, 1], block_size=1, retry_backoff_s=0)
     first = rig.giver(slots=1)
