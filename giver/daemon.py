@@ -171,7 +171,7 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
         assert self.capabilities is not None
         log.info(
             "giver %s (%s) started: %d slot(s), %d CPU(s), %d MiB, %s/%s, Docker %s, "
-            "%d cached image reference(s); trusts Seeker key %s; allowed images: %s",
+            "%d allowed scraper image(s) here; trusts Seeker key %s; allowed images: %s",
             self.id,
             config.name,
             config.slots,

@@ -26,6 +26,7 @@ from giver.capacity import Caps
 from giver.config import GiverConfig
 from giver.docker_runner import DockerRunner
 from giver.errors import GiverError
+from giver.images import ImagePolicy
 from giver.listener import Listener
 from giver.outbox import Outbox
 from giver.pinning import SeekerKeyPin
@@ -51,6 +52,7 @@ class Registrant:
     _outbox: Outbox | None
     _channel: ChannelClient | None
     _pin: SeekerKeyPin
+    _policy: ImagePolicy
     _reporter: Reporter
     _session: Session | None
     _listener: Listener | None
@@ -170,6 +172,8 @@ class Registrant:
 
     async def _probe(self) -> Capabilities:
         assert self._runner is not None
-        machine = await probe(self._runner, slots=self.config.slots, labels=self.config.labels)
+        machine = await probe(
+            self._runner, self._policy, slots=self.config.slots, labels=self.config.labels
+        )
         self.capabilities = replace(self._caps.offered(machine), paused=await self.idle_reason())
         return self.capabilities

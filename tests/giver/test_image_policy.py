@@ -1,5 +1,6 @@
-"""The volunteer's image policy: its patterns (pure logic), and a real Giver
-refusing an image outside it, with the reason shown on the real Seeker."""
+"""The volunteer's image policy: its patterns (pure logic), a real Giver
+refusing an image outside it, with the reason shown on the real Seeker, and
+telling the Seeker only of the scraper images its policy allows."""
 
 import asyncio
 import sys
@@ -7,15 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import docker
 import pytest
-from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN
+from support.api import givers_view
+from support.base import BASE_IMAGE, OPERATOR_HEADERS, OPERATOR_TOKEN
+from support.givers import GiverFactory
 
 from giver.config import GiverConfig
 from giver.daemon import Giver
 from giver.errors import BadImagePattern
-from giver.images import ImagePolicy, LocalImage
+from giver.images import ImagePolicy, LocalImage, offered
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
+from seeker.grid.placement import cached
 
 BIN = Path(sys.executable).parent
 WAIT_S = 60.0
@@ -49,6 +54,27 @@ def test_patterns_match_repositories_namespaces_and_digests(
     patterns: tuple[str, ...], allowed: bool
 ) -> None:
     assert ImagePolicy(patterns).allows(CATALOG) is allowed
+
+
+def scraper(image_id: str, *tags: str, contract: str = "1") -> LocalImage:
+    return LocalImage(image_id, tags, (), contract=contract, scraper=True)
+
+
+def test_the_seeker_hears_of_allowed_scrapers_of_this_contract_by_id_only() -> None:
+    ids = ["sha256:" + c * 64 for c in "0123456"]
+    images = [
+        scraper(ids[0], "seekgive/catalog:1", "seekgive/catalog:latest"),
+        scraper(ids[1], "lab/pages:2"),
+        scraper(ids[2], "seekgive/old:1", contract="2"),
+        scraper(ids[3]),  # untagged: no task names it by a repository
+        LocalImage(ids[4], ("postgres:16",), ()),
+        LocalImage(ids[5], ("seekgive/base:bookworm",), ()),
+        scraper(ids[0], "seekgive/catalog:1"),
+    ]
+    assert offered(images, ImagePolicy(())) == (ids[0], ids[1])
+    assert offered(images, ImagePolicy(("seekgive/*",))) == (ids[0],)
+    assert offered(images, ImagePolicy((ids[1], "postgres"))) == (ids[1],)
+    assert offered(images, ImagePolicy(("other/*",))) == ()
 
 
 @pytest.mark.parametrize(
@@ -108,3 +134,35 @@ async def test_an_image_outside_the_policy_is_refused_and_the_seeker_shows_why(
         )
         out = (await process.communicate())[0].decode()
     assert f"refused by giver {refusal['giver_id']} (task {refusal['task_id']}): {expected}" in out
+
+
+@pytest.mark.seeker_config(open_registration=True)
+async def test_the_seeker_hears_only_allowed_scraper_images_by_id(
+    seeker: Seeker,
+    giver: GiverFactory,
+    catalog_image: str,
+    jsonapi_image: str,
+    new_tag: str,
+    docker_client: docker.DockerClient,
+) -> None:
+    """An unrelated image (the base image under a name of its own), or a scraper the
+    policy does not allow, stays the volunteer's business; an allowed catalog image
+    is told by its id, which is how the Seeker finds it cached."""
+    repository, _, tag = new_tag.partition(":")
+    await asyncio.to_thread(docker_client.api.tag, BASE_IMAGE, repository, tag)
+    ids = {
+        name: (await asyncio.to_thread(docker_client.images.get, name)).id
+        for name in (catalog_image, jsonapi_image, BASE_IMAGE)
+    }
+    async with giver("picky", allowed_images=("seekgive/catalog",)) as picky:
+        [view] = [v for v in await givers_view(seeker) if v["giver_id"] == picky.id]
+    images = view["capabilities"]["images"]
+    assert images == [ids[catalog_image]]
+    assert cached(f"seekgive/catalog@{ids[catalog_image]}", images)
+
+    async with giver("open") as open_giver:
+        [view] = [v for v in await givers_view(seeker) if v["giver_id"] == open_giver.id]
+    images = view["capabilities"]["images"]
+    assert {ids[catalog_image], ids[jsonapi_image]} <= set(images)
+    assert ids[BASE_IMAGE] not in images and new_tag not in images
+    assert all(image.startswith("sha256:") for image in images)
