@@ -29,6 +29,7 @@ from channel.wire.models import CONTRACT_VERSION
 from channel.wire.references import CONTRACT_LABEL, DIGEST, SCHEMA_LABEL, repository_of
 from giver.errors import BadImagePattern
 
+MIB = 2**20
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 # An optional registry host (with a port), then path components.
 REPOSITORY = re.compile(rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*")
@@ -93,6 +94,22 @@ class ImagePolicy:
 
     def describe(self) -> str:
         return ", ".join(self.patterns) if self.patterns else "any local image"
+
+    def stated(self, max_image_bytes: int) -> str:
+        """What this policy lets tasks run, with fetching from the Seeker up to
+        `max_image_bytes` (0: none), as the Giver states it when it starts."""
+        fetched = (
+            f"catalog images the Seeker delivers (archives up to {max_image_bytes // MIB} MiB)"
+        )
+        unfetched = "fetches none from the Seeker (max_image is 0)"
+        if not self.patterns:
+            if max_image_bytes:
+                return f"runs any image present here, and {fetched}"
+            return f"runs any image present here; {unfetched}"
+        matching = f"runs only images matching {self.describe()}"
+        if max_image_bytes:
+            return f"{matching}: present here, or {fetched}"
+        return f"{matching} present here; {unfetched}"
 
 
 def offered(images: Iterable[LocalImage], policy: ImagePolicy) -> tuple[str, ...]:

@@ -3,6 +3,7 @@ refusing an image outside it, with the reason shown on the real Seeker, and
 telling the Seeker only of the scraper images its policy allows."""
 
 import asyncio
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -166,3 +167,41 @@ async def test_the_seeker_hears_only_allowed_scraper_images_by_id(
     assert {ids[catalog_image], ids[jsonapi_image]} <= set(images)
     assert ids[BASE_IMAGE] not in images and new_tag not in images
     assert all(image.startswith("sha256:") for image in images)
+
+
+@pytest.mark.seeker_config(open_registration=True)
+@pytest.mark.parametrize(
+    ("settings", "policy"),
+    [
+        (
+            {},
+            "runs any image present here, and catalog images the Seeker delivers "
+            "(archives up to 4096 MiB)",
+        ),
+        (
+            {"max_image_bytes": 0},
+            "runs any image present here; fetches none from the Seeker (max_image is 0)",
+        ),
+        (
+            {"allowed_images": ("seekgive/catalog", "lab/*"), "max_image_bytes": 2**30},
+            "runs only images matching seekgive/catalog, lab/*: present here, or catalog "
+            "images the Seeker delivers (archives up to 1024 MiB)",
+        ),
+        (
+            {"allowed_images": ("seekgive/catalog",), "max_image_bytes": 0},
+            "runs only images matching seekgive/catalog present here; fetches none from the "
+            "Seeker (max_image is 0)",
+        ),
+    ],
+)
+async def test_the_startup_log_states_the_image_policy_as_it_is(
+    seeker: Seeker,
+    giver: GiverFactory,
+    caplog: pytest.LogCaptureFixture,
+    settings: dict[str, Any],
+    policy: str,
+) -> None:
+    caplog.set_level(logging.INFO, logger="giver.daemon")
+    async with giver("stating", **settings):
+        [started] = [r.getMessage() for r in caplog.records if " started: " in r.getMessage()]
+    assert started.endswith(f"; {policy}")
