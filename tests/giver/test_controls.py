@@ -5,8 +5,7 @@ a paused Giver unfit on the Seeker, and draining on SIGTERM."""
 import asyncio
 import json
 import signal
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from support.api import job_state, online_givers, submit, wait_until_done
 from support.base import BIN, JOB_TIMEOUT_S, POLL_S, run, until
 from support.docker import containers_by_id
 from support.givers import GiverFactory, Heard
-from support.processes import STOP_TIMEOUT_S
+from support.processes import giver_cli, giver_process
 
 from channel.wire.messages import Accept, Refuse
 from seeker.daemon import Seeker
@@ -69,31 +68,6 @@ async def seeker_cancel(seeker: Seeker, job_id: str) -> None:
     assert code == 0, err
 
 
-@asynccontextmanager
-async def giver_process(
-    tmp_path: Path, seeker: Seeker, data: Path, *flags: str
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`giver run` as a process, its log in tmp_path/NAME.log; SIGTERM'd at the end."""
-    log = await asyncio.to_thread(open, tmp_path / f"{data.name}.log", "a")
-    try:
-        process = await asyncio.create_subprocess_exec(
-            BIN / "giver", "run", "--seeker", seeker.url, "--data-dir", data, *flags, stderr=log
-        )
-        try:
-            yield process
-        finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-                async with asyncio.timeout(STOP_TIMEOUT_S):
-                    await process.wait()
-    finally:
-        log.close()
-
-
-async def giver_cli(*argv: object) -> tuple[int, str, str]:
-    return await run(BIN / "giver", *argv)
-
-
 async def running_status(data: Path) -> dict[str, Any]:
     """`giver status --json` once the daemon answers."""
 
@@ -110,7 +84,7 @@ async def test_pause_resume_and_status_from_another_terminal(
     data = tmp_path / "g"
     code, out, _ = await giver_cli("status", "--data-dir", data)
     assert code == 3 and out.startswith("the Giver is not running")
-    async with giver_process(tmp_path, seeker, data, "--slots", "1"):
+    async with giver_process(tmp_path, seeker.url, data, "--slots", "1"):
         status = await running_status(data)
         assert status["daemon_running"] and status["taking_tasks"]
         assert status["seeker_url"] == seeker.url and status["running"] == []
@@ -128,7 +102,7 @@ async def test_pause_resume_and_status_from_another_terminal(
     code, out, _ = await giver_cli("status", "--data-dir", data)
     assert code == 3
     assert "it is paused: it will take no tasks when it starts" in out
-    async with giver_process(tmp_path, seeker, data, "--slots", "1"):
+    async with giver_process(tmp_path, seeker.url, data, "--slots", "1"):
         status = await running_status(data)
         assert not status["taking_tasks"] and status["paused_since"] is not None
         code, out, _ = await giver_cli("resume", "--data-dir", data)
@@ -155,7 +129,9 @@ async def test_drain_on_sigterm_delivers_what_finishes_and_releases_the_rest(
     first, second = tmp_path / "first", tmp_path / "second"
     _, out, _ = await giver_cli("id", "--data-dir", first)
     first_id = out.split()[1]
-    async with giver_process(tmp_path, seeker, first, "--slots", "2", "--drain-grace-s", "6") as g:
+    async with giver_process(
+        tmp_path, seeker.url, first, "--slots", "2", "--drain-grace-s", "6"
+    ) as g:
         await until(lambda: _session_open(first), "the session to open")
         short = await submit(
             seeker,
@@ -170,7 +146,7 @@ async def test_drain_on_sigterm_delivers_what_finishes_and_releases_the_rest(
             "two containers",
         )
         g.send_signal(signal.SIGTERM)
-        async with giver_process(tmp_path, seeker, second, "--slots", "1"):
+        async with giver_process(tmp_path, seeker.url, second, "--slots", "1"):
             async with asyncio.timeout(JOB_TIMEOUT_S):
                 assert await g.wait() == 0
             assert await asyncio.to_thread(containers_by_id, docker_client, first_id) == []

@@ -17,6 +17,7 @@ from support.base import (
     OPERATOR_TOKEN,
     POLL_S,
     operator_token_file,
+    run,
     until_blocking,
 )
 
@@ -109,3 +110,30 @@ async def seeker_process(
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
         await asyncio.to_thread(process.wait)
+
+
+@asynccontextmanager
+async def giver_process(
+    log_dir: Path, seeker_url: str, data: Path, *flags: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`giver run` as a process, its log in log_dir/NAME.log (NAME: the data dir's);
+    SIGTERM'd at the end if still running."""
+    log = await asyncio.to_thread(open, log_dir / f"{data.name}.log", "a")
+    try:
+        process = await asyncio.create_subprocess_exec(
+            BIN / "giver", "run", "--seeker", seeker_url, "--data-dir", data, *flags, stderr=log
+        )
+        try:
+            yield process
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await process.wait()
+    finally:
+        log.close()
+
+
+async def giver_cli(*argv: object) -> tuple[int, str, str]:
+    """`giver ARGV` run to its end: its exit code, stdout and stderr."""
+    return await run(BIN / "giver", *argv)
