@@ -121,6 +121,7 @@ class Registrant:
             capabilities=capabilities,
             retry_max_s=self.config.reconnect_max_s,
             token=self.config.token,
+            check_key=self._pin.confirm if self._pin.key else None,
         )
         if self._pin.check(registration.seeker_key, self.config.seeker_url):
             await asyncio.to_thread(self._pin.save)
