@@ -24,7 +24,8 @@ async def test_a_seeker_key_that_does_not_match_stops_giver_run_before_any_appro
     assert seeker.coordinator is not None
     right, wrong = seeker.coordinator.identity.public_key, Identity.generate().public_key
     data = tmp_path / "newcomer"
-    async with giver_process(tmp_path, seeker.url, data, "--seeker-key", wrong) as process:
+    flags = ("--seeker", seeker.url, "--data-dir", data, "--seeker-key", wrong)
+    async with giver_process(tmp_path / "newcomer.log", *flags) as process:
         async with asyncio.timeout(WAIT_S):
             code = await process.wait()
     log = (tmp_path / "newcomer.log").read_text()

@@ -3,7 +3,7 @@
 import asyncio
 import signal
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -113,16 +113,12 @@ async def seeker_process(
 
 
 @asynccontextmanager
-async def giver_process(
-    log_dir: Path, seeker_url: str, data: Path, *flags: str
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`giver run` as a process, its log in log_dir/NAME.log (NAME: the data dir's);
-    SIGTERM'd at the end if still running."""
-    log = await asyncio.to_thread(open, log_dir / f"{data.name}.log", "a")
+async def giver_process(log_path: Path, *args: object) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`giver run ARGS` as a process, its log in `log_path`; SIGTERM'd at the end if
+    still running."""
+    log = await asyncio.to_thread(open, log_path, "a")
     try:
-        process = await asyncio.create_subprocess_exec(
-            BIN / "giver", "run", "--seeker", seeker_url, "--data-dir", data, *flags, stderr=log
-        )
+        process = await asyncio.create_subprocess_exec(BIN / "giver", "run", *args, stderr=log)
         try:
             yield process
         finally:
@@ -134,6 +130,7 @@ async def giver_process(
         log.close()
 
 
-async def giver_cli(*argv: object) -> tuple[int, str, str]:
-    """`giver ARGV` run to its end: its exit code, stdout and stderr."""
-    return await run(BIN / "giver", *argv)
+async def giver_cli(*argv: object, env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
+    """`giver ARGV` run to its end (with `env` added to the environment): its exit
+    code, stdout and stderr."""
+    return await run(BIN / "giver", *argv, env=env)
