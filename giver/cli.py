@@ -2,7 +2,9 @@
 
 Settings come from flags, then SEEKGIVE_GIVER_* environment variables, then a
 TOML file (see giver.settings). `giver pause`, `giver resume` and `giver status`
-talk to the running daemon through its control socket.
+find the data dir as `giver run` does and talk to the daemon running there
+through its control socket; with none running they say so, and create nothing
+where no Giver ever ran.
 """
 
 import argparse
@@ -18,19 +20,13 @@ from channel.wire.identity import Identity
 from giver import control, pause, status
 from giver.config import IDENTITY_FILE, control_path, pause_path
 from giver.daemon import Giver
-from giver.errors import GiverError, NotRunning
-from giver.settings import (
-    DATA_DIR_NAME,
-    ENV_PREFIX,
-    add_run_flags,
-    build_config,
-    data_dir,
-    default_data_dir,
-)
+from giver.errors import GiverError, NoGiverHere, NotRunning
+from giver.settings import DATA_DIR_NAME, ENV_PREFIX, add_run_flags, build_config, locate
 
 
-def chosen_data_dir(args: argparse.Namespace) -> Path:
-    return data_dir(args, os.environ) or default_data_dir(os.environ)
+def giver_ran_in(directory: Path) -> bool:
+    """Whether a Giver ever ran with data dir `directory`: it holds its identity."""
+    return (directory / IDENTITY_FILE).is_file()
 
 
 def show_id(directory: Path) -> None:
@@ -44,11 +40,18 @@ def show_status(directory: Path, as_json: bool) -> int:
     """Print the running daemon's status; 3 when no daemon runs."""
     try:
         doc = asyncio.run(control.call(control_path(directory), "GET", "/status"))
-    except NotRunning as e:
+    except NotRunning:
+        ran = giver_ran_in(directory)
         if as_json:
-            print(json.dumps({"daemon_running": False, "data_dir": str(directory)}))
+            print(
+                json.dumps(
+                    {"daemon_running": False, "data_dir": str(directory), "giver_ran_here": ran}
+                )
+            )
+        elif not ran:
+            print(f"no Giver is running with the data dir {directory}, and none has run there")
         else:
-            print(str(e))
+            print(f"no Giver is running with the data dir {directory}")
             since = pause.paused_since(pause_path(directory))
             if since is not None:
                 print("it is paused: it will take no tasks when it starts, until `giver resume`")
@@ -58,17 +61,21 @@ def show_status(directory: Path, as_json: bool) -> int:
 
 
 def set_paused(directory: Path, paused: bool) -> None:
-    """Pause or resume through the running daemon, or in its data dir if none runs."""
+    """Pause or resume through the running daemon, or in its data dir if none runs
+    but one ran there; NoGiverHere if none ever did."""
     route = "/pause" if paused else "/resume"
     try:
         asyncio.run(control.call(control_path(directory), "POST", route))
     except NotRunning:
+        if not giver_ran_in(directory):
+            raise NoGiverHere(directory, IDENTITY_FILE) from None
+        not_running = f"no Giver is running with the data dir {directory}"
         if paused:
             pause.pause(pause_path(directory))
-            print("paused; the Giver is not running and will start paused")
+            print(f"paused; {not_running}: it will start paused")
         else:
             pause.resume(pause_path(directory))
-            print("resumed; the Giver is not running and will take tasks when it starts")
+            print(f"resumed; {not_running}: it will take tasks when it starts")
         return
     if paused:
         print("paused: no new tasks; running tasks go on until they finish")
@@ -83,16 +90,12 @@ def parser() -> argparse.ArgumentParser:
         f"identity, outbox, work files and giver.toml (env {ENV_PREFIX}DATA_DIR, "
         f"default $XDG_DATA_HOME/{DATA_DIR_NAME})"
     )
-    run = commands.add_parser("run", help="run the Giver daemon until interrupted")
-    run.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
-    run.add_argument(
-        "--config",
-        metavar="FILE",
-        help=f"a TOML settings file (env {ENV_PREFIX}CONFIG, default giver.toml in the data dir)",
+    config_help = (
+        f"a TOML settings file, whose data_dir names the data dir unless --data-dir or "
+        f"{ENV_PREFIX}DATA_DIR does (env {ENV_PREFIX}CONFIG, default giver.toml in the data dir)"
     )
-    add_run_flags(run)
-    run.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     for name, help_text in (
+        ("run", "run the Giver daemon until interrupted"),
         ("id", "print this Giver's id and public key"),
         ("pause", "take no new tasks (running ones finish), also after a restart"),
         ("resume", "take tasks again"),
@@ -100,6 +103,10 @@ def parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
+        command.add_argument("--config", metavar="FILE", help=config_help)
+        if name == "run":
+            add_run_flags(command)
+            command.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
         if name == "status":
             command.add_argument("--json", action="store_true", help="print JSON")
     return parser
@@ -109,12 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.command == "id":
-            show_id(chosen_data_dir(args))
+            show_id(locate(args, os.environ).data_dir)
             return 0
         if args.command == "status":
-            return show_status(chosen_data_dir(args), args.json)
+            return show_status(locate(args, os.environ).data_dir, args.json)
         if args.command in ("pause", "resume"):
-            set_paused(chosen_data_dir(args), args.command == "pause")
+            set_paused(locate(args, os.environ).data_dir, args.command == "pause")
             return 0
         config = build_config(args, os.environ)
         configure_logging(args.verbose)

@@ -171,7 +171,7 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
         assert self.capabilities is not None
         log.info(
             "giver %s (%s) started: %d slot(s), %d CPU(s), %d MiB, %s/%s, Docker %s, "
-            "%d cached image reference(s); trusts Seeker key %s; allowed images: %s",
+            "%d allowed scraper image(s) here; trusts Seeker key %s; %s",
             self.id,
             config.name,
             config.slots,
@@ -182,7 +182,7 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
             self.capabilities.docker_version,
             len(self.capabilities.images),
             self._pin.key,
-            self._policy.describe(),
+            self._policy.stated(config.max_image_bytes),
         )
         if self.capabilities.paused:
             log.info("giver takes no tasks for now: it %s", self.capabilities.paused)

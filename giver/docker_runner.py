@@ -25,9 +25,7 @@ import requests
 from docker.models.containers import Container
 
 from channel.wire import canonical
-from channel.wire.givers import MAX_IMAGES
 from channel.wire.models import CONTRACT_VERSION, Task
-from channel.wire.references import CONTRACT_LABEL
 from giver.errors import DockerError, DockerUnavailable, ImageMissing
 from giver.images import LocalImage
 from giver.outputs import ContainerExit, output_overflow, read_progress, remove_tree
@@ -64,7 +62,6 @@ class DockerRunner:
         self._progress_interval_s = progress_interval_s
         # Its own threads: a running container holds one for up to a progress interval.
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="docker")
-        self._images_capped = False
 
     @classmethod
     async def connect(
@@ -110,12 +107,11 @@ class DockerRunner:
                     image = self._client.images.get(name)
                 except docker.errors.ImageNotFound:
                     continue
-                labels = (image.attrs.get("Config") or {}).get("Labels") or {}
-                return LocalImage(
-                    id=str(image.id),
-                    tags=tuple(image.tags),
-                    repo_digests=tuple(image.attrs.get("RepoDigests") or ()),
-                    contract=str(labels.get(CONTRACT_LABEL, "1")),
+                return LocalImage.from_engine(
+                    str(image.id),
+                    image.tags,
+                    image.attrs.get("RepoDigests") or (),
+                    (image.attrs.get("Config") or {}).get("Labels") or {},
                 )
             return None
 
@@ -135,23 +131,10 @@ class DockerRunner:
         """Tag local image `image_id` as `repository:tag`."""
         await self._call(self._client.api.tag, image_id, repository, tag)
 
-    async def images(self) -> tuple[str, ...]:
-        """Every local image's references (tags, repo digests, id), sorted.
-
-        At most MAX_IMAGES: past that, the references of the newest images.
-        """
-        listed = await self._call(self._client.api.images)
-        references = image_references(listed)
-        if len(references) > MAX_IMAGES:
-            log.log(
-                logging.DEBUG if self._images_capped else logging.WARNING,
-                "%d local image references; reporting those of the newest images (%d)",
-                len(references),
-                MAX_IMAGES,
-            )
-            self._images_capped = True
-            references = references[:MAX_IMAGES]
-        return tuple(sorted(references))
+    async def local_images(self) -> list[LocalImage]:
+        """Every local image, newest first (what the Seeker hears of them, giver.images
+        decides)."""
+        return local_images(await self._call(self._client.api.images))
 
     async def remove_leftovers(self) -> int:
         """Remove containers of this Giver left by a run that crashed; return how many."""
@@ -268,17 +251,17 @@ class DockerRunner:
             raise DockerError(f"{where}docker: {e}", task_id=task_id) from e
 
 
-def image_references(listed: list[dict[str, Any]]) -> list[str]:
-    """The tags, repo digests and ids of images as the Engine lists them (newest
-    first), each once, without the `<none>` placeholders of untagged images."""
-    seen: dict[str, None] = {}
-    for image in sorted(listed, key=lambda i: i.get("Created", 0), reverse=True):
-        for reference in (*(image.get("RepoTags") or ()), *(image.get("RepoDigests") or ())):
-            if not reference.startswith("<none>"):
-                seen[reference] = None
-        if image.get("Id"):
-            seen[image["Id"]] = None
-    return list(seen)
+def local_images(listed: list[dict[str, Any]]) -> list[LocalImage]:
+    """The images as the Engine lists them, newest first."""
+    return [
+        LocalImage.from_engine(
+            str(image.get("Id", "")),
+            image.get("RepoTags") or (),
+            image.get("RepoDigests") or (),
+            image.get("Labels") or {},
+        )
+        for image in sorted(listed, key=lambda i: i.get("Created", 0), reverse=True)
+    ]
 
 
 def task_document(task: Task) -> dict[str, Any]:

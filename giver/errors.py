@@ -129,6 +129,18 @@ class NotRunning(ControlError):
         self.path = path
 
 
+class NoGiverHere(GiverError):
+    """No Giver ever ran with this data dir (it holds no identity): a command that
+    would act for one there refuses, rather than create the data dir."""
+
+    def __init__(self, data_dir: object, identity_file: str) -> None:
+        super().__init__(
+            f"no Giver has run with the data dir {data_dir} (it holds no {identity_file}); "
+            "give the --data-dir or --config that `giver run` uses"
+        )
+        self.data_dir = data_dir
+
+
 class BadArchive(GiverError):
     """An image archive does not hold exactly the image it should; `member` is the
     part of it at fault, if one is."""

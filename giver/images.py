@@ -7,6 +7,12 @@ patterns allow any image. The Giver never pulls; an image pinned by id that
 is not here may come from the Seeker (giver.delivery), and the policy is
 checked against its repository and id before anything is fetched.
 
+The Seeker hears of the images here only as the ids of scraper images (those
+carrying the labels images/build writes, which a catalog entry is made of)
+that speak this Giver's contract, have a repository, and that the policy
+allows: the ids a catalog job's `repository@id` names. Other images, and
+every tag name, stay the volunteer's business.
+
 A task's image reference is resolved once, when the task is accepted, to a
 local image; the policy is checked against that image's tags, repository
 digests and id, and the container is created from its id, so a tag moved in
@@ -15,13 +21,15 @@ the meantime cannot swap the image. A reference pinned by digest
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from channel.wire.givers import MAX_IMAGES
 from channel.wire.models import CONTRACT_VERSION
-from channel.wire.references import CONTRACT_LABEL, DIGEST, repository_of
+from channel.wire.references import CONTRACT_LABEL, DIGEST, SCHEMA_LABEL, repository_of
 from giver.errors import BadImagePattern
 
+MIB = 2**20
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 # An optional registry host (with a port), then path components.
 REPOSITORY = re.compile(rf"(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*")
@@ -36,6 +44,27 @@ class LocalImage:
     repo_digests: tuple[str, ...]
     # The scraper contract its label declares; images without the label speak 1.
     contract: str = "1"
+    # Whether it carries the settings schema label images/build writes: a scraper
+    # image the Seeker's catalog could hold.
+    scraper: bool = False
+
+    @classmethod
+    def from_engine(
+        cls,
+        image_id: str,
+        tags: Iterable[str],
+        repo_digests: Iterable[str],
+        labels: Mapping[str, str],
+    ) -> "LocalImage":
+        """The image as the Engine describes it, without the `<none>` placeholders of
+        an untagged image."""
+        return cls(
+            id=image_id,
+            tags=tuple(t for t in tags if not t.startswith("<none>")),
+            repo_digests=tuple(d for d in repo_digests if not d.startswith("<none>")),
+            contract=str(labels.get(CONTRACT_LABEL, "1")),
+            scraper=SCHEMA_LABEL in labels,
+        )
 
     def repositories(self) -> set[str]:
         return {repository_of(reference) for reference in (*self.tags, *self.repo_digests)}
@@ -65,6 +94,38 @@ class ImagePolicy:
 
     def describe(self) -> str:
         return ", ".join(self.patterns) if self.patterns else "any local image"
+
+    def stated(self, max_image_bytes: int) -> str:
+        """What this policy lets tasks run, with fetching from the Seeker up to
+        `max_image_bytes` (0: none), as the Giver states it when it starts."""
+        fetched = (
+            f"catalog images the Seeker delivers (archives up to {max_image_bytes // MIB} MiB)"
+        )
+        unfetched = "fetches none from the Seeker (max_image is 0)"
+        if not self.patterns:
+            if max_image_bytes:
+                return f"runs any image present here, and {fetched}"
+            return f"runs any image present here; {unfetched}"
+        matching = f"runs only images matching {self.describe()}"
+        if max_image_bytes:
+            return f"{matching}: present here, or {fetched}"
+        return f"{matching} present here; {unfetched}"
+
+
+def offered(images: Iterable[LocalImage], policy: ImagePolicy) -> tuple[str, ...]:
+    """The ids the Seeker hears of, sorted: of the `images` (newest first; past
+    MAX_IMAGES, the newest) those that are scrapers of this Giver's contract, under
+    a repository, and allowed by `policy`."""
+    ids: dict[str, None] = {}
+    for image in images:
+        if (
+            image.scraper
+            and image.contract == str(CONTRACT_VERSION)
+            and image.repositories()
+            and policy.allows(image)
+        ):
+            ids[image.id] = None
+    return tuple(sorted(list(ids)[:MAX_IMAGES]))
 
 
 def check_pattern(pattern: str) -> None:

@@ -59,20 +59,31 @@ class SeekerKeyPin:
         if not self.key:
             self.key = offered
             return True
-        if offered == self.key:
-            return False
+        self.confirm(offered, seeker_url)
+        return False
+
+    def confirm(self, offered: str, seeker_url: str) -> None:
+        """Raise SeekerKeyChanged if this Giver trusts a key already and the Seeker at
+        `seeker_url` names another; pins nothing."""
+        if not self.key or offered == self.key:
+            return
         if self.configured:
-            remedy = "if its operator really changed keys, give the new key with --seeker-key"
-        else:
+            source = "given as --seeker-key, SEEKGIVE_GIVER_SEEKER_KEY or seeker_key in the file"
+            cause = "The key given is not this Seeker's, or someone is posing as the Seeker"
             remedy = (
-                "if its operator really changed keys, delete "
-                f"{self.path} and start the Giver again to pin the new one"
+                "Ask the Seeker's operator for its key (`seeker id` prints it) and give "
+                "that one with --seeker-key."
             )
-        source = "from --seeker-key" if self.configured else f"pinned in {self.path}"
+        else:
+            source = f"pinned in {self.path}"
+            cause = "Someone may be posing as the Seeker"
+            remedy = (
+                "If its operator really changed keys, delete "
+                f"{self.path} and start the Giver again to pin the new one."
+            )
         raise SeekerKeyChanged(
             f"the Seeker at {seeker_url} signs with key {offered}, but this Giver trusts "
-            f"key {self.key} ({source}). "
-            f"Someone may be posing as the Seeker; this Giver stops. {remedy}",
+            f"key {self.key} ({source}). {cause}; this Giver stops. {remedy}",
             url=seeker_url,
             pinned=self.key,
             offered=offered,

@@ -1,5 +1,6 @@
-"""What this machine offers: CPUs, memory, architecture, OS, Docker version, cached
-images, and the labels its volunteer gave it."""
+"""What this machine offers: CPUs, memory, architecture, OS, Docker version, the
+scraper images it has that its volunteer's policy allows (by id, see
+giver.images), and the labels its volunteer gave it."""
 
 import os
 import platform
@@ -9,17 +10,20 @@ from pathlib import Path
 from channel.wire.givers import Capabilities
 from channel.wire.platforms import platform_arch
 from giver.docker_runner import DockerRunner
+from giver.images import ImagePolicy, offered
 
 MEMINFO = Path("/proc/meminfo")
 
 
-async def probe(runner: DockerRunner, *, slots: int, labels: Mapping[str, str]) -> Capabilities:
+async def probe(
+    runner: DockerRunner, policy: ImagePolicy, *, slots: int, labels: Mapping[str, str]
+) -> Capabilities:
     """The Capabilities a Giver reports now; cheap enough to call after every task.
 
     Raises DockerError if the Engine does not answer.
     """
     docker_version = await runner.version()
-    images = await runner.images()
+    images = offered(await runner.local_images(), policy)
     return Capabilities(
         cpus=cpu_count(),
         memory_bytes=memory_bytes(),

@@ -26,6 +26,7 @@ from giver.capacity import Caps
 from giver.config import GiverConfig
 from giver.docker_runner import DockerRunner
 from giver.errors import GiverError
+from giver.images import ImagePolicy
 from giver.listener import Listener
 from giver.outbox import Outbox
 from giver.pinning import SeekerKeyPin
@@ -51,6 +52,7 @@ class Registrant:
     _outbox: Outbox | None
     _channel: ChannelClient | None
     _pin: SeekerKeyPin
+    _policy: ImagePolicy
     _reporter: Reporter
     _session: Session | None
     _listener: Listener | None
@@ -119,6 +121,7 @@ class Registrant:
             capabilities=capabilities,
             retry_max_s=self.config.reconnect_max_s,
             token=self.config.token,
+            check_key=self._pin.confirm if self._pin.key else None,
         )
         if self._pin.check(registration.seeker_key, self.config.seeker_url):
             await asyncio.to_thread(self._pin.save)
@@ -170,6 +173,8 @@ class Registrant:
 
     async def _probe(self) -> Capabilities:
         assert self._runner is not None
-        machine = await probe(self._runner, slots=self.config.slots, labels=self.config.labels)
+        machine = await probe(
+            self._runner, self._policy, slots=self.config.slots, labels=self.config.labels
+        )
         self.capabilities = replace(self._caps.offered(machine), paused=await self.idle_reason())
         return self.capabilities

@@ -5,10 +5,15 @@ Over HTTP when the Giver dials the Seeker; inside the session (a Register
 message, answered by Registered) when a Seeker found the Giver on the LAN. A
 Seeker that has not admitted this Giver yet answers 403 registration_pending;
 the Giver keeps registering, with backoff, until an operator approves it.
+
+A Giver that trusts a Seeker key already (given by its volunteer, or pinned)
+first asks the Seeker which key it signs with (`GET /identity`), so a key that
+does not match stops it at once instead of after an operator approved it.
 """
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -28,6 +33,7 @@ from giver.retry import Retry
 log = logging.getLogger(__name__)
 
 REGISTER_PATH = "/api/v1/givers"
+IDENTITY_PATH = "/api/v1/identity"
 REQUEST_TIMEOUT_S = 30.0
 RETRYABLE_STATUSES = (408, 429)
 PENDING_CODE = "registration_pending"
@@ -55,15 +61,26 @@ async def register(
     capabilities: Capabilities,
     retry_max_s: float,
     token: str = "",
+    check_key: Callable[[str, str], None] | None = None,
 ) -> Registration:
     """Register with the Seeker, retrying while it cannot be reached or has not
-    admitted this Giver yet.
+    admitted this Giver yet. With `check_key`, the key the Seeker names at
+    /identity goes to `check_key(key, seeker_url)` first, which raises to stop.
 
     Raises RegistrationRefused when the Seeker answers with another client error.
     """
     url = seeker_url.rstrip("/") + REGISTER_PATH
     retry = Retry(log, retry_max_s)
     pending = Retry(log, retry_max_s)
+    while check_key is not None:
+        try:
+            named = await _named_key(http, seeker_url.rstrip("/") + IDENTITY_PATH)
+        except (aiohttp.ClientError, TimeoutError) as e:
+            await retry.after_failure("cannot reach the Seeker at %s: %s", seeker_url, e)
+            continue
+        if named:
+            check_key(named, seeker_url)
+        break  # a Seeker that names no key here: its registration's answer is checked
     while True:
         body = signed_registration(
             identity, name=name, volunteer=volunteer, capabilities=capabilities
@@ -98,6 +115,18 @@ async def register(
         await retry.after_failure(
             "the Seeker at %s answered %d to the registration: %s", url, status, message
         )
+
+
+async def _named_key(http: aiohttp.ClientSession, url: str) -> str:
+    """The key the Seeker answers at `url` (its /identity) that it signs with; ''
+    if it answers no key."""
+    async with http.get(url, timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)) as response:
+        if response.status != 200:
+            return ""
+        try:
+            return field_of(canonical.loads(await response.read()), "seeker_key", str, "identity")
+        except WireError:
+            return ""
 
 
 def signed_registration(

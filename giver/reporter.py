@@ -102,13 +102,13 @@ class Reporter:
 def changes(before: Capabilities | None, after: Capabilities) -> str:
     """What differs between two Capabilities, in a few words for the log."""
     if before is None:
-        return f"{len(after.images)} image reference(s), {len(after.labels)} label(s)"
+        return f"{len(after.images)} scraper image(s), {len(after.labels)} label(s)"
     words = []
     added, removed = set(after.images) - set(before.images), set(before.images) - set(after.images)
     if added:
-        words.append(f"{len(added)} image reference(s) added")
+        words.append(f"{len(added)} scraper image(s) added")
     if removed:
-        words.append(f"{len(removed)} image reference(s) gone")
+        words.append(f"{len(removed)} scraper image(s) gone")
     for name in (
         "cpus",
         "memory_bytes",

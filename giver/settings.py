@@ -4,13 +4,16 @@ variables, then a TOML file, then GiverConfig's defaults.
 Every setting is one `Setting` line in SETTINGS: its key in the TOML file (and,
 upper-cased, in the environment), what kind of value it takes, and its flag if
 it has one. The file is `--config FILE` (or SEEKGIVE_GIVER_CONFIG), else
-`giver.toml` in the data dir when there is one.
+`giver.toml` in the data dir when there is one. `locate` finds the data dir
+and the file for every `giver` command alike, so `giver status` looks where
+`giver run` keeps its data.
 """
 
 import argparse
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -177,10 +180,51 @@ def default_data_dir(environ: Mapping[str, str]) -> Path:
     return base / DATA_DIR_NAME
 
 
-def data_dir(args: argparse.Namespace, environ: Mapping[str, str]) -> Path | None:
-    """The data dir the flags or the environment name, if they name one."""
+@dataclass(frozen=True, slots=True)
+class Located:
+    """Where a Giver's settings are: its data dir, and the TOML file read (None if
+    there is none) with what it holds."""
+
+    data_dir: Path
+    file: Path | None = None
+    table: Mapping[str, Any] = field(default_factory=dict)
+
+
+def locate(args: argparse.Namespace, environ: Mapping[str, str]) -> Located:
+    """The data dir and the settings file, found as every `giver` command finds them.
+
+    The data dir is the one --data-dir or SEEKGIVE_GIVER_DATA_DIR names, else the
+    `data_dir` of the file --config or SEEKGIVE_GIVER_CONFIG names (relative to
+    that file), else the default. The file is the one named, else giver.toml in
+    the data dir if there is one; `data_dir` in that one is refused, not ignored.
+    """
     chosen = args.data_dir or environ.get(f"{ENV_PREFIX}DATA_DIR")
-    return Path(chosen).expanduser().resolve() if chosen else None
+    directory = Path(chosen).expanduser().resolve() if chosen else None
+    named = getattr(args, "config", None) or environ.get(f"{ENV_PREFIX}CONFIG")
+    if named:
+        file = Path(named).expanduser().resolve()
+        table = read_file(file)
+        if directory is None and DATA_DIR_KEY in table:
+            try:
+                value = TEXT.from_toml(table[DATA_DIR_KEY])
+            except ValueError as e:
+                raise ConfigFileError(file, DATA_DIR_KEY, str(e)) from e
+            # Relative to the file, not to wherever `giver` was started.
+            directory = (file.parent / Path(value).expanduser()).resolve()
+        return Located(directory or default_data_dir(environ), file, table)
+    directory = directory or default_data_dir(environ)
+    file = directory / CONFIG_FILE
+    if not file.is_file():
+        return Located(directory)
+    table = read_file(file)
+    if DATA_DIR_KEY in table:
+        raise ConfigFileError(
+            file,
+            DATA_DIR_KEY,
+            "this file is in the data dir already; name the data dir in a file given with "
+            f"--config (or {ENV_PREFIX}CONFIG), or with --data-dir",
+        )
+    return Located(directory, file, table)
 
 
 def add_run_flags(run: argparse.ArgumentParser) -> None:
@@ -192,16 +236,8 @@ def add_run_flags(run: argparse.ArgumentParser) -> None:
 
 def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> GiverConfig:
     """The daemon's settings: flags first, then the environment, then the file, then defaults."""
-    chosen_dir = data_dir(args, environ)
-    file = config_file(args, environ, chosen_dir or default_data_dir(environ))
-    table = read_file(file) if file is not None else {}
-    if chosen_dir is None and file is not None and DATA_DIR_KEY in table:
-        try:
-            value = TEXT.from_toml(table[DATA_DIR_KEY])
-        except ValueError as e:
-            raise ConfigFileError(file, DATA_DIR_KEY, str(e)) from e
-        # Relative to the file, not to wherever `giver run` was started.
-        chosen_dir = (file.parent / Path(value).expanduser()).resolve()
+    located = locate(args, environ)
+    file, table = located.file, located.table
     try:
         values = read_values(SETTINGS, ENV_PREFIX, args, environ, table)
     except OptionError as e:
@@ -209,11 +245,7 @@ def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> GiverC
             raise ConfigFileError(file, e.source, str(e)) from e
         raise ConfigError(e.source, str(e)) from e
     _check_mode(values, file)
-    return GiverConfig(
-        seeker_url=values.pop("seeker_url", ""),
-        data_dir=chosen_dir or default_data_dir(environ),
-        **values,
-    )
+    return GiverConfig(seeker_url=values.pop("seeker_url", ""), data_dir=located.data_dir, **values)
 
 
 def _check_mode(values: Mapping[str, Any], file: Path | None) -> None:
@@ -232,17 +264,6 @@ def _check_mode(values: Mapping[str, Any], file: Path | None) -> None:
         )
     if "listen" in values or "mdns_interfaces" in values:
         raise ConfigError("lan", "--listen and --mdns-interface go with --lan")
-
-
-def config_file(
-    args: argparse.Namespace, environ: Mapping[str, str], directory: Path
-) -> Path | None:
-    """The TOML file to read: the one named, else giver.toml in `directory` if present."""
-    named = getattr(args, "config", None) or environ.get(f"{ENV_PREFIX}CONFIG")
-    if named:
-        return Path(named).expanduser().resolve()
-    default = directory / CONFIG_FILE
-    return default if default.is_file() else None
 
 
 def read_file(file: Path) -> dict[str, Any]:

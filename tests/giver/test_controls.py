@@ -5,8 +5,7 @@ a paused Giver unfit on the Seeker, and draining on SIGTERM."""
 import asyncio
 import json
 import signal
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from support.api import job_state, online_givers, submit, wait_until_done
 from support.base import BIN, JOB_TIMEOUT_S, POLL_S, run, until
 from support.docker import containers_by_id
 from support.givers import GiverFactory, Heard
-from support.processes import STOP_TIMEOUT_S
+from support.processes import giver_cli, giver_process
 
 from channel.wire.messages import Accept, Refuse
 from seeker.daemon import Seeker
@@ -69,36 +68,16 @@ async def seeker_cancel(seeker: Seeker, job_id: str) -> None:
     assert code == 0, err
 
 
-@asynccontextmanager
-async def giver_process(
-    tmp_path: Path, seeker: Seeker, data: Path, *flags: str
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`giver run` as a process, its log in tmp_path/NAME.log; SIGTERM'd at the end."""
-    log = await asyncio.to_thread(open, tmp_path / f"{data.name}.log", "a")
-    try:
-        process = await asyncio.create_subprocess_exec(
-            BIN / "giver", "run", "--seeker", seeker.url, "--data-dir", data, *flags, stderr=log
-        )
-        try:
-            yield process
-        finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-                async with asyncio.timeout(STOP_TIMEOUT_S):
-                    await process.wait()
-    finally:
-        log.close()
+def dialling(seeker: Seeker, data: Path) -> tuple[str | Path, ...]:
+    """`giver run` flags: dial `seeker`, keep data in `data`."""
+    return ("--seeker", seeker.url, "--data-dir", data)
 
 
-async def giver_cli(*argv: object) -> tuple[int, str, str]:
-    return await run(BIN / "giver", *argv)
-
-
-async def running_status(data: Path) -> dict[str, Any]:
-    """`giver status --json` once the daemon answers."""
+async def running_status(*where: object, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """`giver status --json WHERE` (with `env`) once the daemon answers."""
 
     async def answer() -> dict[str, Any] | None:
-        code, out, _ = await giver_cli("status", "--json", "--data-dir", data)
+        code, out, _ = await giver_cli("status", "--json", *where, env=env)
         return json.loads(out) if code == 0 else None
 
     return await until(answer, "the daemon's status")
@@ -109,9 +88,10 @@ async def test_pause_resume_and_status_from_another_terminal(
 ) -> None:
     data = tmp_path / "g"
     code, out, _ = await giver_cli("status", "--data-dir", data)
-    assert code == 3 and out.startswith("the Giver is not running")
-    async with giver_process(tmp_path, seeker, data, "--slots", "1"):
-        status = await running_status(data)
+    nobody = f"no Giver is running with the data dir {data}, and none has run there\n"
+    assert (code, out) == (3, nobody)
+    async with giver_process(tmp_path / "g.log", *dialling(seeker, data), "--slots", "1"):
+        status = await running_status("--data-dir", data)
         assert status["daemon_running"] and status["taking_tasks"]
         assert status["seeker_url"] == seeker.url and status["running"] == []
         await until(lambda: _session_open(data), "the session to open")
@@ -126,21 +106,39 @@ async def test_pause_resume_and_status_from_another_terminal(
         assert "not taking tasks: it is paused by its volunteer (paused since " in out
         assert f"seeker:       {seeker.url} (session open since " in out
     code, out, _ = await giver_cli("status", "--data-dir", data)
-    assert code == 3
+    assert code == 3 and out.startswith(f"no Giver is running with the data dir {data}\n")
     assert "it is paused: it will take no tasks when it starts" in out
-    async with giver_process(tmp_path, seeker, data, "--slots", "1"):
-        status = await running_status(data)
+    async with giver_process(tmp_path / "g.log", *dialling(seeker, data), "--slots", "1"):
+        status = await running_status("--data-dir", data)
         assert not status["taking_tasks"] and status["paused_since"] is not None
         code, out, _ = await giver_cli("resume", "--data-dir", data)
         assert (code, out) == (0, "resumed: taking tasks again (within its active hours)\n")
         done = await wait_until_done(seeker, job_id)
         assert done["keys"]["done"] == 1
-        status = await running_status(data)
+        status = await running_status("--data-dir", data)
         assert status["taking_tasks"] and status["outbox"]["count"] == 0
 
 
+async def test_commands_find_a_giver_run_with_a_settings_file(
+    tmp_path: Path, seeker: Seeker
+) -> None:
+    """Its data dir named only in the file, which --config or the environment names."""
+    file = tmp_path / "lend.toml"
+    file.write_text(f'seeker = "{seeker.url}"\ndata_dir = "lent"\nslots = 1\n')
+    named = {"SEEKGIVE_GIVER_CONFIG": str(file)}
+    async with giver_process(tmp_path / "lent.log", "--config", file):
+        status = await running_status("--config", file)
+        assert status["daemon_running"] and status["seeker_url"] == seeker.url
+        code, out, _ = await giver_cli("pause", env=named)
+        assert (code, out) == (0, "paused: no new tasks; running tasks go on until they finish\n")
+        assert (await running_status(env=named))["paused_since"] is not None
+        assert (tmp_path / "lent" / "paused").is_file()
+        code, out, _ = await giver_cli("resume", "--config", file)
+        assert (code, out) == (0, "resumed: taking tasks again (within its active hours)\n")
+
+
 async def _session_open(data: Path) -> dict[str, Any] | None:
-    status = await running_status(data)
+    status = await running_status("--data-dir", data)
     return status if status["session"]["open"] else None
 
 
@@ -155,7 +153,8 @@ async def test_drain_on_sigterm_delivers_what_finishes_and_releases_the_rest(
     first, second = tmp_path / "first", tmp_path / "second"
     _, out, _ = await giver_cli("id", "--data-dir", first)
     first_id = out.split()[1]
-    async with giver_process(tmp_path, seeker, first, "--slots", "2", "--drain-grace-s", "6") as g:
+    flags = ("--slots", "2", "--drain-grace-s", "6")
+    async with giver_process(tmp_path / "first.log", *dialling(seeker, first), *flags) as g:
         await until(lambda: _session_open(first), "the session to open")
         short = await submit(
             seeker,
@@ -170,7 +169,8 @@ async def test_drain_on_sigterm_delivers_what_finishes_and_releases_the_rest(
             "two containers",
         )
         g.send_signal(signal.SIGTERM)
-        async with giver_process(tmp_path, seeker, second, "--slots", "1"):
+        flags = ("--slots", "1")
+        async with giver_process(tmp_path / "second.log", *dialling(seeker, second), *flags):
             async with asyncio.timeout(JOB_TIMEOUT_S):
                 assert await g.wait() == 0
             assert await asyncio.to_thread(containers_by_id, docker_client, first_id) == []

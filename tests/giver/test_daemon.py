@@ -1,5 +1,5 @@
 """What the Giver daemon tells a real Seeker: what it offers (labels, volunteer,
-cached images) and a Report when that changes, when a scraper's output cannot
+the scraper images it has) and a Report when that changes, when a scraper's output cannot
 be trusted, and when the Giver stops with tasks still running (real containers)."""
 
 import asyncio
@@ -9,7 +9,7 @@ from typing import Any
 import docker
 import pytest
 from support.api import givers_view, job_state, online_givers, submit, wait_until_done
-from support.base import BASE_IMAGE, OPERATOR_TOKEN, free_port
+from support.base import OPERATOR_TOKEN, free_port
 from support.docker import containers_by_id
 from support.givers import GiverFactory, Heard
 
@@ -130,13 +130,17 @@ async def test_the_seeker_sees_a_givers_labels_volunteer_and_cached_images(
     giver: GiverFactory,
     verified: list[GiverInfo],
     faulty_image: str,
+    catalog_image: str,
     docker_client: docker.DockerClient,
 ) -> None:
     labels = {"region": "eu", "net.residential": "true"}
     async with giver("lent", labels=labels, volunteer="ada") as lent:
         (view,) = await givers_view(seeker)
-        image = await asyncio.to_thread(docker_client.images.get, faulty_image)
-        # The image it offers is the image it runs.
+        faulty, catalog = [
+            (await asyncio.to_thread(docker_client.images.get, name)).id
+            for name in (faulty_image, catalog_image)
+        ]
+        # An image it does not tell of (no scraper labels) runs all the same.
         job_id = await submit(
             seeker, {"image": faulty_image, "keys": ["a"], "settings": {"mode": "ok"}}
         )
@@ -145,8 +149,8 @@ async def test_the_seeker_sees_a_givers_labels_volunteer_and_cached_images(
     assert view["giver_id"] == lent.id
     capabilities = view["capabilities"]
     assert capabilities["labels"] == labels
-    assert {faulty_image, image.id} <= set(capabilities["images"])
-    assert not [i for i in capabilities["images"] if i.startswith("<none>")]
+    assert catalog in capabilities["images"]
+    assert faulty not in capabilities["images"] and faulty_image not in capabilities["images"]
     assert [(info.giver_id, info.volunteer) for info in verified] == [(lent.id, "ada")]
 
 
@@ -154,31 +158,41 @@ async def test_a_new_local_image_reaches_the_seeker_in_a_report(
     seeker: Seeker,
     heard: Heard,
     giver: GiverFactory,
+    catalog_image: str,
     new_tag: str,
     docker_client: docker.DockerClient,
 ) -> None:
-    def has_tag(message: Message) -> bool:
-        return isinstance(message, Report) and new_tag in message.capabilities.images
+    """The catalog image, tagged into the one repository the policy allows while
+    the Giver runs, and untagged again."""
+    image_id = (await asyncio.to_thread(docker_client.images.get, catalog_image)).id
+    repository, _, tag = new_tag.partition(":")
 
-    async with giver("reporting", report_interval_s=REPORT_INTERVAL_S, labels={"region": "eu"}):
+    def has_image(message: Message) -> bool:
+        return isinstance(message, Report) and image_id in message.capabilities.images
+
+    async with giver(
+        "reporting",
+        report_interval_s=REPORT_INTERVAL_S,
+        labels={"region": "eu"},
+        allowed_images=(repository,),
+    ):
         (registered,) = await givers_view(seeker)
-        assert new_tag not in registered["capabilities"]["images"]
+        assert registered["capabilities"]["images"] == []
 
-        repository, _, tag = new_tag.partition(":")
-        await asyncio.to_thread(docker_client.api.tag, BASE_IMAGE, repository, tag)
-        tagged_at, report = await heard.first(has_tag)
+        await asyncio.to_thread(docker_client.api.tag, catalog_image, repository, tag)
+        tagged_at, report = await heard.first(has_image)
         assert report.capabilities.labels == {"region": "eu"}
-        assert BASE_IMAGE in report.capabilities.images
+        assert report.capabilities.images == (image_id,)
 
         await asyncio.to_thread(docker_client.images.remove, new_tag)
         _, untagged = await heard.first(
-            lambda m: isinstance(m, Report) and not has_tag(m), start=tagged_at + 1
+            lambda m: isinstance(m, Report) and not has_image(m), start=tagged_at + 1
         )
-        assert BASE_IMAGE in untagged.capabilities.images
+        assert untagged.capabilities.images == ()
 
 
 async def test_registering_again_carries_what_the_machine_offers_now(
-    tmp_path: Path, new_tag: str, docker_client: docker.DockerClient
+    tmp_path: Path, catalog_image: str, new_tag: str, docker_client: docker.DockerClient
 ) -> None:
     """A Seeker started again does not know the Giver, which registers again: with
     an image tagged while no Seeker ran (no Report could carry it). The Seeker's
@@ -191,24 +205,26 @@ async def test_registering_again_carries_what_the_machine_offers_now(
         open_registration=True,
     )
 
+    image_id = (await asyncio.to_thread(docker_client.images.get, catalog_image)).id
+    repository, _, tag = new_tag.partition(":")
     again = Giver(
         GiverConfig(
             seeker_url=f"http://127.0.0.1:{config.port}",
             data_dir=tmp_path / "again",
             name="again",
             reconnect_max_s=RECONNECT_MAX_S,
+            allowed_images=(repository,),
         )
     )
     try:
         async with Seeker(config) as first:
             await again.start()
             (registered,) = await online_givers(first)
-            assert new_tag not in registered["capabilities"]["images"]
-        repository, _, tag = new_tag.partition(":")
-        await asyncio.to_thread(docker_client.api.tag, BASE_IMAGE, repository, tag)
+            assert registered["capabilities"]["images"] == []
+        await asyncio.to_thread(docker_client.api.tag, catalog_image, repository, tag)
         async with Seeker(config) as second:
             (view,) = await online_givers(second)
             assert view["giver_id"] == again.id
-            assert new_tag in view["capabilities"]["images"]
+            assert view["capabilities"]["images"] == [image_id]
     finally:
         await again.stop()

@@ -1,22 +1,27 @@
-"""The volunteer's image policy: its patterns (pure logic), and a real Giver
-refusing an image outside it, with the reason shown on the real Seeker."""
+"""The volunteer's image policy: its patterns (pure logic), a real Giver
+refusing an image outside it, with the reason shown on the real Seeker, and
+telling the Seeker only of the scraper images its policy allows."""
 
 import asyncio
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import docker
 import pytest
-from support.api import wait_for
-from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN
+from support.api import givers_view, wait_for
+from support.base import BASE_IMAGE, OPERATOR_HEADERS, OPERATOR_TOKEN
+from support.givers import GiverFactory
 
 from giver.config import GiverConfig
 from giver.daemon import Giver
 from giver.errors import BadImagePattern
-from giver.images import ImagePolicy, LocalImage
+from giver.images import ImagePolicy, LocalImage, offered
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
+from seeker.grid.placement import cached
 
 BIN = Path(sys.executable).parent
 WAIT_S = 60.0
@@ -50,6 +55,27 @@ def test_patterns_match_repositories_namespaces_and_digests(
     patterns: tuple[str, ...], allowed: bool
 ) -> None:
     assert ImagePolicy(patterns).allows(CATALOG) is allowed
+
+
+def scraper(image_id: str, *tags: str, contract: str = "1") -> LocalImage:
+    return LocalImage(image_id, tags, (), contract=contract, scraper=True)
+
+
+def test_the_seeker_hears_of_allowed_scrapers_of_this_contract_by_id_only() -> None:
+    ids = ["sha256:" + c * 64 for c in "0123456"]
+    images = [
+        scraper(ids[0], "seekgive/catalog:1", "seekgive/catalog:latest"),
+        scraper(ids[1], "lab/pages:2"),
+        scraper(ids[2], "seekgive/old:1", contract="2"),
+        scraper(ids[3]),  # untagged: no task names it by a repository
+        LocalImage(ids[4], ("postgres:16",), ()),
+        LocalImage(ids[5], ("seekgive/base:bookworm",), ()),
+        scraper(ids[0], "seekgive/catalog:1"),
+    ]
+    assert offered(images, ImagePolicy(())) == (ids[0], ids[1])
+    assert offered(images, ImagePolicy(("seekgive/*",))) == (ids[0],)
+    assert offered(images, ImagePolicy((ids[1], "postgres"))) == (ids[1],)
+    assert offered(images, ImagePolicy(("other/*",))) == ()
 
 
 @pytest.mark.parametrize(
@@ -142,3 +168,73 @@ async def test_a_job_refused_by_policy_is_offered_once_and_fails_with_the_reason
     assert {f["reason"] for f in job["failures"]} == {
         f"refused by every Giver ({refusal['giver_id']}: {refusal['reason']})"
     }
+
+
+@pytest.mark.seeker_config(open_registration=True)
+async def test_the_seeker_hears_only_allowed_scraper_images_by_id(
+    seeker: Seeker,
+    giver: GiverFactory,
+    catalog_image: str,
+    jsonapi_image: str,
+    new_tag: str,
+    docker_client: docker.DockerClient,
+) -> None:
+    """An unrelated image (the base image under a name of its own), or a scraper the
+    policy does not allow, stays the volunteer's business; an allowed catalog image
+    is told by its id, which is how the Seeker finds it cached."""
+    repository, _, tag = new_tag.partition(":")
+    await asyncio.to_thread(docker_client.api.tag, BASE_IMAGE, repository, tag)
+    ids = {
+        name: (await asyncio.to_thread(docker_client.images.get, name)).id
+        for name in (catalog_image, jsonapi_image, BASE_IMAGE)
+    }
+    async with giver("picky", allowed_images=("seekgive/catalog",)) as picky:
+        [view] = [v for v in await givers_view(seeker) if v["giver_id"] == picky.id]
+    images = view["capabilities"]["images"]
+    assert images == [ids[catalog_image]]
+    assert cached(f"seekgive/catalog@{ids[catalog_image]}", images)
+
+    async with giver("open") as open_giver:
+        [view] = [v for v in await givers_view(seeker) if v["giver_id"] == open_giver.id]
+    images = view["capabilities"]["images"]
+    assert {ids[catalog_image], ids[jsonapi_image]} <= set(images)
+    assert ids[BASE_IMAGE] not in images and new_tag not in images
+    assert all(image.startswith("sha256:") for image in images)
+
+
+@pytest.mark.seeker_config(open_registration=True)
+@pytest.mark.parametrize(
+    ("settings", "policy"),
+    [
+        (
+            {},
+            "runs any image present here, and catalog images the Seeker delivers "
+            "(archives up to 4096 MiB)",
+        ),
+        (
+            {"max_image_bytes": 0},
+            "runs any image present here; fetches none from the Seeker (max_image is 0)",
+        ),
+        (
+            {"allowed_images": ("seekgive/catalog", "lab/*"), "max_image_bytes": 2**30},
+            "runs only images matching seekgive/catalog, lab/*: present here, or catalog "
+            "images the Seeker delivers (archives up to 1024 MiB)",
+        ),
+        (
+            {"allowed_images": ("seekgive/catalog",), "max_image_bytes": 0},
+            "runs only images matching seekgive/catalog present here; fetches none from the "
+            "Seeker (max_image is 0)",
+        ),
+    ],
+)
+async def test_the_startup_log_states_the_image_policy_as_it_is(
+    seeker: Seeker,
+    giver: GiverFactory,
+    caplog: pytest.LogCaptureFixture,
+    settings: dict[str, Any],
+    policy: str,
+) -> None:
+    caplog.set_level(logging.INFO, logger="giver.daemon")
+    async with giver("stating", **settings):
+        [started] = [r.getMessage() for r in caplog.records if " started: " in r.getMessage()]
+    assert started.endswith(f"; {policy}")

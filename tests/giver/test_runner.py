@@ -7,16 +7,14 @@ from pathlib import Path
 import demo_site
 import docker
 import pytest
-from support.base import BASE_IMAGE
 from support.docker import containers_of, run_task
 
-from channel.wire.givers import MAX_IMAGES
 from channel.wire.models import KeyBlock, Limits, Task
 from channel.wire.references import repository_of
 from channel.wire.results import KeyOutcome
-from giver.docker_runner import GIVER_LABEL, DockerRunner, container_user, image_references
+from giver.docker_runner import GIVER_LABEL, DockerRunner, container_user, local_images
 from giver.errors import ImageMissing
-from giver.images import ImagePolicy, refusal
+from giver.images import ImagePolicy, LocalImage, refusal
 from giver.outputs import ContainerExit, UntrustedOutput
 
 
@@ -207,35 +205,36 @@ async def test_catalog_scrapes_the_demo_site(
     assert progress[-1] == (3, 3)
 
 
-async def test_images_lists_local_tags_and_ids_but_no_placeholders(
-    runner: DockerRunner, faulty_image: str, docker_client: docker.DockerClient
+async def test_local_images_name_tags_ids_and_scrapers_but_no_placeholders(
+    runner: DockerRunner,
+    faulty_image: str,
+    catalog_image: str,
+    docker_client: docker.DockerClient,
 ) -> None:
-    image = await asyncio.to_thread(docker_client.images.get, faulty_image)
-    images = await runner.images()
-    assert {faulty_image, image.id, BASE_IMAGE} <= set(images)
-    assert not [i for i in images if i.startswith("<none>")]
-    assert list(images) == sorted(images) and len(images) <= MAX_IMAGES
+    images = {image.id: image for image in await runner.local_images()}
+    faulty = images[(await asyncio.to_thread(docker_client.images.get, faulty_image)).id]
+    catalog = images[(await asyncio.to_thread(docker_client.images.get, catalog_image)).id]
+    assert faulty_image in faulty.tags and not faulty.scraper
+    assert catalog_image in catalog.tags and catalog.scraper and catalog.contract == "1"
+    assert not [t for i in images.values() for t in (*i.tags, *i.repo_digests) if "<none>" in t]
 
 
-def test_image_references_skip_placeholders_and_keep_the_newest_first() -> None:
+def test_local_images_skip_placeholders_and_keep_the_newest_first() -> None:
     listed = [
         {"Id": "sha256:old", "Created": 1, "RepoTags": ["a:1", "a:latest"], "RepoDigests": None},
         {
             "Id": "sha256:new",
             "Created": 2,
             "RepoTags": ["b:1"],
-            "RepoDigests": ["b@sha256:d1", "b@sha256:d1"],
+            "RepoDigests": ["b@sha256:d1"],
+            "Labels": {"seekgive.settings-schema": "{}", "seekgive.contract": "2"},
         },
         {"Id": "sha256:dangling", "RepoTags": ["<none>:<none>"], "RepoDigests": ["<none>@<none>"]},
     ]
-    assert image_references(listed) == [
-        "b:1",
-        "b@sha256:d1",
-        "sha256:new",
-        "a:1",
-        "a:latest",
-        "sha256:old",
-        "sha256:dangling",
+    assert local_images(listed) == [
+        LocalImage("sha256:new", ("b:1",), ("b@sha256:d1",), contract="2", scraper=True),
+        LocalImage("sha256:old", ("a:1", "a:latest"), ()),
+        LocalImage("sha256:dangling", (), ()),
     ]
 
 

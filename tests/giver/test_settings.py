@@ -87,6 +87,22 @@ def test_an_explicit_file_and_its_relative_data_dir(tmp_path: Path) -> None:
     assert built.data_dir == tmp_path / "gdata"
 
 
+def test_data_dir_in_the_data_dirs_own_file_is_refused_not_ignored(tmp_path: Path) -> None:
+    toml = 'seeker = "http://file:1"\ndata_dir = "elsewhere"\n'
+    with pytest.raises(ConfigFileError) as raised:
+        config(tmp_path, toml)
+    assert str(raised.value) == (
+        f"{tmp_path / 'data' / 'giver.toml'}: data_dir: this file is in the data dir "
+        "already; name the data dir in a file given with --config (or SEEKGIVE_GIVER_CONFIG), "
+        "or with --data-dir"
+    )
+    default = tmp_path / "xdg" / "seekgive-giver"
+    default.mkdir(parents=True)
+    (default / "giver.toml").write_text(toml)
+    with pytest.raises(ConfigFileError, match="data_dir: this file is in the data dir"):
+        build_config(parser().parse_args(["run"]), {"XDG_DATA_HOME": str(tmp_path / "xdg")})
+
+
 @pytest.mark.parametrize(
     ("toml", "key", "words"),
     [

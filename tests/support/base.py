@@ -7,7 +7,7 @@ import inspect
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +60,14 @@ def operator_token_file(directory: Path) -> Path:
     return path
 
 
-async def run(*argv: object) -> tuple[int, str, str]:
-    """Run a command to its end: its exit code, stdout and stderr."""
+async def run(*argv: object, env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
+    """Run a command to its end (with `env` added to the environment): its exit
+    code, stdout and stderr."""
     process = await asyncio.create_subprocess_exec(
-        *map(str, argv), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *map(str, argv),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **env} if env else None,
     )
     out, err = await process.communicate()
     assert process.returncode is not None

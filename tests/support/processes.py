@@ -3,7 +3,7 @@
 import asyncio
 import signal
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from support.base import (
     OPERATOR_TOKEN,
     POLL_S,
     operator_token_file,
+    run,
     until_blocking,
 )
 
@@ -109,3 +110,27 @@ async def seeker_process(
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
         await asyncio.to_thread(process.wait)
+
+
+@asynccontextmanager
+async def giver_process(log_path: Path, *args: object) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`giver run ARGS` as a process, its log in `log_path`; SIGTERM'd at the end if
+    still running."""
+    log = await asyncio.to_thread(open, log_path, "a")
+    try:
+        process = await asyncio.create_subprocess_exec(BIN / "giver", "run", *args, stderr=log)
+        try:
+            yield process
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await process.wait()
+    finally:
+        log.close()
+
+
+async def giver_cli(*argv: object, env: Mapping[str, str] | None = None) -> tuple[int, str, str]:
+    """`giver ARGV` run to its end (with `env` added to the environment): its exit
+    code, stdout and stderr."""
+    return await run(BIN / "giver", *argv, env=env)
