@@ -194,6 +194,21 @@ class UnknownOperatorToken(SeekerError):
         self.token_id = token_id
 
 
+class OwnOperatorToken(SeekerError):
+    """An operator asked to revoke the operator token its own request is
+    authenticated with, without insisting; `other_ways` are the ways in left."""
+
+    def __init__(self, token_id: str, other_ways: tuple[str, ...]) -> None:
+        ways = f"other ways in: {', '.join(other_ways)}" if other_ways else "no other way in"
+        super().__init__(
+            f"operator token {token_id} is the one this request is authenticated with: "
+            f"revoking it locks you out ({ways}); to revoke it anyway, use --force "
+            '(in the API, the body {"force": true})'
+        )
+        self.token_id = token_id
+        self.other_ways = other_ways
+
+
 class LoginRefused(SeekerError):
     """A login was refused; `retry_after_s` is how long the client must wait first
     (0: it may try again at once)."""

@@ -23,6 +23,7 @@ from seeker.errors import (
     JobConflict,
     NotAdmitted,
     NotPending,
+    OwnOperatorToken,
     SeekerError,
     StateUnavailable,
     UnknownBlock,
@@ -57,6 +58,7 @@ _ERRORS: list[tuple[type[SeekerError], int, str]] = [
     (ArchiveError, 500, "archive_error"),
     (InvalidOperatorRequest, 400, "invalid_operator_request"),
     (UnknownOperatorToken, 404, "unknown_operator_token"),
+    (OwnOperatorToken, 409, "own_operator_token"),
     (BadCursor, 400, "bad_cursor"),
     (InvalidQuery, 400, "invalid_query"),
 ]

@@ -22,7 +22,8 @@ OPERATOR_TOKENS = TokenCommands(
     title="operator tokens",
     issue_help="issue an operator token (shown only now)",
     list_help="list operator tokens",
-    revoke_help="refuse a token from now on and end the sessions it opened",
+    revoke_help="refuse a token from now on and end the sessions it opened (not the "
+    "token this command sends, unless --force)",
     label_help="who or what it is for, shown in the list",
     expires_help="refused after this long: 90s, 30m, 12h, 7d (default never)",
     line=token_line,
@@ -30,6 +31,7 @@ OPERATOR_TOKENS = TokenCommands(
         f"operator token {issued['token_id']}: shown only now; send it as "
         "`Authorization: Bearer TOKEN`, or set SEEKGIVE_TOKEN for this CLI"
     ),
+    force_help="revoke it even if this command sends it (and so loses its way in)",
 )
 
 

@@ -27,7 +27,8 @@ class TokenCommands:
     """How one kind of token reads on the command line. `options` adds the flags of
     its issue command beyond --label and --expires-in, and `fields` reads them into
     the request; `line` shows a token in the list; `use` says how an issued token
-    is used, printed once beside it."""
+    is used, printed once beside it; `force_help`, for a kind whose revoke may
+    need insisting, is the help of revoke's --force."""
 
     kind: Tokens
     title: str
@@ -40,6 +41,7 @@ class TokenCommands:
     use: Callable[[dict[str, Any]], str]
     options: Callable[[argparse.ArgumentParser], None] = _no_options
     fields: Callable[[argparse.Namespace], dict[str, Any]] = field(default=_no_fields)
+    force_help: str = ""
 
 
 def add_token_commands(
@@ -59,7 +61,9 @@ def add_token_commands(
     revoke = token_commands.add_parser("revoke", help=spec.revoke_help)
     revoke.add_argument("--seeker", **url)
     revoke.add_argument("token_id")
-    revoke.set_defaults(action=_runs(_revoke, spec))
+    if spec.force_help:
+        revoke.add_argument("--force", action="store_true", help=spec.force_help)
+    revoke.set_defaults(action=_runs(_revoke, spec), force=False)
 
 
 def _runs(
@@ -91,7 +95,7 @@ async def _list(args: argparse.Namespace, spec: TokenCommands) -> int:
 
 async def _revoke(args: argparse.Namespace, spec: TokenCommands) -> int:
     async with SeekerClient(args.seeker, token=args.token) as client:
-        print(spec.line(await client.revoke_token(args.token_id, spec.kind)))
+        print(spec.line(await client.revoke_token(args.token_id, spec.kind, force=args.force)))
     return 0
 
 
