@@ -110,14 +110,17 @@ def add_commands(commands: Any, url: dict[str, Any]) -> None:
 
 async def wait_for_job(client: SeekerClient, job_id: str, *, echo: bool) -> dict[str, Any]:
     """Poll until the job is done or cancelled; with `echo`, print each change of its
-    progress."""
-    last = ""
+    progress, and of why it waits (no Giver can take it)."""
+    last, last_waiting = "", ""
     while True:
         job = await client.job(job_id)
-        line = progress_line(job)
+        line, waiting = progress_line(job), waiting_line(job)
         if echo and line != last:
             print(line, flush=True)
             last = line
+        if echo and waiting and waiting != last_waiting:
+            print(waiting, flush=True)
+        last_waiting = waiting
         if job["status"] in ("done", "cancelled"):
             return job
         await asyncio.sleep(WAIT_POLL_S)
@@ -130,6 +133,12 @@ def progress_line(job: dict[str, Any]) -> str:
         f"{job['job_id']}{name} {job['status']}: {keys['done']}/{keys['total']} done, "
         f"{keys['failed']} failed, {keys['leased']} leased, {keys['pending']} pending"
     )
+
+
+def waiting_line(job: dict[str, Any]) -> str:
+    """Why no Giver takes the job's blocks now, as a line under its progress; ""
+    when nothing holds it up."""
+    return f"  waiting: {job['waiting']}" if job.get("waiting") else ""
 
 
 async def _status(args: argparse.Namespace) -> int:
@@ -147,6 +156,11 @@ async def _status(args: argparse.Namespace) -> int:
             ]
             if dropped:
                 print(f"  {', '.join(dropped)}")
+            if waiting := waiting_line(job):
+                print(waiting)
+            if "discovered" in job:
+                most = job["spec"]["max_discovered"]
+                print(f"  {job['discovered']} keys discovered (at most {most})")
             for refusal in job.get("refusals", ()):
                 print(
                     f"  refused by giver {refusal['giver_id']} "
