@@ -13,19 +13,20 @@ from typing import Any
 from channel.wire import sealing
 from seeker.cli.client import SeekerClient, write_whole
 from seeker.cli.export import Opener, opened
+from seeker.cli.options import connect
 from seeker.errors import SeekerError
 
 WAIT_POLL_S = 0.5
 
 
-def add_commands(commands: Any, url: dict[str, Any]) -> None:
+def add_commands(commands: Any) -> None:
     status = commands.add_parser("status", help="show jobs, or one job")
-    status.add_argument("--seeker", **url)
+    connect(status)
     status.add_argument("job_id", nargs="?")
     status.set_defaults(action=_status)
 
     export = commands.add_parser("export", help="write a job's records as JSON lines")
-    export.add_argument("--seeker", **url)
+    connect(export)
     export.add_argument("job_id")
     export.add_argument(
         "-o", "--output", type=Path, help="file to write, - for stdout (default JOB.jsonl)"
@@ -56,7 +57,7 @@ def add_commands(commands: Any, url: dict[str, Any]) -> None:
     failures = commands.add_parser(
         "failures", help="write the keys of a job that failed for good, with reasons"
     )
-    failures.add_argument("--seeker", **url)
+    connect(failures)
     failures.add_argument("job_id")
     failures.add_argument(
         "-o", "--output", type=Path, help="- for stdout; default JOB.failures.jsonl"
@@ -70,12 +71,12 @@ def add_commands(commands: Any, url: dict[str, Any]) -> None:
         ("cancel", "end a job: leased tasks are cancelled, pending keys stay undone"),
     ):
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("--seeker", **url)
+        connect(command)
         command.add_argument("job_id")
         command.set_defaults(action=_act, verb=name)
 
     priority = commands.add_parser("priority", help="change a job's share of the Givers")
-    priority.add_argument("--seeker", **url)
+    connect(priority)
     priority.add_argument("job_id")
     priority.add_argument("priority", type=int)
     priority.set_defaults(action=_priority)
@@ -84,7 +85,7 @@ def add_commands(commands: Any, url: dict[str, Any]) -> None:
         "invalidate",
         help="discard what was reported for one block of a job, or by one Giver",
     )
-    invalidate.add_argument("--seeker", **url)
+    connect(invalidate)
     target = invalidate.add_mutually_exclusive_group(required=True)
     target.add_argument("--block", metavar="JOB:SEQ", help="one block of a job")
     target.add_argument("--giver", metavar="GIVER_ID", help="everything one Giver reported")
@@ -98,12 +99,12 @@ def add_commands(commands: Any, url: dict[str, Any]) -> None:
     state = commands.add_parser("state", help="write a job's whole state to a file, or restore it")
     state_commands = state.add_subparsers(dest="state_command", required=True)
     dump = state_commands.add_parser("dump", help="write a job's state as JSON lines")
-    dump.add_argument("--seeker", **url)
+    connect(dump)
     dump.add_argument("job_id")
     dump.add_argument("-o", "--output", type=Path, help="- for stdout; default JOB.state.jsonl")
     dump.set_defaults(action=_download, what="state", suffix=".state.jsonl", noun="lines")
     load = state_commands.add_parser("load", help="restore a job from a state file")
-    load.add_argument("--seeker", **url)
+    connect(load)
     load.add_argument("file", type=Path)
     load.set_defaults(action=_load)
 

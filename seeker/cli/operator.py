@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from seeker.cli.client import OPERATOR, SeekerClient
+from seeker.cli.options import connect
 from seeker.cli.tokens import TokenCommands, add_token_commands
 from seeker.errors import SeekerError
 from seeker.views.display import moment
@@ -35,17 +36,17 @@ OPERATOR_TOKENS = TokenCommands(
 )
 
 
-def add_commands(commands: Any, url: dict[str, Any]) -> None:
+def add_commands(commands: Any) -> None:
     operator = commands.add_parser(
         "operator", help="operator tokens and the password for the admin page and the API"
     )
     operator_commands = operator.add_subparsers(dest="operator_command", required=True)
     token = operator_commands.add_parser("token", help="operator tokens (bearer tokens)")
-    add_token_commands(token, url, OPERATOR_TOKENS, dest="operator_token_command")
+    add_token_commands(token, OPERATOR_TOKENS, dest="operator_token_command")
     password = operator_commands.add_parser(
         "password", help="set the password of the admin page (signs every session out)"
     )
-    password.add_argument("--seeker", **url)
+    connect(password)
     password.add_argument(
         "--stdin", action="store_true", help="read it from the first line of stdin, unprompted"
     )

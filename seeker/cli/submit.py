@@ -9,12 +9,13 @@ from channel.errors import WireError
 from channel.wire import canonical
 from seeker.cli.client import SeekerClient
 from seeker.cli.jobs import wait_for_job
+from seeker.cli.options import connect
 from seeker.errors import SeekerError
 
 
-def add_commands(commands: Any, url: dict[str, Any]) -> None:
+def add_commands(commands: Any) -> None:
     submit = commands.add_parser("submit", help="submit a job")
-    submit.add_argument("--seeker", **url)
+    connect(submit)
     image = submit.add_mutually_exclusive_group(required=True)
     image.add_argument(
         "--scraper",

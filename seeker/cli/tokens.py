@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seeker.cli.client import ADMISSION, READER, SeekerClient, Tokens
+from seeker.cli.options import connect
 from seeker.views.display import duration_s, moment, print_list
 
 
@@ -44,22 +45,20 @@ class TokenCommands:
     force_help: str = ""
 
 
-def add_token_commands(
-    commands: Any, url: dict[str, Any], spec: TokenCommands, *, dest: str
-) -> None:
+def add_token_commands(commands: Any, spec: TokenCommands, *, dest: str) -> None:
     """`issue`, `list` and `revoke` of one kind of token under `commands`."""
     token_commands = commands.add_subparsers(dest=dest, required=True)
     issue = token_commands.add_parser("issue", help=spec.issue_help)
-    issue.add_argument("--seeker", **url)
+    connect(issue)
     spec.options(issue)
     issue.add_argument("--label", default="", help=spec.label_help)
     issue.add_argument("--expires-in", type=duration_s, metavar="DURATION", help=spec.expires_help)
     issue.set_defaults(action=_runs(_issue, spec))
     listing = token_commands.add_parser("list", help=spec.list_help)
-    listing.add_argument("--seeker", **url)
+    connect(listing)
     listing.set_defaults(action=_runs(_list, spec))
     revoke = token_commands.add_parser("revoke", help=spec.revoke_help)
-    revoke.add_argument("--seeker", **url)
+    connect(revoke)
     revoke.add_argument("token_id")
     if spec.force_help:
         revoke.add_argument("--force", action="store_true", help=spec.force_help)
@@ -99,14 +98,14 @@ async def _revoke(args: argparse.Namespace, spec: TokenCommands) -> int:
     return 0
 
 
-def add_commands(commands: Any, url: dict[str, Any]) -> None:
+def add_commands(commands: Any) -> None:
     """`seeker token` and `seeker reader`."""
     token = commands.add_parser("token", help="admission tokens that let Givers in")
-    add_token_commands(token, url, ADMISSION_TOKENS, dest="token_command")
+    add_token_commands(token, ADMISSION_TOKENS, dest="token_command")
     reader = commands.add_parser(
         "reader", help="reader tokens that let people read jobs and datasets from the Channel"
     )
-    add_token_commands(reader, url, READER_TOKENS, dest="reader_command")
+    add_token_commands(reader, READER_TOKENS, dest="reader_command")
 
 
 def admission_line(token: dict[str, Any]) -> str:

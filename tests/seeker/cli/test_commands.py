@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from support.base import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, run
+from support.base import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, operator_token_file, run
 
 from channel.store.base import JobPolicy
 from seeker.config import SeekerConfig
@@ -134,6 +134,20 @@ async def test_bad_input_is_one_clear_line_and_creates_nothing(
         assert seeker.coordinator.keys.jobs == {}
         assert await seeker.coordinator.keys.store.jobs() == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_the_token_file_goes_before_or_after_the_command_and_wins_over_the_env(
+    seeker: Seeker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEKGIVE_TOKEN", "sgo_not-this-one")
+    token_file = operator_token_file(tmp_path)
+    for argv in (
+        ("--token-file", token_file, "status"),
+        ("status", "--token-file", token_file),
+        ("operator", "token", "list", "--token-file", token_file),
+    ):
+        code, _, err = await run(BIN / "seeker", "--seeker", seeker.url, *argv)
+        assert (code, err) == (0, ""), argv
 
 
 def test_a_discover_interface_must_be_an_ip_address() -> None:
