@@ -130,7 +130,11 @@ async def test_bad_input_is_one_clear_line_and_creates_nothing(
         code, _, err = await seeker_cli(
             seeker.url, "state", "load", "--seeker", seeker.url, bad_state
         )
-        assert (code, err) == (1, "seeker: error: line 1: state version 9 is not 2\n")
+        assert (code, err) == (
+            1,
+            "seeker: error: line 1: state version 9 is not 3, "
+            "the one this Seeker writes and reads\n",
+        )
         assert seeker.coordinator.keys.jobs == {}
         assert await seeker.coordinator.keys.store.jobs() == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
