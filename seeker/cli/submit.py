@@ -73,7 +73,9 @@ def add_commands(commands: Any) -> None:
         help="add the keys scrapers discover to the job, each once",
     )
     submit.add_argument(
-        "--max-discovered", type=int, help="with --discover: keys added at most (default 10000)"
+        "--max-discovered",
+        type=int,
+        help="with --discover (an error without it): keys added at most (default 10000)",
     )
     submit.add_argument("--timeout-s", type=float, help="wall-clock limit per task")
     submit.add_argument(

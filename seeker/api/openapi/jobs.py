@@ -151,7 +151,11 @@ def _submission() -> Schema:
             ),
             "captures": boolean("keep the raw pages scrapers attach to records"),
             "discover": boolean("add the keys scrapers discover to the job"),
-            "max_discovered": integer(minimum=1, maximum=MAX_DISCOVERED),
+            "max_discovered": integer(
+                minimum=1,
+                maximum=MAX_DISCOVERED,
+                description="keys discover adds at most; refused without discover",
+            ),
         },
         closed=True,
         description=(

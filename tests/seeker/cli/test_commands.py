@@ -105,6 +105,7 @@ async def test_bad_input_is_one_clear_line_and_creates_nothing(
             (("--from-dataset", "absent"), "--from-dataset 'absent' is not NAME:FIELD"),
             (("--keys", "k" * 2049), "keys[0]: key 'kkkk"),
             (("--keys", "a", "--output-mib", "0"), "limits values must all be positive"),
+            (("--keys", "a", "--max-discovered", "5"), "max_discovered goes with discover"),
         ]
         per_arch = [
             (("--image-for", "amd64"), "--image-for 'amd64' is not ARCH=IMAGE"),
