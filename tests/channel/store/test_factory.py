@@ -49,6 +49,23 @@ async def test_a_url_of_no_backend_is_refused_in_the_callers_error(url: str, why
         await from_url(url, sqlite=Backend, mongo=Backend, bad_url=BadUrl)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mongodb://db",
+        "mongodb://db:27017/",
+        "mongodb://db/?replicaSet=rs0",
+        "mongodb+srv://cluster",
+    ],
+)
+async def test_a_mongodb_url_without_a_database_is_refused_naming_the_form(url: str) -> None:
+    with pytest.raises(BadUrl) as refused:
+        await from_url(url, sqlite=Backend, mongo=Backend, bad_url=BadUrl)
+    assert str(refused.value) == (
+        f"{url}: it names no database: expected mongodb://HOST[:PORT]/DATABASE"
+    )
+
+
 async def test_a_store_that_fails_to_open_is_closed_before_the_error_goes_on() -> None:
     made: list[Backend] = []
 
