@@ -129,6 +129,25 @@ class JobConflict(SeekerError):
         self.job_id = job_id
 
 
+class ResultsElsewhere(SeekerError):
+    """Results counted for a job are missing from this Seeker's Channel (`here`):
+    they were posted to another Channel the job was counted in (`elsewhere`)."""
+
+    def __init__(
+        self, job_id: str, missing: int, counted: int, *, here: str, elsewhere: tuple[str, ...]
+    ) -> None:
+        channels = "Channel" if len(elsewhere) == 1 else "Channels"
+        super().__init__(
+            f"job {job_id}: {missing} of its {counted} counted results are not in this "
+            f"Seeker's Channel ({here}); its results were also counted in the {channels} "
+            f"at {', '.join(elsewhere)}: export them from a Seeker that reads that Channel"
+        )
+        self.job_id = job_id
+        self.missing = missing
+        self.here = here
+        self.elsewhere = elsewhere
+
+
 class UnknownBlock(SeekerError):
     def __init__(self, block_id: str) -> None:
         super().__init__(f"no block {block_id!r}")

@@ -8,6 +8,7 @@ and `sqlite:////var/lib/c.db` is absolute.
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from channel.errors import BadStoreUrl
 from channel.store.base import Channel
@@ -59,6 +60,14 @@ async def from_url(
         await store.close()
         raise
     return store
+
+
+def without_secrets(url: str) -> str:
+    """`url` without its user info and query (a MongoDB URL's password, say), to show."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc and not parts.query:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 def _database(url: str) -> str:

@@ -321,6 +321,10 @@ def operations() -> list[Operation]:
                 ),
                 400: error("a bad format, or full=1 with CSV (invalid_query)"),
                 404: unknown_job,
+                409: error(
+                    "results counted for the job are not in this Seeker's Channel but in "
+                    "another it was counted in, which the message names (results_elsewhere)"
+                ),
             },
             (
                 job_id,
