@@ -70,6 +70,15 @@ def without_secrets(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
+def store_name(url: str) -> str:
+    """A store's URL as it names the store to someone elsewhere: without secrets,
+    and a SQLite file's path made absolute (the relative one holds only in the
+    working directory of the process that opened it)."""
+    if url.startswith(SQLITE_PREFIX):
+        return SQLITE_PREFIX + str(Path(url.removeprefix(SQLITE_PREFIX)).absolute())
+    return without_secrets(url)
+
+
 def _database(url: str) -> str:
     """The database a MongoDB URL names: what lies between its hosts and its options
     (a "/" in a user name or password is percent-encoded)."""

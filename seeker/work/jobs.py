@@ -87,8 +87,8 @@ class Job:
     )
     agreement_key: str = ""
     # The Channels its results were counted in, oldest first, each named by its
-    # store's URL without secrets: one, unless the job moved to another Seeker or
-    # its Seeker to another store.
+    # store (channel.store.factory.store_name): one, unless the job moved to
+    # another Seeker or its Seeker to another store.
     channels: tuple[str, ...] = ()
     # A job that takes discovered keys: its blocks cut at creation, and the keys
     # added since (they go in blocks after those).

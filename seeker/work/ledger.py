@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from channel.store.base import Channel
-from channel.store.factory import without_secrets
+from channel.store.factory import store_name
 from channel.wire.results import Result
 from seeker.errors import ResultsElsewhere, StateUnavailable, UnknownBlock, UnknownJob
 from seeker.state.base import StateStore
@@ -195,7 +195,7 @@ class Ledger:
         learns the job, and the job notes the Channel. Whether the job changed (a
         Channel new to it: its doc is to be stored)."""
         await self.channel.put_job(job.channel_policy)
-        here = without_secrets(self.channel.url)
+        here = store_name(self.channel.url)
         if here in job.channels:
             return False
         job.channels = (*job.channels, here)
@@ -218,7 +218,7 @@ class Ledger:
         this Seeker's Channel while the job was counted in another Channel too (it
         was loaded from another Seeker's state, or its Seeker started on another
         store)."""
-        here = without_secrets(self.channel.url)
+        here = store_name(self.channel.url)
         elsewhere = tuple(channel for channel in job.channels if channel != here)
         if not elsewhere:
             return
