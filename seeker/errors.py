@@ -129,6 +129,25 @@ class JobConflict(SeekerError):
         self.job_id = job_id
 
 
+class ResultsElsewhere(SeekerError):
+    """Results counted for a job are missing from this Seeker's Channel (`here`):
+    they were posted to another Channel the job was counted in (`elsewhere`)."""
+
+    def __init__(
+        self, job_id: str, missing: int, counted: int, *, here: str, elsewhere: tuple[str, ...]
+    ) -> None:
+        channels = "Channel" if len(elsewhere) == 1 else "Channels"
+        super().__init__(
+            f"job {job_id}: {missing} of its {counted} counted results are not in this "
+            f"Seeker's Channel ({here}); its results were also counted in the {channels} "
+            f"at {', '.join(elsewhere)}: export them from a Seeker that reads that Channel"
+        )
+        self.job_id = job_id
+        self.missing = missing
+        self.here = here
+        self.elsewhere = elsewhere
+
+
 class UnknownBlock(SeekerError):
     def __init__(self, block_id: str) -> None:
         super().__init__(f"no block {block_id!r}")
@@ -192,6 +211,21 @@ class UnknownOperatorToken(SeekerError):
     def __init__(self, token_id: str) -> None:
         super().__init__(f"no operator token {token_id!r}")
         self.token_id = token_id
+
+
+class OwnOperatorToken(SeekerError):
+    """An operator asked to revoke the operator token its own request is
+    authenticated with, without insisting; `other_ways` are the ways in left."""
+
+    def __init__(self, token_id: str, other_ways: tuple[str, ...]) -> None:
+        ways = f"other ways in: {', '.join(other_ways)}" if other_ways else "no other way in"
+        super().__init__(
+            f"operator token {token_id} is the one this request is authenticated with: "
+            f"revoking it locks you out ({ways}); to revoke it anyway, use --force "
+            '(in the API, the body {"force": true})'
+        )
+        self.token_id = token_id
+        self.other_ways = other_ways
 
 
 class LoginRefused(SeekerError):

@@ -9,30 +9,25 @@ removes a result but not its GridFS chunks.
 """
 
 import logging
-import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-import pymongo
 from bson import Binary
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
-from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from channel.errors import DatasetExists, StoreUnavailable
 from channel.store.base import Channel, JobPolicy, StoredResult
 from channel.store.datasets import Dataset
+from channel.store.mongoclient import mongo_client, ping_server, problem
 from channel.store.readers import Reader
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DATABASE = "seekgive"
-SERVER_SELECTION_TIMEOUT_MS = 5000
-# A ping gives up sooner than other operations: it is asked whether the store answers now.
-PING_TIMEOUT_S = 2.0
 SWEEP_BATCH = 1000
 DUPLICATE_KEY = 11000
 
@@ -46,10 +41,8 @@ class MongoChannel(Channel):
     def __init__(self, url: str) -> None:
         super().__init__()
         self.url = url
-        self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            url, serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS
-        )
-        database = self._client.get_default_database(default=DEFAULT_DATABASE)
+        self._client = mongo_client(url)
+        database = self._client.get_default_database()
         self._givers = database["givers"]
         self._jobs_collection = database["job_policies"]
         self._readers_collection = database["readers"]
@@ -61,7 +54,7 @@ class MongoChannel(Channel):
         self.ttl_index = False
 
     def _unavailable(self, e: PyMongoError) -> StoreUnavailable:
-        return StoreUnavailable(f"MongoDB error: {e}", url=self.url)
+        return StoreUnavailable(problem(self._client, e), url=self.url)
 
     async def _open(self) -> None:
         try:
@@ -335,23 +328,10 @@ class MongoChannel(Channel):
         try:
             await ping_server(self._client)
         except PyMongoError as e:
-            raise StoreUnavailable(f"MongoDB error: {brief(e)}", url=self.url) from e
+            raise self._unavailable(e) from e
 
     async def _close(self) -> None:
         await self._client.close()
-
-
-async def ping_server(client: AsyncMongoClient[dict[str, Any]]) -> None:
-    """Send the server a `ping` command, server selection included, within
-    PING_TIMEOUT_S; PyMongoError if it does not answer."""
-    with pymongo.timeout(PING_TIMEOUT_S):
-        await client.admin.command("ping")
-
-
-def brief(e: PyMongoError) -> str:
-    """PyMongo's message without the timeouts and topology description it appends
-    when no server could be selected."""
-    return re.split(r" \(configured timeouts|, Timeout: ", str(e), maxsplit=1)[0]
 
 
 def _reader(doc: dict[str, Any]) -> Reader:

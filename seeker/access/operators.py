@@ -30,7 +30,12 @@ from channel.errors import WireError
 from channel.wire import canonical
 from channel.wire.tokens import TokenRequest, check_request, digest, new_token
 from seeker.access.logins import LoginLimiter
-from seeker.errors import InvalidOperatorRequest, LoginRefused, UnknownOperatorToken
+from seeker.errors import (
+    InvalidOperatorRequest,
+    LoginRefused,
+    OwnOperatorToken,
+    UnknownOperatorToken,
+)
 from seeker.state.base import Doc, StateStore
 
 log = logging.getLogger(__name__)
@@ -58,6 +63,12 @@ class Operator:
     @property
     def session(self) -> bool:
         return bool(self.csrf)
+
+    @property
+    def token_id(self) -> str:
+        """The id of the issued token the request comes with (directly or through
+        the session it opened), or ""."""
+        return self.via.removeprefix("token ") if self.via.startswith("token ") else ""
 
 
 class Operators:
@@ -128,18 +139,37 @@ class Operators:
         doc = await self._current(now)
         return [_token_view(entry, now) for entry in doc["tokens"]]
 
-    async def revoke(self, token_id: str, now: float) -> dict[str, Any]:
-        """Revoke an operator token: refused from now on, its sessions ended."""
+    async def revoke(
+        self, token_id: str, now: float, *, by: Operator | None = None, force: bool = False
+    ) -> dict[str, Any]:
+        """Revoke an operator token: refused from now on, its sessions ended. The
+        token operator `by` comes with is revoked only with `force`: else its
+        holder would lock itself out by mistake."""
         doc = await self._current(now)
         entry = next((t for t in doc["tokens"] if t["token_id"] == token_id), None)
         if entry is None:
             raise UnknownOperatorToken(token_id)
+        if by is not None and by.token_id == token_id and not force:
+            raise OwnOperatorToken(token_id, self._other_ways(doc, token_id, now))
         await self._change(
             now,
             lambda doc: {**doc, "tokens": [t for t in doc["tokens"] if t["token_id"] != token_id]},
         )
         log.info("operator token %s revoked", token_id)
         return {**_token_view(entry, now), "state": "revoked"}
+
+    def _other_ways(self, doc: Doc, token_id: str, now: float) -> tuple[str, ...]:
+        """The ways in besides the operator token `token_id`, as the operator reads them."""
+        others = sum(1 for t in doc["tokens"] if t["token_id"] != token_id and _live(t, now))
+        return tuple(
+            way
+            for way, open_ in (
+                ("the fixed token", bool(self._fixed_hash)),
+                ("the password", doc["password"] is not None),
+                (f"{others} other operator token{'s' if others > 1 else ''}", others > 0),
+            )
+            if open_
+        )
 
     async def set_password(self, password: str, now: float) -> None:
         """Set the operators' password; every session is signed out."""
@@ -207,14 +237,14 @@ class Operators:
             return None
         if session["exp"] <= now or session["gen"] != doc["generation"]:
             return None
-        via = session["via"]
-        token_id = via.removeprefix("token ") if via.startswith("token ") else ""
-        if token_id and not any(t["token_id"] == token_id and _live(t, now) for t in doc["tokens"]):
-            return None
         csrf = hmac.new(
             bytes.fromhex(doc["session_key"]), b"csrf:" + session["sid"].encode(), "sha256"
         )
-        return Operator(via, csrf=csrf.hexdigest())
+        operator = Operator(session["via"], csrf=csrf.hexdigest())
+        token_id = operator.token_id
+        if token_id and not any(t["token_id"] == token_id and _live(t, now) for t in doc["tokens"]):
+            return None
+        return operator
 
     async def _password_matches(self, given: str, now: float) -> bool:
         stored = (await self._current(now))["password"]

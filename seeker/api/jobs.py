@@ -154,14 +154,18 @@ async def job_records(request: web.Request) -> web.StreamResponse:
     default; `full=1` keeps their debug captures) or `format=csv` (columns
     `fields=a,b`, or every data field the records use)."""
     keys = parts(request).coordinator.keys
-    job_id = keys.job(request.match_info["job_id"]).job_id
+    job = keys.job(request.match_info["job_id"])
+    job_id = job.job_id
     full = request.query.get("full", "0")
     if full not in ("0", "1"):
         raise InvalidQuery("full", "full must be 0 or 1")
     kind = request.query.get("format", "jsonl")
+    if kind not in ("jsonl", "csv"):
+        raise InvalidQuery("format", "format must be jsonl or csv")
+    if kind == "csv" and full == "1":
+        raise InvalidQuery("full", "full=1 (debug captures) goes with format=jsonl only")
+    await keys.check_results_here(job)
     if kind == "csv":
-        if full == "1":
-            raise InvalidQuery("full", "full=1 (debug captures) goes with format=jsonl only")
         fields = request.query.get("fields")
         columns = [f for f in fields.split(",") if f] if fields is not None else None
 
@@ -171,8 +175,6 @@ async def job_records(request: web.Request) -> web.StreamResponse:
                     yield record
 
         return await stream(request, export.csv_text(records, columns), CSV, f"{job_id}.csv")
-    if kind != "jsonl":
-        raise InvalidQuery("format", "format must be jsonl or csv")
 
     async def lines() -> AsyncIterator[bytes]:
         async for result in keys.counted_results(job_id):

@@ -45,8 +45,24 @@ async def issue_token(request: web.Request) -> web.Response:
 
 
 async def revoke_token(request: web.Request) -> web.Response:
-    token_id = request.match_info["token_id"]
-    return json_response(await parts(request).operators.revoke(token_id, time.time()))
+    """Revoke an operator token; the one this request comes with only with
+    `{"force": true}` (409 own_operator_token without it)."""
+    body = await read_json(request) if request.body_exists else {}
+    revoked = await parts(request).operators.revoke(
+        request.match_info["token_id"], time.time(), by=operator_of(request), force=_force(body)
+    )
+    return json_response(revoked)
+
+
+def _force(body: object) -> bool:
+    """Whether a revoke request (`{}` or `{"force": true}`) insists."""
+    if (
+        not isinstance(body, dict)
+        or not set(body) <= {"force"}
+        or not isinstance(body.get("force", False), bool)
+    ):
+        raise InvalidOperatorRequest('a revoke request is {} or {"force": true}', field="force")
+    return bool(body.get("force", False))
 
 
 async def set_password(request: web.Request) -> web.Response:

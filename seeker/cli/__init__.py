@@ -1,5 +1,6 @@
-"""The `seeker` command: one module per command group, the small client of
-the JSON API they share, and the opening of sealed records on export.
+"""The `seeker` command: one module per command group, the options and the
+small client of the JSON API they share, and the opening of sealed records on
+export.
 
 May import: seeker.errors, seeker.config, seeker.daemon, seeker.catalog,
 seeker.views, channel.errors, channel.jsonweb, channel.lifecycle, channel.options,

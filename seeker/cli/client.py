@@ -130,8 +130,12 @@ class SeekerClient:
     async def tokens(self, kind: Tokens = ADMISSION) -> list[dict[str, Any]]:
         return (await self._call("GET", kind.path))[kind.listed]
 
-    async def revoke_token(self, token_id: str, kind: Tokens = ADMISSION) -> dict[str, Any]:
-        return await self._call("POST", f"{kind.path}/{token_id}/revoke", {})
+    async def revoke_token(
+        self, token_id: str, kind: Tokens = ADMISSION, *, force: bool = False
+    ) -> dict[str, Any]:
+        """Revoke a token; `force` for an operator token that may be this client's own."""
+        body = {"force": True} if force else {}
+        return await self._call("POST", f"{kind.path}/{token_id}/revoke", body)
 
     async def set_password(self, password: str) -> dict[str, Any]:
         return await self._call("PUT", "/operator/password", {"password": password})

@@ -4,9 +4,10 @@ import argparse
 from typing import Any
 
 from seeker.cli.client import SeekerClient
+from seeker.cli.options import connect
 
 
-def add_commands(commands: Any, url: dict[str, Any]) -> None:
+def add_commands(commands: Any) -> None:
     for name, help_text, action in (
         (
             "unflag",
@@ -25,14 +26,14 @@ def add_commands(commands: Any, url: dict[str, Any]) -> None:
         ),
     ):
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("--seeker", **url)
+        connect(command)
         command.add_argument("giver_id")
         command.set_defaults(action=action, verb=name)
 
     show_id = commands.add_parser(
         "id", help="print the public key the Seeker signs tasks with, for volunteers to pin"
     )
-    show_id.add_argument("--seeker", **url)
+    connect(show_id)
     show_id.set_defaults(action=_show_id)
 
 

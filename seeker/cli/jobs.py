@@ -13,19 +13,20 @@ from typing import Any
 from channel.wire import sealing
 from seeker.cli.client import SeekerClient, write_whole
 from seeker.cli.export import Opener, opened
+from seeker.cli.options import connect
 from seeker.errors import SeekerError
 
 WAIT_POLL_S = 0.5
 
 
-def add_commands(commands: Any, url: dict[str, Any]) -> None:
+def add_commands(commands: Any) -> None:
     status = commands.add_parser("status", help="show jobs, or one job")
-    status.add_argument("--seeker", **url)
+    connect(status)
     status.add_argument("job_id", nargs="?")
     status.set_defaults(action=_status)
 
     export = commands.add_parser("export", help="write a job's records as JSON lines")
-    export.add_argument("--seeker", **url)
+    connect(export)
     export.add_argument("job_id")
     export.add_argument(
         "-o", "--output", type=Path, help="file to write, - for stdout (default JOB.jsonl)"
@@ -56,7 +57,7 @@ def add_commands(commands: Any, url: dict[str, Any]) -> None:
     failures = commands.add_parser(
         "failures", help="write the keys of a job that failed for good, with reasons"
     )
-    failures.add_argument("--seeker", **url)
+    connect(failures)
     failures.add_argument("job_id")
     failures.add_argument(
         "-o", "--output", type=Path, help="- for stdout; default JOB.failures.jsonl"
@@ -70,12 +71,12 @@ def add_commands(commands: Any, url: dict[str, Any]) -> None:
         ("cancel", "end a job: leased tasks are cancelled, pending keys stay undone"),
     ):
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("--seeker", **url)
+        connect(command)
         command.add_argument("job_id")
         command.set_defaults(action=_act, verb=name)
 
     priority = commands.add_parser("priority", help="change a job's share of the Givers")
-    priority.add_argument("--seeker", **url)
+    connect(priority)
     priority.add_argument("job_id")
     priority.add_argument("priority", type=int)
     priority.set_defaults(action=_priority)
@@ -84,7 +85,7 @@ def add_commands(commands: Any, url: dict[str, Any]) -> None:
         "invalidate",
         help="discard what was reported for one block of a job, or by one Giver",
     )
-    invalidate.add_argument("--seeker", **url)
+    connect(invalidate)
     target = invalidate.add_mutually_exclusive_group(required=True)
     target.add_argument("--block", metavar="JOB:SEQ", help="one block of a job")
     target.add_argument("--giver", metavar="GIVER_ID", help="everything one Giver reported")
@@ -98,26 +99,29 @@ def add_commands(commands: Any, url: dict[str, Any]) -> None:
     state = commands.add_parser("state", help="write a job's whole state to a file, or restore it")
     state_commands = state.add_subparsers(dest="state_command", required=True)
     dump = state_commands.add_parser("dump", help="write a job's state as JSON lines")
-    dump.add_argument("--seeker", **url)
+    connect(dump)
     dump.add_argument("job_id")
     dump.add_argument("-o", "--output", type=Path, help="- for stdout; default JOB.state.jsonl")
     dump.set_defaults(action=_download, what="state", suffix=".state.jsonl", noun="lines")
     load = state_commands.add_parser("load", help="restore a job from a state file")
-    load.add_argument("--seeker", **url)
+    connect(load)
     load.add_argument("file", type=Path)
     load.set_defaults(action=_load)
 
 
 async def wait_for_job(client: SeekerClient, job_id: str, *, echo: bool) -> dict[str, Any]:
     """Poll until the job is done or cancelled; with `echo`, print each change of its
-    progress."""
-    last = ""
+    progress, and of why it waits (no Giver can take it)."""
+    last, last_waiting = "", ""
     while True:
         job = await client.job(job_id)
-        line = progress_line(job)
+        line, waiting = progress_line(job), waiting_line(job)
         if echo and line != last:
             print(line, flush=True)
             last = line
+        if echo and waiting and waiting != last_waiting:
+            print(waiting, flush=True)
+        last_waiting = waiting
         if job["status"] in ("done", "cancelled"):
             return job
         await asyncio.sleep(WAIT_POLL_S)
@@ -130,6 +134,12 @@ def progress_line(job: dict[str, Any]) -> str:
         f"{job['job_id']}{name} {job['status']}: {keys['done']}/{keys['total']} done, "
         f"{keys['failed']} failed, {keys['leased']} leased, {keys['pending']} pending"
     )
+
+
+def waiting_line(job: dict[str, Any]) -> str:
+    """Why no Giver takes the job's blocks now, as a line under its progress; ""
+    when nothing holds it up."""
+    return f"  waiting: {job['waiting']}" if job.get("waiting") else ""
 
 
 async def _status(args: argparse.Namespace) -> int:
@@ -147,6 +157,11 @@ async def _status(args: argparse.Namespace) -> int:
             ]
             if dropped:
                 print(f"  {', '.join(dropped)}")
+            if waiting := waiting_line(job):
+                print(waiting)
+            if "discovered" in job:
+                most = job["spec"]["max_discovered"]
+                print(f"  {job['discovered']} keys discovered (at most {most})")
             for refusal in job.get("refusals", ()):
                 print(
                     f"  refused by giver {refusal['giver_id']} "

@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from seeker.cli.client import OPERATOR, SeekerClient
+from seeker.cli.options import connect
 from seeker.cli.tokens import TokenCommands, add_token_commands
 from seeker.errors import SeekerError
 from seeker.views.display import moment
@@ -22,7 +23,8 @@ OPERATOR_TOKENS = TokenCommands(
     title="operator tokens",
     issue_help="issue an operator token (shown only now)",
     list_help="list operator tokens",
-    revoke_help="refuse a token from now on and end the sessions it opened",
+    revoke_help="refuse a token from now on and end the sessions it opened (not the "
+    "token this command sends, unless --force)",
     label_help="who or what it is for, shown in the list",
     expires_help="refused after this long: 90s, 30m, 12h, 7d (default never)",
     line=token_line,
@@ -30,20 +32,21 @@ OPERATOR_TOKENS = TokenCommands(
         f"operator token {issued['token_id']}: shown only now; send it as "
         "`Authorization: Bearer TOKEN`, or set SEEKGIVE_TOKEN for this CLI"
     ),
+    force_help="revoke it even if this command sends it (and so loses its way in)",
 )
 
 
-def add_commands(commands: Any, url: dict[str, Any]) -> None:
+def add_commands(commands: Any) -> None:
     operator = commands.add_parser(
         "operator", help="operator tokens and the password for the admin page and the API"
     )
     operator_commands = operator.add_subparsers(dest="operator_command", required=True)
     token = operator_commands.add_parser("token", help="operator tokens (bearer tokens)")
-    add_token_commands(token, url, OPERATOR_TOKENS, dest="operator_token_command")
+    add_token_commands(token, OPERATOR_TOKENS, dest="operator_token_command")
     password = operator_commands.add_parser(
         "password", help="set the password of the admin page (signs every session out)"
     )
-    password.add_argument("--seeker", **url)
+    connect(password)
     password.add_argument(
         "--stdin", action="store_true", help="read it from the first line of stdin, unprompted"
     )

@@ -133,7 +133,7 @@ TOKEN_FILE = "operator_token_file"
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(SeekerConfig)}
 
 
-def add_commands(commands: Any, url: dict[str, Any]) -> None:
+def add_commands(commands: Any) -> None:
     run = commands.add_parser("run", help="run the Seeker daemon")
     add_flags(run, SETTINGS, _describe)
     run.set_defaults(action=_run)

@@ -9,18 +9,19 @@ from typing import Any
 from channel.errors import WireError
 from channel.wire import canonical
 from seeker.cli.client import SeekerClient
+from seeker.cli.options import connect
 from seeker.errors import SeekerError
 from seeker.views.display import DURATION_UNITS_S, duration_s, moment, print_list
 
 
-def add_commands(commands: Any, url: dict[str, Any]) -> None:
+def add_commands(commands: Any) -> None:
     """`seeker schedule add|list|show|pause|resume|remove`."""
     schedule = commands.add_parser(
         "schedule", help="periodic jobs: a job made again at every tick of an interval or cron"
     )
     schedule_commands = schedule.add_subparsers(dest="schedule_command", required=True)
     add = schedule_commands.add_parser("add", help="add a schedule and print its id")
-    add.add_argument("--seeker", **url)
+    connect(add)
     add.add_argument("name", help="what to call it (unique; commands take it or the id)")
     when = add.add_mutually_exclusive_group(required=True)
     when.add_argument(
@@ -54,7 +55,7 @@ def add_commands(commands: Any, url: dict[str, Any]) -> None:
     add.add_argument("--paused", action="store_true", help="add it paused")
     add.set_defaults(action=_add_schedule)
     listed = schedule_commands.add_parser("list", help="list schedules")
-    listed.add_argument("--seeker", **url)
+    connect(listed)
     listed.set_defaults(action=_list_schedules)
     for name, help_text, action in (
         ("show", "show a schedule and its latest runs", _show_schedule),
@@ -63,7 +64,7 @@ def add_commands(commands: Any, url: dict[str, Any]) -> None:
         ("remove", "delete a schedule and its history (its jobs stay)", _steer_schedule),
     ):
         command = schedule_commands.add_parser(name, help=help_text)
-        command.add_argument("--seeker", **url)
+        connect(command)
         command.add_argument("schedule", help="its id or name")
         command.set_defaults(action=action, verb=name)
 

@@ -5,9 +5,10 @@ from typing import Any
 
 from seeker.catalog.forms import describe
 from seeker.cli.client import SeekerClient
+from seeker.cli.options import connect
 
 
-def add_commands(commands: Any, url: dict[str, Any]) -> None:
+def add_commands(commands: Any) -> None:
     """Add `seeker scrapers add|list|show|remove` to the `seeker` subcommands."""
     scrapers = commands.add_parser("scrapers", help="the catalog of scraper images")
     scraper_commands = scrapers.add_subparsers(dest="scrapers_command", required=True)
@@ -16,20 +17,20 @@ def add_commands(commands: Any, url: dict[str, Any]) -> None:
         help="add images to the catalog by their labels (read from the Seeker's Docker "
         "Engine; nothing is run); an image of another architecture joins its scraper",
     )
-    add.add_argument("--seeker", **url)
+    connect(add)
     add.add_argument("images", nargs="+", metavar="IMAGE")
     add.set_defaults(action=_add)
     listed = scraper_commands.add_parser("list", help="list the catalog's scrapers")
-    listed.add_argument("--seeker", **url)
+    connect(listed)
     listed.set_defaults(action=_list)
     show = scraper_commands.add_parser(
         "show", help="a scraper's images, resources and settings (the fields of its form)"
     )
-    show.add_argument("--seeker", **url)
+    connect(show)
     show.add_argument("name")
     show.set_defaults(action=_show)
     remove = scraper_commands.add_parser("remove", help="remove a scraper from the catalog")
-    remove.add_argument("--seeker", **url)
+    connect(remove)
     remove.add_argument("name")
     remove.set_defaults(action=_remove)
 

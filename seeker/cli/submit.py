@@ -9,12 +9,13 @@ from channel.errors import WireError
 from channel.wire import canonical
 from seeker.cli.client import SeekerClient
 from seeker.cli.jobs import wait_for_job
+from seeker.cli.options import connect
 from seeker.errors import SeekerError
 
 
-def add_commands(commands: Any, url: dict[str, Any]) -> None:
+def add_commands(commands: Any) -> None:
     submit = commands.add_parser("submit", help="submit a job")
-    submit.add_argument("--seeker", **url)
+    connect(submit)
     image = submit.add_mutually_exclusive_group(required=True)
     image.add_argument(
         "--scraper",
@@ -72,7 +73,9 @@ def add_commands(commands: Any, url: dict[str, Any]) -> None:
         help="add the keys scrapers discover to the job, each once",
     )
     submit.add_argument(
-        "--max-discovered", type=int, help="with --discover: keys added at most (default 10000)"
+        "--max-discovered",
+        type=int,
+        help="with --discover (an error without it): keys added at most (default 10000)",
     )
     submit.add_argument("--timeout-s", type=float, help="wall-clock limit per task")
     submit.add_argument(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seeker.cli.client import ADMISSION, READER, SeekerClient, Tokens
+from seeker.cli.options import connect
 from seeker.views.display import duration_s, moment, print_list
 
 
@@ -27,7 +28,8 @@ class TokenCommands:
     """How one kind of token reads on the command line. `options` adds the flags of
     its issue command beyond --label and --expires-in, and `fields` reads them into
     the request; `line` shows a token in the list; `use` says how an issued token
-    is used, printed once beside it."""
+    is used, printed once beside it; `force_help`, for a kind whose revoke may
+    need insisting, is the help of revoke's --force."""
 
     kind: Tokens
     title: str
@@ -40,26 +42,27 @@ class TokenCommands:
     use: Callable[[dict[str, Any]], str]
     options: Callable[[argparse.ArgumentParser], None] = _no_options
     fields: Callable[[argparse.Namespace], dict[str, Any]] = field(default=_no_fields)
+    force_help: str = ""
 
 
-def add_token_commands(
-    commands: Any, url: dict[str, Any], spec: TokenCommands, *, dest: str
-) -> None:
+def add_token_commands(commands: Any, spec: TokenCommands, *, dest: str) -> None:
     """`issue`, `list` and `revoke` of one kind of token under `commands`."""
     token_commands = commands.add_subparsers(dest=dest, required=True)
     issue = token_commands.add_parser("issue", help=spec.issue_help)
-    issue.add_argument("--seeker", **url)
+    connect(issue)
     spec.options(issue)
     issue.add_argument("--label", default="", help=spec.label_help)
     issue.add_argument("--expires-in", type=duration_s, metavar="DURATION", help=spec.expires_help)
     issue.set_defaults(action=_runs(_issue, spec))
     listing = token_commands.add_parser("list", help=spec.list_help)
-    listing.add_argument("--seeker", **url)
+    connect(listing)
     listing.set_defaults(action=_runs(_list, spec))
     revoke = token_commands.add_parser("revoke", help=spec.revoke_help)
-    revoke.add_argument("--seeker", **url)
+    connect(revoke)
     revoke.add_argument("token_id")
-    revoke.set_defaults(action=_runs(_revoke, spec))
+    if spec.force_help:
+        revoke.add_argument("--force", action="store_true", help=spec.force_help)
+    revoke.set_defaults(action=_runs(_revoke, spec), force=False)
 
 
 def _runs(
@@ -91,18 +94,18 @@ async def _list(args: argparse.Namespace, spec: TokenCommands) -> int:
 
 async def _revoke(args: argparse.Namespace, spec: TokenCommands) -> int:
     async with SeekerClient(args.seeker, token=args.token) as client:
-        print(spec.line(await client.revoke_token(args.token_id, spec.kind)))
+        print(spec.line(await client.revoke_token(args.token_id, spec.kind, force=args.force)))
     return 0
 
 
-def add_commands(commands: Any, url: dict[str, Any]) -> None:
+def add_commands(commands: Any) -> None:
     """`seeker token` and `seeker reader`."""
     token = commands.add_parser("token", help="admission tokens that let Givers in")
-    add_token_commands(token, url, ADMISSION_TOKENS, dest="token_command")
+    add_token_commands(token, ADMISSION_TOKENS, dest="token_command")
     reader = commands.add_parser(
         "reader", help="reader tokens that let people read jobs and datasets from the Channel"
     )
-    add_token_commands(reader, url, READER_TOKENS, dest="reader_command")
+    add_token_commands(reader, READER_TOKENS, dest="reader_command")
 
 
 def admission_line(token: dict[str, Any]) -> str:

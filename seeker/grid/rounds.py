@@ -122,6 +122,9 @@ class PlacementRounds:
             free -= 1
             if leased.wants_copy:
                 queues[job.job_id].insert(0, leased)
+        if not self._givers.online():
+            # Not one slot, so no block was tried: the reason is plain all the same.
+            waiting = {j.job_id: "no Giver is online" for j in jobs if j.tally.pending}
         self.waiting = waiting
         if free > 0 and self._tail_copies:
             idle = [j for j in drained if not queues.get(j.job_id) and j.tally.leased]

@@ -14,16 +14,14 @@ from typing import Any
 
 from bson import Binary
 from bson.errors import InvalidDocument
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from channel.store.mongo import brief, ping_server
+from channel.store.mongoclient import mongo_client, ping_server, problem
 from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
 
-DEFAULT_DATABASE = "seekgive"
-SERVER_SELECTION_TIMEOUT_MS = 5000
 DUPLICATE_KEY = 11000
 
 
@@ -57,10 +55,8 @@ def _plain(stored: dict[str, Any]) -> Doc:
 class MongoState(StateStore):
     def __init__(self, url: str) -> None:
         self.url = url
-        self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            url, serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS
-        )
-        database = self._client.get_default_database(default=DEFAULT_DATABASE)
+        self._client = mongo_client(url)
+        database = self._client.get_default_database()
         self._jobs = database["jobs"]
         self._blocks = database["blocks"]
         self._givers = database["giver_records"]
@@ -75,7 +71,7 @@ class MongoState(StateStore):
         self._job_keys = database["job_keys"]
 
     def _unavailable(self, e: Exception) -> StateUnavailable:
-        return StateUnavailable(f"MongoDB error: {e}", url=self.url)
+        return StateUnavailable(problem(self._client, e), url=self.url)
 
     async def _open(self) -> None:
         try:
@@ -96,7 +92,7 @@ class MongoState(StateStore):
         try:
             await ping_server(self._client)
         except PyMongoError as e:
-            raise StateUnavailable(f"MongoDB error: {brief(e)}", url=self.url) from e
+            raise self._unavailable(e) from e
 
     async def put_job(self, doc: Doc) -> None:
         try:

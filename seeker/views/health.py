@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from channel.errors import ChannelError
 from channel.jsonweb import read_error
 from channel.store.base import Channel
+from channel.store.factory import without_secrets as without_secrets
 from seeker.catalog.images import DockerImages
 from seeker.errors import SeekerError, ServiceUnavailable
 from seeker.grid.registry import GiverEntry, GiverRegistry
@@ -90,14 +91,6 @@ def one_line(message: str) -> str:
     """`message` on one line, cut to ERROR_CHARS."""
     line = " ".join(message.split())
     return line if len(line) <= ERROR_CHARS else line[: ERROR_CHARS - 1] + "…"
-
-
-def without_secrets(url: str) -> str:
-    """`url` without its user info and query (a MongoDB URL's password, say), to show."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc and not parts.query:
-        return url
-    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 @dataclass(frozen=True, slots=True)

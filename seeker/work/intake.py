@@ -209,7 +209,7 @@ async def _store_blocks(keys: KeyManager, job: Job, chunks: Iterator[tuple[str, 
 
 
 async def _open(keys: KeyManager, job: Job) -> Job:
-    await keys.channel.put_job(job.channel_policy)
+    await keys.take_results(job)
     job.status = JobStatus.RUNNING
     job.tally = Tally(pending=job.total)
     job.next_seq = 0 if job.ranges is not None else job.block_count

@@ -86,6 +86,10 @@ class Job:
         repr=False,
     )
     agreement_key: str = ""
+    # The Channels its results were counted in, oldest first, each named by its
+    # store (channel.store.factory.store_name): one, unless the job moved to
+    # another Seeker or its Seeker to another store.
+    channels: tuple[str, ...] = ()
     # A job that takes discovered keys: its blocks cut at creation, and the keys
     # added since (they go in blocks after those).
     seed_blocks: int = 0
@@ -208,6 +212,7 @@ class Job:
             "unusable": self.unusable,
             "tally": self.counts(),
             **({"agreement_key": self.agreement_key} if self.agreement_key else {}),
+            **({"channels": list(self.channels)} if self.channels else {}),
             **(
                 {"seed_blocks": self.seed_blocks, "discovered": self.discovered}
                 if self.spec.discover
@@ -234,6 +239,7 @@ class Job:
             unusable=doc["unusable"],
             tally=Tally(tally["done"], tally["failed"], tally["leased"], tally["pending"]),
             agreement_key=doc.get("agreement_key", ""),
+            channels=tuple(doc.get("channels", ())),
             seed_blocks=doc.get("seed_blocks", doc["blocks"]),
             discovered=doc.get("discovered", 0),
         )

@@ -14,8 +14,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from channel.store.base import Channel
+from channel.store.factory import store_name
 from channel.wire.results import Result
-from seeker.errors import StateUnavailable, UnknownBlock, UnknownJob
+from seeker.errors import ResultsElsewhere, StateUnavailable, UnknownBlock, UnknownJob
 from seeker.state.base import StateStore
 from seeker.work import found
 from seeker.work.blocks import Block, block_id_of_task
@@ -71,7 +72,8 @@ class Ledger:
                 await self.store.delete_job(job.job_id)
                 continue
             # A Channel store that is new, or other than the one before, learns the job.
-            await self.channel.put_job(job.channel_policy)
+            if await self.take_results(job):
+                await self.store.put_job(job.to_doc())
             if job.status is JobStatus.DONE:
                 job.next_seq = await self.store.last_seq(job.job_id) + 1
             else:
@@ -188,23 +190,57 @@ class Ledger:
                 yield Block.from_doc(doc)
             after = docs[-1]["seq"]
 
+    async def take_results(self, job: Job) -> bool:
+        """This Seeker's Channel takes the job's results from now on: the Channel
+        learns the job, and the job notes the Channel. Whether the job changed (a
+        Channel new to it: its doc is to be stored)."""
+        await self.channel.put_job(job.channel_policy)
+        here = store_name(self.channel.url)
+        if here in job.channels:
+            return False
+        job.channels = (*job.channels, here)
+        return True
+
     async def counted_results(self, job_id: str) -> AsyncIterator[Result]:
         """The results counted for a job, block by block."""
-        wanted: dict[str, str] = {}
-        async for block in self.blocks(job_id):
-            wanted.update((r.task_id, r.result_id) for r in block.runs if r.result_id and r.counts)
-            if len(wanted) >= RESULTS_BATCH:
-                for result in await self._fetch(wanted):
-                    yield result
-                wanted = {}
-        for result in await self._fetch(wanted):
-            yield result
+        async for wanted in self._counted(job_id):
+            for result in await self._fetch(wanted):
+                yield result
 
     async def _fetch(self, wanted: dict[str, str]) -> list[Result]:
         if not wanted:
             return []
         results = await self.channel.results_for_tasks(list(wanted))
         return [r for r in results if wanted.get(r.task_id) == r.result_id]
+
+    async def check_results_here(self, job: Job) -> None:
+        """Raise ResultsElsewhere if results counted for the job are missing from
+        this Seeker's Channel while the job was counted in another Channel too (it
+        was loaded from another Seeker's state, or its Seeker started on another
+        store)."""
+        here = store_name(self.channel.url)
+        elsewhere = tuple(channel for channel in job.channels if channel != here)
+        if not elsewhere:
+            return
+        counted = missing = 0
+        async for wanted in self._counted(job.job_id):
+            rows = await self.channel.result_rows(list(wanted))
+            present = {row.task_id for row in rows if wanted[row.task_id] == row.result_id}
+            counted, missing = counted + len(wanted), missing + len(wanted) - len(present)
+        if missing:
+            raise ResultsElsewhere(job.job_id, missing, counted, here=here, elsewhere=elsewhere)
+
+    async def _counted(self, job_id: str) -> AsyncIterator[dict[str, str]]:
+        """The result ids of the job's counted runs by task id, RESULTS_BATCH or so
+        at a time."""
+        wanted: dict[str, str] = {}
+        async for block in self.blocks(job_id):
+            wanted.update((r.task_id, r.result_id) for r in block.runs if r.result_id and r.counts)
+            if len(wanted) >= RESULTS_BATCH:
+                yield wanted
+                wanted = {}
+        if wanted:
+            yield wanted
 
     async def block_of(self, task_id: str) -> Block | None:
         """The block task `task_id` leases a copy of, as stored now."""

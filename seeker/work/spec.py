@@ -199,6 +199,11 @@ def parse_job(body: Any, *, keys_file: bool = False) -> JobSpec:
                 f"{flag} cannot go with a recipient: what they keep would not be sealed",
                 field=flag,
             )
+    if "max_discovered" in body and not discover:
+        raise InvalidJob(
+            "max_discovered goes with discover: a job that does not discover keys adds none",
+            field="max_discovered",
+        )
     source = parse_source(body, keys_file)
     if discover and isinstance(source, Ranges):
         raise InvalidJob(

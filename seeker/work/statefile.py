@@ -88,7 +88,7 @@ async def load_state(keys: KeyManager, lines: AsyncIterator[bytes]) -> Job:
         loaded.check_complete(job)
         job.status = JobStatus.RUNNING if status is JobStatus.DONE else status
         await keys.recount(job, time.time())
-        await keys.channel.put_job(job.channel_policy)
+        await keys.take_results(job)
         await keys.store.put_job(job.to_doc())
     except BaseException:
         if job is not None:

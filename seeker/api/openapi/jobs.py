@@ -151,7 +151,11 @@ def _submission() -> Schema:
             ),
             "captures": boolean("keep the raw pages scrapers attach to records"),
             "discover": boolean("add the keys scrapers discover to the job"),
-            "max_discovered": integer(minimum=1, maximum=MAX_DISCOVERED),
+            "max_discovered": integer(
+                minimum=1,
+                maximum=MAX_DISCOVERED,
+                description="keys discover adds at most; refused without discover",
+            ),
         },
         closed=True,
         description=(
@@ -317,6 +321,10 @@ def operations() -> list[Operation]:
                 ),
                 400: error("a bad format, or full=1 with CSV (invalid_query)"),
                 404: unknown_job,
+                409: error(
+                    "results counted for the job are not in this Seeker's Channel but in "
+                    "another it was counted in, which the message names (results_elsewhere)"
+                ),
             },
             (
                 job_id,

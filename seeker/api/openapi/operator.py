@@ -4,6 +4,8 @@ the password (seeker.api.operator)."""
 from channel.wire.tokens import MAX_LABEL_CHARS
 from seeker.access.operators import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 from seeker.api.openapi.shapes import (
+    JSON,
+    Body,
     Operation,
     Schema,
     all_required,
@@ -70,6 +72,24 @@ def operations() -> list[Operation]:
             ),
             invalid="invalid_operator_request",
             unknown="unknown_operator_token",
+            revoke=Body(
+                {
+                    JSON: obj(
+                        {
+                            "force": boolean(
+                                "revoke it even if it is the token this request is "
+                                "authenticated with"
+                            )
+                        },
+                        closed=True,
+                    )
+                },
+                required=False,
+            ),
+            revoke_conflict=(
+                "the token this request is authenticated with, without force "
+                "(own_operator_token): its holder would lock itself out"
+            ),
         ),
         Operation(
             "PUT",

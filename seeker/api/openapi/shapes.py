@@ -113,15 +113,16 @@ def path_parameter(name: str, description: str, schema: Schema | None = None) ->
 class Body:
     """A request body: its schema by media type. `json_read` when the handler reads
     it whole as JSON (so it answers 400 to what is not JSON, 413 past the size
-    limit)."""
+    limit); `required` unless the operation may be sent without one."""
 
     content: Mapping[str, Schema]
     description: str = ""
     json_read: bool = True
+    required: bool = True
 
     def to_openapi(self) -> Schema:
         return {
-            "required": True,
+            "required": self.required,
             "content": {media: {"schema": schema} for media, schema in self.content.items()},
             **({"description": self.description} if self.description else {}),
         }
@@ -258,11 +259,17 @@ def token_operations(
     body: Schema,
     invalid: str,
     unknown: str,
+    revoke: Body | None = None,
+    revoke_conflict: str = "",
 ) -> list[Operation]:
     """Issue, list and revoke tokens of one kind at `path`: `token` names their
     schema and the operations (issueX, listXs, revokeX), `noun` them in a summary,
     `listed_as` the field that lists them; `invalid` and `unknown` are the codes of
-    a bad request and of a token not found."""
+    a bad request and of a token not found. `revoke` is the body a revoke may
+    carry, and `revoke_conflict` says when it answers 409."""
+    revoked = {200: ok(ref(token)), 404: error(f"no such token ({unknown})")}
+    if revoke_conflict:
+        revoked[409] = error(revoke_conflict)
     return [
         Operation(
             "POST",
@@ -287,7 +294,8 @@ def token_operations(
             f"revoke{token}",
             f"Revoke the {noun} {{token_id}}",
             tag,
-            {200: ok(ref(token)), 404: error(f"no such token ({unknown})")},
+            revoked,
             (path_parameter("token_id", "the token's id"),),
+            body=revoke,
         ),
     ]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from channel.errors import BadStoreUrl
-from channel.store.factory import from_url, open_channel
+from channel.store.factory import from_url, open_channel, store_name
 from seeker.errors import BadStateUrl
 from seeker.state.factory import open_state
 
@@ -49,6 +49,23 @@ async def test_a_url_of_no_backend_is_refused_in_the_callers_error(url: str, why
         await from_url(url, sqlite=Backend, mongo=Backend, bad_url=BadUrl)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mongodb://db",
+        "mongodb://db:27017/",
+        "mongodb://db/?replicaSet=rs0",
+        "mongodb+srv://cluster",
+    ],
+)
+async def test_a_mongodb_url_without_a_database_is_refused_naming_the_form(url: str) -> None:
+    with pytest.raises(BadUrl) as refused:
+        await from_url(url, sqlite=Backend, mongo=Backend, bad_url=BadUrl)
+    assert str(refused.value) == (
+        f"{url}: it names no database: expected mongodb://HOST[:PORT]/DATABASE"
+    )
+
+
 async def test_a_store_that_fails_to_open_is_closed_before_the_error_goes_on() -> None:
     made: list[Backend] = []
 
@@ -66,3 +83,14 @@ async def test_the_channel_and_the_state_store_name_their_own_error() -> None:
         await open_channel("redis://db")
     with pytest.raises(BadStateUrl, match="expected sqlite"):
         await open_state("redis://db")
+
+
+def test_a_store_is_named_without_secrets_and_a_sqlite_file_by_its_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert store_name("sqlite:///data/c.db") == f"sqlite:///{tmp_path}/data/c.db"
+    assert store_name("sqlite:////var/c.db") == "sqlite:////var/c.db"
+    assert (
+        store_name("mongodb://u:p%40ss@h1:1,h2:2/db?authSource=admin") == "mongodb://h1:1,h2:2/db"
+    )

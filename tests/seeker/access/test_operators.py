@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 
 from seeker.access.logins import LoginLimiter
-from seeker.access.operators import CACHE_S, SESSION_S, Operators
-from seeker.errors import InvalidOperatorRequest, LoginRefused, UnknownOperatorToken
+from seeker.access.operators import CACHE_S, SESSION_S, Operator, Operators
+from seeker.errors import (
+    InvalidOperatorRequest,
+    LoginRefused,
+    OwnOperatorToken,
+    UnknownOperatorToken,
+)
 from seeker.state.base import StateStore
 
 NOW = 1_000_000.0
@@ -67,6 +72,38 @@ async def test_tokens_are_stored_hashed_expire_and_are_refused_once_revoked_ever
     assert await other_seeker.bearer(token, LATER) is None
     with pytest.raises(UnknownOperatorToken):
         await operators.revoke(view["token_id"], NOW)
+
+
+async def test_a_token_revokes_itself_only_when_forced_and_hears_what_ways_in_are_left(
+    state_store: StateStore,
+) -> None:
+    operators = Operators(state_store)
+    token, view = await operators.issue(NOW, label="laptop", expires_in_s=None)
+    token_id = view["token_id"]
+    by_bearer = await operators.bearer(token, NOW)
+    by_session = await operators.session(await operators.log_in(token, "10.0.0.1", NOW), NOW)
+    for operator in (by_bearer, by_session):
+        with pytest.raises(OwnOperatorToken) as refused:
+            await operators.revoke(token_id, NOW, by=operator)
+        assert refused.value.other_ways == ()
+        assert "(no other way in)" in str(refused.value)
+    await operators.set_password(PASSWORD, NOW)
+    await operators.issue(NOW, label="expired", expires_in_s=1)
+    await operators.issue(NOW, label="ci", expires_in_s=None)
+    with pytest.raises(OwnOperatorToken) as refused:
+        await operators.revoke(token_id, NOW + 2, by=by_bearer)
+    assert refused.value.other_ways == ("the password", "1 other operator token")
+    assert await operators.bearer(token, NOW + 2) is not None
+    await operators.revoke(token_id, NOW + 2, by=by_bearer, force=True)
+    assert await operators.bearer(token, NOW + 2) is None
+
+
+async def test_any_other_operator_revokes_a_token_unforced(state_store: StateStore) -> None:
+    operators = Operators(state_store, fixed_token="sgo_fixed")
+    _, view = await operators.issue(NOW, label="", expires_in_s=None)
+    for other in (Operator("fixed token"), Operator("password", csrf="c"), Operator("token x")):
+        await operators.revoke(view["token_id"], NOW, by=other)
+        _, view = await operators.issue(NOW, label="", expires_in_s=None)
 
 
 @pytest.mark.parametrize(

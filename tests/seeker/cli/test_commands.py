@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from support.base import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, run
+from support.base import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, operator_token_file, run
 
 from channel.store.base import JobPolicy
 from seeker.config import SeekerConfig
@@ -105,6 +105,7 @@ async def test_bad_input_is_one_clear_line_and_creates_nothing(
             (("--from-dataset", "absent"), "--from-dataset 'absent' is not NAME:FIELD"),
             (("--keys", "k" * 2049), "keys[0]: key 'kkkk"),
             (("--keys", "a", "--output-mib", "0"), "limits values must all be positive"),
+            (("--keys", "a", "--max-discovered", "5"), "max_discovered goes with discover"),
         ]
         per_arch = [
             (("--image-for", "amd64"), "--image-for 'amd64' is not ARCH=IMAGE"),
@@ -130,10 +131,28 @@ async def test_bad_input_is_one_clear_line_and_creates_nothing(
         code, _, err = await seeker_cli(
             seeker.url, "state", "load", "--seeker", seeker.url, bad_state
         )
-        assert (code, err) == (1, "seeker: error: line 1: state version 9 is not 2\n")
+        assert (code, err) == (
+            1,
+            "seeker: error: line 1: state version 9 is not 3, "
+            "the one this Seeker writes and reads\n",
+        )
         assert seeker.coordinator.keys.jobs == {}
         assert await seeker.coordinator.keys.store.jobs() == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_the_token_file_goes_before_or_after_the_command_and_wins_over_the_env(
+    seeker: Seeker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEKGIVE_TOKEN", "sgo_not-this-one")
+    token_file = operator_token_file(tmp_path)
+    for argv in (
+        ("--token-file", token_file, "status"),
+        ("status", "--token-file", token_file),
+        ("operator", "token", "list", "--token-file", token_file),
+    ):
+        code, _, err = await run(BIN / "seeker", "--seeker", seeker.url, *argv)
+        assert (code, err) == (0, ""), argv
 
 
 def test_a_discover_interface_must_be_an_ip_address() -> None:
