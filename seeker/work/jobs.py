@@ -30,6 +30,12 @@ FAILED_WINDOW_S = 3600.0
 FAILED_BUCKET_S = 60.0
 
 
+def _failed_count() -> SlidingCount:
+    """Keys failed for good in the last hour, in one-minute buckets of wall-clock time
+    (the time of the runs that failed them), so they can be stored and counted again."""
+    return SlidingCount(FAILED_WINDOW_S, FAILED_BUCKET_S, time.time)
+
+
 class JobStatus(StrEnum):
     CREATING = "creating"
     RUNNING = "running"
@@ -81,7 +87,7 @@ class Job:
     refusals: deque[Refusal] = field(default_factory=lambda: deque(maxlen=REFUSALS_SHOWN))
     # Keys failed for good within the last hour, by the wall clock of their runs.
     failed_recently: SlidingCount = field(
-        default_factory=lambda: SlidingCount(FAILED_WINDOW_S, FAILED_BUCKET_S, time.time),
+        default_factory=_failed_count,
         compare=False,
         repr=False,
     )
@@ -142,7 +148,7 @@ class Job:
     def forget_failures(self) -> None:
         """Drop the keys noted as failed, to note them anew (`recall_failures`)."""
         self.failures.clear()
-        self.failed_recently = SlidingCount(FAILED_WINDOW_S, FAILED_BUCKET_S, time.time)
+        self.failed_recently = _failed_count()
 
     def recall_failures(self, block: Block) -> None:
         """Note the keys of `block` that failed for good, as a restart finds them:

@@ -291,9 +291,6 @@ async def test_failures_and_refusals_outlive_a_restart_open_or_done(rig: Rig) ->
     task = await rig.lease(job, "B", now)
     assert await rig.keys.refused(task.task_id, rig.givers["B"].id, "image not allowed", now)
 
-    def restarted_view() -> Any:
-        return KeyManager(rig.keys.store, rig.channel, lease_grace_s=GRACE_S)
-
     seen = {field: job.view()[field] for field in ("failed_last_hour", "failures", "refusals")}
     assert seen["failed_last_hour"] == 2 and len(seen["failures"]) == 2
     assert [r["reason"] for r in seen["refusals"]] == ["image not allowed"]
@@ -301,7 +298,7 @@ async def test_failures_and_refusals_outlive_a_restart_open_or_done(rig: Rig) ->
         if finish:
             await rig.complete(job, "C", now)
             assert job.status is JobStatus.DONE
-        restarted = restarted_view()
+        restarted = KeyManager(rig.keys.store, rig.channel, lease_grace_s=GRACE_S)
         await restarted.load(now)
         view = restarted.job(job.job_id).view()
         assert {field: view[field] for field in seen} == seen
