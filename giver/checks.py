@@ -2,7 +2,8 @@
 
 In order: the Seeker key this Giver trusts signed the task for this Giver, the
 task speaks this Giver's contract and its id is a safe name, it is not already
-running here, a slot is free, its limits (already clamped to the caps) fit
+running here, it asks for the host's network only if the volunteer allows
+that, a slot is free, its limits (already clamped to the caps) fit
 beside the running tasks' and the disk cap leaves room for its output, and its
 image is present and allowed by the volunteer's image policy, or absent but
 pinned by id and allowed, to be fetched from the Seeker (giver.delivery). The
@@ -47,6 +48,7 @@ class TaskChecks:
     caps: Caps
     policy: ImagePolicy
     slots: int
+    allow_host_network: bool = False
 
     async def refusal(
         self,
@@ -84,6 +86,13 @@ class TaskChecks:
             return Refused("the task id is not a safe name (letters, digits, '_', '.', '-')")
         if task.task_id in running:
             return Refused("the task is already running here")
+        if task.network == "host" and not self.allow_host_network:
+            return Refused(
+                "the task asks for the host's network, which this Giver's volunteer does not "
+                "allow (allow_host_network is off); ask for bridge: the network through "
+                "the Giver's egress gateway",
+                policy=True,
+            )
         if len(busy) >= self.slots:
             return Refused(f"no free slot (all {self.slots} are busy)")
         over = self.caps.over(busy, task.limits)

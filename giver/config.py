@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from channel.errors import WireError
 from channel.wire.givers import MAX_LABEL_VALUE_CHARS, MAX_LABELS, check_labels
+from giver.egress.addresses import AddressRules, LocalAllowance, host_pattern
 from giver.errors import ConfigError, LabelError
 from giver.hours import ActiveHours
 from giver.images import ImagePolicy
@@ -19,6 +20,8 @@ IDENTITY_FILE = "identity.key"
 PAUSE_FILE = "paused"
 CONTROL_SOCKET = "control.sock"
 SEEKER_KEY_FILE = "seeker-key.pub"
+TRAFFIC_FILE = "traffic.json"
+EGRESS_DIR = "egress"
 MAX_TOKEN_CHARS = 200
 DEFAULT_MAX_IMAGE_BYTES = 4 * 1024**3
 
@@ -68,6 +71,19 @@ class GiverConfig:
     allowed_images: tuple[str, ...] = ()
     # The largest image archive fetched from the Seeker for a task; 0: fetch none.
     max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
+    # Tasks may share the host's network namespace (`network: host`); off, they are refused.
+    allow_host_network: bool = False
+    # Where scrapers may go through the egress gateway (giver.egress.addresses):
+    # only these hosts (empty: any public one), never these, and these local
+    # addresses or networks (HOST[:PORT] or CIDR) although they are local.
+    allow_hosts: tuple[str, ...] = ()
+    deny_hosts: tuple[str, ...] = ()
+    allow_local: tuple[str, ...] = ()
+    # Traffic caps (both ways, local days and months) and rates in bytes/s; None: none.
+    traffic_day_bytes: int | None = None
+    traffic_month_bytes: int | None = None
+    upload_rate_bytes: int | None = None
+    download_rate_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if self.lan:
@@ -91,7 +107,15 @@ class GiverConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(name, f"must be positive, got {getattr(self, name)}")
-        for name in ("cpus_cap", "memory_cap_bytes", "disk_cap_bytes"):
+        for name in (
+            "cpus_cap",
+            "memory_cap_bytes",
+            "disk_cap_bytes",
+            "traffic_day_bytes",
+            "traffic_month_bytes",
+            "upload_rate_bytes",
+            "download_rate_bytes",
+        ):
             cap = getattr(self, name)
             if cap is not None and cap <= 0:
                 raise ConfigError(name, f"must be positive, got {cap}")
@@ -113,6 +137,18 @@ class GiverConfig:
         if self.seeker_key:
             valid_seeker_key(self.seeker_key)
         object.__setattr__(self, "allowed_images", ImagePolicy(self.allowed_images).patterns)
+        for name in ("allow_hosts", "deny_hosts", "allow_local"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        for name, parse in (
+            ("allow_hosts", host_pattern),
+            ("deny_hosts", host_pattern),
+            ("allow_local", LocalAllowance.parse),
+        ):
+            for item in getattr(self, name):
+                try:
+                    parse(item)
+                except ValueError as e:
+                    raise ConfigError(name, str(e)) from None
         # Frozen all the way down: the labels cannot change behind the config's back.
         object.__setattr__(self, "labels", MappingProxyType(valid_labels(self.labels)))
 
@@ -128,6 +164,21 @@ class GiverConfig:
                 ipaddress.ip_address(address)
             except ValueError:
                 raise ConfigError("mdns_interfaces", f"{address!r} is not an IP address") from None
+
+    @property
+    def egress_rules(self) -> AddressRules:
+        """Where scrapers may go through the egress gateway; ValueError if a rule is bad."""
+        return AddressRules.parse(self.allow_hosts, self.deny_hosts, self.allow_local)
+
+    @property
+    def traffic_path(self) -> Path:
+        """Where the traffic of the current day and month is counted across restarts."""
+        return self.data_dir / TRAFFIC_FILE
+
+    @property
+    def egress_dir(self) -> Path:
+        """Where the egress gateway's sockets are, one directory per running task."""
+        return self.data_dir / EGRESS_DIR
 
     @property
     def identity_path(self) -> Path:

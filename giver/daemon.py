@@ -10,7 +10,11 @@ volunteer's caps); otherwise the Seeker hears `Refuse` with the reason. An
 image this Giver lacks is fetched from the Seeker once the task is accepted
 (giver.delivery); if it cannot be had the task is refused after all, or
 released when the fetch failed for now. An accepted task runs as a container
-(giver.execution); its output becomes a signed Result that goes to the
+(giver.execution), with no network of its own: a task that needs one goes
+out through the egress gateway (giver.egress), which enforces the volunteer's
+rules on hosts, addresses and traffic; `network: host` runs only where the
+volunteer allows it, and while a traffic cap is reached the Seeker hears that
+this Giver takes no task that needs the network. Its output becomes a signed Result that goes to the
 outbox first, then to the Channel, and once the Channel has acknowledged it
 the Seeker hears `Done`. A task that fails yields a Result with an error; it
 never stops the Giver. A Giver that stops releases the tasks still running,
@@ -59,6 +63,9 @@ from giver.control import ControlServer
 from giver.delivery import Deliveries, Wanted
 from giver.diagnosis import diagnose
 from giver.docker_runner import DockerRunner
+from giver.egress.gateway import Gateway
+from giver.egress.ledger import Ledger
+from giver.egress.traffic import Traffic
 from giver.errors import DeliveryFailed, DeliveryRefused, GiverError
 from giver.execution import Running
 from giver.images import ImagePolicy, LocalImage
@@ -94,6 +101,16 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
         self.config = config
         self._clock = clock
         self._caps = Caps(config.cpus_cap, config.memory_cap_bytes, config.disk_cap_bytes)
+        self._traffic = Traffic(
+            config.traffic_path,
+            day_cap=config.traffic_day_bytes,
+            month_cap=config.traffic_month_bytes,
+            up_rate=config.upload_rate_bytes,
+            down_rate=config.download_rate_bytes,
+            clock=clock,
+        )
+        self._ledger = Ledger(config.data_dir)
+        self._gateway = Gateway(config.egress_dir, config.egress_rules, self._traffic, self._ledger)
         self.capabilities: Capabilities | None = None
         self.registration: Registration | None = None
         self._identity: Identity | None = None
@@ -110,7 +127,9 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
         self._reporter = Reporter(self._probe, self._send, interval_s=config.report_interval_s)
         self._pin = SeekerKeyPin(config.seeker_key, config.seeker_key_path)
         self._policy = ImagePolicy(config.allowed_images)
-        self._checks = TaskChecks(self._pin, self._caps, self._policy, config.slots)
+        self._checks = TaskChecks(
+            self._pin, self._caps, self._policy, config.slots, config.allow_host_network
+        )
         self._tasks: dict[str, asyncio.Task[None]] = {}
         # Tasks holding a slot: from acceptance until their container is gone (and
         # their result is about to go to the outbox); stop() releases these.
@@ -135,6 +154,9 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
         self._paused_at = await asyncio.to_thread(pause.paused_since, config.pause_path)
         self._control = ControlServer(config.control_path, self)
         await self._control.start()
+        await asyncio.to_thread(self._traffic.load)
+        await asyncio.to_thread(self._ledger.open)
+        await asyncio.to_thread(self._gateway.start)
         self._runner = await DockerRunner.connect(
             self.id,
             progress_interval_s=config.progress_interval_s,
@@ -156,6 +178,7 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
             seeker_url=lambda: self.registration.seeker_url if self.registration else "",
             room=self._disk_room,
             heartbeat_s=DELIVERY_HEARTBEAT_S,
+            traffic=self._traffic,
         )
         self._session = Session(
             self._identity,
@@ -227,6 +250,9 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
                 await self._deliveries.close()
             if self._outbox is not None:
                 await self._outbox.stop()
+            await self._gateway.stop()
+            await asyncio.to_thread(self._traffic.save)
+            await asyncio.to_thread(self._ledger.close)
             if self._runner is not None:
                 await self._runner.close()
             if self._http is not None:
@@ -292,6 +318,10 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
             runner=self._runner,
             deliveries=self._deliveries,
         )
+        if not idle and task.network != "none":
+            # Not refused: the Seeker hears of the cap in the next Report, and the
+            # block waits for another Giver or for the cap to lift.
+            idle = self._traffic.exhausted()
         if self._stopping.is_set() or idle:
             # Checked after the awaits, so stop() either sees the task busy or it is
             # released here. Not refused: a refusal would keep this Giver off the
@@ -353,6 +383,7 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
             image.id,
             identity=self._identity,
             runner=self._runner,
+            gateway=self._gateway,
             outbox=self._outbox,
             workdir=self.config.work_dir / task.task_id,
             send=self._send,

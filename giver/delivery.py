@@ -10,7 +10,8 @@ names a catalog scraper does) that is not here may still run:
    is fetched from the Seeker (`GET /api/v1/images/<id>/archive`, signed with
    this Giver's identity) into a temporary file in the data dir: no larger
    than the volunteer's `max_image_bytes`, nor than the room left under the
-   disk cap.
+   disk cap. The download is paced by the volunteer's download rate and
+   counted against their traffic caps (giver.egress.traffic).
 3. The archive is checked without the Docker Engine's help (giver.archives),
    loaded, and tagged `<repository>:sha256-<hex>` (the tag says where it came
    from, and lets later tasks find it under its repository). Resolved again,
@@ -41,6 +42,7 @@ from channel.wire.references import DIGEST, repository_of
 from channel.wire.signed_requests import API_ROOT, archive_path, request_headers
 from giver.archives import verify_archive
 from giver.docker_runner import DockerRunner
+from giver.egress.traffic import Traffic
 from giver.errors import BadArchive, DeliveryFailed, DeliveryRefused, DockerError
 from giver.images import ImagePolicy, LocalImage, fetch_refusal, refusal
 
@@ -93,6 +95,7 @@ class Deliveries:
         seeker_url: Callable[[], str],
         room: Callable[[], Awaitable[int | None]],
         heartbeat_s: float,
+        traffic: Traffic,
     ) -> None:
         self._runner = runner
         self._policy = policy
@@ -103,6 +106,7 @@ class Deliveries:
         self._seeker_url = seeker_url
         self._room = room
         self._heartbeat_s = heartbeat_s
+        self._traffic = traffic
         # The fetch under way of each image; every fetch task, also one being cancelled.
         self._fetching: dict[str, asyncio.Task[LocalImage]] = {}
         self._tasks: set[asyncio.Task[LocalImage]] = set()
@@ -316,6 +320,7 @@ class Deliveries:
                         "this Giver takes",
                         digest=digest,
                     )
+                await self._traffic.pace("down", len(chunk))
                 await asyncio.to_thread(f.write, chunk)
         finally:
             await asyncio.to_thread(f.close)

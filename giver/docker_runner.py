@@ -1,10 +1,12 @@
 """The one door to the Docker Engine: docker-py is synchronous, so every call runs in a thread.
 
 A task runs as one sandboxed container (read-only root, no capabilities, no
-new privileges, memory/CPU/pids limits, non-root user, network only as the
-task says) that reads `/input/task.json` and writes to `/output` (contract v1).
-No file it writes may grow past the task's output limit (RLIMIT_FSIZE), and a
-container whose output as a whole breaks its limits is killed. The container
+new privileges, memory/CPU/pids limits, non-root user, no network of its own
+but the Giver's egress gateway's socket when the task needs one, or the host's
+network when the volunteer allows it) that reads `/input/task.json` and writes
+to `/output` (contract v1). No file it writes may grow past the task's output
+limit (RLIMIT_FSIZE), and a container whose output as a whole breaks its
+limits is killed. The container
 is always removed, whether the task finishes, times out, overflows, fails or
 is cancelled. Images are never pulled (the Seeker delivers those a Giver
 lacks, see giver.delivery): a task's image is resolved once to a local image,
@@ -26,6 +28,7 @@ from docker.models.containers import Container
 
 from channel.wire import canonical
 from channel.wire.models import CONTRACT_VERSION, Task
+from giver.egress.gateway import SOCKET_NAME
 from giver.errors import DockerError, DockerUnavailable, ImageMissing
 from giver.images import LocalImage
 from giver.outputs import ContainerExit, output_overflow, read_progress, remove_tree
@@ -41,6 +44,9 @@ STDERR_TAIL_LINES = 20
 STDERR_LINE_CHARS = 500
 STOP_WAIT_S = 30
 ENDED_STATES = ("exited", "dead")
+# Where a task's way out (giver.egress) appears inside its container.
+EGRESS_DIR = "/egress"
+EGRESS_ENV = "SEEKGIVE_EGRESS"
 
 ProgressCallback = Callable[[int, int], None]
 T = TypeVar("T")
@@ -151,17 +157,29 @@ class DockerRunner:
         return await self._call(remove)
 
     async def run(
-        self, task: Task, image_id: str, workdir: Path, on_progress: ProgressCallback
+        self,
+        task: Task,
+        image_id: str,
+        workdir: Path,
+        on_progress: ProgressCallback,
+        *,
+        egress: Path | None = None,
     ) -> ContainerExit:
         """Run `task` in a container of the local image `image_id` (resolved from the
         task's image when it was accepted) over `workdir` until it exits or times out.
+
+        The container has no network but `task.network` "host" (the caller checked
+        the volunteer allows it); `egress`, a directory holding the egress gateway's
+        socket, is bound into it as its way out.
 
         `on_progress(done, total)` is called whenever progress.json changes.
         Raises ImageMissing or DockerError; output is left in `workdir/output`.
         """
         input_dir, output_dir = await asyncio.to_thread(prepare_workdir, task, workdir)
         creating = asyncio.ensure_future(
-            self._call(self._create, task, image_id, input_dir, output_dir, task_id=task.task_id)
+            self._call(
+                self._create, task, image_id, input_dir, output_dir, egress, task_id=task.task_id
+            )
         )
         try:
             container = await asyncio.shield(creating)
@@ -209,21 +227,28 @@ class DockerRunner:
                 task_id=task.task_id,
             )
 
-    def _create(self, task: Task, image_id: str, input_dir: Path, output_dir: Path) -> Container:
+    def _create(
+        self, task: Task, image_id: str, input_dir: Path, output_dir: Path, egress: Path | None
+    ) -> Container:
         try:
             image = self._client.images.get(image_id)
         except docker.errors.ImageNotFound as e:
             raise ImageMissing(image_id, task_id=task.task_id) from e
+        environment = {"SEEKGIVE_CONTRACT": str(CONTRACT_VERSION)}
+        volumes = {
+            str(input_dir.resolve()): {"bind": "/input", "mode": "ro"},
+            str(output_dir.resolve()): {"bind": "/output", "mode": "rw"},
+        }
+        if egress is not None:
+            environment[EGRESS_ENV] = f"{EGRESS_DIR}/{SOCKET_NAME}"
+            volumes[str(egress.resolve())] = {"bind": EGRESS_DIR, "mode": "ro"}
         return self._client.containers.create(
             image_id,
             name=f"seekgive-{self.giver_id}-{task.task_id}",
             labels={GIVER_LABEL: self.giver_id, TASK_LABEL: task.task_id},
             user=container_user(image.attrs.get("Config", {}).get("User")),
-            environment={"SEEKGIVE_CONTRACT": str(CONTRACT_VERSION)},
-            volumes={
-                str(input_dir.resolve()): {"bind": "/input", "mode": "ro"},
-                str(output_dir.resolve()): {"bind": "/output", "mode": "rw"},
-            },
+            environment=environment,
+            volumes=volumes,
             read_only=True,
             tmpfs=TMPFS,
             cap_drop=["ALL"],
@@ -237,7 +262,7 @@ class DockerRunner:
                     name="fsize", soft=task.limits.output_bytes, hard=task.limits.output_bytes
                 )
             ],
-            network_mode=task.network,
+            network_mode="host" if task.network == "host" else "none",
             log_config=LOG_CONFIG,
         )
 

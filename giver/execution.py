@@ -1,7 +1,8 @@
 """Running one accepted task: its container, its output, and what becomes of it.
 
 The task runs as a container from the image id resolved when it was accepted,
-in its own work directory, removed afterwards. What the scraper wrote becomes
+in its own work directory, removed afterwards; a task that needs the network
+gets a door of the egress gateway for as long as its container lives. What the scraper wrote becomes
 a Result signed by this Giver (its records sealed first when the task names a
 recipient) and goes to the outbox; a container that could not run yields a
 Result with every key failed and the error. Output that breaks the contract
@@ -25,6 +26,7 @@ from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import sign_result
 from giver import outputs
 from giver.docker_runner import DockerRunner
+from giver.egress.gateway import Gateway
 from giver.errors import GiverError
 from giver.outbox import Outbox
 
@@ -47,6 +49,7 @@ async def work(
     *,
     identity: Identity,
     runner: DockerRunner,
+    gateway: Gateway,
     outbox: Outbox,
     workdir: Path,
     send: Callable[[Message], bool],
@@ -58,7 +61,7 @@ async def work(
     is called once the container is gone, before the Seeker can hear of the result."""
     started_at = time.time()
     try:
-        output = await execute(task, image_id, workdir, runner, on_progress)
+        output = await execute(task, image_id, workdir, runner, gateway, on_progress)
         on_exited()
         if isinstance(output, outputs.UntrustedOutput):
             invalidate(task, output.reason, send)
@@ -132,11 +135,20 @@ async def execute(
     image_id: str,
     workdir: Path,
     runner: DockerRunner,
+    gateway: Gateway,
     on_progress: Callable[[int, int], None],
 ) -> outputs.ScraperOutput | outputs.UntrustedOutput:
-    """What the scraper produced, or a failed output if the container could not run."""
+    """What the scraper produced, or a failed output if the container could not run.
+    A task whose network is "bridge" goes out through a door of `gateway` only."""
     try:
-        run = await runner.run(task, image_id, workdir, on_progress)
+        if task.network == "bridge":
+            door = await gateway.open(task.job_id, task.task_id)
+            try:
+                run = await runner.run(task, image_id, workdir, on_progress, egress=door.path)
+            finally:
+                await asyncio.shield(gateway.close(door))
+        else:
+            run = await runner.run(task, image_id, workdir, on_progress)
     except (GiverError, OSError) as e:
         return failed_output(task, str(e))
     return await asyncio.to_thread(

@@ -3,7 +3,9 @@
 A result is written (temp file, fsync, rename, fsync of the directory) before
 it is posted, and removed only once the Channel has acknowledged it; the
 Channel is idempotent by result id, so posting again after a crash is
-harmless. A result the Channel refuses for good moves to `rejected/`.
+harmless. A result the Channel refuses for good moves to `rejected/`. Each
+post is paced by the volunteer's upload rate and counted against their traffic
+caps (giver.egress.traffic); a reached cap does not hold results back.
 """
 
 import asyncio
@@ -18,6 +20,7 @@ from channel.lifecycle import AsyncLifecycle
 from channel.service.client import ChannelClient
 from channel.wire import canonical
 from channel.wire.results import Result
+from giver.egress.traffic import Traffic
 from giver.errors import OutboxError
 from giver.retry import Retry
 
@@ -50,12 +53,14 @@ class Outbox(AsyncLifecycle):
         *,
         retry_max_s: float,
         on_delivered: Callable[[Result], None],
+        traffic: Traffic,
     ) -> None:
         self.directory = directory
         self.rejected_dir = directory / REJECTED_DIR
         self._client = client
         self._retry = Retry(log, retry_max_s)
         self._on_delivered = on_delivered
+        self._traffic = traffic
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
         self._stores: set[asyncio.Future[None]] = set()
@@ -147,7 +152,10 @@ class Outbox(AsyncLifecycle):
             log.error("outbox: %s; moving it to %s", e, self.rejected_dir)
             await self.reject(result_id)
             return
+        size = await asyncio.to_thread(lambda: self._path(result_id).stat().st_size)
         while True:
+            # Every attempt counts: the volunteer's connection carried it.
+            await self._traffic.pace("up", size)
             try:
                 await self._client.post_result(result)
             except ResultRejected as e:

@@ -16,7 +16,7 @@ from functools import partial
 import aiohttp
 
 from channel.service.client import ChannelClient
-from channel.wire.givers import Capabilities
+from channel.wire.givers import MAX_LABEL_VALUE_CHARS, Capabilities
 from channel.wire.identity import Identity
 from channel.wire.lan import Advert
 from channel.wire.messages import Challenge
@@ -25,6 +25,7 @@ from giver.advertiser import Advertiser
 from giver.capacity import Caps
 from giver.config import GiverConfig
 from giver.docker_runner import DockerRunner
+from giver.egress.traffic import Traffic
 from giver.errors import GiverError
 from giver.images import ImagePolicy
 from giver.listener import Listener
@@ -46,6 +47,7 @@ class Registrant:
     capabilities: Capabilities | None
     registration: Registration | None
     _caps: Caps
+    _traffic: Traffic
     _identity: Identity | None
     _runner: DockerRunner | None
     _http: aiohttp.ClientSession | None
@@ -105,6 +107,7 @@ class Registrant:
             self._channel,
             retry_max_s=self.config.outbox_retry_max_s,
             on_delivered=self._on_delivered,
+            traffic=self._traffic,
         )
         await self._outbox.start()
 
@@ -176,5 +179,9 @@ class Registrant:
         machine = await probe(
             self._runner, self._policy, slots=self.config.slots, labels=self.config.labels
         )
-        self.capabilities = replace(self._caps.offered(machine), paused=await self.idle_reason())
+        self.capabilities = replace(
+            self._caps.offered(machine),
+            paused=await self.idle_reason(),
+            network_paused=self._traffic.exhausted()[:MAX_LABEL_VALUE_CHARS],
+        )
         return self.capabilities

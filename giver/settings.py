@@ -128,6 +128,68 @@ SETTINGS = (
         "the largest image archive to fetch from the Seeker for a task it lacks, e.g. 2GiB; "
         "0: fetch none, run only images present here (default 4GiB)",
     ),
+    Setting(
+        "allow_host_network",
+        SWITCH,
+        "",
+        "--allow-host-network",
+        "let tasks that ask for it share this machine's network, reaching everything it "
+        "reaches (default: such tasks are refused, and scrapers go out only through the "
+        "egress gateway)",
+    ),
+    Setting(
+        "allow_hosts",
+        TEXTS,
+        "",
+        "--allow-host",
+        "a host scrapers may reach, example.com or *.example.com; repeatable "
+        "(default: any public host)",
+    ),
+    Setting(
+        "deny_hosts",
+        TEXTS,
+        "",
+        "--deny-host",
+        "a host scrapers may never reach, example.com or *.example.com; repeatable",
+    ),
+    Setting(
+        "allow_local",
+        TEXTS,
+        "",
+        "--allow-local",
+        "an address of this machine or its network scrapers may reach anyway, "
+        "ADDRESS[:PORT] or a network, e.g. 127.0.0.1:8080 or 192.168.1.0/24; repeatable "
+        "(default: none)",
+    ),
+    Setting(
+        "traffic_per_day",
+        BYTES,
+        "traffic_day_bytes",
+        "--traffic-per-day",
+        "the most traffic (up and down, scrapers, images and results) in a local day, "
+        "e.g. 2GiB; then tasks that need the network wait for the next day",
+    ),
+    Setting(
+        "traffic_per_month",
+        BYTES,
+        "traffic_month_bytes",
+        "--traffic-per-month",
+        "the most traffic in a calendar month, e.g. 50GiB",
+    ),
+    Setting(
+        "upload_rate",
+        BYTES,
+        "upload_rate_bytes",
+        "--upload-rate",
+        "the most bytes per second sent (scrapers and results), e.g. 512KiB",
+    ),
+    Setting(
+        "download_rate",
+        BYTES,
+        "download_rate_bytes",
+        "--download-rate",
+        "the most bytes per second received (scrapers and images), e.g. 2MiB",
+    ),
     Setting("name", TEXT, "", "--name", "name shown to the Seeker (default the host name)"),
     Setting("slots", WHOLE, "", "--slots", "containers to run at once (default 2)"),
     Setting(

@@ -2,7 +2,9 @@
 
 The document holds the Giver's identity and Seeker, its session, whether it
 takes tasks (and why not), its running tasks with their progress, the results
-waiting in its outbox, and its recent warnings and errors.
+waiting in its outbox, its traffic against the volunteer's caps and where
+the scrapers' requests went (per job and host, from giver.egress), and its
+recent warnings and errors.
 """
 
 import collections
@@ -14,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from giver.config import GiverConfig
+from giver.egress.traffic import size
 from giver.outbox import OutboxStats
 
 if TYPE_CHECKING:
@@ -70,6 +73,8 @@ def document(
     running: Iterable[RunningView],
     outbox: OutboxStats | None,
     recent: list[dict[str, Any]],
+    traffic: dict[str, Any],
+    egress: dict[str, dict[str, Any]],
     now: datetime,
 ) -> dict[str, Any]:
     """The status document `giver status --json` prints."""
@@ -107,6 +112,8 @@ def document(
             else None,
             "last_error": outbox.last_error if outbox else "",
         },
+        "traffic": traffic,
+        "egress": egress,
         "recent_errors": recent,
     }
 
@@ -145,11 +152,37 @@ def render(doc: dict[str, Any]) -> str:
     lines.append(f"outbox:       {queued} waiting to be uploaded")
     if outbox["last_error"]:
         lines.append(f"  uploads are failing: {outbox['last_error']}")
+    lines.extend(_traffic_lines(doc["traffic"]))
+    for job_id, hosts in doc["egress"].items():
+        lines.append(f"egress of job {job_id}:")
+        for host, tally in hosts.items():
+            outcomes = ", ".join(f"{n} {kind}" for kind, n in tally["outcomes"].items())
+            lines.append(
+                f"  {host}: {tally['requests']} request(s) ({outcomes}), "
+                f"{size(tally['bytes_sent'])} sent, {size(tally['bytes_received'])} received"
+            )
     if doc["recent_errors"]:
         lines.append("recent warnings and errors:")
         for entry in doc["recent_errors"]:
             lines.append(f"  {_when(entry['at'])} {entry['level']}: {entry['message']}")
     return "\n".join(lines)
+
+
+def _traffic_lines(traffic: dict[str, Any]) -> list[str]:
+    def used(count: int, cap: int | None) -> str:
+        return f"{size(count)}" + (f" of {size(cap)}" if cap is not None else " (no cap)")
+
+    def rate(value: int | None) -> str:
+        return f"{size(value)}/s" if value is not None else "unlimited"
+
+    lines = [
+        f"traffic:      today {used(traffic['today_bytes'], traffic['day_cap_bytes'])}, "
+        f"this month {used(traffic['month_bytes'], traffic['month_cap_bytes'])}; "
+        f"upload {rate(traffic['up_rate'])}, download {rate(traffic['down_rate'])}"
+    ]
+    if traffic["paused"]:
+        lines.append(f"  no task that needs the network: this Giver {traffic['paused']}")
+    return lines
 
 
 def _when(at: float) -> str:

@@ -19,6 +19,8 @@ from channel.wire.identity import Identity
 from giver import pause, status
 from giver.capacity import Caps
 from giver.config import GiverConfig
+from giver.egress.ledger import Ledger
+from giver.egress.traffic import Traffic
 from giver.execution import Running
 from giver.hours import outside
 from giver.outbox import Outbox
@@ -40,6 +42,8 @@ class VolunteerControls:
     config: GiverConfig
     _clock: Callable[[], datetime]
     _caps: Caps
+    _traffic: Traffic
+    _ledger: Ledger
     _identity: Identity | None
     _session: Session | None
     _outbox: Outbox | None
@@ -127,5 +131,7 @@ class VolunteerControls:
             ],
             outbox=await self._outbox.stats() if self._outbox is not None else None,
             recent=self._recent.entries(),
+            traffic=self._traffic.view(),
+            egress=self._ledger.view(),
             now=self._clock(),
         )

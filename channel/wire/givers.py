@@ -45,6 +45,9 @@ class Capabilities:
     # paused by its volunteer"); empty while it takes tasks. On the wire only when
     # set, so a Giver that takes tasks looks the same to peers that predate it.
     paused: str = ""
+    # Why it runs no task that needs the network now (its traffic cap is reached),
+    # as such a clause; on the wire only when set, as `paused` is.
+    network_paused: str = ""
 
     def to_wire(self) -> dict[str, Any]:
         wire = {
@@ -57,8 +60,9 @@ class Capabilities:
             "images": list(self.images),
             "labels": dict(self.labels),
         }
-        if self.paused:
-            wire["paused"] = self.paused
+        for name in ("paused", "network_paused"):
+            if getattr(self, name):
+                wire[name] = getattr(self, name)
         return wire
 
     @classmethod
@@ -79,7 +83,8 @@ class Capabilities:
             slots=field_of(data, "slots", int, where),
             images=tuple(images),
             labels=check_labels(labels, f"{where}.labels"),
-            paused=_paused(data, where),
+            paused=_clause(data, "paused", where),
+            network_paused=_clause(data, "network_paused", where),
         )
         if caps.slots < 1:
             raise WireError(f"{where}.slots must be at least 1")
@@ -90,13 +95,13 @@ def _arch(name: str) -> str:
     return platform_arch(name) or name
 
 
-def _paused(data: Mapping[str, Any], where: str) -> str:
-    paused = data.get("paused", "")
-    if not isinstance(paused, str) or len(paused) > MAX_LABEL_VALUE_CHARS or "\n" in paused:
+def _clause(data: Mapping[str, Any], name: str, where: str) -> str:
+    clause = data.get(name, "")
+    if not isinstance(clause, str) or len(clause) > MAX_LABEL_VALUE_CHARS or "\n" in clause:
         raise WireError(
-            f"{where}.paused must be one line of at most {MAX_LABEL_VALUE_CHARS} characters"
+            f"{where}.{name} must be one line of at most {MAX_LABEL_VALUE_CHARS} characters"
         )
-    return paused
+    return clause
 
 
 def check_labels(labels: Any, where: str = "labels") -> dict[str, str]:

@@ -4,9 +4,9 @@ A Giver is *eligible* for a job when it takes tasks now (it is not paused, out
 of its active hours, stopping or out of disk space) and can run the job's
 containers: enough CPUs and memory for the job's limits and stated minimums,
 a listed architecture, an image for that architecture (a job may offer one
-image per architecture), every required label and no excluded one, and no
-flag. Among
-eligible Givers with a free slot the scheduler takes the highest score:
+image per architecture), every required label and no excluded one, no flag,
+and for a job that needs the network, no traffic cap reached. Among eligible
+Givers with a free slot the scheduler takes the highest score:
 
     2 x reliability + 1 x image cached + 1 x speed + 0.5 x free share of slots
 
@@ -84,6 +84,7 @@ class JobNeeds:
     requirements: Requirements
     limits: Limits
     images: Mapping[str, str] = field(default_factory=dict)
+    network: str = "none"
 
     def image_for(self, arch: str) -> str | None:
         return image_for(self.image, self.images, arch)
@@ -91,6 +92,8 @@ class JobNeeds:
     def unfit(self, caps: Capabilities) -> str | None:
         """Why a Giver offering `caps` cannot run this job, or None if it can."""
         reason = unfit(caps, self.requirements, self.limits)
+        if reason is None and self.network != "none" and caps.network_paused:
+            reason = caps.network_paused
         if reason is None and self.image_for(caps.arch) is None:
             reason = f"is {caps.arch}, the job has images for {', '.join(sorted(self.images))}"
         return reason

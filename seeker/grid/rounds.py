@@ -34,7 +34,9 @@ Sender = Callable[[Job, Block, GiverEntry, int, int, bool], Awaitable[Block | No
 
 def needs_of(job: Job) -> JobNeeds:
     spec = job.spec
-    return JobNeeds(job.job_id, spec.image, spec.requirements, spec.limits, spec.images)
+    return JobNeeds(
+        job.job_id, spec.image, spec.requirements, spec.limits, spec.images, spec.network
+    )
 
 
 class PlacementRounds:

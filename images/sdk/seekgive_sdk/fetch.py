@@ -1,4 +1,9 @@
-"""HTTP GET for scrapers (urllib, no third-party packages)."""
+"""HTTP GET for scrapers (urllib, no third-party packages).
+
+urllib reads the proxy variables, so a task with the network goes out through
+the Giver's egress gateway (see egress). A refusal by the gateway is an HTTP
+403 whose reason says why, and fails the key with that reason.
+"""
 
 import http.client
 import urllib.error

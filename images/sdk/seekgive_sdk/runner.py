@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from . import egress
 from .declaration import Declaration, declare
 from .errors import TaskError
 from .execute import execute
@@ -90,6 +91,7 @@ def _main(declaration: Declaration, program: str, args: Sequence[str]) -> int:
             command,
         )
         return EXIT_BAD_TASK
+    egress.open_from_env()
     try:
         execute(
             declaration,

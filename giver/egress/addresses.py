@@ -1,0 +1,185 @@
+"""Which hosts and addresses a scraper may reach through the gateway. Pure logic.
+
+A request names a host (a domain or an IP literal) and a port. The host is
+checked against the volunteer's `deny_hosts` and, when they list any,
+`allow_hosts`: `example.com` matches that name only, `*.example.com` any name
+under it. Then every address the name resolves to is checked: an address of
+this machine, of a private or carrier-grade-NAT network, link-local (cloud
+metadata included), multicast, reserved or one that embeds an IPv4 address
+(IPv4-mapped, NAT64, 6to4) is refused unless the volunteer lists it in
+`allow_local` (an address or network, with or without a port). A name with
+even one refused address is refused whole: the gateway connects only to an
+address it checked, so an answer that changes between two lookups (DNS
+rebinding) gains nothing.
+"""
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Most specific first: the first network holding an address names it.
+BLOCKED: tuple[tuple[IPNetwork, str], ...] = tuple(
+    (ipaddress.ip_network(network), name)
+    for network, name in (
+        ("169.254.169.254/32", "a cloud metadata address"),
+        ("0.0.0.0/8", "an address of 'this network' (0.0.0.0/8)"),
+        ("10.0.0.0/8", "a private address (10.0.0.0/8)"),
+        ("100.64.0.0/10", "a carrier-grade NAT address (100.64.0.0/10)"),
+        ("127.0.0.0/8", "a loopback address (127.0.0.0/8)"),
+        ("169.254.0.0/16", "a link-local address (169.254.0.0/16)"),
+        ("172.16.0.0/12", "a private address (172.16.0.0/12)"),
+        ("192.0.0.0/24", "an IETF protocol address (192.0.0.0/24)"),
+        ("192.168.0.0/16", "a private address (192.168.0.0/16)"),
+        ("198.18.0.0/15", "a benchmarking address (198.18.0.0/15)"),
+        ("224.0.0.0/4", "a multicast address (224.0.0.0/4)"),
+        ("240.0.0.0/4", "a reserved or broadcast address (240.0.0.0/4)"),
+        ("::/128", "the unspecified IPv6 address (::)"),
+        ("::1/128", "the IPv6 loopback address (::1)"),
+        ("::ffff:0:0/96", "an IPv4-mapped IPv6 address (::ffff:0:0/96)"),
+        ("64:ff9b::/96", "a NAT64 address (64:ff9b::/96)"),
+        ("64:ff9b:1::/48", "a local-use NAT64 address (64:ff9b:1::/48)"),
+        ("2002::/16", "a 6to4 address (2002::/16)"),
+        ("fd00:ec2::254/128", "a cloud metadata address"),
+        ("fc00::/7", "a unique-local (private) IPv6 address (fc00::/7)"),
+        ("fe80::/10", "a link-local IPv6 address (fe80::/10)"),
+        ("ff00::/8", "a multicast IPv6 address (ff00::/8)"),
+    )
+)
+
+
+def blocked(address: IPAddress) -> str | None:
+    """What kind of address `address` is if the gateway never reaches it by
+    default (e.g. "a private address (10.0.0.0/8)"), else None."""
+    for network, name in BLOCKED:
+        if address.version == network.version and address in network:
+            return name
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class LocalAllowance:
+    """An address or network the volunteer lets scrapers reach although it is
+    local, on one port or (port None) on any."""
+
+    network: IPNetwork
+    port: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "LocalAllowance":
+        """`127.0.0.1`, `127.0.0.1:8080`, `192.168.1.0/24`, `[::1]:8080` or `fd00::/8`;
+        ValueError naming the problem otherwise."""
+        spec = text.strip()
+        port: int | None = None
+        if spec.startswith("["):
+            inside, bracket, rest = spec[1:].partition("]")
+            if not bracket or (rest and not rest.startswith(":")):
+                raise ValueError(f"{text!r}: expected [IPv6]:PORT")
+            spec, port_text = inside, rest[1:]
+            port = _port(text, port_text) if rest else None
+        elif spec.count(":") == 1:
+            spec, _, port_text = spec.partition(":")
+            port = _port(text, port_text)
+        try:
+            network = ipaddress.ip_network(spec, strict=True)
+        except ValueError as e:
+            raise ValueError(
+                f"{text!r} is not an address or network (e.g. 127.0.0.1:8080, 192.168.1.0/24): {e}"
+            ) from None
+        return cls(network, port)
+
+    def covers(self, address: IPAddress, port: int) -> bool:
+        return (
+            address.version == self.network.version
+            and address in self.network
+            and self.port in (None, port)
+        )
+
+    def __str__(self) -> str:
+        network = (
+            str(self.network.network_address)
+            if self.network.num_addresses == 1
+            else str(self.network)
+        )
+        if self.port is None:
+            return network
+        return f"[{network}]:{self.port}" if self.network.version == 6 else f"{network}:{self.port}"
+
+
+def _port(text: str, port: str) -> int:
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r}: the port must be a number from 1 to 65535")
+    return int(port)
+
+
+def host_pattern(text: str) -> str:
+    """A host pattern as compared: lower case, no trailing dot; `example.com` or
+    `*.example.com`. ValueError for anything else."""
+    pattern = text.strip().lower().rstrip(".")
+    name = pattern.removeprefix("*.")
+    labels = name.split(".")
+    if (
+        not name
+        or "*" in name
+        or any(not label or len(label) > 63 for label in labels)
+        or any(c.isspace() or c in "/:@[]" for c in name)
+    ):
+        raise ValueError(f"{text!r} is not a host name or *.domain pattern")
+    return pattern
+
+
+def host_matches(host: str, pattern: str) -> bool:
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:])
+    return host == pattern
+
+
+@dataclass(frozen=True, slots=True)
+class AddressRules:
+    """The volunteer's rules on where scrapers may go."""
+
+    allow_hosts: tuple[str, ...] = ()
+    deny_hosts: tuple[str, ...] = ()
+    allow_local: tuple[LocalAllowance, ...] = ()
+
+    @classmethod
+    def parse(
+        cls, allow_hosts: Iterable[str], deny_hosts: Iterable[str], allow_local: Iterable[str]
+    ) -> "AddressRules":
+        """The rules from the settings' texts; ValueError naming a bad one."""
+        return cls(
+            tuple(host_pattern(h) for h in allow_hosts),
+            tuple(host_pattern(h) for h in deny_hosts),
+            tuple(LocalAllowance.parse(a) for a in allow_local),
+        )
+
+    def host_refusal(self, host: str) -> str | None:
+        """Why the host name (or IP literal) may not be asked for, or None."""
+        name = host.lower().rstrip(".")
+        for pattern in self.deny_hosts:
+            if host_matches(name, pattern):
+                return f"{name} is denied by the volunteer (deny_hosts {pattern})"
+        if self.allow_hosts and not any(host_matches(name, p) for p in self.allow_hosts):
+            return f"{name} is not among the volunteer's allow_hosts"
+        return None
+
+    def address_refusal(self, address: IPAddress, port: int) -> str | None:
+        """Why the gateway may not connect to `address` on `port`, or None."""
+        kind = blocked(address)
+        if kind is None or any(a.covers(address, port) for a in self.allow_local):
+            return None
+        return f"{address} is {kind}, which scrapers may not reach"
+
+    def refusal(self, host: str, port: int, addresses: Iterable[IPAddress]) -> str | None:
+        """Why a request for `host`:`port`, which resolved to `addresses`, is refused;
+        None if every one of them may be reached."""
+        found = list(addresses)
+        if not found:
+            return f"{host} has no address"
+        for address in found:
+            reason = self.address_refusal(address, port)
+            if reason is not None:
+                return reason if str(address) == host else f"{host} resolves to {reason}"
+        return None

@@ -1,0 +1,336 @@
+"""The gateway: an HTTP forward proxy on one unix socket per task, run on an event
+loop in a thread of its own.
+
+`open(job_id, task_id)` makes a door for a task: a directory holding
+`proxy.sock`, which the runner binds into the task's container as `/egress`.
+Every connection through that door belongs to that task and job. A request
+is refused with a 403 whose status line says why (giver.egress.proxy) when the
+traffic cap is reached or the volunteer's rules refuse the host or any address
+it resolves to (giver.egress.addresses); otherwise the gateway connects to the
+first address it checked, never to the name again, and moves the bytes,
+paced by the rates and counted (giver.egress.traffic), and records the
+exchange (giver.egress.ledger). `close(door)` shuts the door and cuts its
+connections once the task's container is gone.
+
+The resolver and the connector are injectable, so the checks can be tested
+without resolving or reaching anything.
+"""
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import secrets
+import shutil
+import socket
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from giver.egress import proxy
+from giver.egress.addresses import AddressRules, IPAddress
+from giver.egress.ledger import Exchange, Ledger
+from giver.egress.traffic import Direction, Traffic
+from giver.errors import GiverError
+
+log = logging.getLogger(__name__)
+
+SOCKET_NAME = "proxy.sock"
+# AF_UNIX paths hold at most 107 bytes on Linux.
+MAX_SOCKET_PATH = 107
+CHUNK_BYTES = 64 * 1024
+HEAD_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 10.0
+IDLE_TIMEOUT_S = 120.0
+
+Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+Connector = Callable[[IPAddress, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+T = TypeVar("T")
+
+
+class GatewayError(GiverError):
+    """The gateway cannot open a door (its socket path is too long, it is stopped)."""
+
+
+async def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address `host` resolves to, in the resolver's order, once each."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    found: list[IPAddress] = []
+    for _, _, _, _, address in infos:
+        ip = ipaddress.ip_address(address[0])
+        if ip not in found:
+            found.append(ip)
+    return found
+
+
+async def connect(
+    address: IPAddress, port: int
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TCP connection to exactly `address`:`port`."""
+    return await asyncio.open_connection(str(address), port)
+
+
+@dataclass(eq=False, slots=True)
+class Door:
+    """A task's way out: its socket's directory, and the connections through it."""
+
+    path: Path
+    job_id: str
+    task_id: str
+    server: asyncio.Server | None = None
+    connections: set["asyncio.Task[None]"] = field(default_factory=set)
+
+    @property
+    def socket(self) -> Path:
+        return self.path / SOCKET_NAME
+
+
+class Gateway:
+    """Doors under `root` (a directory of its own), checked by `rules`, counted by
+    `traffic` and recorded in `ledger`. `start()` before `open()`; `stop()` at the end."""
+
+    def __init__(
+        self,
+        root: Path,
+        rules: AddressRules,
+        traffic: Traffic,
+        ledger: Ledger,
+        *,
+        resolver: Resolver = resolve,
+        connector: Connector = connect,
+    ) -> None:
+        self.root = root
+        self.rules = rules
+        self.traffic = traffic
+        self.ledger = ledger
+        self._resolve = resolver
+        self._connect = connector
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._doors: set[Door] = set()
+
+    def start(self) -> None:
+        """Start the gateway's thread; the doors a crashed run left are removed."""
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.root.mkdir(parents=True, mode=0o755)
+        if len(os.fsencode(self.root / ("x" * 12) / SOCKET_NAME)) > MAX_SOCKET_PATH:
+            raise GatewayError(
+                f"the egress gateway's sockets under {self.root} would be longer than "
+                f"{MAX_SOCKET_PATH} bytes; choose a shorter --data-dir"
+            )
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="egress-gateway", daemon=True
+        )
+        self._thread.start()
+
+    async def stop(self) -> None:
+        """Close every door and end the thread; safe to call twice."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        for door in list(self._doors):
+            await self.close(door)
+        self._loop = self._thread = None
+        loop.call_soon_threadsafe(loop.stop)
+        await asyncio.to_thread(thread.join)
+        loop.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    async def open(self, job_id: str, task_id: str) -> Door:
+        """A new door for a task of `job_id`: its socket is listening when this returns."""
+        door = Door(self.root / secrets.token_hex(6), job_id, task_id)
+        await self._on_loop(self._open(door))
+        self._doors.add(door)
+        return door
+
+    async def close(self, door: Door) -> None:
+        """Shut `door`, cut its connections and remove its socket."""
+        self._doors.discard(door)
+        if self._loop is not None:
+            await self._on_loop(self._close(door))
+        shutil.rmtree(door.path, ignore_errors=True)
+
+    async def _on_loop(self, work: Coroutine[Any, Any, T]) -> T:
+        if self._loop is None:
+            work.close()
+            raise GatewayError("the egress gateway is not running")
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._loop))
+
+    async def _open(self, door: Door) -> None:
+        door.path.mkdir(mode=0o755)
+        os.chmod(door.path, 0o755)
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            current = asyncio.current_task()
+            assert current is not None
+            door.connections.add(current)
+            try:
+                await self._serve(door, reader, writer)
+            finally:
+                door.connections.discard(current)
+                writer.close()
+
+        door.server = await asyncio.start_unix_server(
+            serve, str(door.socket), limit=proxy.MAX_HEAD_BYTES
+        )
+        # Any uid may connect: the container's user is the image's, or nobody.
+        os.chmod(door.socket, 0o666)
+
+    async def _close(self, door: Door) -> None:
+        if door.server is not None:
+            door.server.close()
+        for connection in list(door.connections):
+            connection.cancel()
+        await asyncio.gather(*door.connections, return_exceptions=True)
+
+    async def _serve(
+        self, door: Door, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            async with asyncio.timeout(HEAD_TIMEOUT_S):
+                head = await reader.readuntil(b"\r\n\r\n")
+            request = proxy.parse(head)
+        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+            return
+        except asyncio.LimitOverrunError:
+            writer.write(proxy.answer(431, "the request head is larger than 64 KiB"))
+            return
+        except proxy.BadRequest as e:
+            writer.write(proxy.answer(400, f"egress gateway: {e}"))
+            return
+        exchange = _Exchange(door, request)
+        try:
+            await self._forward(request, exchange, reader, writer)
+        finally:
+            self.ledger.record(exchange.ended())
+
+    async def _forward(
+        self,
+        request: proxy.Request,
+        exchange: "_Exchange",
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        refusal = await self._refusal(request)
+        if isinstance(refusal, str):
+            exchange.refuse(refusal)
+            writer.write(proxy.answer(403, f"egress refused: {refusal}"))
+            return
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                upstream_reader, upstream_writer = await self._connect(refusal, request.port)
+        except (OSError, TimeoutError) as e:
+            why = f"cannot connect to {request.host}:{request.port} ({refusal}): {_why(e)}"
+            exchange.fail(why)
+            writer.write(proxy.answer(502 if isinstance(e, OSError) else 504, why))
+            return
+        try:
+            if request.tunnel:
+                exchange.outcome = "tunnel"
+                writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            else:
+                upstream_writer.write(request.upstream_head)
+                exchange.sent += len(request.upstream_head)
+                await self.traffic.pace("up", len(request.upstream_head))
+            # The exchange ends with the answer: a client that keeps its side open
+            # (waiting to reuse the connection) is not waited for.
+            up = asyncio.ensure_future(self._pipe(reader, upstream_writer, "up", exchange))
+            try:
+                await self._pipe(upstream_reader, writer, "down", exchange)
+            finally:
+                up.cancel()
+                await asyncio.gather(up, return_exceptions=True)
+        except (ConnectionError, TimeoutError):
+            pass
+        finally:
+            upstream_writer.close()
+
+    async def _refusal(self, request: proxy.Request) -> IPAddress | str:
+        """The checked address to connect to, or why the request is refused."""
+        paused = self.traffic.exhausted()
+        if paused:
+            return f"this Giver {paused}"
+        reason = self.rules.host_refusal(request.host)
+        if reason is not None:
+            return reason
+        try:
+            addresses = [ipaddress.ip_address(request.host)]
+        except ValueError:
+            try:
+                addresses = await self._resolve(request.host, request.port)
+            except OSError as e:
+                return f"{request.host} does not resolve: {_why(e)}"
+        reason = self.rules.refusal(request.host, request.port, addresses)
+        return reason if reason is not None else addresses[0]
+
+    async def _pipe(
+        self,
+        source: asyncio.StreamReader,
+        sink: asyncio.StreamWriter,
+        direction: Direction,
+        exchange: "_Exchange",
+    ) -> None:
+        """Copy `source` to `sink` until it ends, then half-close `sink`."""
+        first = direction == "down" and not exchange.request.tunnel
+        while True:
+            async with asyncio.timeout(IDLE_TIMEOUT_S):
+                chunk = await source.read(CHUNK_BYTES)
+            if not chunk:
+                break
+            if first:
+                exchange.outcome, first = proxy.outcome_of(chunk), False
+            await self.traffic.pace(direction, len(chunk))
+            if direction == "up":
+                exchange.sent += len(chunk)
+            else:
+                exchange.received += len(chunk)
+            sink.write(chunk)
+            await sink.drain()
+        with contextlib.suppress(OSError, RuntimeError):
+            if sink.can_write_eof():
+                sink.write_eof()
+
+
+@dataclass(slots=True)
+class _Exchange:
+    """One request as it goes; `ended()` is what the ledger keeps."""
+
+    door: Door
+    request: proxy.Request
+    outcome: str = "failed"
+    sent: int = 0
+    received: int = 0
+    reason: str = ""
+
+    def refuse(self, reason: str) -> None:
+        self.outcome, self.reason = "refused", reason
+        log.info("task %s: egress refused: %s", self.door.task_id, reason)
+
+    def fail(self, reason: str) -> None:
+        self.outcome, self.reason = "failed", reason
+
+    def ended(self) -> Exchange:
+        return Exchange(
+            job_id=self.door.job_id,
+            task_id=self.door.task_id,
+            host=self.request.host,
+            port=self.request.port,
+            method=self.request.method,
+            outcome=self.outcome,
+            sent=self.sent,
+            received=self.received,
+            reason=self.reason,
+        )
+
+
+def _why(error: BaseException) -> str:
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
