@@ -141,14 +141,8 @@ async def execute(
     """What the scraper produced, or a failed output if the container could not run.
     A task whose network is "bridge" goes out through a door of `gateway` only."""
     try:
-        if task.network == "bridge":
-            door = await gateway.open(task.job_id, task.task_id)
-            try:
-                run = await runner.run(task, image_id, workdir, on_progress, egress=door.path)
-            finally:
-                await asyncio.shield(gateway.close(door))
-        else:
-            run = await runner.run(task, image_id, workdir, on_progress)
+        async with gateway.way_out(task.job_id, task.task_id, task.network) as egress:
+            run = await runner.run(task, image_id, workdir, on_progress, egress=egress)
     except (GiverError, OSError) as e:
         return failed_output(task, str(e))
     return await asyncio.to_thread(

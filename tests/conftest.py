@@ -25,6 +25,7 @@ import docker
 import pytest
 from ferretdb import FerretDBError, running_ferretdb
 from playwright.async_api import Browser, async_playwright
+from support import egress
 from support.api import Grid, issue_token
 from support.base import (
     CATALOG_IMAGE,
@@ -44,6 +45,7 @@ from support.givers import GiverFactory, Heard
 from giver.config import GiverConfig
 from giver.daemon import Giver
 from giver.docker_runner import DockerRunner
+from giver.egress.gateway import Gateway
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.state.base import StateStore
@@ -211,6 +213,17 @@ async def demo_site_url() -> AsyncIterator[str]:
     runner, url = await demo_site.serve()
     yield url
     await runner.cleanup()
+
+
+@pytest.fixture
+async def site_gateway(tmp_path: Path, demo_site_url: str) -> AsyncIterator[Gateway]:
+    """An egress gateway through which scrapers reach the demo shop, and nothing
+    else of this machine."""
+    gateway = egress.gateway(tmp_path / "gateway", demo_site_url)
+    gateway.start()
+    yield gateway
+    await gateway.stop()
+    gateway.ledger.close()
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ import secrets
 import shutil
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -147,6 +147,19 @@ class Gateway:
         await self._on_loop(self._open(door))
         self._doors.add(door)
         return door
+
+    @contextlib.asynccontextmanager
+    async def way_out(self, job_id: str, task_id: str, network: str) -> AsyncIterator[Path | None]:
+        """For a task whose network is "bridge", a door's directory, open while the
+        block runs; None for any other network."""
+        if network != "bridge":
+            yield None
+            return
+        door = await self.open(job_id, task_id)
+        try:
+            yield door.path
+        finally:
+            await asyncio.shield(self.close(door))
 
     async def close(self, door: Door) -> None:
         """Shut `door`, cut its connections and remove its socket."""

@@ -11,6 +11,7 @@ import pytest
 
 from channel.wire.models import Task
 from giver.docker_runner import GIVER_LABEL, DockerRunner
+from giver.egress.gateway import Gateway
 from giver.outputs import ContainerExit, ScraperOutput, UntrustedOutput, collect
 from support.base import BASE_IMAGE, REPO
 
@@ -50,9 +51,14 @@ def containers_of(docker_client: docker.DockerClient, runner: DockerRunner) -> l
 
 
 async def run_task(
-    runner: DockerRunner, task: Task, workdir: Path, progress: list[tuple[int, int]] | None = None
+    runner: DockerRunner,
+    task: Task,
+    workdir: Path,
+    progress: list[tuple[int, int]] | None = None,
+    gateway: Gateway | None = None,
 ) -> tuple[ContainerExit, ScraperOutput | UntrustedOutput]:
-    """Run `task` over `workdir` and collect its output, as a Giver does."""
+    """Run `task` over `workdir` and collect its output, as a Giver does: a task
+    whose network is "bridge" goes out through `gateway`."""
 
     def on_progress(done: int, total: int) -> None:
         if progress is not None:
@@ -60,7 +66,12 @@ async def run_task(
 
     image = await runner.resolve_image(task.image)
     assert image is not None, f"image {task.image} is not here"
-    run = await runner.run(task, image.id, workdir, on_progress)
+    if task.network == "bridge":
+        assert gateway is not None, "a bridge task goes out through a gateway"
+        async with gateway.way_out(task.job_id, task.task_id, task.network) as egress:
+            run = await runner.run(task, image.id, workdir, on_progress, egress=egress)
+    else:
+        run = await runner.run(task, image.id, workdir, on_progress)
     return run, await asyncio.to_thread(collect, workdir / "output", task, run)
 
 
