@@ -166,11 +166,12 @@ class AddressRules:
         return None
 
     def address_refusal(self, address: IPAddress, port: int) -> str | None:
-        """Why the gateway may not connect to `address` on `port`, or None."""
+        """What kind of local address `address` is if the gateway may not connect to
+        it on `port`, or None."""
         kind = blocked(address)
         if kind is None or any(a.covers(address, port) for a in self.allow_local):
             return None
-        return f"{address} is {kind}, which scrapers may not reach"
+        return kind
 
     def refusal(self, host: str, port: int, addresses: Iterable[IPAddress]) -> str | None:
         """Why a request for `host`:`port`, which resolved to `addresses`, is refused;
@@ -179,7 +180,18 @@ class AddressRules:
         if not found:
             return f"{host} has no address"
         for address in found:
-            reason = self.address_refusal(address, port)
-            if reason is not None:
-                return reason if str(address) == host else f"{host} resolves to {reason}"
+            kind = self.address_refusal(address, port)
+            if kind is None:
+                continue
+            if _literal(host) == address:
+                return f"{host} is {kind}, which scrapers may not reach"
+            return f"{host} resolves to {address}, {kind}, which scrapers may not reach"
+        return None
+
+
+def _literal(host: str) -> IPAddress | None:
+    """The address `host` is written as, or None for a name."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
         return None

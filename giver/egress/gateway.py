@@ -229,16 +229,17 @@ class Gateway:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
     ) -> None:
-        refusal = await self._refusal(request)
-        if isinstance(refusal, str):
-            exchange.refuse(refusal)
-            writer.write(proxy.answer(403, f"egress refused: {refusal}"))
+        address = await self._check(request)
+        if isinstance(address, str):
+            exchange.refuse(address)
+            writer.write(proxy.answer(403, f"egress refused: {address}"))
             return
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                upstream_reader, upstream_writer = await self._connect(refusal, request.port)
+                upstream_reader, upstream_writer = await self._connect(address, request.port)
         except (OSError, TimeoutError) as e:
-            why = f"cannot connect to {request.host}:{request.port} ({refusal}): {_why(e)}"
+            named = request.host if str(address) == request.host else f"{request.host} ({address})"
+            why = f"cannot connect to {named} port {request.port}: {_why(e)}"
             exchange.fail(why)
             writer.write(proxy.answer(502 if isinstance(e, OSError) else 504, why))
             return
@@ -263,7 +264,7 @@ class Gateway:
         finally:
             upstream_writer.close()
 
-    async def _refusal(self, request: proxy.Request) -> IPAddress | str:
+    async def _check(self, request: proxy.Request) -> IPAddress | str:
         """The checked address to connect to, or why the request is refused."""
         paused = self.traffic.exhausted()
         if paused:
