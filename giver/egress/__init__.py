@@ -9,7 +9,8 @@ checked, and their traffic caps and rates. It records where each job's
 requests went. The gateway runs in a thread of its own, so a large transfer
 never delays the Giver's session.
 
-Here: addresses (which names and addresses may be reached), traffic (caps and
+Here: addresses (which names and addresses may be reached), local (this
+machine's own addresses and networks, as its kernel sees them), traffic (caps and
 rates, counted across restarts), ledger (what each job contacted: the live
 view and the log), gateway (the proxy and its thread).
 

@@ -6,19 +6,23 @@ checked against the volunteer's `deny_hosts` and, when they list any,
 under it. Then every address the name resolves to is checked: an address of
 this machine, of a private or carrier-grade-NAT network, link-local (cloud
 metadata included), multicast, reserved or one that embeds an IPv4 address
-(IPv4-mapped, NAT64, 6to4) is refused unless the volunteer lists it in
-`allow_local` (an address or network, with or without a port). A name with
+(IPv4-mapped, NAT64, 6to4) is refused, and so is an address this machine
+has or is directly on the network of (giver.egress.local tells, passed in as
+`local`), unless the volunteer lists it in `allow_local` (an address or
+network, with or without a port). A name with
 even one refused address is refused whole: the gateway connects only to an
 address it checked, so an answer that changes between two lookups (DNS
 rebinding) gains nothing.
 """
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# What local address an address is, beyond the fixed ranges, or None.
+LocalKind = Callable[[IPAddress], str | None]
 
 # Most specific first: the first network holding an address names it.
 BLOCKED: tuple[tuple[IPNetwork, str], ...] = tuple(
@@ -165,22 +169,29 @@ class AddressRules:
             return f"{name} is not among the volunteer's allow_hosts"
         return None
 
-    def address_refusal(self, address: IPAddress, port: int) -> str | None:
+    def address_refusal(
+        self, address: IPAddress, port: int, local: LocalKind | None = None
+    ) -> str | None:
         """What kind of local address `address` is if the gateway may not connect to
         it on `port`, or None."""
-        kind = blocked(address)
-        if kind is None or any(a.covers(address, port) for a in self.allow_local):
+        if any(a.covers(address, port) for a in self.allow_local):
             return None
-        return kind
+        return blocked(address) or (local(address) if local is not None else None)
 
-    def refusal(self, host: str, port: int, addresses: Iterable[IPAddress]) -> str | None:
+    def refusal(
+        self,
+        host: str,
+        port: int,
+        addresses: Iterable[IPAddress],
+        local: LocalKind | None = None,
+    ) -> str | None:
         """Why a request for `host`:`port`, which resolved to `addresses`, is refused;
         None if every one of them may be reached."""
         found = list(addresses)
         if not found:
             return f"{host} has no address"
         for address in found:
-            kind = self.address_refusal(address, port)
+            kind = self.address_refusal(address, port, local)
             if kind is None:
                 continue
             if _literal(host) == address:

@@ -6,7 +6,7 @@ loop in a thread of its own.
 Every connection through that door belongs to that task and job. A request
 is refused with a 403 whose status line says why (giver.egress.proxy) when the
 traffic cap is reached or the volunteer's rules refuse the host or any address
-it resolves to (giver.egress.addresses); otherwise the gateway connects to the
+it resolves to (giver.egress.addresses, giver.egress.local); otherwise the gateway connects to the
 first address it checked, never to the name again, and moves the bytes,
 paced by the rates and counted (giver.egress.traffic), and records the
 exchange (giver.egress.ledger). `close(door)` shuts the door and cuts its
@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from giver.egress import proxy
-from giver.egress.addresses import AddressRules, IPAddress
+from giver.egress.addresses import AddressRules, IPAddress, LocalKind
 from giver.egress.ledger import Exchange, Ledger
+from giver.egress.local import Neighbourhood
 from giver.egress.traffic import Direction, Traffic
 from giver.errors import GiverError
 
@@ -102,6 +103,7 @@ class Gateway:
         *,
         resolver: Resolver = resolve,
         connector: Connector = connect,
+        local: LocalKind | None = None,
     ) -> None:
         self.root = root
         self.rules = rules
@@ -109,6 +111,7 @@ class Gateway:
         self.ledger = ledger
         self._resolve = resolver
         self._connect = connector
+        self._local = local or Neighbourhood().kind
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._doors: set[Door] = set()
@@ -279,7 +282,7 @@ class Gateway:
                 addresses = await self._resolve(request.host, request.port)
             except OSError as e:
                 return f"{request.host} does not resolve: {_why(e)}"
-        reason = self.rules.refusal(request.host, request.port, addresses)
+        reason = self.rules.refusal(request.host, request.port, addresses, self._local)
         return reason if reason is not None else addresses[0]
 
     async def _pipe(

@@ -5,24 +5,31 @@ that stops it, then that the runner left no container behind.
 """
 
 import asyncio
+import contextlib
 import re
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import docker
 import pytest
+from support import egress
+from support.base import BASE_IMAGE
 from support.docker import containers_of, run_task
 
 from channel.wire.models import KeyBlock, Limits, Task
 from channel.wire.results import KeyOutcome
 from giver.docker_runner import DockerRunner
 from giver.outputs import MAX_OUTPUT_DEPTH, MAX_OUTPUT_ENTRIES, ScraperOutput, remove_tree
+from seeker.daemon import Seeker
 
 MIB = 2**20
 LIMITS = Limits(memory_bytes=128 * MIB, cpus=0.5, pids=32, timeout_s=60, output_bytes=4 * MIB)
 KEYS = ("a", "b")
+UNREACHABLE = ("Connection refused", "Network is unreachable", "Cannot assign requested address")
 
 
 @pytest.fixture(autouse=True)
@@ -122,30 +129,89 @@ async def test_a_scraper_that_outlives_the_timeout_is_killed(
     assert output.error == "timed out after 1 s"
 
 
-async def test_without_network_nothing_is_reachable(
-    runner: DockerRunner, hostile_image: str, tmp_path: Path
+async def test_a_network_task_that_ignores_the_gateway_reaches_nothing(
+    runner: DockerRunner,
+    hostile_image: str,
+    docker_client: docker.DockerClient,
+    seeker: Seeker,
+    tmp_path: Path,
 ) -> None:
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.close()
-
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
-        reached = await run_task(
-            runner,
-            hostile_task(hostile_image, "network", network="host", host="127.0.0.1", port=port),
-            tmp_path / "host",
+    """Containment: a task that needs the network gets no network of its own, only
+    the gateway's socket. Every probe targets a listener this test opened and the
+    host reaches: the Seeker's port, a port on each of the host's addresses (the
+    Docker bridge's included) and a container on the Docker bridge. The gateway,
+    with nothing local listed, refuses each of them too."""
+    async with contextlib.AsyncExitStack() as stack:
+        targets = [("127.0.0.1", urlsplit(seeker.url).port or 0)]
+        for family_any in ("0.0.0.0", "::"):
+            server = await asyncio.start_server(_close_at_once, family_any, 0)
+            await stack.enter_async_context(server)
+            port = server.sockets[0].getsockname()[1]
+            targets += [
+                (address, port)
+                for address in ["127.0.0.1", *await _host_addresses()]
+                if (":" in address) == (family_any == "::")
+            ]
+        container = await asyncio.to_thread(
+            docker_client.containers.run,
+            BASE_IMAGE,
+            ["python3", "-m", "http.server", "8000"],
+            detach=True,
+            network="bridge",
+            labels={"seekgive.test": "sandbox"},
         )
+        stack.push_async_callback(asyncio.to_thread, container.remove, force=True)
+        await asyncio.to_thread(container.reload)
+        targets.append((container.attrs["NetworkSettings"]["IPAddress"], 8000))
+        for host, port in targets:  # from the host, each answers
+            await _reached(host, port)
+        gateway = egress.gateway(tmp_path / "gateway")
+        gateway.start()
+        stack.push_async_callback(gateway.stop)
         _, output = await run_task(
             runner,
-            hostile_task(hostile_image, "network", host="127.0.0.1", port=port),
-            tmp_path / "none",
+            hostile_task(
+                hostile_image, "network", network="bridge", targets=targets, name="shop.example"
+            ),
+            tmp_path / "w",
+            gateway=gateway,
         )
-    assert findings(reached[1])["connect"] == "ok"  # the probe does reach the server
     found = findings(output)
     assert found["interfaces"] == ["lo"]
-    assert found["connect"] == "Connection refused"
+    assert found["routes"] == []  # no route: no packet can leave the container
     assert found["resolve"] != "ok"
+    for host, port in targets:
+        # Its own loopback refuses; no other address can even be sent to.
+        assert found[f"connect {host}:{port}"] in UNREACHABLE
+        assert found[f"gateway {host}:{port}"].startswith(
+            f"HTTP/1.1 403 egress refused: {host} is a"
+        )
+
+
+async def _close_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.close()
+
+
+async def _host_addresses() -> list[str]:
+    """This machine's addresses on every interface but loopback."""
+    listed = await asyncio.to_thread(
+        subprocess.run, ["hostname", "-I"], capture_output=True, text=True, check=True
+    )
+    return listed.stdout.split()
+
+
+async def _reached(host: str, port: int) -> None:
+    """Return once `host`:`port` takes a connection from the host (a container's
+    server may take a moment to start)."""
+    async with asyncio.timeout(30):
+        while True:
+            try:
+                _, writer = await asyncio.open_connection(host, port)
+            except ConnectionRefusedError:
+                await asyncio.sleep(0.1)
+                continue
+            writer.close()
+            return
 
 
 async def test_tmp_holds_no_more_than_its_tmpfs(

@@ -8,7 +8,9 @@ forkbomb: fork until refused; memhog: fill memory; write_outside: open files
 for writing all over the filesystem; escalate: look for and try every way to
 root; fill_output: write file after file into /output, each until refused;
 many_files: create empty files in /output; deep: nest directories in /output;
-network: connect to settings["host"]:settings["port"] and resolve a name;
+network: list the interfaces and routes, resolve settings["name"], and connect to
+each of settings["targets"] ([host, port]) directly and, if the task has an
+egress gateway, ask the gateway for a tunnel to it;
 sleep: outlive the timeout; tmp_fill: write file after file into /tmp.
 """
 
@@ -106,13 +108,37 @@ def fork_bomb() -> list[tuple[str, object]]:
 
 
 def network() -> list[tuple[str, object]]:
-    address = (settings["host"], settings["port"])
+    targets = [(host, port) for host, port in settings["targets"]]
     interfaces = [line.split(":")[0].strip() for line in open("/proc/net/dev").readlines()[2:]]
-    return [
+    # The interface of every route but the container's own loopback's.
+    routes = [line.split()[0] for line in open("/proc/net/route").readlines()[1:]]
+    routes += [line.split()[-1] for line in open("/proc/net/ipv6_route")]
+    routes = [interface for interface in routes if interface != "lo"]
+    found: list[tuple[str, object]] = [
         ("interfaces", interfaces),
-        ("connect", attempt(lambda: socket.create_connection(address, timeout=5).close())),
-        ("resolve", attempt(socket.getaddrinfo, "example.com", 80)),
+        ("routes", routes),
+        ("resolve", attempt(socket.getaddrinfo, settings["name"], 80)),
     ]
+    for host, port in targets:
+        found.append((f"connect {host}:{port}", attempt(connect, host, port)))
+        if "SEEKGIVE_EGRESS" in os.environ:
+            authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            found.append((f"gateway {host}:{port}", ask_gateway(authority)))
+    return found
+
+
+def connect(host: str, port: int) -> None:
+    socket.create_connection((host, port), timeout=3).close()
+
+
+def ask_gateway(target: str) -> str:
+    """The gateway's status line for a tunnel to `target`."""
+    gateway = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    gateway.connect(os.environ["SEEKGIVE_EGRESS"])
+    gateway.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+    answer = gateway.recv(4096).decode(errors="replace")
+    gateway.close()
+    return answer.split("\r\n", 1)[0]
 
 
 def forever(step) -> None:
