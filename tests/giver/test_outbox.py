@@ -18,6 +18,7 @@ from channel.store.factory import open_channel
 from channel.wire.identity import Identity
 from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import sign_result
+from giver.egress.traffic import Traffic
 from giver.outbox import Outbox
 
 RETRY_MAX_S = 0.05
@@ -121,6 +122,7 @@ def make_outbox(
         ChannelClient(url, http),
         retry_max_s=RETRY_MAX_S,
         on_delivered=delivered or Delivered(),
+        traffic=Traffic(directory.parent / "traffic.json"),
     )
 
 
