@@ -194,7 +194,8 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
         assert self.capabilities is not None
         log.info(
             "giver %s (%s) started: %d slot(s), %d CPU(s), %d MiB, %s/%s, Docker %s, "
-            "%d allowed scraper image(s) here; trusts Seeker key %s; %s",
+            "%d allowed scraper image(s) here; trusts Seeker key %s; %s; scrapers reach %s "
+            "through the egress gateway%s",
             self.id,
             config.name,
             config.slots,
@@ -206,6 +207,8 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
             len(self.capabilities.images),
             self._pin.key,
             self._policy.stated(config.max_image_bytes),
+            config.egress_rules.stated(),
+            ", or the host's network if a job asks" if config.allow_host_network else "",
         )
         if self.capabilities.paused:
             log.info("giver takes no tasks for now: it %s", self.capabilities.paused)

@@ -159,6 +159,14 @@ class AddressRules:
             tuple(LocalAllowance.parse(a) for a in allow_local),
         )
 
+    def stated(self) -> str:
+        """The rules in a few words, for the Giver's log."""
+        hosts = f"only {', '.join(self.allow_hosts)}" if self.allow_hosts else "any public host"
+        if self.deny_hosts:
+            hosts += f" but {', '.join(self.deny_hosts)}"
+        local = ", ".join(str(a) for a in self.allow_local) or "none"
+        return f"{hosts}; local addresses allowed: {local}"
+
     def host_refusal(self, host: str) -> str | None:
         """Why the host name (or IP literal) may not be asked for, or None."""
         name = host.lower().rstrip(".")

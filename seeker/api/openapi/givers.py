@@ -39,6 +39,10 @@ def schemas() -> dict[str, Schema]:
             "images": array(string(), "images it has cached: tags, digests and ids"),
             "labels": mapping(string(), "its volunteer's labels"),
             "paused": string("why it takes no tasks now; absent while it takes them"),
+            "network_paused": string(
+                "why it takes no task that needs the network now (a traffic cap reached); "
+                "absent while it takes them"
+            ),
         },
         required=("cpus", "memory_bytes", "arch", "os", "docker_version", "slots"),
     )

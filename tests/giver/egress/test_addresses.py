@@ -117,3 +117,11 @@ def test_a_bad_rule_stops_the_giver_naming_the_setting(
 def test_a_local_allowance_reads_back_as_written() -> None:
     assert str(LocalAllowance.parse(" 10.1.2.3 ")) == "10.1.2.3"
     assert str(LocalAllowance.parse("fd00::/8")) == "fd00::/8"
+
+
+def test_the_rules_are_stated_in_a_few_words() -> None:
+    assert AddressRules().stated() == "any public host; local addresses allowed: none"
+    rules = AddressRules.parse(["*.shop.example"], ["ads.shop.example"], ["127.0.0.1:8080"])
+    assert rules.stated() == (
+        "only *.shop.example but ads.shop.example; local addresses allowed: 127.0.0.1:8080"
+    )
