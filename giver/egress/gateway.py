@@ -46,6 +46,8 @@ CHUNK_BYTES = 64 * 1024
 HEAD_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = 120.0
+# How long a closing door waits for its connections to end once their streams are closed.
+CLOSE_WAIT_S = 5.0
 
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
 Connector = Callable[[IPAddress, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
@@ -84,6 +86,8 @@ class Door:
     task_id: str
     server: asyncio.Server | None = None
     connections: set["asyncio.Task[None]"] = field(default_factory=set)
+    # Both ends of every connection through the door, to close when it shuts.
+    streams: set[asyncio.StreamWriter] = field(default_factory=set)
 
     @property
     def socket(self) -> Path:
@@ -185,10 +189,12 @@ class Gateway:
             current = asyncio.current_task()
             assert current is not None
             door.connections.add(current)
+            door.streams.add(writer)
             try:
                 await self._serve(door, reader, writer)
             finally:
                 door.connections.discard(current)
+                door.streams.discard(writer)
                 writer.close()
 
         door.server = await asyncio.start_unix_server(
@@ -200,9 +206,14 @@ class Gateway:
     async def _close(self, door: Door) -> None:
         if door.server is not None:
             door.server.close()
+        # Closing a connection's streams ends its handler. Cancelling the handler
+        # instead makes Python 3.11's asyncio log a traceback for each.
+        for stream in list(door.streams):
+            stream.close()
+        if door.connections:
+            await asyncio.wait(set(door.connections), timeout=CLOSE_WAIT_S)
         for connection in list(door.connections):
             connection.cancel()
-        await asyncio.gather(*door.connections, return_exceptions=True)
 
     async def _serve(
         self, door: Door, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -240,6 +251,7 @@ class Gateway:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
                 upstream_reader, upstream_writer = await self._connect(address, request.port)
+            exchange.door.streams.add(upstream_writer)
         except (OSError, TimeoutError) as e:
             named = request.host if str(address) == request.host else f"{request.host} ({address})"
             why = f"cannot connect to {named} port {request.port}: {_why(e)}"
@@ -254,18 +266,35 @@ class Gateway:
                 upstream_writer.write(request.upstream_head)
                 exchange.sent += len(request.upstream_head)
                 await self.traffic.pace("up", len(request.upstream_head))
-            # The exchange ends with the answer: a client that keeps its side open
-            # (waiting to reuse the connection) is not waited for.
-            up = asyncio.ensure_future(self._pipe(reader, upstream_writer, "up", exchange))
-            try:
-                await self._pipe(upstream_reader, writer, "down", exchange)
-            finally:
-                up.cancel()
-                await asyncio.gather(up, return_exceptions=True)
+            await self._both_ways(exchange, reader, writer, upstream_reader, upstream_writer)
         except (ConnectionError, TimeoutError):
             pass
         finally:
+            exchange.door.streams.discard(upstream_writer)
             upstream_writer.close()
+
+    async def _both_ways(
+        self,
+        exchange: "_Exchange",
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        upstream_reader: asyncio.StreamReader,
+        upstream_writer: asyncio.StreamWriter,
+    ) -> None:
+        """Copy both ways until the answer ends or the client goes. A client that only
+        half-closes still gets the answer; one that keeps its side open (to reuse the
+        connection) is not waited for, nor is a site once its client has gone (a TLS
+        client often resets the connection rather than close it)."""
+        up = asyncio.ensure_future(self._pipe(reader, upstream_writer, "up", exchange))
+        down = asyncio.ensure_future(self._pipe(upstream_reader, writer, "down", exchange))
+        try:
+            await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
+            if not down.done() and up.exception() is None:
+                await down
+        finally:
+            for pipe in (up, down):
+                pipe.cancel()
+            await asyncio.gather(up, down, return_exceptions=True)
 
     async def _check(self, request: proxy.Request) -> IPAddress | str:
         """The checked address to connect to, or why the request is refused."""

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from support.base import until
 
 from giver.egress.addresses import AddressRules, IPAddress
 from giver.egress.gateway import Door, Gateway
@@ -33,6 +34,7 @@ class Site:
     def __init__(self, echo: bool = False) -> None:
         self.echo = echo
         self.heads: list[bytes] = []
+        self.ended = asyncio.Event()
         self.port = 0
         self._server: asyncio.Server | None = None
 
@@ -59,6 +61,7 @@ class Site:
             pass
         finally:
             writer.close()
+            self.ended.set()
 
 
 class Injected:
@@ -256,6 +259,34 @@ async def test_a_tunnel_carries_bytes_both_ways_and_ends_with_its_door(
     assert tally["bytes_sent"] == tally["bytes_received"] == 16
     # The gateway's work runs on its own thread, never on the Giver's loop.
     assert [thread for _, _, thread in injected.connected] == ["egress-gateway"]
+
+
+async def test_a_tunnel_whose_client_goes_away_ends_and_lets_the_site_go(
+    make: Make, injected: Injected
+) -> None:
+    """A TLS client often closes with the site's last bytes unread, which resets the
+    connection: the gateway must not keep the site's side open after it."""
+    injected.answers["tls.example"] = [[PUBLIC]]
+    async with Site(echo=True) as site:
+        injected.site_port = site.port
+        gateway, door = await make()
+        await asyncio.to_thread(_leave_with_the_answer_unread, door.socket)
+        await asyncio.wait_for(site.ended.wait(), timeout=30)
+        await until(lambda: gateway.ledger.view(), "the exchange recorded", timeout_s=30)
+    assert gateway.ledger.view()["j1"]["tls.example:443"]["outcomes"] == {"tunnel": 1}
+
+
+def _leave_with_the_answer_unread(path: Path) -> None:
+    """Open a tunnel, send, and close once the echo has come but unread: the close
+    then resets the connection."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.connect(str(path))
+        client.sendall(b"CONNECT tls.example:443 HTTP/1.1\r\n\r\n")
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            head += client.recv(1)
+        client.sendall(b"close_notify")
+        client.recv(1, socket.MSG_PEEK)
 
 
 async def test_a_reached_traffic_cap_refuses_new_requests_and_says_why(
