@@ -4,8 +4,17 @@ Runs the 500-key demo (a Seeker and two Givers as processes, blocks of 25,
 through `scripts/demo.py`) and, as baselines in the same run, the same 500
 keys as 20 plain `docker run`s of the same image with the same sandbox flags,
 each given one block: one after another, and as many at a time as the grid
-has slots (`--givers` x 2), which isolates the grid's own overhead. Prints
-wall times and keys per second; `--json` and `--smoke` are bench/_cli.py's.
+has slots (`--givers` x 2), which isolates the grid's own overhead.
+
+Both reach the demo shop the same way, never through the host's network: the
+container has no network of its own and goes out through an egress gateway
+(giver.egress) that lets it reach the shop and nothing else of this machine.
+In the grid that is each Giver's gateway, its volunteer allowing the shop
+(`--allow-local`); for the baselines this process runs one and binds a door's
+socket into each plain `docker run --network none`, with `SEEKGIVE_EGRESS`
+set, as a Giver does. So the baselines pay for the gateway too, and the
+difference is what the Seeker and the Giver's runner add. Prints wall times
+and keys per second; `--json` and `--smoke` are bench/_cli.py's.
 """
 
 import argparse
@@ -19,6 +28,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from giver.egress.addresses import AddressRules
+from giver.egress.gateway import Gateway
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
@@ -26,6 +39,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 import _cli  # noqa: E402
 import demo_site  # noqa: E402
 from _sandbox import docker_run  # noqa: E402
+from egress_door import running_gateway  # noqa: E402
 
 IMAGE = "seekgive/catalog:1"
 DEMO_STOP_TIMEOUT_S = 30.0
@@ -34,8 +48,9 @@ SMOKE = {"keys": 50, "repeat": 1}
 DEMO_LINE = re.compile(r"^demo: (\d+)/(\d+) keys done, (\d+) records, (\d+) givers, ([\d.]+) s$")
 
 
-def docker_run_block(start: int, stop: int, site_url: str, work: Path) -> None:
-    """One plain `docker run` of the scraper over keys start..stop-1."""
+def docker_run_block(start: int, stop: int, site_url: str, work: Path, egress: Path) -> None:
+    """One plain `docker run` of the scraper over keys start..stop-1, going out
+    through the gateway door `egress`."""
     task = {
         "contract": 1,
         "task_id": f"bench-{start}",
@@ -43,7 +58,7 @@ def docker_run_block(start: int, stop: int, site_url: str, work: Path) -> None:
         "range": [start, stop],
         "settings": {"base_url": site_url},
     }
-    out = docker_run(IMAGE, task, work, network="host")
+    out = docker_run(IMAGE, task, work, egress)
     lines = (out / "status.jsonl").read_text().splitlines()
     if sum(json.loads(line)["ok"] for line in lines) != stop - start:
         raise SystemExit(f"baseline block {start}..{stop} did not scrape every key")
@@ -54,18 +69,26 @@ async def baseline(keys: int, block_size: int, at_once: int) -> float:
     runner, site_url = await demo_site.serve()
     limit = asyncio.Semaphore(at_once)
 
-    async def one(start: int, work: Path) -> None:
+    async def one(start: int, work: Path, gateway: Gateway) -> None:
         async with limit:
             stop = min(start + block_size, keys + 1)
-            await asyncio.to_thread(docker_run_block, start, stop, site_url, work)
+            door = await gateway.open("bench", f"bench-{start}")
+            try:
+                await asyncio.to_thread(docker_run_block, start, stop, site_url, work, door.path)
+            finally:
+                await gateway.close(door)
 
     try:
         with tempfile.TemporaryDirectory(prefix="seekgive-bench-") as tmp:
-            started = time.monotonic()
-            await asyncio.gather(
-                *(one(start, Path(tmp)) for start in range(1, keys + 1, block_size))
-            )
-            return time.monotonic() - started
+            work = Path(tmp)
+            # The shop and nothing else of this machine, as the demo's Givers allow.
+            rules = AddressRules.parse((), (), [urlsplit(site_url).netloc])
+            async with running_gateway(work / "gateway", rules) as gateway:
+                started = time.monotonic()
+                await asyncio.gather(
+                    *(one(start, work, gateway) for start in range(1, keys + 1, block_size))
+                )
+                return time.monotonic() - started
     finally:
         await runner.cleanup()
 

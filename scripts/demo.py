@@ -2,8 +2,10 @@
 
 Starts the demo shop on 127.0.0.1, a Seeker (SQLite results store) and two
 Givers as real processes, submits the shop's product pages as a job, follows
-it, exports the records as JSON lines and prints one summary line. Ctrl-C
-stops everything it started, Givers first so no container is left behind.
+it, exports the records as JSON lines and prints one summary line. The scraper
+reaches the shop through each Giver's egress gateway, whose volunteer allows
+the shop's address and port and nothing else of this machine. Ctrl-C stops
+everything it started, Givers first so no container is left behind.
 """
 
 import argparse
@@ -16,6 +18,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import demo_site
 
@@ -121,8 +124,9 @@ async def demo(args: argparse.Namespace, work: Path) -> str:
 
             await wait_until(seeker_up, "the Seeker answering", processes)
             # As an operator would: one token admits the demo's Givers, which run
-            # only the demo's scraper.
+            # only the demo's scraper and let it reach the demo shop.
             token = await client.issue_token({"label": "demo", "uses": args.givers})
+            shop = urlsplit(site_url).netloc
             for n in range(1, args.givers + 1):
                 await processes.start(
                     f"giver-{n}",
@@ -136,6 +140,8 @@ async def demo(args: argparse.Namespace, work: Path) -> str:
                     f"demo-giver-{n}",
                     "--allow-image",
                     repository_of(IMAGE),
+                    "--allow-local",
+                    shop,
                     log=work / f"giver-{n}.log",
                     env={"SEEKGIVE_GIVER_TOKEN": token["token"]},
                 )
@@ -151,7 +157,7 @@ async def demo(args: argparse.Namespace, work: Path) -> str:
                     "image": IMAGE,
                     "range": [1, args.keys + 1],
                     "block_size": args.block_size,
-                    "network": "host",
+                    "network": "bridge",
                     "settings": {"base_url": site_url},
                     "name": "demo",
                 }

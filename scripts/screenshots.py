@@ -1,7 +1,8 @@
 """Screenshots of the admin pages for docs/admin.md.
 
 Starts the demo shop, a Seeker and two Givers (in this process, on SQLite in a
-temporary folder), a third Giver waiting for approval, adds the catalog
+temporary folder; their scrapers reach the shop through the Givers' egress
+gateways), a third Giver waiting for approval, adds the catalog
 scraper, runs one job to its end and leaves a larger one running, adds a
 schedule and a token, then saves a PNG of each page at a laptop's width (and
 two at a phone's) with Debian's headless Chromium. Needs what ./scripts/setup
@@ -15,6 +16,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import demo_site
@@ -114,6 +116,7 @@ async def screenshots(out: Path, work: Path) -> None:
                     slots=2,
                     token=token,
                     labels={"site": "home"} if n == 0 else {},
+                    allow_local=(urlsplit(site_url).netloc,),
                 )
             )
             await stack.enter_async_context(giver)
@@ -124,7 +127,7 @@ async def screenshots(out: Path, work: Path) -> None:
         stack.push_async_callback(newcomer.stop)
         stack.callback(waiting.cancel)
         await api("POST", "/scrapers", {"image": IMAGE})
-        job = {"scraper": "catalog", "network": "host", "settings": {"base_url": site_url}}
+        job = {"scraper": "catalog", "network": "bridge", "settings": {"base_url": site_url}}
         done = await api(
             "POST", "/jobs", {**job, "name": "shop products", "range": [1, 41], "block_size": 5}
         )

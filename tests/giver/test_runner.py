@@ -13,6 +13,7 @@ from channel.wire.models import KeyBlock, Limits, Task
 from channel.wire.references import repository_of
 from channel.wire.results import KeyOutcome
 from giver.docker_runner import GIVER_LABEL, DockerRunner, container_user, local_images
+from giver.egress.gateway import Gateway
 from giver.errors import ImageMissing
 from giver.images import ImagePolicy, LocalImage, refusal
 from giver.outputs import ContainerExit, UntrustedOutput
@@ -178,7 +179,11 @@ async def test_leftovers_of_a_crashed_run_are_removed(
 
 
 async def test_catalog_scrapes_the_demo_site(
-    runner: DockerRunner, catalog_image: str, demo_site_url: str, tmp_path: Path
+    runner: DockerRunner,
+    catalog_image: str,
+    demo_site_url: str,
+    site_gateway: Gateway,
+    tmp_path: Path,
 ) -> None:
     task = Task(
         task_id=f"t{uuid.uuid4().hex[:8]}",
@@ -186,11 +191,11 @@ async def test_catalog_scrapes_the_demo_site(
         image=catalog_image,
         settings={"base_url": demo_site_url},
         block=KeyBlock(keys=("1", "42", "9999")),
-        network="host",
+        network="bridge",
         limits=Limits(memory_bytes=256 * 1024 * 1024, pids=64, timeout_s=60),
     )
     progress: list[tuple[int, int]] = []
-    run, output = await run_task(runner, task, tmp_path / "w", progress)
+    run, output = await run_task(runner, task, tmp_path / "w", progress, site_gateway)
     assert run.exit_code == 0, run.stderr_tail
     assert output.error is None
     assert output.records == [

@@ -1,9 +1,10 @@
 """The example scrapers images/jsonapi and images/links against the demo site.
 
 Each runs in a real container, as a Giver runs it (the ``runner`` fixture and
-``run_task`` of conftest.py; network "host" reaches the demo site on
-127.0.0.1). The demo site's API and wiki, and the scrapers' parsing functions,
-are also tested on the host.
+``run_task``; network "bridge" reaches the demo site on 127.0.0.1 through the
+``site_gateway`` fixture, which lets it reach nothing else of this machine).
+The demo site's API and wiki, and the scrapers' parsing functions, are also
+tested on the host.
 """
 
 import importlib.util
@@ -26,6 +27,7 @@ from support.docker import run_task
 from channel.wire.models import KeyBlock, Limits, Task
 from channel.wire.results import KeyOutcome
 from giver.docker_runner import DockerRunner
+from giver.egress.gateway import Gateway
 from giver.outputs import ScraperOutput
 
 IMAGES_DIR = REPO / "images"
@@ -63,7 +65,7 @@ def example_task(image: str, keys: list[str], settings: dict[str, Any], **fields
         image=image,
         settings=settings,
         block=KeyBlock(keys=tuple(keys)),
-        network="host",
+        network="bridge",
         limits=LIMITS,
         **fields,
     )
@@ -216,11 +218,15 @@ def test_links_scope(scrapers: dict[str, ModuleType]) -> None:
 
 
 async def test_jsonapi_follows_next_up_to_max_pages(
-    runner: DockerRunner, jsonapi_image: str, demo_site_url: str, tmp_path: Path
+    runner: DockerRunner,
+    jsonapi_image: str,
+    demo_site_url: str,
+    site_gateway: Gateway,
+    tmp_path: Path,
 ) -> None:
     settings = {"base_url": demo_site_url, "per_page": 3, "max_pages": 4}
     task = example_task(jsonapi_image, ["new", "clearance", "nope", "furniture"], settings)
-    run, output = await run_task(runner, task, tmp_path / "w")
+    run, output = await run_task(runner, task, tmp_path / "w", gateway=site_gateway)
     assert run.exit_code == 0, run.stderr_tail
     assert isinstance(output, ScraperOutput) and output.error is None
     assert output.outcomes == [
@@ -240,10 +246,14 @@ async def test_jsonapi_follows_next_up_to_max_pages(
 
 
 async def test_jsonapi_refuses_settings_out_of_bounds(
-    runner: DockerRunner, jsonapi_image: str, demo_site_url: str, tmp_path: Path
+    runner: DockerRunner,
+    jsonapi_image: str,
+    demo_site_url: str,
+    site_gateway: Gateway,
+    tmp_path: Path,
 ) -> None:
     task = example_task(jsonapi_image, ["new"], {"base_url": demo_site_url, "per_page": 101})
-    run, output = await run_task(runner, task, tmp_path / "w")
+    run, output = await run_task(runner, task, tmp_path / "w", gateway=site_gateway)
     assert run.exit_code == 2
     assert isinstance(output, ScraperOutput)
     assert output.error is not None and "per_page" in output.error
@@ -251,13 +261,17 @@ async def test_jsonapi_refuses_settings_out_of_bounds(
 
 
 async def test_links_records_discovers_and_captures(
-    runner: DockerRunner, links_image: str, demo_site_url: str, tmp_path: Path
+    runner: DockerRunner,
+    links_image: str,
+    demo_site_url: str,
+    site_gateway: Gateway,
+    tmp_path: Path,
 ) -> None:
     wiki = f"{demo_site_url}/wiki"
     keys = [f"{wiki}/Main_Page", f"{wiki}/Juniper", f"{wiki}/{demo_wiki.BROKEN}", "wiki/Oak"]
     task = example_task(links_image, keys, {"path_prefix": "/wiki/"})
     run, collected = await run_task(
-        runner, replace(task, captures=True, discover=True), tmp_path / "w"
+        runner, replace(task, captures=True, discover=True), tmp_path / "w", gateway=site_gateway
     )
     assert run.exit_code == 0, run.stderr_tail
     output = tmp_path / "w" / "output"
@@ -301,12 +315,18 @@ async def test_links_records_discovers_and_captures(
 
 
 async def test_links_discovers_at_most_max_links_per_page(
-    runner: DockerRunner, links_image: str, demo_site_url: str, tmp_path: Path
+    runner: DockerRunner,
+    links_image: str,
+    demo_site_url: str,
+    site_gateway: Gateway,
+    tmp_path: Path,
 ) -> None:
     key = f"{demo_site_url}/wiki/{demo_wiki.START}"
     settings = {"same_host": False, "max_links_per_page": 3}
     task = example_task(links_image, [key], settings)
-    run, collected = await run_task(runner, replace(task, discover=True), tmp_path / "w")
+    run, collected = await run_task(
+        runner, replace(task, discover=True), tmp_path / "w", gateway=site_gateway
+    )
     assert run.exit_code == 0, run.stderr_tail
     output = tmp_path / "w" / "output"
     [record] = read_jsonl(output / "records.jsonl")
@@ -320,11 +340,15 @@ async def test_links_discovers_at_most_max_links_per_page(
 
 
 async def test_links_keeps_no_captures_or_keys_unless_asked(
-    runner: DockerRunner, links_image: str, demo_site_url: str, tmp_path: Path
+    runner: DockerRunner,
+    links_image: str,
+    demo_site_url: str,
+    site_gateway: Gateway,
+    tmp_path: Path,
 ) -> None:
     keys = [f"{demo_site_url}/wiki/{title}" for title in demo_wiki.TITLES[:3]]
     task = example_task(links_image, keys, {"path_prefix": "/wiki/"})
-    run, output = await run_task(runner, task, tmp_path / "w")
+    run, output = await run_task(runner, task, tmp_path / "w", gateway=site_gateway)
     assert run.exit_code == 0, run.stderr_tail
     assert isinstance(output, ScraperOutput) and output.error is None
     assert [o.ok for o in output.outcomes] == [True, True, True]

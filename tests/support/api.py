@@ -61,12 +61,14 @@ async def runs_by_block(seeker: Seeker, job_id: str) -> dict[str, list[Run]]:
 
 
 def catalog_job(image: str, site_url: str, **fields: Any) -> dict[str, Any]:
-    """A job of the catalog scraper over products 1 to 20 of the demo shop, in 4 blocks."""
+    """A job of the catalog scraper over products 1 to 20 of the demo shop, in 4 blocks;
+    it reaches the shop through the egress gateway, so its Givers must allow the shop
+    (`allow_local=(egress.site(site_url),)`)."""
     return {
         "image": image,
         "range": [1, 21],
         "block_size": 5,
-        "network": "host",
+        "network": "bridge",
         "settings": {"base_url": site_url},
         **fields,
     }

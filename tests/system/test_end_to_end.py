@@ -1,7 +1,8 @@
 """A Seeker and two Givers run real jobs through real containers.
 
 The Channel's store is a SQLite file or a real MongoDB-wire server (FerretDB);
-the scraper reaches only the demo shop served on 127.0.0.1.
+the scraper reaches the demo shop served on 127.0.0.1 through each Giver's
+egress gateway, which allows that shop and nothing else of this machine.
 """
 
 import asyncio
@@ -13,6 +14,7 @@ import aiohttp
 import demo_site
 import docker
 import pytest
+from support import egress
 from support.api import Grid, catalog_job, counted_runs, export, runs_by_block, submit_and_wait
 from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN, POLL_S, until
 from support.docker import containers_by_id
@@ -41,14 +43,14 @@ async def test_a_job_runs_end_to_end_on_two_givers(
     docker_client: docker.DockerClient,
 ) -> None:
     store_url = request.getfixturevalue("mongo_url") if store == "mongodb" else ""
-    seeker = await grid(store_url=store_url)
+    seeker = await grid(store_url=store_url, allow_local=(egress.site(demo_site_url),))
     job = await submit_and_wait(
         seeker,
         {
             "image": catalog_image,
             "range": [1, 101],
             "block_size": 10,
-            "network": "host",
+            "network": "bridge",
             "settings": {"base_url": demo_site_url},
         },
     )
@@ -209,7 +211,7 @@ async def test_a_giver_that_stops_releases_its_block_and_another_finishes_the_jo
 async def test_each_block_runs_on_both_givers_and_counts_once_they_agree(
     grid: Grid, catalog_image: str, demo_site_url: str
 ) -> None:
-    seeker = await grid()
+    seeker = await grid(allow_local=(egress.site(demo_site_url),))
     job = await submit_and_wait(seeker, catalog_job(catalog_image, demo_site_url, replicas=2))
     assert job["keys"] == {"total": 20, "done": 20, "failed": 0, "leased": 0, "pending": 0}
     assert sorted(int(r["key"]) for r in await export(seeker, job["job_id"])) == list(range(1, 21))
@@ -226,9 +228,9 @@ async def test_each_block_runs_on_both_givers_and_counts_once_they_agree(
 async def test_bob_processes_a_jobs_records_and_sarah_submits_a_job_over_them(
     grid: Grid, catalog_image: str, demo_site_url: str
 ) -> None:
-    seeker = await grid()
+    seeker = await grid(allow_local=(egress.site(demo_site_url),))
     settings = {"base_url": demo_site_url}
-    common = {"image": catalog_image, "network": "host", "settings": settings, "block_size": 5}
+    common = {"image": catalog_image, "network": "bridge", "settings": settings, "block_size": 5}
     first = await submit_and_wait(seeker, {**common, "range": [1, 21]})
 
     # Bob keeps the products priced in euros and adds, to each, the product to look at next.

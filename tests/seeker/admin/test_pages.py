@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 from demo_products import product
 from playwright.async_api import Browser, Page, expect
+from support import egress
 from support.api import Grid, disputed_job, submit_and_wait
 from support.base import JOB_TIMEOUT_S, OPERATOR_HEADERS, OPERATOR_TOKEN, POLL_S, until
 from support.browser import LAPTOP, Problems
@@ -57,7 +58,7 @@ async def fill_job_form(page: Page, demo_site_url: str, *, name: str, last: int)
     await page.get_by_label("First key").fill("1")
     await page.get_by_label("Last key").fill(str(last))
     await page.get_by_label("Block size").fill("5")
-    await page.get_by_label("Network").select_option("host")
+    await page.get_by_label("Network").select_option("bridge")
     await page.get_by_label("Base URL").fill(demo_site_url)
 
 
@@ -72,7 +73,7 @@ async def read_download(page: Page, link: str) -> bytes:
 async def test_a_job_from_the_generated_form_runs_to_100_percent_live_and_downloads(
     grid: Grid, browser: Browser, catalog_image: str, demo_site_url: str
 ) -> None:
-    seeker = await grid()
+    seeker = await grid(allow_local=(egress.site(demo_site_url),))
     assert (await api(seeker, "POST", "/scrapers", {"image": catalog_image}))[0] == 201
     problems = Problems()
     page = await open_page(browser, seeker, problems)
@@ -157,13 +158,13 @@ async def test_a_job_from_the_generated_form_runs_to_100_percent_live_and_downlo
 async def test_jobs_are_paused_resumed_and_cancelled_from_the_pages(
     grid: Grid, browser: Browser, catalog_image: str, demo_site_url: str
 ) -> None:
-    seeker = await grid()
+    seeker = await grid(allow_local=(egress.site(demo_site_url),))
     assert (await api(seeker, "POST", "/scrapers", {"image": catalog_image}))[0] == 201
     body = {
         "scraper": "catalog",
         "range": [1, 1001],
         "block_size": 5,
-        "network": "host",
+        "network": "bridge",
         "settings": {"base_url": demo_site_url},
     }
     status, job = await api(seeker, "POST", "/jobs", {**body, "name": "long"})
@@ -399,12 +400,12 @@ PYTHON_FORMATS = {
 async def test_every_page_reads_cleanly_on_a_laptop_and_a_phone(
     grid: Grid, browser: Browser, catalog_image: str, demo_site_url: str
 ) -> None:
-    seeker = await grid(givers=1)
+    seeker = await grid(givers=1, allow_local=(egress.site(demo_site_url),))
     assert (await api(seeker, "POST", "/scrapers", {"image": catalog_image}))[0] == 201
     body = {
         "scraper": "catalog",
         "range": [1, 6],
-        "network": "host",
+        "network": "bridge",
         "settings": {"base_url": demo_site_url},
     }
     status, job = await api(seeker, "POST", "/jobs", {**body, "name": "small"})

@@ -7,6 +7,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from support import egress
 from support.api import Grid, export, submit_and_wait
 from support.base import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, run
 from support.docker import build_test_image
@@ -266,7 +267,7 @@ async def test_settings_are_checked_on_submit_naming_the_field(
 async def test_a_job_naming_a_scraper_runs_its_pinned_image(
     grid: Grid, catalog_image: str, demo_site_url: str, docker_client: Any
 ) -> None:
-    seeker = await grid()
+    seeker = await grid(allow_local=(egress.site(demo_site_url),))
     assert (await api(seeker, "POST", "/scrapers", {"image": catalog_image}))[0] == 201
     job = await submit_and_wait(
         seeker,
@@ -274,7 +275,7 @@ async def test_a_job_naming_a_scraper_runs_its_pinned_image(
             "scraper": "catalog",
             "range": [1, 11],
             "block_size": 5,
-            "network": "host",
+            "network": "bridge",
             "settings": {"base_url": demo_site_url},
         },
     )

@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 import docker
 import pytest
+from support import egress
 from support.api import Grid, counted_runs, export, submit_and_wait
 from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN
 
@@ -109,12 +110,13 @@ async def length(response: aiohttp.ClientResponse) -> int:
 
 
 def scraper_job(built: Built, site_url: str) -> dict[str, Any]:
-    """A job of the scraper over products 1 to 20 of the demo shop, in 4 blocks."""
+    """A job of the scraper over products 1 to 20 of the demo shop, in 4 blocks; its
+    Givers reach the shop if they allow it (`allow_local=(egress.site(site_url),)`)."""
     return {
         "scraper": built.name,
         "range": [1, 21],
         "block_size": 5,
-        "network": "host",
+        "network": "bridge",
         "settings": {"base_url": site_url},
     }
 
@@ -135,7 +137,7 @@ async def test_an_image_the_giver_lacks_comes_from_the_seeker(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    seeker = await grid(givers=1)
+    seeker = await grid(givers=1, allow_local=(egress.site(demo_site_url),))
     await add_to_catalog(seeker, scraper)
     assert await asyncio.to_thread(local_image, scraper.id) is None
 
@@ -292,7 +294,7 @@ async def test_a_fetch_that_fails_for_now_releases_the_task_and_a_later_one_runs
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    seeker = await grid(givers=1)
+    seeker = await grid(givers=1, allow_local=(egress.site(demo_site_url),))
     await add_to_catalog(seeker, scraper)
     # Where the Giver keeps archives while it checks them is taken by a file.
     blocker = tmp_path / "giver-0" / "images"

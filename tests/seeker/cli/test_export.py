@@ -4,6 +4,7 @@ and Givers."""
 
 from pathlib import Path
 
+from support import egress
 from support.api import Grid, catalog_job, submit_and_wait
 from support.base import BIN, OPERATOR_TOKEN, run
 
@@ -14,7 +15,7 @@ from seeker.daemon import Seeker
 async def test_export_names_the_channel_that_holds_a_loaded_jobs_results(
     grid: Grid, catalog_image: str, demo_site_url: str, tmp_path: Path
 ) -> None:
-    first = await grid()
+    first = await grid(allow_local=(egress.site(demo_site_url),))
     job_id = (await submit_and_wait(first, catalog_job(catalog_image, demo_site_url)))["job_id"]
     state, records = tmp_path / "job.state.jsonl", tmp_path / "records.jsonl"
     code, _, err = await run(

@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from support import egress
 from support.api import Grid, catalog_job, disputed_job, submit_and_wait
 from support.base import until
 
@@ -41,7 +42,7 @@ async def test_a_finished_jobs_blocks_records_and_overview(
     catalog_image: str,
     demo_site_url: str,
 ) -> None:
-    seeker = await grid(**stores(request, store))
+    seeker = await grid(**stores(request, store), allow_local=(egress.site(demo_site_url),))
     job = await submit_and_wait(seeker, catalog_job(catalog_image, demo_site_url))
     job_id, api = job["job_id"], f"{seeker.url}/api/v1"
     assert job["rate_keys_per_s"] > 0 and job["eta_s"] is None
@@ -126,7 +127,7 @@ async def test_a_finished_jobs_blocks_records_and_overview(
 async def test_bad_queries_are_refused_with_what_is_wrong(
     grid: Grid, http: aiohttp.ClientSession, catalog_image: str, demo_site_url: str
 ) -> None:
-    seeker = await grid(givers=1)
+    seeker = await grid(givers=1, allow_local=(egress.site(demo_site_url),))
     job = await submit_and_wait(seeker, catalog_job(catalog_image, demo_site_url, range=[1, 3]))
     jobs = f"{seeker.url}/api/v1/jobs"
     refused = {

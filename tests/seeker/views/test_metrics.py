@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
+from support import egress
 from support.api import catalog_job
 from support.base import JOB_TIMEOUT_S, OPERATOR_HEADERS, OPERATOR_TOKEN, POLL_S
 from support.processes import leader_config
@@ -50,7 +51,7 @@ async def post(http: aiohttp.ClientSession, url: str, body: Any) -> dict[str, An
 async def test_a_job_run_by_two_givers_shows_in_the_metrics(
     grid: Any, catalog_image: str, demo_site_url: str
 ) -> None:
-    seeker = await grid()
+    seeker = await grid(allow_local=(egress.site(demo_site_url),))
     async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
         before = await scrape(http, seeker)
         assert value(before, "seekgive_leader") == 1

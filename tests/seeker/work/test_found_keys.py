@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 import demo_wiki
 import pytest
+from support import egress
 from support.api import Grid, export, submit_and_wait
 from support.base import OPERATOR_HEADERS
 
@@ -90,7 +91,7 @@ def wiki_job(site: str, image: str, **fields: Any) -> dict[str, Any]:
         "image": image,
         "keys": [f"{site}/wiki/{demo_wiki.START}"],
         "block_size": 4,
-        "network": "host",
+        "network": "bridge",
         "max_attempts": 1,
         "discover": True,
         "settings": {"path_prefix": "/wiki/"},
@@ -101,7 +102,7 @@ def wiki_job(site: str, image: str, **fields: Any) -> dict[str, Any]:
 async def test_a_crawl_finds_the_whole_wiki_each_page_once(
     grid: Grid, links_image: str, demo_site_url: str
 ) -> None:
-    seeker = await grid()
+    seeker = await grid(allow_local=(egress.site(demo_site_url),))
     job = await submit_and_wait(seeker, wiki_job(demo_site_url, links_image))
     pages = {f"{demo_site_url}/wiki/{title}" for title in demo_wiki.TITLES}
     broken = f"{demo_site_url}/wiki/{demo_wiki.BROKEN}"
@@ -122,7 +123,7 @@ async def test_a_crawl_finds_the_whole_wiki_each_page_once(
 async def test_a_crawl_stops_growing_at_its_cap_and_keeps_captures_when_asked(
     grid: Grid, links_image: str, demo_site_url: str
 ) -> None:
-    seeker = await grid()
+    seeker = await grid(allow_local=(egress.site(demo_site_url),))
     job = await submit_and_wait(
         seeker, wiki_job(demo_site_url, links_image, max_discovered=5, captures=True)
     )
