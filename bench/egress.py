@@ -79,9 +79,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from giver.egress.addresses import AddressRules
-from giver.egress.gateway import Gateway
-from giver.egress.ledger import Ledger
-from giver.egress.traffic import Traffic
+from giver.egress.gateway import serving
 
 HOST = "127.0.0.1"
 PATH = "/page"
@@ -202,22 +200,15 @@ def run_gateway(work: str, allow_local: list[str], pipe: Connection) -> None:
 
 
 async def _run_gateway(work: Path, allow_local: list[str], pipe: Connection) -> None:
-    ledger = Ledger(work)
-    ledger.open()
     rules = AddressRules.parse((), (), allow_local)
-    gateway = Gateway(work / "egress", rules, Traffic(work / "traffic.json"), ledger)
-    gateway.start()
-    try:
+    async with serving(work, rules) as gateway:
         door = await gateway.open(JOB_ID, TASK_ID)
         pipe.send(str(door.socket))
         while (message := await asked(pipe)) == "connections":
             # The set belongs to the gateway's thread; its size is read whole.
             pipe.send(len(door.connections))
-    finally:
-        await gateway.stop()
-        ledger.close()
     if message == "stop":
-        pipe.send(ledger.view().get(JOB_ID, {}))
+        pipe.send(gateway.ledger.view().get(JOB_ID, {}))
 
 
 class Child:

@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from giver.egress.addresses import AddressRules
-from giver.egress.gateway import Gateway
+from giver.egress.gateway import Gateway, serving
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
@@ -39,7 +39,6 @@ sys.path.insert(0, str(REPO / "scripts"))
 import _cli  # noqa: E402
 import demo_site  # noqa: E402
 from _sandbox import docker_run  # noqa: E402
-from egress_door import running_gateway  # noqa: E402
 
 IMAGE = "seekgive/catalog:1"
 DEMO_STOP_TIMEOUT_S = 30.0
@@ -83,7 +82,7 @@ async def baseline(keys: int, block_size: int, at_once: int) -> float:
             work = Path(tmp)
             # The shop and nothing else of this machine, as the demo's Givers allow.
             rules = AddressRules.parse((), (), [urlsplit(site_url).netloc])
-            async with running_gateway(work / "gateway", rules) as gateway:
+            async with serving(work / "gateway", rules) as gateway:
                 started = time.monotonic()
                 await asyncio.gather(
                     *(one(start, work, gateway) for start in range(1, keys + 1, block_size))

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from channel.errors import WireError
 from channel.wire.givers import MAX_LABEL_VALUE_CHARS, MAX_LABELS, check_labels
-from giver.egress.addresses import AddressRules, LocalAllowance, host_pattern
+from giver.egress.addresses import AddressRules, LocalAllowance, host_pattern, port_number
 from giver.errors import ConfigError, LabelError
 from giver.hours import ActiveHours
 from giver.images import ImagePolicy
@@ -79,6 +79,8 @@ class GiverConfig:
     allow_hosts: tuple[str, ...] = ()
     deny_hosts: tuple[str, ...] = ()
     allow_local: tuple[str, ...] = ()
+    # The ports scrapers may reach (empty: 80 and 443); a listed local address's own aside.
+    allow_ports: tuple[int, ...] = ()
     # Traffic caps (both ways, local days and months) and rates in bytes/s; None: none.
     traffic_day_bytes: int | None = None
     traffic_month_bytes: int | None = None
@@ -137,12 +139,13 @@ class GiverConfig:
         if self.seeker_key:
             valid_seeker_key(self.seeker_key)
         object.__setattr__(self, "allowed_images", ImagePolicy(self.allowed_images).patterns)
-        for name in ("allow_hosts", "deny_hosts", "allow_local"):
+        for name in ("allow_hosts", "deny_hosts", "allow_local", "allow_ports"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         for name, parse in (
             ("allow_hosts", host_pattern),
             ("deny_hosts", host_pattern),
             ("allow_local", LocalAllowance.parse),
+            ("allow_ports", lambda port: port_number(str(port))),
         ):
             for item in getattr(self, name):
                 try:
@@ -168,7 +171,9 @@ class GiverConfig:
     @property
     def egress_rules(self) -> AddressRules:
         """Where scrapers may go through the egress gateway; ValueError if a rule is bad."""
-        return AddressRules.parse(self.allow_hosts, self.deny_hosts, self.allow_local)
+        return AddressRules.parse(
+            self.allow_hosts, self.deny_hosts, self.allow_local, self.allow_ports
+        )
 
     @property
     def traffic_path(self) -> Path:

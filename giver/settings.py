@@ -72,6 +72,12 @@ HOURS = Kind(
     many=True,
 )
 LABELS = Kind("a table of labels", _labels_from_toml, parse_labels, many=True)
+PORTS = Kind(
+    "a list of port numbers",
+    lambda v: tuple(typed(int, "a port number")(p) for p in typed(list, "a list of ports")(v)),
+    lambda items: tuple(int(i) if i.strip().isdigit() else i.strip() for i in items),
+    many=True,
+)
 
 SETTINGS = (
     Setting("seeker", TEXT, "seeker_url", "--seeker", "the Seeker's URL, e.g. http://seeker:8765"),
@@ -160,6 +166,14 @@ SETTINGS = (
         "an address of this machine or its network scrapers may reach anyway, "
         "ADDRESS[:PORT] or a network, e.g. 127.0.0.1:8080 or 192.168.1.0/24; repeatable "
         "(default: none)",
+    ),
+    Setting(
+        "allow_ports",
+        PORTS,
+        "",
+        "--allow-port",
+        "a port scrapers may reach on public hosts; repeatable (default 80 and 443; a "
+        "listed local address may be reached on its own port)",
     ),
     Setting(
         "traffic_per_day",

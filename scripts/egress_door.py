@@ -14,30 +14,11 @@ DIR/egress.log.
 
 import argparse
 import asyncio
-import contextlib
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from giver.egress.addresses import AddressRules
-from giver.egress.gateway import Gateway
-from giver.egress.ledger import Ledger
-from giver.egress.traffic import Traffic
-
-
-@contextlib.asynccontextmanager
-async def running_gateway(directory: Path, rules: AddressRules) -> AsyncIterator[Gateway]:
-    """A started gateway under `directory` that lets scrapers go where `rules` allow;
-    stopped at the end."""
-    ledger = Ledger(directory)
-    ledger.open()
-    gateway = Gateway(directory / "egress", rules, Traffic(directory / "traffic.json"), ledger)
-    gateway.start()
-    try:
-        yield gateway
-    finally:
-        await gateway.stop()
-        ledger.close()
+from giver.egress.gateway import serving
 
 
 async def serve(directory: Path, rules: AddressRules) -> None:
@@ -45,7 +26,7 @@ async def serve(directory: Path, rules: AddressRules) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopped.set)
-    async with running_gateway(directory, rules) as gateway:
+    async with serving(directory, rules) as gateway:
         door = await gateway.open("by-hand", "by-hand")
         print(door.path.resolve(), flush=True)
         await stopped.wait()

@@ -219,11 +219,8 @@ async def demo_site_url() -> AsyncIterator[str]:
 async def site_gateway(tmp_path: Path, demo_site_url: str) -> AsyncIterator[Gateway]:
     """An egress gateway through which scrapers reach the demo shop, and nothing
     else of this machine."""
-    gateway = egress.gateway(tmp_path / "gateway", demo_site_url)
-    gateway.start()
-    yield gateway
-    await gateway.stop()
-    gateway.ledger.close()
+    async with egress.serving(tmp_path / "gateway", demo_site_url) as gateway:
+        yield gateway
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,8 @@
 A request names a host (a domain or an IP literal) and a port. The host is
 checked against the volunteer's `deny_hosts` and, when they list any,
 `allow_hosts`: `example.com` matches that name only, `*.example.com` any name
-under it. Then every address the name resolves to is checked: an address of
+under it, and an IP address that address however it is written or resolved
+to. Then every address the name resolves to is checked: an address of
 this machine, of a private or carrier-grade-NAT network, link-local (cloud
 metadata included), multicast, reserved or one that embeds an IPv4 address
 (IPv4-mapped, NAT64, 6to4) is refused, and so is an address this machine
@@ -12,7 +13,14 @@ has or is directly on the network of (giver.egress.local tells, passed in as
 network, with or without a port). A name with
 even one refused address is refused whole: the gateway connects only to an
 address it checked, so an answer that changes between two lookups (DNS
-rebinding) gains nothing.
+rebinding) gains nothing. Last, the port must be one of `allow_ports` (80 and
+443 unless the volunteer says otherwise), so a scraper cannot send mail or try
+logins from the volunteer's address; a local address the volunteer lists may
+be reached on the port they list with it, or any port if they list none.
+
+A refusal names what was asked for and the kind of address it is, never the
+address a name resolved to nor the volunteer's networks: those are the
+volunteer's business, not the scraper's.
 """
 
 import ipaddress
@@ -21,6 +29,8 @@ from dataclasses import dataclass
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# The ports scrapers may reach unless the volunteer lists others: HTTP and HTTPS.
+DEFAULT_PORTS = (80, 443)
 # What local address an address is, beyond the fixed ranges, or None.
 LocalKind = Callable[[IPAddress], str | None]
 
@@ -42,10 +52,14 @@ BLOCKED: tuple[tuple[IPNetwork, str], ...] = tuple(
         ("240.0.0.0/4", "a reserved or broadcast address (240.0.0.0/4)"),
         ("::/128", "the unspecified IPv6 address (::)"),
         ("::1/128", "the IPv6 loopback address (::1)"),
+        ("::/96", "an IPv4-compatible IPv6 address (::/96)"),
         ("::ffff:0:0/96", "an IPv4-mapped IPv6 address (::ffff:0:0/96)"),
         ("64:ff9b::/96", "a NAT64 address (64:ff9b::/96)"),
         ("64:ff9b:1::/48", "a local-use NAT64 address (64:ff9b:1::/48)"),
         ("2002::/16", "a 6to4 address (2002::/16)"),
+        ("2001::/32", "a Teredo address (2001::/32)"),
+        ("100::/64", "a discard-only IPv6 address (100::/64)"),
+        ("fec0::/10", "a site-local IPv6 address (fec0::/10)"),
         ("fd00:ec2::254/128", "a cloud metadata address"),
         ("fc00::/7", "a unique-local (private) IPv6 address (fc00::/7)"),
         ("fe80::/10", "a link-local IPv6 address (fe80::/10)"),
@@ -60,6 +74,8 @@ def blocked(address: IPAddress) -> str | None:
     for network, name in BLOCKED:
         if address.version == network.version and address in network:
             return name
+    if not address.is_global:
+        return "an address not routed on the public internet"
     return None
 
 
@@ -113,14 +129,23 @@ class LocalAllowance:
 
 
 def _port(text: str, port: str) -> int:
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise ValueError(f"{text!r}: the port must be a number from 1 to 65535")
     return int(port)
 
 
+def port_number(text: str) -> int:
+    """A port as the volunteer writes it in allow_ports; ValueError if it is not one."""
+    return _port(text, text.strip())
+
+
 def host_pattern(text: str) -> str:
-    """A host pattern as compared: lower case, no trailing dot; `example.com` or
-    `*.example.com`. ValueError for anything else."""
+    """A host pattern as compared: lower case, no trailing dot; `example.com`,
+    `*.example.com`, or an IP address as Python writes it. ValueError for anything
+    else."""
+    address = _literal(text.strip())
+    if address is not None:
+        return str(address)
     pattern = text.strip().lower().rstrip(".")
     name = pattern.removeprefix("*.")
     labels = name.split(".")
@@ -128,6 +153,7 @@ def host_pattern(text: str) -> str:
         not name
         or "*" in name
         or any(not label or len(label) > 63 for label in labels)
+        or not name.isascii()
         or any(c.isspace() or c in "/:@[]" for c in name)
     ):
         raise ValueError(f"{text!r} is not a host name or *.domain pattern")
@@ -147,16 +173,24 @@ class AddressRules:
     allow_hosts: tuple[str, ...] = ()
     deny_hosts: tuple[str, ...] = ()
     allow_local: tuple[LocalAllowance, ...] = ()
+    allow_ports: tuple[int, ...] = DEFAULT_PORTS
 
     @classmethod
     def parse(
-        cls, allow_hosts: Iterable[str], deny_hosts: Iterable[str], allow_local: Iterable[str]
+        cls,
+        allow_hosts: Iterable[str],
+        deny_hosts: Iterable[str],
+        allow_local: Iterable[str],
+        allow_ports: Iterable[int | str] = (),
     ) -> "AddressRules":
-        """The rules from the settings' texts; ValueError naming a bad one."""
+        """The rules from the settings' texts (no ports: DEFAULT_PORTS); ValueError
+        naming a bad one."""
+        ports = tuple(port_number(str(p)) for p in allow_ports)
         return cls(
             tuple(host_pattern(h) for h in allow_hosts),
             tuple(host_pattern(h) for h in deny_hosts),
             tuple(LocalAllowance.parse(a) for a in allow_local),
+            ports or DEFAULT_PORTS,
         )
 
     def stated(self) -> str:
@@ -165,7 +199,8 @@ class AddressRules:
         if self.deny_hosts:
             hosts += f" but {', '.join(self.deny_hosts)}"
         local = ", ".join(str(a) for a in self.allow_local) or "none"
-        return f"{hosts}; local addresses allowed: {local}"
+        ports = ", ".join(str(p) for p in self.allow_ports)
+        return f"{hosts} on port {ports}; local addresses allowed: {local}"
 
     def host_refusal(self, host: str) -> str | None:
         """Why the host name (or IP literal) may not be asked for, or None."""
@@ -198,13 +233,20 @@ class AddressRules:
         found = list(addresses)
         if not found:
             return f"{host} has no address"
+        literal = _literal(host) is not None
         for address in found:
+            if str(address) in self.deny_hosts:
+                return f"{host} is denied by the volunteer (deny_hosts {address})"
             kind = self.address_refusal(address, port, local)
-            if kind is None:
-                continue
-            if _literal(host) == address:
-                return f"{host} is {kind}, which scrapers may not reach"
-            return f"{host} resolves to {address}, {kind}, which scrapers may not reach"
+            if kind is not None:
+                named = f"{host} is" if literal else f"{host} resolves to"
+                return f"{named} {kind}, which scrapers may not reach"
+        listed = all(any(a.covers(address, port) for a in self.allow_local) for address in found)
+        if port not in self.allow_ports and not listed:
+            ports = ", ".join(str(p) for p in self.allow_ports)
+            return (
+                f"port {port} is not one scrapers may reach (the volunteer's allow_ports: {ports})"
+            )
         return None
 
 

@@ -8,8 +8,10 @@ is refused with a 403 whose status line says why (giver.egress.proxy) when the
 traffic cap is reached or the volunteer's rules refuse the host or any address
 it resolves to (giver.egress.addresses, giver.egress.local); otherwise the gateway connects to the
 first address it checked, never to the name again, and moves the bytes,
-paced by the rates and counted (giver.egress.traffic), and records the
-exchange (giver.egress.ledger). `close(door)` shuts the door and cuts its
+paced by the rates and counted (giver.egress.traffic), cutting the exchange
+if a cap is reached meanwhile, and records the exchange (giver.egress.ledger).
+A door takes DOOR_CONNECTIONS connections at once and all doors together
+CONNECTIONS; beyond that a connection gets a 503. `close(door)` shuts the door and cuts its
 connections once the task's container is gone.
 
 The resolver and the connector are injectable, so the checks can be tested
@@ -46,6 +48,13 @@ CHUNK_BYTES = 64 * 1024
 HEAD_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = 120.0
+# Connections at once through one door, and through all of them: each holds two
+# file descriptors of the Giver's.
+DOOR_CONNECTIONS = 32
+CONNECTIONS = 128
+BUSY = f"too many connections at once (at most {DOOR_CONNECTIONS} per task)"
+RESOLVE_TIMEOUT_S = 10.0
+BUSY_READ_S = 2.0
 # How long a closing door waits for its connections to end once their streams are closed.
 CLOSE_WAIT_S = 5.0
 
@@ -119,6 +128,8 @@ class Gateway:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._doors: set[Door] = set()
+        # Connections open through every door; read and written on the gateway's loop.
+        self._connections = 0
 
     def start(self) -> None:
         """Start the gateway's thread; the doors a crashed run left are removed."""
@@ -151,8 +162,13 @@ class Gateway:
     async def open(self, job_id: str, task_id: str) -> Door:
         """A new door for a task of `job_id`: its socket is listening when this returns."""
         door = Door(self.root / secrets.token_hex(6), job_id, task_id)
-        await self._on_loop(self._open(door))
+        # Known before it listens, so that stop() closes it whatever becomes of this call.
         self._doors.add(door)
+        try:
+            await self._on_loop(self._open(door))
+        except BaseException:
+            await asyncio.shield(self.close(door))
+            raise
         return door
 
     @contextlib.asynccontextmanager
@@ -188,11 +204,23 @@ class Gateway:
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             current = asyncio.current_task()
             assert current is not None
+            if len(door.connections) >= DOOR_CONNECTIONS or self._connections >= CONNECTIONS:
+                # Its request is read first (briefly): closing over unread bytes would
+                # reset the connection before the client reads why.
+                unread = (asyncio.IncompleteReadError, asyncio.LimitOverrunError)
+                with contextlib.suppress(*unread, ConnectionError, TimeoutError):
+                    async with asyncio.timeout(BUSY_READ_S):
+                        await reader.readuntil(b"\r\n\r\n")
+                writer.write(proxy.answer(503, f"egress gateway: {BUSY}"))
+                writer.close()
+                return
             door.connections.add(current)
             door.streams.add(writer)
+            self._connections += 1
             try:
                 await self._serve(door, reader, writer)
             finally:
+                self._connections -= 1
                 door.connections.discard(current)
                 door.streams.discard(writer)
                 writer.close()
@@ -228,7 +256,7 @@ class Gateway:
             writer.write(proxy.answer(431, "the request head is larger than 64 KiB"))
             return
         except proxy.BadRequest as e:
-            writer.write(proxy.answer(400, f"egress gateway: {e}"))
+            writer.write(proxy.answer(e.status, f"egress gateway: {e}"))
             return
         exchange = _Exchange(door, request)
         try:
@@ -285,7 +313,9 @@ class Gateway:
         half-closes still gets the answer; one that keeps its side open (to reuse the
         connection) is not waited for, nor is a site once its client has gone (a TLS
         client often resets the connection rather than close it)."""
-        up = asyncio.ensure_future(self._pipe(reader, upstream_writer, "up", exchange))
+        # A plain request's body, and nothing pipelined after it.
+        limit = None if exchange.request.tunnel else exchange.request.body_bytes
+        up = asyncio.ensure_future(self._pipe(reader, upstream_writer, "up", exchange, limit))
         down = asyncio.ensure_future(self._pipe(upstream_reader, writer, "down", exchange))
         try:
             await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
@@ -307,9 +337,12 @@ class Gateway:
         try:
             addresses = [ipaddress.ip_address(request.host)]
         except ValueError:
+            # Absolute (a trailing dot), so no search domain of this machine is tried.
+            name = request.host if request.host.endswith(".") else f"{request.host}."
             try:
-                addresses = await self._resolve(request.host, request.port)
-            except OSError as e:
+                async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+                    addresses = await self._resolve(name, request.port)
+            except (OSError, UnicodeError, ValueError, TimeoutError) as e:
                 return f"{request.host} does not resolve: {_why(e)}"
         reason = self.rules.refusal(request.host, request.port, addresses, self._local)
         return reason if reason is not None else addresses[0]
@@ -320,26 +353,37 @@ class Gateway:
         sink: asyncio.StreamWriter,
         direction: Direction,
         exchange: "_Exchange",
+        limit: int | None = None,
     ) -> None:
-        """Copy `source` to `sink` until it ends, then half-close `sink`."""
+        """Copy `source` to `sink` until it ends, then half-close `sink`; or copy
+        `limit` bytes and leave `sink` open. A traffic cap reached meanwhile cuts the
+        exchange."""
         first = direction == "down" and not exchange.request.tunnel
-        while True:
+        left = limit
+        while left is None or left > 0:
             async with asyncio.timeout(IDLE_TIMEOUT_S):
-                chunk = await source.read(CHUNK_BYTES)
+                chunk = await source.read(CHUNK_BYTES if left is None else min(left, CHUNK_BYTES))
             if not chunk:
                 break
+            if left is not None:
+                left -= len(chunk)
             if first:
                 exchange.outcome, first = proxy.outcome_of(chunk), False
             await self.traffic.pace(direction, len(chunk))
+            paused = self.traffic.exhausted()
+            if paused:
+                exchange.cut(f"this Giver {paused}")
+                raise ConnectionAbortedError(paused)
             if direction == "up":
                 exchange.sent += len(chunk)
             else:
                 exchange.received += len(chunk)
             sink.write(chunk)
             await sink.drain()
-        with contextlib.suppress(OSError, RuntimeError):
-            if sink.can_write_eof():
-                sink.write_eof()
+        if limit is None:
+            with contextlib.suppress(OSError, RuntimeError):
+                if sink.can_write_eof():
+                    sink.write_eof()
 
 
 @dataclass(slots=True)
@@ -360,6 +404,10 @@ class _Exchange:
     def fail(self, reason: str) -> None:
         self.outcome, self.reason = "failed", reason
 
+    def cut(self, reason: str) -> None:
+        self.outcome, self.reason = "cut", reason
+        log.info("task %s: egress cut: %s", self.door.task_id, reason)
+
     def ended(self) -> Exchange:
         return Exchange(
             job_id=self.door.job_id,
@@ -372,6 +420,22 @@ class _Exchange:
             received=self.received,
             reason=self.reason,
         )
+
+
+@contextlib.asynccontextmanager
+async def serving(directory: Path, rules: AddressRules) -> AsyncIterator[Gateway]:
+    """A gateway of its own under `directory` (its doors, its log, its traffic count,
+    no caps), started, and stopped at the end: the way out of a scraper's container
+    run without a Giver, by hand or in a baseline."""
+    ledger = Ledger(directory)
+    ledger.open()
+    gateway = Gateway(directory / "egress", rules, Traffic(directory / "traffic.json"), ledger)
+    try:
+        gateway.start()
+        yield gateway
+    finally:
+        await gateway.stop()
+        ledger.close()
 
 
 def _why(error: BaseException) -> str:

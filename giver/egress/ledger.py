@@ -3,7 +3,9 @@ and host, live and in a log.
 
 The live view holds, for each of the last LIVE_JOBS jobs, each host asked for:
 requests, bytes each way, refusals, and the class of each answer where the
-gateway can see it (plain HTTP: 2xx, 3xx...; a TLS tunnel is "tunnel").
+gateway can see it (plain HTTP: 2xx, 3xx...; a TLS tunnel is "tunnel"; then
+"refused", "failed" and "cut" by a traffic cap). A job keeps at most
+LIVE_HOSTS hosts; the rest are counted together as "other hosts".
 `giver status` shows it. The log, `egress.log` in the data dir, has one JSON
 line per request (time, job, task, host, port, method, outcome, bytes) and is
 rotated at LOG_BYTES, keeping LOG_BACKUPS old files, so it never holds more
@@ -21,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 LIVE_JOBS = 20
+LIVE_HOSTS = 200
+OTHER_HOSTS = "other hosts"
 LOG_FILE = "egress.log"
 LOG_BYTES = 1024 * 1024
 LOG_BACKUPS = 3
@@ -29,7 +33,7 @@ LOG_BACKUPS = 3
 @dataclass(frozen=True, slots=True)
 class Exchange:
     """One request through the gateway, once it ended: `outcome` is the answer's
-    class ("2xx"...), "tunnel", "refused" or "failed"."""
+    class ("2xx"...), "tunnel", "refused", "failed" or "cut"."""
 
     job_id: str
     task_id: str
@@ -90,7 +94,10 @@ class Ledger:
             self._jobs[exchange.job_id] = hosts
             while len(self._jobs) > LIVE_JOBS:
                 self._jobs.popitem(last=False)
-            tally = hosts.setdefault(f"{exchange.host}:{exchange.port}", HostTally())
+            host = f"{exchange.host}:{exchange.port}"
+            if host not in hosts and len(hosts) >= LIVE_HOSTS:
+                host = OTHER_HOSTS
+            tally = hosts.setdefault(host, HostTally())
             tally.requests += 1
             tally.sent += exchange.sent
             tally.received += exchange.received

@@ -39,7 +39,7 @@ class Neighbourhood:
             return "an address of this machine"
         for network in self.networks():
             if address.version == network.version and address in network:
-                return f"an address on this machine's own network ({network})"
+                return "an address on a network this machine is on"
         return None
 
     def networks(self) -> tuple[IPNetwork, ...]:
@@ -54,12 +54,12 @@ class Neighbourhood:
 def own(address: IPAddress) -> bool:
     """Whether `address` is this machine's: the kernel would send to it from it."""
     family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as probe:
-        try:
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
             probe.connect((str(address), 9))
-        except OSError:
-            return False
-        return bool(ipaddress.ip_address(probe.getsockname()[0]) == address)
+            return bool(ipaddress.ip_address(probe.getsockname()[0]) == address)
+    except OSError:  # no route, or no IPv6 on this machine: not an address of it
+        return False
 
 
 def on_link(proc_net: Path) -> list[IPNetwork]:

@@ -5,6 +5,14 @@ A scraper asks the gateway as it would any HTTP forward proxy: `CONNECT
 host:port` opens a tunnel (for TLS), and `GET http://host/path` (any method,
 absolute URL) is forwarded as one request on a fresh connection, closed after
 its answer. An `https://` URL must come through CONNECT instead.
+
+What is forwarded is exactly that one request: its `Host` header is the URL's
+host (the one the volunteer's lists were checked against), hop-by-hop
+headers are dropped, and only the body its `Content-Length` announces goes
+with it, so nothing pipelined after it reaches the site. A body sent in chunks
+is refused. A host must be an IP address or an ASCII name (an international
+name in its `xn--` form) of at most 253 characters, so that what the lists
+are checked against is what gets resolved.
 """
 
 import ipaddress
@@ -13,25 +21,37 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 MAX_HEAD_BYTES = 64 * 1024
-# Hop-by-hop headers the gateway drops; it adds `Connection: close`.
-DROPPED = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authorization", "te"})
+MAX_HOST_CHARS = 253
+# Hop-by-hop headers the gateway drops, and Host, which it writes itself.
+DROPPED = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "host"}
+)
 TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+HOST_NAME = re.compile(
+    r"[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?"
+)
 STATUS = re.compile(rb"HTTP/\d\.\d (\d)\d\d")
 
 
 class BadRequest(ValueError):
-    """A request the gateway cannot read; its message says why."""
+    """A request the gateway cannot read or will not forward; its message says why,
+    and `status` is the HTTP status it is answered with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
     """A request's method, the host and port it asks for, and (not for CONNECT) the
-    head to send upstream."""
+    head to send upstream and the length of the body that follows it."""
 
     method: str
     host: str
     port: int
     upstream_head: bytes = b""
+    body_bytes: int = 0
 
     @property
     def tunnel(self) -> bool:
@@ -64,9 +84,17 @@ def parse(head: bytes) -> Request:
     path = url.path or "/"
     if url.query:
         path += f"?{url.query}"
+    fields = {line.partition(":")[0].strip().lower(): line.partition(":")[2] for line in headers}
+    if "transfer-encoding" in fields:
+        raise BadRequest("a request body sent in chunks is not forwarded; send its length", 411)
+    length = fields.get("content-length", "0").strip()
+    if not (length.isascii() and length.isdigit()):
+        raise BadRequest(f"not a Content-Length: {length[:20]!r}")
     kept = [h for h in headers if h.partition(":")[0].strip().lower() not in DROPPED]
-    upstream = "\r\n".join([f"{method} {path} {version}", *kept, "Connection: close", "", ""])
-    return Request(method, host, port, upstream.encode("latin-1"))
+    upstream = "\r\n".join(
+        [f"{method} {path} {version}", f"Host: {url.netloc}", *kept, "Connection: close", "", ""]
+    )
+    return Request(method, host, port, upstream.encode("latin-1"), int(length))
 
 
 def _authority(text: str, default_port: int | None) -> tuple[str, int]:
@@ -82,26 +110,29 @@ def _authority(text: str, default_port: int | None) -> tuple[str, int]:
             raise BadRequest(f"not an IPv6 address: {host[:100]!r}") from None
     else:
         host, _, port_text = text.partition(":")
+        if len(host) > MAX_HOST_CHARS or not HOST_NAME.fullmatch(host):
+            raise BadRequest(
+                f"not a host name: {host[:100]!r} (an international name goes in its xn-- form)"
+            )
     if not port_text:
         if default_port is None:
             raise BadRequest(f"CONNECT needs host:port, got {text[:100]!r}")
         return host.lower(), default_port
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
         raise BadRequest(f"not a port: {port_text[:20]!r}")
-    if not host:
-        raise BadRequest(f"no host in {text[:100]!r}")
     return host.lower(), int(port_text)
 
 
 def answer(status: int, reason: str) -> bytes:
     """A whole answer from the gateway itself: the status line carries the reason too,
-    so clients that show only that (a failed CONNECT) show why."""
+    so clients that show only that (a failed CONNECT) show why. `X-Seekgive-Egress`
+    says whether the gateway refused the request (4xx) or could not carry it out."""
     phrase = " ".join(reason.encode("ascii", "replace").decode().split())[:300]
     body = f"{phrase}\n".encode()
     return (
         f"HTTP/1.1 {status} {phrase}\r\n"
         "Content-Type: text/plain; charset=utf-8\r\n"
-        "X-Seekgive-Egress: refused\r\n"
+        f"X-Seekgive-Egress: {'refused' if status < 500 else 'failed'}\r\n"
         f"Content-Length: {len(body)}\r\n"
         "Connection: close\r\n\r\n"
     ).encode() + body

@@ -76,6 +76,8 @@ class Traffic:
         self.month_cap = month_cap
         self._clock = clock
         self._lock = threading.Lock()
+        # One write of the file at a time, whichever thread counts.
+        self._saving = threading.Lock()
         self._day, self._month = "", ""
         self.day_bytes = self.month_bytes = 0
         self._saved_at = 0.0
@@ -160,24 +162,28 @@ class Traffic:
             }
 
     def save(self) -> None:
-        """Write the counts (atomically) if they changed since the last write."""
-        with self._lock:
-            if not self._dirty:
-                return
-            body = {
-                "day": self._day,
-                "day_bytes": self.day_bytes,
-                "month": self._month,
-                "month_bytes": self.month_bytes,
-            }
-            self._dirty = False
-            self._saved_at = time.monotonic()
-        partial = self.path.with_name(self.path.name + ".partial")
-        try:
-            partial.write_text(json.dumps(body))
-            os.replace(partial, self.path)
-        except OSError as e:
-            log.warning("cannot save the traffic counts to %s: %s", self.path, e)
+        """Write the counts (atomically and durably) if they changed since the last write."""
+        with self._saving:
+            with self._lock:
+                if not self._dirty:
+                    return
+                body = {
+                    "day": self._day,
+                    "day_bytes": self.day_bytes,
+                    "month": self._month,
+                    "month_bytes": self.month_bytes,
+                }
+                self._dirty = False
+                self._saved_at = time.monotonic()
+            partial = self.path.with_name(self.path.name + ".partial")
+            try:
+                with open(partial, "w") as f:
+                    f.write(json.dumps(body))
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(partial, self.path)
+            except OSError as e:
+                log.warning("cannot save the traffic counts to %s: %s", self.path, e)
 
     def _roll(self) -> None:
         """Start a new day's (and month's) count when the local date turns; under the lock."""

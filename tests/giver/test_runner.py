@@ -25,7 +25,6 @@ def faulty_task(
     *,
     keys: tuple[str, ...] = ("a", "b", "c"),
     timeout_s: float = 60.0,
-    network: str = "none",
 ) -> Task:
     return Task(
         task_id=f"t{uuid.uuid4().hex[:8]}",
@@ -33,7 +32,6 @@ def faulty_task(
         image=image,
         settings={"mode": mode},
         block=KeyBlock(keys=keys),
-        network=network,
         limits=Limits(memory_bytes=128 * 1024 * 1024, cpus=0.5, pids=32, timeout_s=timeout_s),
     )
 

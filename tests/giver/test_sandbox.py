@@ -165,9 +165,7 @@ async def test_a_network_task_that_ignores_the_gateway_reaches_nothing(
         targets.append((container.attrs["NetworkSettings"]["IPAddress"], 8000))
         for host, port in targets:  # from the host, each answers
             await _reached(host, port)
-        gateway = egress.gateway(tmp_path / "gateway")
-        gateway.start()
-        stack.push_async_callback(gateway.stop)
+        gateway = await stack.enter_async_context(egress.serving(tmp_path / "gateway"))
         _, output = await run_task(
             runner,
             hostile_task(

@@ -14,6 +14,7 @@ task has no network, or (``host``, if the volunteer allows it) its own.
 import os
 import socket
 import threading
+import time
 from collections.abc import MutableMapping
 
 EGRESS_ENV = "SEEKGIVE_EGRESS"
@@ -43,7 +44,11 @@ def open_from_env(environ: MutableMapping[str, str] = os.environ) -> str | None:
 
 def _accept(listener: socket.socket, path: str) -> None:
     while True:
-        client, _ = listener.accept()
+        try:
+            client, _ = listener.accept()
+        except OSError:  # out of file descriptors, say: try again shortly
+            time.sleep(0.1)
+            continue
         threading.Thread(target=_relay, args=(client, path), daemon=True).start()
 
 

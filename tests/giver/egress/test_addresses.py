@@ -50,7 +50,7 @@ def test_every_local_range_is_refused_with_its_name(address: str, kind: str) -> 
         f"{address} is {kind}, which scrapers may not reach"
     )
     assert rules.refusal("shop.example", 443, [ip(address)]) == (
-        f"shop.example resolves to {ip(address)}, {kind}, which scrapers may not reach"
+        f"shop.example resolves to {kind}, which scrapers may not reach"
     )
 
 
@@ -62,8 +62,7 @@ def test_public_addresses_pass(address: str) -> None:
 def test_a_name_with_one_local_address_among_public_ones_is_refused_whole() -> None:
     answer = [ip("93.184.216.34"), ip("10.0.0.5")]
     assert AddressRules().refusal("rebind.example", 80, answer) == (
-        "rebind.example resolves to 10.0.0.5, a private address (10.0.0.0/8), "
-        "which scrapers may not reach"
+        "rebind.example resolves to a private address (10.0.0.0/8), which scrapers may not reach"
     )
     assert AddressRules().refusal("empty.example", 80, []) == "empty.example has no address"
 
@@ -120,8 +119,33 @@ def test_a_local_allowance_reads_back_as_written() -> None:
 
 
 def test_the_rules_are_stated_in_a_few_words() -> None:
-    assert AddressRules().stated() == "any public host; local addresses allowed: none"
+    assert AddressRules().stated() == (
+        "any public host on port 80, 443; local addresses allowed: none"
+    )
     rules = AddressRules.parse(["*.shop.example"], ["ads.shop.example"], ["127.0.0.1:8080"])
     assert rules.stated() == (
-        "only *.shop.example but ads.shop.example; local addresses allowed: 127.0.0.1:8080"
+        "only *.shop.example but ads.shop.example on port 80, 443; "
+        "local addresses allowed: 127.0.0.1:8080"
     )
+
+
+def test_only_the_web_ports_are_reached_unless_the_volunteer_lists_others() -> None:
+    public = [ip("93.184.216.34")]
+    assert AddressRules().refusal("mx.example", 25, public) == (
+        "port 25 is not one scrapers may reach (the volunteer's allow_ports: 80, 443)"
+    )
+    assert AddressRules().refusal("shop.example", 443, public) is None
+    assert AddressRules.parse((), (), (), ["8443"]).refusal("shop.example", 8443, public) is None
+    assert AddressRules.parse((), (), (), ["8443"]).refusal("shop.example", 443, public)
+    # A local site the volunteer lists is reached on its own port.
+    listed = AddressRules.parse((), (), ["127.0.0.1:8080", "192.168.1.5"])
+    assert listed.refusal("127.0.0.1", 8080, [ip("127.0.0.1")]) is None
+    assert listed.refusal("nas.lan", 5000, [ip("192.168.1.5")]) is None
+
+
+def test_a_denied_address_is_denied_however_it_is_written_or_reached() -> None:
+    rules = AddressRules.parse((), ["93.184.216.34", "2606:2800:0220:0001::1"], ())
+    denied = "is denied by the volunteer (deny_hosts 93.184.216.34)"
+    assert rules.refusal("decoy.example", 80, [ip("93.184.216.34")]) == f"decoy.example {denied}"
+    assert rules.refusal("1572395042", 80, [ip("93.184.216.34")]) == f"1572395042 {denied}"
+    assert rules.deny_hosts[1] == "2606:2800:220:1::1"

@@ -4,6 +4,7 @@ connection to a "public" address goes through a connector the test injects to
 a server of its own on loopback: nothing here leaves this machine."""
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import socket
@@ -15,8 +16,8 @@ import pytest
 from support.base import until
 
 from giver.egress.addresses import AddressRules, IPAddress
-from giver.egress.gateway import Door, Gateway
-from giver.egress.ledger import Ledger
+from giver.egress.gateway import DOOR_CONNECTIONS, Door, Gateway
+from giver.egress.ledger import LIVE_HOSTS, Exchange, Ledger
 from giver.egress.traffic import Traffic
 
 pytestmark = pytest.mark.unit
@@ -31,9 +32,11 @@ class Site:
     """A server on loopback that answers every request 200 "hello" and keeps the
     request heads it got; `echo` makes it echo instead (a tunnel's far end)."""
 
-    def __init__(self, echo: bool = False) -> None:
+    def __init__(self, echo: bool = False, body: bytes = b"hello") -> None:
         self.echo = echo
+        self.body = body
         self.heads: list[bytes] = []
+        self.after: list[bytes] = []
         self.ended = asyncio.Event()
         self.port = 0
         self._server: asyncio.Server | None = None
@@ -55,8 +58,13 @@ class Site:
                     await writer.drain()
                 return
             self.heads.append(await reader.readuntil(b"\r\n\r\n"))
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                % (len(self.body), self.body)
+            )
             await writer.drain()
+            writer.write_eof()
+            self.after.append(await reader.read())  # what came after the head, to the end
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -71,10 +79,12 @@ class Injected:
     def __init__(self) -> None:
         self.answers: dict[str, list[list[IPAddress]]] = {}
         self.connected: list[tuple[IPAddress, int, str]] = []
+        self.asked: list[str] = []
         self.site_port = 0
 
     async def resolve(self, host: str, port: int) -> list[IPAddress]:
-        answers = self.answers.get(host)
+        self.asked.append(host)
+        answers = self.answers.get(host.removesuffix("."))
         if not answers:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return answers.pop(0) if len(answers) > 1 else answers[0]
@@ -199,9 +209,11 @@ async def test_a_name_that_resolves_public_then_private_reaches_only_the_address
     assert status_line(first) == "HTTP/1.1 200 OK"
     assert [(a, p) for a, p, _ in injected.connected] == [(PUBLIC, 80)]
     assert status_line(second) == (
-        "HTTP/1.1 403 egress refused: rebind.example resolves to 10.0.0.5, a private address "
+        "HTTP/1.1 403 egress refused: rebind.example resolves to a private address "
         "(10.0.0.0/8), which scrapers may not reach"
     )
+    # Each time as an absolute name: no search domain of this machine is tried.
+    assert injected.asked == ["rebind.example.", "rebind.example."]
 
 
 async def test_an_answer_with_any_local_address_is_refused_whole(
@@ -211,8 +223,8 @@ async def test_an_answer_with_any_local_address_is_refused_whole(
     _, door = await make()
     answer = await ask(door, "CONNECT mixed.example:443 HTTP/1.1\r\n\r\n")
     assert status_line(answer) == (
-        "HTTP/1.1 403 egress refused: mixed.example resolves to fd00:ec2::254, a cloud "
-        "metadata address, which scrapers may not reach"
+        "HTTP/1.1 403 egress refused: mixed.example resolves to a cloud metadata address, "
+        "which scrapers may not reach"
     )
     assert injected.connected == []
 
@@ -315,6 +327,62 @@ async def test_what_a_scraper_moves_counts_against_the_traffic_caps(
     assert traffic.view()["today_bytes"] == len(site.heads[0]) + len(answer)
 
 
+async def test_only_the_request_asked_for_reaches_the_site(make: Make, injected: Injected) -> None:
+    """Its Host is the one checked, its body is the length it announced, and a
+    request pipelined after it goes nowhere."""
+    async with Site() as site:
+        injected.site_port = site.port
+        gateway, door = await make(AddressRules.parse((), (), [f"127.0.0.1:{site.port}"]))
+        answer = await ask(
+            door,
+            f"POST http://127.0.0.1:{site.port}/a HTTP/1.1\r\nHost: victim.example\r\n"
+            "Content-Length: 4\r\n\r\nbody"
+            f"DELETE http://127.0.0.1:{site.port}/admin HTTP/1.1\r\n\r\n",
+        )
+        await asyncio.wait_for(site.ended.wait(), timeout=30)
+    assert status_line(answer) == "HTTP/1.1 200 OK"
+    assert site.heads == [
+        f"POST /a HTTP/1.1\r\nHost: 127.0.0.1:{site.port}\r\nContent-Length: 4\r\n"
+        "Connection: close\r\n\r\n".encode()
+    ]
+    assert site.after == [b"body"]
+    assert gateway.ledger.view()["j1"][f"127.0.0.1:{site.port}"]["requests"] == 1
+
+
+async def test_a_door_takes_so_many_connections_at_once(make: Make) -> None:
+    _, door = await make()
+    held = [await asyncio.open_unix_connection(str(door.socket)) for _ in range(DOOR_CONNECTIONS)]
+    try:
+        answer = await ask(door, "CONNECT shop.example:443 HTTP/1.1\r\n\r\n")
+    finally:
+        for _, writer in held:
+            writer.close()
+    assert status_line(answer) == (
+        "HTTP/1.1 503 egress gateway: too many connections at once (at most 32 per task)"
+    )
+
+
+async def test_a_cap_reached_during_a_transfer_cuts_it(
+    make: Make, injected: Injected, tmp_path: Path
+) -> None:
+    traffic = Traffic(tmp_path / "capped.json", day_cap=256 * 1024)
+    async with Site(body=b"x" * 4 * 2**20) as site:
+        injected.site_port = site.port
+        gateway, door = await make(AddressRules.parse((), (), [f"127.0.0.1:{site.port}"]), traffic)
+        reader, writer = await asyncio.open_unix_connection(str(door.socket))
+        writer.write(get("127.0.0.1", site.port).encode())
+        answer = b""
+        with contextlib.suppress(ConnectionError):  # cut off mid-answer
+            while chunk := await reader.read(65536):
+                answer += chunk
+        writer.close()
+    assert status_line(answer) == "HTTP/1.1 200 OK"
+    assert len(answer) < 2**20
+    tally = gateway.ledger.view()["j1"][f"127.0.0.1:{site.port}"]
+    assert tally["outcomes"] == {"cut": 1}
+    assert traffic.exhausted()
+
+
 async def test_an_unreadable_request_gets_a_400_that_says_why(make: Make) -> None:
     _, door = await make()
     answer = await ask(door, "GET https://shop.example/ HTTP/1.1\r\n\r\n")
@@ -322,3 +390,12 @@ async def test_an_unreadable_request_gets_a_400_that_says_why(make: Make) -> Non
         "HTTP/1.1 400 egress gateway: send https:// requests through CONNECT "
         "(as HTTPS_PROXY clients do)"
     )
+
+
+def test_a_job_keeps_so_many_hosts_and_counts_the_rest_together(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path)
+    for n in range(LIVE_HOSTS + 5):
+        ledger.record(Exchange("j1", "t1", f"h{n}.example", 443, "CONNECT", "tunnel"))
+    hosts = ledger.view()["j1"]
+    assert len(hosts) == LIVE_HOSTS + 1
+    assert hosts["other hosts"]["requests"] == 5

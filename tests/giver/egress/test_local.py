@@ -19,11 +19,11 @@ wg0\t00000A0A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
 eth0\t00000071\t0101A8C0\t0003\t0\t0\t0\t000000FF\t0\t0\t0
 """
 ZERO = "0" * 32
-ROUTER = "20010db8000100000000000000000001"
+ROUTER = "2a021234000100000000000000000001"
 IPV6_ROUTE = f"""\
-20010db8000100000000000000000000 40 {ZERO} 00 {ZERO} 00000100 00000001 00000000 00000001     eth0
+2a021234000100000000000000000000 40 {ZERO} 00 {ZERO} 00000100 00000001 00000000 00000001     eth0
 00000000000000000000000000000000 00 {ZERO} 00 {ROUTER} 00000400 00000003 00000000 00000003     eth0
-20010db8000200000000000000000000 30 {ZERO} 00 {ROUTER} 00000400 00000003 00000000 00000003     eth0
+2a021234000200000000000000000000 30 {ZERO} 00 {ROUTER} 00000400 00000003 00000000 00000003     eth0
 00000000000000000000000000000001 80 {ZERO} 00 {ZERO} 00000000 00000002 00000000 80200001       lo
 ff000000000000000000000000000000 08 {ZERO} 00 {ZERO} 00000100 00000003 00000000 00000001     eth0
 """
@@ -42,19 +42,19 @@ def test_the_networks_reached_without_a_router_are_local(proc_net: Path) -> None
     assert [str(n) for n in on_link(proc_net)] == [
         "192.168.1.0/24",
         "10.10.0.0/16",
-        "2001:db8:1::/64",
+        "2a02:1234:1::/64",
     ]
 
 
 def test_a_home_lan_on_global_ipv6_is_refused_though_no_range_marks_it(proc_net: Path) -> None:
     neighbourhood = Neighbourhood(proc_net)
-    nas = ipaddress.ip_address("2001:db8:1::5")
+    nas = ipaddress.ip_address("2a02:1234:1::5")
     assert AddressRules().refusal("nas.example", 80, [nas], neighbourhood.kind) == (
-        "nas.example resolves to 2001:db8:1::5, an address on this machine's own network "
-        "(2001:db8:1::/64), which scrapers may not reach"
+        "nas.example resolves to an address on a network this machine is on, "
+        "which scrapers may not reach"
     )
-    assert neighbourhood.kind(ipaddress.ip_address("2001:db8:2::5")) is None
-    lan = AddressRules.parse((), (), ["2001:db8:1::5"])
+    assert neighbourhood.kind(ipaddress.ip_address("2a02:1234:2::5")) is None
+    lan = AddressRules.parse((), (), ["2a02:1234:1::5"])
     assert lan.refusal("nas.example", 80, [nas], neighbourhood.kind) is None
 
 

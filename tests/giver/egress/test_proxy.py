@@ -65,9 +65,41 @@ def test_a_refusal_says_why_in_its_status_line_and_body() -> None:
     assert "X-Seekgive-Egress: refused" in lines
     assert body == b"egress refused: 10.0.0.5 is a private address (10.0.0.0/8) ?\n"
     assert f"Content-Length: {len(body)}" in lines
+    assert b"X-Seekgive-Egress: failed\r\n" in proxy.answer(502, "cannot connect")
 
 
 def test_the_class_of_an_answer_is_read_from_its_status_line() -> None:
     assert proxy.outcome_of(b"HTTP/1.1 204 No Content\r\n") == "2xx"
     assert proxy.outcome_of(b"HTTP/1.0 404 Not Found\r\n") == "4xx"
     assert proxy.outcome_of(b"\x16\x03\x01") == "other"
+
+
+def test_the_forwarded_request_names_the_host_checked_and_carries_only_its_body() -> None:
+    head = (
+        b"POST http://shop.example/a HTTP/1.1\r\nHost: victim.example\r\nContent-Length: 5\r\n\r\n"
+    )
+    request = proxy.parse(head)
+    assert request.upstream_head == (
+        b"POST /a HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 5\r\nConnection: close\r\n\r\n"
+    )
+    assert request.body_bytes == 5
+    with pytest.raises(proxy.BadRequest, match="sent in chunks") as chunked:
+        proxy.parse(b"POST http://shop.example/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+    assert chunked.value.status == 411
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("loc\xadalhost:80", "not a host name"),  # IDNA would map it to localhost
+        ("\xaa.example:80", "not a host name"),
+        (f"{'a' * 250}.com:443", "not a host name"),
+        ("shop.example:\xb2", "not a port"),
+        ("shop..example:443", "not a host name"),
+    ],
+)
+def test_a_host_is_an_ascii_name_or_an_address_and_a_port_is_digits(
+    target: str, reason: str
+) -> None:
+    with pytest.raises(proxy.BadRequest, match=reason):
+        proxy.parse(f"CONNECT {target} HTTP/1.1\r\n\r\n".encode("latin-1"))
