@@ -29,6 +29,7 @@ from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN
 from channel.wire import canonical
 from channel.wire.identity import Identity
 from channel.wire.signed_requests import API_ROOT, archive_path, request_headers
+from giver import control
 from giver.delivery import delivered_tag
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
@@ -131,6 +132,7 @@ def archive_requests(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 async def test_an_image_the_giver_lacks_comes_from_the_seeker(
     grid: Grid,
+    docker_client: docker.DockerClient,
     scraper: Built,
     demo_site_url: str,
     tmp_path: Path,
@@ -151,6 +153,10 @@ async def test_an_image_the_giver_lacks_comes_from_the_seeker(
     # Two tasks started at once, waiting on one download; the later ones found it here.
     assert len(archive_requests(caplog)) == 1
     assert list((tmp_path / "giver-0" / "images").iterdir()) == []
+    # The archive counts against the volunteer's traffic, beside the pages and results.
+    shown = await control.call(tmp_path / "giver-0" / "control.sock", "GET", "/status")
+    size = (await asyncio.to_thread(docker_client.images.get, scraper.id)).attrs["Size"]
+    assert shown["traffic"]["today_bytes"] > 0.9 * size
 
 
 def tamper(archive: Path, part: str) -> str:
