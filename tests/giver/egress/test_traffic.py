@@ -101,3 +101,19 @@ def test_sizes_read_as_people_write_them() -> None:
         "3.0 MiB",
         "5.0 GiB",
     ]
+
+
+async def test_pacing_waits_off_what_goes_past_the_rate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waited: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        waited.append(delay)
+
+    monkeypatch.setattr("giver.egress.traffic.asyncio.sleep", sleep)
+    traffic = Traffic(tmp_path / "t.json", down_rate=MIB)
+    await traffic.pace("down", MIB)  # a second's burst goes at once
+    await traffic.pace("down", 3 * MIB)
+    await traffic.pace("up", 10 * MIB)  # no upload rate
+    assert len(waited) == 1 and 2.9 < waited[0] <= 3.0
