@@ -9,13 +9,16 @@ LIVE_HOSTS hosts; the rest are counted together as "other hosts".
 `giver status` shows it. The log, `egress.log` in the data dir, has one JSON
 line per request (time, job, task, host, port, method, outcome, bytes) and is
 rotated at LOG_BYTES, keeping LOG_BACKUPS old files, so it never holds more
-than a few MiB.
+than a few MiB. Where a volunteer's address went is theirs to know: the log
+files are readable by the Giver's user only.
 """
 
 import collections
+import io
 import json
 import logging
 import logging.handlers
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -63,6 +66,14 @@ class HostTally:
         }
 
 
+class PrivateRotatingFile(logging.handlers.RotatingFileHandler):
+    """A rotating log whose every file is created readable by its owner only."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
 class Ledger:
     """The live view and the log of `data_dir`; safe to use from any thread."""
 
@@ -77,7 +88,7 @@ class Ledger:
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handler = logging.handlers.RotatingFileHandler(
+        self._handler = PrivateRotatingFile(
             self.path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
         )
         self._log.addHandler(self._handler)
@@ -118,7 +129,7 @@ class Ledger:
         self._log.info("%s", json.dumps(line, separators=(",", ":")))
 
     def view(self) -> dict[str, dict[str, Any]]:
-        """Job id → "host:port" → its tally, the latest job last."""
+        """Job id → "host:port" → its tally."""
         with self._lock:
             return {
                 job_id: {host: tally.to_view() for host, tally in sorted(hosts.items())}
