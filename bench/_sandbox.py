@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from giver.docker_runner import EGRESS_DIR, EGRESS_ENV
-from giver.egress.gateway import SOCKET_NAME
+from giver.egress.forwarding import SOCKET_NAME
 
 OUTPUT_BYTES = 32 * 1024 * 1024
 

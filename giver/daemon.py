@@ -4,20 +4,21 @@ It dials the Seeker at its URL, or in LAN mode advertises itself over mDNS
 and waits for a Seeker to dial it; either way one session carries the work
 (giver.registrant).
 
-Each task the Seeker assigns is checked first (giver.checks: signed by the
-Seeker key this Giver trusts, its image present and allowed, room under the
-volunteer's caps); otherwise the Seeker hears `Refuse` with the reason. An
-image this Giver lacks is fetched from the Seeker once the task is accepted
-(giver.delivery); if it cannot be had the task is refused after all, or
-released when the fetch failed for now. An accepted task runs as a container
-(giver.execution), with no network of its own: a task that needs one goes
-out through the egress gateway (giver.egress), which enforces the volunteer's
-rules on hosts, addresses and traffic; `network: host` runs only where the
-volunteer allows it, and while a traffic cap is reached the Seeker hears that
-this Giver takes no task that needs the network. Its output becomes a signed Result that goes to the
-outbox first, then to the Channel, and once the Channel has acknowledged it
-the Seeker hears `Done`. A task that fails yields a Result with an error; it
-never stops the Giver. A Giver that stops releases the tasks still running,
+Each task the Seeker assigns (giver.assignments) is checked first
+(giver.checks: signed by the Seeker key this Giver trusts, its image present
+and allowed, room under the volunteer's caps); otherwise the Seeker hears
+`Refuse` with the reason. An image this Giver lacks is fetched from the Seeker
+once the task is accepted (giver.delivery); if it cannot be had the task is
+refused after all, or released when the fetch failed for now. An accepted
+task runs as a container (giver.execution), with no network of its own: a
+task that needs one goes out through the egress gateway (giver.egress), which
+enforces the volunteer's rules on hosts, addresses and traffic; `network:
+host` runs only where the volunteer allows it, and while a traffic cap is
+reached the Seeker hears that this Giver takes no task that needs the
+network. Its output becomes a signed Result that goes to the outbox first,
+then to the Channel, and once the Channel has acknowledged it the Seeker
+hears `Done`. A task that fails yields a Result with an error; it never stops
+the Giver. A Giver that stops releases the tasks still running,
 so the Seeker can give them to another Giver at once instead of waiting for
 their leases to lapse. What the Giver offers is probed again after every task
 and every `report_interval_s`; the Seeker hears of changes in a `Report`.
@@ -29,11 +30,8 @@ tasks; running ones go on; a task assigned meanwhile is released back), and
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
-from functools import partial
 
 import aiohttp
 
@@ -42,33 +40,30 @@ from channel.service.client import ChannelClient
 from channel.wire.givers import Capabilities
 from channel.wire.identity import Identity
 from channel.wire.messages import (
-    Accept,
     Assign,
     Cancel,
     Diagnose,
     Done,
     Message,
-    Progress,
-    Refuse,
     Release,
 )
-from channel.wire.models import Task
 from channel.wire.results import Result
 from giver import execution, pause, status
 from giver.advertiser import Advertiser
+from giver.assignments import STOPPING_REASON, Assignments
 from giver.capacity import Caps
-from giver.checks import Refused, TaskChecks
+from giver.checks import TaskChecks
 from giver.config import GiverConfig
 from giver.control import ControlServer
-from giver.delivery import Deliveries, Wanted
+from giver.delivery import Deliveries
 from giver.diagnosis import diagnose
 from giver.docker_runner import DockerRunner
 from giver.egress.gateway import Gateway
 from giver.egress.ledger import Ledger
 from giver.egress.traffic import Traffic
-from giver.errors import DeliveryFailed, DeliveryRefused, GiverError
+from giver.errors import GiverError
 from giver.execution import Running
-from giver.images import ImagePolicy, LocalImage
+from giver.images import ImagePolicy
 from giver.listener import Listener
 from giver.outbox import Outbox
 from giver.pinning import SeekerKeyPin
@@ -82,14 +77,13 @@ log = logging.getLogger(__name__)
 
 # No total limit (a result may be large); a dead peer shows as a connect or read timeout.
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=120.0)
-STOPPING_REASON = "the Giver is stopping"
 # How long stop() waits for its releases to be written before closing the session.
 RELEASE_DRAIN_TIMEOUT_S = 2.0
 # How often a task waiting for its image from the Seeker keeps its lease alive.
 DELIVERY_HEARTBEAT_S = 10.0
 
 
-class Giver(VolunteerControls, Registrant, AsyncLifecycle):
+class Giver(VolunteerControls, Registrant, Assignments, AsyncLifecycle):
     """The daemon: `start()`, `serve()`, `stop()`, or `async with Giver(config)`.
 
     `clock()` is the local time that active hours are checked against.
@@ -306,129 +300,11 @@ class Giver(VolunteerControls, Registrant, AsyncLifecycle):
         else:
             log.warning("ignoring an unexpected %s message from the Seeker", message.TYPE)
 
-    async def _assign(self, message: Assign) -> None:
-        assert self._session is not None and self._runner is not None
-        assert self._deliveries is not None
-        idle = await self.idle_reason()
-        task = replace(message.task, limits=self._caps.clamp(message.task.limits))
-        checked = await self._checks.refusal(
-            message,
-            task,
-            giver_id=self.id,
-            running=self._tasks,
-            busy=[r.task.limits for r in self._busy.values()],
-            outbox=self._outbox,
-            runner=self._runner,
-            deliveries=self._deliveries,
-        )
-        if not idle and task.network != "none":
-            # Not refused: the Seeker hears of the cap in the next Report, and the
-            # block waits for another Giver or for the cap to lift.
-            idle = self._traffic.exhausted()
-        if self._stopping.is_set() or idle:
-            # Checked after the awaits, so stop() either sees the task busy or it is
-            # released here. Not refused: a refusal would keep this Giver off the
-            # block, and fail the block if no other Giver is online.
-            why = STOPPING_REASON if self._stopping.is_set() else f"this Giver {idle}"
-            log.info("releasing task %s at once: %s", task.task_id, why)
-            self._session.send(Release(task.task_id, why))
-            self._reporter.refresh_soon()
-            return
-        if isinstance(checked, Refused):
-            log.warning("refusing task %s: %s", task.task_id, checked.reason)
-            self._session.send(Refuse(task.task_id, checked.reason, checked.policy))
-            return
-        self._busy[task.task_id] = Running(task, time.time())
-        self._session.send(Accept(task.task_id))
-        worker = asyncio.create_task(self._work(task, checked), name=f"giver-task-{task.task_id}")
-        self._tasks[task.task_id] = worker
-        worker.add_done_callback(lambda _: self._forget(task.task_id, worker))
-        log.info(
-            "task %s of job %s accepted: %d key(s), image %s (%s)",
-            task.task_id,
-            task.job_id,
-            len(task.block),
-            task.image,
-            "to be fetched from the Seeker" if isinstance(checked, Wanted) else checked.id,
-        )
-
     async def _diagnose(self, nonce: str) -> None:
         """Tell the Seeker how the Docker Engine is doing; in a task of its own, so the
         session reads on while the Engine is asked."""
         assert self._runner is not None
         self._send(await diagnose(self._runner, nonce))
-
-    def _cancel(self, task_id: str) -> None:
-        worker = self._tasks.get(task_id)
-        if worker is None:
-            log.debug("cancel for task %s, which is not running here", task_id)
-            return
-        log.info("task %s cancelled by the Seeker", task_id)
-        worker.cancel()
-
-    def _forget(self, task_id: str, worker: "asyncio.Task[None]") -> None:
-        if self._tasks.get(task_id) is worker:
-            del self._tasks[task_id]
-            self._busy.pop(task_id, None)
-
-    async def _work(self, task: Task, image: LocalImage | Wanted) -> None:
-        """Fetch the task's image if it is not here, then run `task` and deliver what
-        becomes of it (see giver.execution.work)."""
-        assert self._runner is not None and self._outbox is not None
-        assert self._identity is not None
-        if isinstance(image, Wanted):
-            fetched = await self._fetch(task, image)
-            if fetched is None:
-                return
-            image = fetched
-        await execution.work(
-            task,
-            image.id,
-            identity=self._identity,
-            runner=self._runner,
-            gateway=self._gateway,
-            outbox=self._outbox,
-            workdir=self.config.work_dir / task.task_id,
-            send=self._send,
-            on_progress=partial(self._on_progress, task.task_id),
-            on_exited=partial(self._exited, task.task_id),
-        )
-
-    async def _fetch(self, task: Task, wanted: Wanted) -> LocalImage | None:
-        """The task's image from the Seeker; None if it cannot be had, once the Seeker
-        heard (`Refuse`, or `Release` if it may work later) and the slot is free."""
-        assert self._deliveries is not None
-        heartbeat = partial(self._on_progress, task.task_id, 0, len(task.block))
-        try:
-            return await self._deliveries.image(wanted, heartbeat)
-        except DeliveryRefused as e:
-            log.warning("refusing task %s after all: %s", task.task_id, e)
-            self._send(Refuse(task.task_id, str(e)))
-        except DeliveryFailed as e:
-            log.warning("releasing task %s: %s", task.task_id, e)
-            self._send(Release(task.task_id, str(e)))
-        self._exited(task.task_id)
-        return None
-
-    async def _disk_room(self) -> int | None:
-        """Bytes left under the disk cap beside the results waiting and what running
-        tasks may write; None without a cap."""
-        if self._caps.disk_bytes is None:
-            return None
-        waiting = (await self._outbox.stats()).bytes if self._outbox is not None else 0
-        return self._caps.disk_bytes - waiting - len(self._busy) * self._caps.output_bytes
-
-    def _exited(self, task_id: str) -> None:
-        """The task's container is gone: free its slot."""
-        self._busy.pop(task_id, None)
-        self._reporter.refresh_soon()
-
-    def _on_progress(self, task_id: str, done: int, total: int) -> None:
-        running = self._busy.get(task_id)
-        if running is not None:
-            running.done, running.total = done, total
-        if self._session is not None:
-            self._session.send(Progress(task_id, done, total))
 
     def _on_delivered(self, result: Result) -> None:
         self._delivered.set()

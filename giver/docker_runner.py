@@ -28,7 +28,7 @@ from docker.models.containers import Container
 
 from channel.wire import canonical
 from channel.wire.models import CONTRACT_VERSION, Task
-from giver.egress.gateway import SOCKET_NAME
+from giver.egress.forwarding import SOCKET_NAME
 from giver.errors import DockerError, DockerUnavailable, ImageMissing
 from giver.images import LocalImage
 from giver.outputs import ContainerExit, output_overflow, read_progress, remove_tree

@@ -16,7 +16,8 @@ import pytest
 from support.base import until
 
 from giver.egress.addresses import AddressRules, IPAddress
-from giver.egress.gateway import DOOR_CONNECTIONS, Door, Gateway
+from giver.egress.forwarding import Door
+from giver.egress.gateway import DOOR_CONNECTIONS, Gateway
 from giver.egress.ledger import LIVE_HOSTS, Exchange, Ledger
 from giver.egress.traffic import Traffic
 
