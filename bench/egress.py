@@ -208,7 +208,7 @@ async def _run_gateway(work: Path, allow_local: list[str], pipe: Connection) -> 
             # The set belongs to the gateway's thread; its size is read whole.
             pipe.send(len(door.connections))
     if message == "stop":
-        pipe.send(gateway.ledger.view().get(JOB_ID, {}))
+        pipe.send(gateway.forwarder.ledger.view().get(JOB_ID, {}))
 
 
 class Child:

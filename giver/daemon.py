@@ -58,6 +58,7 @@ from giver.control import ControlServer
 from giver.delivery import Deliveries
 from giver.diagnosis import diagnose
 from giver.docker_runner import DockerRunner
+from giver.egress.forwarding import Forwarder
 from giver.egress.gateway import Gateway
 from giver.egress.ledger import Ledger
 from giver.egress.traffic import Traffic
@@ -104,7 +105,9 @@ class Giver(VolunteerControls, Registrant, Assignments, AsyncLifecycle):
             clock=clock,
         )
         self._ledger = Ledger(config.data_dir)
-        self._gateway = Gateway(config.egress_dir, config.egress_rules, self._traffic, self._ledger)
+        self._gateway = Gateway(
+            config.egress_dir, Forwarder(config.egress_rules, self._traffic, self._ledger)
+        )
         self.capabilities: Capabilities | None = None
         self.registration: Registration | None = None
         self._identity: Identity | None = None

@@ -23,15 +23,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from giver.egress import proxy
-from giver.egress.addresses import AddressRules, LocalKind
+from giver.egress.addresses import AddressRules
 from giver.egress.forwarding import (
     SOCKET_NAME,
-    Connector,
     Door,
     Forwarder,
-    Resolver,
-    connect,
-    resolve,
 )
 from giver.egress.ledger import Ledger
 from giver.egress.traffic import Traffic
@@ -58,27 +54,12 @@ class GatewayError(GiverError):
 
 
 class Gateway:
-    """Doors under `root` (a directory of its own), whose connections are checked by
-    `rules`, counted by `traffic` and recorded in `ledger` (see Forwarder for the
-    rest). `start()` before `open()`; `stop()` at the end."""
+    """Doors under `root` (a directory of its own), whose connections `forwarder`
+    serves. `start()` before `open()`; `stop()` at the end."""
 
-    def __init__(
-        self,
-        root: Path,
-        rules: AddressRules,
-        traffic: Traffic,
-        ledger: Ledger,
-        *,
-        resolver: Resolver = resolve,
-        connector: Connector = connect,
-        local: LocalKind | None = None,
-    ) -> None:
+    def __init__(self, root: Path, forwarder: Forwarder) -> None:
         self.root = root
-        self.traffic = traffic
-        self.ledger = ledger
-        self._forwarder = Forwarder(
-            rules, traffic, ledger, resolver=resolver, connector=connector, local=local
-        )
+        self.forwarder = forwarder
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._doors: set[Door] = set()
@@ -170,7 +151,7 @@ class Gateway:
             door.streams.add(writer)
             self._connections += 1
             try:
-                await self._forwarder.serve(door, reader, writer)
+                await self.forwarder.serve(door, reader, writer)
             finally:
                 self._connections -= 1
                 door.connections.discard(current)
@@ -203,7 +184,8 @@ async def serving(directory: Path, rules: AddressRules) -> AsyncIterator[Gateway
     run without a Giver, by hand or in a baseline."""
     ledger = Ledger(directory)
     ledger.open()
-    gateway = Gateway(directory / "egress", rules, Traffic(directory / "traffic.json"), ledger)
+    traffic = Traffic(directory / "traffic.json")
+    gateway = Gateway(directory / "egress", Forwarder(rules, traffic, ledger))
     try:
         gateway.start()
         yield gateway

@@ -16,7 +16,7 @@ import pytest
 from support.base import until
 
 from giver.egress.addresses import AddressRules, IPAddress
-from giver.egress.forwarding import Door
+from giver.egress.forwarding import Door, Forwarder
 from giver.egress.gateway import DOOR_CONNECTIONS, Gateway
 from giver.egress.ledger import LIVE_HOSTS, Exchange, Ledger
 from giver.egress.traffic import Traffic
@@ -113,14 +113,14 @@ async def make(tmp_path: Path, injected: Injected) -> AsyncIterator[Make]:
     ) -> tuple[Gateway, Door]:
         ledger = Ledger(tmp_path)
         ledger.open()
-        gateway = Gateway(
-            tmp_path / "egress",
+        forwarder = Forwarder(
             rules,
             traffic or Traffic(tmp_path / "traffic.json"),
             ledger,
             resolver=injected.resolve,
             connector=injected.connect,
         )
+        gateway = Gateway(tmp_path / "egress", forwarder)
         gateway.start()
         started.append(gateway)
         return gateway, await gateway.open("j1", "t1")
@@ -128,7 +128,7 @@ async def make(tmp_path: Path, injected: Injected) -> AsyncIterator[Make]:
     yield start
     for gateway in started:
         await gateway.stop()
-        gateway.ledger.close()
+        gateway.forwarder.ledger.close()
 
 
 async def ask(door: Door, head: str) -> bytes:
@@ -169,7 +169,7 @@ async def test_a_listed_local_site_is_reached_and_the_exchange_is_recorded(
     assert [(str(a), p) for a, p, _ in injected.connected] == [("127.0.0.1", site.port)]
     await gateway.close(door)
     host = f"127.0.0.1:{site.port}"
-    view = gateway.ledger.view()["j1"][host]
+    view = gateway.forwarder.ledger.view()["j1"][host]
     assert view["requests"] == 1 and view["outcomes"] == {"2xx": 1}
     assert view["bytes_sent"] == len(head) and view["bytes_received"] == len(answer)
     [line] = (tmp_path / "egress.log").read_text().splitlines()
@@ -193,7 +193,7 @@ async def test_an_unlisted_local_address_is_refused_before_any_connection(
         "which scrapers may not reach"
     )
     assert injected.connected == []
-    assert gateway.ledger.view()["j1"]["127.0.0.1:8080"]["outcomes"] == {"refused": 1}
+    assert gateway.forwarder.ledger.view()["j1"]["127.0.0.1:8080"]["outcomes"] == {"refused": 1}
 
 
 async def test_a_name_that_resolves_public_then_private_reaches_only_the_address_checked(
@@ -267,7 +267,7 @@ async def test_a_tunnel_carries_bytes_both_ways_and_ends_with_its_door(
         assert await reader.read() == b""  # the door closed under it
         writer.close()
     assert not door.path.exists()
-    tally = gateway.ledger.view()["j1"]["tls.example:443"]
+    tally = gateway.forwarder.ledger.view()["j1"]["tls.example:443"]
     assert tally["outcomes"] == {"tunnel": 1}
     assert tally["bytes_sent"] == tally["bytes_received"] == 16
     # The gateway's work runs on its own thread, never on the Giver's loop.
@@ -285,8 +285,8 @@ async def test_a_tunnel_whose_client_goes_away_ends_and_lets_the_site_go(
         gateway, door = await make()
         await asyncio.to_thread(_leave_with_the_answer_unread, door.socket)
         await asyncio.wait_for(site.ended.wait(), timeout=30)
-        await until(lambda: gateway.ledger.view(), "the exchange recorded", timeout_s=30)
-    assert gateway.ledger.view()["j1"]["tls.example:443"]["outcomes"] == {"tunnel": 1}
+        await until(lambda: gateway.forwarder.ledger.view(), "the exchange recorded", timeout_s=30)
+    assert gateway.forwarder.ledger.view()["j1"]["tls.example:443"]["outcomes"] == {"tunnel": 1}
 
 
 def _leave_with_the_answer_unread(path: Path) -> None:
@@ -347,7 +347,7 @@ async def test_only_the_request_asked_for_reaches_the_site(make: Make, injected:
         "Connection: close\r\n\r\n".encode()
     ]
     assert site.after == [b"body"]
-    assert gateway.ledger.view()["j1"][f"127.0.0.1:{site.port}"]["requests"] == 1
+    assert gateway.forwarder.ledger.view()["j1"][f"127.0.0.1:{site.port}"]["requests"] == 1
 
 
 async def test_a_door_takes_so_many_connections_at_once(make: Make) -> None:
@@ -379,7 +379,7 @@ async def test_a_cap_reached_during_a_transfer_cuts_it(
         writer.close()
     assert status_line(answer) == "HTTP/1.1 200 OK"
     assert len(answer) < 2**20
-    tally = gateway.ledger.view()["j1"][f"127.0.0.1:{site.port}"]
+    tally = gateway.forwarder.ledger.view()["j1"][f"127.0.0.1:{site.port}"]
     assert tally["outcomes"] == {"cut": 1}
     assert traffic.exhausted()
 
