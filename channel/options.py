@@ -199,21 +199,33 @@ def _value(
 ) -> Any:
     """The setting's value from the first source that has it, or None."""
     kind = setting.kind
-    flag_value = getattr(args, setting.key, None) if setting.flag else None
-    env = setting.env(prefix)
-    env_value = environ.get(env, "").strip()
-    source = setting.key
+    source = source_of(setting, prefix, args, environ, table)
+    if source is None:
+        return None
     try:
-        if flag_value is not None:
-            source = setting.flag
-            return kind.from_text(flag_value)
-        if env_value:
-            source = env
+        if source == setting.flag:
+            return kind.from_text(getattr(args, setting.key))
+        if source == setting.env(prefix):
+            env_value = environ[source].strip()
             if kind.many:
                 return kind.from_text([i for i in env_value.split(",") if i.strip()])
             return kind.from_text(env_value)
-        if setting.key in table:
-            return kind.from_toml(table[setting.key])
+        return kind.from_toml(table[setting.key])
     except ValueError as e:
         raise OptionError(source, str(e)) from e
-    return None
+
+
+def source_of(
+    setting: Setting,
+    prefix: str,
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    table: Mapping[str, Any],
+) -> str | None:
+    """Where the setting's value comes from: its flag, its environment variable or its
+    file key, the first that gives one; None if none does."""
+    if setting.flag and getattr(args, setting.key, None) is not None:
+        return setting.flag
+    if environ.get(setting.env(prefix), "").strip():
+        return setting.env(prefix)
+    return setting.key if setting.key in table else None

@@ -120,7 +120,7 @@ class GiverConfig:
         ):
             cap = getattr(self, name)
             if cap is not None and cap <= 0:
-                raise ConfigError(name, f"must be positive, got {cap}")
+                raise ConfigError(name, f"must be positive, got {cap}; leave it out for no cap")
         if self.max_image_bytes < 0:
             raise ConfigError(
                 "max_image_bytes", f"must not be negative, got {self.max_image_bytes}"

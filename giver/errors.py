@@ -11,6 +11,7 @@ class ConfigError(GiverError):
     def __init__(self, name: str, message: str) -> None:
         super().__init__(f"{name}: {message}")
         self.name = name
+        self.message = message
 
 
 class LabelError(ConfigError):

@@ -30,6 +30,7 @@ from channel.options import (
     Setting,
     add_flags,
     read_values,
+    source_of,
     typed,
 )
 from giver.config import GiverConfig
@@ -172,8 +173,9 @@ SETTINGS = (
         PORTS,
         "",
         "--allow-port",
-        "a port scrapers may reach on public hosts; repeatable (default 80 and 443; a "
-        "listed local address may be reached on its own port)",
+        "a port scrapers may reach on public hosts; repeatable, and replaces the default "
+        "80 and 443 (list them too to keep them); a listed local address is reached on "
+        "its own port",
     ),
     Setting(
         "traffic_per_day",
@@ -321,7 +323,19 @@ def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> GiverC
             raise ConfigFileError(file, e.source, str(e)) from e
         raise ConfigError(e.source, str(e)) from e
     _check_mode(values, file)
-    return GiverConfig(seeker_url=values.pop("seeker_url", ""), data_dir=located.data_dir, **values)
+    try:
+        return GiverConfig(
+            seeker_url=values.pop("seeker_url", ""), data_dir=located.data_dir, **values
+        )
+    except ConfigError as e:
+        # Named as the volunteer gave it (flag, variable or file key), not as a field.
+        given = next((s for s in SETTINGS if (s.field or s.key) == e.name), None)
+        if given is None or type(e) is not ConfigError:
+            raise
+        source = source_of(given, ENV_PREFIX, args, environ, table)
+        if source == given.key and file is not None:
+            raise ConfigFileError(file, given.key, e.message) from e
+        raise ConfigError(source or given.key, e.message) from e
 
 
 def _check_mode(values: Mapping[str, Any], file: Path | None) -> None:

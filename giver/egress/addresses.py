@@ -202,14 +202,17 @@ class AddressRules:
         ports = ", ".join(str(p) for p in self.allow_ports)
         return f"{hosts} on port {ports}; local addresses allowed: {local}"
 
-    def host_refusal(self, host: str) -> str | None:
-        """Why the host name (or IP literal) may not be asked for, or None."""
+    def host_refusal(self, host: str, port: int) -> str | None:
+        """Why the host name (or IP literal) may not be asked for, or None. A local
+        address the volunteer lists (allow_local) needs no place in allow_hosts."""
         name = host.lower().rstrip(".")
         for pattern in self.deny_hosts:
             if host_matches(name, pattern):
                 return f"{name} is denied by the volunteer (deny_hosts {pattern})"
         if self.allow_hosts and not any(host_matches(name, p) for p in self.allow_hosts):
-            return f"{name} is not among the volunteer's allow_hosts"
+            literal = _literal(name)
+            if literal is None or not any(a.covers(literal, port) for a in self.allow_local):
+                return f"{name} is not among the volunteer's allow_hosts"
         return None
 
     def address_refusal(
@@ -236,10 +239,14 @@ class AddressRules:
         literal = _literal(host) is not None
         for address in found:
             if str(address) in self.deny_hosts:
-                return f"{host} is denied by the volunteer (deny_hosts {address})"
+                if literal:
+                    return f"{host} is denied by the volunteer (deny_hosts {address})"
+                return f"{host} resolves to an address the volunteer denies (deny_hosts)"
             kind = self.address_refusal(address, port, local)
             if kind is not None:
                 named = f"{host} is" if literal else f"{host} resolves to"
+                if any(a.covers(address, a.port or port) for a in self.allow_local):
+                    return f"{named} {kind}, which scrapers may reach on its listed port only"
                 return f"{named} {kind}, which scrapers may not reach"
         listed = all(any(a.covers(address, port) for a in self.allow_local) for address in found)
         if port not in self.allow_ports and not listed:

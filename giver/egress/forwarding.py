@@ -37,9 +37,23 @@ HEAD_TIMEOUT_S = 30.0
 RESOLVE_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = 120.0
+LOOPBACK = ipaddress.ip_address("127.0.0.1")
 
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
 Connector = Callable[[IPAddress, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+
+
+def written_address(host: str) -> IPAddress | None:
+    """The address `host` names without asking a resolver: an IP address as written,
+    or loopback for `localhost` and names under it (RFC 6761), whatever this
+    machine's resolver would say; None for any other name."""
+    name = host.rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return LOOPBACK
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        return None
 
 
 async def resolve(host: str, port: int) -> list[IPAddress]:
@@ -187,12 +201,13 @@ class Forwarder:
         paused = self.traffic.exhausted()
         if paused:
             return f"this Giver {paused}"
-        reason = self.rules.host_refusal(request.host)
+        reason = self.rules.host_refusal(request.host, request.port)
         if reason is not None:
             return reason
-        try:
-            addresses = [ipaddress.ip_address(request.host)]
-        except ValueError:
+        written = written_address(request.host)
+        if written is not None:
+            addresses = [written]
+        else:
             # Absolute (a trailing dot), so no search domain of this machine is tried.
             name = request.host if request.host.endswith(".") else f"{request.host}."
             try:
@@ -255,14 +270,14 @@ class _Exchange:
 
     def refuse(self, reason: str) -> None:
         self.outcome, self.reason = "refused", reason
-        log.info("task %s: egress refused: %s", self.door.task_id, reason)
+        log.debug("task %s: egress refused: %s", self.door.task_id, reason)
 
     def fail(self, reason: str) -> None:
         self.outcome, self.reason = "failed", reason
 
     def cut(self, reason: str) -> None:
         self.outcome, self.reason = "cut", reason
-        log.info("task %s: egress cut: %s", self.door.task_id, reason)
+        log.debug("task %s: egress cut: %s", self.door.task_id, reason)
 
     def ended(self) -> Exchange:
         return Exchange(

@@ -66,6 +66,11 @@ class HostTally:
         }
 
 
+def authority(host: str, port: int) -> str:
+    """`host:port`, an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class PrivateRotatingFile(logging.handlers.RotatingFileHandler):
     """A rotating log whose every file is created readable by its owner only."""
 
@@ -105,7 +110,7 @@ class Ledger:
             self._jobs[exchange.job_id] = hosts
             while len(self._jobs) > LIVE_JOBS:
                 self._jobs.popitem(last=False)
-            host = f"{exchange.host}:{exchange.port}"
+            host = authority(exchange.host, exchange.port)
             if host not in hosts and len(hosts) >= LIVE_HOSTS:
                 host = OTHER_HOSTS
             tally = hosts.setdefault(host, HostTally())

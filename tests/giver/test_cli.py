@@ -179,7 +179,7 @@ def test_bad_lan_settings_are_named(flags: tuple[str, ...], message: str) -> Non
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--seeker-key", "not-a-key"], "seeker_key: a public key must be 32 bytes"),
+        (["--seeker-key", "not-a-key"], "--seeker-key: a public key must be 32 bytes"),
         (["--token", "two words"], "token: must be one word"),
         (["--allow-image", "seekgive/catalog:1"], "allowed images: 'seekgive/catalog:1'"),
     ],

@@ -139,8 +139,15 @@ def test_bad_values_from_flags_and_environment_name_their_source(tmp_path: Path)
     with pytest.raises(ConfigError) as raised:
         config(tmp_path, FILE, SEEKGIVE_GIVER_DRAIN_GRACE_S="soon")
     assert raised.value.name == "SEEKGIVE_GIVER_DRAIN_GRACE_S"
-    with pytest.raises(ConfigError, match="cpus_cap: must be positive"):
+    with pytest.raises(ConfigError, match=r"^--cpus: must be positive, got 0\.0; leave it out"):
         config(tmp_path, FILE, "--cpus", "0")
+    # A value the config refuses is named as it was given too.
+    with pytest.raises(ConfigError, match=r"^SEEKGIVE_GIVER_TRAFFIC_PER_DAY: must be positive"):
+        config(tmp_path, FILE, SEEKGIVE_GIVER_TRAFFIC_PER_DAY="0")
+    with pytest.raises(ConfigFileError) as in_file:
+        config(tmp_path, "allow_ports = [0]\n" + FILE)
+    assert in_file.value.key == "allow_ports"
+    assert "the port must be a number from 1 to 65535" in str(in_file.value)
     with pytest.raises(ConfigError, match="or seeker in"):
         config(tmp_path, "slots = 1")
 
@@ -221,3 +228,32 @@ def test_admission_image_policy_and_lan_settings_come_from_the_file_too(tmp_path
     assert (lan.lan, lan.listen, lan.mdns_interfaces) == (True, ("10.0.0.2", 7777), ("10.0.0.2",))
     with pytest.raises(ConfigFileError, match="lan: must be true or false"):
         config(tmp_path, 'lan = "yes"\n')
+
+
+def test_the_egress_settings_come_from_flags_the_environment_and_the_file(
+    tmp_path: Path,
+) -> None:
+    toml = FILE.replace(
+        "[labels]",
+        'allow_hosts = ["*.shop.example"]\ndeny_hosts = ["ads.shop.example"]\n'
+        'allow_ports = [443, 8443]\ntraffic_per_day = "2GiB"\nupload_rate = "512KiB"\n'
+        "allow_host_network = true\n\n[labels]",
+    )
+    built = config(
+        tmp_path,
+        toml,
+        "--allow-local",
+        "127.0.0.1:8080",
+        "--download-rate",
+        "4MiB",
+        SEEKGIVE_GIVER_TRAFFIC_PER_MONTH="40GiB",
+    )
+    assert built.egress_rules.stated() == (
+        "only *.shop.example but ads.shop.example on port 443, 8443; "
+        "local addresses allowed: 127.0.0.1:8080"
+    )
+    assert (built.traffic_day_bytes, built.traffic_month_bytes) == (2 * GIB, 40 * GIB)
+    assert (built.upload_rate_bytes, built.download_rate_bytes) == (512 * 1024, 4 * MIB)
+    assert built.allow_host_network
+    listed = config(tmp_path, FILE, SEEKGIVE_GIVER_ALLOW_PORTS="80, 8080")
+    assert listed.allow_ports == (80, 8080)

@@ -81,17 +81,17 @@ def test_allow_local_lifts_exactly_what_it_lists() -> None:
 
 def test_denied_hosts_win_and_allowed_hosts_are_the_only_ones() -> None:
     rules = AddressRules.parse(["shop.example", "*.books.example"], ["*.ads.shop.example"], [])
-    assert rules.host_refusal("shop.example") is None
-    assert rules.host_refusal("SHOP.example.") is None
-    assert rules.host_refusal("a.books.example") is None
-    assert rules.host_refusal("books.example") == (
+    assert rules.host_refusal("shop.example", 80) is None
+    assert rules.host_refusal("SHOP.example.", 80) is None
+    assert rules.host_refusal("a.books.example", 80) is None
+    assert rules.host_refusal("books.example", 80) == (
         "books.example is not among the volunteer's allow_hosts"
     )
-    assert rules.host_refusal("x.ads.shop.example") == (
+    assert rules.host_refusal("x.ads.shop.example", 80) == (
         "x.ads.shop.example is denied by the volunteer (deny_hosts *.ads.shop.example)"
     )
-    assert rules.host_refusal("evilshop.example") is not None
-    assert AddressRules.parse([], ["tracker.example"], []).host_refusal("other.example") is None
+    assert rules.host_refusal("evilshop.example", 80) is not None
+    assert AddressRules.parse([], ["tracker.example"], []).host_refusal("other.example", 80) is None
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,25 @@ def test_only_the_web_ports_are_reached_unless_the_volunteer_lists_others() -> N
 
 def test_a_denied_address_is_denied_however_it_is_written_or_reached() -> None:
     rules = AddressRules.parse((), ["93.184.216.34", "2606:2800:0220:0001::1"], ())
-    denied = "is denied by the volunteer (deny_hosts 93.184.216.34)"
+    # A name's refusal does not tell the scraper which address was denied.
+    denied = "resolves to an address the volunteer denies (deny_hosts)"
     assert rules.refusal("decoy.example", 80, [ip("93.184.216.34")]) == f"decoy.example {denied}"
     assert rules.refusal("1572395042", 80, [ip("93.184.216.34")]) == f"1572395042 {denied}"
+    assert rules.refusal("93.184.216.34", 80, [ip("93.184.216.34")]) == (
+        "93.184.216.34 is denied by the volunteer (deny_hosts 93.184.216.34)"
+    )
     assert rules.deny_hosts[1] == "2606:2800:220:1::1"
+
+
+def test_a_listed_local_site_needs_no_place_in_allow_hosts_and_keeps_its_port() -> None:
+    rules = AddressRules.parse(["shop.example"], (), ["127.0.0.1:8080"])
+    assert rules.host_refusal("127.0.0.1", 8080) is None
+    assert rules.host_refusal("127.0.0.1", 8081) == (
+        "127.0.0.1 is not among the volunteer's allow_hosts"
+    )
+    assert AddressRules.parse((), (), ["127.0.0.1:8080"]).refusal(
+        "127.0.0.1", 8081, [ip("127.0.0.1")]
+    ) == (
+        "127.0.0.1 is a loopback address (127.0.0.0/8), which scrapers may reach on its "
+        "listed port only"
+    )

@@ -186,7 +186,7 @@ async def test_a_listed_local_site_is_reached_and_the_exchange_is_recorded(
 async def test_an_unlisted_local_address_is_refused_before_any_connection(
     make: Make, injected: Injected
 ) -> None:
-    gateway, door = await make(AddressRules.parse((), (), ["127.0.0.1:1"]))
+    gateway, door = await make(AddressRules.parse((), (), ["10.9.9.9"]))
     answer = await ask(door, get("127.0.0.1", 8080))
     assert status_line(answer) == (
         "HTTP/1.1 403 egress refused: 127.0.0.1 is a loopback address (127.0.0.0/8), "
@@ -194,6 +194,22 @@ async def test_an_unlisted_local_address_is_refused_before_any_connection(
     )
     assert injected.connected == []
     assert gateway.forwarder.ledger.view()["j1"]["127.0.0.1:8080"]["outcomes"] == {"refused": 1}
+
+
+async def test_localhost_is_loopback_whatever_the_resolver_says(
+    make: Make, injected: Injected
+) -> None:
+    async with Site() as site:
+        injected.site_port = site.port
+        _, door = await make(AddressRules.parse((), (), [f"127.0.0.1:{site.port}"]))
+        reached = await ask(door, get("localhost", site.port))
+        refused = await ask(door, get("api.localhost", 8080))
+    assert status_line(reached) == "HTTP/1.1 200 OK"
+    assert status_line(refused).endswith(
+        "api.localhost resolves to a loopback address (127.0.0.0/8), which scrapers may "
+        "reach on its listed port only"
+    )
+    assert injected.asked == []
 
 
 async def test_a_name_that_resolves_public_then_private_reaches_only_the_address_checked(
