@@ -416,6 +416,8 @@ def test_a_job_keeps_so_many_hosts_and_counts_the_rest_together(tmp_path: Path) 
     hosts = ledger.view()["j1"]
     assert len(hosts) == LIVE_HOSTS + 1
     assert hosts["other hosts"]["requests"] == 5
+    ledger.record(Exchange("j2", "t2", "::1", 8080, "GET", "refused"))
+    assert list(ledger.view()["j2"]) == ["[::1]:8080"]
 
 
 def test_the_log_is_the_volunteers_alone_and_bounded(
