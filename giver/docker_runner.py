@@ -6,11 +6,11 @@ but the Giver's egress gateway's socket when the task needs one, or the host's
 network when the volunteer allows it) that reads `/input/task.json` and writes
 to `/output` (contract v1). No file it writes may grow past the task's output
 limit (RLIMIT_FSIZE), and a container whose output as a whole breaks its
-limits is killed. The container
-is always removed, whether the task finishes, times out, overflows, fails or
-is cancelled. Images are never pulled (the Seeker delivers those a Giver
-lacks, see giver.delivery): a task's image is resolved once to a local image,
-and its container is created from that image's id.
+limits is killed. The container is always removed, whether the task
+finishes, times out, overflows, fails or is cancelled. Images are never
+pulled (the Seeker delivers those a Giver lacks, see giver.delivery): a task's
+image is resolved once to a local image, and its container is created from
+that image's id.
 """
 
 import asyncio

@@ -3,9 +3,9 @@
 Such a container runs with no network of its own (`--network none`); the
 Giver binds a unix socket into it, and on the other end an HTTP forward proxy
 (CONNECT for TLS) checks every request against the volunteer's rules before
-it connects: their allowed and denied hosts and ports, no address of this machine or
-home network unless they list it, checked after resolution and connected to as
-checked, and their traffic caps and rates. It records where each job's
+it connects: their allowed and denied hosts and ports, no address of this
+machine or home network unless they list it, checked after resolution and
+connected to as checked, and their traffic caps and rates. It records where each job's
 requests went. The gateway runs in a thread of its own, so a large transfer
 never delays the Giver's session.
 

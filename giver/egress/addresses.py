@@ -4,13 +4,13 @@ A request names a host (a domain or an IP literal) and a port. The host is
 checked against the volunteer's `deny_hosts` and, when they list any,
 `allow_hosts`: `example.com` matches that name only, `*.example.com` any name
 under it, and an IP address that address however it is written or resolved
-to. Then every address the name resolves to is checked: an address of
-this machine, of a private or carrier-grade-NAT network, link-local (cloud
-metadata included), multicast, reserved or one that embeds an IPv4 address
-(IPv4-mapped, NAT64, 6to4) is refused, and so is an address this machine
-has or is directly on the network of (giver.egress.local tells, passed in as
-`local`), unless the volunteer lists it in `allow_local` (an address or
-network, with or without a port). A name with
+to. Then every address the name resolves to is checked: a loopback,
+private, carrier-grade-NAT, link-local (cloud metadata included), multicast
+or reserved address, one that embeds an IPv4 address (IPv4-mapped, NAT64,
+6to4), any other that is not routed on the public internet, and one this
+machine has or is directly on the network of (giver.egress.local tells,
+passed in as `local`) is refused, unless the volunteer lists it in
+`allow_local` (an address or network, with or without a port). A name with
 even one refused address is refused whole: the gateway connects only to an
 address it checked, so an answer that changes between two lookups (DNS
 rebinding) gains nothing. Last, the port must be one of `allow_ports` (80 and

@@ -151,8 +151,7 @@ class Forwarder:
                 upstream_reader, upstream_writer = await self._connect(address, request.port)
             exchange.door.streams.add(upstream_writer)
         except (OSError, TimeoutError) as e:
-            named = request.host if str(address) == request.host else f"{request.host} ({address})"
-            why = f"cannot connect to {named} port {request.port}: {_why(e)}"
+            why = f"cannot connect to {request.host} port {request.port}: {_why(e)}"
             exchange.fail(why)
             writer.write(proxy.answer(502 if isinstance(e, OSError) else 504, why))
             return

@@ -92,7 +92,7 @@ class Gateway:
         loop.call_soon_threadsafe(loop.stop)
         await asyncio.to_thread(thread.join)
         loop.close()
-        shutil.rmtree(self.root, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, self.root, ignore_errors=True)
 
     async def open(self, job_id: str, task_id: str) -> Door:
         """A new door for a task of `job_id`: its socket is listening when this returns."""
@@ -124,7 +124,7 @@ class Gateway:
         self._doors.discard(door)
         if self._loop is not None:
             await self._on_loop(self._close(door))
-        shutil.rmtree(door.path, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, door.path, ignore_errors=True)
 
     async def _on_loop(self, work: Coroutine[Any, Any, T]) -> T:
         if self._loop is None:

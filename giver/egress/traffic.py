@@ -107,20 +107,20 @@ class Traffic:
             self.day_bytes, self.month_bytes = day_bytes, month_bytes
             self._roll()
 
-    def count(self, n: int) -> None:
-        """Count `n` bytes moved (either way)."""
+    def count(self, n: int) -> bool:
+        """Count `n` bytes moved (either way); whether the counts are due to be saved."""
         with self._lock:
             self._roll()
             self.day_bytes += n
             self.month_bytes += n
             self._dirty = True
-            due = time.monotonic() - self._saved_at >= SAVE_EVERY_S
-        if due:
-            self.save()
+            return time.monotonic() - self._saved_at >= SAVE_EVERY_S
 
     async def pace(self, direction: Direction, n: int) -> None:
-        """Wait until `n` bytes may go `direction` under its rate, then count them."""
-        self.count(n)
+        """Count `n` bytes (saving the counts, off the loop, when due), then wait until
+        they may go `direction` under its rate."""
+        if self.count(n):
+            await asyncio.to_thread(self.save)
         bucket = self._buckets[direction]
         if bucket is None:
             return

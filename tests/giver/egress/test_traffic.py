@@ -88,6 +88,8 @@ def test_a_bucket_lets_a_second_of_burst_through_then_waits_off_the_debt() -> No
 async def test_pacing_counts_what_it_paces(tmp_path: Path) -> None:
     traffic = Traffic(tmp_path / "t.json", up_rate=100 * MIB)
     await traffic.pace("up", 1000)
+    # The first count is saved at once (off the loop), later ones every few seconds.
+    assert json.loads((tmp_path / "t.json").read_text())["day_bytes"] == 1000
     await traffic.pace("down", 24)
     assert traffic.view()["today_bytes"] == 1024
     assert traffic.view()["up_rate"] == 100 * MIB
