@@ -28,6 +28,7 @@ from docker.models.containers import Container
 
 from channel.wire import canonical
 from channel.wire.models import CONTRACT_VERSION, Task
+from channel.wire.results import cut_log
 from giver.egress.forwarding import SOCKET_NAME
 from giver.errors import DockerError, DockerUnavailable, ImageMissing
 from giver.images import LocalImage
@@ -362,6 +363,7 @@ def _exit(
         oom_killed=bool(state.get("OOMKilled")),
         overflow=overflow,
         stderr_tail=tuple(line for line in lines if line),
+        log=cut_log(container.logs(stdout=True, stderr=True)),
     )
 
 
