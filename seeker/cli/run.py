@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from channel.files import SecretFileError, read_secret
 from channel.lifecycle import run_until_signal
 from channel.options import (
     NUMBER,
@@ -170,9 +171,6 @@ def _fixed_token(path: Path | None) -> str:
     if path is None:
         return ""
     try:
-        token = path.read_text().strip()
-    except OSError as e:
-        raise SeekerError(f"cannot read the operator token from {path}: {e.strerror}") from e
-    if not token:
-        raise SeekerError(f"{path} holds no operator token")
-    return token
+        return read_secret(path)
+    except SecretFileError as e:
+        raise SeekerError(f"--operator-token-file: {e}") from e

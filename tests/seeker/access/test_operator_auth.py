@@ -170,6 +170,7 @@ async def test_the_cli_finds_the_token_the_seeker_wrote_in_its_default_data_dir(
         assert code == 0 and "shown only now" in err
         token_file = tmp_path / "laptop.token"
         token_file.write_text(token)
+        token_file.chmod(0o600)
         listing = ["operator", "token", "list"]
         code, out, err = await run_in(
             tmp_path.parent,
@@ -185,7 +186,7 @@ async def test_the_cli_finds_the_token_the_seeker_wrote_in_its_default_data_dir(
         code, out, err = await run_in(
             tmp_path.parent, env, BIN / "seeker", "--token-file", tmp_path / "none", "status"
         )
-        assert code == 1 and "cannot read the operator token" in err
+        assert code == 1 and "cannot read the token file" in err
 
 
 async def run_in(cwd: Path, env: dict[str, str], *argv: object) -> tuple[int, str, str]:

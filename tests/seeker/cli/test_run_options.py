@@ -24,6 +24,7 @@ def test_no_flag_and_no_variable_leave_every_default() -> None:
 def test_every_flag_sets_its_field(tmp_path: Path) -> None:
     secret = tmp_path / "token"
     secret.write_text("sgo_fixed\n")
+    secret.chmod(0o600)
     given = config(
         *("--host", "0.0.0.0", "--port", "9000", "--data-dir", "here"),
         *("--store", "mongodb://db/r", "--state", "mongodb://db/s"),
@@ -89,7 +90,10 @@ def test_interfaces_without_discovery_and_an_empty_token_file_are_refused(
         config("--discover-interface", "10.0.0.1")
     empty = tmp_path / "token"
     empty.write_text("\n")
-    with pytest.raises(SeekerError, match="holds no operator token"):
+    empty.chmod(0o600)
+    with pytest.raises(
+        SeekerError, match=f"--operator-token-file: the token file {empty} is empty"
+    ):
         config("--operator-token-file", str(empty))
 
 
