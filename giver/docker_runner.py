@@ -30,7 +30,8 @@ from channel.wire import canonical
 from channel.wire.models import CONTRACT_VERSION, Task
 from channel.wire.results import cut_log
 from giver.egress.forwarding import SOCKET_NAME
-from giver.errors import DockerError, DockerUnavailable, ImageMissing
+from giver.engine import engine_client
+from giver.errors import DockerError, ImageMissing
 from giver.images import LocalImage
 from giver.outputs import ContainerExit, output_overflow, read_progress, remove_tree
 
@@ -74,21 +75,9 @@ class DockerRunner:
     async def connect(
         cls, giver_id: str, *, progress_interval_s: float = 1.0, max_pool_size: int = 10
     ) -> "DockerRunner":
-        """Connect to the Engine the environment names (DOCKER_HOST or the local socket)."""
-
-        def connect() -> docker.DockerClient:
-            client = docker.from_env(max_pool_size=max_pool_size)
-            try:
-                client.ping()
-            except BaseException:
-                client.close()
-                raise
-            return client
-
-        try:
-            client = await asyncio.to_thread(connect)
-        except (docker.errors.DockerException, requests.RequestException) as e:
-            raise DockerUnavailable(f"cannot reach the Docker Engine: {e}") from e
+        """Connect to the Engine the environment names (DOCKER_HOST or the local
+        socket); DockerUnavailable says why it cannot be used and what to do."""
+        client = await asyncio.to_thread(engine_client, os.environ, max_pool_size)
         return cls(client, giver_id, progress_interval_s=progress_interval_s, threads=max_pool_size)
 
     async def close(self) -> None:
