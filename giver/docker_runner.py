@@ -26,10 +26,9 @@ import docker
 import requests
 from docker.models.containers import Container
 
-from channel.wire import canonical
-from channel.wire.models import CONTRACT_VERSION, Task
+from channel.wire import canonical, sandbox
+from channel.wire.models import Task
 from channel.wire.results import cut_log
-from giver.egress.forwarding import SOCKET_NAME
 from giver.engine import engine_client
 from giver.errors import DockerError, ImageMissing
 from giver.images import LocalImage
@@ -39,16 +38,11 @@ log = logging.getLogger(__name__)
 
 GIVER_LABEL = "seekgive.giver"
 TASK_LABEL = "seekgive.task"
-FALLBACK_USER = "65534:65534"
-TMPFS = {"/tmp": "rw,noexec,nosuid,nodev,size=64m"}
 LOG_CONFIG = docker.types.LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"})
 STDERR_TAIL_LINES = 20
 STDERR_LINE_CHARS = 500
 STOP_WAIT_S = 30
 ENDED_STATES = ("exited", "dead")
-# Where a task's way out (giver.egress) appears inside its container.
-EGRESS_DIR = "/egress"
-EGRESS_ENV = "SEEKGIVE_EGRESS"
 
 ProgressCallback = Callable[[int, int], None]
 T = TypeVar("T")
@@ -224,25 +218,23 @@ class DockerRunner:
             image = self._client.images.get(image_id)
         except docker.errors.ImageNotFound as e:
             raise ImageMissing(image_id, task_id=task.task_id) from e
-        environment = {"SEEKGIVE_CONTRACT": str(CONTRACT_VERSION)}
         volumes = {
-            str(input_dir.resolve()): {"bind": "/input", "mode": "ro"},
-            str(output_dir.resolve()): {"bind": "/output", "mode": "rw"},
+            str(input_dir.resolve()): {"bind": sandbox.INPUT_DIR, "mode": "ro"},
+            str(output_dir.resolve()): {"bind": sandbox.OUTPUT_DIR, "mode": "rw"},
         }
         if egress is not None:
-            environment[EGRESS_ENV] = f"{EGRESS_DIR}/{SOCKET_NAME}"
-            volumes[str(egress.resolve())] = {"bind": EGRESS_DIR, "mode": "ro"}
+            volumes[str(egress.resolve())] = {"bind": sandbox.EGRESS_DIR, "mode": "ro"}
         return self._client.containers.create(
             image_id,
             name=f"seekgive-{self.giver_id}-{task.task_id}",
             labels={GIVER_LABEL: self.giver_id, TASK_LABEL: task.task_id},
-            user=container_user(image.attrs.get("Config", {}).get("User")),
-            environment=environment,
+            user=sandbox.container_user(image.attrs.get("Config", {}).get("User")),
+            environment=sandbox.environment(egress is not None),
             volumes=volumes,
             read_only=True,
-            tmpfs=TMPFS,
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
+            tmpfs=sandbox.TMPFS,
+            cap_drop=list(sandbox.CAP_DROP),
+            security_opt=list(sandbox.SECURITY_OPT),
             mem_limit=task.limits.memory_bytes,
             memswap_limit=task.limits.memory_bytes,
             nano_cpus=int(task.limits.cpus * 1e9),
@@ -279,43 +271,18 @@ def local_images(listed: list[dict[str, Any]]) -> list[LocalImage]:
     ]
 
 
-def task_document(task: Task) -> dict[str, Any]:
-    """`/input/task.json` of contract v1: the task's ids, settings and keys, and
-    whether its job keeps captures or takes discovered keys."""
-    return {
-        "contract": CONTRACT_VERSION,
-        "task_id": task.task_id,
-        "job_id": task.job_id,
-        "settings": task.settings,
-        **task.block.to_wire(),
-        **({"captures": True} if task.captures else {}),
-        **({"discover": True} if task.discover else {}),
-    }
-
-
 def prepare_workdir(task: Task, workdir: Path) -> tuple[Path, Path]:
     """Create `workdir/input/task.json` and an `output/` any container user can write."""
     remove_tree(workdir)
     input_dir, output_dir = workdir / "input", workdir / "output"
     input_dir.mkdir(parents=True)
     output_dir.mkdir()
-    task_file = input_dir / "task.json"
-    task_file.write_bytes(canonical.dumps(task_document(task)))
+    task_file = input_dir / sandbox.TASK_FILE
+    task_file.write_bytes(canonical.dumps(sandbox.task_input(task)))
     os.chmod(task_file, 0o644)
     os.chmod(input_dir, 0o755)
     os.chmod(output_dir, 0o777)
     return input_dir, output_dir
-
-
-def container_user(image_user: str | None) -> str:
-    """The image's own numeric non-zero uid (and gid), else nobody (65534).
-
-    A user name is not trusted: it could map to uid 0 inside the image.
-    """
-    uid, _, gid = (image_user or "").strip().partition(":")
-    if uid.isdigit() and int(uid) != 0 and (not gid or gid.isdigit()):
-        return f"{int(uid)}:{int(gid) if gid else int(uid)}"
-    return FALLBACK_USER
 
 
 def _state(container: Container) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from support.docker import containers_of, run_task
 from channel.wire.models import KeyBlock, Limits, Task
 from channel.wire.references import repository_of
 from channel.wire.results import KeyOutcome
-from giver.docker_runner import GIVER_LABEL, DockerRunner, container_user, local_images
+from channel.wire.sandbox import container_user
+from giver.docker_runner import GIVER_LABEL, DockerRunner, local_images
 from giver.egress.gateway import Gateway
 from giver.errors import ImageMissing
 from giver.images import ImagePolicy, LocalImage, refusal
