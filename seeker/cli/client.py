@@ -98,6 +98,10 @@ class SeekerClient:
     async def job(self, job_id: str) -> dict[str, Any]:
         return await self._call("GET", f"/jobs/{job_id}")
 
+    async def replay(self, job_id: str, key: str) -> dict[str, Any]:
+        """GET /jobs/JOB/replay: what replaying a failed key takes."""
+        return await self._call("GET", f"/jobs/{quote(job_id, safe='')}/replay?key={quote(key)}")
+
     async def jobs(self) -> list[dict[str, Any]]:
         return (await self._call("GET", "/jobs"))["jobs"]
 
