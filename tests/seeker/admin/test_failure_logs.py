@@ -25,7 +25,7 @@ async def test_a_failures_log_is_shown_beside_it_as_text(
     problems = Problems()
     page = await open_page(browser, seeker, problems)
     await page.goto(f"{seeker.url}/admin/jobs/{job['job_id']}")
-    failures = page.get_by_role("region", name="Failed keys")
+    failures = page.locator("section[aria-labelledby=failures-h]")
     log = failures.get_by_label("Log")
     await expect(log).to_be_visible()
     await expect(log).to_have_text(
