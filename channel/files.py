@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 # Where Docker mounts a container's secrets (compose `secrets:`, swarm): files
-# there are seen in that container only, so root's 0444 default exposes nothing.
+# there are seen in that container only, so their 0444 default exposes nothing.
 SECRETS_DIR = Path("/run/secrets")
 
 
@@ -34,9 +34,10 @@ def read_secret(path: Path) -> str:
     """The token the file at `path` holds (surrounding blanks dropped).
 
     Raises SecretFileError if it cannot be read, is empty, or others than its
-    owner may read or write it; but a file Docker mounted under /run/secrets,
-    owned by root and writable by root only, may be read by all, since only its
-    container sees it.
+    owner may read or write it; but a secret Docker mounted in /run/secrets
+    (owned by root or the container's user, mode 0444 by default) may be read
+    by all as long as only its owner may write it, since only its container
+    sees it.
     """
     try:
         info = path.stat()
@@ -45,11 +46,7 @@ def read_secret(path: Path) -> str:
         raise SecretFileError(path, f"cannot read the token file {path}: {e.strerror or e}") from e
     except UnicodeDecodeError as e:
         raise SecretFileError(path, f"the token file {path} is not text") from e
-    docker_secret = (
-        path.resolve().parent == SECRETS_DIR
-        and info.st_uid == 0
-        and not stat.S_IMODE(info.st_mode) & 0o022
-    )
+    docker_secret = path.resolve().parent == SECRETS_DIR and not stat.S_IMODE(info.st_mode) & 0o022
     why = None if docker_secret else exposed(path)
     if why is not None:
         raise SecretFileError(path, f"the token file {why}")
