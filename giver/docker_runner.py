@@ -1,4 +1,5 @@
-"""The one door to the Docker Engine: docker-py is synchronous, so every call runs in a thread.
+"""The one door to the Docker Engine (reached as giver.engine says): docker-py is
+synchronous, so every call runs in a thread.
 
 A task runs as one sandboxed container (read-only root, no capabilities, no
 new privileges, memory/CPU/pids limits, non-root user, no network of its own
@@ -6,8 +7,10 @@ but the Giver's egress gateway's socket when the task needs one, or the host's
 network when the volunteer allows it) that reads `/input/task.json` and writes
 to `/output` (contract v1). No file it writes may grow past the task's output
 limit (RLIMIT_FSIZE), and a container whose output as a whole breaks its
-limits is killed. The container is always removed, whether the task
-finishes, times out, overflows, fails or is cancelled. Images are never
+limits is killed. Its whole log is read once it ends (cut as a Result carries
+it, channel.wire.results.cut_log), and the container is always removed,
+whether the task finishes, times out, overflows, fails or is cancelled. The
+sandbox itself is written in channel.wire.sandbox. Images are never
 pulled (the Seeker delivers those a Giver lacks, see giver.delivery): a task's
 image is resolved once to a local image, and its container is created from
 that image's id.
