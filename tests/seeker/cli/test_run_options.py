@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from seeker.cli.main import parser
+from seeker.cli.options import operator_token
 from seeker.cli.run import build_config
 from seeker.config import SeekerConfig
 from seeker.errors import ConfigError, SeekerError
@@ -95,6 +96,22 @@ def test_interfaces_without_discovery_and_an_empty_token_file_are_refused(
         SeekerError, match=f"--operator-token-file: the token file {empty} is empty"
     ):
         config("--operator-token-file", str(empty))
+
+
+def test_operator_token_files_others_may_read_are_refused(tmp_path: Path) -> None:
+    shared = tmp_path / "token"
+    shared.write_text("sgo_fixed\n")
+    shared.chmod(0o644)
+    why = f"the token file {shared} is readable by others (mode 644); run: chmod 600 {shared}"
+    with pytest.raises(SeekerError) as refused:
+        config("--operator-token-file", str(shared))
+    assert str(refused.value) == f"--operator-token-file: {why}"
+    # The one the CLI sends, too.
+    with pytest.raises(SeekerError) as refused:
+        operator_token("", shared)
+    assert str(refused.value) == why
+    shared.chmod(0o600)
+    assert operator_token("", shared) == "sgo_fixed"
 
 
 def test_the_help_shows_each_variable_and_the_defaults_of_seekerconfig(
