@@ -111,14 +111,15 @@ def test_a_job_that_reaches_the_network_gets_a_door_of_an_egress_gateway() -> No
         "network": "bridge",
         "limits": Limits(memory_bytes=2**28, cpus=0.5).to_wire(),
     }
-    gateway, wait, line = command(replay, Path("/work dir"), "1000:1000").splitlines()
-    assert gateway == "python scripts/egress_door.py '/work dir/gateway' > '/work dir/door' &"
-    assert wait == "until [ -s '/work dir/door' ]; do sleep 0.2; done"
+    gateway, wait, line = command(replay, Path("/srv/my try"), "1000:1000").splitlines()
+    assert gateway == "python scripts/egress_door.py '/srv/my try/gateway' > '/srv/my try/door' &"
+    assert wait == "until [ -s '/srv/my try/door' ]; do sleep 0.2; done"
     assert line == (
         "docker run --rm --read-only --tmpfs=/tmp:rw,noexec,nosuid,nodev,size=64m "
         "--cap-drop=ALL --security-opt=no-new-privileges --user=1000:1000 "
         "--memory=268435456 --memory-swap=268435456 --cpus=0.5 --pids-limit=128 "
-        "--ulimit=fsize=33554432:33554432 --network=none '--volume=/work dir/input:/input:ro' "
-        "'--volume=/work dir/output:/output:rw' --volume=\"$(cat '/work dir/door')\":/egress:ro "
+        "--ulimit=fsize=33554432:33554432 --network=none "
+        "'--volume=/srv/my try/input:/input:ro' '--volume=/srv/my try/output:/output:rw' "
+        "--volume=\"$(cat '/srv/my try/door')\":/egress:ro "
         "--env=SEEKGIVE_CONTRACT=1 --env=SEEKGIVE_EGRESS=/egress/proxy.sock seekgive/words:1"
     )
