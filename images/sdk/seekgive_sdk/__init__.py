@@ -32,7 +32,7 @@ from .errors import HTTPStatusError, KeyFailed
 from .resources import Resources
 from .runner import run
 from .scraper import Scraper
-from .task import CONTRACT_VERSION
+from .version import CONTRACT_VERSION, __version__
 
 __all__ = [
     "CONTRACT_VERSION",
@@ -41,5 +41,6 @@ __all__ = [
     "KeyFailed",
     "Resources",
     "Scraper",
+    "__version__",
     "run",
 ]
