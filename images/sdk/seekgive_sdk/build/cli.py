@@ -16,7 +16,7 @@ PROGRAM = "seekgive-sdk"
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: the process's); return the exit code."""
     args = _parser().parse_args(argv)
-    build_args = dict(_build_arg(value) for value in args.build_arg)
+    build_args = dict(args.build_arg)
     if args.base_image is not None:
         build_args["BASE_IMAGE"] = args.base_image
     try:
@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
         "--base-image", metavar="IMAGE", help="the same as --build-arg BASE_IMAGE=IMAGE"
     )
     command.add_argument(
-        "--build-arg", action="append", default=[], metavar="NAME=VALUE",
+        "--build-arg", type=_build_arg, action="append", default=[], metavar="NAME=VALUE",
         help="a build argument for docker build (repeatable)",
     )  # fmt: skip
     command.add_argument(
@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
 def _build_arg(value: str) -> tuple[str, str]:
     name, equals, setting = value.partition("=")
     if not equals or not name:
-        raise SystemExit(f"{PROGRAM} build: --build-arg {value!r} is not NAME=VALUE")
+        raise argparse.ArgumentTypeError(f"{value!r} is not NAME=VALUE")
     return name, setting
 
 
