@@ -16,7 +16,7 @@ from pathlib import Path
 import docker
 import pytest
 from support.base import REPO
-from support.docker import build_leftovers
+from support.docker import build_leftovers, image_exists
 
 IMAGES_DIR = REPO / "images"
 BUILD_TIMEOUT_S = 300
@@ -31,14 +31,6 @@ def run_build(build: Path, *names: str) -> subprocess.CompletedProcess[str]:
         timeout=BUILD_TIMEOUT_S,
         check=False,
     )
-
-
-def image_exists(client: docker.DockerClient, name: str) -> bool:
-    try:
-        client.images.get(name)
-    except docker.errors.ImageNotFound:
-        return False
-    return True
 
 
 def test_build_writes_the_labels_into_the_image(docker_client: docker.DockerClient) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import docker
 import pytest
 from support.base import BASE_IMAGE, BIN, REPO
-from support.docker import build_leftovers
+from support.docker import build_leftovers, image_exists
 
 BUILD_TIMEOUT_S = 300
 SCRAPER = """
@@ -76,14 +76,6 @@ def scraper_dir(root: Path, dockerfile: str, name: str = "") -> Path:
     (root / "Dockerfile").write_text(dockerfile, encoding="utf-8")
     (root / "scraper.py").write_text(SCRAPER.replace("NAME", name), encoding="utf-8")
     return root
-
-
-def image_exists(docker_client: docker.DockerClient, tag: str) -> bool:
-    try:
-        docker_client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        return False
-    return True
 
 
 def test_build_labels_and_tags_the_image_of_the_current_directory(

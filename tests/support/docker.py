@@ -44,6 +44,15 @@ def build_test_image(name: str, tag: str) -> str:
     return tag
 
 
+def image_exists(docker_client: docker.DockerClient, name: str) -> bool:
+    """Whether an image of that name, tag or id is here."""
+    try:
+        docker_client.images.get(name)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
 def build_leftovers(docker_client: docker.DockerClient) -> list[str]:
     """What `seekgive-sdk build` makes only while it builds and must not leave behind: its
     temporary tags (seekgive-sdk-build:*) and the containers it asks for labels."""
