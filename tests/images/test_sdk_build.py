@@ -15,6 +15,7 @@ from pathlib import Path
 
 import docker
 import pytest
+from seekgive_sdk import __version__
 from support.base import BASE_IMAGE, BIN, REPO
 from support.docker import build_leftovers, image_exists
 
@@ -179,3 +180,12 @@ def test_wheels_that_are_no_wheels_are_refused(tmp_path: Path, sdk_build: Build)
         f"seekgive-sdk build: --wheels {tmp_path} is no directory of wheels (*.whl)\n"
     )
     assert sdk_build.left_behind() == []
+
+
+def test_the_wheels_are_the_sdk_and_pip(sdk_wheels: Path) -> None:
+    """images/build --write-wheels (the `sdk_wheels` fixture) writes the two wheels the
+    example Dockerfiles install from."""
+    names = sorted(path.name for path in sdk_wheels.iterdir())
+    assert len(names) == 2
+    assert re.fullmatch(r"pip-[0-9.]+-py3-none-any\.whl", names[0])
+    assert names[1] == f"seekgive_sdk-{__version__}-py3-none-any.whl"
