@@ -21,11 +21,17 @@ RUN set -- /wheels/pip-*.whl \
 FROM ${BASE_IMAGE} AS common
 ARG VERSION
 ARG UID=10001
-COPY --from=install /opt/seekgive /opt/seekgive
-COPY healthcheck /usr/local/bin/seekgive-healthcheck
+# /var/lib/seekgive is where the Seeker and the Channel keep their data: mount a
+# volume there.
 RUN groupadd --system --gid "$UID" seekgive \
     && useradd --system --uid "$UID" --gid seekgive --home-dir /var/lib/seekgive \
-        --create-home --shell /usr/sbin/nologin seekgive
+        --no-create-home --shell /usr/sbin/nologin seekgive \
+    && install -d -o seekgive -g seekgive -m 0750 /var/lib/seekgive
+COPY --from=install /opt/seekgive /opt/seekgive
+COPY healthcheck /usr/local/bin/seekgive-healthcheck
+# The documentation the Seeker serves at /docs.
+COPY docs /opt/seekgive/share/docs
+COPY README.md /opt/seekgive/share/README.md
 ENV PATH=/opt/seekgive/bin:$PATH \
     PYTHONUNBUFFERED=1
 LABEL org.opencontainers.image.version="$VERSION" \
@@ -34,11 +40,11 @@ WORKDIR /var/lib/seekgive
 
 FROM common AS seeker
 ENV SEEKGIVE_SEEKER_HOST=0.0.0.0 \
-    SEEKGIVE_SEEKER_DATA_DIR=/var/lib/seekgive
+    SEEKGIVE_SEEKER_DATA_DIR=/var/lib/seekgive \
+    SEEKGIVE_SEEKER_DOCS_DIR=/opt/seekgive/share/docs
 LABEL org.opencontainers.image.title="seekgive-seeker" \
       org.opencontainers.image.description="The Seeker: cuts jobs into blocks of keys and leases them to Givers; also its front (seeker front)."
 USER seekgive
-VOLUME /var/lib/seekgive
 EXPOSE 8765
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s \
     CMD ["seekgive-healthcheck", "http://127.0.0.1:8765/healthz"]
@@ -49,7 +55,6 @@ FROM common AS channel
 LABEL org.opencontainers.image.title="seekgive-channel" \
       org.opencontainers.image.description="The Channel: keeps the signed results Givers post."
 USER seekgive
-VOLUME /var/lib/seekgive
 EXPOSE 8766
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s \
     CMD ["seekgive-healthcheck", "http://127.0.0.1:8766/healthz"]
