@@ -73,6 +73,15 @@ def leader_config(tmp_path: Path, name: str, mongo_url: str) -> SeekerConfig:
     )
 
 
+def shared(mongo_url: str, lease_s: float = LEADER_LEASE_S) -> tuple[str, ...]:
+    """`seeker run` arguments for a Seeker sharing `mongo_url` with another, the leader
+    lease lasting `lease_s`."""
+    return (
+        *("--store", mongo_url, "--state", mongo_url),
+        *("--leader-lease-s", str(lease_s), "--lease-grace-s", "2"),
+    )
+
+
 def spawn_seeker(port: int, data_dir: Path, log: Path, args: tuple[str, ...]) -> subprocess.Popen:
     with log.open("ab") as err:
         return subprocess.Popen(
@@ -84,6 +93,24 @@ def spawn_seeker(port: int, data_dir: Path, log: Path, args: tuple[str, ...]) ->
         )
 
 
+async def until_up(url: str, process: subprocess.Popen, log: Path) -> None:
+    """Wait until `url` answers 200 or 503 (up, whether or not it leads); fail with
+    `log` if `process` exits first."""
+    async with (
+        aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http,
+        asyncio.timeout(JOB_TIMEOUT_S),
+    ):
+        while True:
+            try:
+                async with http.get(url) as response:
+                    if response.status in (200, 503):
+                        return
+            except aiohttp.ClientError:
+                pass
+            assert process.poll() is None, await asyncio.to_thread(log.read_text)
+            await asyncio.sleep(POLL_S)
+
+
 @asynccontextmanager
 async def seeker_process(
     port: int, data_dir: Path, log: Path, args: tuple[str, ...]
@@ -92,24 +119,29 @@ async def seeker_process(
     for another Seeker on the same store); stopped at the end if still running."""
     process = await asyncio.to_thread(spawn_seeker, port, data_dir, log, args)
     try:
-        async with (
-            aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http,
-            asyncio.timeout(JOB_TIMEOUT_S),
-        ):
-            while True:
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/api/v1/leader") as response:
-                        if response.status in (200, 503):
-                            break
-                except aiohttp.ClientError:
-                    pass
-                assert process.poll() is None, await asyncio.to_thread(log.read_text)
-                await asyncio.sleep(POLL_S)
+        await until_up(f"http://127.0.0.1:{port}/api/v1/leader", process, log)
         yield process
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
         await asyncio.to_thread(process.wait)
+
+
+@asynccontextmanager
+async def front_process(
+    port: int, log: Path, upstreams: list[str], *args: str
+) -> AsyncIterator[Process]:
+    """`seeker front` on `port` for `upstreams` as a process, up once its `/healthz`
+    answers (with a leader or without); stopped at the end."""
+    flags = [flag for url in upstreams for flag in ("--upstream", url)]
+    front = await asyncio.to_thread(
+        Process, log, BIN / "seeker", "front", "--port", port, *flags, *args
+    )
+    try:
+        await until_up(f"http://127.0.0.1:{port}/healthz", front.popen, log)
+        yield front
+    finally:
+        await asyncio.to_thread(front.stop)
 
 
 @asynccontextmanager

@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 from support.api import issue_token, job_at, wait_for
 from support.base import OPERATOR_HEADERS, free_port
-from support.processes import LEADER_LEASE_S, leader_config, seeker_process
+from support.processes import leader_config, seeker_process, shared
 
 from channel.store.base import SETTLE_S
 from channel.store.factory import open_channel
@@ -157,20 +157,6 @@ class LeaderFront:
             await asyncio.gather(*pipes)
         finally:
             self._pipes.difference_update(pipes)
-
-
-def shared(mongo_url: str) -> tuple[str, ...]:
-    """`seeker run` arguments for a Seeker sharing `mongo_url` with another."""
-    return (
-        "--store",
-        mongo_url,
-        "--state",
-        mongo_url,
-        "--leader-lease-s",
-        str(LEADER_LEASE_S),
-        "--lease-grace-s",
-        "2",
-    )
 
 
 async def test_when_the_leader_dies_the_other_seeker_finishes_the_job_running_no_block_twice(
