@@ -68,14 +68,18 @@ class Project:
     files: tuple[Path, ...]
     env_file: Path
 
+    def argv(self, *args: str) -> list[str]:
+        """The command line of `docker compose ARGS` on this project."""
+        files = [arg for file in self.files for arg in ("--file", str(file))]
+        return [
+            "docker", "compose", "--project-name", self.name, *files,
+            "--env-file", str(self.env_file), *args,
+        ]  # fmt: skip
+
     async def compose(self, *args: str) -> str:
         """Run `docker compose ARGS` on this project; its stdout (AssertionError with
         its stderr if it fails)."""
-        files = [arg for file in self.files for arg in ("--file", str(file))]
-        code, out, err = await run(
-            "docker", "compose", "--project-name", self.name, *files,
-            "--env-file", self.env_file, *args,
-        )  # fmt: skip
+        code, out, err = await run(*self.argv(*args))
         assert code == 0, f"docker compose {' '.join(args)} ({self.name}) failed:\n{err}"
         return out
 
