@@ -17,7 +17,7 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,7 +30,6 @@ from support.compose import (
     OVERRIDES,
     Project,
     build_ferretdb_image,
-    build_grid_images,
     leftovers,
     write_env_file,
 )
@@ -50,10 +49,9 @@ COMPOSE_TIMEOUT_S = 240.0
 
 
 @pytest.fixture(scope="module")
-def images(docker_client: docker.DockerClient) -> Iterator[str]:
-    """The daemon images and FerretDB's, built; FerretDB's tag."""
-    build_grid_images()
-    yield build_ferretdb_image()
+def ferretdb_image(docker_client: docker.DockerClient) -> str:
+    """FerretDB's image, built from the local base; its tag."""
+    return build_ferretdb_image()
 
 
 @pytest.fixture
@@ -70,7 +68,8 @@ async def projects() -> AsyncIterator[list[Project]]:
 async def test_the_compose_grid_finishes_a_job_through_a_failover_and_a_giver_restart(
     tmp_path: Path,
     docker_client: docker.DockerClient,
-    images: str,
+    grid_images: str,
+    ferretdb_image: str,
     demo_site_url: str,
     projects: list[Project],
     capsys: pytest.CaptureFixture[str],
@@ -92,7 +91,8 @@ async def test_the_compose_grid_finishes_a_job_through_a_failover_and_a_giver_re
                 "SEEKGIVE_LEADER_LEASE_S": LEADER_LEASE_S,
                 # A subnet no Docker address pool hands out, unlike the default's.
                 "SEEKGIVE_SUBNET": f"10.251.{int(run_id, 16) % 256}",
-                "FERRETDB_IMAGE": images,
+                "FERRETDB_IMAGE": ferretdb_image,
+                "SEEKGIVE_VERSION": grid_images,
             },
         ),
     )
@@ -109,7 +109,7 @@ async def test_the_compose_grid_finishes_a_job_through_a_failover_and_a_giver_re
 
     givers = [
         giver_project(tmp_path, f"seekgive-test-{run_id}-giver-{n}", n, seeker_url,
-                      admission_token, demo_site_url)
+                      admission_token, demo_site_url, grid_images)
         for n in range(1, GIVERS + 1)
     ]  # fmt: skip
     projects.extend(givers)
@@ -180,10 +180,11 @@ async def test_the_compose_grid_finishes_a_job_through_a_failover_and_a_giver_re
 
 
 def giver_project(
-    tmp_path: Path, name: str, n: int, seeker_url: str, token: str, site_url: str
+    tmp_path: Path, name: str, n: int, seeker_url: str, token: str, site_url: str, version: str
 ) -> Project:
-    """A project of compose/giver.yaml: Giver `n`, its data dir under tmp_path,
-    running only the catalog scraper and letting it reach the demo shop."""
+    """A project of compose/giver.yaml: Giver `n` of image `version`, its data dir
+    under tmp_path, running only the catalog scraper and letting it reach the demo
+    shop."""
     data_dir = tmp_path / f"giver-{n}"
     data_dir.mkdir(mode=0o700)
     os.chown(data_dir, IMAGE_UID, IMAGE_UID)
@@ -195,6 +196,7 @@ def giver_project(
         "SEEKGIVE_GIVER_NAME": f"compose-{n}",
         "SEEKGIVE_GIVER_ALLOWED_IMAGES": repository_of(CATALOG_IMAGE),
         "SEEKGIVE_GIVER_ALLOW_LOCAL": urlsplit(site_url).netloc,
+        "SEEKGIVE_VERSION": version,
     }
     return Project(
         name,

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +21,9 @@ FERRETDB_IMAGE = "seekgive-test/ferretdb:1.24.2"
 PROJECT_LABEL = "com.docker.compose.project"
 
 
-def build_grid_images() -> None:
-    """Build the daemon images with images/grid/build, from the local base."""
+def build_grid_images() -> str:
+    """Build the daemon images with images/grid/build, from the local base; their
+    version (seekgive's)."""
     result = subprocess.run(
         [str(REPO / "images" / "grid" / "build")],
         env={**os.environ, "BASE_IMAGE": BASE_IMAGE},
@@ -30,6 +32,7 @@ def build_grid_images() -> None:
         check=False,
     )
     assert result.returncode == 0, f"images/grid/build failed:\n{result.stderr}"
+    return str(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"])
 
 
 def build_ferretdb_image() -> str:
