@@ -52,6 +52,8 @@ ENTRYPOINT ["seeker"]
 CMD ["run"]
 
 FROM common AS channel
+ENV SEEKGIVE_CHANNEL_HOST=0.0.0.0 \
+    SEEKGIVE_CHANNEL_STORE=sqlite:////var/lib/seekgive/channel.sqlite3
 LABEL org.opencontainers.image.title="seekgive-channel" \
       org.opencontainers.image.description="The Channel: keeps the signed results Givers post."
 USER seekgive
@@ -59,7 +61,7 @@ EXPOSE 8766
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s \
     CMD ["seekgive-healthcheck", "http://127.0.0.1:8766/healthz"]
 ENTRYPOINT ["channel"]
-CMD ["serve", "--host", "0.0.0.0", "--store", "sqlite:////var/lib/seekgive/channel.sqlite3"]
+CMD ["serve"]
 
 FROM common AS giver
 LABEL org.opencontainers.image.title="seekgive-giver" \
