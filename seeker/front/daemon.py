@@ -45,8 +45,8 @@ class Front(AsyncLifecycle):
         self._watch = watch = LeaderWatch(
             http, config.upstreams, config.check_interval_s, self._leader_changed
         )
-        self._sockets = sockets = SocketRelay(http, watch, config.check_interval_s)
-        forwarder = Forwarder(http, watch, config.check_interval_s)
+        self._sockets = sockets = SocketRelay(http, watch)
+        forwarder = Forwarder(http, watch)
 
         async def forward(request: web.Request) -> web.StreamResponse:
             if is_upgrade(request):
@@ -81,7 +81,7 @@ class Front(AsyncLifecycle):
         assert self._watch is not None
         leader = self._watch.current
         if leader is None:
-            return no_leader(self.config.check_interval_s)
+            return no_leader()
         return json_response({"status": "ok", "leader": leader})
 
     def _leader_changed(self, old: str | None, new: str | None) -> None:
