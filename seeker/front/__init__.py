@@ -12,5 +12,5 @@ any number of fronts may run, and one may be restarted at any time.
 - `sockets`: relaying a WebSocket session.
 - `daemon`: the front itself, its own `GET /healthz`, and its lifecycle.
 
-May import: seeker.errors, channel.jsonweb, channel.lifecycle.
+May import: seeker.errors, seeker.startup, channel.jsonweb, channel.lifecycle.
 """

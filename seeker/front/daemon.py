@@ -3,6 +3,7 @@
 
 import asyncio
 import logging
+import socket
 
 import aiohttp
 from aiohttp import web
@@ -13,6 +14,7 @@ from seeker.front.config import FrontConfig
 from seeker.front.forward import Forwarder, no_leader
 from seeker.front.leader import LeaderWatch
 from seeker.front.sockets import SocketRelay, is_upgrade
+from seeker.startup import listen
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +36,11 @@ class Front(AsyncLifecycle):
         self._sockets: SocketRelay | None = None
         self._runner: web.AppRunner | None = None
         self._watching: asyncio.Task[None] | None = None
+        self._sockets_listening: list[socket.socket] = []
 
     async def _start(self) -> None:
         config = self.config
+        self._sockets_listening = listen(config.host, config.port)
         self._http = http = aiohttp.ClientSession(
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -45,8 +49,8 @@ class Front(AsyncLifecycle):
         self._watch = watch = LeaderWatch(
             http, config.upstreams, config.check_interval_s, self._leader_changed
         )
-        self._sockets = sockets = SocketRelay(http, watch, config.check_interval_s)
-        forwarder = Forwarder(http, watch, config.check_interval_s)
+        self._sockets = sockets = SocketRelay(http, watch)
+        forwarder = Forwarder(http, watch)
 
         async def forward(request: web.Request) -> web.StreamResponse:
             if is_upgrade(request):
@@ -64,8 +68,9 @@ class Front(AsyncLifecycle):
         await watch.recheck()
         self._runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
         await self._runner.setup()
-        await web.TCPSite(self._runner, config.host, config.port).start()
-        host, port = self._runner.addresses[0][:2]
+        for sock in self._sockets_listening:
+            await web.SockSite(self._runner, sock).start()
+        host, port = self._sockets_listening[0].getsockname()[:2]
         self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
         self._watching = asyncio.create_task(watch.run(), name="front-leader-watch")
         log.info(
@@ -81,7 +86,7 @@ class Front(AsyncLifecycle):
         assert self._watch is not None
         leader = self._watch.current
         if leader is None:
-            return no_leader(self.config.check_interval_s)
+            return no_leader()
         return json_response({"status": "ok", "leader": leader})
 
     def _leader_changed(self, old: str | None, new: str | None) -> None:
@@ -107,3 +112,5 @@ class Front(AsyncLifecycle):
         http, self._http = self._http, None
         if http is not None:
             await http.close()
+        for sock in self._sockets_listening:
+            sock.close()

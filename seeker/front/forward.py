@@ -7,7 +7,6 @@ answered 503 `not_leader` to a request without a body) is sent once more to the
 leader a fresh check finds; with no leader the front answers 503 `no_leader`."""
 
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -24,6 +23,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 STALE_CODE = "not_leader"
+# When a client told there is no leader may ask again: a takeover is a matter of
+# seconds, and a check interval is about one.
+RETRY_AFTER_S = 1
 
 
 class Stale(Exception):
@@ -35,33 +37,33 @@ class Stale(Exception):
         self.answer = answer
 
 
-def no_leader(retry_after_s: float) -> web.Response:
-    """503 `no_leader`, the client to try again after `retry_after_s`."""
+def no_leader() -> web.Response:
+    """503 `no_leader`, the client to try again after RETRY_AFTER_S."""
     response = error_response(
         503, "no_leader", "no Seeker leads just now (one takes over soon); try again"
     )
-    response.headers["Retry-After"] = str(max(1, math.ceil(retry_after_s)))
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
 
 
 async def to_leader(
-    watch: LeaderWatch, send: Callable[[str], Awaitable[T]], retry_after_s: float
+    watch: LeaderWatch, send: Callable[[str], Awaitable[T]]
 ) -> T | web.StreamResponse:
     """`send(upstream)` to the leader; if it raises Stale, once more to the one a
     fresh check chooses. 503 `no_leader` when none leads."""
     upstream = watch.current
     if upstream is None:
-        return no_leader(retry_after_s)
+        return no_leader()
     try:
         return await send(upstream)
     except Stale:
         upstream = await watch.recheck()
     if upstream is None:
-        return no_leader(retry_after_s)
+        return no_leader()
     try:
         return await send(upstream)
     except Stale as e:
-        return e.answer or no_leader(retry_after_s)
+        return e.answer or no_leader()
 
 
 def upstream_url(upstream: str, request: web.Request) -> URL:
@@ -80,15 +82,12 @@ class Forwarder:
     """Forwards HTTP requests to the leader `watch` knows, through `http` (a session
     that keeps the bodies as they are: no decompression, no redirects followed)."""
 
-    def __init__(self, http: aiohttp.ClientSession, watch: LeaderWatch, retry_after_s: float):
+    def __init__(self, http: aiohttp.ClientSession, watch: LeaderWatch) -> None:
         self._http = http
         self._watch = watch
-        self._retry_after_s = retry_after_s
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        return await to_leader(
-            self._watch, lambda upstream: self._send(request, upstream), self._retry_after_s
-        )
+        return await to_leader(self._watch, lambda upstream: self._send(request, upstream))
 
     async def _send(self, request: web.Request, upstream: str) -> web.StreamResponse:
         try:

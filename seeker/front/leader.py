@@ -45,10 +45,10 @@ class LeaderWatch:
         self._unreachable: set[str] = set()
 
     async def run(self) -> None:
-        """Check every interval until cancelled."""
+        """Check every interval until cancelled (the first check is the caller's)."""
         while True:
-            await self.recheck()
             await asyncio.sleep(self._interval_s)
+            await self.recheck()
 
     async def recheck(self) -> str | None:
         """Ask every upstream now (or join a check under way); the upstream chosen."""

@@ -54,10 +54,9 @@ def is_upgrade(request: web.Request) -> bool:
 class SocketRelay:
     """Relays WebSocket sessions to the leader `watch` knows, through `http`."""
 
-    def __init__(self, http: aiohttp.ClientSession, watch: LeaderWatch, retry_after_s: float):
+    def __init__(self, http: aiohttp.ClientSession, watch: LeaderWatch) -> None:
         self._http = http
         self._watch = watch
-        self._retry_after_s = retry_after_s
         self._sessions: set[Relayed] = set()
 
     def leader_changed(self, leader: str | None) -> None:
@@ -67,14 +66,11 @@ class SocketRelay:
                 session.moved.set()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        return await to_leader(
-            self._watch, lambda upstream: self._relay(request, upstream), self._retry_after_s
-        )
+        return await to_leader(self._watch, lambda upstream: self._relay(request, upstream))
 
     async def _relay(self, request: web.Request, upstream: str) -> web.StreamResponse:
-        protocols = [
-            p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")
-        ]
+        asked = request.headers.get("Sec-WebSocket-Protocol", "")
+        protocols = [p.strip() for p in asked.split(",") if p.strip()]
         try:
             leader = await self._http.ws_connect(
                 upstream_url(upstream, request),

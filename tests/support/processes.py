@@ -4,7 +4,8 @@ import asyncio
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -16,6 +17,7 @@ from support.base import (
     OPERATOR_HEADERS,
     OPERATOR_TOKEN,
     POLL_S,
+    free_port,
     operator_token_file,
     run,
     until_blocking,
@@ -142,6 +144,50 @@ async def front_process(
         yield front
     finally:
         await asyncio.to_thread(front.stop)
+
+
+# Seekers behind a front: a lease long enough that the gap between the leader's
+# death and the takeover is seen, and a front that checks often.
+FAILOVER_LEASE_S = 6.0
+FRONT_CHECK_INTERVAL_S = 0.2
+
+
+@dataclass(frozen=True)
+class Fronted:
+    """Two `seeker run` processes on one store behind a `seeker front`: `url` is the
+    front's, `upstreams` the Seekers' (the first leads at the start)."""
+
+    url: str
+    upstreams: list[str]
+    seekers: list[subprocess.Popen]
+    front: Process
+
+
+@asynccontextmanager
+async def seekers_behind_front(directory: Path, mongo_url: str) -> AsyncIterator[Fronted]:
+    """Two Seekers sharing `mongo_url`, the leader lease lasting FAILOVER_LEASE_S,
+    behind a front that asks them who leads every FRONT_CHECK_INTERVAL_S; all stopped
+    at the end."""
+    ports = [free_port(), free_port()]
+    log = directory / "seekers.log"
+    async with AsyncExitStack() as stack:
+        seekers = [
+            await stack.enter_async_context(
+                seeker_process(port, directory / name, log, shared(mongo_url, FAILOVER_LEASE_S))
+            )
+            for port, name in zip(ports, "ab", strict=True)
+        ]
+        upstreams = [f"http://127.0.0.1:{port}" for port in ports]
+        port = free_port()
+        front = await stack.enter_async_context(
+            front_process(
+                port,
+                directory / "front.log",
+                upstreams,
+                *("--check-interval-s", str(FRONT_CHECK_INTERVAL_S)),
+            )
+        )
+        yield Fronted(f"http://127.0.0.1:{port}", upstreams, seekers, front)
 
 
 @asynccontextmanager

@@ -11,12 +11,9 @@ from typing import Any
 
 import aiohttp
 from support.api import issue_token
-from support.base import BIN, JOB_TIMEOUT_S, OPERATOR_HEADERS, free_port, run, until
-from support.processes import front_process, giver_process, seeker_process, shared
+from support.base import BIN, JOB_TIMEOUT_S, OPERATOR_HEADERS, run, until
+from support.processes import giver_process, seekers_behind_front
 
-# Long enough that the gap between the leader's death and the takeover is seen.
-LEASE_S = 6.0
-CHECK_INTERVAL_S = 0.2
 # Jobs no Giver of these tests may run: they only need to exist.
 NOWHERE = {"requires": {"labels": ["nowhere"]}}
 
@@ -54,26 +51,9 @@ async def online(http: aiohttp.ClientSession, url: str) -> bool:
 async def test_the_front_carries_requests_streams_and_sessions_through_a_failover(
     tmp_path: Path, mongo_url: str
 ) -> None:
-    ports = [free_port(), free_port()]
-    upstreams = [f"http://127.0.0.1:{port}" for port in ports]
-    log = tmp_path / "seekers.log"
     async with AsyncExitStack() as stack:
-        leader = await stack.enter_async_context(
-            seeker_process(ports[0], tmp_path / "a", log, shared(mongo_url, LEASE_S))
-        )
-        await stack.enter_async_context(
-            seeker_process(ports[1], tmp_path / "b", log, shared(mongo_url, LEASE_S))
-        )
-        port = free_port()
-        front = await stack.enter_async_context(
-            front_process(
-                port,
-                tmp_path / "front.log",
-                upstreams,
-                *("--check-interval-s", str(CHECK_INTERVAL_S)),
-            )
-        )
-        url = f"http://127.0.0.1:{port}"
+        fronted = await stack.enter_async_context(seekers_behind_front(tmp_path, mongo_url))
+        url, upstreams, (leader, _) = fronted.url, fronted.upstreams, fronted.seekers
         http = await stack.enter_async_context(aiohttp.ClientSession(headers=OPERATOR_HEADERS))
         assert await answer(http, "GET", f"{url}/healthz") == (
             200,
@@ -136,7 +116,7 @@ async def test_the_front_carries_requests_streams_and_sessions_through_a_failove
         # The Giver dials again through the front, and reaches the new leader.
         await until(lambda: online(http, url), "the Giver's session with the new leader")
 
-        changes = [line for line in front.log().splitlines() if " -> " in line]
+        changes = [line for line in fronted.front.log().splitlines() if " -> " in line]
         assert [line.rpartition("leader: ")[2] for line in changes] == [
             f"none -> {upstreams[0]}",
             f"{upstreams[0]} -> none",
