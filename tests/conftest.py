@@ -42,6 +42,7 @@ from support.base import (
     REPO,
 )
 from support.browser import CHROMIUM, CHROMIUM_ARGS
+from support.compose import build_grid_images
 from support.docker import build_test_image, example_image
 from support.givers import GiverFactory, Heard
 
@@ -156,6 +157,13 @@ def docker_client() -> Iterator[docker.DockerClient]:
         pytest.fail(f"the Docker Engine is not reachable ({e}); run ./scripts/setup")
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def grid_images(docker_client: docker.DockerClient) -> str:
+    """The daemon images seekgive/seeker, channel and giver, built by images/grid/build
+    from the local base; their version."""
+    return build_grid_images()
 
 
 @pytest.fixture(scope="session")

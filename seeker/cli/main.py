@@ -1,6 +1,6 @@
 """`seeker`: run the Seeker daemon, submit and steer jobs, export results and state.
 
-Every command but `run` talks to a Seeker's JSON API as an operator; each group
+Every command but `run` and `front` talks to a Seeker's JSON API as an operator; each group
 of commands is a module of its own here, added to the parser in `parser()`.
 """
 
@@ -11,7 +11,7 @@ import sys
 
 from channel.errors import ChannelError
 from channel.lifecycle import configure_logging
-from seeker.cli import givers, jobs, operator, replay, run, schedules, scrapers, submit, tokens
+from seeker.cli import front, givers, jobs, operator, replay, run, schedules, scrapers, submit, tokens
 from seeker.cli.options import DEFAULT_TOKEN_FILE, TOKEN_ENV, add_global_options, operator_token
 from seeker.errors import ApiError, SeekerError
 
@@ -47,6 +47,6 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     add_global_options(parser)
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (run, submit, jobs, replay, givers, scrapers, tokens, schedules, operator):
+    for group in (run, front, submit, jobs, replay, givers, scrapers, tokens, schedules, operator):
         group.add_commands(commands)
     return parser

@@ -33,6 +33,7 @@ def test_every_flag_sets_its_field(tmp_path: Path) -> None:
         *("--lease-grace-s", "12.5", "--leader-lease-s", "30", "--public-url", "http://s"),
         *("--discover", "--discover-interface", "10.0.0.1", "--discover-interface", "10.0.0.2"),
         *("--open-registration", "--operator-token-file", str(secret), "--no-tail-copies"),
+        *("--trust-front", "10.0.0.5", "--trust-front", "172.16.0.0/12"),
     )
     assert given == SeekerConfig(
         host="0.0.0.0",
@@ -50,6 +51,7 @@ def test_every_flag_sets_its_field(tmp_path: Path) -> None:
         open_registration=True,
         operator_token="sgo_fixed",
         tail_copies=False,
+        trusted_fronts=("10.0.0.5", "172.16.0.0/12"),
     )
 
 
@@ -82,6 +84,11 @@ def test_a_value_that_cannot_be_read_names_where_it_came_from(
         config(*flags, **environ)
     assert raised.value.name == source
     assert str(raised.value).startswith(f"{source}: must be")
+
+
+def test_a_front_to_trust_that_is_no_address_is_refused() -> None:
+    with pytest.raises(ConfigError, match="'front' is not an IP address or network"):
+        config("--trust-front", "front")
 
 
 def test_interfaces_without_discovery_and_an_empty_token_file_are_refused(
