@@ -40,7 +40,9 @@ class Stale(Exception):
 def no_leader() -> web.Response:
     """503 `no_leader`, the client to try again after RETRY_AFTER_S."""
     response = error_response(
-        503, "no_leader", "no Seeker leads just now (one takes over soon); try again"
+        503,
+        "no_leader",
+        "no Seeker leads just now (one is taking over, or none is running)",
     )
     response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
