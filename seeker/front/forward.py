@@ -2,9 +2,10 @@
 
 Neither body is held whole: the request's streams up as it arrives, the
 answer's back as the leader writes it (the admin page's live feed never ends).
-A request the leader could not have seen (its connection was refused, or it
-answered 503 `not_leader` to a request without a body) is sent once more to the
-leader a fresh check finds; with no leader the front answers 503 `no_leader`."""
+A request the leader could not have acted on (its connection was refused; it
+answered 503 `not_leader` to a request without a body; it went away before
+answering a GET, HEAD or OPTIONS) is sent once more to the leader a fresh check
+finds; with no leader the front answers 503 `no_leader`."""
 
 import logging
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,8 @@ STALE_CODE = "not_leader"
 # When a client told there is no leader may ask again: a takeover is a matter of
 # seconds, and a check interval is about one.
 RETRY_AFTER_S = 1
+# Requests that change nothing: one the leader died on may be sent again.
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class Stale(Exception):
@@ -105,6 +108,9 @@ class Forwarder:
             log.debug("cannot reach the leader at %s: %s", upstream, e)
             raise Stale(None) from e
         except aiohttp.ClientError as e:
+            if request.method in SAFE_METHODS:
+                log.debug("the leader at %s went away: %s", upstream, e)
+                raise Stale(None) from e
             log.warning(
                 "%s %s: the leader at %s failed: %s", request.method, request.path, upstream, e
             )

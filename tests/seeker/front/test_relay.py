@@ -27,6 +27,8 @@ class Upstream:
     def __init__(self, name: str) -> None:
         self.name = name
         self.leads = False
+        # Whether it dies on a request to /echo (stops leading, drops the connection).
+        self.dies = False
         self.url = ""
         self.release = asyncio.Event()
         # The codes of the sessions the other side closed.
@@ -59,6 +61,10 @@ class Upstream:
         return json_response({"leader": self.leads}, status=200 if self.leads else 503)
 
     async def _echo(self, request: web.Request) -> web.Response:
+        if self.dies:
+            self.leads = False
+            assert request.transport is not None
+            request.transport.close()
         return json_response(
             {
                 "name": self.name,
@@ -170,6 +176,19 @@ async def test_an_upstream_that_is_gone_is_passed_over(
     async with http.post(f"{front.url}/echo", data=b"whole") as response:
         # Nothing reached a: the request, body and all, goes to b.
         assert (await response.json())["body"] == "whole"
+
+
+async def test_a_get_the_leader_died_on_is_sent_on_and_a_change_is_not(
+    setup: tuple[Upstream, Upstream, Front, aiohttp.ClientSession],
+) -> None:
+    a, b, front, http = setup
+    a.dies = b.leads = True
+    async with http.post(f"{front.url}/echo", data=b"made?") as response:
+        assert response.status == 502
+        assert (await response.json())["code"] == "leader_failed"
+    a.leads = True
+    status, body = await get(http, f"{front.url}/echo")
+    assert (status, body["name"]) == (200, "b")
 
 
 async def test_with_no_leader_the_front_says_so_and_when_to_ask_again(
