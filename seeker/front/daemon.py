@@ -66,7 +66,11 @@ class Front(AsyncLifecycle):
         app.on_shutdown.append(close_sessions)
         # Know the leader before the first request comes.
         await watch.recheck()
-        self._runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+        # A client that goes away cancels its handler, which lets go of the leader's
+        # answer at once: an open live feed, say, instead of at its next write.
+        self._runner = web.AppRunner(
+            app, shutdown_timeout=SHUTDOWN_TIMEOUT_S, handler_cancellation=True
+        )
         await self._runner.setup()
         for sock in self._listening:
             await web.SockSite(self._runner, sock).start()

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler
-from support.base import free_port
+from support.base import JOB_TIMEOUT_S, free_port
 
 from channel.jsonweb import error_response, json_response
 from seeker.front.config import FrontConfig
@@ -31,6 +31,8 @@ class Upstream:
         self.dies = False
         self.url = ""
         self.release = asyncio.Event()
+        # Set when the front let go of a slow answer before its end.
+        self.let_go = asyncio.Event()
         # The codes of the sessions the other side closed.
         self.closed_with: asyncio.Queue[int | None] = asyncio.Queue()
         self._runner: web.AppRunner | None = None
@@ -41,7 +43,7 @@ class Upstream:
         app.router.add_route("*", "/echo", self._echo)
         app.router.add_get("/slow", self._slow)
         app.router.add_get("/socket", self._socket)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -81,7 +83,11 @@ class Upstream:
         response = web.StreamResponse()
         await response.prepare(request)
         await response.write(b"first\n")
-        await self.release.wait()
+        try:
+            await self.release.wait()
+        except asyncio.CancelledError:
+            self.let_go.set()
+            raise
         await response.write(b"second\n")
         await response.write_eof()
         return response
@@ -151,6 +157,17 @@ async def test_a_slow_answer_arrives_as_it_is_written(
         assert await response.content.readline() == b"first\n"
         a.release.set()
         assert await response.content.read() == b"second\n"
+
+
+async def test_a_client_that_goes_away_lets_go_of_the_leaders_answer(
+    setup: tuple[Upstream, Upstream, Front, aiohttp.ClientSession],
+) -> None:
+    a, _, front, http = setup
+    async with http.get(f"{front.url}/slow") as response:
+        assert await response.content.readline() == b"first\n"
+        response.close()
+    async with asyncio.timeout(JOB_TIMEOUT_S):
+        await a.let_go.wait()
 
 
 async def test_a_stale_choice_is_checked_again_and_a_request_without_a_body_sent_on(
