@@ -34,6 +34,7 @@ class Front(AsyncLifecycle):
         self._http: aiohttp.ClientSession | None = None
         self._watch: LeaderWatch | None = None
         self._relay: SocketRelay | None = None
+        self._forwarder: Forwarder | None = None
         self._runner: web.AppRunner | None = None
         self._watching: asyncio.Task[None] | None = None
         self._listening: list[socket.socket] = []
@@ -50,20 +51,20 @@ class Front(AsyncLifecycle):
             http, config.upstreams, config.check_interval_s, self._leader_changed
         )
         self._relay = relay = SocketRelay(http, watch)
-        forwarder = Forwarder(http, watch)
+        self._forwarder = forwarder = Forwarder(http, watch)
 
         async def forward(request: web.Request) -> web.StreamResponse:
             if is_upgrade(request):
                 return await relay.handle(request)
             return await forwarder.handle(request)
 
-        async def close_sessions(app: web.Application) -> None:
-            relay.leader_changed(None)
+        async def let_go(app: web.Application) -> None:
+            self._leader_changed(watch.current, None)
 
         app = web.Application(middlewares=[error_middleware])
         app.router.add_get("/healthz", self._healthz)
         app.router.add_route("*", "/{path:.*}", forward)
-        app.on_shutdown.append(close_sessions)
+        app.on_shutdown.append(let_go)
         # Know the leader before the first request comes.
         await watch.recheck()
         # A client that goes away cancels its handler, which lets go of the leader's
@@ -94,8 +95,11 @@ class Front(AsyncLifecycle):
         return json_response({"status": "ok", "leader": leader})
 
     def _leader_changed(self, old: str | None, new: str | None) -> None:
-        if self._relay is not None:
-            self._relay.leader_changed(new)
+        """Let go of what is relayed from a Seeker that does not lead: its clients ask
+        again, and reach `new`."""
+        for part in (self._relay, self._forwarder):
+            if part is not None:
+                part.leader_changed(new)
 
     async def serve(self) -> None:
         """Keep asking who leads until stopped."""

@@ -90,6 +90,18 @@ class Forwarder:
     def __init__(self, http: aiohttp.ClientSession, watch: LeaderWatch) -> None:
         self._http = http
         self._watch = watch
+        # The answers being streamed back, by the upstream they come from.
+        self._streaming: dict[aiohttp.ClientResponse, str] = {}
+        self._cut: set[aiohttp.ClientResponse] = set()
+
+    def leader_changed(self, leader: str | None) -> None:
+        """Cut every answer still streaming from a Seeker that is not `leader` (a live
+        feed would go on showing what a Seeker standing by sees): its client asks
+        again, and reaches the new leader."""
+        for response, upstream in list(self._streaming.items()):
+            if upstream != leader:
+                self._cut.add(response)
+                response.close()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         return await to_leader(self._watch, lambda upstream: self._send(request, upstream))
@@ -118,7 +130,7 @@ class Forwarder:
         async with response:
             if response.status == 503:
                 return await self._unavailable(request, response)
-            return await self._stream_back(request, response)
+            return await self._stream_back(request, response, upstream)
 
     async def _unavailable(
         self, request: web.Request, response: aiohttp.ClientResponse
@@ -133,7 +145,7 @@ class Forwarder:
         return answer
 
     async def _stream_back(
-        self, request: web.Request, response: aiohttp.ClientResponse
+        self, request: web.Request, response: aiohttp.ClientResponse, upstream: str
     ) -> web.StreamResponse:
         out = web.StreamResponse(
             status=response.status,
@@ -141,17 +153,24 @@ class Forwarder:
             headers=passing(response.headers.items()),
         )
         await out.prepare(request)
+        self._streaming[response] = upstream
         try:
             async for chunk in response.content.iter_any():
                 await out.write(chunk)
         except aiohttp.ClientError as e:
-            # Cut off mid-answer: cut the client off too, rather than end it as if whole.
-            log.info("%s %s: the leader's answer broke off: %s", request.method, request.path, e)
-            if request.transport is not None:
-                request.transport.close()
-            return out
+            if response not in self._cut:
+                log.info("%s %s: the answer broke off: %s", request.method, request.path, e)
+            self._cut.add(response)
         except ConnectionResetError:
             log.debug("%s %s: the client went away", request.method, request.path)
+            return out
+        finally:
+            self._streaming.pop(response, None)
+        if response in self._cut:
+            # Cut off mid-answer: cut the client off too, rather than end it as if whole.
+            self._cut.discard(response)
+            if request.transport is not None:
+                request.transport.close()
             return out
         await out.write_eof()
         return out

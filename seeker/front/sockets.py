@@ -4,9 +4,9 @@ The front makes its own handshake with the leader first, so that a refusal
 (404: the Giver must register again; 503) reaches the client as the status the
 leader gave. Text, binary and close frames (with their code) pass both ways, a
 close answered only once the other side has been told. Each side is pinged on
-its own, so that a peer gone silent ends the session on the other side too. When the leader changes, every session relayed to the old
-one is closed with 1012 (service restart): its client dials again and reaches
-the new leader."""
+its own, so that a peer gone silent ends the session on the other side too.
+When the leader changes, every session relayed to the old one is closed with
+1012 (service restart): its client dials again and reaches the new leader."""
 
 import asyncio
 import logging

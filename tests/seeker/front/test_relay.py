@@ -167,6 +167,20 @@ async def test_a_slow_answer_arrives_as_written_until_its_client_goes_away(
         await a.let_go.wait()
 
 
+async def test_an_answer_still_streaming_from_the_old_leader_is_cut(
+    setup: tuple[Upstream, Upstream, Front, aiohttp.ClientSession],
+) -> None:
+    a, b, front, http = setup
+    async with http.get(f"{front.url}/slow") as response:
+        assert await response.content.readline() == b"first\n"
+        a.leads, b.leads = False, True
+        assert (await get(http, f"{front.url}/echo"))[1]["name"] == "b"
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await response.content.read()
+    async with asyncio.timeout(JOB_TIMEOUT_S):
+        await a.let_go.wait()
+
+
 async def test_a_stale_choice_is_checked_again_and_a_request_without_a_body_sent_on(
     setup: tuple[Upstream, Upstream, Front, aiohttp.ClientSession],
 ) -> None:
