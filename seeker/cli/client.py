@@ -33,15 +33,15 @@ class LeaderWait:
         self.url = url
         self._deadline: float | None = None
 
-    async def again(self, status: int, code: str, retry_after: str | None) -> bool:
+    async def again(self, status: int, code: str, message: str, retry_after: str | None) -> bool:
         if status != 503 or code not in WAITING_CODES:
             return False
         now = time.monotonic()
         if self._deadline is None:
             self._deadline = now + LEADER_WAIT_S
             print(
-                f"seeker: no Seeker at {self.url} leads just now; waiting up to "
-                f"{LEADER_WAIT_S:.0f} s for one to take over",
+                f"seeker: {self.url}: {message}; waiting up to {LEADER_WAIT_S:.0f} s "
+                "for a Seeker to lead",
                 file=sys.stderr,
             )
         if now >= self._deadline:
@@ -119,7 +119,7 @@ class SeekerClient:
             if status < 400:
                 break
             code, message = read_error(payload)
-            if not await wait.again(status, code, retry_after):
+            if not await wait.again(status, code, message, retry_after):
                 raise ApiError(status, code, message)
         try:
             return canonical.loads(payload)
@@ -241,7 +241,7 @@ class SeekerClient:
                     if response.status >= 400:
                         code, message = read_error(await response.read())
                         retry_after = response.headers.get("Retry-After")
-                        if await wait.again(response.status, code, retry_after):
+                        if await wait.again(response.status, code, message, retry_after):
                             continue
                         raise ApiError(response.status, code, message)
                     async for chunk in response.content.iter_chunked(EXPORT_CHUNK_BYTES):

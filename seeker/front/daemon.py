@@ -33,14 +33,15 @@ class Front(AsyncLifecycle):
         self.url = ""
         self._http: aiohttp.ClientSession | None = None
         self._watch: LeaderWatch | None = None
-        self._sockets: SocketRelay | None = None
+        self._relay: SocketRelay | None = None
+        self._forwarder: Forwarder | None = None
         self._runner: web.AppRunner | None = None
         self._watching: asyncio.Task[None] | None = None
-        self._sockets_listening: list[socket.socket] = []
+        self._listening: list[socket.socket] = []
 
     async def _start(self) -> None:
         config = self.config
-        self._sockets_listening = listen(config.host, config.port)
+        self._listening = listen(config.host, config.port)
         self._http = http = aiohttp.ClientSession(
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -49,28 +50,32 @@ class Front(AsyncLifecycle):
         self._watch = watch = LeaderWatch(
             http, config.upstreams, config.check_interval_s, self._leader_changed
         )
-        self._sockets = sockets = SocketRelay(http, watch)
-        forwarder = Forwarder(http, watch)
+        self._relay = relay = SocketRelay(http, watch)
+        self._forwarder = forwarder = Forwarder(http, watch)
 
         async def forward(request: web.Request) -> web.StreamResponse:
             if is_upgrade(request):
-                return await sockets.handle(request)
+                return await relay.handle(request)
             return await forwarder.handle(request)
 
-        async def close_sessions(app: web.Application) -> None:
-            sockets.leader_changed(None)
+        async def let_go(app: web.Application) -> None:
+            self._leader_changed(watch.current, None)
 
         app = web.Application(middlewares=[error_middleware])
         app.router.add_get("/healthz", self._healthz)
         app.router.add_route("*", "/{path:.*}", forward)
-        app.on_shutdown.append(close_sessions)
+        app.on_shutdown.append(let_go)
         # Know the leader before the first request comes.
         await watch.recheck()
-        self._runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+        # A client that goes away cancels its handler, which lets go of the leader's
+        # answer at once: an open live feed, say, instead of at its next write.
+        self._runner = web.AppRunner(
+            app, shutdown_timeout=SHUTDOWN_TIMEOUT_S, handler_cancellation=True
+        )
         await self._runner.setup()
-        for sock in self._sockets_listening:
+        for sock in self._listening:
             await web.SockSite(self._runner, sock).start()
-        host, port = self._sockets_listening[0].getsockname()[:2]
+        host, port = self._listening[0].getsockname()[:2]
         self.url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
         self._watching = asyncio.create_task(watch.run(), name="front-leader-watch")
         log.info(
@@ -90,8 +95,11 @@ class Front(AsyncLifecycle):
         return json_response({"status": "ok", "leader": leader})
 
     def _leader_changed(self, old: str | None, new: str | None) -> None:
-        if self._sockets is not None:
-            self._sockets.leader_changed(new)
+        """Let go of what is relayed from a Seeker that does not lead: its clients ask
+        again, and reach `new`."""
+        for part in (self._relay, self._forwarder):
+            if part is not None:
+                part.leader_changed(new)
 
     async def serve(self) -> None:
         """Keep asking who leads until stopped."""
@@ -112,5 +120,5 @@ class Front(AsyncLifecycle):
         http, self._http = self._http, None
         if http is not None:
             await http.close()
-        for sock in self._sockets_listening:
+        for sock in self._listening:
             sock.close()

@@ -2,9 +2,10 @@
 
 Neither body is held whole: the request's streams up as it arrives, the
 answer's back as the leader writes it (the admin page's live feed never ends).
-A request the leader could not have seen (its connection was refused, or it
-answered 503 `not_leader` to a request without a body) is sent once more to the
-leader a fresh check finds; with no leader the front answers 503 `no_leader`."""
+A request the leader could not have acted on (its connection was refused; it
+answered 503 `not_leader` to a request without a body; it went away before
+answering a GET, HEAD or OPTIONS) is sent once more to the leader a fresh check
+finds; with no leader the front answers 503 `no_leader`."""
 
 import logging
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,8 @@ STALE_CODE = "not_leader"
 # When a client told there is no leader may ask again: a takeover is a matter of
 # seconds, and a check interval is about one.
 RETRY_AFTER_S = 1
+# Requests that change nothing: one the leader died on may be sent again.
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class Stale(Exception):
@@ -40,7 +43,9 @@ class Stale(Exception):
 def no_leader() -> web.Response:
     """503 `no_leader`, the client to try again after RETRY_AFTER_S."""
     response = error_response(
-        503, "no_leader", "no Seeker leads just now (one takes over soon); try again"
+        503,
+        "no_leader",
+        "no Seeker leads just now (one is taking over, or none is running)",
     )
     response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
@@ -85,6 +90,18 @@ class Forwarder:
     def __init__(self, http: aiohttp.ClientSession, watch: LeaderWatch) -> None:
         self._http = http
         self._watch = watch
+        # The answers being streamed back, by the upstream they come from.
+        self._streaming: dict[aiohttp.ClientResponse, str] = {}
+        self._cut: set[aiohttp.ClientResponse] = set()
+
+    def leader_changed(self, leader: str | None) -> None:
+        """Cut every answer still streaming from a Seeker that is not `leader` (a live
+        feed would go on showing what a Seeker standing by sees): its client asks
+        again, and reaches the new leader."""
+        for response, upstream in list(self._streaming.items()):
+            if upstream != leader:
+                self._cut.add(response)
+                response.close()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         return await to_leader(self._watch, lambda upstream: self._send(request, upstream))
@@ -103,6 +120,9 @@ class Forwarder:
             log.debug("cannot reach the leader at %s: %s", upstream, e)
             raise Stale(None) from e
         except aiohttp.ClientError as e:
+            if request.method in SAFE_METHODS:
+                log.debug("the leader at %s went away: %s", upstream, e)
+                raise Stale(None) from e
             log.warning(
                 "%s %s: the leader at %s failed: %s", request.method, request.path, upstream, e
             )
@@ -110,7 +130,7 @@ class Forwarder:
         async with response:
             if response.status == 503:
                 return await self._unavailable(request, response)
-            return await self._stream_back(request, response)
+            return await self._stream_back(request, response, upstream)
 
     async def _unavailable(
         self, request: web.Request, response: aiohttp.ClientResponse
@@ -125,7 +145,7 @@ class Forwarder:
         return answer
 
     async def _stream_back(
-        self, request: web.Request, response: aiohttp.ClientResponse
+        self, request: web.Request, response: aiohttp.ClientResponse, upstream: str
     ) -> web.StreamResponse:
         out = web.StreamResponse(
             status=response.status,
@@ -133,17 +153,24 @@ class Forwarder:
             headers=passing(response.headers.items()),
         )
         await out.prepare(request)
+        self._streaming[response] = upstream
         try:
             async for chunk in response.content.iter_any():
                 await out.write(chunk)
         except aiohttp.ClientError as e:
-            # Cut off mid-answer: cut the client off too, rather than end it as if whole.
-            log.info("%s %s: the leader's answer broke off: %s", request.method, request.path, e)
-            if request.transport is not None:
-                request.transport.close()
-            return out
+            if response not in self._cut:
+                log.info("%s %s: the answer broke off: %s", request.method, request.path, e)
+            self._cut.add(response)
         except ConnectionResetError:
             log.debug("%s %s: the client went away", request.method, request.path)
+            return out
+        finally:
+            self._streaming.pop(response, None)
+        if response in self._cut:
+            # Cut off mid-answer: cut the client off too, rather than end it as if whole.
+            self._cut.discard(response)
+            if request.transport is not None:
+                request.transport.close()
             return out
         await out.write_eof()
         return out

@@ -2,11 +2,11 @@
 
 The front makes its own handshake with the leader first, so that a refusal
 (404: the Giver must register again; 503) reaches the client as the status the
-leader gave. Text, binary and close frames (with their code) pass both ways;
-each side is pinged on its own, so that a peer gone silent ends the session on
-the other side too. When the leader changes, every session relayed to the old
-one is closed with 1012 (service restart): its client dials again and reaches
-the new leader."""
+leader gave. Text, binary and close frames (with their code) pass both ways, a
+close answered only once the other side has been told. Each side is pinged on
+its own, so that a peer gone silent ends the session on the other side too.
+When the leader changes, every session relayed to the old one is closed with
+1012 (service restart): its client dials again and reaches the new leader."""
 
 import asyncio
 import logging
@@ -78,6 +78,7 @@ class SocketRelay:
                 protocols=protocols,
                 heartbeat=HEARTBEAT_S,
                 max_msg_size=0,
+                autoclose=False,
             )
         except aiohttp.WSServerHandshakeError as e:
             if e.status == 503:
@@ -93,6 +94,7 @@ class SocketRelay:
                 protocols=[leader.protocol] if leader.protocol else [],
                 heartbeat=HEARTBEAT_S,
                 max_msg_size=0,
+                autoclose=False,
             )
             await client.prepare(request)
             session = Relayed(upstream)
@@ -118,12 +120,17 @@ class SocketRelay:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        # The side that closed hears back last, once the other has been told: it holds
+        # its connection open until then.
         code: int
         if moved in done:
             code, message = WSCloseCode.SERVICE_RESTART, MOVED_MESSAGE
+            order = (client, leader)
+        elif up in done:
+            (code, message), order = up.result(), (leader, client)
         else:
-            code, message = (up if up in done else down).result()
-        for side in (client, leader):
+            (code, message), order = down.result(), (client, leader)
+        for side in order:
             await side.close(code=code, message=message)
 
 

@@ -105,7 +105,8 @@ async def test_the_front_carries_requests_streams_and_sessions_through_a_failove
             *("--keys-file", keys, "--require-label", "nowhere"),
         )
         assert code == 0, err
-        assert "waiting up to 60 s for one to take over" in err
+        assert f"seeker: {url}: no Seeker leads just now" in err
+        assert "waiting up to 60 s for a Seeker to lead" in err
         assert await answer(http, "GET", f"{url}/healthz") == (
             200,
             {"status": "ok", "leader": upstreams[1]},

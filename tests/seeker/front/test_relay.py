@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler
-from support.base import free_port
+from support.base import JOB_TIMEOUT_S, free_port
 
 from channel.jsonweb import error_response, json_response
 from seeker.front.config import FrontConfig
@@ -27,8 +27,12 @@ class Upstream:
     def __init__(self, name: str) -> None:
         self.name = name
         self.leads = False
+        # Whether it dies on a request to /echo (stops leading, drops the connection).
+        self.dies = False
         self.url = ""
         self.release = asyncio.Event()
+        # Set when the front let go of a slow answer before its end.
+        self.let_go = asyncio.Event()
         # The codes of the sessions the other side closed.
         self.closed_with: asyncio.Queue[int | None] = asyncio.Queue()
         self._runner: web.AppRunner | None = None
@@ -39,7 +43,7 @@ class Upstream:
         app.router.add_route("*", "/echo", self._echo)
         app.router.add_get("/slow", self._slow)
         app.router.add_get("/socket", self._socket)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -59,6 +63,10 @@ class Upstream:
         return json_response({"leader": self.leads}, status=200 if self.leads else 503)
 
     async def _echo(self, request: web.Request) -> web.Response:
+        if self.dies:
+            self.leads = False
+            assert request.transport is not None
+            request.transport.close()
         return json_response(
             {
                 "name": self.name,
@@ -75,7 +83,11 @@ class Upstream:
         response = web.StreamResponse()
         await response.prepare(request)
         await response.write(b"first\n")
-        await self.release.wait()
+        try:
+            await self.release.wait()
+        except asyncio.CancelledError:
+            self.let_go.set()
+            raise
         await response.write(b"second\n")
         await response.write_eof()
         return response
@@ -137,14 +149,36 @@ async def test_a_request_passes_whole_with_its_host_and_the_client_named(
     assert await get(http, f"{front.url}/healthz") == (200, {"status": "ok", "leader": a.url})
 
 
-async def test_a_slow_answer_arrives_as_it_is_written(
+async def test_a_slow_answer_arrives_as_written_until_its_client_goes_away(
     setup: tuple[Upstream, Upstream, Front, aiohttp.ClientSession],
 ) -> None:
     a, _, front, http = setup
+    for stays in (True, False):
+        a.release.clear()
+        async with http.get(f"{front.url}/slow") as response:
+            assert await response.content.readline() == b"first\n"
+            if stays:
+                a.release.set()
+                assert await response.content.read() == b"second\n"
+            else:
+                response.close()
+    # The front let go of the leader's answer at once, not at its next write.
+    async with asyncio.timeout(JOB_TIMEOUT_S):
+        await a.let_go.wait()
+
+
+async def test_an_answer_still_streaming_from_the_old_leader_is_cut(
+    setup: tuple[Upstream, Upstream, Front, aiohttp.ClientSession],
+) -> None:
+    a, b, front, http = setup
     async with http.get(f"{front.url}/slow") as response:
         assert await response.content.readline() == b"first\n"
-        a.release.set()
-        assert await response.content.read() == b"second\n"
+        a.leads, b.leads = False, True
+        assert (await get(http, f"{front.url}/echo"))[1]["name"] == "b"
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await response.content.read()
+    async with asyncio.timeout(JOB_TIMEOUT_S):
+        await a.let_go.wait()
 
 
 async def test_a_stale_choice_is_checked_again_and_a_request_without_a_body_sent_on(
@@ -170,6 +204,19 @@ async def test_an_upstream_that_is_gone_is_passed_over(
     async with http.post(f"{front.url}/echo", data=b"whole") as response:
         # Nothing reached a: the request, body and all, goes to b.
         assert (await response.json())["body"] == "whole"
+
+
+async def test_a_get_the_leader_died_on_is_sent_on_and_a_change_is_not(
+    setup: tuple[Upstream, Upstream, Front, aiohttp.ClientSession],
+) -> None:
+    a, b, front, http = setup
+    a.dies = b.leads = True
+    async with http.post(f"{front.url}/echo", data=b"made?") as response:
+        assert response.status == 502
+        assert (await response.json())["code"] == "leader_failed"
+    a.leads = True
+    status, body = await get(http, f"{front.url}/echo")
+    assert (status, body["name"]) == (200, "b")
 
 
 async def test_with_no_leader_the_front_says_so_and_when_to_ask_again(
