@@ -115,7 +115,7 @@ class Forwarder:
                 data=request.content if request.body_exists else None,
                 allow_redirects=False,
             )
-        except aiohttp.ClientConnectorError as e:
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as e:
             # Nothing reached it: the request may go elsewhere whole.
             log.debug("cannot reach the leader at %s: %s", upstream, e)
             raise Stale(None) from e

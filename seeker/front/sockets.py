@@ -85,7 +85,7 @@ class SocketRelay:
                 # Its body is gone with the handshake: a 503 there is a stale choice.
                 raise Stale(error_response(503, STALE_CODE, e.message)) from e
             return error_response(e.status, "session_refused", f"the leader refused: {e.message}")
-        except aiohttp.ClientConnectorError as e:
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as e:
             raise Stale(None) from e
         except aiohttp.ClientError as e:
             return error_response(502, "leader_failed", f"the leader failed to answer: {e}")
