@@ -14,8 +14,10 @@ from support.compose import COMPOSE_DIR, Project, leftovers, write_env_file
 from giver.settings import ENV_PREFIX, SETTINGS
 
 # Settings the compose file does not pass: LAN mode, where the Seeker dials the
-# Giver (the file dials a Seeker), and those without a flag (timings for tests).
-NOT_PASSED = {"lan", "listen", "mdns_interfaces"}
+# Giver (the file dials a Seeker), the token file (the file takes the token from
+# the env file, which nothing but the volunteer reads), and those without a flag
+# (timings for tests).
+NOT_PASSED = {"lan", "listen", "mdns_interfaces", "token_file"}
 REQUIRED = {
     "SEEKGIVE_GIVER_SEEKER": "http://127.0.0.1:9",
     "SEEKGIVE_GIVER_TOKEN": "sgt_unused",
