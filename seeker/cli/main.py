@@ -11,7 +11,18 @@ import sys
 
 from channel.errors import ChannelError
 from channel.lifecycle import configure_logging
-from seeker.cli import front, givers, jobs, operator, replay, run, schedules, scrapers, submit, tokens
+from seeker.cli import (
+    front,
+    givers,
+    jobs,
+    operator,
+    replay,
+    run,
+    schedules,
+    scrapers,
+    submit,
+    tokens,
+)
 from seeker.cli.options import DEFAULT_TOKEN_FILE, TOKEN_ENV, add_global_options, operator_token
 from seeker.errors import ApiError, SeekerError
 
