@@ -8,6 +8,7 @@ May import: channel.errors, channel.wire.
 """
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -56,6 +57,18 @@ def read_error(body: bytes) -> tuple[str, str]:
     if isinstance(value, dict) and isinstance(value.get("message"), str):
         return str(value.get("code", "error")), value["message"]
     return "error", body[:200].decode(errors="replace") or "(no message)"
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """The seconds a `Retry-After` header asks a client to wait, or None when it
+    gives none (absent, an HTTP date, or not a finite number of seconds)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 @web.middleware

@@ -24,10 +24,22 @@ class Retry:
         self._nominal_s = self._initial_s
         self._failing = False
 
-    async def after_failure(self, message: str, *args: object) -> None:
-        """Log `message` (%-style with `args`) and sleep before the next attempt."""
-        delay_s = self._nominal_s * (0.5 + random.random() / 2)
-        self._nominal_s = min(self._nominal_s * 2, self._max_s)
+    async def after_failure(
+        self, message: str, *args: object, asked_s: float | None = None
+    ) -> None:
+        """Log `message` (%-style with `args`) and sleep before the next attempt.
+
+        `asked_s` is the wait the other side asked for (a 503's Retry-After, as a
+        front gives while Seekers change leader): the next attempt comes after it,
+        up to half again as long, and the doubling starts afresh, since the other
+        side is there and says when it will serve.
+        """
+        if asked_s is None:
+            delay_s = self._nominal_s * (0.5 + random.random() / 2)
+            self._nominal_s = min(self._nominal_s * 2, self._max_s)
+        else:
+            delay_s = min(asked_s * (1 + random.random() / 2), self._max_s)
+            self._nominal_s = self._initial_s
         level = logging.DEBUG if self._failing else logging.WARNING
         self._failing = True
         self._logger.log(level, message + "; retrying in %.1f s", *args, delay_s)

@@ -28,6 +28,7 @@ import aiohttp
 from aiohttp import web
 
 from channel.errors import WireError
+from channel.jsonweb import retry_after_s
 from channel.wire.identity import Identity
 from channel.wire.messages import Challenge, Hello, Message, Register, Registered, decode, encode
 from giver.errors import SeekerProtocolError, UnknownGiver
@@ -208,7 +209,9 @@ class Dialler:
                 continue
             except (aiohttp.ClientError, OSError, TimeoutError, SeekerProtocolError) as e:
                 self._session.last_error = str(e) or type(e).__name__
-                await retry.after_failure("session with the Seeker at %s failed: %s", self.url, e)
+                await retry.after_failure(
+                    "session with the Seeker at %s failed: %s", self.url, e, asked_s=_asked_wait(e)
+                )
                 continue
             if open_s >= STABLE_SESSION_S:
                 retry.succeeded()
@@ -224,6 +227,13 @@ class Dialler:
             raise
         async with ws:
             return await self._session.converse(ws, self.url)
+
+
+def _asked_wait(e: BaseException) -> float | None:
+    """The wait a refused session's 503 asked for (Retry-After), if it asked."""
+    if isinstance(e, aiohttp.WSServerHandshakeError) and e.status == 503 and e.headers:
+        return retry_after_s(e.headers.get("Retry-After"))
+    return None
 
 
 def _kind(message: Message | None) -> str:

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import aiohttp
 
 from channel.errors import WireError
-from channel.jsonweb import read_error
+from channel.jsonweb import read_error, retry_after_s
 from channel.wire import canonical
 from seeker.errors import ApiError, SeekerError
 
@@ -46,11 +46,10 @@ class LeaderWait:
             )
         if now >= self._deadline:
             return False
-        try:
-            pause_s = float(retry_after or DEFAULT_RETRY_AFTER_S)
-        except ValueError:
+        pause_s = retry_after_s(retry_after)
+        if pause_s is None:
             pause_s = DEFAULT_RETRY_AFTER_S
-        await asyncio.sleep(min(max(pause_s, 0.0), self._deadline - now))
+        await asyncio.sleep(min(pause_s, self._deadline - now))
         return True
 
 
