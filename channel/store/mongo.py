@@ -23,8 +23,10 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, 
 from channel.errors import DatasetExists, StoreUnavailable
 from channel.store.base import Channel, JobPolicy, StoredResult
 from channel.store.datasets import Dataset
-from channel.store.mongoclient import mongo_client, ping_server, problem
+from channel.store.migrations import CHANNEL
+from channel.store.mongoclient import mongo_client, ping_server, problem, without_secrets
 from channel.store.readers import Reader
+from channel.store.schema import migrate_mongo
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class MongoChannel(Channel):
         self.url = url
         self._client = mongo_client(url)
         database = self._client.get_default_database()
+        self._database = database
         self._givers = database["givers"]
         self._jobs_collection = database["job_policies"]
         self._readers_collection = database["readers"]
@@ -58,6 +61,7 @@ class MongoChannel(Channel):
 
     async def _open(self) -> None:
         try:
+            await migrate_mongo(self._database, CHANNEL, without_secrets(self.url))
             await self._results.create_index([("task_id", ASCENDING)])
             await self._results.create_index(
                 [("job_id", ASCENDING), ("seq", ASCENDING)], unique=True

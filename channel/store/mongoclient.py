@@ -6,7 +6,7 @@ description of its whole topology."""
 import os
 import re
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import pymongo
 from pymongo import AsyncMongoClient
@@ -67,3 +67,11 @@ def brief(e: Exception) -> str:
     """PyMongo's message without the timeouts and topology description it appends
     when no server could be selected."""
     return re.split(r" \(configured timeouts|, Timeout: ", str(e), maxsplit=1)[0]
+
+
+def without_secrets(url: str) -> str:
+    """`url` without its user info and query (a MongoDB URL's password, say), to show."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc and not parts.query:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))

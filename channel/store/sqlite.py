@@ -12,6 +12,7 @@ from typing import Any
 from channel.errors import DatasetExists, StoreUnavailable
 from channel.store.base import Channel, JobPolicy, StoredResult
 from channel.store.datasets import Dataset
+from channel.store.migrations import CHANNEL
 from channel.store.readers import Reader
 from channel.store.sqlitefile import SqliteFile
 from channel.wire import canonical
@@ -98,6 +99,7 @@ class SqliteChannel(Channel):
         self._file = SqliteFile(
             path,
             _SCHEMA,
+            CHANNEL,
             lambda message: StoreUnavailable(message, url=self.url),
             thread="channel-sqlite",
         )

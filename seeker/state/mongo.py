@@ -17,10 +17,12 @@ from bson.errors import InvalidDocument
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from channel.store.mongoclient import mongo_client, ping_server, problem
+from channel.store.mongoclient import mongo_client, ping_server, problem, without_secrets
+from channel.store.schema import migrate_mongo
 from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
+from seeker.state.migrations import STATE
 
 DUPLICATE_KEY = 11000
 
@@ -57,6 +59,7 @@ class MongoState(StateStore):
         self.url = url
         self._client = mongo_client(url)
         database = self._client.get_default_database()
+        self._database = database
         self._jobs = database["jobs"]
         self._blocks = database["blocks"]
         self._givers = database["giver_records"]
@@ -75,6 +78,7 @@ class MongoState(StateStore):
 
     async def _open(self) -> None:
         try:
+            await migrate_mongo(self._database, STATE, without_secrets(self.url))
             await self._blocks.create_index([("job_id", ASCENDING), ("seq", ASCENDING)])
             await self._blocks.create_index(
                 [("status", ASCENDING), ("job_id", ASCENDING), ("seq", ASCENDING)]

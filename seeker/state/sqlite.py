@@ -7,6 +7,7 @@ from channel.store.sqlitefile import SqliteFile
 from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
+from seeker.state.migrations import STATE
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -105,6 +106,7 @@ class SqliteState(StateStore):
         self._file = SqliteFile(
             path,
             _SCHEMA,
+            STATE,
             lambda message: StateUnavailable(message, url=self.url),
             thread="seeker-state",
         )

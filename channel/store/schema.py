@@ -1,0 +1,166 @@
+"""Schema versions of the stores, and the one way a store is brought up to date.
+
+The Channel's results store and the Seeker's state store each record the
+version of their layout and the seekgive release that wrote it: a row of the
+table `schema_version` in a SQLite file, a document of the collection `meta`
+in a MongoDB database (where both stores may share one database, so each has
+its own row or document). A store with no record is at version 0, as
+seekgive 0.1.0 left it.
+
+On open, a store at an older version is migrated one step at a time, and a
+store at a newer version is refused before anything is written. A store
+kind's steps are one tuple of named functions per backend (in its
+`migrations` module); step N brings version N-1 to N, so the next migration
+is a function appended there and a test. A SQLite step runs in one
+transaction with the record of its version. MongoDB has no transactions here
+(FerretDB 1.x), so a MongoDB step must be idempotent: a Seeker stopped half
+way, or two starting together on one database, run it again harmlessly, and
+the record moves by compare-and-set, so only the one that moved it logs.
+"""
+
+import importlib.metadata
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from channel.errors import NewerSchema
+
+log = logging.getLogger(__name__)
+
+SEEKGIVE_VERSION = importlib.metadata.version("seekgive")
+VERSION_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    store TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    seekgive TEXT NOT NULL
+);
+"""
+META = "meta"
+
+SqliteStep = Callable[[sqlite3.Connection], None]
+MongoStep = Callable[[AsyncDatabase[dict[str, Any]]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    """A store kind's versions: its name in the version record, who reads it (for
+    the refusal: "this Seeker"), and its steps on each backend, as many of each."""
+
+    store: str
+    reader: str
+    sqlite: Sequence[SqliteStep]
+    mongo: Sequence[MongoStep]
+
+    def __post_init__(self) -> None:
+        assert len(self.sqlite) == len(self.mongo), "a step is written for both backends"
+
+    @property
+    def current(self) -> int:
+        """The version this code writes."""
+        return len(self.sqlite)
+
+    def check(self, where: str, found: int, written_by: str) -> None:
+        """NewerSchema if a store (or backup) at `where` is past what this code knows."""
+        if found > self.current:
+            raise NewerSchema(
+                f"{self.store} store {where}",
+                found=found,
+                known=self.current,
+                written_by=written_by,
+                reader=self.reader,
+            )
+
+
+def record_the_version(db: sqlite3.Connection) -> None:
+    """Version 1 of both stores: seekgive 0.1.0's layout, which lacks nothing but the
+    record of its version (which the caller writes with every step)."""
+
+
+async def record_the_version_in_mongo(database: AsyncDatabase[dict[str, Any]]) -> None:
+    """Version 1 of both stores on MongoDB: as `record_the_version`."""
+
+
+def _described(step: Callable[..., object]) -> str:
+    return step.__name__.strip("_").replace("_", " ")
+
+
+def sqlite_version(db: sqlite3.Connection, store: str) -> tuple[int, str]:
+    """The version a SQLite file records for `store` and the release that wrote it;
+    (0, "") before versions were recorded."""
+    if not db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone():
+        return 0, ""
+    row = db.execute(
+        "SELECT version, seekgive FROM schema_version WHERE store = ?", (store,)
+    ).fetchone()
+    return (int(row[0]), str(row[1])) if row else (0, "")
+
+
+def _record_sqlite(db: sqlite3.Connection, store: str, version: int) -> None:
+    db.execute(
+        "INSERT INTO schema_version (store, version, seekgive) VALUES (?, ?, ?) "
+        "ON CONFLICT (store) DO UPDATE SET version = excluded.version, "
+        "seekgive = excluded.seekgive",
+        (store, version, SEEKGIVE_VERSION),
+    )
+
+
+def migrate_sqlite(db: sqlite3.Connection, versions: Versions, script: str, where: str) -> None:
+    """Bring the SQLite file open on `db` (autocommit) to the current version: refuse
+    a newer one untouched, create the tables of a new one as they are now, run each
+    missing step of an older one in a transaction with its record."""
+    found, written_by = sqlite_version(db, versions.store)
+    versions.check(where, found, written_by)
+    new = not db.execute("SELECT 1 FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchone()
+    db.executescript(script + VERSION_TABLE)
+    if new:
+        _record_sqlite(db, versions.store, versions.current)
+        return
+    for version, step in enumerate(versions.sqlite[found:], start=found + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have taken this step since the version was read.
+            if sqlite_version(db, versions.store)[0] < version:
+                step(db)
+                _record_sqlite(db, versions.store, version)
+                log.info("%s: migrated to schema %d (%s)", where, version, _described(step))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+
+async def mongo_version(database: AsyncDatabase[dict[str, Any]], store: str) -> tuple[int, str]:
+    """The version a MongoDB database records for `store` and the release that wrote
+    it; (0, "") before versions were recorded."""
+    doc = await database[META].find_one({"_id": f"{store}_schema"})
+    return (int(doc["version"]), str(doc.get("seekgive", ""))) if doc else (0, "")
+
+
+async def migrate_mongo(
+    database: AsyncDatabase[dict[str, Any]], versions: Versions, where: str
+) -> None:
+    """Bring a MongoDB database to the current version: refuse a newer one untouched,
+    run each missing (idempotent) step of an older one, then move its record from
+    the step's version to the next by compare-and-set. PyMongoError goes to the
+    caller."""
+    found, written_by = await mongo_version(database, versions.store)
+    versions.check(where, found, written_by)
+    for version, step in enumerate(versions.mongo[found:], start=found + 1):
+        await step(database)
+        try:
+            await database[META].update_one(
+                {"_id": f"{versions.store}_schema", "version": version - 1},
+                {"$set": {"version": version, "seekgive": SEEKGIVE_VERSION}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            # Another Seeker recorded this step first: the record is past `version - 1`.
+            continue
+        log.info("%s: migrated to schema %d (%s)", where, version, _described(step))
