@@ -270,3 +270,12 @@ class InvalidForm(SeekerError):
     def __init__(self, message: str, *, errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or {"": message}
+
+
+class BadBackup(SeekerError):
+    """A backup file cannot be written or read, or a restore cannot go where asked;
+    `path` is the file."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import pymongo
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ServerSelectionTimeoutError
 
 # How long an operation waits for a server to answer, unless the URL says.
@@ -75,3 +76,18 @@ def without_secrets(url: str) -> str:
     if "@" not in parts.netloc and not parts.query:
         return url
     return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+async def collections_empty(database: AsyncDatabase[dict[str, Any]], names: list[str]) -> bool:
+    """Whether none of the collections `names` holds a document."""
+    for name in names:
+        if await database[name].find_one({}, projection={"_id": 1}) is not None:
+            return False
+    return True
+
+
+async def wipe_collections(database: AsyncDatabase[dict[str, Any]], names: list[str]) -> None:
+    """Delete every document of the collections `names` (one at a time: a store
+    without transactions is emptied collection by collection)."""
+    for name in names:
+        await database[name].delete_many({})

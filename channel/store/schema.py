@@ -102,7 +102,7 @@ def sqlite_version(db: sqlite3.Connection, store: str) -> tuple[int, str]:
     return (int(row[0]), str(row[1])) if row else (0, "")
 
 
-def _record_sqlite(db: sqlite3.Connection, store: str, version: int) -> None:
+def record_sqlite(db: sqlite3.Connection, store: str, version: int) -> None:
     db.execute(
         "INSERT INTO schema_version (store, version, seekgive) VALUES (?, ?, ?) "
         "ON CONFLICT (store) DO UPDATE SET version = excluded.version, "
@@ -120,7 +120,7 @@ def migrate_sqlite(db: sqlite3.Connection, versions: Versions, script: str, wher
     new = not db.execute("SELECT 1 FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchone()
     db.executescript(script + VERSION_TABLE)
     if new:
-        _record_sqlite(db, versions.store, versions.current)
+        record_sqlite(db, versions.store, versions.current)
         return
     for version, step in enumerate(versions.sqlite[found:], start=found + 1):
         db.execute("BEGIN IMMEDIATE")
@@ -128,7 +128,7 @@ def migrate_sqlite(db: sqlite3.Connection, versions: Versions, script: str, wher
             # Another process may have taken this step since the version was read.
             if sqlite_version(db, versions.store)[0] < version:
                 step(db)
-                _record_sqlite(db, versions.store, version)
+                record_sqlite(db, versions.store, version)
                 log.info("%s: migrated to schema %d (%s)", where, version, _described(step))
         except BaseException:
             db.execute("ROLLBACK")
@@ -144,23 +144,44 @@ async def mongo_version(database: AsyncDatabase[dict[str, Any]], store: str) -> 
 
 
 async def migrate_mongo(
-    database: AsyncDatabase[dict[str, Any]], versions: Versions, where: str
+    database: AsyncDatabase[dict[str, Any]], versions: Versions, where: str, new: bool
 ) -> None:
     """Bring a MongoDB database to the current version: refuse a newer one untouched,
-    run each missing (idempotent) step of an older one, then move its record from
-    the step's version to the next by compare-and-set. PyMongoError goes to the
-    caller."""
+    record a `new` store (one holding nothing) as current, run each missing
+    (idempotent) step of an older one, then move its record from the step's version
+    to the next by compare-and-set. PyMongoError goes to the caller."""
     found, written_by = await mongo_version(database, versions.store)
     versions.check(where, found, written_by)
+    if found == 0 and new:
+        await _advance(database, versions.store, 0, versions.current)
+        return
     for version, step in enumerate(versions.mongo[found:], start=found + 1):
         await step(database)
-        try:
-            await database[META].update_one(
-                {"_id": f"{versions.store}_schema", "version": version - 1},
-                {"$set": {"version": version, "seekgive": SEEKGIVE_VERSION}},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            # Another Seeker recorded this step first: the record is past `version - 1`.
-            continue
-        log.info("%s: migrated to schema %d (%s)", where, version, _described(step))
+        if await _advance(database, versions.store, version - 1, version):
+            log.info("%s: migrated to schema %d (%s)", where, version, _described(step))
+
+
+async def _advance(
+    database: AsyncDatabase[dict[str, Any]], store: str, before: int, after: int
+) -> bool:
+    """Record `after` if `before` is recorded (or nothing is, for 0); whether it was."""
+    try:
+        await database[META].update_one(
+            {"_id": f"{store}_schema", "version": before},
+            {"$set": {"version": after, "seekgive": SEEKGIVE_VERSION}},
+            upsert=True,
+        )
+    except DuplicateKeyError:
+        # Another process moved the record first.
+        return False
+    return True
+
+
+async def record_mongo(database: AsyncDatabase[dict[str, Any]], store: str, version: int) -> None:
+    """Record schema `version` for `store`, whatever was recorded, for the next open
+    to migrate from."""
+    await database[META].update_one(
+        {"_id": f"{store}_schema"},
+        {"$set": {"version": version, "seekgive": SEEKGIVE_VERSION}},
+        upsert=True,
+    )

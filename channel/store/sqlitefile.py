@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from channel.files import exposed
-from channel.store.schema import Versions, migrate_sqlite
+from channel.store.schema import Versions, migrate_sqlite, record_sqlite, sqlite_version
 
 T = TypeVar("T")
 # SQLite gives its -wal and -shm files the mode of the database file.
@@ -111,8 +111,45 @@ class SqliteFile:
 
         await asyncio.get_running_loop().run_in_executor(self._executor, read)
 
+    async def empty(self, *besides: str) -> bool:
+        """Whether every table but the version record and `besides` is empty."""
+
+        def empty(db: sqlite3.Connection) -> bool:
+            return not any(
+                db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()
+                for table in _tables(db, besides)
+            )
+
+        return await self.run(empty)
+
+    async def wipe(self) -> None:
+        """Delete every row of every table but the version record, in one transaction."""
+
+        def wipe(db: sqlite3.Connection) -> None:
+            for table in _tables(db, ()):
+                db.execute(f"DELETE FROM {table}")
+
+        await self.run(wipe)
+
+    async def version(self) -> int:
+        """The schema version the file records."""
+        return await self.run(lambda db: sqlite_version(db, self._versions.store)[0])
+
+    async def set_version(self, version: int) -> None:
+        """Record schema `version`, for the next open to migrate from."""
+        await self.run(lambda db: record_sqlite(db, self._versions.store, version))
+
     async def close(self) -> None:
         db, self._db = self._db, None
         if db is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, db.close)
         self._executor.shutdown(wait=True)
+
+
+def _tables(db: sqlite3.Connection, besides: tuple[str, ...]) -> list[str]:
+    """The file's tables but the version record and `besides`."""
+    return [
+        row[0]
+        for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if row[0] not in ("schema_version", *besides)
+    ]

@@ -11,7 +11,7 @@ import sys
 
 from channel.errors import ChannelError
 from channel.lifecycle import configure_logging
-from seeker.cli import givers, jobs, operator, run, schedules, scrapers, submit, tokens
+from seeker.cli import backup, givers, jobs, operator, run, schedules, scrapers, submit, tokens
 from seeker.cli.options import DEFAULT_TOKEN_FILE, TOKEN_ENV, add_global_options, operator_token
 from seeker.errors import ApiError, SeekerError
 
@@ -47,6 +47,6 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     add_global_options(parser)
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (run, submit, jobs, givers, scrapers, tokens, schedules, operator):
+    for group in (run, submit, jobs, givers, scrapers, tokens, schedules, operator, backup):
         group.add_commands(commands)
     return parser

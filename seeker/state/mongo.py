@@ -17,8 +17,15 @@ from bson.errors import InvalidDocument
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from channel.store.mongoclient import mongo_client, ping_server, problem, without_secrets
+from channel.store.mongoclient import (
+    collections_empty,
+    mongo_client,
+    ping_server,
+    problem,
+    without_secrets,
+)
 from channel.store.schema import migrate_mongo
+from channel.store.whole import MongoWhole
 from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
@@ -54,7 +61,10 @@ def _plain(stored: dict[str, Any]) -> Doc:
     return canonical.loads(stored["doc"])
 
 
-class MongoState(StateStore):
+class MongoState(MongoWhole, StateStore):
+    _not_content = ("leader",)
+    _versions = STATE
+
     def __init__(self, url: str) -> None:
         self.url = url
         self._client = mongo_client(url)
@@ -72,13 +82,31 @@ class MongoState(StateStore):
         self._runs = database["schedule_runs"]
         self._scrapers = database["scrapers"]
         self._job_keys = database["job_keys"]
+        self._collections = [
+            collection.name
+            for collection in (
+                self._jobs,
+                self._blocks,
+                self._givers,
+                self._seeker_key,
+                self._tokens,
+                self._admissions,
+                self._operators,
+                self._schedules,
+                self._runs,
+                self._scrapers,
+                self._job_keys,
+                self._leader,
+            )
+        ]
 
     def _unavailable(self, e: Exception) -> StateUnavailable:
         return StateUnavailable(problem(self._client, e), url=self.url)
 
     async def _open(self) -> None:
         try:
-            await migrate_mongo(self._database, STATE, without_secrets(self.url))
+            new = await collections_empty(self._database, self._collections)
+            await migrate_mongo(self._database, STATE, without_secrets(self.url), new)
             await self._blocks.create_index([("job_id", ASCENDING), ("seq", ASCENDING)])
             await self._blocks.create_index(
                 [("status", ASCENDING), ("job_id", ASCENDING), ("seq", ASCENDING)]
@@ -247,6 +275,10 @@ class MongoState(StateStore):
         doc = await self._insert_if_absent(self._seeker_key, "seeker", {"pem": pem})
         return str(doc["pem"])
 
+    async def stored_key(self) -> str | None:
+        doc = await self._call(self._seeker_key.find_one({"_id": "seeker"}))
+        return str(doc["pem"]) if doc else None
+
     async def insert_token(self, doc: Doc) -> None:
         try:
             await self._tokens.insert_one(
@@ -309,6 +341,9 @@ class MongoState(StateStore):
     async def admission(self, giver_id: str) -> Doc | None:
         docs = await self._find(self._admissions, {"_id": giver_id}, [], 1)
         return docs[0] if docs else None
+
+    async def admissions(self) -> list[Doc]:
+        return await self._find(self._admissions, {}, [("_id", ASCENDING)])
 
     async def forget_admission(self, giver_id: str) -> bool:
         try:

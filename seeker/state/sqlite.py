@@ -4,6 +4,7 @@ import sqlite3
 from pathlib import Path
 
 from channel.store.sqlitefile import SqliteFile
+from channel.store.whole import SqliteWhole
 from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
@@ -97,9 +98,11 @@ def _row(doc: Doc) -> tuple[object, ...]:
     )
 
 
-class SqliteState(StateStore):
+class SqliteState(SqliteWhole, StateStore):
     """State in a SQLite file (WAL): a write is durable once it returns, and a
     process killed at any point leaves the last committed state."""
+
+    _not_content = ("leader",)
 
     def __init__(self, path: Path) -> None:
         self.url = f"sqlite:///{path}"
@@ -255,6 +258,10 @@ class SqliteState(StateStore):
 
         return await self._run(take)
 
+    async def stored_key(self) -> str | None:
+        row = await self._run(lambda db: db.execute("SELECT pem FROM seeker_key").fetchone())
+        return str(row[0]) if row else None
+
     async def insert_token(self, doc: Doc) -> None:
         await self._run(
             lambda db: db.execute(
@@ -313,6 +320,9 @@ class SqliteState(StateStore):
     async def admission(self, giver_id: str) -> Doc | None:
         docs = await self._docs("SELECT doc FROM admissions WHERE giver_id = ?", (giver_id,))
         return docs[0] if docs else None
+
+    async def admissions(self) -> list[Doc]:
+        return await self._docs("SELECT doc FROM admissions ORDER BY giver_id", ())
 
     async def forget_admission(self, giver_id: str) -> bool:
         cursor = await self._run(
