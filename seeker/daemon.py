@@ -115,7 +115,11 @@ class Seeker(AsyncLifecycle):
         )
         admissions = Admissions(self._state, open_registration=config.open_registration)
         registrar = Registrar(
-            self._channel, self._givers, admissions, max_skew_s=config.registration_skew_s
+            self._channel,
+            self._givers,
+            admissions,
+            max_skew_s=config.registration_skew_s,
+            min_giver_version=config.min_giver_version,
         )
         self._sessions = Sessions(registrar, self.coordinator)
         operators = Operators(self._state, fixed_token=config.operator_token)

@@ -47,6 +47,10 @@ class RegistrationPending(RegistrationError):
     operator's approval; it keeps registering until then."""
 
 
+class GiverTooOld(RegistrationError):
+    """A Giver runs a seekgive release older than the Seeker's min_giver_version."""
+
+
 class GiverIdTaken(RegistrationError):
     """A Giver id is admitted with another public key: no one takes it over."""
 

@@ -18,7 +18,6 @@ way, or two starting together on one database, run it again harmlessly, and
 the record moves by compare-and-set, so only the one that moved it logs.
 """
 
-import importlib.metadata
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,10 +28,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from channel.errors import NewerSchema
+from channel.wire.release import SEEKGIVE_VERSION
 
 log = logging.getLogger(__name__)
 
-SEEKGIVE_VERSION = importlib.metadata.version("seekgive")
 VERSION_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_version (
     store TEXT PRIMARY KEY,

@@ -107,6 +107,14 @@ SETTINGS = (
         "(for a demo on one machine; never on a network others reach)",
     ),
     Setting(
+        "min_giver_version",
+        TEXT,
+        flag="--min-giver-version",
+        metavar="RELEASE",
+        help="refuse Givers of a seekgive release older than this (0.2.0, say), telling "
+        "them to upgrade",
+    ),
+    Setting(
         "operator_token_file",
         PATH,
         flag="--operator-token-file",

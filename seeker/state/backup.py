@@ -33,7 +33,7 @@ from channel.store.base import Channel, JobPolicy, StoredResult
 from channel.store.factory import open_channel, store_name
 from channel.store.migrations import CHANNEL
 from channel.store.readers import Reader
-from channel.store.schema import SEEKGIVE_VERSION
+from channel.wire.release import SEEKGIVE_VERSION
 from seeker.errors import BadBackup
 from seeker.state.archive import FORMAT_VERSION, ArchiveWriter, checked_header, lines, summary
 from seeker.state.base import StateStore

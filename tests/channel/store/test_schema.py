@@ -15,7 +15,8 @@ from support.release import contents, expected, previous_stores
 from channel.errors import NewerSchema
 from channel.store.factory import open_channel
 from channel.store.migrations import CHANNEL
-from channel.store.schema import META, SEEKGIVE_VERSION
+from channel.store.schema import META
+from channel.wire.release import SEEKGIVE_VERSION
 from seeker.state.factory import open_state
 from seeker.state.migrations import STATE
 

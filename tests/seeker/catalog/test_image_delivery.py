@@ -31,6 +31,7 @@ from channel.wire.identity import Identity
 from channel.wire.signed_requests import API_ROOT, archive_path, request_headers
 from giver import control
 from giver.delivery import delivered_tag
+from giver.fetched import LIST_FILE
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 
@@ -153,6 +154,11 @@ async def test_an_image_the_giver_lacks_comes_from_the_seeker(
     # Two tasks started at once, waiting on one download; the later ones found it here.
     assert len(archive_requests(caplog)) == 1
     assert list((tmp_path / "giver-0" / "images").iterdir()) == []
+    # It counts against the Giver's disk cap from now on (giver.fetched).
+    listed = canonical.loads((tmp_path / "giver-0" / LIST_FILE).read_bytes())["images"]
+    assert [(i["image_id"], i["reference"]) for i in listed] == [
+        (scraper.id, f"{REPOSITORY}@{scraper.id}")
+    ]
     # The archive counts against the volunteer's traffic, beside the pages and results.
     shown = await control.call(tmp_path / "giver-0" / "control.sock", "GET", "/status")
     size = (await asyncio.to_thread(docker_client.images.get, scraper.id)).attrs["Size"]

@@ -14,8 +14,8 @@ from support.release import expected, previous_stores
 
 from channel.errors import NewerSchema
 from channel.store.factory import open_channel
-from channel.store.schema import SEEKGIVE_VERSION
 from channel.wire import canonical
+from channel.wire.release import SEEKGIVE_VERSION
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.errors import BadBackup
