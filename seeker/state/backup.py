@@ -57,8 +57,8 @@ async def _no_leader(state: StateStore, what: str) -> AsyncIterator[None]:
     leader = await state.take_leader(holder, "", time.time(), LEASE_S)
     if leader.holder != holder:
         raise BadBackup(
-            f"a Seeker leads {store_name(state.url)} ({leader.url or leader.holder}); "
-            f"stop every Seeker on it before the {what}",
+            f"a Seeker leads it ({leader.url or leader.holder}); stop every Seeker on it "
+            f"before the {what}",
             path=store_name(state.url),
         )
 

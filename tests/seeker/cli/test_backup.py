@@ -198,6 +198,8 @@ async def test_a_backup_refuses_while_a_seeker_leads_the_store(tmp_path: Path) -
     async with Seeker(config) as running:
         code, _, err = await seeker("backup", tmp_path / "b", "--data-dir", tmp_path / "seeker")
     assert code == 1
-    assert f"a Seeker leads sqlite:///{tmp_path}/seeker/seeker.sqlite3 ({running.url}); " in err
-    assert err.endswith("stop every Seeker on it before the backup\n")
+    assert err == (
+        f"seeker: error: sqlite:///{tmp_path}/seeker/seeker.sqlite3: a Seeker leads it "
+        f"({running.url}); stop every Seeker on it before the backup\n"
+    )
     assert not (tmp_path / "b").exists() and not (tmp_path / "b.partial").exists()
