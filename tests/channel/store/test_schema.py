@@ -3,19 +3,31 @@ the current version with nothing lost, on SQLite and on MongoDB (FerretDB); a
 store a newer release wrote is refused with one line naming the release to
 upgrade to, and left as it was, by the stores and by `seeker run`."""
 
+import asyncio
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from support.base import BIN, run
 from support.release import contents, expected, previous_stores
 
 from channel.errors import NewerSchema
 from channel.store.factory import open_channel
 from channel.store.migrations import CHANNEL
-from channel.store.schema import META
+from channel.store.schema import (
+    META,
+    Versions,
+    migrate_mongo,
+    migrate_sqlite,
+    mongo_version,
+    record_the_version,
+    record_the_version_in_mongo,
+    sqlite_version,
+)
 from channel.wire.release import SEEKGIVE_VERSION
 from seeker.state.factory import open_state
 from seeker.state.migrations import STATE
@@ -155,3 +167,79 @@ async def test_seeker_run_on_a_newer_store_says_so_in_one_line_and_exits_1(
     assert code == 1, err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("seeker: error: results store ") and "upgrade seekgive to 9.9.0" in err
+
+
+def _add_column(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE things ADD COLUMN colour TEXT NOT NULL DEFAULT 'grey'")
+
+
+def _half_then_fail(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE things ADD COLUMN size INTEGER")
+    raise RuntimeError("the step fails half way")
+
+
+async def _mark_things(database: AsyncDatabase[dict[str, Any]]) -> None:
+    await database["things"].update_many({}, {"$set": {"colour": "grey"}})
+
+
+# A store kind with a second step of its own, as the next migration will be written.
+SQLITE_STEPS = (record_the_version, _add_column)
+MONGO_STEPS = (record_the_version_in_mongo, _mark_things)
+
+
+def _migrated(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "migrated to schema" in r.getMessage()]
+
+
+def test_a_sqlite_step_runs_once_in_a_transaction_with_its_record(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    path = tmp_path / "things.sqlite3"
+    script = "CREATE TABLE IF NOT EXISTS things (name TEXT);"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(script + "INSERT INTO things VALUES ('old');")
+    two = Versions("things", "Seeker", sqlite=SQLITE_STEPS, mongo=MONGO_STEPS)
+
+    migrate_sqlite(db, two, script, "things.sqlite3")
+    migrate_sqlite(db, two, script, "things.sqlite3")
+    assert _migrated(caplog) == [
+        "things.sqlite3: migrated to schema 1 (record the version)",
+        "things.sqlite3: migrated to schema 2 (add column)",
+    ]
+    assert db.execute("SELECT name, colour FROM things").fetchall() == [("old", "grey")]
+
+    three = Versions(
+        "things",
+        "Seeker",
+        sqlite=(*SQLITE_STEPS, _half_then_fail),
+        mongo=(*MONGO_STEPS, _mark_things),
+    )
+    with pytest.raises(RuntimeError):
+        migrate_sqlite(db, three, script, "things.sqlite3")
+    assert sqlite_version(db, "things") == (2, SEEKGIVE_VERSION)
+    assert "size" not in {row[1] for row in db.execute("PRAGMA table_info(things)")}
+    db.close()
+
+
+async def test_mongodb_steps_taken_by_two_seekers_at_once_are_recorded_and_logged_once(
+    mongo_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    two = Versions("things", "Seeker", sqlite=SQLITE_STEPS, mongo=MONGO_STEPS)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    try:
+        database = client.get_default_database()
+        await database["things"].insert_one({"_id": "old"})
+        await asyncio.gather(
+            migrate_mongo(database, two, "db", new=False),
+            migrate_mongo(database, two, "db", new=False),
+        )
+        assert await mongo_version(database, "things") == (2, SEEKGIVE_VERSION)
+        assert await database["things"].find().to_list() == [{"_id": "old", "colour": "grey"}]
+    finally:
+        await client.close()
+    assert sorted(_migrated(caplog)) == [
+        "db: migrated to schema 1 (record the version in mongo)",
+        "db: migrated to schema 2 (mark things)",
+    ]
