@@ -18,6 +18,7 @@ from bson import Binary
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from channel.errors import DatasetExists, StoreUnavailable
@@ -64,19 +65,14 @@ class MongoChannel(MongoWhole, Channel):
         self._datasets_collection = database["datasets"]
         self._dataset_bucket = AsyncGridFSBucket(database, bucket_name="dataset_chunks")
         self.ttl_index = False
-        buckets = [
-            f"{bucket}.{part}"
-            for bucket in ("result_chunks", "dataset_chunks")
-            for part in ("files", "chunks")
-        ]
+        # Its collections, and those of its GridFS buckets.
         self._collections = [
-            "givers",
-            "job_policies",
-            "readers",
-            "results",
-            "result_counters",
-            "datasets",
-            *buckets,
+            *(c.name for c in vars(self).values() if isinstance(c, AsyncCollection)),
+            *(
+                f"{bucket}_chunks.{part}"
+                for bucket in ("result", "dataset")
+                for part in ("files", "chunks")
+            ),
         ]
 
     def _unavailable(self, e: PyMongoError) -> StoreUnavailable:

@@ -1,7 +1,8 @@
 """`seeker`: run the Seeker daemon, submit and steer jobs, export results and state.
 
-Every command but `run` talks to a Seeker's JSON API as an operator; each group
-of commands is a module of its own here, added to the parser in `parser()`.
+Every command but `run`, `backup` and `restore` talks to a Seeker's JSON API as
+an operator; each group of commands is a module of its own here, added to the
+parser in `parser()`.
 """
 
 import argparse

@@ -15,6 +15,7 @@ from typing import Any
 from bson import Binary
 from bson.errors import InvalidDocument
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from channel.store.mongoclient import (
@@ -84,20 +85,8 @@ class MongoState(MongoWhole, StateStore):
         self._job_keys = database["job_keys"]
         self._collections = [
             collection.name
-            for collection in (
-                self._jobs,
-                self._blocks,
-                self._givers,
-                self._seeker_key,
-                self._tokens,
-                self._admissions,
-                self._operators,
-                self._schedules,
-                self._runs,
-                self._scrapers,
-                self._job_keys,
-                self._leader,
-            )
+            for collection in vars(self).values()
+            if isinstance(collection, AsyncCollection)
         ]
 
     def _unavailable(self, e: Exception) -> StateUnavailable:

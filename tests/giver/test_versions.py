@@ -55,7 +55,7 @@ async def test_a_giver_at_the_minimum_is_listed_with_its_release(
     assert listed["version"] == SEEKGIVE_VERSION
     async with http.get(f"{seeker.url}/admin/givers") as response:
         page = await response.text()
-    assert f'<span data-k="version">seekgive {SEEKGIVE_VERSION}</span>' in page
+    assert f'<span class="giver-version">seekgive {SEEKGIVE_VERSION}</span>' in page
 
 
 async def test_a_minimum_that_is_no_release_stops_seeker_run(tmp_path: Path) -> None:
