@@ -5,6 +5,7 @@ file and a newer schema without writing, and empties what it wrote when a
 line fails; a backup refuses while a Seeker leads."""
 
 import gzip
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +204,38 @@ async def test_a_backup_refuses_while_a_seeker_leads_the_store(tmp_path: Path) -
         f"({running.url}); stop every Seeker on it before the backup\n"
     )
     assert not (tmp_path / "b").exists() and not (tmp_path / "b.partial").exists()
+
+
+async def test_a_backup_of_an_older_schema_is_restored_and_migrated(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    state_url, store_url = await previous_stores("sqlite", tmp_path, "")
+    current = tmp_path / "current.backup"
+    code, _, err = await seeker("backup", current, "--state", state_url, "--store", store_url)
+    assert code == 0, err
+    header, lines = read_backup(current)
+    older = tmp_path / "older.backup"
+    writer = ArchiveWriter(older, {**header, "schemas": {"state": 0, "results": 0}})
+    await writer.open()
+    for line in lines:
+        await writer.add(line["kind"], line["doc"])
+    await writer.finish()
+
+    target_state, target_store = sqlite_urls(tmp_path / "target")
+    await restore(older, target_state, target_store)
+
+    assert (
+        sorted(
+            r.getMessage().partition(": ")[2]
+            for r in caplog.records
+            if "migrated" in r.getMessage()
+        )
+        == ["migrated to schema 1 (record the version)"] * 2
+    )
+    state = await open_state(target_state)
+    try:
+        assert await state.schema_version() == STATE.current
+        assert len(await state.tokens()) == 2
+    finally:
+        await state.close()
