@@ -294,6 +294,8 @@ class Seeker(AsyncLifecycle):
                 await self.coordinator.flush_trust()
             except Exception as e:
                 log.warning("cannot write the Givers' records: %s", e)
+        if self.leadership is not None:
+            await self.leadership.release()
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
