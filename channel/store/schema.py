@@ -14,12 +14,14 @@ kind's steps are one tuple of named functions per backend (in its
 is a function appended there and a test. A SQLite step runs in one
 transaction with the record of its version. MongoDB has no transactions here
 (FerretDB 1.x), so a MongoDB step must be idempotent: a Seeker stopped half
-way, or two starting together on one database, run it again harmlessly, and
-the record moves by compare-and-set, so only the one that moved it logs.
+way, or two starting together on one database, run it again harmlessly; the
+record only moves forward, and only the first to take a step (by inserting
+its marker, `<store>_step_<N>`) logs it.
 """
 
 import logging
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -147,33 +149,41 @@ async def migrate_mongo(
 ) -> None:
     """Bring a MongoDB database to the current version: refuse a newer one untouched,
     record a `new` store (one holding nothing) as current, run each missing
-    (idempotent) step of an older one, then move its record from the step's version
-    to the next by compare-and-set. PyMongoError goes to the caller."""
+    (idempotent) step of an older one and record it. PyMongoError goes to the
+    caller."""
     found, written_by = await mongo_version(database, versions.store)
     versions.check(where, found, written_by)
     if found == 0 and new:
-        await _advance(database, versions.store, 0, versions.current)
+        await _raise_to(database, versions.store, versions.current)
         return
     for version, step in enumerate(versions.mongo[found:], start=found + 1):
         await step(database)
-        if await _advance(database, versions.store, version - 1, version):
+        first = await _first_to_take(database, versions.store, version)
+        await _raise_to(database, versions.store, version)
+        if first:
             log.info("%s: migrated to schema %d (%s)", where, version, _described(step))
 
 
-async def _advance(
-    database: AsyncDatabase[dict[str, Any]], store: str, before: int, after: int
-) -> bool:
-    """Record `after` if `before` is recorded (or nothing is, for 0); whether it was."""
+async def _first_to_take(database: AsyncDatabase[dict[str, Any]], store: str, version: int) -> bool:
+    """Whether this process is the first to take step `version`: it inserts the step's
+    marker, whose id is unique. (An insert, because FerretDB's conditional updates
+    are not atomic when two Seekers make them at once.)"""
+    marker = {"_id": f"{store}_step_{version}", "seekgive": SEEKGIVE_VERSION, "at": time.time()}
     try:
-        await database[META].update_one(
-            {"_id": f"{store}_schema", "version": before},
-            {"$set": {"version": after, "seekgive": SEEKGIVE_VERSION}},
-            upsert=True,
-        )
+        await database[META].insert_one(marker)
     except DuplicateKeyError:
-        # Another process moved the record first.
         return False
     return True
+
+
+async def _raise_to(database: AsyncDatabase[dict[str, Any]], store: str, version: int) -> None:
+    """Record `version` unless a later one is recorded."""
+    change = {"$max": {"version": version}, "$set": {"seekgive": SEEKGIVE_VERSION}}
+    try:
+        await database[META].update_one({"_id": f"{store}_schema"}, change, upsert=True)
+    except DuplicateKeyError:
+        # Another process created the record between our match and our insert.
+        await database[META].update_one({"_id": f"{store}_schema"}, change)
 
 
 async def record_mongo(database: AsyncDatabase[dict[str, Any]], store: str, version: int) -> None:

@@ -9,6 +9,7 @@ from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
 from seeker.state.migrations import STATE
+from seeker.state.sqlite_schedules import SqliteSchedules
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -98,7 +99,7 @@ def _row(doc: Doc) -> tuple[object, ...]:
     )
 
 
-class SqliteState(SqliteWhole, StateStore):
+class SqliteState(SqliteWhole, SqliteSchedules, StateStore):
     """State in a SQLite file (WAL): a write is durable once it returns, and a
     process killed at any point leaves the last committed state."""
 
@@ -329,64 +330,6 @@ class SqliteState(SqliteWhole, StateStore):
             lambda db: db.execute("DELETE FROM admissions WHERE giver_id = ?", (giver_id,))
         )
         return cursor.rowcount == 1
-
-    async def insert_schedule(self, doc: Doc) -> None:
-        await self._run(
-            lambda db: db.execute(
-                "INSERT INTO schedules (schedule_id, created_at, version, doc) VALUES (?, ?, ?, ?)",
-                (doc["schedule_id"], doc["created_at"], doc["version"], canonical.dumps(doc)),
-            )
-        )
-
-    async def schedules(self) -> list[Doc]:
-        return await self._docs("SELECT doc FROM schedules ORDER BY created_at, schedule_id", ())
-
-    async def schedule(self, schedule_id: str) -> Doc | None:
-        docs = await self._docs("SELECT doc FROM schedules WHERE schedule_id = ?", (schedule_id,))
-        return docs[0] if docs else None
-
-    async def replace_schedule(self, doc: Doc) -> bool:
-        cursor = await self._run(
-            lambda db: db.execute(
-                "UPDATE schedules SET version = ?, doc = ? WHERE schedule_id = ? AND version = ?",
-                (doc["version"], canonical.dumps(doc), doc["schedule_id"], doc["version"] - 1),
-            )
-        )
-        return cursor.rowcount == 1
-
-    async def delete_schedule(self, schedule_id: str) -> bool:
-        def delete(db: sqlite3.Connection) -> bool:
-            db.execute("DELETE FROM schedule_runs WHERE schedule_id = ?", (schedule_id,))
-            cursor = db.execute("DELETE FROM schedules WHERE schedule_id = ?", (schedule_id,))
-            return cursor.rowcount == 1
-
-        return await self._run(delete)
-
-    async def put_run(self, doc: Doc) -> None:
-        await self._run(
-            lambda db: db.execute(
-                "INSERT INTO schedule_runs (run_id, schedule_id, tick, doc) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (run_id) DO UPDATE SET tick = excluded.tick, doc = excluded.doc",
-                (doc["run_id"], doc["schedule_id"], doc["tick"], canonical.dumps(doc)),
-            )
-        )
-
-    async def runs(self, schedule_id: str) -> list[Doc]:
-        return await self._docs(
-            "SELECT doc FROM schedule_runs WHERE schedule_id = ? ORDER BY tick DESC",
-            (schedule_id,),
-        )
-
-    async def prune_runs(self, schedule_id: str, keep: int) -> int:
-        cursor = await self._run(
-            lambda db: db.execute(
-                "DELETE FROM schedule_runs WHERE schedule_id = ? AND run_id NOT IN "
-                "(SELECT run_id FROM schedule_runs WHERE schedule_id = ? "
-                "ORDER BY tick DESC LIMIT ?)",
-                (schedule_id, schedule_id, keep),
-            )
-        )
-        return cursor.rowcount
 
     async def put_scraper(self, doc: Doc) -> None:
         await self._run(

@@ -6,6 +6,7 @@ upgrade to, and left as it was, by the stores and by `seeker run`."""
 import asyncio
 import logging
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -102,15 +103,18 @@ async def test_a_store_of_release_0_1_0_is_migrated_with_nothing_lost(
         records = {
             state_url: {
                 META: [
-                    dict(zip(("_id", "version", "seekgive"), record, strict=True))
-                    for record in (
-                        (f"{CHANNEL.store}_schema", *store_record[1:]),
-                        (f"{STATE.store}_schema", *state_record[1:]),
-                    )
+                    {"_id": f"{CHANNEL.store}_schema", "version": 1, "seekgive": SEEKGIVE_VERSION},
+                    {"_id": f"{CHANNEL.store}_step_1", "seekgive": SEEKGIVE_VERSION},
+                    {"_id": f"{STATE.store}_schema", "version": 1, "seekgive": SEEKGIVE_VERSION},
+                    {"_id": f"{STATE.store}_step_1", "seekgive": SEEKGIVE_VERSION},
                 ]
             }
         }
-    assert {url: _added(await contents(url), rows) for url, rows in before.items()} == records
+    after = {url: await contents(url) for url in before}
+    for doc in after[state_url].get(META, []):
+        # When a step was taken, in the step's marker.
+        assert doc.pop("at", 0) <= time.time()
+    assert {url: _added(after[url], rows) for url, rows in before.items()} == records
 
 
 async def _make_newer(backend: str, state_url: str, store_url: str) -> None:
