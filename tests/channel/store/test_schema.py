@@ -1,7 +1,7 @@
 """Schema versions: the stores release 0.1.0 wrote open with this code, migrated to
 the current version with nothing lost, on SQLite and on MongoDB (FerretDB); a
 store a newer release wrote is refused with one line naming the release to
-upgrade to, and left as it was, by the stores and by `seeker run`."""
+upgrade to, and left as it was, by the stores, `seeker run` and `channel serve`."""
 
 import asyncio
 import logging
@@ -158,7 +158,7 @@ async def test_a_store_of_a_newer_schema_is_refused_and_left_as_it_was(
     assert {url: await contents(url) for url in before} == before
 
 
-async def test_seeker_run_on_a_newer_store_says_so_in_one_line_and_exits_1(
+async def test_seeker_run_and_channel_serve_on_a_newer_store_say_so_in_one_line_and_exit_1(
     tmp_path: Path,
 ) -> None:
     state_url, store_url = await previous_stores("sqlite", tmp_path, "")
@@ -171,6 +171,10 @@ async def test_seeker_run_on_a_newer_store_says_so_in_one_line_and_exits_1(
     assert code == 1, err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("seeker: error: results store ") and "upgrade seekgive to 9.9.0" in err
+
+    code, _, err = await run(BIN / "channel", "serve", "--port", "0", "--store", store_url)
+    assert (code, err.count("\n")) == (1, 1), err
+    assert err.startswith("channel: error: results store ") and "this Channel knows" in err
 
 
 def _add_column(db: sqlite3.Connection) -> None:
