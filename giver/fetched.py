@@ -50,6 +50,7 @@ class FetchedImages:
         self._remove = remove
         self._in_use = in_use
         self._images: dict[str, Fetched] = {}
+        self._saving = asyncio.Lock()
 
     async def open(self) -> None:
         """Read the list (none yet: empty)."""
@@ -67,15 +68,22 @@ class FetchedImages:
         return {image.image_id: image for image in images}
 
     async def _save(self) -> None:
-        listed = {"images": [asdict(image) for image in self._images.values()]}
-        data = canonical.dumps(listed)
+        """Write the list as it is now, one write at a time (tasks starting together
+        use images together); a failed write is logged, not raised: a task never fails
+        for the bookkeeping of its image."""
+        async with self._saving:
+            listed = {"images": [asdict(image) for image in self._images.values()]}
+            data = canonical.dumps(listed)
 
-        def write() -> None:
-            part = self._path.with_name(self._path.name + ".part")
-            part.write_bytes(data)
-            os.replace(part, self._path)
+            def write() -> None:
+                part = self._path.with_name(self._path.name + ".part")
+                part.write_bytes(data)
+                os.replace(part, self._path)
 
-        await asyncio.to_thread(write)
+            try:
+                await asyncio.to_thread(write)
+            except OSError as e:
+                log.warning("cannot write %s: %s", self._path, e)
 
     @property
     def total_bytes(self) -> int:
