@@ -1,4 +1,5 @@
-"""The one door to the Docker Engine: docker-py is synchronous, so every call runs in a thread.
+"""The one door to the Docker Engine (reached as giver.engine says): docker-py is
+synchronous, so every call runs in a thread.
 
 A task runs as one sandboxed container (read-only root, no capabilities, no
 new privileges, memory/CPU/pids limits, non-root user, no network of its own
@@ -6,8 +7,10 @@ but the Giver's egress gateway's socket when the task needs one, or the host's
 network when the volunteer allows it) that reads `/input/task.json` and writes
 to `/output` (contract v1). No file it writes may grow past the task's output
 limit (RLIMIT_FSIZE), and a container whose output as a whole breaks its
-limits is killed. The container is always removed, whether the task
-finishes, times out, overflows, fails or is cancelled. Images are never
+limits is killed. Its whole log is read once it ends (cut as a Result carries
+it, channel.wire.results.cut_log), and the container is always removed,
+whether the task finishes, times out, overflows, fails or is cancelled. The
+sandbox itself is written in channel.wire.sandbox. Images are never
 pulled (the Seeker delivers those a Giver lacks, see giver.delivery): a task's
 image is resolved once to a local image, and its container is created from
 that image's id.
@@ -26,10 +29,11 @@ import docker
 import requests
 from docker.models.containers import Container
 
-from channel.wire import canonical
-from channel.wire.models import CONTRACT_VERSION, Task
-from giver.egress.forwarding import SOCKET_NAME
-from giver.errors import DockerError, DockerUnavailable, ImageMissing
+from channel.wire import canonical, sandbox
+from channel.wire.models import Task
+from channel.wire.results import cut_log
+from giver.engine import engine_client
+from giver.errors import DockerError, ImageMissing
 from giver.images import LocalImage
 from giver.outputs import ContainerExit, output_overflow, read_progress, remove_tree
 
@@ -37,16 +41,11 @@ log = logging.getLogger(__name__)
 
 GIVER_LABEL = "seekgive.giver"
 TASK_LABEL = "seekgive.task"
-FALLBACK_USER = "65534:65534"
-TMPFS = {"/tmp": "rw,noexec,nosuid,nodev,size=64m"}
 LOG_CONFIG = docker.types.LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"})
 STDERR_TAIL_LINES = 20
 STDERR_LINE_CHARS = 500
 STOP_WAIT_S = 30
 ENDED_STATES = ("exited", "dead")
-# Where a task's way out (giver.egress) appears inside its container.
-EGRESS_DIR = "/egress"
-EGRESS_ENV = "SEEKGIVE_EGRESS"
 
 ProgressCallback = Callable[[int, int], None]
 T = TypeVar("T")
@@ -73,21 +72,9 @@ class DockerRunner:
     async def connect(
         cls, giver_id: str, *, progress_interval_s: float = 1.0, max_pool_size: int = 10
     ) -> "DockerRunner":
-        """Connect to the Engine the environment names (DOCKER_HOST or the local socket)."""
-
-        def connect() -> docker.DockerClient:
-            client = docker.from_env(max_pool_size=max_pool_size)
-            try:
-                client.ping()
-            except BaseException:
-                client.close()
-                raise
-            return client
-
-        try:
-            client = await asyncio.to_thread(connect)
-        except (docker.errors.DockerException, requests.RequestException) as e:
-            raise DockerUnavailable(f"cannot reach the Docker Engine: {e}") from e
+        """Connect to the Engine the environment names (DOCKER_HOST or the local
+        socket); DockerUnavailable says why it cannot be used and what to do."""
+        client = await asyncio.to_thread(engine_client, os.environ, max_pool_size)
         return cls(client, giver_id, progress_interval_s=progress_interval_s, threads=max_pool_size)
 
     async def close(self) -> None:
@@ -244,25 +231,23 @@ class DockerRunner:
             image = self._client.images.get(image_id)
         except docker.errors.ImageNotFound as e:
             raise ImageMissing(image_id, task_id=task.task_id) from e
-        environment = {"SEEKGIVE_CONTRACT": str(CONTRACT_VERSION)}
         volumes = {
-            str(input_dir.resolve()): {"bind": "/input", "mode": "ro"},
-            str(output_dir.resolve()): {"bind": "/output", "mode": "rw"},
+            str(input_dir.resolve()): {"bind": sandbox.INPUT_DIR, "mode": "ro"},
+            str(output_dir.resolve()): {"bind": sandbox.OUTPUT_DIR, "mode": "rw"},
         }
         if egress is not None:
-            environment[EGRESS_ENV] = f"{EGRESS_DIR}/{SOCKET_NAME}"
-            volumes[str(egress.resolve())] = {"bind": EGRESS_DIR, "mode": "ro"}
+            volumes[str(egress.resolve())] = {"bind": sandbox.EGRESS_DIR, "mode": "ro"}
         return self._client.containers.create(
             image_id,
             name=f"seekgive-{self.giver_id}-{task.task_id}",
             labels={GIVER_LABEL: self.giver_id, TASK_LABEL: task.task_id},
-            user=container_user(image.attrs.get("Config", {}).get("User")),
-            environment=environment,
+            user=sandbox.container_user(image.attrs.get("Config", {}).get("User")),
+            environment=sandbox.environment(egress is not None),
             volumes=volumes,
             read_only=True,
-            tmpfs=TMPFS,
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
+            tmpfs=sandbox.TMPFS,
+            cap_drop=list(sandbox.CAP_DROP),
+            security_opt=list(sandbox.SECURITY_OPT),
             mem_limit=task.limits.memory_bytes,
             memswap_limit=task.limits.memory_bytes,
             nano_cpus=int(task.limits.cpus * 1e9),
@@ -299,43 +284,18 @@ def local_images(listed: list[dict[str, Any]]) -> list[LocalImage]:
     ]
 
 
-def task_document(task: Task) -> dict[str, Any]:
-    """`/input/task.json` of contract v1: the task's ids, settings and keys, and
-    whether its job keeps captures or takes discovered keys."""
-    return {
-        "contract": CONTRACT_VERSION,
-        "task_id": task.task_id,
-        "job_id": task.job_id,
-        "settings": task.settings,
-        **task.block.to_wire(),
-        **({"captures": True} if task.captures else {}),
-        **({"discover": True} if task.discover else {}),
-    }
-
-
 def prepare_workdir(task: Task, workdir: Path) -> tuple[Path, Path]:
     """Create `workdir/input/task.json` and an `output/` any container user can write."""
     remove_tree(workdir)
     input_dir, output_dir = workdir / "input", workdir / "output"
     input_dir.mkdir(parents=True)
     output_dir.mkdir()
-    task_file = input_dir / "task.json"
-    task_file.write_bytes(canonical.dumps(task_document(task)))
+    task_file = input_dir / sandbox.TASK_FILE
+    task_file.write_bytes(canonical.dumps(sandbox.task_input(task)))
     os.chmod(task_file, 0o644)
     os.chmod(input_dir, 0o755)
     os.chmod(output_dir, 0o777)
     return input_dir, output_dir
-
-
-def container_user(image_user: str | None) -> str:
-    """The image's own numeric non-zero uid (and gid), else nobody (65534).
-
-    A user name is not trusted: it could map to uid 0 inside the image.
-    """
-    uid, _, gid = (image_user or "").strip().partition(":")
-    if uid.isdigit() and int(uid) != 0 and (not gid or gid.isdigit()):
-        return f"{int(uid)}:{int(gid) if gid else int(uid)}"
-    return FALLBACK_USER
 
 
 def _state(container: Container) -> dict[str, Any]:
@@ -372,6 +332,7 @@ def _exit(
         oom_killed=bool(state.get("OOMKilled")),
         overflow=overflow,
         stderr_tail=tuple(line for line in lines if line),
+        log=cut_log(container.logs(stdout=True, stderr=True)),
     )
 
 

@@ -68,11 +68,11 @@ async def work(
             return
         try:
             # Sealing and signing many records takes a while: off the loop.
-            result = await asyncio.to_thread(signed, identity, task, output, started_at)
+            result = await asyncio.to_thread(signed, identity, task, output, started_at, image_id)
         except (WireError, SealingError) as e:
             how = "sealed" if isinstance(e, SealingError) else "encoded"
-            output = failed_output(task, f"the scraper's output cannot be {how}: {e}")
-            result = await asyncio.to_thread(signed, identity, task, output, started_at)
+            output = failed_output(task, f"the scraper's output cannot be {how}: {e}", output.log)
+            result = await asyncio.to_thread(signed, identity, task, output, started_at, image_id)
         await outbox.put(result)
         ok = sum(o.ok for o in output.outcomes)
         log.info(
@@ -99,11 +99,16 @@ def invalidate(task: Task, reason: str, send: Callable[[Message], bool]) -> None
 
 
 def signed(
-    identity: Identity, task: Task, output: outputs.ScraperOutput, started_at: float
+    identity: Identity,
+    task: Task,
+    output: outputs.ScraperOutput,
+    started_at: float,
+    image_id: str = "",
 ) -> Result:
     """The Result of `task` from `output`, signed by this Giver, finished now. A
     sealed task's records are sealed to its recipient, and the result carries the
-    agreement its copies are compared by; the signature covers both."""
+    agreement its copies are compared by; a result with a failed key carries its
+    log and the id of the image (`image_id`) that ran. The signature covers all."""
     records, agreement = output.records, ""
     if task.seal_to:
         agreement = sealing.agreement(
@@ -126,6 +131,8 @@ def signed(
             finished_at=time.time(),
             agreement=agreement,
             discovered=output.discovered,
+            log=output.log,
+            image_id=image_id if output.log else "",
         ),
     )
 
@@ -162,8 +169,9 @@ def remove_workdir(workdir: Path) -> None:
         )
 
 
-def failed_output(task: Task, reason: str) -> outputs.ScraperOutput:
-    """The output of a task that could not run: every key failed for `reason`."""
+def failed_output(task: Task, reason: str, log: str = "") -> outputs.ScraperOutput:
+    """The output of a task that could not run or be sent: every key failed for
+    `reason`, with the container's `log` if it ran."""
     return outputs.ScraperOutput(
-        outcomes=[KeyOutcome(key, False, reason) for key in task.block], error=reason
+        outcomes=[KeyOutcome(key, False, reason) for key in task.block], error=reason, log=log
     )

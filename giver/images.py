@@ -8,7 +8,7 @@ is not here may come from the Seeker (giver.delivery), and the policy is
 checked against its repository and id before anything is fetched.
 
 The Seeker hears of the images here only as the ids of scraper images (those
-carrying the labels images/build writes, which a catalog entry is made of)
+carrying the labels `seekgive-sdk build` writes, which a catalog entry is made of)
 that speak this Giver's contract, have a repository, and that the policy
 allows: the ids a catalog job's `repository@id` names. Other images, and
 every tag name, stay the volunteer's business.
@@ -44,7 +44,7 @@ class LocalImage:
     repo_digests: tuple[str, ...]
     # The scraper contract its label declares; images without the label speak 1.
     contract: str = "1"
-    # Whether it carries the settings schema label images/build writes: a scraper
+    # Whether it carries the settings schema label `seekgive-sdk build` writes: a scraper
     # image the Seeker's catalog could hold.
     scraper: bool = False
 

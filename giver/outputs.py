@@ -44,7 +44,8 @@ NO_STATUS_REASON = "no status reported by the scraper"
 
 @dataclass(frozen=True, slots=True)
 class ContainerExit:
-    """How a task's container ended, and the last lines it wrote to stderr.
+    """How a task's container ended, the last lines it wrote to stderr, and its
+    whole log (stdout and stderr, cut as a Result carries it).
 
     `overflow` says why it was killed for what it wrote to its output directory.
     """
@@ -54,17 +55,19 @@ class ContainerExit:
     oom_killed: bool = False
     overflow: str | None = None
     stderr_tail: tuple[str, ...] = ()
+    log: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class ScraperOutput:
-    """Records, one outcome per key of the task, why the task failed if it did, and
-    the new keys its scraper found."""
+    """Records, one outcome per key of the task, why the task failed if it did,
+    the new keys its scraper found, and its container's log if a key failed."""
 
     records: list[dict[str, Any]] = field(default_factory=list)
     outcomes: list[KeyOutcome] = field(default_factory=list)
     error: str | None = None
     discovered: tuple[str, ...] = ()
+    log: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,7 @@ def collect(
         return ScraperOutput(
             outcomes=[KeyOutcome(key, False, run.overflow) for key in task.block],
             error=run.overflow,
+            log=run.log,
         )
     error = run_error(run, task)
     try:
@@ -98,7 +102,9 @@ def collect(
         return UntrustedOutput("; ".join(filter(None, (error, str(e)))))
     if not task.captures:
         records = [{"key": r["key"], "data": r["data"]} for r in records]
-    return ScraperOutput(records, outcomes, error, found)
+    # Only a failed key is replayed (seeker replay): a run all ok keeps its log.
+    failed = error is not None or not all(outcome.ok for outcome in outcomes)
+    return ScraperOutput(records, outcomes, error, found, run.log if failed else "")
 
 
 def run_error(run: ContainerExit, task: Task) -> str | None:

@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from channel.files import SecretFileError, read_secret
 from channel.options import (
     ADDRESS,
     BYTES,
     NUMBER,
+    PATH,
     SWITCH,
     TEXT,
     TEXTS,
@@ -110,6 +112,14 @@ SETTINGS = (
         "--token",
         "an admission token from the Seeker's operator; without one the Giver waits "
         "until the operator approves it",
+    ),
+    Setting(
+        "token_file",
+        PATH,
+        "",
+        "--token-file",
+        "a file holding the admission token instead, e.g. a Docker secret; only its owner "
+        "may read it (chmod 600)",
     ),
     Setting(
         "seeker_key",
@@ -323,6 +333,8 @@ def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> GiverC
             raise ConfigFileError(file, e.source, str(e)) from e
         raise ConfigError(e.source, str(e)) from e
     _check_mode(values, file)
+    if "token_file" in values:
+        values["token"] = _token_from_file(values, args, environ, located)
     try:
         return GiverConfig(
             seeker_url=values.pop("seeker_url", ""), data_dir=located.data_dir, **values
@@ -354,6 +366,24 @@ def _check_mode(values: Mapping[str, Any], file: Path | None) -> None:
         )
     if "listen" in values or "mdns_interfaces" in values:
         raise ConfigError("lan", "--listen and --mdns-interface go with --lan")
+
+
+def _token_from_file(
+    values: dict[str, Any], args: argparse.Namespace, environ: Mapping[str, str], located: Located
+) -> str:
+    """The token in the file `token_file` names (a path in the settings file is
+    relative to that file); refused along with a `token` given outright."""
+    setting = next(s for s in SETTINGS if s.key == "token_file")
+    given = source_of(setting, ENV_PREFIX, args, environ, located.table) or setting.key
+    if "token" in values:
+        raise ConfigError(given, "give the token or a token file, not both; drop one")
+    path = values.pop("token_file").expanduser()
+    if given == setting.key and located.file is not None:
+        path = located.file.parent / path
+    try:
+        return read_secret(path)
+    except SecretFileError as e:
+        raise ConfigError(given, str(e)) from e
 
 
 def read_file(file: Path) -> dict[str, Any]:

@@ -13,6 +13,8 @@ import (tests/test_layout.py holds every module to it), from the ground up:
 - `api/`: the JSON API's routes and its OpenAPI document.
 - `pages/`: the API explorer, the docs, and what every HTML page shares.
 - `admin/`: the operator's admin pages.
+- `front/`: one address in front of Seekers sharing a state store, forwarding to
+  the leader.
 - `cli/`: the `seeker` command (`cli/run.py` holds the options of `seeker run`).
 Loose modules: `errors`, `config`, `startup` (the port and the data dir a Seeker
 claims first) and `daemon` (the Seeker, which assembles the rooms); each says

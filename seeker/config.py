@@ -33,6 +33,10 @@ class SeekerConfig:
     With `open_registration` every Giver is admitted; otherwise one needs an
     admission token or an operator's approval.
 
+    Behind a front or a reverse proxy at an address in `trusted_fronts` (addresses
+    or networks), the client a request comes from, and the scheme and host it
+    used, are those the proxy's X-Forwarded-* headers name.
+
     Operators reach the admin page and the JSON API with a password, a token
     issued to them, or `operator_token`: a fixed token (from a secret file,
     say) accepted besides the issued ones.
@@ -60,6 +64,7 @@ class SeekerConfig:
     discover_interfaces: tuple[str, ...] = ()
     discover_reconnect_max_s: float = 30.0
     docs_dir: Path | None = None
+    trusted_fronts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for address in self.discover_interfaces:
@@ -68,6 +73,13 @@ class SeekerConfig:
             except ValueError:
                 raise ConfigError(
                     "discover_interfaces", f"{address!r} is not an IP address"
+                ) from None
+        for front in self.trusted_fronts:
+            try:
+                ipaddress.ip_network(front, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    "trusted_fronts", f"{front!r} is not an IP address or network"
                 ) from None
         if self.min_giver_version and release_key(self.min_giver_version) is None:
             raise ConfigError(

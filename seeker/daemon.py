@@ -22,6 +22,7 @@ from channel.service.app import make_app as make_channel_app
 from channel.store.base import Channel
 from channel.store.factory import open_channel
 from seeker.access.auth import PUBLIC_ROUTES, is_public, operator_auth, public_routes
+from seeker.access.forwarded import forwarded_middleware, networks
 from seeker.access.operators import Operators
 from seeker.admin.app import make_admin, refuse_page, root_redirect
 from seeker.api.app import MAX_BODY_BYTES, make_api
@@ -152,6 +153,7 @@ class Seeker(AsyncLifecycle):
 
         app = web.Application(
             middlewares=[
+                forwarded_middleware(networks(config.trusted_fronts)),
                 error_middleware,
                 operator_auth(operators, public=public, refuse=refuse_page),
             ],

@@ -22,6 +22,28 @@ class UnknownJob(SeekerError):
         self.job_id = job_id
 
 
+class UnknownKey(SeekerError):
+    """No block of the job holds the key: it is none of the job's, or a job of
+    ranges has not cut it into a block yet."""
+
+    def __init__(self, job_id: str, key: str) -> None:
+        super().__init__(
+            f"job {job_id} has no key {key!r} in its blocks (give a key as `seeker failures "
+            f"{job_id}` lists it)"
+        )
+        self.job_id = job_id
+        self.key = key
+
+
+class NotReplayable(SeekerError):
+    """A key cannot be replayed: it has not failed, or its failure brought back no log."""
+
+    def __init__(self, job_id: str, key: str, why: str) -> None:
+        super().__init__(f"key {key!r} of job {job_id} {why}")
+        self.job_id = job_id
+        self.key = key
+
+
 class RegistrationError(SeekerError):
     """A Giver's registration or session proof was refused."""
 

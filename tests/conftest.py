@@ -11,6 +11,8 @@ import contextlib
 import gc
 import logging
 import re
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -37,8 +39,10 @@ from support.base import (
     OPERATOR_HEADERS,
     OPERATOR_TOKEN,
     POLL_S,
+    REPO,
 )
 from support.browser import CHROMIUM, CHROMIUM_ARGS
+from support.compose import build_grid_images
 from support.docker import build_test_image, example_image
 from support.givers import GiverFactory, Heard
 
@@ -156,6 +160,13 @@ def docker_client() -> Iterator[docker.DockerClient]:
 
 
 @pytest.fixture(scope="session")
+def grid_images(docker_client: docker.DockerClient) -> str:
+    """The daemon images seekgive/seeker, channel and giver, built by images/grid/build
+    from the local base; their version."""
+    return build_grid_images()
+
+
+@pytest.fixture(scope="session")
 def catalog_image(docker_client: docker.DockerClient) -> str:
     """The example scraper of the demo shop's product pages (images/catalog)."""
     return example_image(docker_client, CATALOG_IMAGE)
@@ -205,6 +216,19 @@ def new_tag(docker_client: docker.DockerClient) -> Iterator[str]:
         docker_client.images.remove(tag)
     except docker.errors.ImageNotFound:
         pass
+
+
+@pytest.fixture(scope="session")
+def sdk_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with the wheels of seekgive-sdk (built from images/sdk) and pip, written
+    by `images/build --write-wheels`, as the example images install the SDK from."""
+    wheels = tmp_path_factory.mktemp("wheels")
+    subprocess.run(
+        [sys.executable, str(REPO / "images" / "build"), "--write-wheels", str(wheels)],
+        check=True,
+        capture_output=True,
+    )
+    return wheels
 
 
 @pytest.fixture

@@ -59,6 +59,8 @@ def make_app(
     app.router.add_get("/v1/jobs/{job_id}/results", job_results)
     app.router.add_get("/v1/jobs/{job_id}/export", export_job)
     app.router.add_get("/v1/health", health)
+    # The same check where container healthchecks and load balancers look.
+    app.router.add_get("/healthz", health)
     add_dataset_routes(app)
     app.cleanup_ctx.append(_sweeping)
     return app

@@ -2,7 +2,7 @@
 
 import re
 
-# The labels images/build writes from a scraper's declaration (images/CONTRACT.md).
+# The labels `seekgive-sdk build` writes from a scraper's declaration (images/CONTRACT.md).
 SCHEMA_LABEL = "seekgive.settings-schema"
 CONTRACT_LABEL = "seekgive.contract"
 RESOURCES_LABEL = "seekgive.resources"

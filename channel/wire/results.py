@@ -12,6 +12,15 @@ from typing import Any
 from channel.errors import WireError
 from channel.wire.models import field_of
 
+# A failed task's log as a Result carries it, at most (UTF-8 bytes, cut marker
+# included): the start of the log and, three times as much, its end, where a
+# traceback is. Docker keeps 1 MiB of a task's log at most (giver.docker_runner);
+# the log travels in the signed header (MAX_HEADER_BYTES) and in every page
+# listing the job's results, so a page of 1000 failed results stays near 128 MiB.
+MAX_LOG_BYTES = 128 * 1024
+LOG_HEAD_BYTES = 32 * 1024
+LOG_MARKER_ROOM = 100
+
 
 @dataclass(frozen=True, slots=True)
 class KeyOutcome:
@@ -46,7 +55,10 @@ class Result:
     timed out, wrote garbage). `digest` is the SHA-256 of the canonical records
     and `signature` signs the result's header (everything but the records,
     digest included). A sealed task's `agreement` is the keyed hash copies of
-    it are compared by; on the wire only when set.
+    it are compared by; on the wire only when set. A result with a failed key
+    carries its container's `log` (stdout and stderr as Docker kept them, cut
+    to MAX_LOG_BYTES, see `cut_log`) and the `image_id` of the image that ran,
+    for its scraper's author to replay the key; both on the wire only when set.
     """
 
     result_id: str
@@ -62,6 +74,8 @@ class Result:
     signature: str = ""
     agreement: str = ""
     discovered: tuple[str, ...] = ()
+    log: str = ""
+    image_id: str = ""
 
     def header(self) -> dict[str, Any]:
         """Every field but the records and the signature: what gets signed."""
@@ -80,6 +94,10 @@ class Result:
             header["agreement"] = self.agreement
         if self.discovered:
             header["discovered"] = list(self.discovered)
+        if self.log:
+            header["log"] = self.log
+        if self.image_id:
+            header["image_id"] = self.image_id
         return header
 
     def to_wire(self) -> dict[str, Any]:
@@ -97,6 +115,11 @@ class Result:
         discovered = data.get("discovered", [])
         if not isinstance(discovered, list) or not all(isinstance(k, str) for k in discovered):
             raise WireError(f"{where}.discovered must be a list of strings")
+        log, image_id = data.get("log", ""), data.get("image_id", "")
+        if not isinstance(log, str) or len(log.encode(errors="surrogatepass")) > MAX_LOG_BYTES:
+            raise WireError(f"{where}.log must be a string of at most {MAX_LOG_BYTES} bytes")
+        if not isinstance(image_id, str):
+            raise WireError(f"{where}.image_id must be a string")
         return cls(
             result_id=field_of(data, "result_id", str, where),
             task_id=field_of(data, "task_id", str, where),
@@ -113,7 +136,24 @@ class Result:
             signature=field_of(data, "signature", str, where),
             agreement=agreement,
             discovered=tuple(discovered),
+            log=log,
+            image_id=image_id,
         )
+
+
+def cut_log(log: bytes) -> str:
+    """A container's log as a Result carries it: whole if it fits MAX_LOG_BYTES,
+    else its first LOG_HEAD_BYTES and its end, with a line saying how many bytes
+    were cut between them. Bytes that are not UTF-8 become U+FFFD first."""
+    data = log.decode(errors="replace").encode()
+    if len(data) <= MAX_LOG_BYTES:
+        return data.decode()
+    tail_bytes = MAX_LOG_BYTES - LOG_HEAD_BYTES - LOG_MARKER_ROOM
+    cut = len(data) - LOG_HEAD_BYTES - tail_bytes
+    # A character split by either cut is dropped.
+    head = data[:LOG_HEAD_BYTES].decode(errors="ignore")
+    tail = data[-tail_bytes:].decode(errors="ignore")
+    return f"{head}\n[... {cut} bytes of the log cut here ...]\n{tail}"
 
 
 def check_record(record: Any, where: str) -> None:

@@ -16,5 +16,5 @@ connect, move, record), traffic (caps and rates, counted across restarts),
 ledger (what each job contacted: the live view and the log), gateway (the
 doors and the thread they are served on).
 
-May import: giver.errors.
+May import: giver.errors, channel.wire.sandbox.
 """

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from channel.wire.sandbox import EGRESS_SOCKET
 from giver.egress import proxy
 from giver.egress.addresses import AddressRules, IPAddress, LocalKind
 from giver.egress.ledger import Exchange, Ledger
@@ -31,7 +32,6 @@ from giver.egress.traffic import Direction, Traffic
 
 log = logging.getLogger(__name__)
 
-SOCKET_NAME = "proxy.sock"
 CHUNK_BYTES = 64 * 1024
 HEAD_TIMEOUT_S = 30.0
 RESOLVE_TIMEOUT_S = 10.0
@@ -89,7 +89,7 @@ class Door:
 
     @property
     def socket(self) -> Path:
-        return self.path / SOCKET_NAME
+        return self.path / EGRESS_SOCKET
 
 
 class Forwarder:

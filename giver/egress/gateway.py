@@ -22,13 +22,10 @@ from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from channel.wire.sandbox import EGRESS_SOCKET
 from giver.egress import proxy
 from giver.egress.addresses import AddressRules
-from giver.egress.forwarding import (
-    SOCKET_NAME,
-    Door,
-    Forwarder,
-)
+from giver.egress.forwarding import Door, Forwarder
 from giver.egress.ledger import Ledger
 from giver.egress.traffic import Traffic
 from giver.errors import GiverError
@@ -70,7 +67,7 @@ class Gateway:
         """Start the gateway's thread; the doors a crashed run left are removed."""
         shutil.rmtree(self.root, ignore_errors=True)
         self.root.mkdir(parents=True, mode=0o755)
-        if len(os.fsencode(self.root / ("x" * 12) / SOCKET_NAME)) > MAX_SOCKET_PATH:
+        if len(os.fsencode(self.root / ("x" * 12) / EGRESS_SOCKET)) > MAX_SOCKET_PATH:
             raise GatewayError(
                 f"the egress gateway's sockets under {self.root} would be longer than "
                 f"{MAX_SOCKET_PATH} bytes; choose a shorter --data-dir"

@@ -1,15 +1,17 @@
 """The JSON API's reads behind a job's detail page: its blocks, one block, the
-blocks whose copies disagreed, and its records a page at a time."""
+blocks whose copies disagreed, its records a page at a time, and what replaying
+a failed key takes."""
 
 from aiohttp import web
 
 from channel.jsonweb import json_response
 from seeker.api.parts import parts
-from seeker.errors import UnknownBlock
+from seeker.errors import InvalidQuery, UnknownBlock
 from seeker.grid.coordinator import Coordinator
 from seeker.views.blocks import blocks_page, disagreements_page, one_block
 from seeker.views.paging import RecordCursor, block_cursor, page_limit
 from seeker.views.records import records_page
+from seeker.views.replay import replay_view
 
 
 def add_job_detail_routes(app: web.Application) -> None:
@@ -17,6 +19,7 @@ def add_job_detail_routes(app: web.Application) -> None:
     app.router.add_get("/jobs/{job_id}/blocks/{seq}", get_block)
     app.router.add_get("/jobs/{job_id}/disagreements", list_disagreements)
     app.router.add_get("/jobs/{job_id}/results", list_records)
+    app.router.add_get("/jobs/{job_id}/replay", get_replay)
 
 
 async def list_blocks(request: web.Request) -> web.Response:
@@ -50,3 +53,13 @@ async def list_records(request: web.Request) -> web.Response:
     keys = parts(request).coordinator.keys
     job_id = keys.job(request.match_info["job_id"]).job_id
     return json_response(await records_page(keys.channel, job_id, after, limit))
+
+
+async def get_replay(request: web.Request) -> web.Response:
+    """`?key=KEY`: what replaying a failed key of the job takes (its task input,
+    image, settings and log)."""
+    key = request.query.get("key", "")
+    if not key:
+        raise InvalidQuery("key", "give the failed key to replay: ?key=KEY")
+    job_id = request.match_info["job_id"]
+    return json_response(await replay_view(parts(request).coordinator, job_id, key))

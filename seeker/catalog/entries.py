@@ -1,7 +1,7 @@
 """The scraper catalog: what the Seeker learned of each scraper image by reflection.
 
 A scraper image describes itself in labels written when it is built
-(images/build): its settings as a JSON Schema (`seekgive.settings-schema`),
+(`seekgive-sdk build`): its settings as a JSON Schema (`seekgive.settings-schema`),
 the contract it speaks, the resources it needs, and its name and description
 (the OCI `title` and `description` labels). `seeker scrapers add IMAGE` reads
 them from the Docker Engine's description of the image, without running it.
@@ -214,7 +214,7 @@ def from_image(reference: str, attrs: dict[str, Any], now: float) -> Scraper:
 
     if SCHEMA_LABEL not in labels:
         raise refuse(
-            f"no {SCHEMA_LABEL} label; build it with images/build, which writes the "
+            f"no {SCHEMA_LABEL} label; build it with `seekgive-sdk build`, which writes the "
             "labels from the scraper's declaration"
         )
     try:

@@ -7,10 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from channel.options import OptionError, add_flags, read_values
+from channel.options import add_flags
 from seeker.cli import run
 from seeker.config import SeekerConfig
-from seeker.errors import ConfigError
 from seeker.state import backup as backups
 
 # The settings of `seeker run` that say where the stores are.
@@ -40,11 +39,7 @@ def add_commands(commands: Any) -> None:
 
 
 def _stores(args: argparse.Namespace) -> SeekerConfig:
-    try:
-        values = read_values(STORE_SETTINGS, run.ENV_PREFIX, args, os.environ, {})
-    except OptionError as e:
-        raise ConfigError(e.source, str(e)) from e
-    return SeekerConfig(**values)
+    return SeekerConfig(**run.read_settings(STORE_SETTINGS, run.ENV_PREFIX, args, os.environ))
 
 
 async def _backup(args: argparse.Namespace) -> int:

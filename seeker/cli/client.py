@@ -1,10 +1,13 @@
 """A small client of the Seeker's JSON API, used by the CLI and the demo."""
 
 import asyncio
-from collections.abc import AsyncIterator
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import aiohttp
@@ -15,6 +18,40 @@ from channel.wire import canonical
 from seeker.errors import ApiError, SeekerError
 
 EXPORT_CHUNK_BYTES = 64 * 1024
+# How long a command waits for a Seeker to lead (a takeover takes about the leader
+# lease), asking again as each 503 `not_leader` or `no_leader` says.
+LEADER_WAIT_S = 60.0
+WAITING_CODES = ("not_leader", "no_leader")
+DEFAULT_RETRY_AFTER_S = 1.0
+
+
+class LeaderWait:
+    """Waiting out a failover, for one request: `again()` says whether to send it once
+    more, after the pause the answer asked for; the first pause tells the user once."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._deadline: float | None = None
+
+    async def again(self, status: int, code: str, message: str, retry_after: str | None) -> bool:
+        if status != 503 or code not in WAITING_CODES:
+            return False
+        now = time.monotonic()
+        if self._deadline is None:
+            self._deadline = now + LEADER_WAIT_S
+            print(
+                f"seeker: {self.url}: {message}; waiting up to {LEADER_WAIT_S:.0f} s "
+                "for a Seeker to lead",
+                file=sys.stderr,
+            )
+        if now >= self._deadline:
+            return False
+        try:
+            pause_s = float(retry_after or DEFAULT_RETRY_AFTER_S)
+        except ValueError:
+            pause_s = DEFAULT_RETRY_AFTER_S
+        await asyncio.sleep(min(max(pause_s, 0.0), self._deadline - now))
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +66,9 @@ class Tokens:
 ADMISSION = Tokens("/tokens", "tokens")
 OPERATOR = Tokens("/operator/tokens", "tokens")
 READER = Tokens("/readers", "readers")
+
+# A request's body: opened anew for each attempt (a file is read from its start).
+Body = Callable[[], AbstractAsyncContextManager[Any]]
 
 
 class SeekerClient:
@@ -51,19 +91,36 @@ class SeekerClient:
 
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else canonical.dumps(body)
-        return await self._send(method, path, data, {"Content-Type": "application/json"})
+        return await self._send(
+            method, path, lambda: nullcontext(data), {"Content-Type": "application/json"}
+        )
 
-    async def _send(self, method: str, path: str, data: Any, headers: dict[str, str]) -> Any:
-        try:
-            async with self._session.request(
-                method, f"{self.url}/api/v1{path}", data=data, headers=headers
-            ) as response:
-                payload = await response.read()
-                status = response.status
-        except aiohttp.ClientError as e:
-            raise SeekerError(f"cannot reach the Seeker at {self.url}: {e}") from e
-        if status >= 400:
-            raise ApiError(status, *read_error(payload))
+    async def _send(
+        self, method: str, path: str, body: Body, headers: dict[str, str], *, sending: str = ""
+    ) -> Any:
+        """Send the request, again while no Seeker leads, with the data `body()` opens
+        anew each time; its JSON answer. `sending` names what a failure to send the
+        body is about."""
+        wait = LeaderWait(self.url)
+        while True:
+            try:
+                async with (
+                    body() as data,
+                    self._session.request(
+                        method, f"{self.url}/api/v1{path}", data=data, headers=headers
+                    ) as response,
+                ):
+                    payload = await response.read()
+                    status = response.status
+                    retry_after = response.headers.get("Retry-After")
+            except aiohttp.ClientError as e:
+                error = f"cannot reach the Seeker at {self.url}: {e}"
+                raise SeekerError(f"sending {sending} failed: {error}" if sending else error) from e
+            if status < 400:
+                break
+            code, message = read_error(payload)
+            if not await wait.again(status, code, message, retry_after):
+                raise ApiError(status, code, message)
         try:
             return canonical.loads(payload)
         except WireError as e:
@@ -77,26 +134,25 @@ class SeekerClient:
         """Submit a job; with `keys_file`, its keys stream from that file."""
         if keys_file is None:
             return await self._call("POST", "/jobs", job)
-        try:
-            keys = await asyncio.to_thread(keys_file.open, "rb")
-        except OSError as e:
-            raise SeekerError(f"cannot read keys file {keys_file}: {e}") from e
-        try:
-            with aiohttp.MultipartWriter("form-data") as form:
-                form.append_json(job).set_content_disposition("form-data", name="job")
-                form.append(keys).set_content_disposition(
-                    "form-data", name="keys", filename=keys_file.name
-                )
-                return await self._send("POST", "/jobs", form, {})
-        except ApiError:
-            raise
-        except SeekerError as e:
-            raise SeekerError(f"sending keys file {keys_file} failed: {e}") from e
-        finally:
-            await asyncio.to_thread(keys.close)
+
+        @asynccontextmanager
+        async def form() -> AsyncIterator[aiohttp.MultipartWriter]:
+            async with _opened(keys_file, "keys file") as keys:
+                with aiohttp.MultipartWriter("form-data") as form:
+                    form.append_json(job).set_content_disposition("form-data", name="job")
+                    form.append(keys).set_content_disposition(
+                        "form-data", name="keys", filename=keys_file.name
+                    )
+                    yield form
+
+        return await self._send("POST", "/jobs", form, {}, sending=f"keys file {keys_file}")
 
     async def job(self, job_id: str) -> dict[str, Any]:
         return await self._call("GET", f"/jobs/{job_id}")
+
+    async def replay(self, job_id: str, key: str) -> dict[str, Any]:
+        """GET /jobs/JOB/replay: what replaying a failed key takes."""
+        return await self._call("GET", f"/jobs/{quote(job_id, safe='')}/replay?key={quote(key)}")
 
     async def jobs(self) -> list[dict[str, Any]]:
         return (await self._call("GET", "/jobs"))["jobs"]
@@ -173,24 +229,24 @@ class SeekerClient:
         return await self._call("DELETE", f"/schedules/{quote(ref, safe='')}")
 
     async def load_state(self, path: Path) -> dict[str, Any]:
-        try:
-            state = await asyncio.to_thread(path.open, "rb")
-        except OSError as e:
-            raise SeekerError(f"cannot read state file {path}: {e}") from e
-        try:
-            return await self._send("POST", "/jobs/state", state, {})
-        finally:
-            await asyncio.to_thread(state.close)
+        return await self._send("POST", "/jobs/state", lambda: _opened(path, "state file"), {})
 
     async def chunks(self, what: str) -> AsyncIterator[bytes]:
         """The body of GET /jobs/...`what` (JSON lines), as it arrives."""
         url = f"{self.url}/api/v1/jobs/{what}"
+        wait = LeaderWait(self.url)
         try:
-            async with self._session.get(url) as response:
-                if response.status >= 400:
-                    raise ApiError(response.status, *read_error(await response.read()))
-                async for chunk in response.content.iter_chunked(EXPORT_CHUNK_BYTES):
-                    yield chunk
+            while True:
+                async with self._session.get(url) as response:
+                    if response.status >= 400:
+                        code, message = read_error(await response.read())
+                        retry_after = response.headers.get("Retry-After")
+                        if await wait.again(response.status, code, message, retry_after):
+                            continue
+                        raise ApiError(response.status, code, message)
+                    async for chunk in response.content.iter_chunked(EXPORT_CHUNK_BYTES):
+                        yield chunk
+                    return
         except aiohttp.ClientError as e:
             raise SeekerError(f"download of {what} from {self.url} failed: {e}") from e
 
@@ -198,6 +254,20 @@ class SeekerClient:
         """Write GET /jobs/...`what` (JSON lines) to `path`, whole or not at all; the
         number of lines."""
         return await write_whole(self.chunks(what), path)
+
+
+@asynccontextmanager
+async def _opened(path: Path, what: str) -> AsyncIterator[BinaryIO]:
+    """`path` open for reading, closed after; SeekerError naming it as `what` if it
+    cannot be opened."""
+    try:
+        opened = await asyncio.to_thread(path.open, "rb")
+    except OSError as e:
+        raise SeekerError(f"cannot read {what} {path}: {e}") from e
+    try:
+        yield opened
+    finally:
+        await asyncio.to_thread(opened.close)
 
 
 async def write_whole(chunks: AsyncIterator[bytes], path: Path) -> int:

@@ -7,6 +7,7 @@ import argparse
 import os
 from pathlib import Path
 
+from channel.files import SecretFileError, read_secret
 from seeker.errors import SeekerError
 
 DEFAULT_SEEKER_URL = "http://127.0.0.1:8765"
@@ -54,6 +55,6 @@ def operator_token(from_env: str, token_file: Path | None) -> str:
             return ""
         path = DEFAULT_TOKEN_FILE
     try:
-        return path.read_text().strip()
-    except OSError as e:
-        raise SeekerError(f"cannot read the operator token from {path}: {e.strerror}") from e
+        return read_secret(path)
+    except SecretFileError as e:
+        raise SeekerError(str(e)) from e

@@ -9,10 +9,11 @@ shows; no default is written twice.
 import argparse
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from channel.files import SecretFileError, read_secret
 from channel.lifecycle import run_until_signal
 from channel.options import (
     NUMBER,
@@ -31,9 +32,13 @@ from seeker.daemon import Seeker
 from seeker.errors import ConfigError, SeekerError
 
 ENV_PREFIX = "SEEKGIVE_SEEKER_"
-SETTINGS = (
+# Where a daemon listens: `seeker run` and `seeker front` alike.
+LISTENING = (
     Setting("host", TEXT, flag="--host", help="address to listen on"),
     Setting("port", WHOLE, flag="--port", help="port"),
+)
+SETTINGS = (
+    *LISTENING,
     Setting("data_dir", PATH, flag="--data-dir", help="where the default SQLite stores live"),
     Setting(
         "store",
@@ -83,6 +88,14 @@ SETTINGS = (
         flag="--public-url",
         help="where others reach this Seeker, for Seekers standing by to name "
         "(default the address it listens on)",
+    ),
+    Setting(
+        "trusted_fronts",
+        TEXTS,
+        flag="--trust-front",
+        metavar="ADDRESS",
+        help="the address or network (10.0.0.0/8) of a front or reverse proxy whose "
+        "X-Forwarded-For/-Proto/-Host to believe; repeatable",
     ),
     Setting(
         "discover",
@@ -159,14 +172,22 @@ def describe(setting: Setting) -> str:
 def build_config(args: argparse.Namespace, environ: Mapping[str, str]) -> SeekerConfig:
     """The daemon's settings: flags first, then the environment, then SeekerConfig's
     defaults."""
-    try:
-        values = read_values(SETTINGS, ENV_PREFIX, args, environ, {})
-    except OptionError as e:
-        raise ConfigError(e.source, str(e)) from e
+    values = read_settings(SETTINGS, ENV_PREFIX, args, environ)
     if values.get("discover_interfaces") and not values.get("discover"):
         raise SeekerError("--discover-interface goes with --discover")
     token_file = values.pop(TOKEN_FILE, None)
     return SeekerConfig(**values, operator_token=_fixed_token(token_file))
+
+
+def read_settings(
+    settings: Sequence[Setting], prefix: str, args: argparse.Namespace, environ: Mapping[str, str]
+) -> dict[str, Any]:
+    """The value of every setting the flags or the environment give, by config field;
+    ConfigError naming the flag or variable of one that cannot be read."""
+    try:
+        return read_values(settings, prefix, args, environ, {})
+    except OptionError as e:
+        raise ConfigError(e.source, str(e)) from e
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -178,9 +199,6 @@ def _fixed_token(path: Path | None) -> str:
     if path is None:
         return ""
     try:
-        token = path.read_text().strip()
-    except OSError as e:
-        raise SeekerError(f"cannot read the operator token from {path}: {e.strerror}") from e
-    if not token:
-        raise SeekerError(f"{path} holds no operator token")
-    return token
+        return read_secret(path)
+    except SecretFileError as e:
+        raise SeekerError(f"--operator-token-file: {e}") from e

@@ -261,7 +261,7 @@ class Coordinator:
             for run in counted.judged:
                 await self._judge(run.giver_id, run.role, job, now)
 
-    def _images_run_by(self, giver_id: str, job: Job) -> list[str]:
+    def images_run_by(self, giver_id: str, job: Job) -> list[str]:
         """The image `giver_id` runs for `job`: the one for its architecture; if the
         Giver is gone (purged), every image the job has, since any may be it."""
         entry = self._givers.get(giver_id)
@@ -271,7 +271,7 @@ class Coordinator:
     async def _judge(self, giver_id: str, role: Role, job: Job, now: float) -> None:
         """Trust earned or lost, for the image it ran, by a result compared with its
         copies'."""
-        images = self._images_run_by(giver_id, job)
+        images = self.images_run_by(giver_id, job)
         if role is not Role.REJECTED:
             if len(images) == 1:
                 self.trust.validated(giver_id, images[0])

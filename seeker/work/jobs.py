@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from channel.store.base import JobPolicy
+from channel.wire.models import KeyBlock, Task
 from seeker.work.blocks import Block
 from seeker.work.history import Tally
 from seeker.work.rate import SlidingCount
@@ -126,6 +127,25 @@ class Job:
         """What the Channel must know to take the job's results."""
         return JobPolicy(
             self.job_id, retention_s=self.spec.retention_s, sealed=bool(self.spec.recipient)
+        )
+
+    def task(self, task_id: str, keys: KeyBlock, image: str) -> Task:
+        """Task `task_id` of this job over `keys`, run by `image`: what its Giver gets."""
+        spec = self.spec
+        return Task(
+            task_id=task_id,
+            job_id=self.job_id,
+            image=image,
+            settings=spec.settings,
+            block=keys,
+            network=spec.network,
+            limits=spec.limits,
+            seal_to=spec.recipient,
+            agreement_key=self.agreement_key,
+            # Only a sealed job's Givers compare records themselves.
+            ignore_fields=spec.redundancy.ignore_fields if spec.recipient else (),
+            captures=spec.captures,
+            discover=spec.discover,
         )
 
     def unit(self, block: Block) -> Tally:

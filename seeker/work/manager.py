@@ -114,22 +114,7 @@ class KeyManager(JobSteering):
             # Paused or cancelled while the lease was written: take it back.
             await self.release(lease.task_id, giver_id)
             return None
-        spec = job.spec
-        task = Task(
-            task_id=lease.task_id,
-            job_id=job.job_id,
-            image=image,
-            settings=spec.settings,
-            block=keys,
-            network=spec.network,
-            limits=spec.limits,
-            seal_to=spec.recipient,
-            agreement_key=job.agreement_key,
-            # Only a sealed job's Givers compare records themselves.
-            ignore_fields=spec.redundancy.ignore_fields if spec.recipient else (),
-            captures=spec.captures,
-            discover=spec.discover,
-        )
+        task = job.task(lease.task_id, keys, image)
         return task, new
 
     async def renew(self, task_id: str, giver_id: str, done: int, now: float) -> None:

@@ -12,7 +12,8 @@ from support.docker import containers_of, run_task
 from channel.wire.models import KeyBlock, Limits, Task
 from channel.wire.references import repository_of
 from channel.wire.results import KeyOutcome
-from giver.docker_runner import GIVER_LABEL, DockerRunner, container_user, local_images
+from channel.wire.sandbox import container_user
+from giver.docker_runner import GIVER_LABEL, DockerRunner, local_images
 from giver.egress.gateway import Gateway
 from giver.errors import ImageMissing
 from giver.images import ImagePolicy, LocalImage, refusal
@@ -43,7 +44,7 @@ async def test_ok_round_trips_records_and_statuses(
     progress: list[tuple[int, int]] = []
     run, output = await run_task(runner, task, tmp_path / "w", progress)
     assert run == ContainerExit(exit_code=0)
-    assert output.error is None
+    assert (output.error, output.log) == (None, "")
     assert output.records == [{"key": k, "data": {"echo": k}} for k in ("a", "b", "c")]
     assert output.outcomes == [KeyOutcome(k, True) for k in ("a", "b", "c")]
     assert progress[-1] == (3, 3)
@@ -73,6 +74,7 @@ async def test_exit_code_and_stderr_name_the_failure(
     run, output = await run_task(runner, faulty_task(faulty_image, "exit"), tmp_path / "w")
     assert run.exit_code == 3
     assert output.error == "scraper exited with code 3: faulty: giving up on purpose"
+    assert output.log == "faulty: giving up on purpose\n"
     assert output.records == []
     assert output.outcomes == [
         KeyOutcome(k, False, "no status reported by the scraper") for k in ("a", "b", "c")

@@ -10,6 +10,7 @@ import re
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,7 +62,8 @@ def findings(output: Any) -> dict[str, Any]:
 
 
 def failed_every_key(output: Any, reason: str) -> bool:
-    return output == ScraperOutput(
+    """Every key failed for `reason` (whatever the container logged)."""
+    return isinstance(output, ScraperOutput) and replace(output, log="") == ScraperOutput(
         outcomes=[KeyOutcome(key, False, reason) for key in KEYS], error=reason
     )
 

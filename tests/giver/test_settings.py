@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from channel import files
 from channel.options import parse_size
 from channel.wire.givers import Capabilities
 from channel.wire.identity import Identity
@@ -154,7 +155,79 @@ def test_bad_values_from_flags_and_environment_name_their_source(tmp_path: Path)
 
 def test_every_setting_is_a_config_field() -> None:
     fields = set(GiverConfig.__dataclass_fields__)
-    assert {s.field or s.key for s in SETTINGS} <= fields
+    # The token file is read into `token`.
+    assert {s.field or s.key for s in SETTINGS} - {"token_file"} <= fields
+
+
+def token_file(directory: Path, text: str = "sga_from-a-file\n", mode: int = 0o600) -> Path:
+    path = directory / "giver.token"
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def test_the_token_comes_from_a_file_by_flag_variable_or_file_key(tmp_path: Path) -> None:
+    path = token_file(tmp_path)
+    by_flag = config(tmp_path, None, "--seeker", "http://s:1", "--token-file", str(path))
+    by_env = config(tmp_path, None, "--seeker", "http://s:1", SEEKGIVE_GIVER_TOKEN_FILE=str(path))
+    # A relative path in the file is relative to the file.
+    (tmp_path / "data" / "giver.token").write_bytes(path.read_bytes())
+    (tmp_path / "data" / "giver.token").chmod(0o600)
+    by_file = config(tmp_path, 'seeker = "http://s:1"\ntoken_file = "giver.token"')
+    assert by_flag.token == by_env.token == by_file.token == "sga_from-a-file"
+
+
+@pytest.mark.parametrize(
+    ("text", "mode", "why"),
+    [
+        ("sga_x", 0o644, "{path} is readable by others (mode 644); run: chmod 600 {path}"),
+        ("sga_x", 0o640, "{path} is readable by others (mode 640); run: chmod 600 {path}"),
+        ("\n", 0o600, "{path} is empty; write the token in it"),
+    ],
+)
+def test_a_token_file_others_may_read_or_an_empty_one_is_refused(
+    tmp_path: Path, text: str, mode: int, why: str
+) -> None:
+    path = token_file(tmp_path, text, mode)
+    with pytest.raises(ConfigError) as refused:
+        config(tmp_path, None, "--seeker", "http://s:1", "--token-file", str(path))
+    assert str(refused.value) == f"--token-file: the token file {why.format(path=path)}"
+
+
+def test_a_token_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.token"
+    with pytest.raises(ConfigError) as refused:
+        config(tmp_path, None, "--seeker", "http://s:1", SEEKGIVE_GIVER_TOKEN_FILE=str(missing))
+    assert str(refused.value) == (
+        f"SEEKGIVE_GIVER_TOKEN_FILE: cannot read the token file {missing}: "
+        "No such file or directory"
+    )
+    with pytest.raises(ConfigError, match=f"cannot read the token file {tmp_path}: Is a directory"):
+        config(tmp_path, None, "--seeker", "http://s:1", "--token-file", str(tmp_path))
+
+
+def test_a_token_and_a_token_file_together_are_refused(tmp_path: Path) -> None:
+    path = token_file(tmp_path)
+    with pytest.raises(ConfigError) as refused:
+        config(
+            tmp_path, None, "--seeker", "http://s:1", "--token", "sga_x", "--token-file", str(path)
+        )
+    assert str(refused.value) == (
+        "--token-file: give the token or a token file, not both; drop one"
+    )
+
+
+def test_a_docker_secret_may_be_read_by_all_but_written_by_its_owner_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Docker mounts compose and swarm secrets in /run/secrets, mode 0444 by default.
+    monkeypatch.setattr(files, "SECRETS_DIR", tmp_path)
+    path = token_file(tmp_path, mode=0o444)
+    built = config(tmp_path, None, "--seeker", "http://s:1", "--token-file", str(path))
+    assert built.token == "sga_from-a-file"
+    path.chmod(0o666)
+    with pytest.raises(ConfigError, match="readable by others"):
+        config(tmp_path, None, "--seeker", "http://s:1", "--token-file", str(path))
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,31 +16,25 @@ from pathlib import Path
 import docker
 import pytest
 from support.base import REPO
+from support.docker import build_leftovers, image_exists
 
 IMAGES_DIR = REPO / "images"
 BUILD_TIMEOUT_S = 300
 
 
-def run_build(build: Path, *names: str) -> tuple[subprocess.CompletedProcess[str], int]:
-    """Run an images/build script; return its result and its process id."""
-    with subprocess.Popen(
-        [str(build), *names], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
-        stdout, stderr = process.communicate(timeout=BUILD_TIMEOUT_S)
-    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-    return result, process.pid
-
-
-def image_exists(client: docker.DockerClient, name: str) -> bool:
-    try:
-        client.images.get(name)
-    except docker.errors.ImageNotFound:
-        return False
-    return True
+def run_build(build: Path, *names: str) -> subprocess.CompletedProcess[str]:
+    """Run an images/build script with this Python (where the SDK is installed)."""
+    return subprocess.run(
+        [sys.executable, str(build), *names],
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_S,
+        check=False,
+    )
 
 
 def test_build_writes_the_labels_into_the_image(docker_client: docker.DockerClient) -> None:
-    result, pid = run_build(IMAGES_DIR / "build", "catalog")
+    result = run_build(IMAGES_DIR / "build", "catalog")
     assert result.returncode == 0, result.stderr
     match = re.fullmatch(
         r"images: built seekgive/catalog:1 \((sha256:[0-9a-f]{12}), 4 settings\)\n", result.stdout
@@ -61,7 +56,7 @@ def test_build_writes_the_labels_into_the_image(docker_client: docker.DockerClie
         "timeout_s": 600.0,
         "network": True,
     }
-    assert not image_exists(docker_client, f"seekgive/catalog:build-{pid}")
+    assert build_leftovers(docker_client) == []
 
 
 class ImagesCopy:
@@ -103,9 +98,9 @@ def test_a_scraper_named_unlike_its_directory_is_refused(
     images_copy: ImagesCopy, docker_client: docker.DockerClient
 ) -> None:
     dockerfile = (IMAGES_DIR / "catalog" / "Dockerfile").read_text(encoding="utf-8")
-    name = images_copy.add_scraper(dockerfile.replace("COPY catalog/", "COPY NAME/"))
+    name = images_copy.add_scraper(dockerfile)
     shutil.copy2(IMAGES_DIR / "catalog" / "scraper.py", images_copy.root / name / "scraper.py")
-    result, pid = run_build(images_copy.build, name)
+    result = run_build(images_copy.build, name)
     assert result.returncode == 1
     assert (
         f"images: building {name}: the scraper is named 'catalog', not '{name}' like its directory"
@@ -113,7 +108,7 @@ def test_a_scraper_named_unlike_its_directory_is_refused(
     )
     assert result.stdout == ""
     assert not image_exists(docker_client, f"seekgive/{name}:1")
-    assert not image_exists(docker_client, f"seekgive/{name}:build-{pid}")
+    assert build_leftovers(docker_client) == []
 
 
 def test_a_failing_dockerfile_shows_docker_output(
@@ -122,7 +117,7 @@ def test_a_failing_dockerfile_shows_docker_output(
     name = images_copy.add_scraper(
         "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo this step fails >&2 && exit 3\n",
     )
-    result, _ = run_build(images_copy.build, name)
+    result = run_build(images_copy.build, name)
     assert result.returncode == 1
     assert "this step fails" in result.stderr
     assert f"images: building {name}: docker build failed" in result.stderr
@@ -135,24 +130,24 @@ def test_labels_that_are_not_json_are_refused(
     name = images_copy.add_scraper(
         'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nENTRYPOINT ["echo", "hello"]\n'
     )
-    result, pid = run_build(images_copy.build, name)
+    result = run_build(images_copy.build, name)
     assert result.returncode == 1
     assert f"images: building {name}: `labels` printed no JSON" in result.stderr
     assert "hello labels" in result.stderr
     assert not image_exists(docker_client, f"seekgive/{name}:1")
-    assert not image_exists(docker_client, f"seekgive/{name}:build-{pid}")
+    assert build_leftovers(docker_client) == []
 
 
 def test_unknown_names_and_base_are_refused(images_copy: ImagesCopy) -> None:
     (images_copy.root / "base").mkdir()
     (images_copy.root / "base" / "Dockerfile").write_text("FROM scratch\n", encoding="utf-8")
     for name in ("nothing-here", "base"):
-        result, _ = run_build(images_copy.build, name)
+        result = run_build(images_copy.build, name)
         assert result.returncode == 2
         assert result.stderr == f"images: no scraper images/{name}/Dockerfile\n"
 
 
 def test_no_scrapers_is_not_an_error(images_copy: ImagesCopy) -> None:
-    result, _ = run_build(images_copy.build)
+    result = run_build(images_copy.build)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "images: no scraper images (no images/*/Dockerfile)\n"

@@ -57,6 +57,7 @@ def operator_token_file(directory: Path) -> Path:
     """A file holding OPERATOR_TOKEN, for `seeker run --operator-token-file`."""
     path = directory / "operator-token"
     path.write_text(OPERATOR_TOKEN + "\n")
+    path.chmod(0o600)
     return path
 
 

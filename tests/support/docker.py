@@ -44,6 +44,23 @@ def build_test_image(name: str, tag: str) -> str:
     return tag
 
 
+def image_exists(docker_client: docker.DockerClient, name: str) -> bool:
+    """Whether an image of that name, tag or id is here."""
+    try:
+        docker_client.images.get(name)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def build_leftovers(docker_client: docker.DockerClient) -> list[str]:
+    """What `seekgive-sdk build` makes only while it builds and must not leave behind: its
+    temporary tags (seekgive-sdk-build:*) and the containers it asks for labels."""
+    tags = [tag for image in docker_client.images.list("seekgive-sdk-build") for tag in image.tags]
+    containers = docker_client.containers.list(all=True, filters={"name": "seekgive-sdk-labels-"})
+    return tags + [container.name for container in containers]
+
+
 def containers_of(docker_client: docker.DockerClient, runner: DockerRunner) -> list:
     return docker_client.containers.list(
         all=True, filters={"label": f"{GIVER_LABEL}={runner.giver_id}"}

@@ -22,7 +22,9 @@ function (or a :class:`Scraper` subclass), then hands them to :func:`run`::
     if __name__ == "__main__":
         seekgive_sdk.run(scrape, Settings, name="lengths")
 
-See images/CONTRACT.md for the files and exit codes this implements.
+See images/CONTRACT.md for the files and exit codes this implements. The
+distribution's command ``seekgive-sdk build``, which builds a scraper's image
+with its labels, is :mod:`seekgive_sdk.build`.
 
 May import: the standard library only.
 """
@@ -32,7 +34,7 @@ from .errors import HTTPStatusError, KeyFailed
 from .resources import Resources
 from .runner import run
 from .scraper import Scraper
-from .task import CONTRACT_VERSION
+from .version import CONTRACT_VERSION, __version__
 
 __all__ = [
     "CONTRACT_VERSION",
@@ -41,5 +43,6 @@ __all__ = [
     "KeyFailed",
     "Resources",
     "Scraper",
+    "__version__",
     "run",
 ]

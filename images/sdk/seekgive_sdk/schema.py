@@ -6,7 +6,7 @@ from typing import Any
 from .declaration import Declaration
 from .fields import Setting, ValueType
 from .settings import STANDARD_NAMES
-from .task import CONTRACT_VERSION
+from .version import CONTRACT_VERSION
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_LABEL = "seekgive.settings-schema"

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import TaskError
-
-CONTRACT_VERSION = 1
+from .version import CONTRACT_VERSION
 
 
 @dataclass(frozen=True)

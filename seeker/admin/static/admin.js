@@ -8,6 +8,8 @@ const SeekAdmin = (() => {
   // Numbers for people: the same rules as seeker/display.py.
   const DASH = "\u2014";
   const SPANS_S = [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+  // How long to wait before opening a refused live stream again (as its `retry:` says).
+  const RECONNECT_MS = 2000;
 
   function roundHalfEven(x) {
     return Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x);
@@ -197,7 +199,14 @@ const SeekAdmin = (() => {
     };
     const source = new EventSource(url);
     source.addEventListener("open", () => show("live", "Live"));
-    source.addEventListener("error", () => show("down", "Reconnecting…"));
+    source.addEventListener("error", () => {
+      show("down", "Reconnecting…");
+      // The browser gives up on a stream refused with an error status (503 while no
+      // Seeker leads, during a failover): try again here, as it would have.
+      if (source.readyState === EventSource.CLOSED) {
+        setTimeout(() => connect(url), RECONNECT_MS);
+      }
+    });
     source.addEventListener("snapshot", (event) => {
       show("live", "Live");
       apply(JSON.parse(event.data));

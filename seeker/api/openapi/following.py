@@ -1,5 +1,6 @@
 """Following the grid in the OpenAPI document: the overview, a job's blocks, its
-disagreements and its records page by page (seeker.api.overview,
+disagreements, its records page by page and what replaying a failed key takes
+(seeker.api.overview,
 seeker.api.job_detail), and the diagnostics of every connected service
 (seeker.views.health)."""
 
@@ -52,6 +53,30 @@ def _disagreement() -> Schema:
     return obj(
         {"block_id": string(), "seq": integer(minimum=0)},
         description="A block whose copies disagreed: each Giver's digest, the choice.",
+    )
+
+
+def _replay() -> Schema:
+    return all_required(
+        {
+            "job_id": string(),
+            "key": string(),
+            "block_id": string(),
+            "task_id": string("the task whose run failed the key"),
+            "result_id": string("its result in the Channel"),
+            "giver_id": string("the Giver that ran it"),
+            "at": number("when its result came in"),
+            "reason": string("why the key failed"),
+            "image": string("the image reference the task ran ('' if the job's images vary)"),
+            "images": array(string(), "the images the Giver may have run"),
+            "image_id": string("the id (sha256:...) of the image that ran"),
+            "settings": obj({}, description="the job's settings"),
+            "network": string("none, bridge (through the egress gateway) or host"),
+            "limits": obj({}, description="the limits the container ran under"),
+            "task": obj({}, description="/input/task.json as the container got it"),
+            "log": string("the container's log (stdout and stderr), cut to 128 KiB"),
+        },
+        "A failed key of a job, and what its container got.",
     )
 
 
@@ -175,6 +200,20 @@ def operations() -> list[Operation]:
                 ),
                 limit,
             ),
+        ),
+        Operation(
+            "GET",
+            "/api/v1/jobs/{job_id}/replay",
+            "getKeyReplay",
+            "What replaying a failed key takes: its task input, image, settings and log",
+            TAG,
+            {
+                200: ok(_replay()),
+                400: bad_query,
+                404: error("no such job (unknown_job), or no block holds the key (unknown_key)"),
+                409: error("the key has not failed, or no log came back (not_replayable)"),
+            },
+            (job_id, Parameter("key", "query", string(minLength=1), "the failed key")),
         ),
         Operation(
             "GET",

@@ -7,7 +7,8 @@ import signal
 from pathlib import Path
 
 import aiohttp
-from support.base import BIN, free_port
+import pytest
+from support.base import BIN, free_port, run
 from support.processes import Process
 from support.results import result_of
 
@@ -155,3 +156,33 @@ def peak_rss_kib(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
     return int(line.split()[1])
+
+
+async def test_channel_serve_takes_its_settings_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    monkeypatch.setenv("SEEKGIVE_CHANNEL_PORT", str(port))
+    monkeypatch.setenv("SEEKGIVE_CHANNEL_STORE", f"sqlite:///{tmp_path}/channel.sqlite3")
+    process = Process(tmp_path / "channel.log", BIN / "channel", "serve")
+    try:
+        await asyncio.to_thread(process.wait_for, f"channel serving on http://127.0.0.1:{port}/")
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/healthz") as response,
+        ):
+            assert response.status == 200
+    finally:
+        await asyncio.to_thread(process.stop)
+    assert (tmp_path / "channel.sqlite3").exists()
+
+
+async def test_a_bad_setting_in_the_environment_stops_channel_serve_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SEEKGIVE_CHANNEL_MAX_RESULT_MIB", "0")
+    code, _, err = await run(BIN / "channel", "serve")
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        "channel: error: SEEKGIVE_CHANNEL_MAX_RESULT_MIB: must be a positive number, got 0"
+    )

@@ -82,6 +82,21 @@ async def test_result_round_trips(channel: Channel, giver: Identity) -> None:
     assert await channel.load(row) == result
 
 
+async def test_a_failed_results_log_is_stored_with_it(channel: Channel, giver: Identity) -> None:
+    failed = dataclasses.replace(
+        make_result(giver, "r1"),
+        error="scraper exited with code 3",
+        log="starting\nValueError: ü\n" * 1000,
+        image_id="sha256:" + "ab" * 32,
+    )
+    result = sign_result(giver, failed)
+    await channel.put_result(result)
+    [stored] = await channel.results_for_tasks(["j1-00000"])
+    assert (stored.log, stored.image_id) == (result.log, result.image_id)
+    [row] = (await channel.results_page("j1")).results
+    assert row.to_wire()["log"] == result.log
+
+
 async def test_posting_again_returns_the_same_ack(channel: Channel, giver: Identity) -> None:
     result = make_result(giver, "r1")
     first = await channel.put_result(result)

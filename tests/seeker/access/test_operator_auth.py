@@ -170,6 +170,7 @@ async def test_the_cli_finds_the_token_the_seeker_wrote_in_its_default_data_dir(
         assert code == 0 and "shown only now" in err
         token_file = tmp_path / "laptop.token"
         token_file.write_text(token)
+        token_file.chmod(0o600)
         listing = ["operator", "token", "list"]
         code, out, err = await run_in(
             tmp_path.parent,
@@ -185,7 +186,7 @@ async def test_the_cli_finds_the_token_the_seeker_wrote_in_its_default_data_dir(
         code, out, err = await run_in(
             tmp_path.parent, env, BIN / "seeker", "--token-file", tmp_path / "none", "status"
         )
-        assert code == 1 and "cannot read the operator token" in err
+        assert code == 1 and "cannot read the token file" in err
 
 
 async def run_in(cwd: Path, env: dict[str, str], *argv: object) -> tuple[int, str, str]:
@@ -279,6 +280,51 @@ async def test_the_sign_in_page_refuses_wrong_secrets_then_makes_the_address_wai
         async with http.post(login, data={"secret": token_of(seeker)}) as response:
             assert response.status == 429
             assert "Too many failed logins" in await response.text()
+
+
+def sent_by(client: str, **headers: str) -> dict[str, str]:
+    """The headers of a request a front forwarded from `client`."""
+    return {"X-Forwarded-For": client, **headers}
+
+
+@pytest.mark.seeker_config(operator_token="", trusted_fronts=("127.0.0.0/8",))
+async def test_behind_a_trusted_front_each_client_is_counted_and_seen_as_it_came(
+    seeker: Seeker,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        login = f"{seeker.url}/admin/login"
+        for _ in range(5):
+            async with http.post(
+                login, data={"secret": "wrong"}, headers=sent_by("198.51.100.1")
+            ) as response:
+                last = response.status
+        assert last == 429
+        async with http.post(
+            login, data={"secret": "wrong"}, headers=sent_by("198.51.100.2")
+        ) as response:
+            assert response.status == 401
+        # Reached over HTTPS at the proxy: the cookie is for HTTPS only.
+        async with http.post(
+            login,
+            data={"secret": token_of(seeker)},
+            headers=sent_by("198.51.100.2", **{"X-Forwarded-Proto": "https"}),
+            allow_redirects=False,
+        ) as response:
+            assert response.status == 303 and "Secure" in response.headers["Set-Cookie"]
+
+
+async def test_forwarded_headers_from_a_peer_not_trusted_are_ignored(seeker: Seeker) -> None:
+    async with aiohttp.ClientSession() as http:
+        login = f"{seeker.url}/admin/login"
+        for client in ("198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"):
+            async with http.post(login, data={"secret": "wrong"}, headers=sent_by(client)):
+                pass
+        async with http.post(
+            login,
+            data={"secret": "wrong"},
+            headers=sent_by("198.51.100.5", **{"X-Forwarded-Proto": "https"}),
+        ) as response:
+            assert response.status == 429
 
 
 async def test_load_balancers_may_ask_for_liveness_with_head(seeker: Seeker) -> None:

@@ -18,8 +18,8 @@ from demo_products import product
 from playwright.async_api import Browser, Page, expect
 from support import egress
 from support.api import Grid, disputed_job, submit_and_wait
-from support.base import JOB_TIMEOUT_S, OPERATOR_HEADERS, OPERATOR_TOKEN, POLL_S, until
-from support.browser import LAPTOP, Problems
+from support.base import JOB_TIMEOUT_S, OPERATOR_HEADERS, POLL_S, until
+from support.browser import LAPTOP, Problems, open_page
 
 from channel.wire import canonical
 from giver.config import GiverConfig
@@ -37,20 +37,6 @@ async def api(seeker: Seeker, method: str, path: str, body: Any = None) -> tuple
         data = None if body is None else canonical.dumps(body)
         async with http.request(method, f"{seeker.url}/api/v1{path}", data=data) as response:
             return response.status, await response.json()
-
-
-async def open_page(
-    browser: Browser, seeker: Seeker, problems: Problems, viewport: dict[str, int] = LAPTOP
-) -> Page:
-    """A new page signed in to `seeker` with the operator token, as an operator would."""
-    page = await browser.new_page(viewport=viewport, accept_downloads=True)
-    problems.watch(page)
-    await page.goto(f"{seeker.url}/admin/")
-    await expect(page).to_have_url(re.compile(r"/admin/login\?next=%2Fadmin%2F$"))
-    await page.get_by_label("Password or operator token").fill(OPERATOR_TOKEN)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page).to_have_url(f"{seeker.url}/admin/")
-    return page
 
 
 async def fill_job_form(page: Page, demo_site_url: str, *, name: str, last: int) -> None:

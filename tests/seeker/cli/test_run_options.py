@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from seeker.cli.main import parser
+from seeker.cli.options import operator_token
 from seeker.cli.run import build_config
 from seeker.config import SeekerConfig
 from seeker.errors import ConfigError, SeekerError
@@ -24,6 +25,7 @@ def test_no_flag_and_no_variable_leave_every_default() -> None:
 def test_every_flag_sets_its_field(tmp_path: Path) -> None:
     secret = tmp_path / "token"
     secret.write_text("sgo_fixed\n")
+    secret.chmod(0o600)
     given = config(
         *("--host", "0.0.0.0", "--port", "9000", "--data-dir", "here"),
         *("--store", "mongodb://db/r", "--state", "mongodb://db/s"),
@@ -31,6 +33,7 @@ def test_every_flag_sets_its_field(tmp_path: Path) -> None:
         *("--lease-grace-s", "12.5", "--leader-lease-s", "30", "--public-url", "http://s"),
         *("--discover", "--discover-interface", "10.0.0.1", "--discover-interface", "10.0.0.2"),
         *("--open-registration", "--operator-token-file", str(secret), "--no-tail-copies"),
+        *("--trust-front", "10.0.0.5", "--trust-front", "172.16.0.0/12"),
     )
     assert given == SeekerConfig(
         host="0.0.0.0",
@@ -48,6 +51,7 @@ def test_every_flag_sets_its_field(tmp_path: Path) -> None:
         open_registration=True,
         operator_token="sgo_fixed",
         tail_copies=False,
+        trusted_fronts=("10.0.0.5", "172.16.0.0/12"),
     )
 
 
@@ -82,6 +86,11 @@ def test_a_value_that_cannot_be_read_names_where_it_came_from(
     assert str(raised.value).startswith(f"{source}: must be")
 
 
+def test_a_front_to_trust_that_is_no_address_is_refused() -> None:
+    with pytest.raises(ConfigError, match="'front' is not an IP address or network"):
+        config("--trust-front", "front")
+
+
 def test_interfaces_without_discovery_and_an_empty_token_file_are_refused(
     tmp_path: Path,
 ) -> None:
@@ -89,8 +98,27 @@ def test_interfaces_without_discovery_and_an_empty_token_file_are_refused(
         config("--discover-interface", "10.0.0.1")
     empty = tmp_path / "token"
     empty.write_text("\n")
-    with pytest.raises(SeekerError, match="holds no operator token"):
+    empty.chmod(0o600)
+    with pytest.raises(
+        SeekerError, match=f"--operator-token-file: the token file {empty} is empty"
+    ):
         config("--operator-token-file", str(empty))
+
+
+def test_operator_token_files_others_may_read_are_refused(tmp_path: Path) -> None:
+    shared = tmp_path / "token"
+    shared.write_text("sgo_fixed\n")
+    shared.chmod(0o644)
+    why = f"the token file {shared} is readable by others (mode 644); run: chmod 600 {shared}"
+    with pytest.raises(SeekerError) as refused:
+        config("--operator-token-file", str(shared))
+    assert str(refused.value) == f"--operator-token-file: {why}"
+    # The one the CLI sends, too.
+    with pytest.raises(SeekerError) as refused:
+        operator_token("", shared)
+    assert str(refused.value) == why
+    shared.chmod(0o600)
+    assert operator_token("", shared) == "sgo_fixed"
 
 
 def test_the_help_shows_each_variable_and_the_defaults_of_seekerconfig(

@@ -1,10 +1,9 @@
 """The leader lease: taken atomically, one Seeker schedules, another takes over.
 
-The last test runs two `seeker run` processes on one FerretDB store behind a
-small TCP front that, like a load balancer's health check, sends each new
-connection to whichever Seeker answers `GET /api/v1/leader` with 200. Real
-Givers run real containers through it; the leader is killed with SIGKILL
-mid-job, the other takes over, and every block ran exactly once.
+The last test runs two `seeker run` processes on one FerretDB store behind
+`seeker front`, which forwards to whichever Seeker answers `GET /api/v1/leader`
+with 200. Real Givers run real containers through it; the leader is killed with
+SIGKILL mid-job, the other takes over, and every block ran exactly once.
 """
 
 import asyncio
@@ -13,18 +12,18 @@ import time
 from collections import Counter
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
-from support.api import issue_token, job_at, wait_for
-from support.base import OPERATOR_HEADERS, free_port
-from support.processes import LEADER_LEASE_S, leader_config, seeker_process
+from support.api import issue_token, job_at
+from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN, until
+from support.processes import leader_config, seekers_behind_front
 
 from channel.store.base import SETTLE_S
 from channel.store.factory import open_channel
 from giver.config import GiverConfig
 from giver.daemon import Giver
+from seeker.cli.client import SeekerClient
 from seeker.daemon import Seeker
 from seeker.state.factory import open_state
 from seeker.work.blocks import block_id_of_task
@@ -88,121 +87,19 @@ async def test_a_seeker_standing_by_refuses_work_then_takes_over(
         assert job["keys"]["pending"] == 10
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, OSError):
-        pass
-    finally:
-        writer.close()
-
-
-class LeaderFront:
-    """Sends each new connection to the Seeker that answers GET /api/v1/leader with 200,
-    holding it while no Seeker leads (a takeover is under way)."""
-
-    def __init__(self, ports: list[int]) -> None:
-        self.ports = ports
-        self.url = ""
-        self._server: asyncio.Server | None = None
-        self._http: aiohttp.ClientSession | None = None
-        self._pipes: set[asyncio.Task[Any]] = set()
-
-    async def start(self) -> None:
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2))
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-
-    async def stop(self) -> None:
-        assert self._server is not None and self._http is not None
-        self._server.close()
-        for task in self._pipes:
-            task.cancel()
-        await asyncio.gather(*self._pipes, return_exceptions=True)
-        await self._http.close()
-
-    async def _leader(self) -> int | None:
-        assert self._http is not None
-        deadline = time.monotonic() + TAKEOVER_TIMEOUT_S
-        while time.monotonic() < deadline:
-            for port in self.ports:
-                try:
-                    url = f"http://127.0.0.1:{port}/api/v1/leader"
-                    async with self._http.get(url) as response:
-                        if response.status == 200:
-                            return port
-                except (aiohttp.ClientError, TimeoutError):
-                    continue
-            await asyncio.sleep(POLL_S)
-        return None
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        port = await self._leader()
-        if port is None:
-            writer.close()
-            return
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            writer.close()
-            return
-        pipes = [
-            asyncio.ensure_future(_pipe(reader, up_writer)),
-            asyncio.ensure_future(_pipe(up_reader, writer)),
-        ]
-        self._pipes.update(pipes)
-        try:
-            await asyncio.gather(*pipes)
-        finally:
-            self._pipes.difference_update(pipes)
-
-
-def shared(mongo_url: str) -> tuple[str, ...]:
-    """`seeker run` arguments for a Seeker sharing `mongo_url` with another."""
-    return (
-        "--store",
-        mongo_url,
-        "--state",
-        mongo_url,
-        "--leader-lease-s",
-        str(LEADER_LEASE_S),
-        "--lease-grace-s",
-        "2",
-    )
-
-
 async def test_when_the_leader_dies_the_other_seeker_finishes_the_job_running_no_block_twice(
     tmp_path: Path, mongo_url: str, faulty_image: str
 ) -> None:
-    ports = [free_port(), free_port()]
-    log = tmp_path / "seekers.log"
     async with AsyncExitStack() as stack:
-        # A connection per request, as through a load balancer: a pooled one to the
-        # killed Seeker would fail.
-        http = await stack.enter_async_context(
-            aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(force_close=True), headers=OPERATOR_HEADERS
-            )
-        )
-        leader = await stack.enter_async_context(
-            seeker_process(ports[0], tmp_path / "a", log, shared(mongo_url))
-        )
-        await stack.enter_async_context(
-            seeker_process(ports[1], tmp_path / "b", log, shared(mongo_url))
-        )
-        front = LeaderFront(ports)
-        await front.start()
-        stack.push_async_callback(front.stop)
+        fronted = await stack.enter_async_context(seekers_behind_front(tmp_path, mongo_url))
         # Admissions and the Seeker key live in the shared store: the Seeker taking
         # over knows these Givers, and signs with the key they pinned.
-        token = await issue_token(front.url, uses=2)
+        token = await issue_token(fronted.url, uses=2)
         for n in range(2):
             await stack.enter_async_context(
                 Giver(
                     GiverConfig(
-                        seeker_url=front.url,
+                        seeker_url=fronted.url,
                         data_dir=tmp_path / f"giver-{n}",
                         slots=2,
                         progress_interval_s=0.2,
@@ -219,16 +116,20 @@ async def test_when_the_leader_dies_the_other_seeker_finishes_the_job_running_no
             "settings": {"mode": "slow", "seconds": 1},
             "limits": {"timeout_s": 20},
         }
-        async with http.post(f"{front.url}/api/v1/jobs", json=body) as response:
-            assert response.status == 201, await response.text()
-            job_id = (await response.json())["job_id"]
-        job_url = f"{front.url}/api/v1/jobs/{job_id}"
-        await wait_for(
-            http, job_url, lambda job: job["keys"]["done"] >= 6 and job["keys"]["leased"] > 0
+        # The client waits out the takeover (503 no_leader from the front).
+        client = await stack.enter_async_context(SeekerClient(fronted.url, token=OPERATOR_TOKEN))
+        job_id = (await client.submit(body))["job_id"]
+        await until(
+            lambda: client.job(job_id),
+            "6 keys done and more leased",
+            holds=lambda job: job["keys"]["done"] >= 6 and job["keys"]["leased"] > 0,
         )
+        leader = fronted.seekers[0]
         leader.send_signal(signal.SIGKILL)
         await asyncio.to_thread(leader.wait)
-        job = await wait_for(http, job_url, lambda job: job["status"] == "done")
+        job = await until(
+            lambda: client.job(job_id), "the job done", holds=lambda job: job["status"] == "done"
+        )
         assert job["keys"] == {"total": 24, "done": 24, "failed": 0, "leased": 0, "pending": 0}
 
     async with await open_channel(mongo_url) as channel:
@@ -238,5 +139,6 @@ async def test_when_the_leader_dies_the_other_seeker_finishes_the_job_running_no
         results = page.results
     runs = Counter(block_id_of_task(r.task_id) for r in results)
     assert len(runs) == 12 and set(runs.values()) == {1}, runs
-    taken_over = [line for line in log.read_text().splitlines() if "holds the leader lease" in line]
+    seekers_log = (tmp_path / "seekers.log").read_text()
+    taken_over = [line for line in seekers_log.splitlines() if "holds the leader lease" in line]
     assert len(taken_over) == 2

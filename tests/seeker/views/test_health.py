@@ -309,6 +309,7 @@ async def test_a_channel_service_elsewhere_is_checked_over_http(
 ) -> None:
     url, channel, runner = channel_service
     assert await get_json(f"{url}/v1/health") == (200, {"ok": True})
+    assert await get_json(f"{url}/healthz") == (200, {"ok": True})
     config = SeekerConfig(
         port=0,
         data_dir=tmp_path / "seeker",
@@ -323,10 +324,11 @@ async def test_a_channel_service_elsewhere_is_checked_over_http(
         assert_ok(service)
 
         await channel.close()
-        assert await get_json(f"{url}/v1/health") == (
-            503,
-            {"code": "store_unavailable", "message": "the results store is unavailable"},
-        )
+        for path in ("/v1/health", "/healthz"):
+            assert await get_json(f"{url}{path}") == (
+                503,
+                {"code": "store_unavailable", "message": "the results store is unavailable"},
+            )
         _, service = by_kind(await diagnostics(seeker), "channel")
         assert service["error"] == "the Channel answered 503: the results store is unavailable"
 
