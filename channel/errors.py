@@ -192,3 +192,20 @@ class DatasetRefused(ChannelError):
         self.name = name
         self.status = status
         self.code = code
+
+
+class NewerSchema(ChannelError):
+    """A store (or a backup of one) was written by a newer seekgive than this one:
+    its schema `found` is above `known`, the latest this code can read."""
+
+    def __init__(self, store: str, *, found: int, known: int, written_by: str, reader: str) -> None:
+        release = f"seekgive {written_by}" if written_by else "a newer seekgive"
+        upgrade = written_by or "the release that wrote it"
+        super().__init__(
+            f"{store} was written by schema {found} ({release}); this {reader} knows up to "
+            f"schema {known}: upgrade seekgive to {upgrade} or newer"
+        )
+        self.store = store
+        self.found = found
+        self.known = known
+        self.written_by = written_by

@@ -29,6 +29,7 @@ from giver.egress.gateway import Gateway
 from giver.egress.traffic import Traffic
 from giver.errors import DeliveryFailed, DeliveryRefused
 from giver.execution import Running
+from giver.fetched import FetchedImages
 from giver.images import LocalImage
 from giver.outbox import Outbox
 from giver.reporter import Reporter
@@ -60,6 +61,9 @@ class Assignments:
     # Tasks holding a slot: from acceptance until their container is gone (and
     # their result is about to go to the outbox); stop() releases these.
     _busy: dict[str, Running]
+    # The image each task that holds a slot runs (once it is here).
+    _using: dict[str, str]
+    _fetched: FetchedImages | None
     idle_reason: Callable[[], Awaitable[str]]
     _send: Callable[[Message], bool]
 
@@ -121,6 +125,7 @@ class Assignments:
         if self._tasks.get(task_id) is worker:
             del self._tasks[task_id]
             self._busy.pop(task_id, None)
+            self._using.pop(task_id, None)
 
     async def _work(self, task: Task, image: LocalImage | Wanted) -> None:
         """Fetch the task's image if it is not here, then run `task` and deliver what
@@ -132,6 +137,9 @@ class Assignments:
             if fetched is None:
                 return
             image = fetched
+        self._using[task.task_id] = image.id
+        if self._fetched is not None:
+            await self._fetched.used(image.id)
         await execution.work(
             task,
             image.id,
@@ -162,16 +170,21 @@ class Assignments:
         return None
 
     async def _disk_room(self) -> int | None:
-        """Bytes left under the disk cap beside the results waiting and what running
-        tasks may write; None without a cap."""
+        """Bytes left under the disk cap beside the results waiting, what running
+        tasks may write and the images fetched from the Seeker; None without a cap."""
         if self._caps.disk_bytes is None:
             return None
         waiting = (await self._outbox.stats()).bytes if self._outbox is not None else 0
-        return self._caps.disk_bytes - waiting - len(self._busy) * self._caps.output_bytes
+        images = self._fetched.total_bytes if self._fetched is not None else 0
+        return self._caps.disk_bytes - waiting - images - len(self._busy) * self._caps.output_bytes
+
+    def _images_in_use(self) -> set[str]:
+        return set(self._using.values())
 
     def _exited(self, task_id: str) -> None:
         """The task's container is gone: free its slot."""
         self._busy.pop(task_id, None)
+        self._using.pop(task_id, None)
         self._reporter.refresh_soon()
 
     def _on_progress(self, task_id: str, done: int, total: int) -> None:

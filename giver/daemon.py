@@ -48,7 +48,7 @@ from channel.wire.messages import (
     Release,
 )
 from channel.wire.results import Result
-from giver import execution, pause, status
+from giver import execution, fetched, pause, status
 from giver.advertiser import Advertiser
 from giver.assignments import STOPPING_REASON, Assignments
 from giver.capacity import Caps
@@ -64,6 +64,7 @@ from giver.egress.ledger import Ledger
 from giver.egress.traffic import Traffic
 from giver.errors import GiverError
 from giver.execution import Running
+from giver.fetched import FetchedImages
 from giver.images import ImagePolicy
 from giver.listener import Listener
 from giver.outbox import Outbox
@@ -110,6 +111,9 @@ class Giver(VolunteerControls, Registrant, Assignments, AsyncLifecycle):
         )
         self.capabilities: Capabilities | None = None
         self.registration: Registration | None = None
+        self.refusal = ""
+        self._using: dict[str, str] = {}
+        self._fetched: FetchedImages | None = None
         self._identity: Identity | None = None
         self._runner: DockerRunner | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -164,6 +168,10 @@ class Giver(VolunteerControls, Registrant, Assignments, AsyncLifecycle):
             log.warning("removed %d container(s) left by a previous run", left)
         await asyncio.to_thread(execution.remove_workdir, config.work_dir)
         await asyncio.to_thread(execution.remove_workdir, config.image_dir)
+        self._fetched = FetchedImages(
+            config.data_dir / fetched.LIST_FILE, self._runner.remove_image, self._images_in_use
+        )
+        await self._fetched.open()
         self._http = aiohttp.ClientSession(timeout=HTTP_TIMEOUT)
         self._deliveries = Deliveries(
             self._runner,
@@ -176,6 +184,7 @@ class Giver(VolunteerControls, Registrant, Assignments, AsyncLifecycle):
             room=self._disk_room,
             heartbeat_s=DELIVERY_HEARTBEAT_S,
             traffic=self._traffic,
+            fetched=self._fetched,
         )
         self._session = Session(
             self._identity,

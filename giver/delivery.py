@@ -16,6 +16,9 @@ names a catalog scraper does) that is not here may still run:
    loaded, and tagged `<repository>:sha256-<hex>` (the tag says where it came
    from, and lets later tasks find it under its repository). Resolved again,
    its id must be the one named and the policy must still allow it.
+4. The image counts against the disk cap from then on (giver.fetched): to make
+   room for an archive, or once one is loaded, images fetched before are
+   removed, least recently used first, never one a running task uses.
 
 One download per image at a time: tasks needing an image being fetched wait
 for that download, and their leases are kept alive meanwhile. A bad archive
@@ -44,6 +47,7 @@ from giver.archives import verify_archive
 from giver.docker_runner import DockerRunner
 from giver.egress.traffic import Traffic
 from giver.errors import BadArchive, DeliveryFailed, DeliveryRefused, DockerError
+from giver.fetched import FetchedImages
 from giver.images import ImagePolicy, LocalImage, fetch_refusal, refusal
 
 log = logging.getLogger(__name__)
@@ -96,6 +100,7 @@ class Deliveries:
         room: Callable[[], Awaitable[int | None]],
         heartbeat_s: float,
         traffic: Traffic,
+        fetched: FetchedImages,
     ) -> None:
         self._runner = runner
         self._policy = policy
@@ -107,6 +112,7 @@ class Deliveries:
         self._room = room
         self._heartbeat_s = heartbeat_s
         self._traffic = traffic
+        self._fetched_images = fetched
         # The fetch under way of each image; every fetch task, also one being cancelled.
         self._fetching: dict[str, asyncio.Task[LocalImage]] = {}
         self._tasks: set[asyncio.Task[LocalImage]] = set()
@@ -222,6 +228,10 @@ class Deliveries:
             await asyncio.to_thread(_discard, part)
         done = time.monotonic()
         image = await self._installed(wanted, loaded)
+        await self._fetched_images.add(digest, wanted.reference, size)
+        room = await self._room()
+        if room is not None and room < 0:
+            await self._fetched_images.make_room(-room, keep={digest})
         log.info(
             "image %s delivered by the Seeker: %.1f MiB fetched in %.1f s, %d layer(s) "
             "checked in %.1f s, loaded in %.1f s",
@@ -296,6 +306,10 @@ class Deliveries:
         limit = self._max_bytes
         why = f"this Giver's image size limit ({limit // MIB} MiB)"
         room = await self._room()
+        wanted = min(limit, length if length is not None else limit)
+        if room is not None and room - self._downloading_bytes < wanted:
+            # Images fetched before and unused lately go first, least recently used.
+            room += await self._fetched_images.make_room(wanted - (room - self._downloading_bytes))
         if room is not None and room - self._downloading_bytes < limit:
             limit = max(0, room - self._downloading_bytes)
             why = f"the room left under this Giver's disk cap ({limit // MIB} MiB)"

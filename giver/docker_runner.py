@@ -124,6 +124,16 @@ class DockerRunner:
         """Tag local image `image_id` as `repository:tag`."""
         await self._call(self._client.api.tag, image_id, repository, tag)
 
+    async def remove_image(self, image_id: str) -> bool:
+        """Remove the image `image_id` unless something holds it (another tag, a
+        container); whether it went."""
+        try:
+            await self._call(self._client.images.remove, image_id)
+        except DockerError as e:
+            log.info("image %s stays: %s", image_id, e)
+            return False
+        return True
+
     async def local_images(self) -> list[LocalImage]:
         """Every local image, newest first (what the Seeker hears of them, giver.images
         decides)."""

@@ -46,6 +46,8 @@ class Registrant:
     config: GiverConfig
     capabilities: Capabilities | None
     registration: Registration | None
+    # Why the Seeker refuses this Giver's release (what to upgrade to); empty if it does not.
+    refusal: str
     _caps: Caps
     _traffic: Traffic
     _identity: Identity | None
@@ -125,6 +127,7 @@ class Registrant:
             retry_max_s=self.config.reconnect_max_s,
             token=self.config.token,
             check_key=self._pin.confirm if self._pin.key else None,
+            refused=partial(setattr, self, "refusal"),
         )
         if self._pin.check(registration.seeker_key, self.config.seeker_url):
             await asyncio.to_thread(self._pin.save)

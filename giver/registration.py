@@ -27,6 +27,7 @@ from channel.wire.givers import Capabilities, GiverInfo
 from channel.wire.identity import Identity
 from channel.wire.messages import Registered
 from channel.wire.models import field_of
+from channel.wire.release import SEEKGIVE_VERSION
 from giver.errors import RegistrationRefused, SeekerProtocolError
 from giver.retry import Retry
 
@@ -37,6 +38,10 @@ IDENTITY_PATH = "/api/v1/identity"
 REQUEST_TIMEOUT_S = 30.0
 RETRYABLE_STATUSES = (408, 429)
 PENDING_CODE = "registration_pending"
+TOO_OLD_CODE = "giver_too_old"
+# How long a Giver refused for its release waits before it asks again: the
+# volunteer must upgrade first, which no quick retry changes.
+TOO_OLD_RETRY_S = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +67,21 @@ async def register(
     retry_max_s: float,
     token: str = "",
     check_key: Callable[[str, str], None] | None = None,
+    refused: Callable[[str], None] = lambda message: None,
 ) -> Registration:
     """Register with the Seeker, retrying while it cannot be reached or has not
     admitted this Giver yet. With `check_key`, the key the Seeker names at
     /identity goes to `check_key(key, seeker_url)` first, which raises to stop.
+    A Seeker that refuses this Giver's release is told of to `refused(message)`
+    (logged once) and asked again every TOO_OLD_RETRY_S or so; `refused("")`
+    once it admits it.
 
     Raises RegistrationRefused when the Seeker answers with another client error.
     """
     url = seeker_url.rstrip("/") + REGISTER_PATH
     retry = Retry(log, retry_max_s)
     pending = Retry(log, retry_max_s)
+    too_old = Retry(log, TOO_OLD_RETRY_S, initial_s=TOO_OLD_RETRY_S)
     while check_key is not None:
         try:
             named = await _named_key(http, seeker_url.rstrip("/") + IDENTITY_PATH)
@@ -103,12 +113,18 @@ async def register(
                 log.info("the Seeker at %s answers again", url)
             if pending.succeeded():
                 log.info("the Seeker at %s admitted this Giver", url)
+            if too_old.succeeded():
+                refused("")
             return _registration(answer, identity.id, seeker_url, url)
         code, message = read_error(answer)
         if status == 403 and code == PENDING_CODE:
             await pending.after_failure(
                 "waiting for admission by the Seeker at %s: %s", url, message
             )
+            continue
+        if status == 403 and code == TOO_OLD_CODE:
+            refused(message)
+            await too_old.after_failure("the Seeker at %s refuses this Giver: %s", url, message)
             continue
         if 400 <= status < 500 and status not in RETRYABLE_STATUSES:
             raise RegistrationRefused(status, message, code=code)
@@ -140,6 +156,7 @@ def signed_registration(
         capabilities=capabilities,
         signed_at=time.time(),
         volunteer=volunteer,
+        version=SEEKGIVE_VERSION,
     )
     return {"giver": info.to_wire(), "signature": identity.sign_value(info.to_wire())}
 

@@ -1,6 +1,7 @@
 """What `giver status` shows: the Giver's state as one JSON document, and as text.
 
-The document holds the Giver's identity and Seeker, its session, whether it
+The document holds the Giver's identity and Seeker, its session (and why the
+Seeker refuses it, if it refuses its release), whether it
 takes tasks (and why not), its running tasks with their progress, the results
 waiting in its outbox, its traffic against the volunteer's caps and where
 the scrapers' requests went (per job and host, from giver.egress), and its
@@ -68,6 +69,7 @@ def document(
     giver_id: str,
     config: GiverConfig,
     session: "Session | None",
+    refusal: str,
     paused_at: float | None,
     idle: str,
     running: Iterable[RunningView],
@@ -89,6 +91,7 @@ def document(
             "since": session.opened_at if session is not None else None,
             "last_error": session.last_error if session is not None else "",
         },
+        "refused": refusal,
         "taking_tasks": not idle,
         "idle_reason": idle,
         "paused_since": paused_at,
@@ -138,6 +141,7 @@ def render(doc: dict[str, Any]) -> str:
         f"giver {doc['giver_id']} ({doc['name']})",
         f"seeker:       {doc['seeker_url'] or 'any on the LAN (found over mDNS)'} "
         f"(session {connected})",
+        *([f"refused:      {doc['refused']}"] if doc["refused"] else []),
         f"state:        {taking}",
         f"active hours: {hours} (local time now {doc['local_time']})",
         f"running:      {len(doc['running'])} task(s)",

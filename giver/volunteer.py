@@ -46,6 +46,7 @@ class VolunteerControls:
     _ledger: Ledger
     _identity: Identity | None
     _session: Session | None
+    refusal: str
     _outbox: Outbox | None
     _reporter: Reporter
     _tasks: dict[str, "asyncio.Task[None]"]
@@ -123,6 +124,7 @@ class VolunteerControls:
             giver_id=self._identity.id if self._identity is not None else "",
             config=self.config,
             session=self._session,
+            refusal=self.refusal,
             paused_at=self._paused_at,
             idle=await self.idle_reason(),
             running=[

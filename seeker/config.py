@@ -1,12 +1,13 @@
 """The Seeker's settings, built once by the CLI (or a test) and never changed.
 
-May import: seeker.errors.
+May import: seeker.errors, channel.wire.
 """
 
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
+from channel.wire.release import release_key
 from seeker.errors import ConfigError
 
 
@@ -80,6 +81,11 @@ class SeekerConfig:
                 raise ConfigError(
                     "trusted_fronts", f"{front!r} is not an IP address or network"
                 ) from None
+        if self.min_giver_version and release_key(self.min_giver_version) is None:
+            raise ConfigError(
+                "min_giver_version",
+                f"{self.min_giver_version!r} is not a seekgive release such as 0.2.0",
+            )
         if self.discover_reconnect_max_s <= 0:
             raise ConfigError(
                 "discover_reconnect_max_s", f"must be positive, got {self.discover_reconnect_max_s}"
@@ -87,6 +93,8 @@ class SeekerConfig:
 
     open_registration: bool = False
     operator_token: str = ""
+    # Givers of an older seekgive release are refused, told to upgrade; empty: none.
+    min_giver_version: str = ""
 
     @property
     def channel_store_url(self) -> str:

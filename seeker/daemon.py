@@ -116,7 +116,11 @@ class Seeker(AsyncLifecycle):
         )
         admissions = Admissions(self._state, open_registration=config.open_registration)
         registrar = Registrar(
-            self._channel, self._givers, admissions, max_skew_s=config.registration_skew_s
+            self._channel,
+            self._givers,
+            admissions,
+            max_skew_s=config.registration_skew_s,
+            min_giver_version=config.min_giver_version,
         )
         self._sessions = Sessions(registrar, self.coordinator)
         operators = Operators(self._state, fixed_token=config.operator_token)
@@ -292,6 +296,8 @@ class Seeker(AsyncLifecycle):
                 await self.coordinator.flush_trust()
             except Exception as e:
                 log.warning("cannot write the Givers' records: %s", e)
+        if self.leadership is not None:
+            await self.leadership.release()
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()

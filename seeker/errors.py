@@ -69,6 +69,10 @@ class RegistrationPending(RegistrationError):
     operator's approval; it keeps registering until then."""
 
 
+class GiverTooOld(RegistrationError):
+    """A Giver runs a seekgive release older than the Seeker's min_giver_version."""
+
+
 class GiverIdTaken(RegistrationError):
     """A Giver id is admitted with another public key: no one takes it over."""
 
@@ -292,3 +296,12 @@ class InvalidForm(SeekerError):
     def __init__(self, message: str, *, errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or {"": message}
+
+
+class BadBackup(SeekerError):
+    """A backup file cannot be written or read, or a restore cannot go where asked;
+    `path` is the file."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path

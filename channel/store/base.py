@@ -17,6 +17,7 @@ from channel.errors import InvalidResult, ResultConflict, UnknownJob, WireError
 from channel.store.batching import Batcher
 from channel.store.datasets import DatasetStore
 from channel.store.ingest import Inflater, Intake, SizeLimits, header_line, inflate, without_capture
+from channel.store.inventory import Inventory
 from channel.store.readers import Reader, new_reader_token, token_id_of
 from channel.wire import canonical
 from channel.wire.results import Ack, Result
@@ -81,7 +82,7 @@ class ResultPage:
     cursor: int
 
 
-class Channel(DatasetStore):
+class Channel(DatasetStore, Inventory):
     """The results store between Givers and the Seeker, and the datasets people share."""
 
     url: str
@@ -284,6 +285,19 @@ class Channel(DatasetStore):
         records = [canonical.loads(line) async for line in self.record_lines(row)]
         return Result.from_wire({**canonical.loads(row.header), "records": records})
 
+    async def put_reader_entry(self, digest: str, reader: Reader) -> None:
+        """Store a reader token as `reader_entries` lists it (restoring a backup)."""
+        await self._put_reader(digest, reader)
+
+    def result_chunks(self, result_id: str) -> AsyncIterator[bytes]:
+        """The compressed chunks of a result whose records are not inline, in order."""
+        return self._chunks(result_id)
+
+    async def restore_results(self, batch: list[tuple[StoredResult, list[bytes]]]) -> None:
+        """Store results as their rows and `result_chunks` gave them, numbered after
+        their jobs' last (restoring a backup); one stored already is left as it is."""
+        await self._insert_results(batch)
+
     async def sweep(self, now: float | None = None) -> int:
         """Remove results whose job's retention has passed; how many were removed."""
         return await self._sweep(time.time() if now is None else now)
@@ -337,6 +351,10 @@ class Channel(DatasetStore):
 
     @abstractmethod
     async def _job(self, job_id: str) -> JobPolicy | None: ...
+
+    @abstractmethod
+    async def job_policies(self) -> list[JobPolicy]:
+        """Every announced job's policy, by job id."""
 
     @abstractmethod
     async def _result(self, result_id: str) -> StoredResult | None: ...

@@ -8,12 +8,12 @@ and `sqlite:////var/lib/c.db` is absolute.
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from channel.errors import BadStoreUrl
 from channel.store.base import Channel
 from channel.store.ingest import SizeLimits
 from channel.store.mongo import MongoChannel
+from channel.store.mongoclient import without_secrets as without_secrets
 from channel.store.sqlite import SqliteChannel
 
 SQLITE_PREFIX = "sqlite:///"
@@ -60,14 +60,6 @@ async def from_url(
         await store.close()
         raise
     return store
-
-
-def without_secrets(url: str) -> str:
-    """`url` without its user info and query (a MongoDB URL's password, say), to show."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc and not parts.query:
-        return url
-    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
 
 def store_name(url: str) -> str:

@@ -18,13 +18,23 @@ from bson import Binary
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from channel.errors import DatasetExists, StoreUnavailable
 from channel.store.base import Channel, JobPolicy, StoredResult
 from channel.store.datasets import Dataset
-from channel.store.mongoclient import mongo_client, ping_server, problem
+from channel.store.migrations import CHANNEL
+from channel.store.mongoclient import (
+    collections_empty,
+    mongo_client,
+    ping_server,
+    problem,
+    without_secrets,
+)
 from channel.store.readers import Reader
+from channel.store.schema import migrate_mongo
+from channel.store.whole import MongoWhole
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +42,20 @@ SWEEP_BATCH = 1000
 DUPLICATE_KEY = 11000
 
 
-class MongoChannel(Channel):
+class MongoChannel(MongoWhole, Channel):
     """Results in `results`, their large records in the `result_chunks` GridFS bucket,
     Giver keys in `givers`, job policies in `job_policies`, result numbers in
     `result_counters`; datasets in `datasets`, their chunks in the `dataset_chunks`
     GridFS bucket."""
+
+    _versions = CHANNEL
 
     def __init__(self, url: str) -> None:
         super().__init__()
         self.url = url
         self._client = mongo_client(url)
         database = self._client.get_default_database()
+        self._database = database
         self._givers = database["givers"]
         self._jobs_collection = database["job_policies"]
         self._readers_collection = database["readers"]
@@ -52,12 +65,23 @@ class MongoChannel(Channel):
         self._datasets_collection = database["datasets"]
         self._dataset_bucket = AsyncGridFSBucket(database, bucket_name="dataset_chunks")
         self.ttl_index = False
+        # Its collections, and those of its GridFS buckets.
+        self._collections = [
+            *(c.name for c in vars(self).values() if isinstance(c, AsyncCollection)),
+            *(
+                f"{bucket}_chunks.{part}"
+                for bucket in ("result", "dataset")
+                for part in ("files", "chunks")
+            ),
+        ]
 
     def _unavailable(self, e: PyMongoError) -> StoreUnavailable:
         return StoreUnavailable(problem(self._client, e), url=self.url)
 
     async def _open(self) -> None:
         try:
+            new = await collections_empty(self._database, self._collections)
+            await migrate_mongo(self._database, CHANNEL, without_secrets(self.url), new)
             await self._results.create_index([("task_id", ASCENDING)])
             await self._results.create_index(
                 [("job_id", ASCENDING), ("seq", ASCENDING)], unique=True
@@ -77,6 +101,18 @@ class MongoChannel(Channel):
             log.info("no TTL index on %s (%s); expired results go by the sweep", self.url, e)
         await self._results.create_index([("expires_at", ASCENDING)], name="results_expiry")
         return False
+
+    async def giver_keys(self) -> list[tuple[str, str]]:
+        docs = await self._call(self._givers.find({}, sort=[("_id", ASCENDING)]).to_list())
+        return [(doc["_id"], doc["public_key"]) for doc in docs]
+
+    async def reader_entries(self) -> list[tuple[str, Reader]]:
+        cursor = self._readers_collection.find({}, sort=[("created_at", ASCENDING)])
+        return [(doc["_id"], _reader(doc)) for doc in await self._call(cursor.to_list())]
+
+    async def job_policies(self) -> list[JobPolicy]:
+        cursor = self._jobs_collection.find({}, sort=[("_id", ASCENDING)])
+        return [_policy(doc) for doc in await self._call(cursor.to_list())]
 
     async def _put_giver_key(self, giver_id: str, public_key: str) -> None:
         try:

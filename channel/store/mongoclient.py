@@ -6,10 +6,11 @@ description of its whole topology."""
 import os
 import re
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import pymongo
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ServerSelectionTimeoutError
 
 # How long an operation waits for a server to answer, unless the URL says.
@@ -67,3 +68,26 @@ def brief(e: Exception) -> str:
     """PyMongo's message without the timeouts and topology description it appends
     when no server could be selected."""
     return re.split(r" \(configured timeouts|, Timeout: ", str(e), maxsplit=1)[0]
+
+
+def without_secrets(url: str) -> str:
+    """`url` without its user info and query (a MongoDB URL's password, say), to show."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc and not parts.query:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+async def collections_empty(database: AsyncDatabase[dict[str, Any]], names: list[str]) -> bool:
+    """Whether none of the collections `names` holds a document."""
+    for name in names:
+        if await database[name].find_one({}, projection={"_id": 1}) is not None:
+            return False
+    return True
+
+
+async def wipe_collections(database: AsyncDatabase[dict[str, Any]], names: list[str]) -> None:
+    """Delete every document of the collections `names` (one at a time: a store
+    without transactions is emptied collection by collection)."""
+    for name in names:
+        await database[name].delete_many({})

@@ -12,8 +12,10 @@ from typing import Any
 from channel.errors import DatasetExists, StoreUnavailable
 from channel.store.base import Channel, JobPolicy, StoredResult
 from channel.store.datasets import Dataset
+from channel.store.migrations import CHANNEL
 from channel.store.readers import Reader
 from channel.store.sqlitefile import SqliteFile
+from channel.store.whole import SqliteWhole
 from channel.wire import canonical
 
 SWEEP_BATCH = 1000
@@ -89,7 +91,7 @@ _DATASET_COLUMNS = "name, uploaded_by, created_at, records, size_bytes, sha256, 
 _READER_COLUMNS = "token_id, label, jobs, datasets, upload, created_at, expires_at, revoked"
 
 
-class SqliteChannel(Channel):
+class SqliteChannel(SqliteWhole, Channel):
     """Results in a SQLite file; every statement runs on one dedicated thread."""
 
     def __init__(self, path: Path) -> None:
@@ -98,6 +100,7 @@ class SqliteChannel(Channel):
         self._file = SqliteFile(
             path,
             _SCHEMA,
+            CHANNEL,
             lambda message: StoreUnavailable(message, url=self.url),
             thread="channel-sqlite",
         )
@@ -115,6 +118,30 @@ class SqliteChannel(Channel):
                 "and start with a new file",
                 url=self.url,
             )
+
+    async def giver_keys(self) -> list[tuple[str, str]]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT giver_id, public_key FROM givers ORDER BY giver_id"
+            ).fetchall()
+        )
+        return [(giver_id, key) for giver_id, key in rows]
+
+    async def reader_entries(self) -> list[tuple[str, Reader]]:
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT token_hash, {_READER_COLUMNS} FROM readers ORDER BY created_at"
+            ).fetchall()
+        )
+        return [(row[0], _reader(row[1:])) for row in rows]
+
+    async def job_policies(self) -> list[JobPolicy]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT job_id, retention_s, sealed FROM jobs ORDER BY job_id"
+            ).fetchall()
+        )
+        return [JobPolicy(job_id, retention, bool(sealed)) for job_id, retention, sealed in rows]
 
     async def _put_giver_key(self, giver_id: str, public_key: str) -> None:
         await self._run(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from channel.files import exposed
+from channel.store.schema import Versions, migrate_sqlite, record_sqlite, sqlite_version
 
 T = TypeVar("T")
 # SQLite gives its -wal and -shm files the mode of the database file.
@@ -18,17 +19,26 @@ SIDE_FILES = ("-wal", "-shm")
 class SqliteFile:
     """One connection in WAL mode; every call runs in a transaction on one thread.
 
-    The file is created readable by its owner only (its folder too, if new) and
-    never opened while others may read it: stores hold signing keys, credentials
-    and results. `unavailable(message)` builds the caller's own error for a
-    SQLite failure or an exposed file.
+    On open, the file is brought to the current version of `versions` (or refused,
+    untouched, if newer; see channel.store.schema). The file is created readable
+    by its owner only (its folder too, if new) and never opened while others may
+    read it: stores hold signing keys, credentials and results.
+    `unavailable(message)` builds the caller's own error for a SQLite failure or
+    an exposed file.
     """
 
     def __init__(
-        self, path: Path, schema: str, unavailable: Callable[[str], Exception], *, thread: str
+        self,
+        path: Path,
+        schema: str,
+        versions: Versions,
+        unavailable: Callable[[str], Exception],
+        *,
+        thread: str,
     ) -> None:
         self.path = path
         self._schema = schema
+        self._versions = versions
         self._unavailable = unavailable
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread)
         self._db: sqlite3.Connection | None = None
@@ -37,9 +47,13 @@ class SqliteFile:
         def connect() -> sqlite3.Connection:
             self._claim()
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(self._schema)
+            try:
+                migrate_sqlite(db, self._versions, self._schema, str(self.path))
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+            except BaseException:
+                db.close()
+                raise
             return db
 
         try:
@@ -97,8 +111,45 @@ class SqliteFile:
 
         await asyncio.get_running_loop().run_in_executor(self._executor, read)
 
+    async def empty(self, *besides: str) -> bool:
+        """Whether every table but the version record and `besides` is empty."""
+
+        def empty(db: sqlite3.Connection) -> bool:
+            return not any(
+                db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()
+                for table in _tables(db, besides)
+            )
+
+        return await self.run(empty)
+
+    async def wipe(self) -> None:
+        """Delete every row of every table but the version record, in one transaction."""
+
+        def wipe(db: sqlite3.Connection) -> None:
+            for table in _tables(db, ()):
+                db.execute(f"DELETE FROM {table}")
+
+        await self.run(wipe)
+
+    async def version(self) -> int:
+        """The schema version the file records."""
+        return await self.run(lambda db: sqlite_version(db, self._versions.store)[0])
+
+    async def set_version(self, version: int) -> None:
+        """Record schema `version`, for the next open to migrate from."""
+        await self.run(lambda db: record_sqlite(db, self._versions.store, version))
+
     async def close(self) -> None:
         db, self._db = self._db, None
         if db is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, db.close)
         self._executor.shutdown(wait=True)
+
+
+def _tables(db: sqlite3.Connection, besides: tuple[str, ...]) -> list[str]:
+    """The file's tables but the version record and `besides`."""
+    return [
+        row[0]
+        for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if row[0] not in ("schema_version", *besides)
+    ]

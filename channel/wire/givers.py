@@ -137,6 +137,9 @@ class GiverInfo:
     # Who lends the machine, as the volunteer names themselves; Givers with the
     # same volunteer never hold two copies of one block. Empty: this Giver alone.
     volunteer: str = ""
+    # The seekgive release the Giver runs (channel.wire.release); empty from Givers
+    # that predate saying so.
+    version: str = ""
 
     @property
     def owner(self) -> str:
@@ -151,6 +154,7 @@ class GiverInfo:
             "capabilities": self.capabilities.to_wire(),
             "signed_at": self.signed_at,
             "volunteer": self.volunteer,
+            **({"version": self.version} if self.version else {}),
         }
 
     @classmethod
@@ -164,6 +168,7 @@ class GiverInfo:
             ),
             signed_at=float(field_of(data, "signed_at", (int, float), where)),
             volunteer=_volunteer(data, where),
+            version=_clause(data, "version", where),
         )
 
 

@@ -9,7 +9,13 @@ from aiohttp import web
 from channel.errors import StoreUnavailable
 from channel.jsonweb import error_response, json_response, read_json
 from seeker.api.parts import PARTS, parts
-from seeker.errors import GiverIdTaken, InvalidJob, RegistrationError, RegistrationPending
+from seeker.errors import (
+    GiverIdTaken,
+    GiverTooOld,
+    InvalidJob,
+    RegistrationError,
+    RegistrationPending,
+)
 from seeker.grid import actions
 
 SESSION_HEARTBEAT_S = 20.0
@@ -30,8 +36,8 @@ def add_giver_routes(app: web.Application) -> list[web.AbstractRoute]:
 
 async def register_giver(request: web.Request) -> web.Response:
     """A Giver's signed registration: admitted (200, with where results go and the
-    Seeker's key), pending an operator's approval (403 registration_pending), or
-    refused."""
+    Seeker's key), pending an operator's approval (403 registration_pending), too
+    old a release (403 giver_too_old), or refused."""
     seeker = parts(request)
     body = await read_json(request)
     try:
@@ -40,6 +46,8 @@ async def register_giver(request: web.Request) -> web.Response:
         return error_response(403, "registration_pending", str(e))
     except GiverIdTaken as e:
         return error_response(403, "giver_id_taken", str(e))
+    except GiverTooOld as e:
+        return error_response(403, "giver_too_old", str(e))
     except RegistrationError as e:
         return error_response(403 if e.giver_id else 400, "registration_refused", str(e))
     except StoreUnavailable:

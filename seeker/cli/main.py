@@ -1,7 +1,8 @@
 """`seeker`: run the Seeker daemon, submit and steer jobs, export results and state.
 
-Every command but `run` and `front` talks to a Seeker's JSON API as an operator; each group
-of commands is a module of its own here, added to the parser in `parser()`.
+Every command but `run`, `front`, `backup` and `restore` talks to a Seeker's JSON
+API as an operator; each group of commands is a module of its own here, added to
+the parser in `parser()`.
 """
 
 import argparse
@@ -12,6 +13,7 @@ import sys
 from channel.errors import ChannelError
 from channel.lifecycle import configure_logging
 from seeker.cli import (
+    backup,
     front,
     givers,
     jobs,
@@ -58,6 +60,18 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     add_global_options(parser)
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (run, front, submit, jobs, replay, givers, scrapers, tokens, schedules, operator):
+    for group in (
+        run,
+        front,
+        submit,
+        jobs,
+        replay,
+        givers,
+        scrapers,
+        tokens,
+        schedules,
+        operator,
+        backup,
+    ):
         group.add_commands(commands)
     return parser

@@ -120,6 +120,14 @@ SETTINGS = (
         "(for a demo on one machine; never on a network others reach)",
     ),
     Setting(
+        "min_giver_version",
+        TEXT,
+        flag="--min-giver-version",
+        metavar="RELEASE",
+        help="refuse Givers of a seekgive release older than this (0.2.0, say), telling "
+        "them to upgrade",
+    ),
+    Setting(
         "operator_token_file",
         PATH,
         flag="--operator-token-file",
@@ -148,11 +156,11 @@ _DEFAULTS = {f.name: f.default for f in dataclasses.fields(SeekerConfig)}
 
 def add_commands(commands: Any) -> None:
     run = commands.add_parser("run", help="run the Seeker daemon")
-    add_flags(run, SETTINGS, _describe)
+    add_flags(run, SETTINGS, describe)
     run.set_defaults(action=_run)
 
 
-def _describe(setting: Setting) -> str:
+def describe(setting: Setting) -> str:
     """Where else the setting's value may come from, and its default if it reads as one."""
     env = f"env {setting.env(ENV_PREFIX)}"
     default = _DEFAULTS.get(setting.field or setting.key)

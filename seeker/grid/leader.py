@@ -104,6 +104,17 @@ class Leadership:
         self.leading = False
         await self._demote()
 
+    async def release(self) -> None:
+        """Let the lease go at once if this Seeker holds it (stopping), so that another
+        Seeker, a backup or a restore need not wait for it to lapse."""
+        if not self.leading:
+            return
+        self.leading = False
+        try:
+            await self._store.take_leader(self.holder, self._url, time.time(), 0.0)
+        except (StoreUnavailable, SeekerError) as e:
+            log.warning("cannot let the leader lease go (it lapses by itself): %s", e)
+
     async def run(self) -> None:
         """Renew every third of the period (sooner if the lease would lapse first)."""
         while True:

@@ -15,7 +15,8 @@ from channel.store.base import Channel
 from channel.wire import messages
 from channel.wire.givers import Capabilities, GiverInfo
 from channel.wire.identity import key_id, verify_value
-from seeker.errors import RegistrationError
+from channel.wire.release import older_than
+from seeker.errors import GiverTooOld, RegistrationError
 from seeker.grid.admission import Admissions
 
 log = logging.getLogger(__name__)
@@ -140,8 +141,10 @@ class Registrar:
         admissions: Admissions,
         *,
         max_skew_s: float,
+        min_giver_version: str = "",
     ) -> None:
         self.givers = givers
+        self._min_giver_version = min_giver_version
         self._channel = channel
         self._admissions = admissions
         self._max_skew_s = max_skew_s
@@ -149,10 +152,20 @@ class Registrar:
     async def register(self, body: Any) -> GiverInfo:
         """Check a registration body (see verify_registration), admit the Giver (see
         Admissions.decide) and record it with the Channel and the registry; raises
-        RegistrationError (RegistrationPending while it waits for approval), or
+        RegistrationError (RegistrationPending while it waits for approval,
+        GiverTooOld if it runs a release older than `min_giver_version`), or
         StoreUnavailable when a store cannot record it."""
         now = time.time()
         info = verify_registration(body, now, self._max_skew_s)
+        minimum = self._min_giver_version
+        if older_than(info.version, minimum):
+            raise GiverTooOld(
+                f"giver {info.giver_id} runs "
+                f"{f'seekgive {info.version}' if info.version else 'a seekgive too old to say'}; "
+                f"this Seeker takes Givers of seekgive {minimum} or newer: upgrade seekgive "
+                f"on the Giver to {minimum} or newer",
+                giver_id=info.giver_id,
+            )
         await self._admissions.decide(info, registration_token(body), now)
         await self._channel.register_giver(info.giver_id, info.public_key)
         self.givers.register(info)
@@ -250,6 +263,7 @@ class GiverRegistry:
                 "registered_at": e.registered_at,
                 "last_seen": e.last_seen,
                 "volunteer": e.info.volunteer,
+                "version": e.info.version,
                 "capabilities": e.info.capabilities.to_wire(),
                 "failed_contacts": e.failed_contacts,
             }

@@ -8,9 +8,11 @@ version it was read at, so the store needs no transactions (FerretDB 1.x has
 none) and a write either lands whole or not at all.
 """
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any
+
+from channel.store.whole import Whole
 
 Doc = dict[str, Any]
 
@@ -24,7 +26,7 @@ class Leader:
     expires_at: float
 
 
-class StateStore(ABC):
+class StateStore(Whole):
     url: str
 
     @abstractmethod
@@ -208,3 +210,11 @@ class StateStore(ABC):
     @abstractmethod
     async def count_claimed(self, job_id: str, min_seq: int) -> int:
         """How many keys a job claimed for blocks `min_seq` and later."""
+
+    @abstractmethod
+    async def admissions(self) -> list[Doc]:
+        """Every Giver's admission, by Giver id."""
+
+    @abstractmethod
+    async def stored_key(self) -> str | None:
+        """The deployment's Seeker key (PEM) if one is stored, storing none."""

@@ -15,12 +15,23 @@ from typing import Any
 from bson import Binary
 from bson.errors import InvalidDocument
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from channel.store.mongoclient import mongo_client, ping_server, problem
+from channel.store.mongoclient import (
+    collections_empty,
+    mongo_client,
+    ping_server,
+    problem,
+    without_secrets,
+)
+from channel.store.schema import migrate_mongo
+from channel.store.whole import MongoWhole
 from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
+from seeker.state.migrations import STATE
+from seeker.state.mongo_schedules import MongoSchedules
 
 DUPLICATE_KEY = 11000
 
@@ -39,24 +50,19 @@ def _stored_block(doc: Doc) -> dict[str, Any]:
     }
 
 
-def _stored_schedule(doc: Doc) -> dict[str, Any]:
-    return {
-        "_id": doc["schedule_id"],
-        "created_at": doc["created_at"],
-        "version": doc["version"],
-        "doc": Binary(canonical.dumps(doc)),
-    }
-
-
 def _plain(stored: dict[str, Any]) -> Doc:
     return canonical.loads(stored["doc"])
 
 
-class MongoState(StateStore):
+class MongoState(MongoWhole, MongoSchedules, StateStore):
+    _not_content = ("leader",)
+    _versions = STATE
+
     def __init__(self, url: str) -> None:
         self.url = url
         self._client = mongo_client(url)
         database = self._client.get_default_database()
+        self._database = database
         self._jobs = database["jobs"]
         self._blocks = database["blocks"]
         self._givers = database["giver_records"]
@@ -69,12 +75,19 @@ class MongoState(StateStore):
         self._runs = database["schedule_runs"]
         self._scrapers = database["scrapers"]
         self._job_keys = database["job_keys"]
+        self._collections = [
+            collection.name
+            for collection in vars(self).values()
+            if isinstance(collection, AsyncCollection)
+        ]
 
     def _unavailable(self, e: Exception) -> StateUnavailable:
         return StateUnavailable(problem(self._client, e), url=self.url)
 
     async def _open(self) -> None:
         try:
+            new = await collections_empty(self._database, self._collections)
+            await migrate_mongo(self._database, STATE, without_secrets(self.url), new)
             await self._blocks.create_index([("job_id", ASCENDING), ("seq", ASCENDING)])
             await self._blocks.create_index(
                 [("status", ASCENDING), ("job_id", ASCENDING), ("seq", ASCENDING)]
@@ -243,6 +256,10 @@ class MongoState(StateStore):
         doc = await self._insert_if_absent(self._seeker_key, "seeker", {"pem": pem})
         return str(doc["pem"])
 
+    async def stored_key(self) -> str | None:
+        doc = await self._call(self._seeker_key.find_one({"_id": "seeker"}))
+        return str(doc["pem"]) if doc else None
+
     async def insert_token(self, doc: Doc) -> None:
         try:
             await self._tokens.insert_one(
@@ -306,77 +323,15 @@ class MongoState(StateStore):
         docs = await self._find(self._admissions, {"_id": giver_id}, [], 1)
         return docs[0] if docs else None
 
+    async def admissions(self) -> list[Doc]:
+        return await self._find(self._admissions, {}, [("_id", ASCENDING)])
+
     async def forget_admission(self, giver_id: str) -> bool:
         try:
             result = await self._admissions.delete_one({"_id": giver_id})
         except PyMongoError as e:
             raise self._unavailable(e) from e
         return result.deleted_count == 1
-
-    async def insert_schedule(self, doc: Doc) -> None:
-        try:
-            await self._schedules.insert_one(_stored_schedule(doc))
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
-    async def schedules(self) -> list[Doc]:
-        return await self._find(
-            self._schedules, {}, [("created_at", ASCENDING), ("_id", ASCENDING)]
-        )
-
-    async def schedule(self, schedule_id: str) -> Doc | None:
-        docs = await self._find(self._schedules, {"_id": schedule_id}, [], 1)
-        return docs[0] if docs else None
-
-    async def replace_schedule(self, doc: Doc) -> bool:
-        try:
-            result = await self._schedules.replace_one(
-                {"_id": doc["schedule_id"], "version": doc["version"] - 1},
-                _stored_schedule(doc),
-            )
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-        return result.modified_count == 1
-
-    async def delete_schedule(self, schedule_id: str) -> bool:
-        try:
-            await self._runs.delete_many({"schedule_id": schedule_id})
-            result = await self._schedules.delete_one({"_id": schedule_id})
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-        return result.deleted_count == 1
-
-    async def put_run(self, doc: Doc) -> None:
-        try:
-            await self._runs.replace_one(
-                {"_id": doc["run_id"]},
-                {
-                    "schedule_id": doc["schedule_id"],
-                    "tick": doc["tick"],
-                    "doc": Binary(canonical.dumps(doc)),
-                },
-                upsert=True,
-            )
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
-    async def runs(self, schedule_id: str) -> list[Doc]:
-        return await self._find(self._runs, {"schedule_id": schedule_id}, [("tick", DESCENDING)])
-
-    async def prune_runs(self, schedule_id: str, keep: int) -> int:
-        """Find the latest run beyond `keep`, then delete it and every earlier one."""
-        try:
-            beyond = await self._runs.find_one(
-                {"schedule_id": schedule_id}, sort=[("tick", DESCENDING)], skip=keep
-            )
-            if beyond is None:
-                return 0
-            result = await self._runs.delete_many(
-                {"schedule_id": schedule_id, "tick": {"$lte": beyond["tick"]}}
-            )
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-        return result.deleted_count
 
     async def put_scraper(self, doc: Doc) -> None:
         try:

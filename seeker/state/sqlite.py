@@ -4,9 +4,12 @@ import sqlite3
 from pathlib import Path
 
 from channel.store.sqlitefile import SqliteFile
+from channel.store.whole import SqliteWhole
 from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
+from seeker.state.migrations import STATE
+from seeker.state.sqlite_schedules import SqliteSchedules
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -96,15 +99,18 @@ def _row(doc: Doc) -> tuple[object, ...]:
     )
 
 
-class SqliteState(StateStore):
+class SqliteState(SqliteWhole, SqliteSchedules, StateStore):
     """State in a SQLite file (WAL): a write is durable once it returns, and a
     process killed at any point leaves the last committed state."""
+
+    _not_content = ("leader",)
 
     def __init__(self, path: Path) -> None:
         self.url = f"sqlite:///{path}"
         self._file = SqliteFile(
             path,
             _SCHEMA,
+            STATE,
             lambda message: StateUnavailable(message, url=self.url),
             thread="seeker-state",
         )
@@ -253,6 +259,10 @@ class SqliteState(StateStore):
 
         return await self._run(take)
 
+    async def stored_key(self) -> str | None:
+        row = await self._run(lambda db: db.execute("SELECT pem FROM seeker_key").fetchone())
+        return str(row[0]) if row else None
+
     async def insert_token(self, doc: Doc) -> None:
         await self._run(
             lambda db: db.execute(
@@ -312,69 +322,14 @@ class SqliteState(StateStore):
         docs = await self._docs("SELECT doc FROM admissions WHERE giver_id = ?", (giver_id,))
         return docs[0] if docs else None
 
+    async def admissions(self) -> list[Doc]:
+        return await self._docs("SELECT doc FROM admissions ORDER BY giver_id", ())
+
     async def forget_admission(self, giver_id: str) -> bool:
         cursor = await self._run(
             lambda db: db.execute("DELETE FROM admissions WHERE giver_id = ?", (giver_id,))
         )
         return cursor.rowcount == 1
-
-    async def insert_schedule(self, doc: Doc) -> None:
-        await self._run(
-            lambda db: db.execute(
-                "INSERT INTO schedules (schedule_id, created_at, version, doc) VALUES (?, ?, ?, ?)",
-                (doc["schedule_id"], doc["created_at"], doc["version"], canonical.dumps(doc)),
-            )
-        )
-
-    async def schedules(self) -> list[Doc]:
-        return await self._docs("SELECT doc FROM schedules ORDER BY created_at, schedule_id", ())
-
-    async def schedule(self, schedule_id: str) -> Doc | None:
-        docs = await self._docs("SELECT doc FROM schedules WHERE schedule_id = ?", (schedule_id,))
-        return docs[0] if docs else None
-
-    async def replace_schedule(self, doc: Doc) -> bool:
-        cursor = await self._run(
-            lambda db: db.execute(
-                "UPDATE schedules SET version = ?, doc = ? WHERE schedule_id = ? AND version = ?",
-                (doc["version"], canonical.dumps(doc), doc["schedule_id"], doc["version"] - 1),
-            )
-        )
-        return cursor.rowcount == 1
-
-    async def delete_schedule(self, schedule_id: str) -> bool:
-        def delete(db: sqlite3.Connection) -> bool:
-            db.execute("DELETE FROM schedule_runs WHERE schedule_id = ?", (schedule_id,))
-            cursor = db.execute("DELETE FROM schedules WHERE schedule_id = ?", (schedule_id,))
-            return cursor.rowcount == 1
-
-        return await self._run(delete)
-
-    async def put_run(self, doc: Doc) -> None:
-        await self._run(
-            lambda db: db.execute(
-                "INSERT INTO schedule_runs (run_id, schedule_id, tick, doc) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (run_id) DO UPDATE SET tick = excluded.tick, doc = excluded.doc",
-                (doc["run_id"], doc["schedule_id"], doc["tick"], canonical.dumps(doc)),
-            )
-        )
-
-    async def runs(self, schedule_id: str) -> list[Doc]:
-        return await self._docs(
-            "SELECT doc FROM schedule_runs WHERE schedule_id = ? ORDER BY tick DESC",
-            (schedule_id,),
-        )
-
-    async def prune_runs(self, schedule_id: str, keep: int) -> int:
-        cursor = await self._run(
-            lambda db: db.execute(
-                "DELETE FROM schedule_runs WHERE schedule_id = ? AND run_id NOT IN "
-                "(SELECT run_id FROM schedule_runs WHERE schedule_id = ? "
-                "ORDER BY tick DESC LIMIT ?)",
-                (schedule_id, schedule_id, keep),
-            )
-        )
-        return cursor.rowcount
 
     async def put_scraper(self, doc: Doc) -> None:
         await self._run(

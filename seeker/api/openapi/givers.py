@@ -66,6 +66,7 @@ def schemas() -> dict[str, Schema]:
                 "capabilities": ref("Capabilities"),
                 "signed_at": number("epoch seconds"),
                 "volunteer": string(),
+                "version": string("the seekgive release it runs"),
             },
             required=("giver_id", "public_key", "name", "capabilities", "signed_at"),
             description="A Giver as it presents itself, signed with its key.",
@@ -79,6 +80,7 @@ def schemas() -> dict[str, Schema]:
                 "registered_at": number(),
                 "last_seen": number(),
                 "volunteer": string(),
+                "version": string("the seekgive release it runs; empty if it does not say"),
                 "capabilities": ref("Capabilities"),
                 "failed_contacts": integer(minimum=0),
                 "leases": integer(minimum=0, description="tasks it holds"),
@@ -128,7 +130,9 @@ def operations() -> list[Operation]:
                 400: refused,
                 403: error(
                     "not admitted (yet): registration_pending (it waits for an operator's "
-                    "approval), giver_id_taken, or registration_refused (a bad signature)"
+                    "approval), giver_too_old (it runs a release older than the Seeker's "
+                    "--min-giver-version), giver_id_taken, or registration_refused (a bad "
+                    "signature)"
                 ),
             },
             body=json_body(

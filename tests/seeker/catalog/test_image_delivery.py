@@ -11,10 +11,8 @@ lacks it.
 
 import asyncio
 import logging
-import subprocess
 import tarfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,81 +23,36 @@ import pytest
 from support import egress
 from support.api import Grid, counted_runs, export, submit_and_wait
 from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN
+from support.delivery import (
+    REPOSITORY,
+    Built,
+    add_to_catalog,
+    build_scraper,
+    forget,
+    local_image,
+    scraper_job,
+)
 
 from channel.wire import canonical
 from channel.wire.identity import Identity
 from channel.wire.signed_requests import API_ROOT, archive_path, request_headers
 from giver import control
 from giver.delivery import delivered_tag
+from giver.fetched import LIST_FILE
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 
-REPOSITORY = "seekgive-test/delivery"
 WAIT_S = 60.0
 POLL_S = 0.05
-
-
-class Built:
-    """A throwaway scraper image: its tag, id and catalog name."""
-
-    def __init__(self, tag: str, image_id: str, name: str) -> None:
-        self.tag, self.id, self.name = tag, image_id, name
 
 
 @pytest.fixture
 def scraper(docker_client: docker.DockerClient, catalog_image: str) -> Iterator[Built]:
     """The catalog scraper under a name and label of its own (so an id of its own);
     removed from the Engine at the end, whatever tags it has by then."""
-    mark = uuid.uuid4().hex[:12]
-    tag, name = f"{REPOSITORY}:{mark}", f"delivery-{mark}"
-    dockerfile = (
-        f"FROM {catalog_image}\n"
-        f'LABEL seekgive.test-mark="{mark}" org.opencontainers.image.title="{name}"\n'
-    )
-    subprocess.run(
-        ["docker", "build", "-q", "-t", tag, "-"],
-        input=dockerfile.encode(),
-        check=True,
-        capture_output=True,
-    )
-    built = Built(tag, str(docker_client.images.get(tag).id), name)
+    built = build_scraper(docker_client, catalog_image)
     yield built
-    try:
-        docker_client.images.remove(built.id, force=True)
-    except docker.errors.ImageNotFound:
-        pass
-
-
-async def add_to_catalog(seeker: Seeker, built: Built) -> Path:
-    """Add the image to the Seeker's catalog, then remove it from the Engine; the
-    archive the Seeker kept."""
-    async with aiohttp.ClientSession(headers=OPERATOR_HEADERS) as http:
-        body = {"image": built.tag}
-        async with http.post(f"{seeker.url}/api/v1/scrapers", json=body) as response:
-            assert response.status == 201, await response.text()
-    archive = seeker.config.archive_dir / f"{built.id.removeprefix('sha256:')}.tar"
-    assert archive.is_file()
-    await asyncio.to_thread(docker_remove, built.id)
-    return archive
-
-
-def docker_remove(image_id: str) -> None:
-    client = docker.from_env()
-    try:
-        client.images.remove(image_id, force=True)
-    finally:
-        client.close()
-
-
-def local_image(image_id: str) -> Any:
-    """The Engine's image with id `image_id`, or None."""
-    client = docker.from_env()
-    try:
-        return client.images.get(image_id)
-    except docker.errors.ImageNotFound:
-        return None
-    finally:
-        client.close()
+    forget(docker_client, built)
 
 
 async def length(response: aiohttp.ClientResponse) -> int:
@@ -108,18 +61,6 @@ async def length(response: aiohttp.ClientResponse) -> int:
     async for chunk in response.content.iter_chunked(1024 * 1024):
         size += len(chunk)
     return size
-
-
-def scraper_job(built: Built, site_url: str) -> dict[str, Any]:
-    """A job of the scraper over products 1 to 20 of the demo shop, in 4 blocks; its
-    Givers reach the shop if they allow it (`allow_local=(egress.site(site_url),)`)."""
-    return {
-        "scraper": built.name,
-        "range": [1, 21],
-        "block_size": 5,
-        "network": "bridge",
-        "settings": {"base_url": site_url},
-    }
 
 
 def archive_requests(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -153,6 +94,11 @@ async def test_an_image_the_giver_lacks_comes_from_the_seeker(
     # Two tasks started at once, waiting on one download; the later ones found it here.
     assert len(archive_requests(caplog)) == 1
     assert list((tmp_path / "giver-0" / "images").iterdir()) == []
+    # It counts against the Giver's disk cap from now on (giver.fetched).
+    listed = canonical.loads((tmp_path / "giver-0" / LIST_FILE).read_bytes())["images"]
+    assert [(i["image_id"], i["reference"]) for i in listed] == [
+        (scraper.id, f"{REPOSITORY}@{scraper.id}")
+    ]
     # The archive counts against the volunteer's traffic, beside the pages and results.
     shown = await control.call(tmp_path / "giver-0" / "control.sock", "GET", "/status")
     size = (await asyncio.to_thread(docker_client.images.get, scraper.id)).attrs["Size"]
