@@ -1,4 +1,5 @@
-"""The MongoDB backend, through PyMongo's async client.
+"""The MongoDB backend, through PyMongo's async client (its datasets in
+`mongo_datasets`, its reader tokens in `mongo_readers`).
 
 Only what MongoDB and FerretDB 1.x both support is relied on: single-document
 writes, `insert_many`, finds with filter, sort and limit, `$inc` counters and
@@ -19,12 +20,13 @@ from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 
-from channel.errors import DatasetExists, StoreUnavailable
+from channel.errors import StoreUnavailable
 from channel.store.base import Channel, JobPolicy, StoredResult
-from channel.store.datasets import Dataset
 from channel.store.migrations import CHANNEL
+from channel.store.mongo_datasets import MongoDatasets
+from channel.store.mongo_readers import MongoReaders
 from channel.store.mongoclient import (
     collections_empty,
     mongo_client,
@@ -32,7 +34,6 @@ from channel.store.mongoclient import (
     problem,
     without_secrets,
 )
-from channel.store.readers import Reader
 from channel.store.schema import migrate_mongo
 from channel.store.whole import MongoWhole
 
@@ -42,11 +43,11 @@ SWEEP_BATCH = 1000
 DUPLICATE_KEY = 11000
 
 
-class MongoChannel(MongoWhole, Channel):
+class MongoChannel(MongoWhole, MongoDatasets, MongoReaders, Channel):
     """Results in `results`, their large records in the `result_chunks` GridFS bucket,
     Giver keys in `givers`, job policies in `job_policies`, result numbers in
-    `result_counters`; datasets in `datasets`, their chunks in the `dataset_chunks`
-    GridFS bucket."""
+    `result_counters`; reader tokens in `readers`; datasets in `datasets`, their
+    chunks in the `dataset_chunks` GridFS bucket."""
 
     _versions = CHANNEL
 
@@ -106,10 +107,6 @@ class MongoChannel(MongoWhole, Channel):
         docs = await self._call(self._givers.find({}, sort=[("_id", ASCENDING)]).to_list())
         return [(doc["_id"], doc["public_key"]) for doc in docs]
 
-    async def reader_entries(self) -> list[tuple[str, Reader]]:
-        cursor = self._readers_collection.find({}, sort=[("created_at", ASCENDING)])
-        return [(doc["_id"], _reader(doc)) for doc in await self._call(cursor.to_list())]
-
     async def job_policies(self) -> list[JobPolicy]:
         cursor = self._jobs_collection.find({}, sort=[("_id", ASCENDING)])
         return [_policy(doc) for doc in await self._call(cursor.to_list())]
@@ -128,38 +125,6 @@ class MongoChannel(MongoWhole, Channel):
         except PyMongoError as e:
             raise self._unavailable(e) from e
         return doc["public_key"] if doc else None
-
-    async def _put_reader(self, digest: str, reader: Reader) -> None:
-        wire = reader.to_wire()
-        try:
-            await self._readers_collection.insert_one({"_id": digest, **wire})
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
-    async def _reader(self, digest: str) -> Reader | None:
-        try:
-            doc = await self._readers_collection.find_one({"_id": digest})
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-        return _reader(doc) if doc else None
-
-    async def _readers(self) -> list[Reader]:
-        try:
-            cursor = self._readers_collection.find({}).sort("created_at", ASCENDING)
-            return [_reader(doc) async for doc in cursor]
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
-    async def _revoke_reader(self, token_id: str) -> Reader | None:
-        try:
-            doc = await self._readers_collection.find_one_and_update(
-                {"token_id": token_id},
-                {"$set": {"revoked": True}},
-                return_document=ReturnDocument.AFTER,
-            )
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-        return _reader(doc) if doc else None
 
     async def _put_job(self, policy: JobPolicy) -> JobPolicy:
         try:
@@ -301,65 +266,6 @@ class MongoChannel(MongoWhole, Channel):
             raise self._unavailable(e) from e
         return removed
 
-    async def _dataset(self, name: str) -> Dataset | None:
-        try:
-            doc = await self._datasets_collection.find_one({"_id": name})
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-        return _dataset(doc) if doc else None
-
-    async def _datasets(self) -> list[Dataset]:
-        try:
-            cursor = self._datasets_collection.find({}).sort("_id", ASCENDING)
-            return [_dataset(doc) async for doc in cursor]
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
-    async def _stage_dataset(self, upload_id: str, name: str, chunks: AsyncIterator[bytes]) -> None:
-        try:
-            async with self._dataset_bucket.open_upload_stream_with_id(
-                upload_id, name, metadata={"dataset": name}
-            ) as upload:
-                async for chunk in chunks:
-                    await upload.write(chunk)
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
-    async def _publish_dataset(self, dataset: Dataset) -> None:
-        try:
-            await self._datasets_collection.insert_one(
-                {"_id": dataset.name, **dataset.to_wire(), "upload_id": dataset.upload_id}
-            )
-        except DuplicateKeyError as e:
-            raise DatasetExists(dataset.name) from e
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
-    def _dataset_chunks(self, upload_id: str) -> AsyncIterator[bytes]:
-        return self._file_chunks(
-            self._dataset_bucket, upload_id, f"the chunks of upload {upload_id}"
-        )
-
-    async def _delete_dataset(self, name: str) -> Dataset | None:
-        try:
-            doc = await self._datasets_collection.find_one_and_delete({"_id": name})
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-        if doc is None:
-            return None
-        dataset = _dataset(doc)
-        await self._drop_staged(dataset.upload_id)
-        return dataset
-
-    async def _drop_staged(self, upload_id: str) -> None:
-        try:
-            await self._dataset_bucket.delete(upload_id)
-        except NoFile:
-            # Only chunks were written (the upload never closed): they are gone now.
-            pass
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
     async def _ping(self) -> None:
         try:
             await ping_server(self._client)
@@ -368,31 +274,6 @@ class MongoChannel(MongoWhole, Channel):
 
     async def _close(self) -> None:
         await self._client.close()
-
-
-def _reader(doc: dict[str, Any]) -> Reader:
-    return Reader(
-        token_id=doc["token_id"],
-        label=doc["label"],
-        jobs=tuple(doc["jobs"]),
-        datasets=tuple(doc["datasets"]),
-        upload=doc["upload"],
-        created_at=doc["created_at"],
-        expires_at=doc["expires_at"],
-        revoked=doc["revoked"],
-    )
-
-
-def _dataset(doc: dict[str, Any]) -> Dataset:
-    return Dataset(
-        name=doc["_id"],
-        uploaded_by=doc["uploaded_by"],
-        created_at=doc["created_at"],
-        records=doc["records"],
-        size_bytes=doc["size_bytes"],
-        sha256=doc["sha256"],
-        upload_id=doc["upload_id"],
-    )
 
 
 def _policy(doc: dict[str, Any]) -> JobPolicy:

@@ -1,4 +1,5 @@
-"""The embedded default backend: one SQLite file, used from one worker thread.
+"""The embedded default backend: one SQLite file, used from one worker thread
+(its datasets in `sqlite_datasets`, its reader tokens in `sqlite_readers`).
 
 Records of a large result go in a chunk table beside the results; a result, its
 chunks and its number are written in one transaction.
@@ -9,14 +10,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from channel.errors import DatasetExists, StoreUnavailable
+from channel.errors import StoreUnavailable
 from channel.store.base import Channel, JobPolicy, StoredResult
-from channel.store.datasets import Dataset
 from channel.store.migrations import CHANNEL
-from channel.store.readers import Reader
+from channel.store.sqlite_datasets import SqliteDatasets
+from channel.store.sqlite_readers import SqliteReaders
 from channel.store.sqlitefile import SqliteFile
 from channel.store.whole import SqliteWhole
-from channel.wire import canonical
 
 SWEEP_BATCH = 1000
 
@@ -86,12 +86,8 @@ _COLUMNS = (
     "size_bytes, inline, seq"
 )
 
-_DATASET_COLUMNS = "name, uploaded_by, created_at, records, size_bytes, sha256, upload_id"
 
-_READER_COLUMNS = "token_id, label, jobs, datasets, upload, created_at, expires_at, revoked"
-
-
-class SqliteChannel(SqliteWhole, Channel):
+class SqliteChannel(SqliteWhole, SqliteDatasets, SqliteReaders, Channel):
     """Results in a SQLite file; every statement runs on one dedicated thread."""
 
     def __init__(self, path: Path) -> None:
@@ -127,14 +123,6 @@ class SqliteChannel(SqliteWhole, Channel):
         )
         return [(giver_id, key) for giver_id, key in rows]
 
-    async def reader_entries(self) -> list[tuple[str, Reader]]:
-        rows = await self._run(
-            lambda db: db.execute(
-                f"SELECT token_hash, {_READER_COLUMNS} FROM readers ORDER BY created_at"
-            ).fetchall()
-        )
-        return [(row[0], _reader(row[1:])) for row in rows]
-
     async def job_policies(self) -> list[JobPolicy]:
         rows = await self._run(
             lambda db: db.execute(
@@ -159,51 +147,6 @@ class SqliteChannel(SqliteWhole, Channel):
             ).fetchone()
         )
         return row[0] if row else None
-
-    async def _put_reader(self, digest: str, reader: Reader) -> None:
-        await self._run(
-            lambda db: db.execute(
-                f"INSERT INTO readers (token_hash, {_READER_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    digest,
-                    reader.token_id,
-                    reader.label,
-                    canonical.dumps(reader.jobs).decode(),
-                    canonical.dumps(reader.datasets).decode(),
-                    int(reader.upload),
-                    reader.created_at,
-                    reader.expires_at,
-                    int(reader.revoked),
-                ),
-            )
-        )
-
-    async def _reader(self, digest: str) -> Reader | None:
-        rows = await self._run(
-            lambda db: db.execute(
-                f"SELECT {_READER_COLUMNS} FROM readers WHERE token_hash = ?", (digest,)
-            ).fetchall()
-        )
-        return _reader(rows[0]) if rows else None
-
-    async def _readers(self) -> list[Reader]:
-        rows = await self._run(
-            lambda db: db.execute(
-                f"SELECT {_READER_COLUMNS} FROM readers ORDER BY created_at"
-            ).fetchall()
-        )
-        return [_reader(row) for row in rows]
-
-    async def _revoke_reader(self, token_id: str) -> Reader | None:
-        def revoke(db: sqlite3.Connection) -> Reader | None:
-            db.execute("UPDATE readers SET revoked = 1 WHERE token_id = ?", (token_id,))
-            row = db.execute(
-                f"SELECT {_READER_COLUMNS} FROM readers WHERE token_id = ?", (token_id,)
-            ).fetchone()
-            return _reader(row) if row else None
-
-        return await self._run(revoke)
 
     async def _put_job(self, policy: JobPolicy) -> JobPolicy:
         def put(db: sqlite3.Connection) -> JobPolicy:
@@ -314,71 +257,6 @@ class SqliteChannel(SqliteWhole, Channel):
             removed += count
         return removed
 
-    async def _dataset(self, name: str) -> Dataset | None:
-        return await self._run(lambda db: _dataset(db, name))
-
-    async def _datasets(self) -> list[Dataset]:
-        rows = await self._run(
-            lambda db: db.execute(
-                f"SELECT {_DATASET_COLUMNS} FROM datasets ORDER BY name"
-            ).fetchall()
-        )
-        return [Dataset(*row) for row in rows]
-
-    async def _stage_dataset(self, upload_id: str, name: str, chunks: AsyncIterator[bytes]) -> None:
-        n = 0
-        async for chunk in chunks:
-            await self._run(
-                _execute(
-                    "INSERT INTO dataset_chunks (upload_id, n, data) VALUES (?, ?, ?)",
-                    (upload_id, n, chunk),
-                )
-            )
-            n += 1
-
-    async def _publish_dataset(self, dataset: Dataset) -> None:
-        def publish(db: sqlite3.Connection) -> bool:
-            if _dataset(db, dataset.name) is not None:
-                return False
-            db.execute(
-                f"INSERT INTO datasets ({_DATASET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    dataset.name,
-                    dataset.uploaded_by,
-                    dataset.created_at,
-                    dataset.records,
-                    dataset.size_bytes,
-                    dataset.sha256,
-                    dataset.upload_id,
-                ),
-            )
-            return True
-
-        if not await self._run(publish):
-            raise DatasetExists(dataset.name)
-
-    def _dataset_chunks(self, upload_id: str) -> AsyncIterator[bytes]:
-        return self._numbered_chunks(
-            "SELECT data FROM dataset_chunks WHERE upload_id = ? AND n = ?",
-            upload_id,
-            f"the chunks of upload {upload_id}",
-        )
-
-    async def _delete_dataset(self, name: str) -> Dataset | None:
-        def delete(db: sqlite3.Connection) -> Dataset | None:
-            dataset = _dataset(db, name)
-            if dataset is not None:
-                db.execute("DELETE FROM datasets WHERE name = ?", (name,))
-                db.execute("DELETE FROM dataset_chunks WHERE upload_id = ?", (dataset.upload_id,))
-            return dataset
-
-        return await self._run(delete)
-
-    async def _drop_staged(self, upload_id: str) -> None:
-        await self._run(
-            lambda db: db.execute("DELETE FROM dataset_chunks WHERE upload_id = ?", (upload_id,))
-        )
-
     async def _ping(self) -> None:
         await self._file.ping()
 
@@ -398,30 +276,6 @@ def _result(db: sqlite3.Connection, result_id: str) -> StoredResult | None:
     return StoredResult(*row) if row else None
 
 
-def _dataset(db: sqlite3.Connection, name: str) -> Dataset | None:
-    row = db.execute(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ?", (name,)).fetchone()
-    return Dataset(*row) if row else None
-
-
-def _reader(row: tuple[Any, ...]) -> Reader:
-    token_id, label, jobs, datasets, upload, created_at, expires_at, revoked = row
-    return Reader(
-        token_id=token_id,
-        label=label,
-        jobs=tuple(canonical.loads(jobs)),
-        datasets=tuple(canonical.loads(datasets)),
-        upload=bool(upload),
-        created_at=created_at,
-        expires_at=expires_at,
-        revoked=bool(revoked),
-    )
-
-
 def _fetch_one(query: str, args: tuple[Any, ...]) -> Callable[[sqlite3.Connection], Any]:
     """A call that reads one row of `query` with `args`, bound now (not when it runs)."""
     return lambda db: db.execute(query, args).fetchone()
-
-
-def _execute(query: str, args: tuple[Any, ...]) -> Callable[[sqlite3.Connection], object]:
-    """A call that runs `query` with `args`, bound now (not when it runs)."""
-    return lambda db: db.execute(query, args)
