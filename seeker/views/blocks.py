@@ -16,9 +16,9 @@ from channel.wire import canonical
 from channel.wire.models import KeyBlock
 from seeker.errors import UnknownBlock
 from seeker.grid.coordinator import QUERY_BATCH, Coordinator
-from seeker.work.blocks import Block, BlockStatus, block_id
+from seeker.work.blocks import Block, block_id
 from seeker.work.choice import disagreement
-from seeker.work.history import Role, Run
+from seeker.work.history import BlockStatus, Role, Run
 from seeker.work.jobs import Job
 from seeker.work.ledger import LeaseRef
 

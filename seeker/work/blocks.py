@@ -7,8 +7,8 @@ or each Giver's invalidation, with the keys it covered and the keys that
 failed in it) and the current *round*: the copies of its remaining keys out
 on Givers and the results they returned that are not yet chosen among.
 Everything else (which keys are done, which failed for good, which remain,
-whether it waits for a retry) is derived from the runs, so discarding a run
-is removing it from the list.
+whether it waits for a retry) is derived from the runs (in
+`seeker.work.history`), so discarding a run is removing it from the list.
 
 A round runs one copy of the block, or several when the job wants replicas
 or a slow Giver's copy is doubled near the end of the job; it ends when a
@@ -19,27 +19,19 @@ The clock is passed in: wall-clock seconds, since leases outlive a restart.
 """
 
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from typing import Any
 
 from channel.wire.models import KeyBlock, field_of
 from channel.wire.results import Result
 from seeker.work.choice import Choice, Decision, Verdict, decide, disagreement
-from seeker.work.history import Lease, Role, Round, Run, Tally
+from seeker.work.history import BlockHistory, BlockStatus, Lease, Role, Round, Run
 
-MAX_BACKOFF_S = 3600.0
 # A failure reason is kept per key; a longer one (a whole log, say) is cut.
 MAX_REASON_CHARS = 500
 
 
-class BlockStatus(StrEnum):
-    PENDING = "pending"  # wants a copy leased
-    LEASED = "leased"  # every copy its round wants is out
-    DONE = "done"
-
-
 @dataclass(frozen=True, slots=True)
-class Block:
+class Block(BlockHistory):
     """One block of a job: immutable, every change makes a new one with `version + 1`."""
 
     job_id: str
@@ -59,80 +51,6 @@ class Block:
     def block_id(self) -> str:
         return block_id(self.job_id, self.seq)
 
-    # What the runs add up to ------------------------------------------------
-
-    def outcome(self, max_attempts: int) -> tuple[list[str], dict[str, str], list[str]]:
-        """The keys done, those failed for good (with the last reason), and those left."""
-        ok: set[str] = set()
-        fails: dict[str, int] = {}
-        reasons: dict[str, str] = {}
-        final: set[str] = set()
-        for run in self.runs:
-            if not run.counts:
-                continue
-            ok |= run.ok_keys()
-            for key, reason in run.failed.items():
-                fails[key] = fails.get(key, 0) + 1
-                reasons[key] = reason
-                if run.final:
-                    final.add(key)
-        done, failed, left = [], {}, []
-        for key in self.keys:
-            if key in ok:
-                done.append(key)
-            elif key in final or fails.get(key, 0) >= max_attempts:
-                failed[key] = reasons[key]
-            else:
-                left.append(key)
-        return done, failed, left
-
-    def remaining(self, max_attempts: int) -> KeyBlock | None:
-        """The keys still to do, compactly if that is all of them; None if none are."""
-        if not any(run.counts for run in self.runs):
-            return self.keys
-        left = self.outcome(max_attempts)[2]
-        return KeyBlock(keys=tuple(left)) if left else None
-
-    @property
-    def wants_copy(self) -> bool:
-        """Whether the current round (if any) wants another copy leased."""
-        return self.round is None or len(self.copies) + len(self.votes) < self.round.wanted
-
-    def status(self, max_attempts: int) -> BlockStatus:
-        if self.round is not None:
-            return BlockStatus.PENDING if self.wants_copy else BlockStatus.LEASED
-        return BlockStatus.PENDING if self.remaining(max_attempts) else BlockStatus.DONE
-
-    def tally(self, max_attempts: int) -> Tally:
-        """Keys by state; those of a round under way count as leased."""
-        if not self.runs:
-            size = len(self.keys)
-            return Tally(leased=size) if self.round else Tally(pending=size)
-        done, failed, left = self.outcome(max_attempts)
-        if self.round is not None:
-            return Tally(len(done), len(failed), leased=len(left))
-        return Tally(len(done), len(failed), pending=len(left))
-
-    def ready_at(self, max_attempts: int, backoff_s: float) -> float:
-        """When the block's remaining keys may be leased again: after a backoff
-        that doubles with each failure of its most-failed key. A round under
-        way takes its copies at once."""
-        failures = [run for run in self.runs if run.failed and run.counts]
-        if not failures or backoff_s <= 0 or self.round is not None:
-            return 0.0
-        left = set(self.outcome(max_attempts)[2])
-        attempts = max(sum(key in run.failed for run in failures) for key in left) if left else 0
-        if attempts == 0:
-            return 0.0
-        delay = min(backoff_s * 2 ** (attempts - 1), MAX_BACKOFF_S)
-        return max(run.at for run in failures) + delay
-
-    def givers(self) -> list[str]:
-        """Every Giver with a run on this block, a result in its round or a copy of it."""
-        ids = {run.giver_id for run in (*self.runs, *self.votes) if run.giver_id}
-        ids.update(lease.giver_id for lease in self.copies)
-        return sorted(ids)
-
     @property
     def disputed(self) -> bool:
         """Whether copies of this block disagreed: a result of theirs was rejected,
@@ -149,13 +67,6 @@ class Block:
         """The run that failed the keys of a round whose copies could not agree, if
         any (the latest)."""
         return next((run for run in reversed(self.runs) if run.task_id == self._dispute_id), None)
-
-    def round_givers(self) -> set[str]:
-        """The Givers holding a copy of the current round or with a result in it."""
-        return {lease.giver_id for lease in self.copies} | {v.giver_id for v in self.votes}
-
-    def copy(self, task_id: str) -> Lease | None:
-        return next((lease for lease in self.copies if lease.task_id == task_id), None)
 
     # Changes ------------------------------------------------------------------
 
@@ -336,18 +247,6 @@ class Block:
         failed = dict.fromkeys(keys, short(reason))
         run = Run(f"{self.block_id}.final", "", now, keys, failed, final=True)
         return self._with_run(run)
-
-    def holder(self, task_id: str) -> str | None:
-        """The Giver holding copy `task_id`, or None."""
-        lease = self.copy(task_id)
-        return lease.giver_id if lease is not None else None
-
-    def reporter(self, task_id: str) -> str | None:
-        """The Giver that holds `task_id` or whose result for it was counted, or None."""
-        run = next(
-            (r for r in (*self.votes, *self.runs) if r.task_id == task_id and r.result_id), None
-        )
-        return run.giver_id if run is not None else self.holder(task_id)
 
     def invalidated(self, giver_id: str | None = None, since: float = 0.0) -> "Block":
         """Discard runs, results and copies (everyone's, or one Giver's since `since`);

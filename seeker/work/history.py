@@ -1,6 +1,8 @@
 """What happens to a block, record by record: the leases on its copies, the runs
-counted against it (seeker.work.blocks derives everything else from these),
-the round of copies out now, and the tally of its keys by state. Pure logic."""
+counted against it, the round of copies out now, and the tally of its keys by
+state; and what these add up to (`BlockHistory`, which seeker.work.blocks'
+`Block` extends): which keys are done, failed or left, the block's status, when
+it may be leased again, and which Givers hold or reported its copies. Pure logic."""
 
 from dataclasses import dataclass
 from enum import StrEnum
@@ -9,6 +11,8 @@ from typing import Any
 from channel.errors import WireError
 from channel.wire.models import KeyBlock, field_of
 from seeker.work.choice import Vote
+
+MAX_BACKOFF_S = 3600.0
 
 
 class Role(StrEnum):
@@ -171,3 +175,114 @@ class Tally:
             self.leased - other.leased,
             self.pending - other.pending,
         )
+
+
+class BlockStatus(StrEnum):
+    PENDING = "pending"  # wants a copy leased
+    LEASED = "leased"  # every copy its round wants is out
+    DONE = "done"
+
+
+class BlockHistory:
+    """What a block's history adds up to: `Block` holds the history (its keys, the
+    runs counted against it, the round under way, its copies out and the results
+    in) and extends this."""
+
+    __slots__ = ()
+
+    keys: KeyBlock
+    runs: tuple[Run, ...]
+    round: Round | None
+    copies: tuple[Lease, ...]
+    votes: tuple[Run, ...]
+
+    def outcome(self, max_attempts: int) -> tuple[list[str], dict[str, str], list[str]]:
+        """The keys done, those failed for good (with the last reason), and those left."""
+        ok: set[str] = set()
+        fails: dict[str, int] = {}
+        reasons: dict[str, str] = {}
+        final: set[str] = set()
+        for run in self.runs:
+            if not run.counts:
+                continue
+            ok |= run.ok_keys()
+            for key, reason in run.failed.items():
+                fails[key] = fails.get(key, 0) + 1
+                reasons[key] = reason
+                if run.final:
+                    final.add(key)
+        done, failed, left = [], {}, []
+        for key in self.keys:
+            if key in ok:
+                done.append(key)
+            elif key in final or fails.get(key, 0) >= max_attempts:
+                failed[key] = reasons[key]
+            else:
+                left.append(key)
+        return done, failed, left
+
+    def remaining(self, max_attempts: int) -> KeyBlock | None:
+        """The keys still to do, compactly if that is all of them; None if none are."""
+        if not any(run.counts for run in self.runs):
+            return self.keys
+        left = self.outcome(max_attempts)[2]
+        return KeyBlock(keys=tuple(left)) if left else None
+
+    @property
+    def wants_copy(self) -> bool:
+        """Whether the current round (if any) wants another copy leased."""
+        return self.round is None or len(self.copies) + len(self.votes) < self.round.wanted
+
+    def status(self, max_attempts: int) -> BlockStatus:
+        if self.round is not None:
+            return BlockStatus.PENDING if self.wants_copy else BlockStatus.LEASED
+        return BlockStatus.PENDING if self.remaining(max_attempts) else BlockStatus.DONE
+
+    def tally(self, max_attempts: int) -> Tally:
+        """Keys by state; those of a round under way count as leased."""
+        if not self.runs:
+            size = len(self.keys)
+            return Tally(leased=size) if self.round else Tally(pending=size)
+        done, failed, left = self.outcome(max_attempts)
+        if self.round is not None:
+            return Tally(len(done), len(failed), leased=len(left))
+        return Tally(len(done), len(failed), pending=len(left))
+
+    def ready_at(self, max_attempts: int, backoff_s: float) -> float:
+        """When the block's remaining keys may be leased again: after a backoff
+        that doubles with each failure of its most-failed key. A round under
+        way takes its copies at once."""
+        failures = [run for run in self.runs if run.failed and run.counts]
+        if not failures or backoff_s <= 0 or self.round is not None:
+            return 0.0
+        left = set(self.outcome(max_attempts)[2])
+        attempts = max(sum(key in run.failed for run in failures) for key in left) if left else 0
+        if attempts == 0:
+            return 0.0
+        delay = min(backoff_s * 2 ** (attempts - 1), MAX_BACKOFF_S)
+        return max(run.at for run in failures) + delay
+
+    def givers(self) -> list[str]:
+        """Every Giver with a run on this block, a result in its round or a copy of it."""
+        ids = {run.giver_id for run in (*self.runs, *self.votes) if run.giver_id}
+        ids.update(lease.giver_id for lease in self.copies)
+        return sorted(ids)
+
+    def round_givers(self) -> set[str]:
+        """The Givers holding a copy of the current round or with a result in it."""
+        return {lease.giver_id for lease in self.copies} | {v.giver_id for v in self.votes}
+
+    def copy(self, task_id: str) -> Lease | None:
+        return next((lease for lease in self.copies if lease.task_id == task_id), None)
+
+    def holder(self, task_id: str) -> str | None:
+        """The Giver holding copy `task_id`, or None."""
+        lease = self.copy(task_id)
+        return lease.giver_id if lease is not None else None
+
+    def reporter(self, task_id: str) -> str | None:
+        """The Giver that holds `task_id` or whose result for it was counted, or None."""
+        run = next(
+            (r for r in (*self.votes, *self.runs) if r.task_id == task_id and r.result_id), None
+        )
+        return run.giver_id if run is not None else self.holder(task_id)

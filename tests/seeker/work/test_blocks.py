@@ -4,8 +4,8 @@ import pytest
 
 from channel.wire.models import KeyBlock
 from channel.wire.results import KeyOutcome, Result
-from seeker.work.blocks import Block, BlockStatus
-from seeker.work.history import Tally
+from seeker.work.blocks import Block
+from seeker.work.history import BlockStatus, Tally
 
 pytestmark = pytest.mark.unit
 
