@@ -1,6 +1,6 @@
 """Options of a daemon, each written once in a table: its flag, its environment
 variable, its key in a settings file, and the kind of value it takes. The Giver
-(giver.settings) and the Seeker (seeker.cli.run) read theirs through this.
+(giver.terms.settings) and the Seeker (seeker.cli.run) read theirs through this.
 
 A value comes from the first source that has it: the flag, then the
 environment variable (PREFIX + the key in upper case), then the file; with

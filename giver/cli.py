@@ -1,7 +1,7 @@
 """`giver`: lend this machine to a Seeker, running its scrapers in sandboxed containers.
 
 Settings come from flags, then SEEKGIVE_GIVER_* environment variables, then a
-TOML file (see giver.settings). `giver pause`, `giver resume` and `giver status`
+TOML file (see giver.terms.settings). `giver pause`, `giver resume` and `giver status`
 find the data dir as `giver run` does and talk to the daemon running there
 through its control socket; with none running they say so, and create nothing
 where no Giver ever ran.
@@ -17,11 +17,11 @@ from pathlib import Path
 from channel.errors import ChannelError
 from channel.lifecycle import configure_logging, run_until_signal
 from channel.wire.identity import Identity
-from giver import control, pause, status
-from giver.config import IDENTITY_FILE, control_path, pause_path
+from giver.controls import control, pause, status
 from giver.daemon import Giver
 from giver.errors import GiverError, NoGiverHere, NotRunning
-from giver.settings import DATA_DIR_NAME, ENV_PREFIX, add_run_flags, build_config, locate
+from giver.terms.config import IDENTITY_FILE, control_path, pause_path
+from giver.terms.settings import DATA_DIR_NAME, ENV_PREFIX, add_run_flags, build_config, locate
 
 
 def giver_ran_in(directory: Path) -> bool:

@@ -2,15 +2,15 @@
 
 It dials the Seeker at its URL, or in LAN mode advertises itself over mDNS
 and waits for a Seeker to dial it; either way one session carries the work
-(giver.registrant).
+(giver.link.registrant).
 
-Each task the Seeker assigns (giver.assignments) is checked first
-(giver.checks: signed by the Seeker key this Giver trusts, its image present
+Each task the Seeker assigns (giver.tasks.assignments) is checked first
+(giver.tasks.checks: signed by the Seeker key this Giver trusts, its image present
 and allowed, room under the volunteer's caps); otherwise the Seeker hears
 `Refuse` with the reason. An image this Giver lacks is fetched from the Seeker
-once the task is accepted (giver.delivery); if it cannot be had the task is
+once the task is accepted (giver.sandbox.delivery); if it cannot be had the task is
 refused after all, or released when the fetch failed for now. An accepted
-task runs as a container (giver.execution), with no network of its own: a
+task runs as a container (giver.tasks.execution), with no network of its own: a
 task that needs one goes out through the egress gateway (giver.egress), which
 enforces the volunteer's rules on hosts, addresses and traffic; `network:
 host` runs only where the volunteer allows it, and while a traffic cap is
@@ -23,7 +23,7 @@ so the Seeker can give them to another Giver at once instead of waiting for
 their leases to lapse. What the Giver offers is probed again after every task
 and every `report_interval_s`; the Seeker hears of changes in a `Report`.
 
-The volunteer's controls (giver.volunteer): a pause and active hours (no new
+The volunteer's controls (giver.controls.volunteer): a pause and active hours (no new
 tasks; running ones go on; a task assigned meanwhile is released back), and
 `drain()` before `stop()`.
 """
@@ -48,32 +48,34 @@ from channel.wire.messages import (
     Release,
 )
 from channel.wire.results import Result
-from giver import execution, fetched, pause, status
-from giver.advertiser import Advertiser
-from giver.assignments import STOPPING_REASON, Assignments
-from giver.capacity import Caps
-from giver.checks import TaskChecks
-from giver.config import GiverConfig
-from giver.control import ControlServer
-from giver.delivery import Deliveries
-from giver.diagnosis import diagnose
-from giver.docker_runner import DockerRunner
+from giver.controls import pause, status
+from giver.controls.control import ControlServer
+from giver.controls.volunteer import VolunteerControls
 from giver.egress.forwarding import Forwarder
 from giver.egress.gateway import Gateway
 from giver.egress.ledger import Ledger
 from giver.egress.traffic import Traffic
 from giver.errors import GiverError
-from giver.execution import Running
-from giver.fetched import FetchedImages
-from giver.images import ImagePolicy
-from giver.listener import Listener
-from giver.outbox import Outbox
-from giver.pinning import SeekerKeyPin
-from giver.registrant import Registrant
-from giver.registration import Registration
-from giver.reporter import Reporter
-from giver.session import Session
-from giver.volunteer import VolunteerControls
+from giver.link.advertiser import Advertiser
+from giver.link.listener import Listener
+from giver.link.outbox import Outbox
+from giver.link.registrant import Registrant
+from giver.link.registration import Registration
+from giver.link.reporter import Reporter
+from giver.link.session import Session
+from giver.sandbox import fetched
+from giver.sandbox.delivery import Deliveries
+from giver.sandbox.diagnosis import diagnose
+from giver.sandbox.docker_runner import DockerRunner
+from giver.sandbox.fetched import FetchedImages
+from giver.sandbox.images import ImagePolicy
+from giver.tasks import execution
+from giver.tasks.assignments import STOPPING_REASON, Assignments
+from giver.tasks.checks import TaskChecks
+from giver.tasks.execution import Running
+from giver.terms.capacity import Caps
+from giver.terms.config import GiverConfig
+from giver.terms.pinning import SeekerKeyPin
 
 log = logging.getLogger(__name__)
 

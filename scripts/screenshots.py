@@ -23,8 +23,8 @@ import demo_site
 from playwright.async_api import BrowserContext, async_playwright
 
 from channel.wire import canonical
-from giver.config import GiverConfig
 from giver.daemon import Giver
+from giver.terms.config import GiverConfig
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 

@@ -46,10 +46,10 @@ from support.compose import build_grid_images
 from support.docker import build_test_image, example_image
 from support.givers import GiverFactory, Heard
 
-from giver.config import GiverConfig
 from giver.daemon import Giver
-from giver.docker_runner import DockerRunner
 from giver.egress.gateway import Gateway
+from giver.sandbox.docker_runner import DockerRunner
+from giver.terms.config import GiverConfig
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.state.base import StateStore

@@ -14,7 +14,7 @@ from channel.wire.models import field_of
 
 # A failed task's log as a Result carries it, at most (UTF-8 bytes, cut marker
 # included): the start of the log and, three times as much, its end, where a
-# traceback is. Docker keeps 1 MiB of a task's log at most (giver.docker_runner);
+# traceback is. Docker keeps 1 MiB of a task's log at most (giver.sandbox.docker_runner);
 # the log travels in the signed header (MAX_HEADER_BYTES) and in every page
 # listing the job's results, so a page of 1000 failed results stays near 128 MiB.
 MAX_LOG_BYTES = 128 * 1024

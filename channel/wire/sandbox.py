@@ -1,5 +1,5 @@
 """What a task's container gets (contract v1, images/CONTRACT.md), written once:
-the Giver creates containers so (giver.docker_runner), and `seeker replay`
+the Giver creates containers so (giver.sandbox.docker_runner), and `seeker replay`
 prints the `docker run` line (`sandbox_flags`, `mounts`) that makes the same
 container on a scraper author's machine.
 

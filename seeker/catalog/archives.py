@@ -5,7 +5,7 @@ Each image the catalog adds is saved from the Seeker's Docker Engine
 `<data_dir>/images/<hex of its id>.tar`, written under a temporary name and
 renamed, so a Giver is only ever sent a whole archive. An archive goes when
 no scraper names its image any more. Givers verify an archive against the
-image id they were told before they load it (giver.archives).
+image id they were told before they load it (giver.sandbox.archives).
 """
 
 import asyncio

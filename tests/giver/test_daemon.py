@@ -15,9 +15,9 @@ from support.givers import GiverFactory, Heard
 
 from channel.wire.givers import GiverInfo
 from channel.wire.messages import Accept, Done, Invalidate, Message, Release, Report
-from giver.assignments import STOPPING_REASON
-from giver.config import GiverConfig
 from giver.daemon import Giver
+from giver.tasks.assignments import STOPPING_REASON
+from giver.terms.config import GiverConfig
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.grid import registry as seeker_givers

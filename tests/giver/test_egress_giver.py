@@ -15,7 +15,7 @@ from support.api import export, givers_view, job_state, submit, submit_and_wait
 from support.base import until
 from support.givers import GiverFactory
 
-from giver import status
+from giver.controls import status
 from seeker.daemon import Seeker
 
 pytestmark = pytest.mark.seeker_config(open_registration=True)

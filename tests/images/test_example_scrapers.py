@@ -26,9 +26,9 @@ from support.docker import run_task
 
 from channel.wire.models import KeyBlock, Limits, Task
 from channel.wire.results import KeyOutcome
-from giver.docker_runner import DockerRunner
 from giver.egress.gateway import Gateway
-from giver.outputs import ScraperOutput
+from giver.sandbox.docker_runner import DockerRunner
+from giver.sandbox.outputs import ScraperOutput
 
 IMAGES_DIR = REPO / "images"
 LIMITS = Limits(memory_bytes=256 * 1024 * 1024, pids=64, timeout_s=90)

@@ -10,9 +10,9 @@ import docker
 import pytest
 
 from channel.wire.models import Task
-from giver.docker_runner import GIVER_LABEL, DockerRunner
 from giver.egress.gateway import Gateway
-from giver.outputs import ContainerExit, ScraperOutput, UntrustedOutput, collect
+from giver.sandbox.docker_runner import GIVER_LABEL, DockerRunner
+from giver.sandbox.outputs import ContainerExit, ScraperOutput, UntrustedOutput, collect
 from support.base import BASE_IMAGE, REPO
 
 

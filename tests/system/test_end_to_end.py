@@ -21,8 +21,8 @@ from support.docker import containers_by_id
 
 from channel.service.dataset_client import DatasetClient
 from channel.wire import canonical
-from giver.config import GiverConfig
 from giver.daemon import Giver
+from giver.terms.config import GiverConfig
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 

@@ -17,9 +17,9 @@ from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN, REPO, free_port, run
 from support.processes import STOP_TIMEOUT_S
 
 from channel.wire.identity import Identity
-from giver.config import GiverConfig
 from giver.daemon import Giver
-from giver.probe import arch as probe_arch
+from giver.sandbox.probe import arch as probe_arch
+from giver.terms.config import GiverConfig
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 

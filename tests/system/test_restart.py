@@ -14,8 +14,8 @@ from support.api import issue_token, wait_for
 from support.base import OPERATOR_HEADERS, free_port
 from support.processes import seeker_process
 
-from giver.config import GiverConfig
 from giver.daemon import Giver
+from giver.terms.config import GiverConfig
 
 BIN = Path(sys.executable).parent
 JOB_TIMEOUT_S = 120.0

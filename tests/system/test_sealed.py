@@ -28,8 +28,8 @@ from channel.wire.identity import Identity
 from channel.wire.models import KeyBlock, Task
 from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import records_digest, verify_signature
-from giver.execution import signed
-from giver.outputs import ScraperOutput
+from giver.sandbox.outputs import ScraperOutput
+from giver.tasks.execution import signed
 from seeker.work.choice import comparison_digest
 
 DATA = {"name": "Zürich umbrella ☂", "price": 12.5, "tags": ["rain", None]}

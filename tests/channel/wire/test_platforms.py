@@ -6,7 +6,7 @@ import pytest
 
 from channel.wire.givers import Capabilities
 from channel.wire.platforms import PLATFORM_ARCHES, platform_arch
-from giver.probe import arch
+from giver.sandbox.probe import arch
 
 pytestmark = pytest.mark.unit
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from giver.config import GiverConfig
 from giver.egress.addresses import AddressRules, LocalAllowance
 from giver.errors import ConfigError
+from giver.terms.config import GiverConfig
 
 pytestmark = pytest.mark.unit
 

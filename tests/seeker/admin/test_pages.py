@@ -22,8 +22,8 @@ from support.base import JOB_TIMEOUT_S, OPERATOR_HEADERS, POLL_S, until
 from support.browser import LAPTOP, Problems, open_page
 
 from channel.wire import canonical
-from giver.config import GiverConfig
 from giver.daemon import Giver
+from giver.terms.config import GiverConfig
 from seeker.daemon import Seeker
 from seeker.views import display
 

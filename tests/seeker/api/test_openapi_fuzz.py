@@ -33,7 +33,7 @@ from support.base import OPERATOR_HEADERS, OPERATOR_TOKEN, TESTS
 from channel.wire import canonical
 from channel.wire.givers import Capabilities
 from channel.wire.identity import Identity
-from giver.registration import signed_registration
+from giver.link.registration import signed_registration
 from seeker.api.openapi import document, operations
 
 SCHEMA = schemathesis.openapi.from_dict(document())

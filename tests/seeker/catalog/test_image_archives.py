@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from channel.wire import canonical
-from giver.archives import verify_archive
 from giver.errors import BadArchive
+from giver.sandbox.archives import verify_archive
 
 pytestmark = pytest.mark.unit
 

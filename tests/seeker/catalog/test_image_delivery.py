@@ -36,9 +36,9 @@ from support.delivery import (
 from channel.wire import canonical
 from channel.wire.identity import Identity
 from channel.wire.signed_requests import API_ROOT, archive_path, request_headers
-from giver import control
-from giver.delivery import delivered_tag
-from giver.fetched import LIST_FILE
+from giver.controls import control
+from giver.sandbox.delivery import delivered_tag
+from giver.sandbox.fetched import LIST_FILE
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 
@@ -94,7 +94,7 @@ async def test_an_image_the_giver_lacks_comes_from_the_seeker(
     # Two tasks started at once, waiting on one download; the later ones found it here.
     assert len(archive_requests(caplog)) == 1
     assert list((tmp_path / "giver-0" / "images").iterdir()) == []
-    # It counts against the Giver's disk cap from now on (giver.fetched).
+    # It counts against the Giver's disk cap from now on (giver.sandbox.fetched).
     listed = canonical.loads((tmp_path / "giver-0" / LIST_FILE).read_bytes())["images"]
     assert [(i["image_id"], i["reference"]) for i in listed] == [
         (scraper.id, f"{REPOSITORY}@{scraper.id}")

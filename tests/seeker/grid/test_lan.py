@@ -23,12 +23,12 @@ from channel.wire.givers import Capabilities
 from channel.wire.identity import Identity, verify_value
 from channel.wire.lan import SERVICE_TYPE, Advert, service_name, session_url
 from channel.wire.messages import Challenge, Hello, Message, Register, Registered, decode, encode
-from giver.advertiser import Advertiser
-from giver.config import GiverConfig
 from giver.daemon import Giver
-from giver.listener import Listener
-from giver.registration import signed_registration
-from giver.session import Introduction, Session
+from giver.link.advertiser import Advertiser
+from giver.link.listener import Listener
+from giver.link.registration import signed_registration
+from giver.link.session import Introduction, Session
+from giver.terms.config import GiverConfig
 from seeker.cli.client import SeekerClient
 from seeker.cli.jobs import wait_for_job
 from seeker.config import SeekerConfig

@@ -21,8 +21,8 @@ from support.processes import leader_config, seekers_behind_front
 
 from channel.store.base import SETTLE_S
 from channel.store.factory import open_channel
-from giver.config import GiverConfig
 from giver.daemon import Giver
+from giver.terms.config import GiverConfig
 from seeker.cli.client import SeekerClient
 from seeker.daemon import Seeker
 from seeker.state.factory import open_state

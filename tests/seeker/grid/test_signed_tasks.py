@@ -16,9 +16,9 @@ from channel.wire import canonical
 from channel.wire.identity import Identity
 from channel.wire.messages import Accept, Assign, Challenge, Hello, Message, Refuse, decode, encode
 from channel.wire.models import KeyBlock, Limits, Task
-from giver.config import GiverConfig
 from giver.daemon import Giver
 from giver.errors import SeekerKeyChanged
+from giver.terms.config import GiverConfig
 
 WAIT_S = 30.0
 

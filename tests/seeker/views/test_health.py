@@ -20,8 +20,8 @@ from channel.service.app import make_app as make_channel_app
 from channel.store.factory import open_channel
 from channel.wire import canonical, messages
 from channel.wire.identity import Identity
-from giver.config import GiverConfig
 from giver.daemon import Giver
+from giver.terms.config import GiverConfig
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.errors import StateUnavailable

@@ -23,8 +23,8 @@ from channel.wire.identity import Identity
 from channel.wire.models import Task
 from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import sign_result
-from giver.execution import signed
-from giver.outputs import ScraperOutput
+from giver.sandbox.outputs import ScraperOutput
+from giver.tasks.execution import signed
 from seeker.errors import InvalidJob, InvalidState, JobConflict, UnknownBlock
 from seeker.state.factory import open_state
 from seeker.work.intake import create_job
