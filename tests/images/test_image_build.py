@@ -94,6 +94,14 @@ def images_copy(tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[
                 docker_client.images.remove(tag)
 
 
+def test_an_unchanged_image_is_built_again_from_the_cache() -> None:
+    """Setup runs images/build every time: with nothing changed it must make the
+    same image, not a new one each run (and a dangling old one)."""
+    built = [run_build(IMAGES_DIR / "build", "catalog") for _ in range(2)]
+    assert [b.returncode for b in built] == [0, 0], [b.stderr for b in built]
+    assert built[0].stdout == built[1].stdout
+
+
 def test_a_scraper_named_unlike_its_directory_is_refused(
     images_copy: ImagesCopy, docker_client: docker.DockerClient
 ) -> None:
