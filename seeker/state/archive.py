@@ -156,6 +156,25 @@ async def checked_header(path: Path) -> dict[str, Any]:
         raise BadBackup(f"is not a gzip'd seekgive backup ({e})", path=str(path)) from e
 
 
+# What each kind of line holds, in words (one, many); a kind not listed reads as
+# its name, with an s for many.
+NOUNS = {
+    "job_keys": ("claimed key list", "claimed key lists"),
+    "seeker_key": ("Seeker signing key", "Seeker signing keys"),
+    "operators": ("set of operator credentials", "sets of operator credentials"),
+    "giver": ("Giver", "Givers"),
+    "run": ("schedule run", "schedule runs"),
+    "giver_key": ("Giver key", "Giver keys"),
+    "reader": ("reader token", "reader tokens"),
+    "job_policy": ("job policy", "job policies"),
+}
+
+
 def summary(kinds: Counter[str]) -> str:
     """How many of each kind of thing, for people: "1 job, 3 blocks, …"."""
-    return ", ".join(f"{count} {kind}{'' if count == 1 else 's'}" for kind, count in kinds.items())
+    return ", ".join(f"{count} {_noun(kind, count)}" for kind, count in kinds.items())
+
+
+def _noun(kind: str, count: int) -> str:
+    one, many = NOUNS.get(kind, (kind, f"{kind}s"))
+    return one if count == 1 else many

@@ -6,6 +6,7 @@ line fails; a backup refuses while a Seeker leads."""
 
 import gzip
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from channel.wire.release import SEEKGIVE_VERSION
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.errors import BadBackup
-from seeker.state.archive import ArchiveWriter
+from seeker.state.archive import ArchiveWriter, summary
 from seeker.state.backup import restore
 from seeker.state.factory import open_state
 from seeker.state.migrations import STATE
@@ -50,7 +51,9 @@ async def test_a_backup_goes_from_sqlite_to_mongodb_and_back_with_nothing_lost(
 
     code, out, err = await seeker("backup", first, "--state", state_url, "--store", store_url)
     assert code == 0, err
-    assert out.startswith("backed up 1 job, 3 blocks, 1 seeker_key, 1 operators, 1 giver, ")
+    assert out.startswith(
+        "backed up 1 job, 3 blocks, 1 Seeker signing key, 1 set of operator credentials, 1 Giver, "
+    )
     assert first.stat().st_mode & 0o777 == 0o600
     code, out, err = await seeker("restore", first, "--state", mongo_url, "--store", mongo_url)
     assert code == 0, err
@@ -239,3 +242,11 @@ async def test_a_backup_of_an_older_schema_is_restored_and_migrated(
         assert len(await state.tokens()) == 2
     finally:
         await state.close()
+
+
+@pytest.mark.unit
+def test_the_summary_counts_each_kind_in_words() -> None:
+    kinds = Counter({"job": 1, "block": 3, "job_policy": 2, "operators": 1, "reader": 2})
+    assert summary(kinds) == (
+        "1 job, 3 blocks, 2 job policies, 1 set of operator credentials, 2 reader tokens"
+    )
