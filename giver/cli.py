@@ -21,7 +21,8 @@ from giver.controls import control, pause, status
 from giver.daemon import Giver
 from giver.errors import GiverError, NoGiverHere, NotRunning
 from giver.terms.config import IDENTITY_FILE, control_path, pause_path
-from giver.terms.settings import DATA_DIR_NAME, ENV_PREFIX, add_run_flags, build_config, locate
+from giver.terms.settings import DATA_DIR_NAME, add_run_flags, build_config, locate
+from giver.terms.table import ENV_PREFIX
 
 
 def giver_ran_in(directory: Path) -> bool:

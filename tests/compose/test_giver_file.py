@@ -11,7 +11,7 @@ import pytest
 from support.base import run
 from support.compose import COMPOSE_DIR, Project, leftovers, write_env_file
 
-from giver.terms.settings import ENV_PREFIX, SETTINGS
+from giver.terms.table import ENV_PREFIX, SETTINGS
 
 # Settings the compose file does not pass: LAN mode, where the Seeker dials the
 # Giver (the file dials a Seeker), the token file (the file takes the token from

@@ -16,7 +16,8 @@ from giver.errors import ConfigError, ConfigFileError
 from giver.terms.capacity import Caps
 from giver.terms.config import GiverConfig
 from giver.terms.hours import ActiveHours, outside
-from giver.terms.settings import SETTINGS, build_config
+from giver.terms.settings import build_config
+from giver.terms.table import SETTINGS
 
 pytestmark = pytest.mark.unit
 
