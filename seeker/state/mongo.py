@@ -1,4 +1,5 @@
-"""The Seeker's state in MongoDB (or FerretDB), through PyMongo's async client.
+"""The Seeker's state in MongoDB (or FerretDB), through PyMongo's async client
+(its schedules in `mongo_schedules`, the keys jobs claim in `mongo_keys`).
 
 Collections `jobs`, `blocks`, `giver_records`, `tokens`, `admissions`,
 `scrapers`, `schedules` and `schedule_runs`, keyed by id, `job_keys` for the
@@ -6,20 +7,21 @@ keys of jobs that discover keys, `leader` for the leader lease and
 `seeker_key` for the deployment's key. Each document keeps the fields queries
 need at the top and the rest as canonical JSON bytes, so operator settings and
 keys (nested arrays, dots, dollars) are stored as given. Only single-document
-writes, finds with filter, sort and limit, and plain indexes are used.
+writes, finds with filter, sort and limit, and plain indexes are used; each
+query is served by an index made at open, so none reads a collection through.
 """
 
-import hashlib
 from typing import Any
 
 from bson import Binary
 from bson.errors import InvalidDocument
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from channel.store.mongoclient import (
     collections_empty,
+    keep_indexes,
     mongo_client,
     ping_server,
     problem,
@@ -31,6 +33,7 @@ from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
 from seeker.state.migrations import STATE
+from seeker.state.mongo_keys import MongoJobKeys
 from seeker.state.mongo_schedules import MongoSchedules
 
 DUPLICATE_KEY = 11000
@@ -50,11 +53,16 @@ def _stored_block(doc: Doc) -> dict[str, Any]:
     }
 
 
+def _index(*keys: str) -> IndexModel:
+    """An ascending index on `keys`, in order."""
+    return IndexModel([(key, ASCENDING) for key in keys])
+
+
 def _plain(stored: dict[str, Any]) -> Doc:
     return canonical.loads(stored["doc"])
 
 
-class MongoState(MongoWhole, MongoSchedules, StateStore):
+class MongoState(MongoWhole, MongoSchedules, MongoJobKeys, StateStore):
     _not_content = ("leader",)
     _versions = STATE
 
@@ -88,13 +96,20 @@ class MongoState(MongoWhole, MongoSchedules, StateStore):
         try:
             new = await collections_empty(self._database, self._collections)
             await migrate_mongo(self._database, STATE, without_secrets(self.url), new)
-            await self._blocks.create_index([("job_id", ASCENDING), ("seq", ASCENDING)])
-            await self._blocks.create_index(
-                [("status", ASCENDING), ("job_id", ASCENDING), ("seq", ASCENDING)]
+            await keep_indexes(
+                self._blocks,
+                [
+                    _index("job_id", "seq"),
+                    _index("status", "job_id", "seq", "ready_at"),
+                    _index("job_id", "disputed", "seq"),
+                    _index("givers", "_id"),
+                ],
+                replaced=["status_1_job_id_1_seq_1", "givers_1"],
             )
-            await self._blocks.create_index([("givers", ASCENDING)])
-            await self._runs.create_index([("schedule_id", ASCENDING), ("tick", ASCENDING)])
-            await self._job_keys.create_index([("job_id", ASCENDING), ("seq", ASCENDING)])
+            for listed in (self._jobs, self._tokens, self._schedules):
+                await keep_indexes(listed, [_index("created_at", "_id")])
+            await keep_indexes(self._runs, [_index("schedule_id", "tick")])
+            await keep_indexes(self._job_keys, [_index("job_id", "seq")])
         except PyMongoError as e:
             raise self._unavailable(e) from e
 
@@ -127,7 +142,7 @@ class MongoState(MongoWhole, MongoSchedules, StateStore):
             raise self._unavailable(e) from e
 
     async def jobs(self) -> list[Doc]:
-        return await self._find(self._jobs, {}, [("created_at", ASCENDING), ("job_id", ASCENDING)])
+        return await self._find(self._jobs, {}, [("created_at", ASCENDING), ("_id", ASCENDING)])
 
     async def delete_job(self, job_id: str) -> None:
         try:
@@ -354,45 +369,3 @@ class MongoState(MongoWhole, MongoSchedules, StateStore):
         except PyMongoError as e:
             raise self._unavailable(e) from e
         return result.deleted_count == 1
-
-    async def claim_keys(
-        self, job_id: str, keys: list[str], first_seq: int, block_size: int, limit: int
-    ) -> list[tuple[str, int]]:
-        claimed: list[tuple[str, int]] = []
-        try:
-            for key in keys:
-                if len(claimed) == limit:
-                    break
-                seq = first_seq + len(claimed) // block_size
-                try:
-                    await self._job_keys.insert_one(
-                        {"_id": _job_key_id(job_id, key), "job_id": job_id, "key": key, "seq": seq}
-                    )
-                except DuplicateKeyError:
-                    continue
-                claimed.append((key, seq))
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-        return claimed
-
-    async def claimed_keys(self, job_id: str, min_seq: int) -> list[tuple[str, int]]:
-        try:
-            cursor = self._job_keys.find(
-                {"job_id": job_id, "seq": {"$gte": min_seq}}, sort=[("seq", ASCENDING)]
-            )
-            return [(doc["key"], doc["seq"]) async for doc in cursor]
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
-    async def count_claimed(self, job_id: str, min_seq: int) -> int:
-        try:
-            return await self._job_keys.count_documents(
-                {"job_id": job_id, "seq": {"$gte": min_seq}}
-            )
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
-
-def _job_key_id(job_id: str, key: str) -> str:
-    """A claimed key's id: keys may be long and hold any character."""
-    return hashlib.sha256(f"{job_id}\n{key}".encode()).hexdigest()
