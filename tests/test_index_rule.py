@@ -130,3 +130,15 @@ def test_an_index_listing_is_read_as_mongodb_writes_it() -> None:
     assert Index.from_spec({"key": {"a": 1, "b": -1}, "unique": True}) == index(
         "a", "-b", unique=True
     )
+
+
+def test_a_partial_index_serves_only_queries_that_match_its_filter_by_equality() -> None:
+    pending = Index.from_spec(
+        {"key": {"status": 1, "seq": 1}, "partialFilterExpression": {"status": "pending"}}
+    )
+    assert serves(pending, find({"status": "pending"}, {"seq": 1}))
+    assert serves(pending, find({"status": {"$eq": "pending"}}, {"seq": 1}))
+    assert not serves(pending, find({"status": "leased"}, {"seq": 1}))
+    assert not serves(pending, find({"status": {"$in": ["pending"]}}, {"seq": 1}))
+    recent = Index.from_spec({"key": {"at": 1}, "partialFilterExpression": {"at": {"$gt": 5}}})
+    assert not serves(recent, find({"at": {"$gt": 5}}))

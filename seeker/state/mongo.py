@@ -1,5 +1,6 @@
 """The Seeker's state in MongoDB (or FerretDB), through PyMongo's async client
-(its schedules in `mongo_schedules`, the keys jobs claim in `mongo_keys`).
+(its schedules in `mongo_schedules`, the keys jobs claim in `mongo_keys`, its
+blocks' indexes in `mongo_indexes`).
 
 Collections `jobs`, `blocks`, `giver_records`, `tokens`, `admissions`,
 `scrapers`, `schedules` and `schedule_runs`, keyed by id, `job_keys` for the
@@ -7,15 +8,16 @@ keys of jobs that discover keys, `leader` for the leader lease and
 `seeker_key` for the deployment's key. Each document keeps the fields queries
 need at the top and the rest as canonical JSON bytes, so operator settings and
 keys (nested arrays, dots, dollars) are stored as given. Only single-document
-writes, finds with filter, sort and limit, and plain indexes are used; each
-query is served by an index made at open, so none reads a collection through.
+writes, finds with filter, sort and limit, and plain indexes are relied on
+(partial ones where the server has them); each query is served by an index
+made at open, so none reads a collection through.
 """
 
 from typing import Any
 
 from bson import Binary
 from bson.errors import InvalidDocument
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
@@ -33,6 +35,7 @@ from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
 from seeker.state.migrations import STATE
+from seeker.state.mongo_indexes import PENDING, index, keep_block_indexes
 from seeker.state.mongo_keys import MongoJobKeys
 from seeker.state.mongo_schedules import MongoSchedules
 
@@ -51,11 +54,6 @@ def _stored_block(doc: Doc) -> dict[str, Any]:
         "disputed": doc["disputed"],
         "doc": Binary(canonical.dumps(doc)),
     }
-
-
-def _index(*keys: str) -> IndexModel:
-    """An ascending index on `keys`, in order."""
-    return IndexModel([(key, ASCENDING) for key in keys])
 
 
 def _plain(stored: dict[str, Any]) -> Doc:
@@ -96,20 +94,11 @@ class MongoState(MongoWhole, MongoSchedules, MongoJobKeys, StateStore):
         try:
             new = await collections_empty(self._database, self._collections)
             await migrate_mongo(self._database, STATE, without_secrets(self.url), new)
-            await keep_indexes(
-                self._blocks,
-                [
-                    _index("job_id", "seq"),
-                    _index("status", "job_id", "seq", "ready_at"),
-                    _index("job_id", "disputed", "seq"),
-                    _index("givers", "_id"),
-                ],
-                replaced=["status_1_job_id_1_seq_1", "givers_1"],
-            )
+            await keep_block_indexes(self._blocks, without_secrets(self.url))
             for listed in (self._jobs, self._tokens, self._schedules):
-                await keep_indexes(listed, [_index("created_at", "_id")])
-            await keep_indexes(self._runs, [_index("schedule_id", "tick")])
-            await keep_indexes(self._job_keys, [_index("job_id", "seq")])
+                await keep_indexes(listed, [index("created_at", "_id")])
+            await keep_indexes(self._runs, [index("schedule_id", "tick")])
+            await keep_indexes(self._job_keys, [index("job_id", "seq")])
         except PyMongoError as e:
             raise self._unavailable(e) from e
 
@@ -187,7 +176,7 @@ class MongoState(MongoWhole, MongoSchedules, MongoJobKeys, StateStore):
     async def ready_blocks(self, job_id: str, now: float, limit: int) -> list[Doc]:
         return await self._find(
             self._blocks,
-            {"status": "pending", "job_id": job_id, "ready_at": {"$lte": now}},
+            {"status": PENDING, "job_id": job_id, "ready_at": {"$lte": now}},
             [("seq", ASCENDING)],
             limit,
         )

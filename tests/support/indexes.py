@@ -59,6 +59,8 @@ class Query:
     collection: str
     equal: frozenset[str] = frozenset()
     ranges: frozenset[str] = frozenset()
+    # The fields matched by equality to one value, with the value (as repr).
+    values: frozenset[tuple[str, str]] = frozenset()
     sort: tuple[tuple[str, int], ...] = ()
     # It reads at most this many documents (0: as many as match).
     limit: int = 0
@@ -87,15 +89,25 @@ class Index:
 
     keys: tuple[tuple[str, int], ...]
     unique: bool = False
+    # A partial index's filter, as `Query.values`: it holds only what matches it.
+    partial: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> "Index":
         keys = tuple((name, int(direction)) for name, direction in spec["key"].items())
-        return cls(keys, bool(spec.get("unique")) or keys == (("_id", 1),))
+        expression = spec.get("partialFilterExpression", {})
+        partial = frozenset(_values(expression))
+        if len(partial) < len(expression):
+            # A filter by anything but equality to plain values: it serves no query here.
+            partial |= {("", "a filter by more than equality")}
+        return cls(keys, bool(spec.get("unique")) or keys == (("_id", 1),), partial)
 
 
 def serves(index: Index, query: Query) -> bool:
-    """Whether `index` serves `query` (the rule in the module's docstring)."""
+    """Whether `index` serves `query` (the rule in the module's docstring); a
+    partial index only a query that matches its filter by equality."""
+    if not index.partial <= query.values:
+        return False
     names = [name for name, _ in index.keys]
     if index.unique and set(names) <= query.equal:
         return True
@@ -191,9 +203,19 @@ def _query(
         collection,
         frozenset(equal),
         frozenset(ranges),
+        frozenset(_values(filter)),
         tuple((name, int(d)) for name, d in sort.items() if isinstance(d, int)),
         limit,
     )
+
+
+def _values(filter: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    """The fields `filter` matches by equality to one plain value, with the value's repr."""
+    for name, value in filter.items():
+        if isinstance(value, Mapping) and set(value) == {"$eq"}:
+            value = value["$eq"]
+        if not isinstance(value, Mapping | list):
+            yield name, repr(value)
 
 
 def _split(filter: Mapping[str, Any], equal: set[str], ranges: set[str]) -> None:
