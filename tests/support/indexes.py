@@ -6,7 +6,8 @@ by range, the sort), and checked against the server's `listIndexes`.
 An index serves a query when the query's equality fields, then its sort fields
 (all in the index's direction or all against it), then its range fields form a
 prefix of the index's keys; or when a unique index's keys are all matched by
-equality (`_id` always is one). A query with no field to bound an index and no
+equality (`_id` always is one); a partial index serves only a query that
+matches its filter by equality. A query with no field to bound an index and no
 limit reads the whole collection: it must be one of EXEMPT, each with why it
 may, and still be sorted by an index. `$or`, `$nor`, `$expr` and the like bound
 nothing here (MongoDB could use an index per `$or` branch; the stores need none
