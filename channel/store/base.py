@@ -283,7 +283,7 @@ class Channel(DatasetStore, Inventory):
     async def load(self, row: StoredResult) -> Result:
         """The whole result a row holds, records included."""
         records = [canonical.loads(line) async for line in self.record_lines(row)]
-        return Result.from_wire({**canonical.loads(row.header), "records": records})
+        return Result.from_stored(canonical.loads(row.header), records)
 
     async def put_reader_entry(self, digest: str, reader: Reader) -> None:
         """Store a reader token as `reader_entries` lists it (restoring a backup)."""

@@ -2,10 +2,10 @@
 
 One loop does it all, woken by anything that may change what to do (a job
 submitted, a Giver connected, a result announced) and at least every
-`poll_interval_s`: expire lapsed leases, poll the Channel for the results of
-leased tasks (choosing among copies where a job runs several), lease ready
-blocks to Givers with free slots (`seeker.grid.rounds`), and every
-`contact_interval_s` check each registered Giver: one that cannot be reached
+`poll_interval_s`: expire lapsed leases, count the results Givers posted since
+the last round (`seeker.grid.collect`; choosing among copies where a job runs
+several), lease ready blocks to Givers with free slots (`seeker.grid.rounds`),
+and every `contact_interval_s` check each registered Giver: one that cannot be reached
 `purge_after` checks in a row is purged, and its leases return to the pool.
 Every task goes out signed with the deployment's Seeker key for the one Giver
 it is assigned to; a Giver that refuses one is kept off that block (off the
@@ -24,7 +24,8 @@ from channel.errors import StoreUnavailable
 from channel.wire import messages
 from channel.wire.identity import Identity
 from channel.wire.results import Result
-from seeker.errors import SeekerError
+from seeker.errors import SeekerError, StateUnavailable
+from seeker.grid.collect import Collector
 from seeker.grid.registry import GiverEntry, GiverRegistry, GiverSession
 from seeker.grid.rounds import PlacementRounds
 from seeker.grid.trust import TrustBook
@@ -104,6 +105,7 @@ class Coordinator:
             batch=STEP_BATCH,
             tail_copies=watch.tail_copies,
         )
+        self._collector = Collector(keys, batch=STEP_BATCH)
         self._wake = asyncio.Event()
         self._store_warned = False
         self._next_contact_check = 0.0
@@ -195,7 +197,8 @@ class Coordinator:
         for ref in await self.keys.expire(now):
             log.warning("lease on task %s lapsed; its keys are back in the pool", ref.task_id)
             self.trust.failed(ref.giver_id)
-        await self._collect(now)
+        if await self._collector.collect(lambda result: self._count(result, now), now):
+            self._wake.set()
         if await self._rounds.run(now, self._send, self._fail):
             self._wake.set()
         if now >= self._next_contact_check:
@@ -215,51 +218,39 @@ class Coordinator:
             self.trust.dirty |= dirty
             raise
 
-    async def _collect(self, now: float) -> None:
-        leases = self.keys.leases
-        leased = list(leases)
-        results: list[Result] = []
-        for start in range(0, len(leased), QUERY_BATCH):
-            found = await self.keys.channel.results_for_tasks(leased[start : start + QUERY_BATCH])
-            # Only the lease holder's results can count: others are never fetched twice
-            # in a round, nor can they crowd the holder's out of it.
-            results += [
-                r for r in found if (ref := leases.get(r.task_id)) and ref.giver_id == r.giver_id
-            ]
-        # Copies count in the order they finished, so `first` means first.
-        results.sort(key=lambda r: (r.finished_at, r.result_id))
-        if len(results) > STEP_BATCH:
-            results = results[:STEP_BATCH]
-            self._wake.set()
-        for result in results:
-            ref = leases.get(result.task_id)
-            try:
-                counted = await self.keys.apply(result, now)
-            except SeekerError as e:
-                log.warning("result %s of task %s: %s", result.result_id, result.task_id, e)
-                continue
-            if counted is None or ref is None:
-                continue
-            if counted.discarded:
-                self.counters.results_rejected += 1
-            else:
-                self.counters.results_accepted += 1
-            log.debug(
-                "task %s: result %s from giver %s counted",
-                result.task_id,
-                result.result_id,
-                result.giver_id,
-            )
-            if result.error is None and any(o.ok for o in result.outcomes):
-                self.trust.succeeded(
-                    result.giver_id, result.finished_at - result.started_at, ref.keys
-                )
-            else:
-                self.trust.failed(result.giver_id)
-            await self.cancel(counted.cancelled)
-            job = self.keys.jobs[ref.job_id]
-            for run in counted.judged:
-                await self._judge(run.giver_id, run.role, job, now)
+    async def _count(self, result: Result, now: float) -> bool:
+        """Count a result that answered a live lease; whether it was handled (False:
+        the state store failed, so it is read again next round)."""
+        ref = self.keys.leases.get(result.task_id)
+        try:
+            counted = await self.keys.apply(result, now)
+        except StateUnavailable as e:
+            log.warning("result %s of task %s: %s", result.result_id, result.task_id, e)
+            return False
+        except SeekerError as e:
+            log.warning("result %s of task %s: %s", result.result_id, result.task_id, e)
+            return True
+        if counted is None or ref is None:
+            return True
+        if counted.discarded:
+            self.counters.results_rejected += 1
+        else:
+            self.counters.results_accepted += 1
+        log.debug(
+            "task %s: result %s from giver %s counted",
+            result.task_id,
+            result.result_id,
+            result.giver_id,
+        )
+        if result.error is None and any(o.ok for o in result.outcomes):
+            self.trust.succeeded(result.giver_id, result.finished_at - result.started_at, ref.keys)
+        else:
+            self.trust.failed(result.giver_id)
+        await self.cancel(counted.cancelled)
+        job = self.keys.jobs[ref.job_id]
+        for run in counted.judged:
+            await self._judge(run.giver_id, run.role, job, now)
+        return True
 
     def images_run_by(self, giver_id: str, job: Job) -> list[str]:
         """The image `giver_id` runs for `job`: the one for its architecture; if the

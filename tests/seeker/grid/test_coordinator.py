@@ -248,6 +248,63 @@ async def test_results_from_givers_not_holding_the_lease_cannot_crowd_out_the_ho
     assert job.counts()["done"] == 2 and job.status is JobStatus.DONE
 
 
+async def test_a_result_counts_once_and_the_jobs_cursor_is_saved_past_it(rig: Rig) -> None:
+    job = await rig.job(range=[0, 4], block_size=2)
+    session = rig.giver(slots=1)
+    await rig.coordinator.step()
+    assert await rig.answer(session) == 1
+    for _ in range(2):
+        await rig.coordinator.step()
+    assert rig.coordinator.counters.results_accepted == 1 and job.counts()["done"] == 2
+    (doc,) = await rig.keys.store.jobs()
+    assert doc["result_cursors"] == job.result_cursors and list(job.result_cursors.values()) == [1]
+
+
+async def test_a_late_result_of_a_lapsed_lease_is_passed_over_for_the_new_holders(
+    rig: Rig,
+) -> None:
+    job = await rig.job(range=[0, 2], block_size=2)
+    late = rig.giver(slots=1)
+    await rig.coordinator.step()
+    await rig.keys.expire(time.time() + 3600)
+    late.closed = True
+    on_time = rig.giver(slots=1)
+    await rig.coordinator.step()
+    assert len(assigned(on_time)) == 1
+    await rig.answer(late, {"price": 1})
+    await rig.coordinator.step()
+    assert job.counts()["leased"] == 2 and rig.coordinator.counters.results_accepted == 0
+    await rig.answer(on_time, {"price": 2})
+    await rig.coordinator.step()
+    assert job.status is JobStatus.DONE and rig.coordinator.counters.results_accepted == 1
+
+
+async def test_a_result_stored_while_no_seeker_ran_counts_for_the_lease_restored_after(
+    rig: Rig,
+) -> None:
+    job = await rig.job(range=[0, 4], block_size=2)
+    session = rig.giver(slots=2)
+    await rig.coordinator.step()
+    first, second = assigned(session)
+    identity = rig.identities[session.giver_id]
+    await rig.keys.channel.register_giver(identity.id, identity.public_key)
+    await rig.keys.channel.put_result(signed(identity, first, "before"))
+    await rig.coordinator.step()
+    assert job.counts()["done"] == 2
+
+    # The Seeker stops; the Channel takes the other copy's result meanwhile.
+    await rig.keys.channel.put_result(signed(identity, second, "meanwhile"))
+    keys = KeyManager(rig.keys.store, rig.keys.channel, lease_grace_s=10)
+    await keys.load(time.time())
+    again = Rig(keys, rig.scratch)
+    again.giver(slots=2, identity=identity)
+    assert list(keys.leases) == [second.task_id]
+    await again.coordinator.step()
+    restored = keys.jobs[job.job_id]
+    assert restored.status is JobStatus.DONE and restored.counts()["done"] == 4
+    assert again.coordinator.counters.results_accepted == 1 and again.sessions[0].sent == []
+
+
 def signed(
     identity: Identity, task: Task, result_id: str, data: dict[str, Any] | None = None
 ) -> Result:
