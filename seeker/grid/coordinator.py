@@ -45,6 +45,8 @@ STEP_BATCH = 100
 # Task ids per query to the Channel (SQLite allows some 32,000 parameters).
 QUERY_BATCH = 500
 PURGED_SHOWN = 100
+# Givers purged in one round named in its line at most.
+PURGED_NAMED = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,24 +226,16 @@ class Coordinator:
         ref = self.keys.leases.get(result.task_id)
         try:
             counted = await self.keys.apply(result, now)
-        except StateUnavailable as e:
-            log.warning("result %s of task %s: %s", result.result_id, result.task_id, e)
-            return False
         except SeekerError as e:
             log.warning("result %s of task %s: %s", result.result_id, result.task_id, e)
-            return True
+            return not isinstance(e, StateUnavailable)
         if counted is None or ref is None:
             return True
         if counted.discarded:
             self.counters.results_rejected += 1
         else:
             self.counters.results_accepted += 1
-        log.debug(
-            "task %s: result %s from giver %s counted",
-            result.task_id,
-            result.result_id,
-            result.giver_id,
-        )
+        log.debug("task %s: result %s counted", result.task_id, result.result_id)
         if result.error is None and any(o.ok for o in result.outcomes):
             self.trust.succeeded(result.giver_id, result.finished_at - result.started_at, ref.keys)
         else:
@@ -318,19 +312,31 @@ class Coordinator:
             await self.keys.release(task.task_id, giver_id)
             if isinstance(e, TimeoutError):
                 await session.close()
-            await self._contact_failed(giver_id, time.time())
+            if (taken := await self._contact_failed(giver_id, time.time())) is not None:
+                log.warning("giver %s purged; %d task(s) back in the pool", giver_id, taken)
             return None
         self._givers.contacted(giver_id)
         self.counters.tasks_sent += 1
         return new
 
     async def _check_contacts(self, now: float) -> None:
-        """Count a failed contact for each registered Giver without a live session."""
+        """Count a failed contact for each registered Giver without a live session;
+        those it purges are told in one line (a flood of Givers that never connect
+        must not write a line each)."""
+        purged, taken = [], 0
         for entry in self._givers.entries():
             if entry.online:
                 self._givers.contacted(entry.info.giver_id)
-            else:
-                await self._contact_failed(entry.info.giver_id, now)
+            elif (back := await self._contact_failed(entry.info.giver_id, now)) is not None:
+                purged.append(entry.info.giver_id)
+                taken += back
+        if purged:
+            named = f" ({', '.join(purged)})" if len(purged) <= PURGED_NAMED else ""
+            log.warning(
+                "%d giver(s) purged%s: unreachable at %d contacts in a row; "
+                "%d task(s) back in the pool",
+                *(len(purged), named, self._watch.purge_after, taken),
+            )
 
     async def revoke(self, giver_id: str) -> list[str]:
         """An operator revoked the Giver's admission: cancel and take back its tasks,
@@ -347,20 +353,19 @@ class Coordinator:
         self._wake.set()
         return taken
 
-    async def _contact_failed(self, giver_id: str, now: float) -> None:
+    async def _contact_failed(self, giver_id: str, now: float) -> int | None:
+        """Count a failed contact; if it purges the Giver, how many tasks it held."""
         failures = self._givers.contact_failed(giver_id)
         if failures < self._watch.purge_after:
-            return
+            return None
         entry = self._givers.purge(giver_id)
         if entry is not None and entry.session is not None:
             await entry.session.close()
         taken = await self.keys.release_giver(giver_id)
         reason = f"unreachable at {failures} contacts in a row"
         self.purged.append(Purged(giver_id, entry.info.name if entry else "", now, reason))
-        log.warning(
-            "giver %s purged: %s; %d task(s) back in the pool", giver_id, reason, len(taken)
-        )
         self._wake.set()
+        return len(taken)
 
     def view(self) -> dict[str, Any]:
         return {"jobs": [self.job_view(job) for job in self.keys.jobs.values()]}
