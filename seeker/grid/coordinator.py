@@ -45,6 +45,8 @@ STEP_BATCH = 100
 # Task ids per query to the Channel (SQLite allows some 32,000 parameters).
 QUERY_BATCH = 500
 PURGED_SHOWN = 100
+# Givers whose contact is checked before the loop lets others run.
+CHECKS_A_TURN = 200
 # Givers purged in one round named in its line at most.
 PURGED_NAMED = 5
 
@@ -324,7 +326,9 @@ class Coordinator:
         those it purges are told in one line (a flood of Givers that never connect
         must not write a line each)."""
         purged, taken = [], 0
-        for entry in self._givers.entries():
+        for n, entry in enumerate(self._givers.entries(), 1):
+            if n % CHECKS_A_TURN == 0:
+                await asyncio.sleep(0)  # many Givers: let others run between turns
             if entry.online:
                 self._givers.contacted(entry.info.giver_id)
             elif (back := await self._contact_failed(entry.info.giver_id, now)) is not None:
@@ -380,12 +384,10 @@ class Coordinator:
 
     def givers_view(self) -> dict[str, Any]:
         """Every registered Giver with its record, flagged ones, and those purged lately."""
-        givers = []
+        givers, loads = [], self.keys.loads()
         for view in self._givers.view():
             record = self.trust.get(view["giver_id"])
-            givers.append(
-                {**view, "leases": self.keys.load_of(view["giver_id"]), **record.to_doc()}
-            )
+            givers.append({**view, "leases": loads[view["giver_id"]], **record.to_doc()})
         return {
             "givers": givers,
             "flagged": [r.to_doc() for r in self.trust.records() if r.flagged],
