@@ -220,7 +220,8 @@ class Posting:
             finished_at=now,
         )
         await self.channel.put_result(sign_result(identity, result))
-        self.coordinator.wake()
+        done = messages.Done(task.task_id, result.result_id)
+        await self.coordinator.on_message(identity.id, done)
 
     async def drain(self) -> None:
         await asyncio.gather(*self.tasks, return_exceptions=True)

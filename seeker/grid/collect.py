@@ -1,9 +1,11 @@
 """Reading the results Givers posted: each job's new results once, in the order the
 Channel stored them, from its per-job cursor.
 
-Only a job with outstanding leases is read, and of its results only those that
-answer a live lease (the lease holder's, by task id) are loaded and counted;
-the others are passed over once and never read again. A job's cursor (how far
+A job with outstanding leases is read when a Giver announced one of its results
+(its Done message), and every one of them at least every `sweep_s`, for results
+that came without a word (the Giver's session was down). Of a job's results
+only those that answer a live lease (the lease holder's, by task id) are loaded
+and counted; the others are passed over once and never read again. A job's cursor (how far
 its results were read, `Job.result_cursors`) moves past a result only once the
 result was counted or can never count, and it is saved with the job at most
 every CURSOR_SAVE_S. Any cursor at or before that point is a safe place to
@@ -25,6 +27,7 @@ from itertools import islice
 from channel.store.base import PAGE_LIMIT, StoredResult
 from channel.store.factory import store_name
 from channel.wire.results import Result
+from seeker.work.blocks import job_id_of_task
 from seeker.work.manager import KeyManager
 
 log = logging.getLogger(__name__)
@@ -45,19 +48,32 @@ class Answer:
 class Collector:
     """Reads the results to count from each job's cursor; `batch` at most a round."""
 
-    def __init__(self, keys: KeyManager, *, batch: int) -> None:
+    def __init__(self, keys: KeyManager, *, batch: int, sweep_s: float) -> None:
         self._keys = keys
         self._batch = batch
+        self._sweep_s = sweep_s
         self._here = store_name(keys.channel.url)
+        self._announced: set[str] = set()
+        self._next_sweep = 0.0
         self._unsaved: set[str] = set()
         self._next_save = 0.0
+
+    def announce(self, task_id: str) -> None:
+        """A Giver says the result of `task_id` is in the Channel."""
+        self._announced.add(job_id_of_task(task_id))
 
     async def collect(self, count: Callable[[Result], Awaitable[bool]], now: float) -> bool:
         """Count each job's new results in the order they finished, `count(result)`
         saying whether it was handled (False: read it again next round); whether
         results were left for the next round."""
         jobs = self._keys.jobs
-        reads = {job_id: await self._answers(job_id) for job_id in self._leased_jobs()}
+        leased = {ref.job_id for ref in self._keys.leases.values()}
+        announced, self._announced = self._announced, set()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self._sweep_s
+        else:
+            leased &= announced
+        reads = {job_id: await self._answers(job_id) for job_id in leased}
         ends = {job_id: end for job_id, (_, end) in reads.items()}
         merged = heapq.merge(*(answers for answers, _ in reads.values()), key=_received)
         taken = list(islice(merged, self._batch + 1))
@@ -73,6 +89,8 @@ class Collector:
         for answer, result in loaded:
             if not await count(result):
                 ends[answer.job_id] = min(ends[answer.job_id], answer.before)
+        # A job not read to its end is read again next round.
+        self._announced |= {job_id for job_id, end in ends.items() if end < reads[job_id][1]}
         for job_id, end in ends.items():
             job = jobs.get(job_id)
             if job is not None and job.result_cursors.get(self._here, 0) < end:
@@ -80,9 +98,6 @@ class Collector:
                 self._unsaved.add(job_id)
         await self._save(now)
         return more
-
-    def _leased_jobs(self) -> set[str]:
-        return {ref.job_id for ref in self._keys.leases.values()}
 
     async def _answers(self, job_id: str) -> tuple[list[Answer], int]:
         """The job's new results that answer a live lease, up to one more than a

@@ -109,7 +109,7 @@ class Coordinator:
             batch=STEP_BATCH,
             tail_copies=watch.tail_copies,
         )
-        self._collector = Collector(keys, batch=STEP_BATCH)
+        self._collector = Collector(keys, batch=STEP_BATCH, sweep_s=poll_interval_s)
         self._wake = asyncio.Event()
         self._store_warned = False
         self._next_contact_check = 0.0
@@ -156,7 +156,9 @@ class Coordinator:
                     self.trust.failed(giver_id)
             case messages.Report(capabilities=capabilities):
                 self._givers.report(giver_id, capabilities)
-            case messages.Done() | messages.Accept():
+            case messages.Done(task_id=task_id):
+                self._collector.announce(task_id)
+            case messages.Accept():
                 pass
             case _:
                 log.warning("giver %s sent an unexpected %s message", giver_id, message.TYPE)
@@ -323,8 +325,7 @@ class Coordinator:
 
     async def _check_contacts(self, now: float) -> None:
         """Count a failed contact for each registered Giver without a live session;
-        those it purges are told in one line (a flood of Givers that never connect
-        must not write a line each)."""
+        those it purges are told in one line, not one each."""
         purged, taken = [], 0
         for n, entry in enumerate(self._givers.entries(), 1):
             if n % CHECKS_A_TURN == 0:

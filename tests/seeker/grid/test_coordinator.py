@@ -104,8 +104,15 @@ class Rig:
         ]
         for task in tasks:
             self.answered.add(task.task_id)
-            await self.keys.channel.put_result(signed(identity, task, task.task_id, data))
+            await self.post(identity, task, task.task_id, data)
         return len(tasks)
+
+    async def post(
+        self, identity: Identity, task: Task, result_id: str, data: dict[str, Any] | None = None
+    ) -> None:
+        """Post a result to the Channel and say so, as a Giver does."""
+        await self.keys.channel.put_result(signed(identity, task, result_id, data))
+        await self.coordinator.on_message(identity.id, messages.Done(task.task_id, result_id))
 
     def leases_of(self, job: Job) -> int:
         return sum(1 for ref in self.keys.leases.values() if ref.job_id == job.job_id)
@@ -242,8 +249,8 @@ async def test_results_from_givers_not_holding_the_lease_cannot_crowd_out_the_ho
     (assign,) = session.sent
     task = assign.task
     for n in range(STEP_BATCH + 1):
-        await rig.keys.channel.put_result(signed(stranger, task, f"0{n:04d}"))
-    await rig.keys.channel.put_result(signed(holder, task, "9"))
+        await rig.post(stranger, task, f"0{n:04d}")
+    await rig.post(holder, task, "9")
     await rig.coordinator.step()
     assert job.counts()["done"] == 2 and job.status is JobStatus.DONE
 
@@ -288,7 +295,7 @@ async def test_a_result_stored_while_no_seeker_ran_counts_for_the_lease_restored
     first, second = assigned(session)
     identity = rig.identities[session.giver_id]
     await rig.keys.channel.register_giver(identity.id, identity.public_key)
-    await rig.keys.channel.put_result(signed(identity, first, "before"))
+    await rig.post(identity, first, "before")
     await rig.coordinator.step()
     assert job.counts()["done"] == 2
 
