@@ -32,7 +32,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import _cli  # noqa: E402
 import ferretdb  # noqa: E402
+from _seeker import operator_token, running_seeker, wait_for_seeker  # noqa: E402
 
 from channel.store.base import Channel  # noqa: E402
 from channel.store.factory import open_channel  # noqa: E402
@@ -65,9 +65,6 @@ from seeker.work.manager import KeyManager  # noqa: E402
 from seeker.work.spec import parse_job  # noqa: E402
 
 IMAGE = "bench/none:1"
-SEEKER_START_TIMEOUT_S = 60.0
-SEEKER_STOP_TIMEOUT_S = 15.0
-SEEKER_POLL_S = 0.1
 WATCH_S = 0.05
 POLL_INTERVAL_S = 0.05
 LEASE_GRACE_S = 60.0
@@ -121,57 +118,6 @@ def memory_mib(pid: int) -> tuple[float, float]:
         if name in ("VmHWM", "VmRSS"):
             fields[name] = int(value.split()[0]) / 1024
     return fields["VmHWM"], fields["VmRSS"]
-
-
-@contextlib.contextmanager
-def running_seeker(data_dir: Path) -> Iterator[tuple[subprocess.Popen, str]]:
-    """A `seeker run` process on a free port; yields it and its URL, stops it after."""
-    port = ferretdb.free_port()
-    data_dir.mkdir(parents=True)
-    with (data_dir.parent / f"{data_dir.name}.log").open("wb") as log:
-        process = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("seeker")),
-                "run",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-        )
-        try:
-            yield process, f"http://127.0.0.1:{port}"
-        finally:
-            ferretdb.stop_process(process, SEEKER_STOP_TIMEOUT_S)
-
-
-async def operator_token(data_dir: Path, process: subprocess.Popen) -> str:
-    """The operator token a new Seeker writes to its data dir before it listens."""
-    token_file = data_dir / "operator.token"
-    deadline = time.monotonic() + SEEKER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the Seeker exited with code {process.returncode} on start")
-        with contextlib.suppress(FileNotFoundError):
-            if token := token_file.read_text().strip():
-                return token
-        await asyncio.sleep(SEEKER_POLL_S)
-    raise SystemExit(f"the Seeker wrote no {token_file} within {SEEKER_START_TIMEOUT_S:.0f} s")
-
-
-async def wait_for_seeker(client: SeekerClient, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + SEEKER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the Seeker exited with code {process.returncode} on start")
-        with contextlib.suppress(SeekerError):
-            await client.jobs()
-            return
-        await asyncio.sleep(SEEKER_POLL_S)
-    raise SystemExit(f"the Seeker did not answer within {SEEKER_START_TIMEOUT_S:.0f} s")
 
 
 async def submit_and_measure(
@@ -275,7 +221,8 @@ class Posting:
             finished_at=now,
         )
         await self.channel.put_result(sign_result(identity, result))
-        self.coordinator.wake()
+        done = messages.Done(task.task_id, result.result_id)
+        await self.coordinator.on_message(identity.id, done)
 
     async def drain(self) -> None:
         await asyncio.gather(*self.tasks, return_exceptions=True)

@@ -633,7 +633,8 @@ class TimedGiver:
             finished_at=time.time(),
         )
         await self._channel.put_result(sign_result(self._identity, result))
-        self._coordinator.wake()
+        done = messages.Done(task.task_id, result.result_id)
+        await self._coordinator.on_message(self._identity.id, done)
 
     async def close(self) -> None:
         self.closed = True

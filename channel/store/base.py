@@ -282,8 +282,10 @@ class Channel(DatasetStore, Inventory):
 
     async def load(self, row: StoredResult) -> Result:
         """The whole result a row holds, records included."""
-        records = [canonical.loads(line) async for line in self.record_lines(row)]
-        return Result.from_wire({**canonical.loads(row.header), "records": records})
+        # One parse for all the records: a result may hold thousands of small ones.
+        lines = [line async for line in self.record_lines(row)]
+        records = canonical.loads(b"[" + b",".join(lines) + b"]")
+        return Result.from_stored(canonical.loads(row.header), records)
 
     async def put_reader_entry(self, digest: str, reader: Reader) -> None:
         """Store a reader token as `reader_entries` lists it (restoring a backup)."""

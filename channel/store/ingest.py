@@ -92,6 +92,8 @@ class Intake:
         self._sealed = sealed
         self._digest = hashlib.sha256(b"[")
         self._compressor = zlib.compressobj(COMPRESSION_LEVEL)
+        # Lines are compressed a chunk's worth at a time: one call per line costs more.
+        self._lines = bytearray()
         self._pending = bytearray()
         self._out = Compressed()
 
@@ -118,9 +120,16 @@ class Intake:
             raise ResultTooLarge(self.result.result_id, out.size_bytes, self._limits.result_bytes)
         self._digest.update(b"," + text if out.count else text)
         out.count += 1
-        self._pending += self._compressor.compress(text + b"\n")
+        self._lines += text
+        self._lines += b"\n"
+        if len(self._lines) >= CHUNK_BYTES:
+            self._compress()
+
+    def _compress(self) -> None:
+        self._pending += self._compressor.compress(self._lines)
+        self._lines.clear()
         while len(self._pending) >= CHUNK_BYTES:
-            out.chunks.append(bytes(self._pending[:CHUNK_BYTES]))
+            self._out.chunks.append(bytes(self._pending[:CHUNK_BYTES]))
             del self._pending[:CHUNK_BYTES]
 
     def finish(self) -> Compressed:
@@ -132,6 +141,7 @@ class Intake:
                 result_id=self.result.result_id,
                 giver_id=self.result.giver_id,
             )
+        self._compress()
         self._pending += self._compressor.flush()
         for start in range(0, len(self._pending), CHUNK_BYTES):
             self._out.chunks.append(bytes(self._pending[start : start + CHUNK_BYTES]))

@@ -140,6 +140,20 @@ class Result:
             image_id=image_id,
         )
 
+    @classmethod
+    def from_stored(cls, header: dict[str, Any], records: list[dict[str, Any]]) -> "Result":
+        """A result as the Channel stored it: its header line, as `to_wire` gives it
+        without the records, and its records, all checked by `from_wire` when it
+        came in, so not checked again."""
+        return cls(
+            **{
+                **header,
+                "outcomes": [KeyOutcome(**o) for o in header["outcomes"]],
+                "discovered": tuple(header.get("discovered", ())),
+                "records": records,
+            }
+        )
+
 
 def cut_log(log: bytes) -> str:
     """A container's log as a Result carries it: whole if it fits MAX_LOG_BYTES,

@@ -9,6 +9,7 @@ from typing import Any
 
 from channel.wire import canonical
 from seeker.api.parts import Parts
+from seeker.grid.coordinator import Coordinator
 from seeker.views.overview import overview
 from seeker.work.jobs import Job
 
@@ -29,16 +30,19 @@ def job_numbers(job: Job) -> dict[str, Any]:
     }
 
 
-def giver_numbers(givers: dict[str, Any]) -> list[dict[str, Any]]:
+def giver_numbers(coordinator: Coordinator) -> list[dict[str, Any]]:
+    """Each registered Giver's live numbers: whether online, when last seen, the
+    leases it holds, whether flagged."""
+    loads, trust = coordinator.keys.loads(), coordinator.trust
     return [
         {
-            "id": g["giver_id"],
-            "online": g["online"],
-            "last_seen": round(g["last_seen"]),
-            "leases": g["leases"],
-            "flagged": bool(g["flagged"]),
+            "id": entry.info.giver_id,
+            "online": entry.online,
+            "last_seen": round(entry.last_seen),
+            "leases": loads[entry.info.giver_id],
+            "flagged": bool((record := trust.peek(entry.info.giver_id)) and record.flagged),
         }
-        for g in givers["givers"]
+        for entry in coordinator.registry.entries()
     ]
 
 
@@ -51,7 +55,7 @@ def snapshot(seeker: Parts) -> dict[str, Any]:
     return {
         "overview": grid,
         "jobs": [job_numbers(job) for job in coordinator.keys.jobs.values()],
-        "givers": giver_numbers(coordinator.givers_view()),
+        "givers": giver_numbers(coordinator),
     }
 
 

@@ -12,6 +12,7 @@ secret); pending Givers only in memory, as they keep knocking anyway.
 discovery) goes through.
 """
 
+import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from seeker.errors import (
     RegistrationPending,
     UnknownToken,
 )
+from seeker.grid.arrivals import Arrivals
 from seeker.state.base import Doc, StateStore
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,10 @@ class Admissions:
         self._store = store
         self.open_registration = open_registration
         self._pending: OrderedDict[str, Pending] = OrderedDict()
+        # Uses of tokens are counted one at a time: registrations arriving together
+        # would otherwise mostly lose the race to write a token's next version.
+        self._token_use = asyncio.Lock()
+        self.arrivals = Arrivals()
 
     async def issue(
         self, now: float, *, label: str = "", expires_in_s: float | None, uses: int | None
@@ -166,19 +172,16 @@ class Admissions:
         }
         stored = _same_key(await self._store.admit(doc), info)
         self._pending.pop(info.giver_id, None)
-        if stored == doc:
+        if stored == doc and via == "approval":
             log.info("giver %s (%s) admitted by %s", info.giver_id, info.name, via)
+        elif stored == doc:
+            self.arrivals.admitted(info, via)
         return stored
 
     def _wait(self, info: GiverInfo, now: float, problem: str) -> None:
         pending = self._pending.pop(info.giver_id, None)
         if pending is None:
-            log.warning(
-                "giver %s (%s) waits for approval%s",
-                info.giver_id,
-                info.name,
-                f": its token was not accepted ({problem})" if problem else "",
-            )
+            self.arrivals.waiting(info, problem)
             pending = Pending(info, now, now)
         pending.info, pending.last_seen, pending.token_problem = info, now, problem
         self._pending[info.giver_id] = pending
@@ -191,16 +194,17 @@ class Admissions:
         if given is None:
             return "", "it is not a token as `seeker token issue` prints them"
         token_id = given.token_id
-        while True:
-            doc = await self._store.token(token_id)
-            if doc is None or not matches(doc["hash"], given.secret):
-                return token_id, "it is not a token this Seeker issued"
-            problem = _token_problem(doc, now)
-            if problem:
-                return token_id, problem
-            used = {**doc, "uses": doc["uses"] + 1, "version": doc["version"] + 1}
-            if await self._store.replace_token(used):
-                return token_id, ""
+        async with self._token_use:
+            while True:
+                doc = await self._store.token(token_id)
+                if doc is None or not matches(doc["hash"], given.secret):
+                    return token_id, "it is not a token this Seeker issued"
+                problem = _token_problem(doc, now)
+                if problem:
+                    return token_id, problem
+                used = {**doc, "uses": doc["uses"] + 1, "version": doc["version"] + 1}
+                if await self._store.replace_token(used):
+                    return token_id, ""
 
 
 def _same_key(admitted: Doc, info: GiverInfo) -> Doc:

@@ -2,10 +2,10 @@
 
 One loop does it all, woken by anything that may change what to do (a job
 submitted, a Giver connected, a result announced) and at least every
-`poll_interval_s`: expire lapsed leases, poll the Channel for the results of
-leased tasks (choosing among copies where a job runs several), lease ready
-blocks to Givers with free slots (`seeker.grid.rounds`), and every
-`contact_interval_s` check each registered Giver: one that cannot be reached
+`poll_interval_s`: expire lapsed leases, count the results Givers posted since
+the last round (`seeker.grid.collect`; choosing among copies where a job runs
+several), lease ready blocks to Givers with free slots (`seeker.grid.rounds`),
+and every `contact_interval_s` check each registered Giver: one that cannot be reached
 `purge_after` checks in a row is purged, and its leases return to the pool.
 Every task goes out signed with the deployment's Seeker key for the one Giver
 it is assigned to; a Giver that refuses one is kept off that block (off the
@@ -24,7 +24,8 @@ from channel.errors import StoreUnavailable
 from channel.wire import messages
 from channel.wire.identity import Identity
 from channel.wire.results import Result
-from seeker.errors import SeekerError
+from seeker.errors import SeekerError, StateUnavailable
+from seeker.grid.collect import Collector
 from seeker.grid.registry import GiverEntry, GiverRegistry, GiverSession
 from seeker.grid.rounds import PlacementRounds
 from seeker.grid.trust import TrustBook
@@ -44,6 +45,10 @@ STEP_BATCH = 100
 # Task ids per query to the Channel (SQLite allows some 32,000 parameters).
 QUERY_BATCH = 500
 PURGED_SHOWN = 100
+# Givers whose contact is checked before the loop lets others run.
+CHECKS_A_TURN = 200
+# Givers purged in one round named in its line at most.
+PURGED_NAMED = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +109,7 @@ class Coordinator:
             batch=STEP_BATCH,
             tail_copies=watch.tail_copies,
         )
+        self._collector = Collector(keys, batch=STEP_BATCH, sweep_s=poll_interval_s)
         self._wake = asyncio.Event()
         self._store_warned = False
         self._next_contact_check = 0.0
@@ -150,7 +156,9 @@ class Coordinator:
                     self.trust.failed(giver_id)
             case messages.Report(capabilities=capabilities):
                 self._givers.report(giver_id, capabilities)
-            case messages.Done() | messages.Accept():
+            case messages.Done(task_id=task_id):
+                self._collector.announce(task_id)
+            case messages.Accept():
                 pass
             case _:
                 log.warning("giver %s sent an unexpected %s message", giver_id, message.TYPE)
@@ -195,7 +203,8 @@ class Coordinator:
         for ref in await self.keys.expire(now):
             log.warning("lease on task %s lapsed; its keys are back in the pool", ref.task_id)
             self.trust.failed(ref.giver_id)
-        await self._collect(now)
+        if await self._collector.collect(lambda result: self._count(result, now), now):
+            self._wake.set()
         if await self._rounds.run(now, self._send, self._fail):
             self._wake.set()
         if now >= self._next_contact_check:
@@ -215,51 +224,31 @@ class Coordinator:
             self.trust.dirty |= dirty
             raise
 
-    async def _collect(self, now: float) -> None:
-        leases = self.keys.leases
-        leased = list(leases)
-        results: list[Result] = []
-        for start in range(0, len(leased), QUERY_BATCH):
-            found = await self.keys.channel.results_for_tasks(leased[start : start + QUERY_BATCH])
-            # Only the lease holder's results can count: others are never fetched twice
-            # in a round, nor can they crowd the holder's out of it.
-            results += [
-                r for r in found if (ref := leases.get(r.task_id)) and ref.giver_id == r.giver_id
-            ]
-        # Copies count in the order they finished, so `first` means first.
-        results.sort(key=lambda r: (r.finished_at, r.result_id))
-        if len(results) > STEP_BATCH:
-            results = results[:STEP_BATCH]
-            self._wake.set()
-        for result in results:
-            ref = leases.get(result.task_id)
-            try:
-                counted = await self.keys.apply(result, now)
-            except SeekerError as e:
-                log.warning("result %s of task %s: %s", result.result_id, result.task_id, e)
-                continue
-            if counted is None or ref is None:
-                continue
-            if counted.discarded:
-                self.counters.results_rejected += 1
-            else:
-                self.counters.results_accepted += 1
-            log.debug(
-                "task %s: result %s from giver %s counted",
-                result.task_id,
-                result.result_id,
-                result.giver_id,
-            )
-            if result.error is None and any(o.ok for o in result.outcomes):
-                self.trust.succeeded(
-                    result.giver_id, result.finished_at - result.started_at, ref.keys
-                )
-            else:
-                self.trust.failed(result.giver_id)
-            await self.cancel(counted.cancelled)
-            job = self.keys.jobs[ref.job_id]
-            for run in counted.judged:
-                await self._judge(run.giver_id, run.role, job, now)
+    async def _count(self, result: Result, now: float) -> bool:
+        """Count a result that answered a live lease; whether it was handled (False:
+        the state store failed, so it is read again next round)."""
+        ref = self.keys.leases.get(result.task_id)
+        try:
+            counted = await self.keys.apply(result, now)
+        except SeekerError as e:
+            log.warning("result %s of task %s: %s", result.result_id, result.task_id, e)
+            return not isinstance(e, StateUnavailable)
+        if counted is None or ref is None:
+            return True
+        if counted.discarded:
+            self.counters.results_rejected += 1
+        else:
+            self.counters.results_accepted += 1
+        log.debug("task %s: result %s counted", result.task_id, result.result_id)
+        if result.error is None and any(o.ok for o in result.outcomes):
+            self.trust.succeeded(result.giver_id, result.finished_at - result.started_at, ref.keys)
+        else:
+            self.trust.failed(result.giver_id)
+        await self.cancel(counted.cancelled)
+        job = self.keys.jobs[ref.job_id]
+        for run in counted.judged:
+            await self._judge(run.giver_id, run.role, job, now)
+        return True
 
     def images_run_by(self, giver_id: str, job: Job) -> list[str]:
         """The image `giver_id` runs for `job`: the one for its architecture; if the
@@ -327,19 +316,32 @@ class Coordinator:
             await self.keys.release(task.task_id, giver_id)
             if isinstance(e, TimeoutError):
                 await session.close()
-            await self._contact_failed(giver_id, time.time())
+            if (taken := await self._contact_failed(giver_id, time.time())) is not None:
+                log.warning("giver %s purged; %d task(s) back in the pool", giver_id, taken)
             return None
         self._givers.contacted(giver_id)
         self.counters.tasks_sent += 1
         return new
 
     async def _check_contacts(self, now: float) -> None:
-        """Count a failed contact for each registered Giver without a live session."""
-        for entry in self._givers.entries():
+        """Count a failed contact for each registered Giver without a live session;
+        those it purges are told in one line, not one each."""
+        purged, taken = [], 0
+        for n, entry in enumerate(self._givers.entries(), 1):
+            if n % CHECKS_A_TURN == 0:
+                await asyncio.sleep(0)  # many Givers: let others run between turns
             if entry.online:
                 self._givers.contacted(entry.info.giver_id)
-            else:
-                await self._contact_failed(entry.info.giver_id, now)
+            elif (back := await self._contact_failed(entry.info.giver_id, now)) is not None:
+                purged.append(entry.info.giver_id)
+                taken += back
+        if purged:
+            named = f" ({', '.join(purged)})" if len(purged) <= PURGED_NAMED else ""
+            log.warning(
+                "%d giver(s) purged%s: unreachable at %d contacts in a row; "
+                "%d task(s) back in the pool",
+                *(len(purged), named, self._watch.purge_after, taken),
+            )
 
     async def revoke(self, giver_id: str) -> list[str]:
         """An operator revoked the Giver's admission: cancel and take back its tasks,
@@ -356,20 +358,19 @@ class Coordinator:
         self._wake.set()
         return taken
 
-    async def _contact_failed(self, giver_id: str, now: float) -> None:
+    async def _contact_failed(self, giver_id: str, now: float) -> int | None:
+        """Count a failed contact; if it purges the Giver, how many tasks it held."""
         failures = self._givers.contact_failed(giver_id)
         if failures < self._watch.purge_after:
-            return
+            return None
         entry = self._givers.purge(giver_id)
         if entry is not None and entry.session is not None:
             await entry.session.close()
         taken = await self.keys.release_giver(giver_id)
         reason = f"unreachable at {failures} contacts in a row"
         self.purged.append(Purged(giver_id, entry.info.name if entry else "", now, reason))
-        log.warning(
-            "giver %s purged: %s; %d task(s) back in the pool", giver_id, reason, len(taken)
-        )
         self._wake.set()
+        return len(taken)
 
     def view(self) -> dict[str, Any]:
         return {"jobs": [self.job_view(job) for job in self.keys.jobs.values()]}
@@ -384,12 +385,10 @@ class Coordinator:
 
     def givers_view(self) -> dict[str, Any]:
         """Every registered Giver with its record, flagged ones, and those purged lately."""
-        givers = []
+        givers, loads = [], self.keys.loads()
         for view in self._givers.view():
             record = self.trust.get(view["giver_id"])
-            givers.append(
-                {**view, "leases": self.keys.load_of(view["giver_id"]), **record.to_doc()}
-            )
+            givers.append({**view, "leases": loads[view["giver_id"]], **record.to_doc()})
         return {
             "givers": givers,
             "flagged": [r.to_doc() for r in self.trust.records() if r.flagged],

@@ -168,7 +168,9 @@ class Registrar:
             )
         await self._admissions.decide(info, registration_token(body), now)
         await self._channel.register_giver(info.giver_id, info.public_key)
+        new = self.givers.get(info.giver_id) is None
         self.givers.register(info)
+        self._admissions.arrivals.registered(info, new=new)
         return info
 
 
@@ -183,12 +185,6 @@ class GiverRegistry:
         entry = self._givers.get(info.giver_id)
         if entry is None:
             entry = self._givers[info.giver_id] = GiverEntry(info, now, now)
-            log.info(
-                "giver %s (%s) registered: %d slots",
-                info.giver_id,
-                info.name,
-                info.capabilities.slots,
-            )
         else:
             entry.info, entry.last_seen = info, now
             entry.refused_jobs.clear()

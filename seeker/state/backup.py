@@ -187,7 +187,8 @@ def _stored_result(doc: dict[str, Any]) -> tuple[StoredResult, list[bytes]]:
 async def _put(state: StateStore, channel: Channel, kind: str, doc: dict[str, Any]) -> None:
     """Store one line of a backup where it belongs."""
     if kind == "job":
-        await state.put_job(doc)
+        # The restored Channel numbers the job's results anew: read them from the start.
+        await state.put_job({k: v for k, v in doc.items() if k != "result_cursors"})
     elif kind == "job_keys":
         keys = doc["keys"]
         await state.claim_keys(doc["job_id"], keys, doc["seq"], len(keys), len(keys))

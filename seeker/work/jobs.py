@@ -97,6 +97,10 @@ class Job:
     # store (channel.store.factory.store_name): one, unless the job moved to
     # another Seeker or its Seeker to another store.
     channels: tuple[str, ...] = ()
+    # How far the job's results were read in each Channel, by store name: the
+    # number of the last result stored there that was counted or can never count
+    # (seeker.grid.collect).
+    result_cursors: dict[str, int] = field(default_factory=dict)
     # A job that takes discovered keys: its blocks cut at creation, and the keys
     # added since (they go in blocks after those).
     seed_blocks: int = 0
@@ -239,6 +243,7 @@ class Job:
             "tally": self.counts(),
             **({"agreement_key": self.agreement_key} if self.agreement_key else {}),
             **({"channels": list(self.channels)} if self.channels else {}),
+            **({"result_cursors": dict(self.result_cursors)} if self.result_cursors else {}),
             **(
                 {"seed_blocks": self.seed_blocks, "discovered": self.discovered}
                 if self.spec.discover
@@ -266,6 +271,7 @@ class Job:
             tally=Tally(tally["done"], tally["failed"], tally["leased"], tally["pending"]),
             agreement_key=doc.get("agreement_key", ""),
             channels=tuple(doc.get("channels", ())),
+            result_cursors=dict(doc.get("result_cursors", {})),
             seed_blocks=doc.get("seed_blocks", doc["blocks"]),
             discovered=doc.get("discovered", 0),
         )

@@ -10,6 +10,7 @@ leases, counts and steers on top of it.
 """
 
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -247,8 +248,9 @@ class Ledger:
         doc = await self.store.block(block_id_of_task(task_id))
         return Block.from_doc(doc) if doc is not None else None
 
-    def load_of(self, giver_id: str) -> int:
-        return sum(1 for ref in self.leases.values() if ref.giver_id == giver_id)
+    def loads(self) -> Counter[str]:
+        """How many live leases each Giver holds."""
+        return Counter(ref.giver_id for ref in self.leases.values())
 
 
 def _unlease_all(block: Block) -> Block | None:

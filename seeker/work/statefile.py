@@ -185,5 +185,7 @@ async def _begin_load(keys: KeyManager, header: Any, number: int) -> Job:
     if job.job_id in keys.jobs:
         raise JobConflict(job.job_id, f"job {job.job_id} already exists here")
     job.status = JobStatus.CREATING
+    # Results are numbered by the Channel that stored them: read this one's from its start.
+    job.result_cursors.clear()
     await keys.store.put_job(job.to_doc())
     return job

@@ -1,6 +1,7 @@
 """Admission on every state state_store backend: the Seeker key, tokens, admissions
 bound to a key, pending Givers and approval. The clock is passed in."""
 
+import asyncio
 import dataclasses
 
 import pytest
@@ -51,6 +52,21 @@ async def test_a_token_admits_until_used_up_and_records_itself(state_store: Stat
     [view] = await admissions.tokens(NOW)
     assert (view["state"], view["uses"], view["label"]) == ("used up", 2, "lab")
     assert "hash" not in view and [p["giver_id"] for p in admissions.pending()] == [c.id]
+
+
+async def test_registrations_arriving_together_use_a_token_exactly_as_often_as_it_allows(
+    state_store: StateStore,
+) -> None:
+    admissions = Admissions(state_store, open_registration=False)
+    token, _ = await admissions.issue(NOW, expires_in_s=None, uses=10)
+    givers = [info(Identity.generate()) for _ in range(30)]
+    decided = await asyncio.gather(
+        *(admissions.decide(giver, token, NOW) for giver in givers), return_exceptions=True
+    )
+    assert sum(isinstance(d, dict) for d in decided) == 10
+    assert sum(isinstance(d, RegistrationPending) for d in decided) == 20
+    [view] = await admissions.tokens(NOW)
+    assert (view["state"], view["uses"]) == ("used up", 10)
 
 
 async def test_expired_revoked_and_forged_tokens_admit_no_one(state_store: StateStore) -> None:

@@ -104,8 +104,15 @@ class Rig:
         ]
         for task in tasks:
             self.answered.add(task.task_id)
-            await self.keys.channel.put_result(signed(identity, task, task.task_id, data))
+            await self.post(identity, task, task.task_id, data)
         return len(tasks)
+
+    async def post(
+        self, identity: Identity, task: Task, result_id: str, data: dict[str, Any] | None = None
+    ) -> None:
+        """Post a result to the Channel and say so, as a Giver does."""
+        await self.keys.channel.put_result(signed(identity, task, result_id, data))
+        await self.coordinator.on_message(identity.id, messages.Done(task.task_id, result_id))
 
     def leases_of(self, job: Job) -> int:
         return sum(1 for ref in self.keys.leases.values() if ref.job_id == job.job_id)
@@ -242,10 +249,67 @@ async def test_results_from_givers_not_holding_the_lease_cannot_crowd_out_the_ho
     (assign,) = session.sent
     task = assign.task
     for n in range(STEP_BATCH + 1):
-        await rig.keys.channel.put_result(signed(stranger, task, f"0{n:04d}"))
-    await rig.keys.channel.put_result(signed(holder, task, "9"))
+        await rig.post(stranger, task, f"0{n:04d}")
+    await rig.post(holder, task, "9")
     await rig.coordinator.step()
     assert job.counts()["done"] == 2 and job.status is JobStatus.DONE
+
+
+async def test_a_result_counts_once_and_the_jobs_cursor_is_saved_past_it(rig: Rig) -> None:
+    job = await rig.job(range=[0, 4], block_size=2)
+    session = rig.giver(slots=1)
+    await rig.coordinator.step()
+    assert await rig.answer(session) == 1
+    for _ in range(2):
+        await rig.coordinator.step()
+    assert rig.coordinator.counters.results_accepted == 1 and job.counts()["done"] == 2
+    (doc,) = await rig.keys.store.jobs()
+    assert doc["result_cursors"] == job.result_cursors and list(job.result_cursors.values()) == [1]
+
+
+async def test_a_late_result_of_a_lapsed_lease_is_passed_over_for_the_new_holders(
+    rig: Rig,
+) -> None:
+    job = await rig.job(range=[0, 2], block_size=2)
+    late = rig.giver(slots=1)
+    await rig.coordinator.step()
+    await rig.keys.expire(time.time() + 3600)
+    late.closed = True
+    on_time = rig.giver(slots=1)
+    await rig.coordinator.step()
+    assert len(assigned(on_time)) == 1
+    await rig.answer(late, {"price": 1})
+    await rig.coordinator.step()
+    assert job.counts()["leased"] == 2 and rig.coordinator.counters.results_accepted == 0
+    await rig.answer(on_time, {"price": 2})
+    await rig.coordinator.step()
+    assert job.status is JobStatus.DONE and rig.coordinator.counters.results_accepted == 1
+
+
+async def test_a_result_stored_while_no_seeker_ran_counts_for_the_lease_restored_after(
+    rig: Rig,
+) -> None:
+    job = await rig.job(range=[0, 4], block_size=2)
+    session = rig.giver(slots=2)
+    await rig.coordinator.step()
+    first, second = assigned(session)
+    identity = rig.identities[session.giver_id]
+    await rig.keys.channel.register_giver(identity.id, identity.public_key)
+    await rig.post(identity, first, "before")
+    await rig.coordinator.step()
+    assert job.counts()["done"] == 2
+
+    # The Seeker stops; the Channel takes the other copy's result meanwhile.
+    await rig.keys.channel.put_result(signed(identity, second, "meanwhile"))
+    keys = KeyManager(rig.keys.store, rig.keys.channel, lease_grace_s=10)
+    await keys.load(time.time())
+    again = Rig(keys, rig.scratch)
+    again.giver(slots=2, identity=identity)
+    assert list(keys.leases) == [second.task_id]
+    await again.coordinator.step()
+    restored = keys.jobs[job.job_id]
+    assert restored.status is JobStatus.DONE and restored.counts()["done"] == 4
+    assert again.coordinator.counters.results_accepted == 1 and again.sessions[0].sent == []
 
 
 def signed(
