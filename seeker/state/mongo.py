@@ -31,6 +31,7 @@ from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
 from seeker.state.migrations import STATE
+from seeker.state.mongo_jobs import JOB_INDEXES, MongoJobs
 from seeker.state.mongo_schedules import MongoSchedules
 
 DUPLICATE_KEY = 11000
@@ -54,7 +55,7 @@ def _plain(stored: dict[str, Any]) -> Doc:
     return canonical.loads(stored["doc"])
 
 
-class MongoState(MongoWhole, MongoSchedules, StateStore):
+class MongoState(MongoWhole, MongoJobs, MongoSchedules, StateStore):
     _not_content = ("leader",)
     _versions = STATE
 
@@ -88,6 +89,8 @@ class MongoState(MongoWhole, MongoSchedules, StateStore):
         try:
             new = await collections_empty(self._database, self._collections)
             await migrate_mongo(self._database, STATE, without_secrets(self.url), new)
+            for index in JOB_INDEXES:
+                await self._jobs.create_index(index)
             await self._blocks.create_index([("job_id", ASCENDING), ("seq", ASCENDING)])
             await self._blocks.create_index(
                 [("status", ASCENDING), ("job_id", ASCENDING), ("seq", ASCENDING)]
@@ -107,33 +110,12 @@ class MongoState(MongoWhole, MongoSchedules, StateStore):
         except PyMongoError as e:
             raise self._unavailable(e) from e
 
-    async def put_job(self, doc: Doc) -> None:
-        try:
-            await self._jobs.replace_one(
-                {"_id": doc["job_id"]},
-                {"created_at": doc["created_at"], "doc": Binary(canonical.dumps(doc))},
-                upsert=True,
-            )
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
     async def _find(
         self, collection: Any, query: Doc, sort: list[Any], limit: int = 0
     ) -> list[Doc]:
         try:
             cursor = collection.find(query, sort=sort, limit=limit)
             return [_plain(doc) async for doc in cursor]
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
-    async def jobs(self) -> list[Doc]:
-        return await self._find(self._jobs, {}, [("created_at", ASCENDING), ("job_id", ASCENDING)])
-
-    async def delete_job(self, job_id: str) -> None:
-        try:
-            await self._blocks.delete_many({"job_id": job_id})
-            await self._job_keys.delete_many({"job_id": job_id})
-            await self._jobs.delete_one({"_id": job_id})
         except PyMongoError as e:
             raise self._unavailable(e) from e
 
