@@ -69,7 +69,7 @@ async def test_the_server_shows_every_bad_field_next_to_it_and_keeps_the_values(
     assert 'id="f-name" name="name" type="text" maxlength="200" value="shop"' in html
     assert 'aria-invalid="true"' in html and "The job was not submitted" in html
     async with http.get(f"{seeker.url}/api/v1/jobs") as response:
-        assert (await response.json()) == {"jobs": []}
+        assert (await response.json()) == {"jobs": [], "next": None}
 
 
 async def test_a_good_form_redirects_to_its_job_with_a_message(

@@ -78,7 +78,7 @@ async def test_a_job_from_the_generated_form_runs_to_100_percent_live_and_downlo
         "aria-invalid", "true"
     )
     assert page.url == form_url
-    assert (await api(seeker, "GET", "/jobs"))[1] == {"jobs": []}
+    assert (await api(seeker, "GET", "/jobs"))[1] == {"jobs": [], "next": None}
 
     await page.get_by_label("Timeout (seconds)", exact=True).fill("5")
     await expect(error).to_be_hidden()

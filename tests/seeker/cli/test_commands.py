@@ -42,7 +42,7 @@ async def test_a_keys_file_job_is_steered_dumped_and_loaded_elsewhere(tmp_path: 
         )
         assert code == 0, err
         job_id = out.strip()
-        job = first.coordinator.keys.job(job_id)
+        job = await first.coordinator.keys.job(job_id)
         assert (job.total, job.duplicates, job.block_count) == (900, 100, 9)
 
         code, out, _ = await seeker_cli(first.url, "status", job_id)

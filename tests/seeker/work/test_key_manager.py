@@ -236,7 +236,7 @@ async def test_a_restart_loads_exact_counts_and_live_leases(rig: Rig) -> None:
     try:
         again = KeyManager(state, rig.channel, lease_grace_s=GRACE_S)
         await again.load(NOW)
-        reloaded = again.job(job.job_id)
+        reloaded = await again.job(job.job_id)
         assert counts(reloaded) == (199, 1, 100, 700)
         assert list(again.leases) == [leased.task_id]
         assert reloaded.next_seq == 3
@@ -265,7 +265,7 @@ async def test_a_done_range_job_reopened_after_a_restart_leases_only_its_open_bl
     assert job.status is JobStatus.DONE
     again = KeyManager(rig.keys.store, rig.channel, lease_grace_s=GRACE_S)
     await again.load(NOW)
-    reloaded = again.job(job.job_id)
+    reloaded = await again.job(job.job_id)
     assert reloaded.next_seq == 3
     await again.invalidate_block(job.job_id, 1, NOW)
     (block,) = await again.ready(reloaded, NOW, 10)
@@ -300,7 +300,7 @@ async def test_failures_and_refusals_outlive_a_restart_open_or_done(rig: Rig) ->
             assert job.status is JobStatus.DONE
         restarted = KeyManager(rig.keys.store, rig.channel, lease_grace_s=GRACE_S)
         await restarted.load(now)
-        view = restarted.job(job.job_id).view()
+        view = (await restarted.job(job.job_id)).view()
         assert {field: view[field] for field in seen} == seen
 
 
