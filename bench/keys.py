@@ -123,8 +123,9 @@ def memory_mib(pid: int) -> tuple[float, float]:
 
 
 @contextlib.contextmanager
-def running_seeker(data_dir: Path) -> Iterator[tuple[subprocess.Popen, str]]:
-    """A `seeker run` process on a free port; yields it and its URL, stops it after."""
+def running_seeker(data_dir: Path, *options: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """A `seeker run` process on a free port, given `options` besides; yields it and
+    its URL, stops it after."""
     port = ferretdb.free_port()
     data_dir.mkdir(parents=True)
     with (data_dir.parent / f"{data_dir.name}.log").open("wb") as log:
@@ -136,6 +137,7 @@ def running_seeker(data_dir: Path) -> Iterator[tuple[subprocess.Popen, str]]:
                 str(port),
                 "--data-dir",
                 str(data_dir),
+                *options,
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,
