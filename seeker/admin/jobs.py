@@ -6,6 +6,7 @@ import time
 
 from aiohttp import web
 
+from seeker.admin.events import FEED
 from seeker.admin.flash import act, back_to
 from seeker.admin.job_detail import show_job
 from seeker.admin.live import job_numbers
@@ -38,6 +39,7 @@ async def list_jobs(request: web.Request) -> web.Response:
         jobs=[job_numbers(job) for job in shown.jobs],
         images={job.job_id: job.spec.scraper or job.spec.image_names for job in shown.jobs},
         next=shown.next,
+        first=after is None,
         now=time.time(),
     )
 
@@ -57,6 +59,8 @@ async def delete_job(request: web.Request) -> web.Response:
 
     async def delete() -> str:
         job = await actions.delete_job(parts(request).coordinator, job_id)
+        # The page shown next reads a snapshot without the job.
+        request.app[FEED].refresh()
         return f"Job {job.spec.name or job.job_id} deleted."
 
     return await act(request, "/admin/jobs", delete())
