@@ -22,6 +22,7 @@ from seeker.api.openapi.shapes import (
     number,
     obj,
     ok,
+    page_size,
     path_parameter,
     ref,
     streamed,
@@ -251,13 +252,7 @@ def operations() -> list[Operation]:
                     "the `next` of the page before: the job the page goes on after",
                     required=False,
                 ),
-                Parameter(
-                    "limit",
-                    "query",
-                    integer(minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT),
-                    "how many on a page",
-                    required=False,
-                ),
+                page_size(MAX_LIMIT, DEFAULT_LIMIT),
             ),
         ),
         Operation(
