@@ -1,6 +1,6 @@
 """The jobs pages: the jobs with their progress, a page at a time, and the
-operator's actions on them (pause, resume, cancel, delete, invalidate a block); one job in detail is
-seeker.admin.job_detail."""
+operator's actions on them (pause, resume, cancel, delete, invalidate a
+block); one job in detail is seeker.admin.job_detail."""
 
 import time
 
