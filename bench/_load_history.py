@@ -7,9 +7,10 @@ leaves them: a 100-key range job in blocks of 25, every block done by one
 counted run, finished one after another an hour apart up to two hours ago
 (so the 10,000 span some 14 months). No results are stored in the Channel:
 the Seeker reads none of them to start or to show the overview. Then a real
-`seeker run` is started on the store, waited for until idle (its CPU time
-still over a second), and its RSS read from /proc; the overview is then
-asked for many times in a row and its p50 latency taken.
+`seeker run` is started on each store, side by side, each waited for until
+idle (its CPU time still over a second) and its RSS read from /proc; the
+overview is then asked of each in turn, many times, and the p50 latency of
+each taken (in turns, so that whatever else the machine runs weighs on both).
 
 `measure()` returns the four figures (`rss_mb_*` in MiB, `overview_ms_*` in
 milliseconds); run as a script it prints them as JSON.
@@ -18,9 +19,12 @@ milliseconds); run as a script it prints them as JSON.
 import asyncio
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -135,49 +139,67 @@ async def wait_idle(pid: int) -> None:
     raise SystemExit(f"the Seeker was not idle within {IDLE_TIMEOUT_S:.0f} s")
 
 
-async def seeker_figures(data_dir: Path, state_url: str, requests: int) -> tuple[float, float]:
-    """(RSS in MiB once idle, overview p50 in ms) of a `seeker run` on the state store
-    `state_url`, its other files in `data_dir`."""
-    with running_seeker(data_dir, "--state", state_url) as (process, url):
-        token = await operator_token(data_dir, process)
-        overview = f"{url}/api/v1/overview"
-        headers = {"Authorization": f"Bearer {token}"}
-        async with aiohttp.ClientSession(headers=headers) as http:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while True:
-                try:
-                    async with http.get(overview) as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the Seeker did not start; see its log beside its data dir")
-                await asyncio.sleep(POLL_S)
-            await wait_idle(process.pid)
-            _, rss_mib = memory_mib(process.pid)
-            took_ms = []
-            for _ in range(requests):
-                started = time.perf_counter()
-                async with http.get(overview) as response:
-                    await response.read()
-                    assert response.status == 200, response.status
-                took_ms.append((time.perf_counter() - started) * 1000)
-    return rss_mib, statistics.median(took_ms)
+@dataclass(frozen=True, slots=True)
+class Started:
+    """A `seeker run` that answers: its process, its overview's URL and a client."""
+
+    process: subprocess.Popen[bytes]
+    overview: str
+    http: aiohttp.ClientSession
+
+
+async def started(stack: AsyncExitStack, data_dir: Path, state_url: str) -> Started:
+    """A `seeker run` on the state store `state_url` (its other files in
+    `data_dir`), once it answers; stopped when `stack` closes."""
+    process, url = stack.enter_context(running_seeker(data_dir, "--state", state_url))
+    token = await operator_token(data_dir, process)
+    headers = {"Authorization": f"Bearer {token}"}
+    http = await stack.enter_async_context(aiohttp.ClientSession(headers=headers))
+    seeker = Started(process, f"{url}/api/v1/overview", http)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            await overview_ms(seeker)
+            return seeker
+        except (aiohttp.ClientError, AssertionError):
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the Seeker did not start; see {data_dir.parent / data_dir.name}.log")
+        await asyncio.sleep(POLL_S)
+
+
+async def overview_ms(seeker: Started) -> float:
+    """How long one GET /api/v1/overview took, in milliseconds."""
+    began = time.perf_counter()
+    async with seeker.http.get(seeker.overview) as response:
+        await response.read()
+        assert response.status == 200, response.status
+    return (time.perf_counter() - began) * 1000
 
 
 async def _measure(work: Path, jobs: int, requests: int) -> dict[str, float | int]:
-    figures: dict[str, float | int] = {}
-    for name, count in (("empty_store", 0), ("10k_finished_jobs", jobs)):
-        state_url = f"sqlite:///{work / name}.sqlite3"
-        state = await open_state(state_url)
-        try:
-            await fill(state, count, time.time())
-        finally:
-            await state.close()
-        rss_mib, overview_ms = await seeker_figures(work / name, state_url, requests)
-        figures[f"rss_mb_{name}"] = round(rss_mib, 1)
-        figures[f"overview_ms_{name}"] = round(overview_ms, 2)
+    stores = {"empty_store": 0, "10k_finished_jobs": jobs}
+    async with AsyncExitStack() as stack:
+        seekers = {}
+        for name, count in stores.items():
+            state_url = f"sqlite:///{work / name}.sqlite3"
+            state = await open_state(state_url)
+            try:
+                await fill(state, count, time.time())
+            finally:
+                await state.close()
+            seekers[name] = await started(stack, work / name, state_url)
+        figures: dict[str, float | int] = {}
+        for name, seeker in seekers.items():
+            await wait_idle(seeker.process.pid)
+            figures[f"rss_mb_{name}"] = round(memory_mib(seeker.process.pid)[1], 1)
+        # Asked in turns, so that what else the machine does weighs on both alike.
+        took: dict[str, list[float]] = {name: [] for name in seekers}
+        for _ in range(requests):
+            for name, seeker in seekers.items():
+                took[name].append(await overview_ms(seeker))
+        for name, times in took.items():
+            figures[f"overview_ms_{name}"] = round(statistics.median(times), 3)
     figures["history_jobs"] = jobs
     return figures
 
