@@ -8,6 +8,7 @@ A service the tests need and cannot find fails the run; nothing is skipped.
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import re
@@ -27,6 +28,7 @@ import docker
 import pytest
 from ferretdb import FerretDBError, running_ferretdb
 from playwright.async_api import Browser, async_playwright
+from pymongo import AsyncMongoClient
 from support import egress
 from support.api import Grid, issue_token
 from support.base import (
@@ -45,8 +47,10 @@ from support.browser import CHROMIUM, CHROMIUM_ARGS
 from support.compose import build_grid_images
 from support.docker import build_test_image, example_image
 from support.givers import GiverFactory, Heard
+from support.indexes import Commands, unserved
 from support.rig import GRACE_S, NOW, Rig
 
+from channel.store import mongoclient
 from channel.store.factory import open_channel
 from channel.wire.identity import Identity
 from giver.daemon import Giver
@@ -279,8 +283,25 @@ def ferretdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def mongo_url(ferretdb: str) -> str:
-    """A URL to a fresh database on the FerretDB server."""
+def mongo_commands(ferretdb: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every query the stores send to FerretDB during the test, checked when it ends:
+    one that no index the store created would serve on MongoDB fails the test,
+    naming it (support/indexes.py). Every store's client is made by
+    channel.store.mongoclient, which is given a command listener here. (A plain
+    fixture, so that a test may ask for it while it runs.)"""
+    commands = Commands()
+    listened = functools.partial(AsyncMongoClient, event_listeners=[commands])
+    monkeypatch.setattr(mongoclient, "AsyncMongoClient", listened)
+    yield
+    found = asyncio.run(unserved(f"mongodb://{ferretdb}/?directConnection=true", commands))
+    if found:
+        pytest.fail("queries no index serves on MongoDB:\n" + "\n".join(found), pytrace=False)
+
+
+@pytest.fixture
+def mongo_url(ferretdb: str, mongo_commands: None) -> str:
+    """A URL to a fresh database on the FerretDB server, whose queries are checked
+    against its indexes (`mongo_commands`)."""
     return f"mongodb://{ferretdb}/t{uuid.uuid4().hex[:12]}?directConnection=true"
 
 

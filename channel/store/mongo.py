@@ -3,7 +3,8 @@
 
 Only what MongoDB and FerretDB 1.x both support is relied on: single-document
 writes, `insert_many`, finds with filter, sort and limit, `$inc` counters and
-plain indexes. Records of a large result go in GridFS. A result's number in its
+plain indexes, each query served by one made at open (GridFS's own included)
+so none reads a collection through. Records of a large result go in GridFS. A result's number in its
 job comes from a counter document; retention is a TTL index where the server
 has them (FerretDB 1.x does not) and the sweep everywhere, since a TTL index
 removes a result but not its GridFS chunks.
@@ -18,7 +19,7 @@ from typing import Any
 from bson import Binary
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 
@@ -29,6 +30,8 @@ from channel.store.mongo_datasets import MongoDatasets
 from channel.store.mongo_readers import MongoReaders
 from channel.store.mongoclient import (
     collections_empty,
+    keep_indexes,
+    lacks_option,
     mongo_client,
     ping_server,
     problem,
@@ -41,6 +44,8 @@ log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 1000
 DUPLICATE_KEY = 11000
+RESULT_BUCKET, DATASET_BUCKET = "result_chunks", "dataset_chunks"
+GRIDFS_BUCKETS = (RESULT_BUCKET, DATASET_BUCKET)
 
 
 class MongoChannel(MongoWhole, MongoDatasets, MongoReaders, Channel):
@@ -62,18 +67,14 @@ class MongoChannel(MongoWhole, MongoDatasets, MongoReaders, Channel):
         self._readers_collection = database["readers"]
         self._results = database["results"]
         self._counters = database["result_counters"]
-        self._bucket = AsyncGridFSBucket(database, bucket_name="result_chunks")
+        self._bucket = AsyncGridFSBucket(database, bucket_name=RESULT_BUCKET)
         self._datasets_collection = database["datasets"]
-        self._dataset_bucket = AsyncGridFSBucket(database, bucket_name="dataset_chunks")
+        self._dataset_bucket = AsyncGridFSBucket(database, bucket_name=DATASET_BUCKET)
         self.ttl_index = False
         # Its collections, and those of its GridFS buckets.
         self._collections = [
             *(c.name for c in vars(self).values() if isinstance(c, AsyncCollection)),
-            *(
-                f"{bucket}_chunks.{part}"
-                for bucket in ("result", "dataset")
-                for part in ("files", "chunks")
-            ),
+            *(f"{bucket}.{part}" for bucket in GRIDFS_BUCKETS for part in ("files", "chunks")),
         ]
 
     def _unavailable(self, e: PyMongoError) -> StoreUnavailable:
@@ -83,22 +84,55 @@ class MongoChannel(MongoWhole, MongoDatasets, MongoReaders, Channel):
         try:
             new = await collections_empty(self._database, self._collections)
             await migrate_mongo(self._database, CHANNEL, without_secrets(self.url), new)
-            await self._results.create_index([("task_id", ASCENDING)])
-            await self._results.create_index(
-                [("job_id", ASCENDING), ("seq", ASCENDING)], unique=True
+            await keep_indexes(
+                self._results,
+                [
+                    IndexModel([("task_id", ASCENDING), ("_id", ASCENDING)]),
+                    IndexModel([("job_id", ASCENDING), ("seq", ASCENDING)], unique=True),
+                ],
+                replaced=["task_id_1"],
             )
-            await self._readers_collection.create_index([("token_id", ASCENDING)], unique=True)
+            await keep_indexes(
+                self._readers_collection,
+                [
+                    IndexModel([("token_id", ASCENDING)], unique=True),
+                    IndexModel([("created_at", ASCENDING)]),
+                ],
+            )
+            for bucket in GRIDFS_BUCKETS:
+                await self._keep_bucket_indexes(bucket)
+            await keep_indexes(
+                self._database[f"{RESULT_BUCKET}.files"],
+                [IndexModel([("metadata.expires_at", ASCENDING)])],
+            )
             self.ttl_index = await self._create_ttl_index()
         except PyMongoError as e:
             raise self._unavailable(e) from e
 
+    async def _keep_bucket_indexes(self, bucket: str) -> None:
+        """The indexes GridFS makes on a bucket's first upload, made at open: a
+        bucket's chunks are deleted by file before any upload (what a failed one
+        left)."""
+        await keep_indexes(
+            self._database[f"{bucket}.files"],
+            [IndexModel([("filename", ASCENDING), ("uploadDate", ASCENDING)])],
+        )
+        await keep_indexes(
+            self._database[f"{bucket}.chunks"],
+            [IndexModel([("files_id", ASCENDING), ("n", ASCENDING)], unique=True)],
+        )
+
     async def _create_ttl_index(self) -> bool:
+        """Let the server remove expired results itself where it has TTL indexes;
+        whether it does. Elsewhere `expires_at` gets a plain index, for the sweep."""
         try:
             await self._results.create_index(
                 [("expires_at", ASCENDING)], expireAfterSeconds=0, name="results_ttl"
             )
             return True
         except OperationFailure as e:
+            if not lacks_option(e):
+                raise
             log.info("no TTL index on %s (%s); expired results go by the sweep", self.url, e)
         await self._results.create_index([("expires_at", ASCENDING)], name="results_expiry")
         return False

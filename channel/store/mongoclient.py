@@ -5,18 +5,25 @@ description of its whole topology."""
 
 import os
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import pymongo
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ServerSelectionTimeoutError
+from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
 # How long an operation waits for a server to answer, unless the URL says.
 SERVER_SELECTION_TIMEOUT_MS = 5000
 # A ping gives up sooner than other operations: it is asked whether the store answers now.
 PING_TIMEOUT_S = 2.0
+# The codes of a refusal for an option the server does not have: FerretDB 1.x's
+# NotImplemented (TTL and partial indexes, say) and MongoDB's own for an index
+# option it does not know.
+LACKED_OPTION_CODES = frozenset({238, 197})
+INDEX_NOT_FOUND = 27
 
 
 def mongo_client(url: str) -> AsyncMongoClient[dict[str, Any]]:
@@ -91,3 +98,30 @@ async def wipe_collections(database: AsyncDatabase[dict[str, Any]], names: list[
     without transactions is emptied collection by collection)."""
     for name in names:
         await database[name].delete_many({})
+
+
+async def keep_indexes(
+    collection: AsyncCollection[dict[str, Any]],
+    indexes: Sequence[IndexModel],
+    replaced: Sequence[str] = (),
+) -> None:
+    """Create `indexes` on `collection` (those it has already stay as they are) and
+    drop the indexes named in `replaced`, which an earlier release made and these
+    replace: a store opened by this release has the same indexes, new or upgraded.
+    PyMongoError goes to the caller."""
+    for index in indexes:
+        # One at a time: FerretDB 1.24 drops the connection when asked for several
+        # indexes it has already.
+        await collection.create_indexes([index])
+    for name in replaced:
+        try:
+            await collection.drop_index(name)
+        except OperationFailure as e:
+            if e.code != INDEX_NOT_FOUND:
+                raise
+
+
+def lacks_option(e: OperationFailure) -> bool:
+    """Whether the server refused a command for an option it does not have, rather
+    than for what the command asks of it."""
+    return e.code in LACKED_OPTION_CODES

@@ -1,4 +1,6 @@
-"""The Seeker's state in MongoDB (or FerretDB), through PyMongo's async client.
+"""The Seeker's state in MongoDB (or FerretDB), through PyMongo's async client
+(its jobs in `mongo_jobs`, its schedules in `mongo_schedules`, the keys jobs
+claim in `mongo_keys`, its jobs' and blocks' indexes in `mongo_indexes`).
 
 Collections `jobs`, `blocks`, `giver_records`, `tokens`, `admissions`,
 `scrapers`, `schedules` and `schedule_runs`, keyed by id, `job_keys` for the
@@ -6,10 +8,11 @@ keys of jobs that discover keys, `leader` for the leader lease and
 `seeker_key` for the deployment's key. Each document keeps the fields queries
 need at the top and the rest as canonical JSON bytes, so operator settings and
 keys (nested arrays, dots, dollars) are stored as given. Only single-document
-writes, finds with filter, sort and limit, and plain indexes are used.
+writes, finds with filter, sort and limit, and plain indexes are relied on
+(partial ones where the server has them); each query is served by an index
+made at open, so none reads a collection through.
 """
 
-import hashlib
 from typing import Any
 
 from bson import Binary
@@ -20,6 +23,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from channel.store.mongoclient import (
     collections_empty,
+    keep_indexes,
     mongo_client,
     ping_server,
     problem,
@@ -31,7 +35,9 @@ from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
 from seeker.state.migrations import STATE
-from seeker.state.mongo_jobs import JOB_INDEXES, MongoJobs
+from seeker.state.mongo_indexes import JOB_INDEXES, PENDING, index, keep_block_indexes
+from seeker.state.mongo_jobs import MongoJobs
+from seeker.state.mongo_keys import MongoJobKeys
 from seeker.state.mongo_schedules import MongoSchedules
 
 DUPLICATE_KEY = 11000
@@ -55,7 +61,7 @@ def _plain(stored: dict[str, Any]) -> Doc:
     return canonical.loads(stored["doc"])
 
 
-class MongoState(MongoWhole, MongoJobs, MongoSchedules, StateStore):
+class MongoState(MongoWhole, MongoJobs, MongoSchedules, MongoJobKeys, StateStore):
     _not_content = ("leader",)
     _versions = STATE
 
@@ -89,15 +95,12 @@ class MongoState(MongoWhole, MongoJobs, MongoSchedules, StateStore):
         try:
             new = await collections_empty(self._database, self._collections)
             await migrate_mongo(self._database, STATE, without_secrets(self.url), new)
-            for index in JOB_INDEXES:
-                await self._jobs.create_index(index)
-            await self._blocks.create_index([("job_id", ASCENDING), ("seq", ASCENDING)])
-            await self._blocks.create_index(
-                [("status", ASCENDING), ("job_id", ASCENDING), ("seq", ASCENDING)]
-            )
-            await self._blocks.create_index([("givers", ASCENDING)])
-            await self._runs.create_index([("schedule_id", ASCENDING), ("tick", ASCENDING)])
-            await self._job_keys.create_index([("job_id", ASCENDING), ("seq", ASCENDING)])
+            await keep_block_indexes(self._blocks, without_secrets(self.url))
+            await keep_indexes(self._jobs, JOB_INDEXES)
+            for listed in (self._tokens, self._schedules):
+                await keep_indexes(listed, [index("created_at", "_id")])
+            await keep_indexes(self._runs, [index("schedule_id", "tick")])
+            await keep_indexes(self._job_keys, [index("job_id", "seq")])
         except PyMongoError as e:
             raise self._unavailable(e) from e
 
@@ -154,7 +157,7 @@ class MongoState(MongoWhole, MongoJobs, MongoSchedules, StateStore):
     async def ready_blocks(self, job_id: str, now: float, limit: int) -> list[Doc]:
         return await self._find(
             self._blocks,
-            {"status": "pending", "job_id": job_id, "ready_at": {"$lte": now}},
+            {"status": PENDING, "job_id": job_id, "ready_at": {"$lte": now}},
             [("seq", ASCENDING)],
             limit,
         )
@@ -336,45 +339,3 @@ class MongoState(MongoWhole, MongoJobs, MongoSchedules, StateStore):
         except PyMongoError as e:
             raise self._unavailable(e) from e
         return result.deleted_count == 1
-
-    async def claim_keys(
-        self, job_id: str, keys: list[str], first_seq: int, block_size: int, limit: int
-    ) -> list[tuple[str, int]]:
-        claimed: list[tuple[str, int]] = []
-        try:
-            for key in keys:
-                if len(claimed) == limit:
-                    break
-                seq = first_seq + len(claimed) // block_size
-                try:
-                    await self._job_keys.insert_one(
-                        {"_id": _job_key_id(job_id, key), "job_id": job_id, "key": key, "seq": seq}
-                    )
-                except DuplicateKeyError:
-                    continue
-                claimed.append((key, seq))
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-        return claimed
-
-    async def claimed_keys(self, job_id: str, min_seq: int) -> list[tuple[str, int]]:
-        try:
-            cursor = self._job_keys.find(
-                {"job_id": job_id, "seq": {"$gte": min_seq}}, sort=[("seq", ASCENDING)]
-            )
-            return [(doc["key"], doc["seq"]) async for doc in cursor]
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
-    async def count_claimed(self, job_id: str, min_seq: int) -> int:
-        try:
-            return await self._job_keys.count_documents(
-                {"job_id": job_id, "seq": {"$gte": min_seq}}
-            )
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
-
-def _job_key_id(job_id: str, key: str) -> str:
-    """A claimed key's id: keys may be long and hold any character."""
-    return hashlib.sha256(f"{job_id}\n{key}".encode()).hexdigest()

@@ -1,7 +1,8 @@
 """Job documents in the MongoDB state store (collection `jobs`), mixed into
 `MongoState`. Each document keeps at its top what the queries need: the job's
 creation time (for pages of jobs), its status (for counts) and its finish time
-(for the jobs a leader holds in memory), each served by an index."""
+(for the jobs a leader holds in memory), each served by an index
+(mongo_indexes.JOB_INDEXES)."""
 
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,12 +14,6 @@ from pymongo.errors import PyMongoError
 from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc
-
-JOB_INDEXES = (
-    [("created_at", ASCENDING), ("_id", ASCENDING)],
-    [("status", ASCENDING)],
-    [("finished_at", ASCENDING)],
-)
 
 
 class MongoJobs:
@@ -53,27 +48,29 @@ class MongoJobs:
         return docs[0] if docs else None
 
     async def held_jobs(self, finished_since: float) -> list[Doc]:
-        # Sorted here: the two branches are served by the index on finished_at.
-        docs = await self._find(
-            self._jobs,
-            {"$or": [{"finished_at": None}, {"finished_at": {"$gte": finished_since}}]},
-            [],
-        )
+        # Two queries, each served by the index on finished_at; sorted here.
+        docs = await self._find(self._jobs, {"finished_at": None}, [])
+        docs += await self._find(self._jobs, {"finished_at": {"$gte": finished_since}}, [])
         return sorted(docs, key=lambda doc: (doc["created_at"], doc["job_id"]))
 
     async def jobs_page(self, before: tuple[float, str] | None, limit: int) -> list[Doc]:
-        query: Doc = {}
-        if before is not None:
-            created_at, job_id = before
-            query = {
-                "$or": [
-                    {"created_at": {"$lt": created_at}},
-                    {"created_at": created_at, "_id": {"$lt": job_id}},
-                ]
-            }
-        return await self._find(
-            self._jobs, query, [("created_at", DESCENDING), ("_id", DESCENDING)], limit
+        newest_first = [("created_at", DESCENDING), ("_id", DESCENDING)]
+        if before is None:
+            return await self._find(self._jobs, {}, newest_first, limit)
+        # The jobs created with the one before, after it by id; then those created
+        # earlier: two queries, each served by the index on creation and id.
+        created_at, job_id = before
+        docs = await self._find(
+            self._jobs,
+            {"created_at": created_at, "_id": {"$lt": job_id}},
+            [("_id", DESCENDING)],
+            limit,
         )
+        if len(docs) < limit:
+            docs += await self._find(
+                self._jobs, {"created_at": {"$lt": created_at}}, newest_first, limit - len(docs)
+            )
+        return docs
 
     async def count_jobs(self, status: str) -> int:
         try:

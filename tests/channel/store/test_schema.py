@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from support.base import BIN, run
 from support.release import contents, expected, previous_stores
@@ -260,3 +260,60 @@ async def test_mongodb_steps_taken_by_two_seekers_at_once_are_recorded_and_logge
         "db: migrated to schema 1 (record the version in mongo)",
         "db: migrated to schema 2 (mark things)",
     ]
+
+
+# The indexes the previous release made, which this one replaces or keeps.
+PREVIOUS_INDEXES = {
+    "results": [
+        IndexModel([("task_id", 1)]),
+        IndexModel([("job_id", 1), ("seq", 1)], unique=True),
+        IndexModel([("expires_at", 1)], name="results_expiry"),
+    ],
+    "readers": [IndexModel([("token_id", 1)], unique=True)],
+    "blocks": [
+        IndexModel([("job_id", 1), ("seq", 1)]),
+        IndexModel([("status", 1), ("job_id", 1), ("seq", 1)]),
+        IndexModel([("givers", 1)]),
+    ],
+    "schedule_runs": [IndexModel([("schedule_id", 1), ("tick", 1)])],
+    "job_keys": [IndexModel([("job_id", 1), ("seq", 1)])],
+}
+
+
+async def _indexes(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Each collection's indexes at `url`: their keys and options, sorted."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
+    try:
+        database = client.get_default_database()
+        listed = {}
+        for name in await database.list_collection_names():
+            specs = await (await database[name].list_indexes()).to_list()
+            listed[name] = sorted(
+                (spec["name"], list(spec["key"].items()), spec.get("unique", False))
+                for spec in specs
+            )
+        return listed
+    finally:
+        await client.close()
+
+
+async def test_a_mongodb_store_of_the_previous_release_gets_the_indexes_of_a_new_one(
+    mongo_url: str, ferretdb: str, tmp_path: Path
+) -> None:
+    await previous_stores("mongodb", tmp_path, mongo_url)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    try:
+        database = client.get_default_database()
+        for name, indexes in PREVIOUS_INDEXES.items():
+            for index in indexes:
+                await database[name].create_indexes([index])
+    finally:
+        await client.close()
+    fresh = mongo_url.replace("/t", "/fresh", 1)
+    for url in (mongo_url, fresh):
+        for opened in (await open_state(url), await open_channel(url)):
+            await opened.close()
+
+    upgraded, new = await _indexes(mongo_url), await _indexes(fresh)
+    assert {name: upgraded[name] for name in new} == new
+    assert "task_id_1" not in {name for name, _, _ in upgraded["results"]}
