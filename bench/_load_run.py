@@ -1,0 +1,263 @@
+"""One load run against a Seeker already up: its jobs, the fleet of Givers, what a
+phase measures while the load runs, and the reckoning at the end.
+
+The jobs: a range job (10,000,000 keys by default, in blocks of 100), an explicit
+job (1,000,000 keys from a keys file), and a small job every few seconds for as
+long as the load runs, all of the same no-op image. The fleet (bench/_load_fleet.py)
+runs in a process of its own on its own core. At the end the fleet stops (its
+Givers release the tasks still running), the Seeker is given time to count every
+result the Channel acknowledged, and then:
+- each acknowledged result's count latency is the time from the Channel's
+  receipt (its `received_at`, read from the Channel's store) to the time the
+  Seeker recorded its run (read back from the job's blocks), both on the
+  Seeker's clock;
+- every job's records are exported: a key of an acknowledged result missing
+  from the export, or a key counted done beyond those exported, is lost; a key
+  with more records than one result writes for it is counted twice.
+"""
+
+import asyncio
+import contextlib
+import json
+import statistics
+import subprocess
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from _load_fleet import Fleet, Sizes
+from _load_seeker import (
+    BIN,
+    ONLINE,
+    counted_at,
+    exported_keys,
+    metrics,
+)
+
+from channel.store.factory import open_channel
+from seeker.cli.client import SeekerClient
+
+IMAGE = "bench/noop:1"
+# Tasks ask for little, so that many share the fleet's one core in the Givers' eyes.
+LIMITS = {"cpus": 0.01, "memory_bytes": 16 * 2**20}
+ONLINE_TIMEOUT_S = 300.0
+SETTLE_TIMEOUT_S = 60.0
+SETTLE_QUIET_S = 5.0
+ROWS_BATCH = 500
+FLEET_STOP_TIMEOUT_S = 120.0
+POLL_S = 0.5
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The `q`-th percentile (0-100, nearest rank); 0 of nothing."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, round(q / 100 * len(ordered)) - 1)]
+
+
+@dataclass
+class Load:
+    """A load running: the URL Givers and the bench reach the Seeker at, and a
+    session carrying the operator's token."""
+
+    url: str
+    http: aiohttp.ClientSession
+    sizes: Sizes
+    job_ids: list[str]
+    fleet_pid: int = 0
+
+    async def online(self) -> int:
+        return int((await metrics(self.http, self.url)).get(ONLINE, 0))
+
+
+async def submit_jobs(client: SeekerClient, sizes: Sizes, work: Path) -> list[str]:
+    body = {"image": IMAGE, "block_size": sizes.block_size, "limits": LIMITS}
+    ranged = await client.submit({**body, "name": "load-range", "range": [0, sizes.range_keys]})
+    keys_file = work / "keys.txt"
+    with keys_file.open("w") as out:
+        out.writelines(f"https://example.test/item/{n}\n" for n in range(sizes.explicit_keys))
+    explicit = await client.submit({**body, "name": "load-explicit"}, keys_file)
+    return [ranged["job_id"], explicit["job_id"]]
+
+
+async def small_jobs(client: SeekerClient, sizes: Sizes, job_ids: list[str]) -> None:
+    """A small job every `small_every_s`, until cancelled."""
+    body = {"image": IMAGE, "block_size": sizes.block_size, "limits": LIMITS}
+    while True:
+        await asyncio.sleep(sizes.small_every_s)
+        n = len(job_ids)
+        job = await client.submit(
+            {**body, "name": f"load-small-{n}", "range": [0, sizes.small_keys]}
+        )
+        job_ids.append(job["job_id"])
+
+
+def start_fleet(work: Path, url: str, token: str, sizes: Sizes, cpu: int | None) -> Fleet:
+    fleet = Fleet(
+        seeker_url=url,
+        token=token,
+        sizes=sizes,
+        data_dir=str(work / "fleet"),
+        delivered=str(work / "delivered.jsonl"),
+        summary=str(work / "fleet-summary.json"),
+        cpu=cpu,
+    )
+    (work / "fleet.json").write_text(json.dumps(asdict(fleet)))
+    return fleet
+
+
+def spawn_fleet(work: Path) -> subprocess.Popen:
+    with (work / "fleet.log").open("wb") as log:
+        return subprocess.Popen(
+            [BIN / "python", Path(__file__).with_name("_load_fleet.py"), work / "fleet.json"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
+
+
+def read_fleet(fleet: Fleet) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The fleet's summary, and the results the Channel acknowledged."""
+    summary = json.loads(Path(fleet.summary).read_text())
+    delivered = [json.loads(line) for line in Path(fleet.delivered).read_text().splitlines()]
+    return summary, delivered
+
+
+@contextlib.asynccontextmanager
+async def fleet_process(work: Path) -> AsyncIterator[subprocess.Popen]:
+    """The fleet as a process; SIGTERM'd (its Givers stopped) on the way out."""
+    process = await asyncio.to_thread(spawn_fleet, work)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            await asyncio.to_thread(process.wait, FLEET_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            await asyncio.to_thread(process.wait)
+
+
+async def until_online(load: Load, process: subprocess.Popen, wanted: int) -> float:
+    """Wait until `wanted` Givers hold a session; how long that took, in s."""
+    started = time.monotonic()
+    while await load.online() < wanted:
+        if process.poll() is not None:
+            raise SystemExit(f"the fleet exited with code {process.returncode}; see fleet.log")
+        if time.monotonic() - started > ONLINE_TIMEOUT_S:
+            raise SystemExit(f"fewer than {wanted} Givers online after {ONLINE_TIMEOUT_S:.0f} s")
+        await asyncio.sleep(POLL_S)
+    return time.monotonic() - started
+
+
+Measure = Callable[[Load], Awaitable[dict[str, float]]]
+
+
+async def run_load(
+    work: Path,
+    url: str,
+    operator_token: str,
+    sizes: Sizes,
+    measure: Measure,
+    *,
+    channel_store: str,
+    fleet_cpu: int | None,
+) -> dict[str, Any]:
+    """Submit the jobs, bring the fleet up, let `measure` watch the load, stop, and
+    reckon: `measure`'s figures with the fleet's and the reckoning's. The Seeker's
+    Channel keeps its results in `channel_store`."""
+    await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
+    headers = {"Authorization": f"Bearer {operator_token}"}
+    async with (
+        SeekerClient(url, token=operator_token) as client,
+        aiohttp.ClientSession(headers=headers) as http,
+    ):
+        token = (await client.issue_token({"label": "load bench"}))["token"]
+        load = Load(url, http, sizes, await submit_jobs(client, sizes, work))
+        fleet = start_fleet(work, url, token, sizes, fleet_cpu)
+        async with fleet_process(work) as process:
+            load.fleet_pid = process.pid
+            online_s = await until_online(load, process, sizes.givers)
+            arriving = asyncio.create_task(small_jobs(client, sizes, load.job_ids))
+            try:
+                figures = await measure(load)
+            finally:
+                arriving.cancel()
+                await asyncio.gather(arriving, return_exceptions=True)
+        summary, delivered = await asyncio.to_thread(read_fleet, fleet)
+        counted = await settle(http, url, load.job_ids, {d["task_id"] for d in delivered})
+        checks = await reckon(client, load.job_ids, delivered, sizes.records_per_key)
+    received = await received_at(channel_store, [d["task_id"] for d in delivered])
+    count_ms = [
+        (counted[task_id] - at) * 1000 for task_id, at in received.items() if task_id in counted
+    ]
+    assign_ms = summary["assign_ms"]
+    return {
+        **figures,
+        "givers_online_s": round(online_s, 1),
+        "results_delivered": len(delivered),
+        "results_uncounted": sum(d["task_id"] not in counted for d in delivered),
+        "assign_p50_ms": round(percentile(assign_ms, 50), 1),
+        "assign_p99_ms": round(percentile(assign_ms, 99), 1),
+        "count_p50_ms": round(percentile(count_ms, 50), 1),
+        "count_p99_ms": round(percentile(count_ms, 99), 1),
+        "count_mean_ms": round(statistics.fmean(count_ms), 1) if count_ms else 0.0,
+        "fleet_failures": len(summary["failed"]),
+        **checks,
+    }
+
+
+async def settle(
+    http: aiohttp.ClientSession, url: str, job_ids: list[str], delivered: set[str]
+) -> dict[str, float]:
+    """When each task was counted, once every delivered one is, or nothing more has
+    been counted for SETTLE_QUIET_S (a late copy of a block already done is not
+    counted), or SETTLE_TIMEOUT_S has passed."""
+    started = changed = time.monotonic()
+    seen = -1
+    while True:
+        counted: dict[str, float] = {}
+        for job_id in job_ids:
+            counted |= await counted_at(http, url, job_id)
+        now = time.monotonic()
+        if len(counted) != seen:
+            seen, changed = len(counted), now
+        if (
+            delivered <= counted.keys()
+            or now - changed > SETTLE_QUIET_S
+            or now - started > SETTLE_TIMEOUT_S
+        ):
+            return counted
+        await asyncio.sleep(POLL_S)
+
+
+async def received_at(channel_store: str, task_ids: list[str]) -> dict[str, float]:
+    """When the Channel received each task's result (its first, if several)."""
+    channel = await open_channel(channel_store)
+    found: dict[str, float] = {}
+    try:
+        for start in range(0, len(task_ids), ROWS_BATCH):
+            for row in await channel.result_rows(task_ids[start : start + ROWS_BATCH]):
+                found[row.task_id] = min(row.received_at, found.get(row.task_id, row.received_at))
+    finally:
+        await channel.close()
+    return found
+
+
+async def reckon(
+    client: SeekerClient, job_ids: list[str], delivered: list[dict[str, Any]], per_key: int
+) -> dict[str, int]:
+    """Keys lost and keys counted twice, from every job's export."""
+    lost = double = exported = 0
+    for job_id in job_ids:
+        records = await exported_keys(client, job_id)
+        done = (await client.job(job_id))["keys"]["done"]
+        posted = {key for d in delivered if d["job_id"] == job_id for key in d["keys"]}
+        lost += len(posted - records.keys()) + max(0, done - len(records))
+        double += sum(max(0, n - per_key) for n in records.values())
+        exported += len(records)
+    return {"keys_lost": lost, "keys_double": double, "keys_exported": exported}
