@@ -91,7 +91,8 @@ async def measure(
     *,
     smoke: bool,
 ) -> dict[str, Any]:
-    """The failover under `sizes`' load, smaller jobs (FerretDB is slow): its figures."""
+    """The failover under `sizes`' load: its figures, with how many times the front
+    could not ask a Seeker who leads (each time it drops every session through it)."""
     seeker_cpu, fleet_cpu = cpus
     await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
     token = new_token()
@@ -104,7 +105,7 @@ async def measure(
         for seeker in seekers:
             await until_answers(f"{seeker.url}/healthz", seeker.process, (200,))
         async with seeker_front([s.url for s in seekers], work / "front.log", seeker_cpu) as url:
-            return await run_load(
+            figures = await run_load(
                 work,
                 url,
                 token,
@@ -116,3 +117,8 @@ async def measure(
     finally:
         for seeker in seekers:
             await asyncio.to_thread(seeker.stop)
+    front_log = await asyncio.to_thread((work / "front.log").read_text)
+    return figures | {
+        "givers": sizes.givers,
+        "front_leader_checks_failed": front_log.count("cannot ask the Seeker"),
+    }

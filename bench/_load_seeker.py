@@ -100,10 +100,10 @@ class SeekerProcess:
 
 @contextlib.asynccontextmanager
 async def seeker_front(upstreams: list[str], log: Path, cpu: int | None) -> AsyncIterator[str]:
-    """`seeker front` before `upstreams`, checking who leads every 0.2 s; yields its URL."""
+    """`seeker front` before `upstreams`, with its default settings; yields its URL."""
     port = ferretdb.free_port()
     flags = [flag for url in upstreams for flag in ("--upstream", url)]
-    argv = [BIN / "seeker", "front", "--port", str(port), *flags, "--check-interval-s", "0.2"]
+    argv = [BIN / "seeker", "front", "--port", str(port), *flags]
     process = await asyncio.to_thread(spawn, argv, log, cpu)
     try:
         await until_answers(f"http://127.0.0.1:{port}/healthz", process, (200, 503))
@@ -175,16 +175,19 @@ async def metrics(http: aiohttp.ClientSession, url: str) -> dict[str, float]:
 ACCEPTED = 'seekgive_results_total{outcome="accepted"}'
 DONE_KEYS = 'seekgive_keys{state="done"}'
 ONLINE = "seekgive_givers_online"
+LEASES = "seekgive_leases"
 LOOP_LAG = "seekgive_loop_lag_p99_seconds"
 
 
-async def counted_at(http: aiohttp.ClientSession, url: str, job_id: str) -> dict[str, float]:
-    """When the Seeker at `url` counted each task of job `job_id` it holds a run of:
-    task id to the run's time, read from the job's blocks page by page (`http` sends
-    the operator's token)."""
+async def counted_at(
+    http: aiohttp.ClientSession, url: str, job_id: str, last_seq: int
+) -> dict[str, float]:
+    """When the Seeker at `url` counted each task of job `job_id` it holds a run of,
+    up to block `last_seq`: task id to the run's time, read from the job's blocks
+    page by page (`http` sends the operator's token)."""
     found: dict[str, float] = {}
     after: int | None = None
-    while True:
+    while after is None or after < last_seq:
         query = f"limit={BLOCKS_PAGE}" + ("" if after is None else f"&after={after}")
         async with http.get(f"{url}/api/v1/jobs/{job_id}/blocks?{query}") as response:
             response.raise_for_status()
@@ -194,7 +197,8 @@ async def counted_at(http: aiohttp.ClientSession, url: str, job_id: str) -> dict
                 found[run["task_id"]] = run["at"]
         after = page["next"]
         if after is None:
-            return found
+            break
+    return found
 
 
 async def exported_keys(client: SeekerClient, job_id: str) -> Counter[str]:
