@@ -34,6 +34,7 @@ from channel.wire.messages import Assign  # noqa: E402
 from channel.wire.models import Task  # noqa: E402
 from channel.wire.results import Result  # noqa: E402
 from giver.daemon import Giver  # noqa: E402
+from giver.errors import DockerError  # noqa: E402
 from giver.sandbox import outputs  # noqa: E402
 from giver.sandbox.docker_runner import prepare_workdir  # noqa: E402
 from giver.sandbox.images import LocalImage  # noqa: E402
@@ -107,7 +108,8 @@ class SleepRunner:
         return LocalImage(IMAGE_ID, (reference,), ())
 
     async def load_image(self, archive: Path) -> list[str]:
-        raise NotImplementedError("the load bench's Givers hold every image already")
+        # Never asked: every image resolves here, so none is fetched from the Seeker.
+        raise DockerError("the load bench's Givers load no image archive")
 
     async def tag_image(self, image_id: str, repository: str, tag: str) -> None:
         return None
