@@ -1,5 +1,7 @@
-"""One load run against a Seeker already up: its jobs, the fleet of Givers, what a
-phase measures while the load runs, and the reckoning at the end.
+"""One load run against a Seeker: its jobs, the fleet of Givers, what a phase
+measures while the load runs (`window`: a steady window's throughput, CPU per
+task and loop lag), and the reckoning at the end; `seeker_under_load` runs one
+`seeker run` process through it, sampling its RSS and CPU every 5 s.
 
 The jobs: a range job (10,000,000 keys by default, in blocks of 100), an explicit
 job (1,000,000 keys from a keys file), and a small job every few seconds for as
@@ -32,11 +34,19 @@ from _load_fleet import Fleet, Sizes
 from _load_seeker import (
     ACCEPTED,
     BIN,
+    DONE_KEYS,
     LEASES,
+    LOOP_LAG,
     ONLINE,
+    Samples,
+    SeekerProcess,
     counted_at,
+    cpu_s,
+    cpus,
     exported_keys,
     metrics,
+    new_token,
+    until_answers,
 )
 
 from channel.store.factory import open_channel
@@ -53,8 +63,18 @@ ONLINE_SHARE = 0.95
 SETTLE_TIMEOUT_S = 300.0
 SETTLE_QUIET_S = 30.0
 ROWS_BATCH = 500
+# RSS growth is taken from this far into a run: start-up and job creation are past.
+RSS_FROM_S = 120.0
 FLEET_STOP_TIMEOUT_S = 120.0
 POLL_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """How long a phase lets the load settle before measuring, and measures."""
+
+    warmup_s: float
+    window_s: float
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -279,3 +299,76 @@ async def reckon(
         double += sum(max(0, n - per_key) for n in records.values())
         exported += len(records)
     return {"keys_lost": lost, "keys_double": double, "keys_exported": exported}
+
+
+def window(timing: Timing, seeker_pid: int) -> Callable[[Load], Any]:
+    """Watch the load `timing.warmup_s`, then measure it over `timing.window_s`: tasks
+    and keys counted per second, the Seeker's CPU per task (and the fleet's share of
+    its core), the Seeker's loop lag."""
+
+    async def measure(load: Load) -> dict[str, float]:
+        await asyncio.sleep(timing.warmup_s)
+        before, started = await metrics(load.http, load.url), time.monotonic()
+        cpu_before, fleet_before = cpu_s(seeker_pid), cpu_s(load.fleet_pid)
+        await asyncio.sleep(timing.window_s)
+        after = await metrics(load.http, load.url)
+        cpu_after, fleet_after = cpu_s(seeker_pid), cpu_s(load.fleet_pid)
+        took_s = time.monotonic() - started
+        tasks = after[ACCEPTED] - before[ACCEPTED]
+        tasks_per_s = tasks / took_s
+        return {
+            "tasks_per_s": round(tasks_per_s, 1),
+            "keys_per_s": round((after[DONE_KEYS] - before[DONE_KEYS]) / took_s, 1),
+            "seeker_cpu_ms_per_task": round((cpu_after - cpu_before) * 1000 / max(tasks, 1), 2),
+            "seeker_cpu_share": round((cpu_after - cpu_before) / took_s, 2),
+            "fleet_cpu_share": round((fleet_after - fleet_before) / took_s, 2),
+            "efficiency": round(tasks_per_s / load.sizes.ideal_tasks_per_s, 3),
+            "loop_lag_p99_ms": round(after[LOOP_LAG] * 1000, 1),
+            "window_s": round(took_s, 1),
+        }
+
+    return measure
+
+
+async def seeker_under_load(
+    work: Path, load_sizes: Sizes, timing: Timing, mongo: Callable[[str], str] | None = None
+) -> dict[str, Any]:
+    """One `seeker run` under the load, on its default SQLite stores or, given `mongo`
+    (a URL by database name), on MongoDB; its figures."""
+    seeker_cpu, fleet_cpu = cpus()
+    token = new_token()
+    if mongo is None:
+        channel_store, stores = f"sqlite:///{work / 'seeker' / 'channel.sqlite3'}", ()
+    else:
+        channel_store = mongo("channel")
+        stores = ("--store", channel_store, "--state", mongo("state"))
+    seeker = SeekerProcess(work / "seeker", token, stores, seeker_cpu)
+    try:
+        await until_answers(f"{seeker.url}/healthz", seeker.process, (200,))
+        samples = Samples(seeker.pid)
+        sampling = asyncio.create_task(samples.run())
+        try:
+            figures = await run_load(
+                work,
+                seeker.url,
+                token,
+                load_sizes,
+                window(timing, seeker.pid),
+                channel_store=channel_store,
+                fleet_cpu=fleet_cpu,
+            )
+        finally:
+            sampling.cancel()
+            await asyncio.gather(sampling, return_exceptions=True)
+    finally:
+        await asyncio.to_thread(seeker.stop)
+    rss, share = samples.rss_mib or [0.0], samples.cpu_share or [0.0]
+    return {
+        **figures,
+        "rss_mb_first": round(rss[0], 1),
+        "rss_mb_max": round(max(rss), 1),
+        "rss_mb_last": round(rss[-1], 1),
+        "seeker_cpu_share_max": round(max(share), 2),
+        "rss_growth_pct": round(samples.growth_pct(RSS_FROM_S), 1),
+        "samples": len(samples.rss_mib),
+    }

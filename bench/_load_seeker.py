@@ -36,6 +36,7 @@ SAMPLE_EVERY_S = 5.0
 BLOCKS_PAGE = 500
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 BIN = Path(sys.executable).parent
+SEEKER_CPU, FLEET_CPU = 0, 1
 
 
 def cpu_s(pid: int) -> float:
@@ -49,6 +50,14 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise ValueError(f"no VmRSS for process {pid}")
+
+
+def cpus() -> tuple[int | None, int | None]:
+    """The Seeker's CPU and the fleet's: 0 and 1 where this process may use both."""
+    allowed = os.sched_getaffinity(0)
+    if {SEEKER_CPU, FLEET_CPU} <= allowed:
+        return SEEKER_CPU, FLEET_CPU
+    return None, None
 
 
 def pin(pid: int, cpu: int | None) -> None:

@@ -34,10 +34,9 @@ import contextlib
 import os
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,22 +48,9 @@ import _load_celery  # noqa: E402
 import _load_failover  # noqa: E402
 import ferretdb  # noqa: E402
 from _load_fleet import Sizes  # noqa: E402
-from _load_run import Load, run_load  # noqa: E402
-from _load_seeker import (  # noqa: E402
-    ACCEPTED,
-    DONE_KEYS,
-    LOOP_LAG,
-    Samples,
-    SeekerProcess,
-    cpu_s,
-    metrics,
-    new_token,
-    until_answers,
-)
+from _load_run import Timing, seeker_under_load  # noqa: E402
+from _load_seeker import SEEKER_CPU, cpus  # noqa: E402
 
-SEEKER_CPU, FLEET_CPU = 0, 1
-# RSS growth is taken from this far into a run: start-up and job creation are past.
-RSS_FROM_S = 120.0
 SMOKE = {
     "givers": 20,
     "task_s": 0.05,
@@ -76,14 +62,6 @@ SMOKE = {
     "small_keys": 200,
     "small_every_s": 1.0,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """How long a phase lets the load settle before measuring, and measures."""
-
-    warmup_s: float
-    window_s: float
 
 
 # By mode: the fast, realistic, MongoDB and Celery phases' timings.
@@ -135,87 +113,6 @@ def on_ferretdb(args: argparse.Namespace) -> Sizes:
 def realistic(args: argparse.Namespace) -> Sizes:
     low, high = args.realistic_task_s
     return sizes(args, low, high)
-
-
-def cpus() -> tuple[int | None, int | None]:
-    """The Seeker's CPU and the fleet's: 0 and 1 where this process may use both."""
-    allowed = os.sched_getaffinity(0)
-    if {SEEKER_CPU, FLEET_CPU} <= allowed:
-        return SEEKER_CPU, FLEET_CPU
-    return None, None
-
-
-def window(timing: Timing, seeker_pid: int) -> Callable[[Load], Any]:
-    """Watch the load `timing.warmup_s`, then measure it over `timing.window_s`: tasks
-    and keys counted per second, the Seeker's CPU per task (and the fleet's share of
-    its core), the Seeker's loop lag."""
-
-    async def measure(load: Load) -> dict[str, float]:
-        await asyncio.sleep(timing.warmup_s)
-        before, started = await metrics(load.http, load.url), time.monotonic()
-        cpu_before, fleet_before = cpu_s(seeker_pid), cpu_s(load.fleet_pid)
-        await asyncio.sleep(timing.window_s)
-        after = await metrics(load.http, load.url)
-        cpu_after, fleet_after = cpu_s(seeker_pid), cpu_s(load.fleet_pid)
-        took_s = time.monotonic() - started
-        tasks = after[ACCEPTED] - before[ACCEPTED]
-        tasks_per_s = tasks / took_s
-        return {
-            "tasks_per_s": round(tasks_per_s, 1),
-            "keys_per_s": round((after[DONE_KEYS] - before[DONE_KEYS]) / took_s, 1),
-            "seeker_cpu_ms_per_task": round((cpu_after - cpu_before) * 1000 / max(tasks, 1), 2),
-            "seeker_cpu_share": round((cpu_after - cpu_before) / took_s, 2),
-            "fleet_cpu_share": round((fleet_after - fleet_before) / took_s, 2),
-            "efficiency": round(tasks_per_s / load.sizes.ideal_tasks_per_s, 3),
-            "loop_lag_p99_ms": round(after[LOOP_LAG] * 1000, 1),
-            "window_s": round(took_s, 1),
-        }
-
-    return measure
-
-
-async def seeker_under_load(
-    work: Path, load_sizes: Sizes, timing: Timing, mongo: Callable[[str], str] | None = None
-) -> dict[str, Any]:
-    """One `seeker run` under the load, on its default SQLite stores or, given `mongo`
-    (a URL by database name), on MongoDB; its figures."""
-    seeker_cpu, fleet_cpu = cpus()
-    token = new_token()
-    if mongo is None:
-        channel_store, stores = f"sqlite:///{work / 'seeker' / 'channel.sqlite3'}", ()
-    else:
-        channel_store = mongo("channel")
-        stores = ("--store", channel_store, "--state", mongo("state"))
-    seeker = SeekerProcess(work / "seeker", token, stores, seeker_cpu)
-    try:
-        await until_answers(f"{seeker.url}/healthz", seeker.process, (200,))
-        samples = Samples(seeker.pid)
-        sampling = asyncio.create_task(samples.run())
-        try:
-            figures = await run_load(
-                work,
-                seeker.url,
-                token,
-                load_sizes,
-                window(timing, seeker.pid),
-                channel_store=channel_store,
-                fleet_cpu=fleet_cpu,
-            )
-        finally:
-            sampling.cancel()
-            await asyncio.gather(sampling, return_exceptions=True)
-    finally:
-        await asyncio.to_thread(seeker.stop)
-    rss, share = samples.rss_mib or [0.0], samples.cpu_share or [0.0]
-    return {
-        **figures,
-        "rss_mb_first": round(rss[0], 1),
-        "rss_mb_max": round(max(rss), 1),
-        "rss_mb_last": round(rss[-1], 1),
-        "seeker_cpu_share_max": round(max(share), 2),
-        "rss_growth_pct": round(samples.growth_pct(RSS_FROM_S), 1),
-        "samples": len(samples.rss_mib),
-    }
 
 
 def suffixed(figures: dict[str, Any], suffix: str) -> dict[str, Any]:
