@@ -89,10 +89,11 @@ async def measure(
     sizes: Sizes,
     cpus: tuple[int | None, int | None],
     *,
-    smoke: bool,
+    run_s: float,
 ) -> dict[str, Any]:
-    """The failover under `sizes`' load: its figures, with how many times the front
-    could not ask a Seeker who leads (each time it drops every session through it)."""
+    """The failover under `sizes`' load, its rate measured over `run_s` before the kill
+    and after the reconnect: its figures, with how many times the front could not
+    ask a Seeker who leads (each time it drops every session through it)."""
     seeker_cpu, fleet_cpu = cpus
     await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
     token = new_token()
@@ -110,7 +111,7 @@ async def measure(
                 url,
                 token,
                 sizes,
-                kill_the_leader(seekers, 2.0 if smoke else 10.0),
+                kill_the_leader(seekers, run_s),
                 channel_store=mongo_url("channel"),
                 fleet_cpu=fleet_cpu,
             )

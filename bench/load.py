@@ -23,7 +23,8 @@ Every run ends with keys lost and keys counted twice, from the jobs' exports:
 both must be 0. The Seeker (and FerretDB, Redis, the Celery worker) run on CPU 0,
 the fleet (and the Celery producer) on CPU 1, where the machine has two.
 
-`--quick` runs in about a minute (200 Givers, 3-6 s realistic tasks), `--long`
+`--quick` runs in a few minutes (100 Givers, jobs of 1,000,000 and 100,000 keys,
+2-4 s realistic tasks, every window a few seconds), `--long`
 soaks the fast profile 10 minutes per store. `--json` and `--smoke` are
 bench/_cli.py's.
 """
@@ -67,7 +68,7 @@ SMOKE = {
 # By mode: the fast, realistic, MongoDB and Celery phases' timings.
 TIMINGS = {
     "smoke": (Timing(2, 3), Timing(2, 3), Timing(2, 3), Timing(2, 3)),
-    "quick": (Timing(5, 10), Timing(8, 12), Timing(3, 6), Timing(3, 6)),
+    "quick": (Timing(3, 6), Timing(4, 6), Timing(2, 4), Timing(2, 4)),
     "default": (Timing(15, 30), Timing(60, 60), Timing(10, 20), Timing(5, 15)),
     "long": (Timing(30, 600), Timing(60, 60), Timing(30, 600), Timing(5, 15)),
 }
@@ -162,7 +163,7 @@ def failover_phase(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 url,
                 replace(on_ferretdb(args), givers=min(args.givers, args.failover_givers)),
                 cpus(),
-                smoke=args.smoke,
+                run_s=TIMINGS[mode(args)][2].warmup_s,
             )
         )
     report("failover on MongoDB = FerretDB", figures)
@@ -177,6 +178,8 @@ def celery_phase(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     return {f"celery_{name}": value for name, value in figures.items()}
 
 
+# A phase takes the options and a folder of its own, and returns its figures; one
+# written as `measure(*, smoke)` joins as `lambda args, work: measure(smoke=args.smoke)`.
 PHASES: dict[str, Callable[[argparse.Namespace, Path], dict[str, Any]]] = {
     "sqlite": sqlite_phase,
     "realistic": realistic_phase,
@@ -240,7 +243,7 @@ def bench() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     how_long = parser.add_mutually_exclusive_group()
-    how_long.add_argument("--quick", action="store_true", help="about a minute in all")
+    how_long.add_argument("--quick", action="store_true", help="a few minutes in all")
     how_long.add_argument("--long", action="store_true", help="a 10-minute soak per store")
     parser.add_argument(
         "--phase",
@@ -249,7 +252,7 @@ def bench() -> int:
         help="run only these (repeatable; default all)",
     )
     parser.add_argument(
-        "--givers", type=int, default=None, help="simulated Givers (default 1000; 200 with --quick)"
+        "--givers", type=int, default=None, help="simulated Givers (default 1000; 100 with --quick)"
     )
     parser.add_argument(
         "--mongo-givers",
@@ -273,12 +276,16 @@ def bench() -> int:
         nargs=2,
         default=None,
         metavar=("MIN", "MAX"),
-        help="the realistic profile's task times (default 30 60; 3 6 with --quick)",
+        help="the realistic profile's task times (default 30 60; 2 4 with --quick)",
     )
     parser.add_argument("--records-per-key", type=int, default=1)
     parser.add_argument("--record-bytes", type=int, default=100)
-    parser.add_argument("--range-keys", type=int, default=10_000_000)
-    parser.add_argument("--explicit-keys", type=int, default=1_000_000)
+    parser.add_argument(
+        "--range-keys", type=int, default=None, help="default 10,000,000 (1,000,000 with --quick)"
+    )
+    parser.add_argument(
+        "--explicit-keys", type=int, default=None, help="default 1,000,000 (100,000 with --quick)"
+    )
     parser.add_argument(
         "--mongo-range-keys", type=int, default=100_000, help="the range job on FerretDB"
     )
@@ -295,11 +302,15 @@ def bench() -> int:
     )
     args = _cli.parse(parser, SMOKE)
     if args.givers is None:
-        args.givers = 200 if args.quick else 1000
+        args.givers = 100 if args.quick else 1000
+    if args.range_keys is None:
+        args.range_keys = 1_000_000 if args.quick else 10_000_000
+    if args.explicit_keys is None:
+        args.explicit_keys = 100_000 if args.quick else 1_000_000
     if args.mongo_givers is None:
         args.mongo_givers = args.givers if args.long else min(args.givers, 200)
     if args.realistic_task_s is None:
-        args.realistic_task_s = [3.0, 6.0] if args.quick else [30.0, 60.0]
+        args.realistic_task_s = [2.0, 4.0] if args.quick else [30.0, 60.0]
     seeker_cpu, _ = cpus()
     if seeker_cpu is not None:
         # What this process starts (FerretDB, Redis, the Seekers) runs beside the Seeker.
