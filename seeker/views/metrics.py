@@ -16,21 +16,27 @@ from prometheus_client.registry import Collector
 
 from seeker.grid.coordinator import Coordinator
 from seeker.grid.registry import GiverRegistry
+from seeker.views.lag import LoopLag
 from seeker.work.jobs import JobStatus
 
 KEY_STATES = ("pending", "leased", "done", "failed")
 
 
 class SeekerCollector(Collector):
-    """The coordinator's jobs, leases, Givers and counters as metric families;
-    `leading()` says whether this Seeker holds the leader lease."""
+    """The coordinator's jobs, leases, Givers and counters, and the event loop's lag,
+    as metric families; `leading()` says whether this Seeker holds the leader lease."""
 
     def __init__(
-        self, coordinator: Coordinator, givers: GiverRegistry, leading: Callable[[], bool]
+        self,
+        coordinator: Coordinator,
+        givers: GiverRegistry,
+        leading: Callable[[], bool],
+        lag: LoopLag,
     ) -> None:
         self._coordinator = coordinator
         self._givers = givers
         self._leading = leading
+        self._lag = lag
 
     def collect(self) -> Iterator[Metric]:
         coordinator = self._coordinator
@@ -83,6 +89,11 @@ class SeekerCollector(Collector):
             "seekgive_copies_disagreed",
             "Copies of a block whose records lost the comparison with the chosen copy's",
             value=counters.copies_disagreed,
+        )
+        yield GaugeMetricFamily(
+            "seekgive_loop_lag_p99_seconds",
+            "How late the event loop ran, 99th percentile over about the last minute",
+            value=self._lag.p99_s(),
         )
 
     def _jobs(self) -> Iterator[Metric]:
