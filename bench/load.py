@@ -19,6 +19,10 @@ The mongo phase runs 200 Givers at most (`--mongo-givers`; all of them with
 and 10,000 keys: FerretDB scans a whole collection for every find.
 - celery: the baseline, Celery with a Redis broker at the same slots and task
   time.
+- flood: 20,000 signed registrations of fresh Givers, 50 at a time, against a
+  fresh Seeker: `/healthz` latency meanwhile and the log lines written.
+- history: 10,000 finished jobs in the state store against an empty one: the
+  Seeker's RSS and `GET /api/v1/overview` latency side by side.
 Every run ends with keys lost and keys counted twice, from the jobs' exports:
 both must be 0. The Seeker (and FerretDB, Redis, the Celery worker) run on CPU 0,
 the fleet (and the Celery producer) on CPU 1, where the machine has two.
@@ -47,6 +51,8 @@ sys.path.insert(0, str(REPO / "scripts"))
 import _cli  # noqa: E402
 import _load_celery  # noqa: E402
 import _load_failover  # noqa: E402
+import _load_flood  # noqa: E402
+import _load_history  # noqa: E402
 import ferretdb  # noqa: E402
 from _load_fleet import Sizes  # noqa: E402
 from _load_run import Timing, seeker_under_load  # noqa: E402
@@ -186,6 +192,8 @@ PHASES: dict[str, Callable[[argparse.Namespace, Path], dict[str, Any]]] = {
     "mongo": mongo_phase,
     "failover": failover_phase,
     "celery": celery_phase,
+    "flood": lambda args, work: _load_flood.measure(smoke=args.smoke),
+    "history": lambda args, work: _load_history.measure(smoke=args.smoke),
 }
 
 

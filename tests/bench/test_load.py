@@ -1,6 +1,8 @@
 """bench/load.py at smoke sizes: every phase runs (SQLite, MongoDB on FerretDB, the
-failover, the Celery baseline), and every key of every result the Channel
-acknowledged is exported once, in the plain runs and across the failover."""
+failover, the Celery baseline, the registration flood, the history figures), every
+key of every result the Channel acknowledged is exported once, in the plain runs
+and across the failover, and a flood of registrations is logged in summary lines,
+never in a line per Giver."""
 
 import json
 
@@ -29,3 +31,13 @@ def test_the_load_bench_loses_no_key_and_counts_none_twice_also_across_a_failove
     assert figures["reconnect_95_s_failover"] >= figures["takeover_s_failover"]
     assert figures["celery_tasks_per_s"] > 0
     assert "FerretDB" in figures["mongo_note"]
+    assert figures["flood_registrations"] > figures["flood_log_lines"], figures
+    assert figures["flood_log_lines_naming_givers"] == 0, figures
+    assert figures["history_jobs"] == 50
+    for name in (
+        "rss_mb_empty_store",
+        "rss_mb_10k_finished_jobs",
+        "overview_ms_empty_store",
+        "overview_ms_10k_finished_jobs",
+    ):
+        assert figures[name] > 0, (name, figures)

@@ -1,7 +1,6 @@
 """Every bench still runs: its whole code path at tiny sizes (`--smoke`), ending with
 its figures as one JSON object (`--json`); no bench shadows a module of the repo
-when run as a script (its folder heads sys.path then); and a registration flood
-(bench/_load_flood.py) is logged in summary lines, never in a line per Giver.
+when run as a script (its folder heads sys.path then).
 
 A bench is each bench/*.py but the helpers, whose names start with "_"; a new
 bench is run here without being listed, unless a test module of its own
@@ -64,12 +63,3 @@ def test_no_bench_is_named_like_a_package_of_the_repo_or_a_script_module() -> No
         if path.stem in packages | scripts
     }
     assert not shadowing, f"run as scripts, these would shadow what they name: {shadowing}"
-
-
-@pytest.mark.timeout(SMOKE_TIMEOUT_S + 2 * STOP_TIMEOUT_S)
-def test_a_registration_flood_is_told_in_summary_lines_never_a_line_per_giver() -> None:
-    done = run_smoke(BENCH / "_load_flood.py")
-    assert done.returncode == 0, done.stderr[-STDERR_TAIL_CHARS:]
-    figures = json.loads(done.stdout.splitlines()[-1])
-    assert figures["flood_registrations"] > figures["flood_log_lines"], figures
-    assert figures["flood_log_lines_naming_givers"] == 0, figures
