@@ -107,7 +107,7 @@ class Result:
     def from_wire(cls, data: Any, where: str = "result") -> "Result":
         records = field_of(data, "records", list, where)
         for i, record in enumerate(records):
-            if not _plain_record(record):
+            if not is_plain_record(record):
                 check_record(record, f"{where}.records[{i}]")
         outcomes = field_of(data, "outcomes", list, where)
         agreement = data.get("agreement", "")
@@ -174,7 +174,7 @@ def cut_log(log: bytes) -> str:
     return f"{head}\n[... {cut} bytes of the log cut here ...]\n{tail}"
 
 
-def _plain_record(record: Any) -> bool:
+def is_plain_record(record: Any) -> bool:
     """Whether `record` is `{"key": str, "data": object}`, the common case, which
     `check_record` would pass: checked without building the name of its place."""
     return (
@@ -187,7 +187,7 @@ def _plain_record(record: Any) -> bool:
 
 def _plain_outcome(outcome: Any) -> bool:
     """Whether `outcome` is one `KeyOutcome.from_wire` would take, checked as
-    `_plain_record` is."""
+    `is_plain_record` is."""
     return (
         type(outcome) is dict
         and type(outcome.get("key")) is str
