@@ -9,6 +9,7 @@ changed) and never one object per key. The key manager (seeker.work.manager)
 leases, counts and steers on top of it.
 """
 
+import heapq
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -30,6 +31,10 @@ PAGE = 500
 # A block changed under us this many times in a row means something else writes it.
 CHANGE_TRIES = 5
 RESULTS_BATCH = 200
+# The deadline heap is rebuilt from the live leases once it holds this many times
+# as many entries (those of leases that ended stay in it until popped).
+HEAP_SLACK = 2
+HEAP_FLOOR = 1000
 
 
 @dataclass(slots=True)
@@ -56,6 +61,11 @@ class Ledger:
         self._grace_s = lease_grace_s
         self.jobs: dict[str, Job] = {}
         self.leases: dict[str, LeaseRef] = {}
+        # (deadline, task id) of live leases, soonest first, so lapses are found
+        # without a pass over every lease. A deadline moved later leaves its entry
+        # early, and a lease that ended leaves its entry behind: both are settled
+        # when the entry is popped (see `lapsed`).
+        self._deadlines: list[tuple[float, str]] = []
 
     # Loading -------------------------------------------------------------------------------
 
@@ -63,6 +73,7 @@ class Ledger:
         """Forget every job and lease held in memory (the store keeps them)."""
         self.jobs.clear()
         self.leases.clear()
+        self._deadlines.clear()
 
     async def load(self, now: float) -> None:
         """Read every job from the store; recount those not done from their blocks."""
@@ -125,6 +136,33 @@ class Ledger:
                     len(lease.keys),
                     lease.leased_at,
                 )
+                self._due(lease.deadline, lease.task_id)
+
+    def _due(self, deadline: float, task_id: str) -> None:
+        """Note that lease `task_id` lapses at `deadline`."""
+        heap = self._deadlines
+        if len(heap) >= HEAP_SLACK * len(self.leases) + HEAP_FLOOR:
+            heap[:] = [(ref.deadline, ref.task_id) for ref in self.leases.values()]
+            heapq.heapify(heap)
+        heapq.heappush(heap, (deadline, task_id))
+
+    def lapsed(self, now: float) -> list[LeaseRef]:
+        """The live leases whose deadline is `now` or earlier, soonest first. They stay
+        noted until they end, so one that is not taken back is found again."""
+        heap = self._deadlines
+        lapsed: dict[str, LeaseRef] = {}
+        while heap and heap[0][0] <= now:
+            _, task_id = heapq.heappop(heap)
+            ref = self.leases.get(task_id)
+            if ref is None or task_id in lapsed:
+                continue
+            if ref.deadline <= now:
+                lapsed[task_id] = ref
+            else:
+                heapq.heappush(heap, (ref.deadline, task_id))
+        for ref in lapsed.values():
+            heapq.heappush(heap, (ref.deadline, ref.task_id))
+        return list(lapsed.values())
 
     def job(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)
@@ -173,7 +211,10 @@ class Ledger:
                 self.leases.pop(lease.task_id, None)
         self._index(job, new)
         for lease in new.copies:
-            self.leases[lease.task_id].deadline = lease.deadline
+            ref = self.leases[lease.task_id]
+            if lease.deadline < ref.deadline:
+                self._due(lease.deadline, lease.task_id)
+            ref.deadline = lease.deadline
 
     async def _settle(self, job: Job, now: float) -> None:
         if job.settle(now):

@@ -175,9 +175,8 @@ class KeyManager(JobSteering):
 
     async def expire(self, now: float) -> list[LeaseRef]:
         """Return lapsed leases' keys to the pool; those leases."""
-        lapsed = [ref for ref in self.leases.values() if ref.deadline <= now]
         expired = []
-        for ref in lapsed:
+        for ref in self.lapsed(now):
             changed = await self._change(
                 self.jobs[ref.job_id],
                 block_id_of_task(ref.task_id),

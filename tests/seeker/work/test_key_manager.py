@@ -152,6 +152,39 @@ async def test_progress_keeps_a_lease_alive(rig: Rig) -> None:
     assert rig.keys.leases[task.task_id].progress == 1
 
 
+async def test_leases_lapse_soonest_first_and_a_renewed_one_only_at_its_new_deadline(
+    rig: Rig,
+) -> None:
+    job = await rig.job(keys=[str(n) for n in range(4)], block_size=1)
+    first, renewed, third = [await rig.lease(job, "A", NOW + n) for n in range(3)]
+    later = await rig.lease(job, "B", NOW + 3)
+    lapse = NOW + 100 + GRACE_S
+    await rig.keys.renew(renewed.task_id, rig.givers["A"].id, 1, lapse)
+    assert await rig.keys.release(third.task_id, rig.givers["A"].id)
+    lapsed = await rig.keys.expire(lapse + 3)
+    assert [ref.task_id for ref in lapsed] == [first.task_id, later.task_id]
+    assert await rig.keys.expire(lapse + 2 * GRACE_S - 1) == []
+    assert [ref.task_id for ref in await rig.keys.expire(lapse + 2 * GRACE_S)] == [renewed.task_id]
+    assert not rig.keys.leases and counts(job) == (0, 0, 0, 4)
+
+
+async def test_a_lapsed_lease_the_store_failed_to_take_back_lapses_again(rig: Rig) -> None:
+    job = await rig.job(keys=["a"])
+    task = await rig.lease(job, "A")
+    lapse = NOW + 100 + GRACE_S
+    store = rig.keys.store
+    replace_block = store.replace_block
+
+    async def failing(doc: dict[str, Any]) -> bool:
+        raise InvalidState("the store is away")
+
+    store.replace_block = failing  # type: ignore[method-assign]
+    with pytest.raises(InvalidState):
+        await rig.keys.expire(lapse)
+    store.replace_block = replace_block  # type: ignore[method-assign]
+    assert [ref.task_id for ref in await rig.keys.expire(lapse + 1)] == [task.task_id]
+
+
 async def test_release_returns_the_block_at_once_and_a_refusal_keeps_the_giver_off(
     rig: Rig,
 ) -> None:
