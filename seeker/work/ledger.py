@@ -203,6 +203,19 @@ class Ledger:
             url=self.store.url,
         )
 
+    async def _store_all(self, changes: list[tuple[Job, Block, Block]]) -> list[bool]:
+        """Store each change (job, block as read, block as changed) over the version it
+        was read at, all in one write where the store can; whether each was stored
+        (not: the block changed meanwhile). Changes of one block come in order, each
+        over the one before."""
+        stored = await self.store.replace_blocks(
+            [new.to_doc(job.spec.max_attempts, job.spec.retry_backoff_s) for job, _, new in changes]
+        )
+        for (job, old, new), done in zip(changes, stored, strict=True):
+            if done:
+                self._account(job, old, new)
+        return stored
+
     def _account(self, job: Job, old: Block, new: Block) -> None:
         job.changed(old, new)
         kept = {lease.task_id for lease in new.copies}

@@ -27,6 +27,7 @@ from giver.sandbox.outputs import ScraperOutput
 from giver.tasks.execution import signed
 from seeker.errors import InvalidJob, InvalidState, JobConflict, UnknownBlock
 from seeker.state.factory import open_state
+from seeker.work.blocks import Block
 from seeker.work.intake import create_job
 from seeker.work.jobs import Job, JobStatus
 from seeker.work.manager import KeyManager
@@ -51,9 +52,9 @@ class Rig:
 
     async def lease(self, job: Job, giver: str, now: float = NOW) -> Task:
         (block,) = await self.keys.ready(job, now, 1)
-        leased = await self.keys.lease(job, block, self.givers[giver].id, now, image="x:1")
-        assert leased is not None
-        return leased[0]
+        task = await lease_one(self.keys, job, block, self.givers[giver].id, now)
+        assert task is not None
+        return task
 
     async def report(
         self,
@@ -93,6 +94,14 @@ class Rig:
         task = await self.lease(job, giver, now)
         assert await self.keys.apply(await self.report(task, giver), now)
         return task
+
+
+async def lease_one(
+    keys: KeyManager, job: Job, block: Block, giver_id: str, now: float = NOW, **round: Any
+) -> Task | None:
+    """Lease a copy of `block` to a Giver (as the coordinator does, a lot of one)."""
+    offer = keys.offer(job, block, giver_id, now, image="x:1", **round)
+    return None if offer is None else (await keys.lease_all([offer]))[0]
 
 
 @pytest.fixture
@@ -303,16 +312,19 @@ async def test_a_done_range_job_reopened_after_a_restart_leases_only_its_open_bl
     await again.invalidate_block(job.job_id, 1, NOW)
     (block,) = await again.ready(reloaded, NOW, 10)
     assert block.seq == 1
-    leased = await again.lease(reloaded, block, rig.givers["B"].id, NOW, image="x:1")
-    assert leased is not None and leased[0].task_id.endswith("-000001.1")
+    leased = await lease_one(again, reloaded, block, rig.givers["B"].id)
+    assert leased is not None and leased.task_id.endswith("-000001.1")
     assert counts(reloaded) == (200, 0, 100, 0)
 
 
 async def test_a_lease_is_not_given_once_the_job_is_paused(rig: Rig) -> None:
     job = await rig.job(keys=["a", "b"], block_size=1)
     blocks = await rig.keys.ready(job, NOW, 2)
+    offer = rig.keys.offer(job, blocks[0], rig.givers["A"].id, NOW, image="x:1")
+    assert offer is not None
     await rig.keys.set_status(job.job_id, JobStatus.PAUSED, NOW)
-    assert await rig.keys.lease(job, blocks[0], rig.givers["A"].id, NOW, image="x:1") is None
+    assert rig.keys.offer(job, blocks[1], rig.givers["A"].id, NOW, image="x:1") is None
+    assert await rig.keys.lease_all([offer]) == [None]
     assert counts(job) == (0, 0, 0, 2) and rig.keys.leases == {}
 
 
@@ -516,11 +528,11 @@ async def sealed_copies(rig: Rig, job: Job, prices: dict[str, int]) -> list[Task
     for giver in prices:
         (block,) = await rig.keys.ready(job, NOW, 1)
         giver_id = rig.givers[giver].id
-        leased = await rig.keys.lease(
-            job, block, giver_id, NOW, image="x:1", quorum=len(prices), wanted=len(prices)
+        leased = await lease_one(
+            rig.keys, job, block, giver_id, quorum=len(prices), wanted=len(prices)
         )
         assert leased is not None
-        tasks.append(leased[0])
+        tasks.append(leased)
     for task, (giver, price) in zip(tasks, prices.items(), strict=True):
         output = ScraperOutput(
             records=[{"key": k, "data": {"price": price}} for k in task.block],
