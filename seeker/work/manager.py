@@ -229,7 +229,10 @@ class KeyManager(JobSteering):
             lease = block.copy(result.task_id)
             if lease is None or lease.giver_id != result.giver_id:
                 return None
-            allowed = lease.keys if lease.keys.start is not None else set(lease.keys)
+            # A range larger than the result is checked key by key, not spelled out.
+            keys = lease.keys
+            ranged = keys.start is not None and len(keys) > len(result.records)
+            allowed = keys if ranged else set(keys)
             stray = next((r["key"] for r in result.records if r["key"] not in allowed), "")
             why = misfit
             if result.job_id != job.job_id or stray:

@@ -62,12 +62,13 @@ class Rig:
         giver: str,
         failed: dict[str, str] | None = None,
         post: bool = True,
+        keys: list[str] | None = None,
         **extra: Any,
     ) -> Result:
-        """A signed result for `task`, every key ok but `failed`, posted to the Channel
-        unless `post` is false."""
+        """A signed result for `task`, every key ok but `failed`, with records for the
+        keys ok (or for `keys`), posted to the Channel unless `post` is false."""
         failed = failed or {}
-        ok = [k for k in task.block if k not in failed]
+        ok = [k for k in task.block if k not in failed] if keys is None else keys
         identity = self.givers[giver]
         result = sign_result(
             identity,
@@ -570,6 +571,17 @@ async def test_copies_of_a_sealed_job_agree_by_their_agreement_or_fail_disagreei
     assert first == second and third != fourth
     (block, _) = [b async for b in rig.keys.blocks(job.job_id)]
     assert [run.digest for run in block.runs] == [first, first]
+
+
+@pytest.mark.parametrize("keys", [["7"], ["0", "01", "2"]], ids=["few", "as-many"])
+async def test_a_result_claiming_a_key_outside_its_range_is_discarded(
+    rig: Rig, keys: list[str]
+) -> None:
+    job = await rig.job(range=[0, 3], block_size=3)
+    task = await rig.lease(job, "A")
+    counted = await rig.keys.apply(await rig.report(task, "A", post=False, keys=keys), NOW)
+    assert counted is not None and counted.discarded
+    assert counts(job) == (0, 0, 0, 3)
 
 
 async def test_a_result_that_does_not_fit_its_jobs_sealing_is_discarded(rig: Rig) -> None:
