@@ -69,6 +69,7 @@ from giver.sandbox.diagnosis import diagnose
 from giver.sandbox.docker_runner import DockerRunner
 from giver.sandbox.fetched import FetchedImages
 from giver.sandbox.images import ImagePolicy
+from giver.sandbox.runner import ConnectRunner, Runner
 from giver.tasks import execution
 from giver.tasks.assignments import STOPPING_REASON, Assignments
 from giver.tasks.checks import TaskChecks
@@ -90,14 +91,20 @@ DELIVERY_HEARTBEAT_S = 10.0
 class Giver(VolunteerControls, Registrant, Assignments, AsyncLifecycle):
     """The daemon: `start()`, `serve()`, `stop()`, or `async with Giver(config)`.
 
-    `clock()` is the local time that active hours are checked against.
+    `clock()` is the local time that active hours are checked against;
+    `connect_runner` gets what runs its tasks (the Docker Engine unless told).
     """
 
     def __init__(
-        self, config: GiverConfig, *, clock: Callable[[], datetime] = datetime.now
+        self,
+        config: GiverConfig,
+        *,
+        clock: Callable[[], datetime] = datetime.now,
+        connect_runner: ConnectRunner = DockerRunner.connect,
     ) -> None:
         self.config = config
         self._clock = clock
+        self._connect_runner = connect_runner
         self._caps = Caps(config.cpus_cap, config.memory_cap_bytes, config.disk_cap_bytes)
         self._traffic = Traffic(
             config.traffic_path,
@@ -117,7 +124,7 @@ class Giver(VolunteerControls, Registrant, Assignments, AsyncLifecycle):
         self._using: dict[str, str] = {}
         self._fetched: FetchedImages | None = None
         self._identity: Identity | None = None
-        self._runner: DockerRunner | None = None
+        self._runner: Runner | None = None
         self._http: aiohttp.ClientSession | None = None
         self._outbox: Outbox | None = None
         self._channel: ChannelClient | None = None
@@ -148,8 +155,8 @@ class Giver(VolunteerControls, Registrant, Assignments, AsyncLifecycle):
         self._stopped = asyncio.Event()
 
     async def _start(self) -> None:
-        """Load the identity, check Docker, then register and dial the Seeker (opening
-        the outbox), or in LAN mode listen and advertise."""
+        """Load the identity, connect the runner (check Docker), then register and dial
+        the Seeker (opening the outbox), or in LAN mode listen and advertise."""
         config = self.config
         self._recent.attach()
         self._identity = await asyncio.to_thread(Identity.load_or_create, config.identity_path)
@@ -160,7 +167,7 @@ class Giver(VolunteerControls, Registrant, Assignments, AsyncLifecycle):
         await asyncio.to_thread(self._traffic.load)
         await asyncio.to_thread(self._ledger.open)
         await asyncio.to_thread(self._gateway.start)
-        self._runner = await DockerRunner.connect(
+        self._runner = await self._connect_runner(
             self.id,
             progress_interval_s=config.progress_interval_s,
             max_pool_size=2 * config.slots + 4,

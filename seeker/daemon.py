@@ -47,6 +47,7 @@ from seeker.startup import DataDir, listen
 from seeker.state.base import Leader, StateStore
 from seeker.state.factory import open_state
 from seeker.views.health import Services, without_secrets
+from seeker.views.lag import LoopLag
 from seeker.work.manager import KeyManager
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,9 @@ class Seeker(AsyncLifecycle):
         self._loop_task: asyncio.Task[None] | None = None
         self._lead_task: asyncio.Task[None] | None = None
         self._schedule_task: asyncio.Task[None] | None = None
+        # How late the loop runs (for /metrics), probed from start() to stop().
+        self.loop_lag = LoopLag()
+        self._lag_task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self.url = ""
 
@@ -142,6 +146,7 @@ class Seeker(AsyncLifecycle):
             operators,
             services,
             self._leader,
+            self.loop_lag,
         )
         self.api = api = make_api(parts)
 
@@ -189,6 +194,7 @@ class Seeker(AsyncLifecycle):
         for sock in self._sockets:
             await web.SockSite(self._runner, sock).start()
         self._lead_task = asyncio.create_task(self.leadership.run(), name="leader-lease")
+        self._lag_task = asyncio.create_task(self.loop_lag.run(), name="loop-lag")
         log.info(
             "seeker %s serving on %s (state %s, results %s; signs tasks with key %s; %s)%s",
             holder,
@@ -284,7 +290,7 @@ class Seeker(AsyncLifecycle):
     async def stop(self) -> None:
         """Stop serving and release everything; safe to call twice."""
         self._stopped.set()
-        for name in ("_lead_task", "_schedule_task", "_loop_task"):
+        for name in ("_lead_task", "_schedule_task", "_loop_task", "_lag_task"):
             task = getattr(self, name)
             setattr(self, name, None)
             if task is not None:

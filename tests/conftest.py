@@ -48,8 +48,11 @@ from support.compose import build_grid_images
 from support.docker import build_test_image, example_image
 from support.givers import GiverFactory, Heard
 from support.indexes import Commands, unserved
+from support.rig import GRACE_S, NOW, Rig
 
 from channel.store import mongoclient
+from channel.store.factory import open_channel
+from channel.wire.identity import Identity
 from giver.daemon import Giver
 from giver.egress.gateway import Gateway
 from giver.sandbox.docker_runner import DockerRunner
@@ -58,6 +61,7 @@ from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.state.base import StateStore
 from seeker.state.factory import open_state
+from seeker.work.manager import KeyManager
 
 THREAD_JOIN_TIMEOUT_S = 5.0
 
@@ -330,6 +334,21 @@ async def state_store(state_url: str) -> AsyncIterator[StateStore]:
     store = await open_state(state_url)
     yield store
     await store.close()
+
+
+@pytest.fixture
+async def rig(state_url: str, store_url: str, tmp_path: Path) -> AsyncIterator[Rig]:
+    """A key manager on `backend`'s stores, with three Givers registered (support.rig)."""
+    async with AsyncExitStack() as stack:
+        channel = await stack.enter_async_context(await open_channel(store_url))
+        state = await open_state(state_url)
+        stack.push_async_callback(state.close)
+        givers = {name: Identity.generate() for name in ("A", "B", "C")}
+        for identity in givers.values():
+            await channel.register_giver(identity.id, identity.public_key)
+        keys = KeyManager(state, channel, lease_grace_s=GRACE_S)
+        await keys.load(NOW)
+        yield Rig(keys, channel, tmp_path / "scratch", state_url, givers)
 
 
 @pytest.fixture

@@ -304,6 +304,13 @@ class Channel(DatasetStore, Inventory):
         """Remove results whose job's retention has passed; how many were removed."""
         return await self._sweep(time.time() if now is None else now)
 
+    async def delete_job(self, job_id: str) -> int:
+        """Remove a job's results (their chunks first) and then its policy, so a
+        deletion cut short is finished by repeating it; how many results went."""
+        removed = await self._delete_job(job_id)
+        self._jobs.pop(job_id, None)
+        return removed
+
     async def ping(self) -> None:
         """One cheap round trip to the store, to tell it answers; StoreUnavailable if
         it does not."""
@@ -381,6 +388,9 @@ class Channel(DatasetStore, Inventory):
 
     @abstractmethod
     async def _sweep(self, now: float) -> int: ...
+
+    @abstractmethod
+    async def _delete_job(self, job_id: str) -> int: ...
 
     @abstractmethod
     async def _ping(self) -> None: ...

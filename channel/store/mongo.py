@@ -300,6 +300,27 @@ class MongoChannel(MongoWhole, MongoDatasets, MongoReaders, Channel):
             raise self._unavailable(e) from e
         return removed
 
+    async def _delete_job(self, job_id: str) -> int:
+        removed = 0
+        try:
+            while ids := [
+                doc["_id"]
+                async for doc in self._results.find({"job_id": job_id}, {"_id": 1}).limit(
+                    SWEEP_BATCH
+                )
+            ]:
+                for result_id in ids:
+                    try:
+                        await self._bucket.delete(result_id)
+                    except NoFile:
+                        pass
+                removed += (await self._results.delete_many({"_id": {"$in": ids}})).deleted_count
+            await self._counters.delete_one({"_id": job_id})
+            await self._jobs_collection.delete_one({"_id": job_id})
+        except PyMongoError as e:
+            raise self._unavailable(e) from e
+        return removed
+
     async def _ping(self) -> None:
         try:
             await ping_server(self._client)

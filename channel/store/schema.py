@@ -115,14 +115,16 @@ def record_sqlite(db: sqlite3.Connection, store: str, version: int) -> None:
 def migrate_sqlite(db: sqlite3.Connection, versions: Versions, script: str, where: str) -> None:
     """Bring the SQLite file open on `db` (autocommit) to the current version: refuse
     a newer one untouched, create the tables of a new one as they are now, run each
-    missing step of an older one in a transaction with its record."""
+    missing step of an older one in a transaction with its record, then create the
+    tables and indexes it lacks."""
     found, written_by = sqlite_version(db, versions.store)
     versions.check(where, found, written_by)
     new = not db.execute("SELECT 1 FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchone()
-    db.executescript(script + VERSION_TABLE)
     if new:
+        db.executescript(script + VERSION_TABLE)
         record_sqlite(db, versions.store, versions.current)
         return
+    db.executescript(VERSION_TABLE)
     for version, step in enumerate(versions.sqlite[found:], start=found + 1):
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -135,6 +137,9 @@ def migrate_sqlite(db: sqlite3.Connection, versions: Versions, script: str, wher
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+    # Then what the current layout adds: new tables, and indexes (on columns a
+    # step may have just added).
+    db.executescript(script)
 
 
 async def mongo_version(database: AsyncDatabase[dict[str, Any]], store: str) -> tuple[int, str]:

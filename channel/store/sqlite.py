@@ -240,12 +240,22 @@ class SqliteChannel(SqliteWhole, SqliteDatasets, SqliteReaders, Channel):
             n += 1
 
     async def _sweep(self, now: float) -> int:
-        def sweep(db: sqlite3.Connection) -> int:
+        return await self._remove_results("expires_at <= ?", now)
+
+    async def _delete_job(self, job_id: str) -> int:
+        removed = await self._remove_results("job_id = ?", job_id)
+        await self._run(lambda db: db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,)))
+        return removed
+
+    async def _remove_results(self, where: str, value: object) -> int:
+        """Remove the results `where` (with `value`) selects, their chunks first, a
+        batch at a time; how many were removed."""
+
+        def remove(db: sqlite3.Connection) -> int:
             ids = [
                 (row[0],)
                 for row in db.execute(
-                    "SELECT result_id FROM results WHERE expires_at <= ? LIMIT ?",
-                    (now, SWEEP_BATCH),
+                    f"SELECT result_id FROM results WHERE {where} LIMIT ?", (value, SWEEP_BATCH)
                 )
             ]
             db.executemany("DELETE FROM result_chunks WHERE result_id = ?", ids)
@@ -253,7 +263,7 @@ class SqliteChannel(SqliteWhole, SqliteDatasets, SqliteReaders, Channel):
             return len(ids)
 
         removed = 0
-        while count := await self._run(sweep):
+        while count := await self._run(remove):
             removed += count
         return removed
 

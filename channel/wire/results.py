@@ -107,7 +107,8 @@ class Result:
     def from_wire(cls, data: Any, where: str = "result") -> "Result":
         records = field_of(data, "records", list, where)
         for i, record in enumerate(records):
-            check_record(record, f"{where}.records[{i}]")
+            if not is_plain_record(record):
+                check_record(record, f"{where}.records[{i}]")
         outcomes = field_of(data, "outcomes", list, where)
         agreement = data.get("agreement", "")
         if not isinstance(agreement, str):
@@ -127,7 +128,10 @@ class Result:
             giver_id=field_of(data, "giver_id", str, where),
             records=records,
             outcomes=[
-                KeyOutcome.from_wire(o, f"{where}.outcomes[{i}]") for i, o in enumerate(outcomes)
+                KeyOutcome(o["key"], o["ok"], o["reason"])
+                if _plain_outcome(o)
+                else KeyOutcome.from_wire(o, f"{where}.outcomes[{i}]")
+                for i, o in enumerate(outcomes)
             ],
             error=field_of(data, "error", (str, type(None)), where),
             started_at=float(field_of(data, "started_at", (int, float), where)),
@@ -168,6 +172,29 @@ def cut_log(log: bytes) -> str:
     head = data[:LOG_HEAD_BYTES].decode(errors="ignore")
     tail = data[-tail_bytes:].decode(errors="ignore")
     return f"{head}\n[... {cut} bytes of the log cut here ...]\n{tail}"
+
+
+def is_plain_record(record: Any) -> bool:
+    """Whether `record` is `{"key": str, "data": object}`, the common case, which
+    `check_record` would pass: checked without building the name of its place."""
+    return (
+        type(record) is dict
+        and len(record) == 2
+        and type(record.get("key")) is str
+        and type(record.get("data")) is dict
+    )
+
+
+def _plain_outcome(outcome: Any) -> bool:
+    """Whether `outcome` is one `KeyOutcome.from_wire` would take, checked as
+    `is_plain_record` is."""
+    return (
+        type(outcome) is dict
+        and type(outcome.get("key")) is str
+        and type(outcome.get("ok")) is bool
+        and "reason" in outcome
+        and (outcome["reason"] is None or type(outcome["reason"]) is str)
+    )
 
 
 def check_record(record: Any, where: str) -> None:

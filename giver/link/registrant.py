@@ -29,9 +29,9 @@ from giver.link.outbox import Outbox
 from giver.link.registration import Registration, register, signed_registration
 from giver.link.reporter import Reporter
 from giver.link.session import Dialler, Introduction, Session
-from giver.sandbox.docker_runner import DockerRunner
 from giver.sandbox.images import ImagePolicy
 from giver.sandbox.probe import probe
+from giver.sandbox.runner import Runner
 from giver.terms.capacity import Caps
 from giver.terms.config import GiverConfig
 from giver.terms.pinning import SeekerKeyPin
@@ -51,7 +51,7 @@ class Registrant:
     _caps: Caps
     _traffic: Traffic
     _identity: Identity | None
-    _runner: DockerRunner | None
+    _runner: Runner | None
     _http: aiohttp.ClientSession | None
     _outbox: Outbox | None
     _channel: ChannelClient | None

@@ -1,6 +1,7 @@
 """The sandbox: the Docker Engine's side of a task.
 
-Here: engine (reaching the Engine, and why not in one line), docker_runner
+Here: runner (what a Giver asks of whatever runs its tasks), engine (reaching
+the Engine, and why not in one line), docker_runner
 (the one door to it: the sandboxed container a task runs in), outputs (what a
 scraper left in its output directory, judged without trust), images (the
 volunteer's image policy, and the local image a task runs as), delivery

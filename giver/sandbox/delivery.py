@@ -46,9 +46,9 @@ from channel.wire.signed_requests import API_ROOT, archive_path, request_headers
 from giver.egress.traffic import Traffic
 from giver.errors import BadArchive, DeliveryFailed, DeliveryRefused, DockerError
 from giver.sandbox.archives import verify_archive
-from giver.sandbox.docker_runner import DockerRunner
 from giver.sandbox.fetched import FetchedImages
 from giver.sandbox.images import ImagePolicy, LocalImage, fetch_refusal, refusal
+from giver.sandbox.runner import Runner
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class Deliveries:
 
     def __init__(
         self,
-        runner: DockerRunner,
+        runner: Runner,
         policy: ImagePolicy,
         identity: Identity,
         http: aiohttp.ClientSession,

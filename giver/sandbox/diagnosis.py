@@ -10,14 +10,14 @@ import time
 
 from channel.wire.messages import Diagnosis
 from giver.errors import DockerError
-from giver.sandbox.docker_runner import DockerRunner
+from giver.sandbox.runner import Runner
 
 ENGINE_TIMEOUT_S = 2.0
 # A Diagnosis names what went wrong in one line of at most this many characters.
 ERROR_CHARS = 300
 
 
-async def diagnose(runner: DockerRunner, nonce: str) -> Diagnosis:
+async def diagnose(runner: Runner, nonce: str) -> Diagnosis:
     """Ping the Engine `runner` uses; the Diagnosis answering the Diagnose `nonce`."""
     started = time.monotonic()
     try:

@@ -36,6 +36,7 @@ from giver.errors import DockerError, ImageMissing
 from giver.sandbox.engine import engine_client
 from giver.sandbox.images import LocalImage
 from giver.sandbox.outputs import ContainerExit, output_overflow, read_progress, remove_tree
+from giver.sandbox.runner import ProgressCallback
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,6 @@ STDERR_LINE_CHARS = 500
 STOP_WAIT_S = 30
 ENDED_STATES = ("exited", "dead")
 
-ProgressCallback = Callable[[int, int], None]
 T = TypeVar("T")
 
 

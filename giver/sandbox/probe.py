@@ -9,14 +9,14 @@ from pathlib import Path
 
 from channel.wire.givers import Capabilities
 from channel.wire.platforms import platform_arch
-from giver.sandbox.docker_runner import DockerRunner
 from giver.sandbox.images import ImagePolicy, offered
+from giver.sandbox.runner import Runner
 
 MEMINFO = Path("/proc/meminfo")
 
 
 async def probe(
-    runner: DockerRunner, policy: ImagePolicy, *, slots: int, labels: Mapping[str, str]
+    runner: Runner, policy: ImagePolicy, *, slots: int, labels: Mapping[str, str]
 ) -> Capabilities:
     """The Capabilities a Giver reports now; cheap enough to call after every task.
 

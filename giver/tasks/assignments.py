@@ -26,9 +26,9 @@ from giver.link.outbox import Outbox
 from giver.link.reporter import Reporter
 from giver.link.session import Session
 from giver.sandbox.delivery import Deliveries, Wanted
-from giver.sandbox.docker_runner import DockerRunner
 from giver.sandbox.fetched import FetchedImages
 from giver.sandbox.images import LocalImage
+from giver.sandbox.runner import Runner
 from giver.tasks import execution
 from giver.tasks.checks import Refused, TaskChecks
 from giver.tasks.execution import Running
@@ -50,7 +50,7 @@ class Assignments:
     _traffic: Traffic
     _gateway: Gateway
     _identity: Identity | None
-    _runner: DockerRunner | None
+    _runner: Runner | None
     _deliveries: Deliveries | None
     _outbox: Outbox | None
     _session: Session | None

@@ -22,8 +22,8 @@ from channel.wire.models import CONTRACT_VERSION, Limits, Task
 from giver.errors import GiverError
 from giver.link.outbox import Outbox
 from giver.sandbox.delivery import Deliveries, Wanted
-from giver.sandbox.docker_runner import DockerRunner
 from giver.sandbox.images import ImagePolicy, LocalImage, refusal
+from giver.sandbox.runner import Runner
 from giver.terms.capacity import Caps
 from giver.terms.pinning import SeekerKeyPin
 
@@ -59,7 +59,7 @@ class TaskChecks:
         running: Collection[str],
         busy: list[Limits],
         outbox: Outbox | None,
-        runner: DockerRunner,
+        runner: Runner,
         deliveries: Deliveries,
     ) -> LocalImage | Wanted | Refused:
         """The local image the assigned task (`task`: as the message says, its limits

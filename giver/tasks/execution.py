@@ -28,7 +28,7 @@ from giver.egress.gateway import Gateway
 from giver.errors import GiverError
 from giver.link.outbox import Outbox
 from giver.sandbox import outputs
-from giver.sandbox.docker_runner import DockerRunner
+from giver.sandbox.runner import Runner
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ async def work(
     image_id: str,
     *,
     identity: Identity,
-    runner: DockerRunner,
+    runner: Runner,
     gateway: Gateway,
     outbox: Outbox,
     workdir: Path,
@@ -141,7 +141,7 @@ async def execute(
     task: Task,
     image_id: str,
     workdir: Path,
-    runner: DockerRunner,
+    runner: Runner,
     gateway: Gateway,
     on_progress: Callable[[int, int], None],
 ) -> outputs.ScraperOutput | outputs.UntrustedOutput:

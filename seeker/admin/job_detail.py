@@ -52,7 +52,7 @@ class ShownLog:
 
 async def show_job(request: web.Request) -> web.Response:
     coordinator = parts(request).coordinator
-    job = coordinator.keys.job(request.match_info["job_id"])
+    job = await coordinator.keys.job(request.match_info["job_id"])
     query = request.query
     limit = page_limit(query.get("limit", str(SHOWN)))
     blocks_after = block_cursor(query.get("blocks_after"))

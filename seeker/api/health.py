@@ -45,7 +45,9 @@ async def metrics(request: web.Request) -> web.Response:
     seeker = parts(request)
     registry = CollectorRegistry()
     registry.register(
-        SeekerCollector(seeker.coordinator, seeker.coordinator.registry, seeker.leading)
+        SeekerCollector(
+            seeker.coordinator, seeker.coordinator.registry, seeker.leading, seeker.loop_lag
+        )
     )
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))
     return web.Response(body=encode(registry), headers={"Content-Type": content_type})

@@ -51,7 +51,7 @@ async def list_records(request: web.Request) -> web.Response:
     after = RecordCursor.parse(request.query.get("after"))
     limit = page_limit(request.query.get("limit"))
     keys = parts(request).coordinator.keys
-    job_id = keys.job(request.match_info["job_id"]).job_id
+    job_id = (await keys.job(request.match_info["job_id"])).job_id
     return json_response(await records_page(keys.channel, job_id, after, limit))
 
 

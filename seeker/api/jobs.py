@@ -19,6 +19,8 @@ from channel.wire import canonical
 from seeker.api.parts import parts
 from seeker.errors import InvalidJob, InvalidQuery, InvalidState
 from seeker.grid import actions
+from seeker.views.job_list import jobs_page
+from seeker.views.paging import job_cursor, page_limit
 from seeker.work.spec import MAX_PRIORITY
 from seeker.work.statefile import dump_state, load_state
 
@@ -35,6 +37,7 @@ def add_job_routes(app: web.Application) -> None:
     app.router.add_get("/jobs", list_jobs)
     app.router.add_post("/jobs/state", load_job)
     app.router.add_get("/jobs/{job_id}", get_job)
+    app.router.add_delete("/jobs/{job_id}", delete_job)
     app.router.add_post("/jobs/{job_id}/{action:pause|resume|cancel}", set_status)
     app.router.add_post("/jobs/{job_id}/priority", set_priority)
     app.router.add_post("/jobs/{job_id}/blocks/{seq}/invalidate", invalidate_block)
@@ -106,12 +109,25 @@ async def _save(part: BodyPartReader, path: Path) -> None:
 
 
 async def list_jobs(request: web.Request) -> web.Response:
-    return json_response(parts(request).coordinator.view())
+    """`?after=CURSOR&limit=N`: a page of the jobs, newest first."""
+    after, limit = job_cursor(request.query.get("after")), page_limit(request.query.get("limit"))
+    coordinator = parts(request).coordinator
+    page = await jobs_page(coordinator.keys, after, limit)
+    return json_response(
+        {"jobs": [coordinator.job_view(job) for job in page.jobs], "next": page.next}
+    )
 
 
 async def get_job(request: web.Request) -> web.Response:
     coordinator = parts(request).coordinator
-    job = coordinator.keys.job(request.match_info["job_id"])
+    job = await coordinator.keys.job(request.match_info["job_id"])
+    return json_response(coordinator.job_view(job))
+
+
+async def delete_job(request: web.Request) -> web.Response:
+    """Delete a done or cancelled job; what it was."""
+    coordinator = parts(request).coordinator
+    job = await actions.delete_job(coordinator, request.match_info["job_id"])
     return json_response(coordinator.job_view(job))
 
 
@@ -138,7 +154,7 @@ async def set_priority(request: web.Request) -> web.Response:
     coordinator = parts(request).coordinator
     job_id = request.match_info["job_id"]
     await coordinator.keys.set_priority(job_id, priority)
-    return json_response(coordinator.job_view(coordinator.keys.job(job_id)))
+    return json_response(coordinator.job_view(await coordinator.keys.job(job_id)))
 
 
 async def invalidate_block(request: web.Request) -> web.Response:
@@ -154,7 +170,7 @@ async def job_records(request: web.Request) -> web.StreamResponse:
     default; `full=1` keeps their debug captures) or `format=csv` (columns
     `fields=a,b`, or every data field the records use)."""
     keys = parts(request).coordinator.keys
-    job = keys.job(request.match_info["job_id"])
+    job = await keys.job(request.match_info["job_id"])
     job_id = job.job_id
     full = request.query.get("full", "0")
     if full not in ("0", "1"):
@@ -193,7 +209,7 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
 async def job_failures(request: web.Request) -> web.StreamResponse:
     """Every key of a job that failed for good, and why, as JSON lines."""
     keys = parts(request).coordinator.keys
-    job = keys.job(request.match_info["job_id"])
+    job = await keys.job(request.match_info["job_id"])
 
     async def lines() -> AsyncIterator[bytes]:
         async for block in keys.blocks(job.job_id):
@@ -209,7 +225,7 @@ async def job_failures(request: web.Request) -> web.StreamResponse:
 
 async def dump_job(request: web.Request) -> web.StreamResponse:
     keys = parts(request).coordinator.keys
-    job_id = keys.job(request.match_info["job_id"]).job_id
+    job_id = (await keys.job(request.match_info["job_id"])).job_id
     return await stream(request, dump_state(keys, job_id), NDJSON)
 
 

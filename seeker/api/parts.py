@@ -15,12 +15,14 @@ from seeker.grid.sessions import Sessions
 from seeker.schedules.firing import PeriodicJobs
 from seeker.state.base import Leader
 from seeker.views.health import Services
+from seeker.views.lag import LoopLag
 
 
 @dataclass(frozen=True, slots=True)
 class Parts:
     """What the routes and pages act on. `leader()` is None while this Seeker leads,
-    else who does; `services` are what its diagnostics check."""
+    else who does; `services` are what its diagnostics check; `loop_lag` is how late
+    its event loop runs."""
 
     config: SeekerConfig
     coordinator: Coordinator
@@ -31,6 +33,7 @@ class Parts:
     operators: Operators
     services: Services
     leader: Callable[[], Leader | None]
+    loop_lag: LoopLag
 
     def leading(self) -> bool:
         return self.leader() is None

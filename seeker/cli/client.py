@@ -16,6 +16,7 @@ from channel.errors import WireError
 from channel.jsonweb import read_error, retry_after_s
 from channel.wire import canonical
 from seeker.errors import ApiError, SeekerError
+from seeker.views.paging import MAX_LIMIT
 
 EXPORT_CHUNK_BYTES = 64 * 1024
 # How long a command waits for a Seeker to lead (a takeover takes about the leader
@@ -154,7 +155,19 @@ class SeekerClient:
         return await self._call("GET", f"/jobs/{quote(job_id, safe='')}/replay?key={quote(key)}")
 
     async def jobs(self) -> list[dict[str, Any]]:
-        return (await self._call("GET", "/jobs"))["jobs"]
+        """Every job, newest first, read a page at a time."""
+        jobs: list[dict[str, Any]] = []
+        path = f"/jobs?limit={MAX_LIMIT}"
+        while True:
+            page = await self._call("GET", path)
+            jobs += page["jobs"]
+            if page["next"] is None:
+                return jobs
+            path = f"/jobs?limit={MAX_LIMIT}&after={quote(page['next'], safe='')}"
+
+    async def delete_job(self, job_id: str) -> dict[str, Any]:
+        """DELETE /jobs/JOB: delete a done or cancelled job; the job as it was."""
+        return await self._call("DELETE", f"/jobs/{quote(job_id, safe='')}")
 
     async def givers(self) -> dict[str, Any]:
         """GET /givers: `givers` registered, `flagged`, `purged` lately, `pending` approval."""

@@ -1,5 +1,5 @@
-"""`seeker status|export|failures|pause|resume|cancel|priority|invalidate|state|
-recipient`: following and steering jobs, and writing what they return."""
+"""`seeker status|export|failures|pause|resume|cancel|delete|priority|invalidate|
+state|recipient`: following and steering jobs, and writing what they return."""
 
 import argparse
 import asyncio
@@ -74,6 +74,15 @@ def add_commands(commands: Any) -> None:
         connect(command)
         command.add_argument("job_id")
         command.set_defaults(action=_act, verb=name)
+
+    delete = commands.add_parser(
+        "delete",
+        help="delete a done or cancelled job, and its results in the Channel unless its "
+        "retention keeps them",
+    )
+    connect(delete)
+    delete.add_argument("job_id")
+    delete.set_defaults(action=_delete)
 
     priority = commands.add_parser("priority", help="change a job's share of the Givers")
     connect(priority)
@@ -248,6 +257,14 @@ async def _new_recipient(args: argparse.Namespace) -> int:
 async def _act(args: argparse.Namespace) -> int:
     async with SeekerClient(args.seeker, token=args.token) as client:
         print(progress_line(await client.act(args.job_id, args.verb)))
+    return 0
+
+
+async def _delete(args: argparse.Namespace) -> int:
+    async with SeekerClient(args.seeker, token=args.token) as client:
+        job = await client.delete_job(args.job_id)
+    kept = " (its results stay in the Channel until its retention ends)"
+    print(f"{job['job_id']} deleted{kept if job['spec'].get('retention_days') else ''}")
     return 0
 
 

@@ -15,11 +15,13 @@ LEADER_PATH = "/api/v1/leader"
 CHECK_TIMEOUT_S = 2.0
 
 
-def choose(current: str | None, leading: Sequence[str]) -> str | None:
+def choose(current: str | None, leading: Sequence[str], slow: Sequence[str] = ()) -> str | None:
     """The upstream to forward to, given those that answered as leader (in order of
-    preference): the current one while it still leads, so that a short overlap of
-    two leases moves nothing; else the first that leads; None if none does."""
-    if current is not None and current in leading:
+    preference) and those too slow to answer at all: the current one while it still
+    leads, so that a short overlap of two leases moves nothing, or while it is only
+    slow and no other leads, since a busy leader is still the leader; else the first
+    that leads; None if none does."""
+    if current is not None and (current in leading or (current in slow and not leading)):
         return current
     return leading[0] if leading else None
 
@@ -65,15 +67,18 @@ class LeaderWatch:
 
     async def _check(self) -> None:
         answers = await asyncio.gather(*(self._leads(url) for url in self.upstreams))
-        leading = [url for url, leads in zip(self.upstreams, answers, strict=True) if leads]
-        old, self.current = self.current, choose(self.current, leading)
+        asked = list(zip(self.upstreams, answers, strict=True))
+        leading = [url for url, leads in asked if leads]
+        slow = [url for url, leads in asked if leads is None]
+        old, self.current = self.current, choose(self.current, leading, slow)
         if self.current != old:
             log.info("leader: %s -> %s", old or "none", self.current or "none")
             self._on_change(old, self.current)
 
-    async def _leads(self, url: str) -> bool:
-        """Whether the Seeker at `url` answers as leader; one that cannot be reached is
-        logged once at warning until it answers again."""
+    async def _leads(self, url: str) -> bool | None:
+        """Whether the Seeker at `url` answers as leader; None if it did not answer in
+        time. One that cannot be reached is logged once at warning until it answers
+        again."""
         try:
             async with self._http.get(
                 url + LEADER_PATH, timeout=aiohttp.ClientTimeout(total=CHECK_TIMEOUT_S)
@@ -83,8 +88,9 @@ class LeaderWatch:
         except (aiohttp.ClientError, TimeoutError) as e:
             level = logging.DEBUG if url in self._unreachable else logging.WARNING
             self._unreachable.add(url)
-            log.log(level, "cannot ask the Seeker at %s who leads: %s", url, e or type(e).__name__)
-            return False
+            reason = str(e) or type(e).__name__
+            log.log(level, "cannot ask the Seeker at %s who leads: %s", url, reason)
+            return None if isinstance(e, TimeoutError) else False
         if url in self._unreachable:
             self._unreachable.discard(url)
             log.info("the Seeker at %s answers now", url)

@@ -65,7 +65,13 @@ async def steer(coordinator: Coordinator, job_id: str, action: str) -> Job:
     taken = await coordinator.keys.set_status(job_id, STATUS_OF_ACTION[action], time.time())
     await coordinator.cancel(taken)
     coordinator.wake()
-    return coordinator.keys.job(job_id)
+    return await coordinator.keys.job(job_id)
+
+
+async def delete_job(coordinator: Coordinator, job_id: str) -> Job:
+    """Delete a done or cancelled job, its blocks, and its results in the Channel
+    unless its retention keeps them (seeker.work.steering); the job as it was."""
+    return await coordinator.keys.delete(job_id)
 
 
 async def invalidate_block(coordinator: Coordinator, job_id: str, seq: str) -> Job:
@@ -75,7 +81,7 @@ async def invalidate_block(coordinator: Coordinator, job_id: str, seq: str) -> J
     taken = await coordinator.keys.invalidate_block(job_id, int(seq), time.time())
     await coordinator.cancel(taken)
     coordinator.wake()
-    return coordinator.keys.job(job_id)
+    return await coordinator.keys.job(job_id)
 
 
 async def invalidate_giver(coordinator: Coordinator, giver_id: str, since: float) -> dict[str, Any]:

@@ -20,6 +20,7 @@ results of the last few seconds.
 
 import heapq
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from itertools import islice
@@ -76,13 +77,14 @@ class Collector:
         reads = {job_id: await self._answers(job_id) for job_id in leased}
         ends = {job_id: end for job_id, (_, end) in reads.items()}
         merged = heapq.merge(*(answers for answers, _ in reads.values()), key=_received)
-        taken = list(islice(merged, self._batch + 1))
-        more = len(taken) > self._batch
-        if more:
-            # A job's results past the batch wait: its cursor stops before its first.
-            for answer in taken[self._batch :]:
-                ends[answer.job_id] = min(ends[answer.job_id], answer.before)
-            taken = taken[: self._batch]
+        taken = list(islice(merged, self._batch))
+        # The merge keeps each job's order, so a job's results taken are the first of
+        # its answers; those past the batch wait: its cursor stops before the first.
+        took = Counter(answer.job_id for answer in taken)
+        for job_id, (answers, _) in reads.items():
+            if took[job_id] < len(answers):
+                ends[job_id] = answers[took[job_id]].before
+        more = len(taken) < sum(len(answers) for answers, _ in reads.values())
         loaded = [(answer, await self._keys.channel.load(answer.row)) for answer in taken]
         # Copies count in the order they finished, so `first` means first.
         loaded.sort(key=lambda pair: (pair[1].finished_at, pair[1].result_id))

@@ -199,8 +199,10 @@ class Coordinator:
                 self._store_warned = False
 
     async def step(self) -> None:
-        """One round: expire leases, collect results, assign blocks, watch Givers."""
+        """One round: leave long-finished jobs to the store, expire leases, collect
+        results, assign blocks, watch Givers."""
         now = time.time()
+        self.keys.unload_finished(now)
         for ref in await self.keys.expire(now):
             log.warning("lease on task %s lapsed; its keys are back in the pool", ref.task_id)
             self.trust.failed(ref.giver_id)
@@ -379,9 +381,6 @@ class Coordinator:
         self.purged.append(Purged(giver_id, entry.info.name if entry else "", now, reason))
         self._wake.set()
         return len(taken)
-
-    def view(self) -> dict[str, Any]:
-        return {"jobs": [self.job_view(job) for job in self.keys.jobs.values()]}
 
     def job_view(self, job: Job) -> dict[str, Any]:
         progress = sum(r.progress for r in self.keys.leases.values() if r.job_id == job.job_id)

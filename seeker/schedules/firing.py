@@ -30,8 +30,10 @@ from seeker.catalog.store import Catalog
 from seeker.errors import (
     InvalidJob,
     InvalidSchedule,
+    JobConflict,
     SeekerError,
     StateUnavailable,
+    UnknownJob,
     UnknownSchedule,
 )
 from seeker.grid import actions
@@ -259,7 +261,7 @@ class PeriodicJobs:
         job_id = schedule.job_id_for(due.tick)
         keys = self._coordinator.keys
         previous = self._running(schedule.last_job_id)
-        if job_id in keys.jobs:
+        if await keys.store.job(job_id) is not None:
             # Made before the Seeker that fired the tick stopped.
             outcome, reason = RunOutcome.CREATED, ""
         elif schedule.overlap is Overlap.SKIP and previous is not None:
@@ -311,7 +313,7 @@ class PeriodicJobs:
             await self._store.put_run(missed.to_doc())
             log.warning("schedule %s (%s) %s", schedule.schedule_id, schedule.name, missed.reason)
         await self._store.put_run(run.to_doc())
-        await self._store.prune_runs(schedule.schedule_id, schedule.keep_runs)
+        await self.prune(schedule)
         log.log(
             logging.WARNING if run.outcome is RunOutcome.FAILED else logging.INFO,
             "schedule %s (%s), tick %s: %s %s",
@@ -321,6 +323,23 @@ class PeriodicJobs:
             run.outcome.value,
             run.job_id or run.reason,
         )
+
+    async def prune(self, schedule: Schedule) -> None:
+        """Prune the schedule's runs to its `keep_runs`, deleting first the jobs those
+        runs made (so a prune cut short is finished by the next one). A job still
+        running is left, and said so: it can be deleted once it has ended."""
+        runs = await self._store.runs(schedule.schedule_id)
+        for doc in runs[schedule.keep_runs :]:
+            job_id = doc["job_id"]
+            if job_id is None:
+                continue
+            try:
+                await actions.delete_job(self._coordinator, job_id)
+            except UnknownJob:
+                pass
+            except JobConflict as e:
+                log.warning("schedule %s (%s): %s", schedule.schedule_id, schedule.name, e)
+        await self._store.prune_runs(schedule.schedule_id, schedule.keep_runs)
 
     async def advance(self, schedule: Schedule, due: Due, run: ScheduleRun) -> Schedule:
         """Move the schedule, as it was while firing `due`, past its tick (step 4)."""

@@ -53,6 +53,24 @@ class StateStore(Whole):
         """Every job document, oldest first."""
 
     @abstractmethod
+    async def job(self, job_id: str) -> Doc | None:
+        """One job document, or None."""
+
+    @abstractmethod
+    async def held_jobs(self, finished_since: float) -> list[Doc]:
+        """The jobs not finished (no `finished_at`) and those finished at
+        `finished_since` or later, oldest first: the ones a leader holds in memory."""
+
+    @abstractmethod
+    async def jobs_page(self, before: tuple[float, str] | None, limit: int) -> list[Doc]:
+        """Up to `limit` jobs, newest first (by `created_at`, then id), created before
+        `before` (a job's `created_at` and id) if given."""
+
+    @abstractmethod
+    async def count_jobs(self, status: str) -> int:
+        """How many jobs are stored with `status`."""
+
+    @abstractmethod
     async def delete_job(self, job_id: str) -> None:
         """Delete a job's blocks, then the job."""
 

@@ -1,6 +1,6 @@
 """The Seeker's state in MongoDB (or FerretDB), through PyMongo's async client
-(its schedules in `mongo_schedules`, the keys jobs claim in `mongo_keys`, its
-blocks' indexes in `mongo_indexes`).
+(its jobs in `mongo_jobs`, its schedules in `mongo_schedules`, the keys jobs
+claim in `mongo_keys`, its jobs' and blocks' indexes in `mongo_indexes`).
 
 Collections `jobs`, `blocks`, `giver_records`, `tokens`, `admissions`,
 `scrapers`, `schedules` and `schedule_runs`, keyed by id, `job_keys` for the
@@ -35,7 +35,8 @@ from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
 from seeker.state.migrations import STATE
-from seeker.state.mongo_indexes import PENDING, index, keep_block_indexes
+from seeker.state.mongo_indexes import JOB_INDEXES, PENDING, index, keep_block_indexes
+from seeker.state.mongo_jobs import MongoJobs
 from seeker.state.mongo_keys import MongoJobKeys
 from seeker.state.mongo_schedules import MongoSchedules
 
@@ -60,7 +61,7 @@ def _plain(stored: dict[str, Any]) -> Doc:
     return canonical.loads(stored["doc"])
 
 
-class MongoState(MongoWhole, MongoSchedules, MongoJobKeys, StateStore):
+class MongoState(MongoWhole, MongoJobs, MongoSchedules, MongoJobKeys, StateStore):
     _not_content = ("leader",)
     _versions = STATE
 
@@ -95,7 +96,8 @@ class MongoState(MongoWhole, MongoSchedules, MongoJobKeys, StateStore):
             new = await collections_empty(self._database, self._collections)
             await migrate_mongo(self._database, STATE, without_secrets(self.url), new)
             await keep_block_indexes(self._blocks, without_secrets(self.url))
-            for listed in (self._jobs, self._tokens, self._schedules):
+            await keep_indexes(self._jobs, JOB_INDEXES)
+            for listed in (self._tokens, self._schedules):
                 await keep_indexes(listed, [index("created_at", "_id")])
             await keep_indexes(self._runs, [index("schedule_id", "tick")])
             await keep_indexes(self._job_keys, [index("job_id", "seq")])
@@ -111,33 +113,12 @@ class MongoState(MongoWhole, MongoSchedules, MongoJobKeys, StateStore):
         except PyMongoError as e:
             raise self._unavailable(e) from e
 
-    async def put_job(self, doc: Doc) -> None:
-        try:
-            await self._jobs.replace_one(
-                {"_id": doc["job_id"]},
-                {"created_at": doc["created_at"], "doc": Binary(canonical.dumps(doc))},
-                upsert=True,
-            )
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
     async def _find(
         self, collection: Any, query: Doc, sort: list[Any], limit: int = 0
     ) -> list[Doc]:
         try:
             cursor = collection.find(query, sort=sort, limit=limit)
             return [_plain(doc) async for doc in cursor]
-        except PyMongoError as e:
-            raise self._unavailable(e) from e
-
-    async def jobs(self) -> list[Doc]:
-        return await self._find(self._jobs, {}, [("created_at", ASCENDING), ("_id", ASCENDING)])
-
-    async def delete_job(self, job_id: str) -> None:
-        try:
-            await self._blocks.delete_many({"job_id": job_id})
-            await self._job_keys.delete_many({"job_id": job_id})
-            await self._jobs.delete_one({"_id": job_id})
         except PyMongoError as e:
             raise self._unavailable(e) from e
 

@@ -1,6 +1,6 @@
-"""The indexes of the MongoDB state store's blocks, the one collection whose
-indexes depend on the server: partial where it has partial indexes (MongoDB),
-whole where it does not (FerretDB 1.x), decided once at open."""
+"""The indexes of the MongoDB state store's jobs, and of its blocks, the one
+collection whose indexes depend on the server: partial where it has partial
+indexes (MongoDB), whole where it does not (FerretDB 1.x), decided once at open."""
 
 import logging
 from typing import Any
@@ -21,6 +21,11 @@ REPLACED_BLOCK_INDEXES = ("status_1_job_id_1_seq_1", "givers_1")
 def index(*keys: str, **options: Any) -> IndexModel:
     """An ascending index on `keys`, in order, with PyMongo's `options`."""
     return IndexModel([(key, ASCENDING) for key in keys], **options)
+
+
+# The jobs' indexes: by creation (pages of jobs), by status (counts) and by finish
+# time (the jobs a leader holds).
+JOB_INDEXES = [index("created_at", "_id"), index("status"), index("finished_at")]
 
 
 def block_indexes(partial: bool) -> list[IndexModel]:

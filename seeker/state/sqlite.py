@@ -9,14 +9,20 @@ from channel.wire import canonical
 from seeker.errors import StateUnavailable
 from seeker.state.base import Doc, Leader, StateStore
 from seeker.state.migrations import STATE
+from seeker.state.sqlite_jobs import SqliteJobs
 from seeker.state.sqlite_schedules import SqliteSchedules
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     job_id TEXT PRIMARY KEY,
     created_at REAL NOT NULL,
-    doc BLOB NOT NULL
+    doc BLOB NOT NULL,
+    status TEXT NOT NULL DEFAULT '',
+    finished_at REAL
 );
+CREATE INDEX IF NOT EXISTS jobs_by_creation ON jobs (created_at, job_id);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status);
+CREATE INDEX IF NOT EXISTS jobs_by_finish ON jobs (finished_at);
 CREATE TABLE IF NOT EXISTS blocks (
     block_id TEXT PRIMARY KEY,
     job_id TEXT NOT NULL,
@@ -99,7 +105,7 @@ def _row(doc: Doc) -> tuple[object, ...]:
     )
 
 
-class SqliteState(SqliteWhole, SqliteSchedules, StateStore):
+class SqliteState(SqliteWhole, SqliteJobs, SqliteSchedules, StateStore):
     """State in a SQLite file (WAL): a write is durable once it returns, and a
     process killed at any point leaves the last committed state."""
 
@@ -124,29 +130,6 @@ class SqliteState(SqliteWhole, SqliteSchedules, StateStore):
 
     async def ping(self) -> None:
         await self._file.ping()
-
-    async def put_job(self, doc: Doc) -> None:
-        await self._run(
-            lambda db: db.execute(
-                "INSERT INTO jobs (job_id, created_at, doc) VALUES (?, ?, ?) "
-                "ON CONFLICT (job_id) DO UPDATE SET doc = excluded.doc",
-                (doc["job_id"], doc["created_at"], canonical.dumps(doc)),
-            )
-        )
-
-    async def jobs(self) -> list[Doc]:
-        rows = await self._run(
-            lambda db: db.execute("SELECT doc FROM jobs ORDER BY created_at, job_id").fetchall()
-        )
-        return [canonical.loads(row[0]) for row in rows]
-
-    async def delete_job(self, job_id: str) -> None:
-        def delete(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM blocks WHERE job_id = ?", (job_id,))
-            db.execute("DELETE FROM job_keys WHERE job_id = ?", (job_id,))
-            db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
-
-        await self._run(delete)
 
     async def insert_blocks(self, docs: list[Doc]) -> int:
         rows = [_row(doc) for doc in docs]

@@ -32,7 +32,7 @@ async def blocks_page(
     the cursor for the page after, None at the last block. A job of ranges has
     only the blocks cut so far (its `blocks` says how many it will have)."""
     keys = coordinator.keys
-    job = keys.job(job_id)
+    job = await keys.job(job_id)
     blocks = [Block.from_doc(doc) for doc in await keys.store.job_blocks(job_id, after, limit)]
     digests = await _records_digests(keys.channel, blocks)
     now = time.time()
@@ -49,7 +49,7 @@ async def blocks_page(
 async def one_block(coordinator: Coordinator, job_id: str, seq: int) -> dict[str, Any]:
     """Block `seq` of a job, as a page of blocks shows it."""
     keys = coordinator.keys
-    job = keys.job(job_id)
+    job = await keys.job(job_id)
     doc = await keys.store.block(block_id(job_id, seq))
     if doc is None:
         raise UnknownBlock(block_id(job_id, seq))
@@ -63,7 +63,7 @@ async def disagreements_page(
 ) -> dict[str, Any]:
     """Up to `limit` of a job's blocks after seq `after` whose copies disagreed."""
     keys = coordinator.keys
-    keys.job(job_id)
+    await keys.job(job_id)
     docs = await keys.store.disputed_blocks(job_id, after, limit)
     blocks = [Block.from_doc(doc) for doc in docs]
     return {

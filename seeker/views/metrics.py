@@ -2,9 +2,10 @@
 live coordinator at every scrape.
 
 One collector over a registry of this Seeker's own, never the process-wide
-one. Keys are counted in total over every job the Seeker holds, and per job
-only for jobs still open (running or paused), so the series stay as many as
-the jobs in progress. Counters start from zero with the process, as
+one. Jobs are counted by status (the finished ones the store alone holds
+included, from counts kept as they finish); keys are counted over the jobs
+still open (running or paused), in total and per job, so a scrape costs, and
+the series stay as many as, the jobs in progress. Counters start from zero with the process, as
 Prometheus' `rate()` expects. docs/operations.md lists every metric.
 """
 
@@ -15,21 +16,27 @@ from prometheus_client.registry import Collector
 
 from seeker.grid.coordinator import Coordinator
 from seeker.grid.registry import GiverRegistry
+from seeker.views.lag import LoopLag
 from seeker.work.jobs import JobStatus
 
 KEY_STATES = ("pending", "leased", "done", "failed")
 
 
 class SeekerCollector(Collector):
-    """The coordinator's jobs, leases, Givers and counters as metric families;
-    `leading()` says whether this Seeker holds the leader lease."""
+    """The coordinator's jobs, leases, Givers and counters, and the event loop's lag,
+    as metric families; `leading()` says whether this Seeker holds the leader lease."""
 
     def __init__(
-        self, coordinator: Coordinator, givers: GiverRegistry, leading: Callable[[], bool]
+        self,
+        coordinator: Coordinator,
+        givers: GiverRegistry,
+        leading: Callable[[], bool],
+        lag: LoopLag,
     ) -> None:
         self._coordinator = coordinator
         self._givers = givers
         self._leading = leading
+        self._lag = lag
 
     def collect(self) -> Iterator[Metric]:
         coordinator = self._coordinator
@@ -74,35 +81,45 @@ class SeekerCollector(Collector):
         results.add_metric(["rejected"], counters.results_rejected)
         yield results
         yield CounterMetricFamily(
+            "seekgive_keys_finished",
+            "Keys that finished (done or failed for good), over every job",
+            value=coordinator.keys.keys_finished,
+        )
+        yield CounterMetricFamily(
             "seekgive_copies_disagreed",
             "Copies of a block whose records lost the comparison with the chosen copy's",
             value=counters.copies_disagreed,
         )
+        yield GaugeMetricFamily(
+            "seekgive_loop_lag_p99_seconds",
+            "How late the event loop ran, 99th percentile over about the last minute",
+            value=self._lag.p99_s(),
+        )
 
     def _jobs(self) -> Iterator[Metric]:
-        jobs = list(self._coordinator.keys.jobs.values())
-        by_status = dict.fromkeys(JobStatus, 0)
+        keys = self._coordinator.keys
+        by_status = keys.job_counts()
         totals = dict.fromkeys(KEY_STATES, 0)
         per_job = GaugeMetricFamily(
             "seekgive_job_keys",
             "Keys of each running or paused job, by state",
             labels=["job_id", "state"],
         )
-        for job in jobs:
-            by_status[job.status] += 1
+        for job in keys.jobs.values():
+            if not job.open:
+                continue
             counts = job.counts()
             for state in KEY_STATES:
                 totals[state] += counts[state]
-                if job.open:
-                    per_job.add_metric([job.job_id, state], counts[state])
+                per_job.add_metric([job.job_id, state], counts[state])
         statuses = GaugeMetricFamily("seekgive_jobs", "Jobs by status", labels=["status"])
-        for status, count in by_status.items():
-            statuses.add_metric([str(status)], count)
-        keys = GaugeMetricFamily(
-            "seekgive_keys", "Keys of every job this Seeker holds, by state", labels=["state"]
+        for status in JobStatus:
+            statuses.add_metric([str(status)], by_status[status])
+        open_keys = GaugeMetricFamily(
+            "seekgive_keys", "Keys of the running and paused jobs, by state", labels=["state"]
         )
         for state, count in totals.items():
-            keys.add_metric([state], count)
+            open_keys.add_metric([state], count)
         yield statuses
-        yield keys
+        yield open_keys
         yield per_job

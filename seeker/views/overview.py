@@ -2,11 +2,13 @@
 keys, the rate they finish at, and what went wrong lately.
 
 Everything comes from what the Seeker holds in memory (the coordinator, its
-key manager and trust book, the pending admissions): no store round trip.
+key manager and trust book, the pending admissions): no store round trip. So
+it costs what the jobs in progress cost, not what history holds: jobs long
+finished are only counted (seeker.work.ledger), and the rate and the errors
+come from the jobs held (running or paused, and finished within the hour).
 """
 
 import time
-from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,7 +27,7 @@ def overview(coordinator: Coordinator, admissions: Admissions) -> dict[str, Any]
     jobs = list(keys.jobs.values())
     entries = coordinator.registry.entries()
     online = [entry for entry in entries if entry.online]
-    statuses = Counter(job.status for job in jobs)
+    statuses = keys.job_counts()
     unfinished = [job.counts() for job in jobs if job.open]
     return {
         "at": time.time(),

@@ -1,11 +1,13 @@
 """The query parameters of the API's pages: how many items, and where to go on.
 
-A page of a job's blocks goes on after a block's seq. A page of a job's
+A page of jobs (newest first) goes on after a job: its creation time and id
+(`TIME:JOB_ID`). A page of a job's blocks goes on after a block's seq. A page of a job's
 records goes on after a result (its number in the Channel, `SEQ`), or inside
 one, after its first records (`SEQ:COUNT`), since a result may hold more
 records than a page.
 """
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -24,6 +26,26 @@ def page_limit(text: str | None) -> int:
     if not _NUMBER.fullmatch(text) or not 1 <= int(text) <= MAX_LIMIT:
         raise InvalidQuery("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(text)
+
+
+def job_cursor(text: str | None) -> tuple[float, str] | None:
+    """The `after` parameter of a page of jobs: the creation time and id of the job
+    the page goes on after, None (from the newest job) if absent."""
+    if text is None:
+        return None
+    created, _, job_id = text.partition(":")
+    try:
+        created_at = float(created)
+    except ValueError:
+        created_at = math.nan
+    if not math.isfinite(created_at) or not job_id:
+        raise BadCursor(text, "after must be the next cursor a page of jobs gave (TIME:JOB_ID)")
+    return created_at, job_id
+
+
+def next_job_cursor(created_at: float, job_id: str) -> str:
+    """The cursor of a page of jobs that goes on after this job."""
+    return f"{created_at!r}:{job_id}"
 
 
 def block_cursor(text: str | None) -> int:

@@ -26,7 +26,7 @@ async def replay_view(coordinator: Coordinator, job_id: str, key: str) -> dict[s
     """How to replay `key` of job `job_id`: UnknownJob, UnknownKey, or NotReplayable
     if it has not failed or its failure brought back no log."""
     keys = coordinator.keys
-    job = keys.job(job_id)
+    job = await keys.job(job_id)
     block = await _block_holding(coordinator, job_id, key)
     run = _failed_run(block, key)
     if run is None:

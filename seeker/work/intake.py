@@ -54,8 +54,11 @@ async def create_job(
     With `job_id` (a schedule's tick names its job) the job gets that id, and if a
     job of that id exists already, that job is returned and nothing is created.
     """
-    if job_id is not None and job_id in keys.jobs:
-        return keys.jobs[job_id]
+    if job_id is not None:
+        try:
+            return await keys.job(job_id)
+        except UnknownJob:
+            pass
     job_id = job_id or Job.new_id()
     # A sealed job's Givers key the comparison of its copies with this.
     agreement_key = sealing.new_agreement_key() if spec.recipient else ""
@@ -65,7 +68,7 @@ async def create_job(
         job = Job(job_id, spec, total, blocks, spec.priority, agreement_key=agreement_key)
         return await _open(keys, job)
     if isinstance(spec.source, FromJob):
-        _check_source_job(keys, spec.source)
+        await _check_source_job(keys, spec.source)
     if isinstance(spec.source, FromDataset):
         await _check_source_dataset(keys, spec.source)
     collector = await asyncio.to_thread(_collector, scratch_dir)
@@ -96,9 +99,9 @@ def _collector(scratch_dir: Path) -> KeyCollector:
     return KeyCollector(scratch_dir / f"keys-{uuid.uuid4().hex}.sqlite3")
 
 
-def _check_source_job(keys: KeyManager, source: FromJob) -> None:
+async def _check_source_job(keys: KeyManager, source: FromJob) -> None:
     try:
-        earlier = keys.job(source.job_id)
+        earlier = await keys.job(source.job_id)
     except UnknownJob as e:
         raise InvalidJob(f"from_job: {e}", field="from_job") from e
     if earlier.status not in (JobStatus.DONE, JobStatus.CANCELLED):

@@ -155,12 +155,14 @@ class Job:
     def unit(self, block: Block) -> Tally:
         return block.tally(self.spec.max_attempts)
 
-    def changed(self, old: Block, new: Block) -> None:
+    def changed(self, old: Block, new: Block) -> int:
         """Account for a block going from `old` to `new`: its keys that finished count
-        towards the rate, and those newly failed for good are noted."""
+        towards the rate, and those newly failed for good are noted. How many keys
+        finished (fewer than none if some were reopened)."""
         was, now = self.unit(old), self.unit(new)
         self.tally = self.tally - was + now
-        self.finished.add(now.done + now.failed - was.done - was.failed)
+        finished = now.done + now.failed - was.done - was.failed
+        self.finished.add(finished)
         if now.failed > was.failed:
             at = max(run.at for run in new.runs)
             self.failed_recently.add(now.failed - was.failed, at)
@@ -168,6 +170,7 @@ class Job:
             for key, reason in new.outcome(self.spec.max_attempts)[1].items():
                 if key not in before:
                     self.failures.append(Failure(new.block_id, key, reason, at))
+        return finished
 
     def forget_failures(self) -> None:
         """Drop the keys noted as failed, to note them anew (`recall_failures`)."""

@@ -23,7 +23,7 @@ from seeker.state.base import StateStore
 from seeker.work import found
 from seeker.work.blocks import Block, block_id_of_task
 from seeker.work.history import Tally
-from seeker.work.jobs import Job, JobStatus
+from seeker.work.jobs import FAILED_WINDOW_S, Job, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,11 @@ RESULTS_BATCH = 200
 # as many entries (those of leases that ended stay in it until popped).
 HEAP_SLACK = 2
 HEAP_FLOOR = 1000
+# A finished job stays in memory this long after it finished, while its rate and
+# its failures of the last hour still count in the overview; then the store alone
+# holds it, and it is read from there when asked for.
+HELD_AFTER_FINISH_S = FAILED_WINDOW_S
+FINISHED = (JobStatus.DONE, JobStatus.CANCELLED)
 
 
 @dataclass(slots=True)
@@ -53,7 +58,11 @@ class LeaseRef:
 
 class Ledger:
     """The jobs and live leases in memory, the blocks in `store`, the results they
-    count in `channel`; a lease lasts its task's limit plus `lease_grace_s`."""
+    count in `channel`; a lease lasts its task's limit plus `lease_grace_s`.
+
+    `jobs` holds the jobs not finished, and those finished within
+    HELD_AFTER_FINISH_S; older finished jobs are only counted here
+    (`stored_only`), and `job()` reads one from the store when it is asked for."""
 
     def __init__(self, store: StateStore, channel: Channel, *, lease_grace_s: float) -> None:
         self.store = store
@@ -66,6 +75,10 @@ class Ledger:
         # early, and a lease that ended leaves its entry behind: both are settled
         # when the entry is popped (see `lapsed`).
         self._deadlines: list[tuple[float, str]] = []
+        # Finished jobs the store alone holds, by status.
+        self.stored_only: Counter[JobStatus] = Counter()
+        # Keys that finished (done or failed for good) since the process started.
+        self.keys_finished = 0
 
     # Loading -------------------------------------------------------------------------------
 
@@ -74,10 +87,12 @@ class Ledger:
         self.jobs.clear()
         self.leases.clear()
         self._deadlines.clear()
+        self.stored_only.clear()
 
     async def load(self, now: float) -> None:
-        """Read every job from the store; recount those not done from their blocks."""
-        for doc in await self.store.jobs():
+        """Read the jobs to hold from the store (those not finished, and those finished
+        lately); recount those not done from their blocks; count the others."""
+        for doc in await self.store.held_jobs(now - HELD_AFTER_FINISH_S):
             job = Job.from_doc(doc)
             if job.status is JobStatus.CREATING:
                 log.warning("job %s was being created when the Seeker stopped; removed", job.job_id)
@@ -91,7 +106,38 @@ class Ledger:
             else:
                 await self.recount(job, now)
             self.jobs[job.job_id] = job
-        log.info("%d job(s) and %d lease(s) loaded", len(self.jobs), len(self.leases))
+        held = Counter(job.status for job in self.jobs.values())
+        for status in FINISHED:
+            self.stored_only[status] = await self.store.count_jobs(status) - held[status]
+        log.info(
+            "%d job(s) and %d lease(s) loaded; %d finished job(s) stay in the store",
+            len(self.jobs),
+            len(self.leases),
+            self.stored_only.total(),
+        )
+
+    def unload_finished(self, now: float) -> None:
+        """Leave to the store the jobs that finished HELD_AFTER_FINISH_S ago or more."""
+        gone = [
+            job
+            for job in self.jobs.values()
+            if job.finished_at is not None and job.finished_at <= now - HELD_AFTER_FINISH_S
+        ]
+        for job in gone:
+            del self.jobs[job.job_id]
+            self.stored_only[job.status] += 1
+
+    def hold(self, job: Job) -> None:
+        """Hold in memory a finished job read from the store (it is to change)."""
+        if job.job_id not in self.jobs:
+            self.jobs[job.job_id] = job
+            self.stored_only[job.status] -= 1
+
+    def job_counts(self) -> Counter[JobStatus]:
+        """How many jobs there are by status: those held and those the store alone holds."""
+        counts = Counter(job.status for job in self.jobs.values())
+        counts.update(self.stored_only)
+        return counts
 
     async def recount(self, job: Job, now: float) -> None:
         """Sum a job's tally from its blocks and note its leases; a job that is not
@@ -164,10 +210,17 @@ class Ledger:
             heapq.heappush(heap, (ref.deadline, ref.task_id))
         return list(lapsed.values())
 
-    def job(self, job_id: str) -> Job:
+    async def job(self, job_id: str) -> Job:
+        """A job as held in memory, or else as the store holds it (a finished job, read
+        anew each time); UnknownJob if there is none."""
         job = self.jobs.get(job_id)
-        if job is None:
+        if job is not None:
+            return job
+        doc = await self.store.job(job_id)
+        if doc is None:
             raise UnknownJob(job_id)
+        job = Job.from_doc(doc)
+        job.next_seq = await self.store.last_seq(job_id) + 1
         return job
 
     # Changing blocks -----------------------------------------------------------------------
@@ -217,7 +270,7 @@ class Ledger:
         return stored
 
     def _account(self, job: Job, old: Block, new: Block) -> None:
-        job.changed(old, new)
+        self.keys_finished += max(job.changed(old, new), 0)
         kept = {lease.task_id for lease in new.copies}
         for lease in old.copies:
             if lease.task_id not in kept:
@@ -230,15 +283,19 @@ class Ledger:
             ref.deadline = lease.deadline
 
     async def _settle(self, job: Job, now: float) -> None:
+        """Mark the job done, or running again, as its keys say; a cancelled job's
+        tally is stored too, so the store holds it exact once it leaves memory."""
         if job.settle(now):
             await self.store.put_job(job.to_doc())
             log.info("job %s %s: %s", job.job_id, job.status.value, job.counts())
+        elif job.status is JobStatus.CANCELLED:
+            await self.store.put_job(job.to_doc())
 
     # Reading -------------------------------------------------------------------------------
 
     async def blocks(self, job_id: str) -> AsyncIterator[Block]:
         """A job's blocks in seq order, a page at a time."""
-        self.job(job_id)
+        await self.job(job_id)
         after = -1
         while docs := await self.store.job_blocks(job_id, after, PAGE):
             for doc in docs:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from channel.wire.models import Task
 from channel.wire.results import Result
-from seeker.errors import UnknownBlock
+from seeker.errors import UnknownBlock, UnknownJob
 from seeker.work import found
 from seeker.work.blocks import Block, block_id_of_task, job_id_of_task
 from seeker.work.choice import Choice, comparison_digest
@@ -297,8 +297,9 @@ class KeyManager(JobSteering):
     async def invalidate_task(self, task_id: str, giver_id: str, reason: str, now: float) -> bool:
         """A Giver says its scraper misbehaved on `task_id`: whatever it reported is
         discarded and the keys go back, charged one failed attempt."""
-        job = self.jobs.get(job_id_of_task(task_id))
-        if job is None:
+        try:
+            job = await self.job(job_id_of_task(task_id))
+        except UnknownJob:
             log.debug("giver %s invalidated task %s of no known job", giver_id, task_id)
             return False
         await self._reopen(job)

@@ -33,7 +33,7 @@ STATE_VERSION = 3
 async def dump_state(keys: KeyManager, job_id: str) -> AsyncIterator[bytes]:
     """A job's whole state as JSON lines: a header with the job, every block, then
     the end line."""
-    job = keys.job(job_id)
+    job = await keys.job(job_id)
     header = {"format": STATE_FORMAT, "version": STATE_VERSION, "job": job.to_doc()}
     digest = hashlib.sha256()
     line = canonical.dumps(header)
@@ -182,7 +182,7 @@ async def _begin_load(keys: KeyManager, header: Any, number: int) -> Job:
         job = Job.from_doc(header["job"])
     except (KeyError, TypeError, ValueError, WireError, SeekerError) as e:
         raise InvalidState(f"the job header is malformed: {e!r}", line=number) from e
-    if job.job_id in keys.jobs:
+    if await keys.store.job(job.job_id) is not None:
         raise JobConflict(job.job_id, f"job {job.job_id} already exists here")
     job.status = JobStatus.CREATING
     # Results are numbered by the Channel that stored them: read this one's from its start.

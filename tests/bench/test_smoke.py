@@ -1,49 +1,25 @@
 """Every bench still runs: its whole code path at tiny sizes (`--smoke`), ending with
 its figures as one JSON object (`--json`); no bench shadows a module of the repo
-when run as a script (its folder heads sys.path then); and a registration flood
-(bench/_load_flood.py) is logged in summary lines, never in a line per Giver.
+when run as a script (its folder heads sys.path then).
 
 A bench is each bench/*.py but the helpers, whose names start with "_"; a new
-bench is run here without being listed.
+bench is run here without being listed, unless a test module of its own
+(test_NAME.py here) runs its smoke and checks its figures further.
 """
 
 import json
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from support.base import REPO
-
-BENCH = REPO / "bench"
-BENCHES = sorted(path for path in BENCH.glob("*.py") if not path.name.startswith("_"))
-SMOKE_TIMEOUT_S = 120.0
-STOP_TIMEOUT_S = 30.0
-STDERR_TAIL_CHARS = 4000
-
-
-def run_smoke(bench: Path) -> subprocess.CompletedProcess[str]:
-    """`python bench/NAME.py --smoke --json` from the repo's root. Past SMOKE_TIMEOUT_S
-    it is sent SIGTERM, on which a bench stops what it started, then killed."""
-    argv = [sys.executable, str(bench.relative_to(REPO)), "--smoke", "--json"]
-    with subprocess.Popen(
-        argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
-        try:
-            stdout, stderr = process.communicate(timeout=SMOKE_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGTERM)
-            try:
-                stdout, stderr = process.communicate(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                stdout, stderr = process.communicate()
-            pytest.fail(
-                f"{bench.name} --smoke took over {SMOKE_TIMEOUT_S:.0f} s; its stderr ends:\n"
-                f"{stderr[-STDERR_TAIL_CHARS:]}"
-            )
-    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+from support.benches import (
+    BENCH,
+    BENCHES,
+    SMOKE_TIMEOUT_S,
+    STDERR_TAIL_CHARS,
+    STOP_TIMEOUT_S,
+    run_smoke,
+)
 
 
 def is_number(value: object) -> bool:
@@ -87,12 +63,3 @@ def test_no_bench_is_named_like_a_package_of_the_repo_or_a_script_module() -> No
         if path.stem in packages | scripts
     }
     assert not shadowing, f"run as scripts, these would shadow what they name: {shadowing}"
-
-
-@pytest.mark.timeout(SMOKE_TIMEOUT_S + 2 * STOP_TIMEOUT_S)
-def test_a_registration_flood_is_told_in_summary_lines_never_a_line_per_giver() -> None:
-    done = run_smoke(BENCH / "_load_flood.py")
-    assert done.returncode == 0, done.stderr[-STDERR_TAIL_CHARS:]
-    figures = json.loads(done.stdout.splitlines()[-1])
-    assert figures["flood_registrations"] > figures["flood_log_lines"], figures
-    assert figures["flood_log_lines_naming_givers"] == 0, figures

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+import pytest
 
 from channel.wire import canonical
 from channel.wire.givers import Capabilities, GiverInfo
@@ -25,6 +26,14 @@ async def issue_token(seeker_url: str, **body: object) -> str:
 
 
 Grid = Callable[..., Any]
+
+
+def grid_stores(request: pytest.FixtureRequest, store: str) -> dict[str, str]:
+    """The grid's Channel and state on `store`: SQLite files (the default) or FerretDB."""
+    if store == "sqlite":
+        return {}
+    url = request.getfixturevalue("mongo_url")
+    return {"store_url": url, "state_url": url}
 
 
 async def submit_and_wait(seeker: Seeker, body: dict[str, Any]) -> dict[str, Any]:

@@ -177,7 +177,8 @@ const SeekAdmin = (() => {
     const body = document.querySelector("[data-jobs-body]");
     for (const job of snapshot.jobs) {
       const shown = document.querySelectorAll(`[data-job-id="${CSS.escape(job.id)}"]`);
-      if (!shown.length && body) addJobRow(body, job);
+      // New jobs show up on the first page of jobs only (older pages hold older jobs).
+      if (!shown.length && body && body.hasAttribute("data-jobs-first")) addJobRow(body, job);
       for (const root of document.querySelectorAll(`[data-job-id="${CSS.escape(job.id)}"]`)) {
         updateJob(root, job);
       }

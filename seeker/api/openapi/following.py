@@ -18,10 +18,11 @@ from seeker.api.openapi.shapes import (
     number,
     obj,
     ok,
+    page_size,
     path_parameter,
     string,
 )
-from seeker.views.paging import MAX_LIMIT
+from seeker.views.paging import DEFAULT_LIMIT, MAX_LIMIT
 
 TAG = "following"
 _COUNTS = mapping(integer(minimum=0), "a count by state or status")
@@ -94,13 +95,7 @@ def _check() -> Schema:
 
 def operations() -> list[Operation]:
     job_id = path_parameter("job_id", "the job's id (`j` and 12 hex digits)")
-    limit = Parameter(
-        "limit",
-        "query",
-        integer(minimum=1, maximum=MAX_LIMIT, default=50),
-        "how many on a page",
-        required=False,
-    )
+    limit = page_size(MAX_LIMIT, DEFAULT_LIMIT)
     block_after = Parameter(
         "after",
         "query",

@@ -22,11 +22,13 @@ from seeker.api.openapi.shapes import (
     number,
     obj,
     ok,
+    page_size,
     path_parameter,
     ref,
     streamed,
     string,
 )
+from seeker.views.paging import DEFAULT_LIMIT, MAX_LIMIT
 from seeker.work.choice import Choice
 from seeker.work.jobs import JobStatus
 from seeker.work.sources import MAX_KEY, MIN_KEY
@@ -236,9 +238,22 @@ def operations() -> list[Operation]:
             "GET",
             "/api/v1/jobs",
             "listJobs",
-            "List the jobs",
+            "List the jobs, a page at a time, newest first",
             TAG,
-            {200: ok(all_required({"jobs": array(ref("Job"))}))},
+            {
+                200: ok(all_required({"jobs": array(ref("Job")), "next": nullable(string())})),
+                400: error("a query parameter is malformed (invalid_query, bad_cursor)"),
+            },
+            (
+                Parameter(
+                    "after",
+                    "query",
+                    string(),
+                    "the `next` of the page before: the job the page goes on after",
+                    required=False,
+                ),
+                page_size(MAX_LIMIT, DEFAULT_LIMIT),
+            ),
         ),
         Operation(
             "POST",
@@ -263,6 +278,16 @@ def operations() -> list[Operation]:
             "Show a job",
             TAG,
             {200: job_view, 404: unknown_job},
+            (job_id,),
+        ),
+        Operation(
+            "DELETE",
+            "/api/v1/jobs/{job_id}",
+            "deleteJob",
+            "Delete a done or cancelled job, its blocks, and its results in the Channel "
+            "unless its retention keeps them",
+            TAG,
+            {200: ok(ref("Job"), "the job as it was"), 404: unknown_job, 409: conflict},
             (job_id,),
         ),
         *(

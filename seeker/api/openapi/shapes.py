@@ -109,6 +109,17 @@ def path_parameter(name: str, description: str, schema: Schema | None = None) ->
     return Parameter(name, "path", schema or string(minLength=1), description)
 
 
+def page_size(maximum: int, default: int) -> Parameter:
+    """The `limit` query parameter of a page: how many items, 1 to `maximum`."""
+    return Parameter(
+        "limit",
+        "query",
+        integer(minimum=1, maximum=maximum, default=default),
+        "how many on a page",
+        required=False,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Body:
     """A request body: its schema by media type. `json_read` when the handler reads

@@ -105,12 +105,21 @@ async def test_a_store_of_release_0_1_0_is_migrated_with_nothing_lost(
                 META: [
                     {"_id": f"{CHANNEL.store}_schema", "version": 1, "seekgive": SEEKGIVE_VERSION},
                     {"_id": f"{CHANNEL.store}_step_1", "seekgive": SEEKGIVE_VERSION},
-                    {"_id": f"{STATE.store}_schema", "version": 1, "seekgive": SEEKGIVE_VERSION},
+                    {"_id": f"{STATE.store}_schema", "version": 2, "seekgive": SEEKGIVE_VERSION},
                     {"_id": f"{STATE.store}_step_1", "seekgive": SEEKGIVE_VERSION},
+                    {"_id": f"{STATE.store}_step_2", "seekgive": SEEKGIVE_VERSION},
                 ]
             }
         }
     after = {url: await contents(url) for url in before}
+    # Version 2 keeps each job's status and finish time beside its document.
+    stored_job = after[state_url]["jobs"]
+    if backend == "sqlite":
+        assert [row[3:] for row in stored_job] == [("done", job["finished_at"])]
+        after[state_url]["jobs"] = [row[:3] for row in stored_job]
+    else:
+        statuses = [(doc.pop("status"), doc.pop("finished_at")) for doc in stored_job]
+        assert statuses == [("done", job["finished_at"])]
     for doc in after[state_url].get(META, []):
         # When a step was taken, in the step's marker.
         assert doc.pop("at", 0) <= time.time()

@@ -4,6 +4,7 @@ with a message (or answer a script in JSON), the event stream sends snapshots
 and ends cleanly when the Seeker stops, static files are cached by digest."""
 
 import re
+from html import unescape as html_unescape
 
 import aiohttp
 import pytest
@@ -69,7 +70,7 @@ async def test_the_server_shows_every_bad_field_next_to_it_and_keeps_the_values(
     assert 'id="f-name" name="name" type="text" maxlength="200" value="shop"' in html
     assert 'aria-invalid="true"' in html and "The job was not submitted" in html
     async with http.get(f"{seeker.url}/api/v1/jobs") as response:
-        assert (await response.json()) == {"jobs": []}
+        assert (await response.json()) == {"jobs": [], "next": None}
 
 
 async def test_a_good_form_redirects_to_its_job_with_a_message(
@@ -180,6 +181,35 @@ async def test_actions_answer_with_a_redirect_or_with_json(
     data = {"next": "//elsewhere.example/"}
     async with http.post(url, data=data, allow_redirects=False) as response:
         assert response.headers["Location"] == "/admin/jobs/jnothere"
+
+
+async def test_the_jobs_page_lists_the_jobs_newest_first_a_page_at_a_time(
+    seeker: Seeker, http: aiohttp.ClientSession
+) -> None:
+    ids = []
+    for name in ("first", "second", "third"):
+        body = canonical.dumps({"image": "x:1", "keys": ["a"], "name": name})
+        async with http.post(f"{seeker.url}/api/v1/jobs", data=body) as response:
+            ids.append((await response.json())["job_id"])
+
+    async def rows(path: str) -> tuple[list[str], str | None]:
+        """The jobs a page lists, and where its *Older jobs* link goes."""
+        async with http.get(f"{seeker.url}{path}") as response:
+            html = await response.text()
+        older = re.search(r'<a class="btn" href="([^"]+)">Older jobs</a>', html)
+        listed = re.findall(r'<tr data-job-id="(j[0-9a-f]+)"', html)
+        return listed, html_unescape(older[1]) if older else None
+
+    listed, older = await rows("/admin/jobs?limit=2")
+    assert listed == [ids[2], ids[1]] and older is not None
+    assert await rows(f"{older}&limit=2") == ([ids[0]], None)
+
+    url = f"{seeker.url}/admin/jobs/{ids[0]}/delete"
+    async with http.post(url, allow_redirects=False) as response:
+        assert (response.status, response.headers["Location"]) == (303, "/admin/jobs")
+    async with http.get(f"{seeker.url}/admin/jobs") as response:
+        assert f"job {ids[0]} is running; only a done or cancelled job" in await response.text()
+    assert len((await rows("/admin/jobs"))[0]) == 3
 
 
 async def test_pages_carry_security_headers_and_static_files_are_cached_by_digest(

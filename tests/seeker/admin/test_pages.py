@@ -2,7 +2,7 @@
 Givers run the real catalog scraper in containers over the demo shop: submit a
 job through its generated form (refused first with a field error), watch its
 progress bar reach 100% over server-sent events without a reload, download
-its records, pause, resume and cancel jobs, approve and revoke a Giver, issue
+its records, pause, resume, cancel and delete jobs, approve and revoke a Giver, issue
 and revoke an admission token; every page without console errors and without
 horizontal overflow at a phone's width."""
 
@@ -78,7 +78,7 @@ async def test_a_job_from_the_generated_form_runs_to_100_percent_live_and_downlo
         "aria-invalid", "true"
     )
     assert page.url == form_url
-    assert (await api(seeker, "GET", "/jobs"))[1] == {"jobs": []}
+    assert (await api(seeker, "GET", "/jobs"))[1] == {"jobs": [], "next": None}
 
     await page.get_by_label("Timeout (seconds)", exact=True).fill("5")
     await expect(error).to_be_hidden()
@@ -186,6 +186,7 @@ async def test_jobs_are_paused_resumed_and_cancelled_from_the_pages(
     assert status == 201, other
     row = page.locator(f"tr[data-job-id='{other['job_id']}']")
     await expect(row.locator("[data-k=name]")).to_have_text("another")
+    await expect(row.get_by_role("button", name="Delete")).to_be_hidden()
     await row.get_by_role("button", name="Cancel").click()
     await page.wait_for_url(f"{seeker.url}/admin/jobs")
     await expect(page.get_by_role("status").filter(has_text="cancelled")).to_have_text(
@@ -193,6 +194,24 @@ async def test_jobs_are_paused_resumed_and_cancelled_from_the_pages(
     )
     await expect(row.locator("[data-k=status]")).to_have_text("cancelled")
     assert (await api(seeker, "GET", f"/jobs/{other['job_id']}"))[1]["status"] == "cancelled"
+
+    # A cancelled job is deleted from its page once the operator confirms.
+    await expect(row.get_by_role("button", name="Delete")).to_be_visible()
+    confirmations: list[str] = []
+    page.on("dialog", lambda dialog: confirmations.append(dialog.message))
+    await page.goto(f"{seeker.url}/admin/jobs/{job['job_id']}")
+    await page.get_by_role("button", name="Delete").click()
+    await page.wait_for_url(f"{seeker.url}/admin/jobs")
+    await expect(page.get_by_role("status").filter(has_text="deleted")).to_have_text(
+        "Job long deleted."
+    )
+    assert confirmations == [
+        "Delete this job? Its blocks go, and its results in the Channel unless its "
+        "retention keeps them. This cannot be undone."
+    ]
+    await expect(page.locator(f"tr[data-job-id='{job['job_id']}']")).to_have_count(0)
+    await expect(page.locator(f"tr[data-job-id='{other['job_id']}']")).to_have_count(1)
+    assert (await api(seeker, "GET", f"/jobs/{job['job_id']}"))[0] == 404
     assert problems == []
 
 

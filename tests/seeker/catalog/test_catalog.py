@@ -261,7 +261,7 @@ async def test_settings_are_checked_on_submit_naming_the_field(
             assert message in error["message"]
         status, error = await api(seeker, "POST", "/jobs", {"scraper": "nope", "keys": ["1"]})
         assert status == 400 and "no scraper 'nope' in the catalog" in error["message"]
-        assert (await api(seeker, "GET", "/jobs"))[1] == {"jobs": []}
+        assert (await api(seeker, "GET", "/jobs"))[1] == {"jobs": [], "next": None}
 
 
 async def test_a_job_naming_a_scraper_runs_its_pinned_image(

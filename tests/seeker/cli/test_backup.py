@@ -183,7 +183,8 @@ async def test_a_restore_that_fails_half_way_leaves_the_stores_empty(
         path, {"seekgive": SEEKGIVE_VERSION, "schemas": {"state": 1, "results": 1}}
     )
     await writer.open()
-    await writer.add("job", {"job_id": "j1", "created_at": 1.0})
+    job = {"job_id": "j1", "created_at": 1.0, "status": "done", "finished_at": 2.0}
+    await writer.add("job", job)
     await writer.add("giver_key", {"giver_id": "g1", "public_key": "k"})
     await writer.add("token", {"label": "no token_id"})
     await writer.finish()
@@ -228,14 +229,11 @@ async def test_a_backup_of_an_older_schema_is_restored_and_migrated(
     target_state, target_store = sqlite_urls(tmp_path / "target")
     await restore(older, target_state, target_store)
 
-    assert (
-        sorted(
-            r.getMessage().partition(": ")[2]
-            for r in caplog.records
-            if "migrated" in r.getMessage()
-        )
-        == ["migrated to schema 1 (record the version)"] * 2
-    )
+    assert sorted(
+        r.getMessage().partition(": ")[2] for r in caplog.records if "migrated" in r.getMessage()
+    ) == ["migrated to schema 1 (record the version)"] * 2 + [
+        "migrated to schema 2 (keep each jobs status)"
+    ]
     state = await open_state(target_state)
     try:
         assert await state.schema_version() == STATE.current

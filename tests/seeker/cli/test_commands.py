@@ -42,7 +42,7 @@ async def test_a_keys_file_job_is_steered_dumped_and_loaded_elsewhere(tmp_path: 
         )
         assert code == 0, err
         job_id = out.strip()
-        job = first.coordinator.keys.job(job_id)
+        job = await first.coordinator.keys.job(job_id)
         assert (job.total, job.duplicates, job.block_count) == (900, 100, 9)
 
         code, out, _ = await seeker_cli(first.url, "status", job_id)
@@ -85,6 +85,38 @@ async def test_a_keys_file_job_is_steered_dumped_and_loaded_elsewhere(tmp_path: 
         assert await second.channel.job(job_id) == JobPolicy(job_id)
         code, _, err = await seeker_cli(second.url, "state", "load", "--seeker", second.url, state)
         assert (code, err) == (1, f"seeker: error: job {job_id} already exists here\n")
+
+
+async def test_delete_removes_a_cancelled_job_and_refuses_a_running_or_unknown_one(
+    tmp_path: Path,
+) -> None:
+    async with Seeker(
+        SeekerConfig(operator_token=OPERATOR_TOKEN, port=0, data_dir=tmp_path / "s")
+    ) as seeker:
+        ids = []
+        for _ in range(2):
+            code, out, err = await seeker_cli(seeker.url, "submit", "--image", "x:1", "--keys", "a")
+            assert code == 0, err
+            ids.append(out.strip())
+        ended, running = ids
+        await seeker_cli(seeker.url, "cancel", ended)
+
+        code, out, err = await seeker_cli(seeker.url, "delete", running)
+        assert (code, out) == (1, "")
+        assert err == (
+            f"seeker: error: job {running} is running; only a done or cancelled job can be "
+            f"deleted: cancel it first (seeker cancel {running})\n"
+        )
+        code, _, err = await seeker_cli(seeker.url, "delete", "jnothere")
+        assert (code, err) == (1, "seeker: error: no job 'jnothere'\n")
+        code, out, err = await seeker_cli(seeker.url, "delete", ended)
+        assert (code, out) == (0, f"{ended} deleted\n"), err
+        assert [job["job_id"] for job in await seeker.coordinator.keys.store.jobs()] == [running]
+        code, out, _ = await seeker_cli(seeker.url, "status")
+        assert out.splitlines()[-2:] == [
+            "jobs: 1",
+            f"  {running} running: 0/1 done, 0 failed, 0 leased, 1 pending",
+        ]
 
 
 async def test_bad_input_is_one_clear_line_and_creates_nothing(

@@ -69,6 +69,12 @@ def test_the_leader_stays_chosen_while_it_leads_else_the_first_that_does() -> No
     assert choose(A, []) is None
 
 
+def test_a_leader_too_slow_to_answer_stays_chosen_until_another_leads() -> None:
+    assert choose(A, [], slow=[A]) == A
+    assert choose(A, [B], slow=[A]) == B
+    assert choose(None, [], slow=[A]) is None
+
+
 def test_close_codes_only_a_peer_may_see_become_going_away() -> None:
     assert [sendable(c) for c in (1000, 1012, 4001, None, 1005, 1006, 999)] == [
         1000,

@@ -284,6 +284,22 @@ async def test_a_result_counts_once_and_the_jobs_cursor_is_saved_past_it(rig: Ri
     assert doc["result_cursors"] == job.result_cursors and list(job.result_cursors.values()) == [1]
 
 
+async def test_results_of_several_jobs_past_one_rounds_batch_all_count_in_later_rounds(
+    rig: Rig,
+) -> None:
+    blocks = STEP_BATCH + 10
+    jobs = [await rig.job(range=[0, blocks], block_size=1) for _ in range(2)]
+    session = rig.giver(slots=2 * blocks)
+    for _ in range(4):
+        await rig.coordinator.step()
+    assert len(assigned(session)) == 2 * blocks
+    await rig.answer(session)
+    for _ in range(4):
+        await rig.coordinator.step()
+    assert rig.coordinator.counters.results_accepted == 2 * blocks
+    assert [job.status for job in jobs] == [JobStatus.DONE, JobStatus.DONE]
+
+
 async def test_a_late_result_of_a_lapsed_lease_is_passed_over_for_the_new_holders(
     rig: Rig,
 ) -> None:

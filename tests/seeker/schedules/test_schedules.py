@@ -1,9 +1,10 @@
 """Periodic jobs on real Seekers and real stores, with a wall clock the tests move.
 
 A schedule fires on its tick and not before; skips a tick while its previous
-job runs (unless overlap is allowed); keeps its latest runs; fires once for
-ticks missed while no Seeker led; never makes a tick's job twice across a
-restart at any step of firing; and only the leader fires. The API and the
+job runs (unless overlap is allowed); keeps its latest runs, deleting the
+finished jobs of those it prunes; fires once for ticks missed while no Seeker
+led; never makes a tick's job twice across a restart at any step of firing;
+and only the leader fires. The API and the
 `seeker schedule` commands refuse bad schedules with one clear error and store
 nothing.
 """
@@ -229,12 +230,32 @@ async def test_the_history_keeps_the_latest_runs_and_a_failed_tick_moves_on(
         assert outcomes(await api.schedule("kept")) == [
             (tick, "created", job_id(kept, tick)) for tick in reversed(ticks[2:])
         ]
-        # The jobs stay; only the history is pruned.
+        # The jobs of the pruned runs still run, so they stay; only the history goes.
         assert set(await api.job_ids()) == {job_id(kept, tick) for tick in ticks}
         shown = await api.schedule("failing")
         assert [o for _, o, _ in outcomes(shown)] == ["failed"] * 5
         assert shown["runs"][0]["reason"] == "from_job: no job 'jnone'"
         assert (shown["next_at"], shown["last_job_id"]) == (ticks[-1] + HOUR_S, None)
+
+
+async def test_the_runs_pruned_take_their_finished_jobs_with_them(
+    tmp_path: Path, state_url: str
+) -> None:
+    clock = ManualClock(T0)
+    async with running(Seeker(config(tmp_path / "s", state_url), clock=clock), clock) as api:
+        schedule = await api.add(name="pruned", every_s=HOUR_S, overlap="allow", keep_runs=2)
+        ticks = [T0 + n * HOUR_S for n in range(1, 5)]
+        for tick in ticks:
+            await clock.advance_to(tick)
+            status, cancelled = await api("POST", f"/jobs/{job_id(schedule, tick)}/cancel")
+            assert status == 200, cancelled
+
+        assert [run[2] for run in outcomes(await api.schedule("pruned"))] == [
+            job_id(schedule, tick) for tick in reversed(ticks[2:])
+        ]
+        assert await api.job_ids() == sorted(job_id(schedule, tick) for tick in ticks[2:])
+        status, gone = await api("GET", f"/jobs/{job_id(schedule, ticks[0])}")
+        assert (status, gone["code"]) == (404, "unknown_job")
 
 
 async def test_ticks_missed_while_no_seeker_led_fire_once_and_are_recorded_together(

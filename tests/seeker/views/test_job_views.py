@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 from support import egress
-from support.api import Grid, catalog_job, disputed_job, submit_and_wait
+from support.api import Grid, catalog_job, disputed_job, grid_stores, submit_and_wait
 from support.base import until
 
 from channel.wire import canonical
@@ -25,14 +25,6 @@ async def get(http: aiohttp.ClientSession, url: str, status: int = 200) -> Any:
         return await response.json()
 
 
-def stores(request: pytest.FixtureRequest, store: str) -> dict[str, str]:
-    """The grid's Channel and state on `store`: SQLite files (the default) or FerretDB."""
-    if store == "sqlite":
-        return {}
-    url = request.getfixturevalue("mongo_url")
-    return {"store_url": url, "state_url": url}
-
-
 @pytest.mark.parametrize("store", ["sqlite", "mongodb"])
 async def test_a_finished_jobs_blocks_records_and_overview(
     request: pytest.FixtureRequest,
@@ -42,7 +34,7 @@ async def test_a_finished_jobs_blocks_records_and_overview(
     catalog_image: str,
     demo_site_url: str,
 ) -> None:
-    seeker = await grid(**stores(request, store), allow_local=(egress.site(demo_site_url),))
+    seeker = await grid(**grid_stores(request, store), allow_local=(egress.site(demo_site_url),))
     job = await submit_and_wait(seeker, catalog_job(catalog_image, demo_site_url))
     job_id, api = job["job_id"], f"{seeker.url}/api/v1"
     assert job["rate_keys_per_s"] > 0 and job["eta_s"] is None
@@ -161,7 +153,7 @@ async def test_copies_that_disagree_show_with_each_givers_digest(
     store: str,
     faulty_image: str,
 ) -> None:
-    seeker = await grid(**stores(request, store))
+    seeker = await grid(**grid_stores(request, store))
     job = await submit_and_wait(seeker, disputed_job(faulty_image))
     job_id, api = job["job_id"], f"{seeker.url}/api/v1"
     assert job["keys"]["failed"] == 4 and job["failed_last_hour"] == 4

@@ -5,118 +5,28 @@ The clock is passed in, so lapses and backoffs are tested without waiting.
 """
 
 import time
-import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from support.rig import GRACE_S, NOW, Rig, lease_one
 
 from channel.errors import WireError
-from channel.store.base import Channel
-from channel.store.factory import open_channel
 from channel.wire import canonical, sealing
-from channel.wire.identity import Identity
 from channel.wire.models import Task
-from channel.wire.results import KeyOutcome, Result
-from channel.wire.signing import sign_result
+from channel.wire.results import KeyOutcome
 from giver.sandbox.outputs import ScraperOutput
 from giver.tasks.execution import signed
 from seeker.errors import InvalidJob, InvalidState, JobConflict, UnknownBlock
 from seeker.state.factory import open_state
-from seeker.work.blocks import Block
 from seeker.work.intake import create_job
 from seeker.work.jobs import Job, JobStatus
 from seeker.work.manager import KeyManager
 from seeker.work.spec import parse_job
 from seeker.work.statefile import dump_state, load_state
-
-GRACE_S = 10.0
-NOW = 1_000_000.0
-
-
-@dataclass
-class Rig:
-    keys: KeyManager
-    channel: Channel
-    scratch: Path
-    state_url: str
-    givers: dict[str, Identity]
-
-    async def job(self, **body: Any) -> Job:
-        spec = parse_job({"image": "x:1", "limits": {"timeout_s": 100}, **body})
-        return await create_job(self.keys, spec, scratch_dir=self.scratch)
-
-    async def lease(self, job: Job, giver: str, now: float = NOW) -> Task:
-        (block,) = await self.keys.ready(job, now, 1)
-        task = await lease_one(self.keys, job, block, self.givers[giver].id, now)
-        assert task is not None
-        return task
-
-    async def report(
-        self,
-        task: Task,
-        giver: str,
-        failed: dict[str, str] | None = None,
-        post: bool = True,
-        keys: list[str] | None = None,
-        **extra: Any,
-    ) -> Result:
-        """A signed result for `task`, every key ok but `failed`, with records for the
-        keys ok (or for `keys`), posted to the Channel unless `post` is false."""
-        failed = failed or {}
-        ok = [k for k in task.block if k not in failed] if keys is None else keys
-        identity = self.givers[giver]
-        result = sign_result(
-            identity,
-            Result(
-                result_id=uuid.uuid4().hex,
-                task_id=task.task_id,
-                job_id=task.job_id,
-                giver_id=identity.id,
-                records=[
-                    {"key": k, "data": {"page": k, "links": [f"{k}/1", f"{k}/2"]}} for k in ok
-                ],
-                outcomes=[KeyOutcome(k, k not in failed, failed.get(k)) for k in task.block],
-                error=None,
-                started_at=NOW,
-                finished_at=NOW,
-                **extra,
-            ),
-        )
-        if post:
-            await self.channel.put_result(result)
-        return result
-
-    async def complete(self, job: Job, giver: str, now: float = NOW) -> Task:
-        task = await self.lease(job, giver, now)
-        assert await self.keys.apply(await self.report(task, giver), now)
-        return task
-
-
-async def lease_one(
-    keys: KeyManager, job: Job, block: Block, giver_id: str, now: float = NOW, **round: Any
-) -> Task | None:
-    """Lease a copy of `block` to a Giver (as the coordinator does, a lot of one)."""
-    offer = keys.offer(job, block, giver_id, now, image="x:1", **round)
-    return None if offer is None else (await keys.lease_all([offer]))[0]
-
-
-@pytest.fixture
-async def rig(state_url: str, store_url: str, tmp_path: Path) -> AsyncIterator[Rig]:
-    async with AsyncExitStack() as stack:
-        channel = await stack.enter_async_context(await open_channel(store_url))
-        state = await open_state(state_url)
-        stack.push_async_callback(state.close)
-        givers = {name: Identity.generate() for name in ("A", "B", "C")}
-        for identity in givers.values():
-            await channel.register_giver(identity.id, identity.public_key)
-        keys = KeyManager(state, channel, lease_grace_s=GRACE_S)
-        await keys.load(NOW)
-        yield Rig(keys, channel, tmp_path / "scratch", state_url, givers)
 
 
 def counts(job: Job) -> tuple[int, int, int, int]:
@@ -279,7 +189,7 @@ async def test_a_restart_loads_exact_counts_and_live_leases(rig: Rig) -> None:
     try:
         again = KeyManager(state, rig.channel, lease_grace_s=GRACE_S)
         await again.load(NOW)
-        reloaded = again.job(job.job_id)
+        reloaded = await again.job(job.job_id)
         assert counts(reloaded) == (199, 1, 100, 700)
         assert list(again.leases) == [leased.task_id]
         assert reloaded.next_seq == 3
@@ -308,7 +218,7 @@ async def test_a_done_range_job_reopened_after_a_restart_leases_only_its_open_bl
     assert job.status is JobStatus.DONE
     again = KeyManager(rig.keys.store, rig.channel, lease_grace_s=GRACE_S)
     await again.load(NOW)
-    reloaded = again.job(job.job_id)
+    reloaded = await again.job(job.job_id)
     assert reloaded.next_seq == 3
     await again.invalidate_block(job.job_id, 1, NOW)
     (block,) = await again.ready(reloaded, NOW, 10)
@@ -346,7 +256,7 @@ async def test_failures_and_refusals_outlive_a_restart_open_or_done(rig: Rig) ->
             assert job.status is JobStatus.DONE
         restarted = KeyManager(rig.keys.store, rig.channel, lease_grace_s=GRACE_S)
         await restarted.load(now)
-        view = restarted.job(job.job_id).view()
+        view = (await restarted.job(job.job_id)).view()
         assert {field: view[field] for field in seen} == seen
 
 
