@@ -23,6 +23,7 @@ from typing import Any
 from channel.errors import StoreUnavailable
 from channel.wire import messages
 from channel.wire.identity import Identity
+from channel.wire.models import Task
 from channel.wire.results import Result
 from seeker.errors import SeekerError, StateUnavailable
 from seeker.grid.collect import Collector
@@ -33,7 +34,7 @@ from seeker.work.blocks import Block
 from seeker.work.history import Role
 from seeker.work.jobs import Job
 from seeker.work.ledger import LeaseRef
-from seeker.work.manager import KeyManager
+from seeker.work.manager import KeyManager, Offer
 
 log = logging.getLogger(__name__)
 # A Giver whose connection takes longer than this to take a message is dropped,
@@ -170,11 +171,11 @@ class Coordinator:
         for ref in taken:
             entry = self._givers.get(ref.giver_id)
             if entry is not None and entry.session is not None:
-                try:
-                    async with asyncio.timeout(SEND_TIMEOUT_S):
-                        await entry.session.send(messages.Cancel(ref.task_id))
-                except (ConnectionError, RuntimeError, TimeoutError) as e:
-                    log.debug("cannot cancel task %s on giver %s: %s", ref.task_id, ref.giver_id, e)
+                error = await _deliver(entry.session, messages.Cancel(ref.task_id))
+                if error is not None:
+                    log.debug(
+                        "cannot cancel task %s on giver %s: %s", ref.task_id, ref.giver_id, error
+                    )
 
     async def run(self) -> None:
         """Coordinate until cancelled."""
@@ -287,43 +288,50 @@ class Coordinator:
     async def _fail(self, job: Job, block: Block, reason: str) -> None:
         await self.keys.fail_block(job, block, reason, time.time())
 
-    async def _send(
-        self, job: Job, block: Block, giver: GiverEntry, quorum: int, wanted: int, tail: bool
-    ) -> Block | None:
-        """Lease a copy of `block` to `giver` (stored first), then send it; the block as
-        leased if it went."""
-        giver_id, session = giver.info.giver_id, giver.session
-        image = job.spec.image_for(giver.info.capabilities.arch)
-        if session is None or image is None:
-            # The round saw the Giver online with another architecture; since then
-            # its session closed or a Report changed what it is.
-            return None
-        leased = await self.keys.lease(
-            job, block, giver_id, time.time(), image=image, quorum=quorum, wanted=wanted, tail=tail
+    async def _send(self, offers: list[tuple[Offer, GiverEntry]]) -> None:
+        """Lease the offered copies (all stored first, together), then send each Giver
+        its Assigns: Givers all at once, so a slow connection holds up no other
+        Giver's, and each Giver's in order."""
+        if not offers:
+            return
+        leased = await self.keys.lease_all([offer for offer, _ in offers])
+        assigns: dict[str, tuple[GiverSession | None, list[Task]]] = {}
+        for (_, entry), task in zip(offers, leased, strict=True):
+            if task is not None:
+                assigns.setdefault(entry.info.giver_id, (entry.session, []))[1].append(task)
+        sent = await asyncio.gather(
+            *(self._assign(giver_id, *assigned) for giver_id, assigned in assigns.items())
         )
-        if leased is None:
-            return None
-        task, new = leased
-        signature = self.identity.sign_value(messages.Assign.signed_value(giver_id, task))
-        try:
-            async with asyncio.timeout(SEND_TIMEOUT_S):
-                await session.send(messages.Assign(task, signature))
-        except (ConnectionError, RuntimeError, TimeoutError) as e:
+        for (giver_id, (session, tasks)), (count, error) in zip(assigns.items(), sent, strict=True):
+            self.counters.tasks_sent += count
+            if error is None:
+                self._givers.contacted(giver_id)
+                continue
             log.warning(
                 "cannot send task %s to giver %s: %s",
-                task.task_id,
+                tasks[count].task_id,
                 giver_id,
-                e or f"no progress in {SEND_TIMEOUT_S:g} s; closing its session",
+                str(error) or f"no progress in {SEND_TIMEOUT_S:g} s; closing its session",
             )
-            await self.keys.release(task.task_id, giver_id)
-            if isinstance(e, TimeoutError):
+            for task in tasks[count:]:
+                await self.keys.release(task.task_id, giver_id)
+            if isinstance(error, TimeoutError) and session is not None:
                 await session.close()
             if (taken := await self._contact_failed(giver_id, time.time())) is not None:
                 log.warning("giver %s purged; %d task(s) back in the pool", giver_id, taken)
-            return None
-        self._givers.contacted(giver_id)
-        self.counters.tasks_sent += 1
-        return new
+
+    async def _assign(
+        self, giver_id: str, session: GiverSession | None, tasks: list[Task]
+    ) -> tuple[int, Exception | None]:
+        """Send a Giver its tasks in order, each signed for it: how many went, and why
+        the rest did not."""
+        if session is None:
+            return 0, ConnectionError(f"session with giver {giver_id} is closed")
+        for count, task in enumerate(tasks):
+            signature = self.identity.sign_value(messages.Assign.signed_value(giver_id, task))
+            if (error := await _deliver(session, messages.Assign(task, signature))) is not None:
+                return count, error
+        return len(tasks), None
 
     async def _check_contacts(self, now: float) -> None:
         """Count a failed contact for each registered Giver without a live session;
@@ -396,3 +404,13 @@ class Coordinator:
                 for p in self.purged
             ],
         }
+
+
+async def _deliver(session: GiverSession, message: messages.Message) -> Exception | None:
+    """Send `message` over `session` within SEND_TIMEOUT_S; why it did not go, or None."""
+    try:
+        async with asyncio.timeout(SEND_TIMEOUT_S):
+            await session.send(message)
+    except (ConnectionError, RuntimeError, TimeoutError) as e:
+        return e
+    return None

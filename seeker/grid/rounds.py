@@ -23,13 +23,12 @@ from seeker.grid.registry import GiverEntry, GiverRegistry
 from seeker.grid.trust import TrustBook
 from seeker.work.blocks import Block
 from seeker.work.jobs import Job, JobStatus
-from seeker.work.manager import KeyManager
+from seeker.work.manager import KeyManager, Offer
 
 log = logging.getLogger(__name__)
 
-# Leases a copy of a block to a Giver and sends it (job, block, Giver, quorum, wanted,
-# tail): the block as leased, or None if it did not go.
-Sender = Callable[[Job, Block, GiverEntry, int, int, bool], Awaitable[Block | None]]
+# Leases the copies a round offers to Givers, then sends them.
+Sender = Callable[[list[tuple[Offer, GiverEntry]]], Awaitable[None]]
 
 
 def needs_of(job: Job) -> JobNeeds:
@@ -76,8 +75,9 @@ class PlacementRounds:
     async def run(
         self, now: float, send: Sender, fail: Callable[[Job, Block, str], Awaitable[None]]
     ) -> bool:
-        """Lease ready blocks to free slots, then tail copies to what is left. Whether
-        the round filled every slot it may and more are free (so go again at once)."""
+        """Lease ready blocks to free slots, then tail copies to what is left, each
+        lot leased together and then sent. Whether the round filled every slot it may
+        and more are free (so go again at once)."""
         placer = self.placer()
         capped, free = placer.free > self._batch, min(placer.free, self._batch)
         active = Counter(ref.job_id for ref in self._keys.leases.values())
@@ -93,6 +93,7 @@ class PlacementRounds:
                     drained.append(job)
         waiting: dict[str, str] = {}
         refusers = self._refusers()
+        offers: list[tuple[Offer, GiverEntry]] = []
         while free > 0:
             open_jobs = [j for j in jobs if queues.get(j.job_id)]
             if not open_jobs:
@@ -116,22 +117,53 @@ class PlacementRounds:
             quorum, wanted = self._round_size(job, block, chosen)
             entry = self._givers.get(chosen.giver_id)
             assert entry is not None
-            leased = await send(job, block, entry, quorum, wanted, False)
-            if leased is None:
+            offer = self._offer(job, block, entry, now, quorum, wanted, tail=False)
+            if offer is None:
                 continue
+            offers.append((offer, entry))
             placer.take(chosen.giver_id)
             active[job.job_id] += 1
             free -= 1
-            if leased.wants_copy:
-                queues[job.job_id].insert(0, leased)
+            if offer.leased.wants_copy:
+                queues[job.job_id].insert(0, offer.leased)
+        await send(offers)
         if not self._givers.online():
             # Not one slot, so no block was tried: the reason is plain all the same.
             waiting = {j.job_id: "no Giver is online" for j in jobs if j.tally.pending}
         self.waiting = waiting
         if free > 0 and self._tail_copies:
             idle = [j for j in drained if not queues.get(j.job_id) and j.tally.leased]
-            await self._tail(idle, placer, free, now, send)
+            await send(await self._tail(idle, placer, free, now))
         return capped and free == 0
+
+    def _offer(
+        self,
+        job: Job,
+        block: Block,
+        entry: GiverEntry,
+        now: float,
+        quorum: int,
+        wanted: int,
+        *,
+        tail: bool,
+    ) -> Offer | None:
+        """A copy of `block` for the Giver of `entry`, if it is still connected and
+        runs an image of the job."""
+        image = job.spec.image_for(entry.info.capabilities.arch)
+        if entry.session is None or image is None:
+            # The round saw the Giver online with another architecture; since then
+            # its session closed or a Report changed what it is.
+            return None
+        return self._keys.offer(
+            job,
+            block,
+            entry.info.giver_id,
+            now,
+            image=image,
+            quorum=quorum,
+            wanted=wanted,
+            tail=tail,
+        )
 
     def _owners(self, giver_ids: set[str]) -> set[str]:
         owners = set()
@@ -186,16 +218,16 @@ class PlacementRounds:
         return False
 
     async def _tail(
-        self, jobs: list[Job], placer: Placer, free: int, now: float, send: Sender
-    ) -> None:
-        """Double the slowest copies of jobs with nothing left to lease."""
-        made = 0
+        self, jobs: list[Job], placer: Placer, free: int, now: float
+    ) -> list[tuple[Offer, GiverEntry]]:
+        """Copies that double the slowest copies of jobs with nothing left to lease."""
+        offers: list[tuple[Offer, GiverEntry]] = []
         refs = sorted(
             (r for r in self._keys.leases.values() if r.job_id in {j.job_id for j in jobs}),
             key=lambda r: r.leased_at,
         )
         for ref in refs:
-            if made >= free or placer.free == 0:
+            if len(offers) >= free or placer.free == 0:
                 break
             job = self._keys.jobs[ref.job_id]
             needs = needs_of(job)
@@ -224,13 +256,16 @@ class PlacementRounds:
                 continue
             entry = self._givers.get(chosen.giver_id)
             assert entry is not None
-            if await send(job, block, entry, 0, 0, True) is not None:
-                placer.take(chosen.giver_id)
-                made += 1
-                log.info(
-                    "task %s on giver %s is slow (%.0f s so far); copying it to giver %s",
-                    ref.task_id,
-                    ref.giver_id,
-                    elapsed,
-                    chosen.giver_id,
-                )
+            offer = self._offer(job, block, entry, now, 0, 0, tail=True)
+            if offer is None:
+                continue
+            offers.append((offer, entry))
+            placer.take(chosen.giver_id)
+            log.info(
+                "task %s on giver %s is slow (%.0f s so far); copying it to giver %s",
+                ref.task_id,
+                ref.giver_id,
+                elapsed,
+                chosen.giver_id,
+            )
+        return offers

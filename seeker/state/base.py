@@ -5,7 +5,9 @@ schedules and one document per run of a schedule.
 
 Every write is to a single document, and a block is only replaced over the
 version it was read at, so the store needs no transactions (FerretDB 1.x has
-none) and a write either lands whole or not at all.
+none) and a write either lands whole or not at all. Several blocks replaced at
+once (`replace_blocks`) are each such a write; a store that can commits them
+together, in one round trip.
 """
 
 from abc import abstractmethod
@@ -83,6 +85,12 @@ class StateStore(Whole):
     @abstractmethod
     async def replace_block(self, doc: Doc) -> bool:
         """Store `doc` if the stored block is still at `doc["version"] - 1`; whether it was."""
+
+    async def replace_blocks(self, docs: list[Doc]) -> list[bool]:
+        """`replace_block` each of `docs` in order (several of one block each over the
+        one before it); whether each was stored. Every one is stored before this
+        returns."""
+        return [await self.replace_block(doc) for doc in docs]
 
     @abstractmethod
     async def ready_blocks(self, job_id: str, now: float, limit: int) -> list[Doc]:

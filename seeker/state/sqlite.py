@@ -154,15 +154,28 @@ class SqliteState(SqliteWhole, SqliteJobs, SqliteSchedules, StateStore):
         return canonical.loads(row[0]) if row else None
 
     async def replace_block(self, doc: Doc) -> bool:
-        block_id, _, _, status, ready_at, version, givers, body = _row(doc)
-        cursor = await self._run(
-            lambda db: db.execute(
-                "UPDATE blocks SET status = ?, ready_at = ?, version = ?, givers = ?, doc = ? "
-                "WHERE block_id = ? AND version = ?",
-                (status, ready_at, version, givers, body, block_id, doc["version"] - 1),
-            )
-        )
-        return cursor.rowcount == 1
+        (stored,) = await self.replace_blocks([doc])
+        return stored
+
+    async def replace_blocks(self, docs: list[Doc]) -> list[bool]:
+        """Every block in one transaction."""
+        rows = []
+        for doc in docs:
+            block_id, _, _, status, ready_at, version, givers, body = _row(doc)
+            rows.append((status, ready_at, version, givers, body, block_id, doc["version"] - 1))
+
+        def replace(db: sqlite3.Connection) -> list[bool]:
+            return [
+                db.execute(
+                    "UPDATE blocks SET status = ?, ready_at = ?, version = ?, givers = ?, "
+                    "doc = ? WHERE block_id = ? AND version = ?",
+                    row,
+                ).rowcount
+                == 1
+                for row in rows
+            ]
+
+        return await self._run(replace)
 
     async def _docs(self, sql: str, params: tuple[object, ...]) -> list[Doc]:
         rows = await self._run(lambda db: db.execute(sql, params).fetchall())

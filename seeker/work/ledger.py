@@ -9,6 +9,7 @@ changed) and never one object per key. The key manager (seeker.work.manager)
 leases, counts and steers on top of it.
 """
 
+import heapq
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -30,6 +31,10 @@ PAGE = 500
 # A block changed under us this many times in a row means something else writes it.
 CHANGE_TRIES = 5
 RESULTS_BATCH = 200
+# The deadline heap is rebuilt from the live leases once it holds this many times
+# as many entries (those of leases that ended stay in it until popped).
+HEAP_SLACK = 2
+HEAP_FLOOR = 1000
 # A finished job stays in memory this long after it finished, while its rate and
 # its failures of the last hour still count in the overview; then the store alone
 # holds it, and it is read from there when asked for.
@@ -65,6 +70,11 @@ class Ledger:
         self._grace_s = lease_grace_s
         self.jobs: dict[str, Job] = {}
         self.leases: dict[str, LeaseRef] = {}
+        # (deadline, task id) of live leases, soonest first, so lapses are found
+        # without a pass over every lease. A deadline moved later leaves its entry
+        # early, and a lease that ended leaves its entry behind: both are settled
+        # when the entry is popped (see `lapsed`).
+        self._deadlines: list[tuple[float, str]] = []
         # Finished jobs the store alone holds, by status.
         self.stored_only: Counter[JobStatus] = Counter()
         # Keys that finished (done or failed for good) since the process started.
@@ -76,6 +86,7 @@ class Ledger:
         """Forget every job and lease held in memory (the store keeps them)."""
         self.jobs.clear()
         self.leases.clear()
+        self._deadlines.clear()
         self.stored_only.clear()
 
     async def load(self, now: float) -> None:
@@ -171,6 +182,33 @@ class Ledger:
                     len(lease.keys),
                     lease.leased_at,
                 )
+                self._due(lease.deadline, lease.task_id)
+
+    def _due(self, deadline: float, task_id: str) -> None:
+        """Note that lease `task_id` lapses at `deadline`."""
+        heap = self._deadlines
+        if len(heap) >= HEAP_SLACK * len(self.leases) + HEAP_FLOOR:
+            heap[:] = [(ref.deadline, ref.task_id) for ref in self.leases.values()]
+            heapq.heapify(heap)
+        heapq.heappush(heap, (deadline, task_id))
+
+    def lapsed(self, now: float) -> list[LeaseRef]:
+        """The live leases whose deadline is `now` or earlier, soonest first. They stay
+        noted until they end, so one that is not taken back is found again."""
+        heap = self._deadlines
+        lapsed: dict[str, LeaseRef] = {}
+        while heap and heap[0][0] <= now:
+            _, task_id = heapq.heappop(heap)
+            ref = self.leases.get(task_id)
+            if ref is None or task_id in lapsed:
+                continue
+            if ref.deadline <= now:
+                lapsed[task_id] = ref
+            else:
+                heapq.heappush(heap, (ref.deadline, task_id))
+        for ref in lapsed.values():
+            heapq.heappush(heap, (ref.deadline, ref.task_id))
+        return list(lapsed.values())
 
     async def job(self, job_id: str) -> Job:
         """A job as held in memory, or else as the store holds it (a finished job, read
@@ -218,6 +256,19 @@ class Ledger:
             url=self.store.url,
         )
 
+    async def _store_all(self, changes: list[tuple[Job, Block, Block]]) -> list[bool]:
+        """Store each change (job, block as read, block as changed) over the version it
+        was read at, all in one write where the store can; whether each was stored
+        (not: the block changed meanwhile). Changes of one block come in order, each
+        over the one before."""
+        stored = await self.store.replace_blocks(
+            [new.to_doc(job.spec.max_attempts, job.spec.retry_backoff_s) for job, _, new in changes]
+        )
+        for (job, old, new), done in zip(changes, stored, strict=True):
+            if done:
+                self._account(job, old, new)
+        return stored
+
     def _account(self, job: Job, old: Block, new: Block) -> None:
         self.keys_finished += max(job.changed(old, new), 0)
         kept = {lease.task_id for lease in new.copies}
@@ -226,7 +277,10 @@ class Ledger:
                 self.leases.pop(lease.task_id, None)
         self._index(job, new)
         for lease in new.copies:
-            self.leases[lease.task_id].deadline = lease.deadline
+            ref = self.leases[lease.task_id]
+            if lease.deadline < ref.deadline:
+                self._due(lease.deadline, lease.task_id)
+            ref.deadline = lease.deadline
 
     async def _settle(self, job: Job, now: float) -> None:
         """Mark the job done, or running again, as its keys say; a cancelled job's

@@ -37,6 +37,17 @@ class Counted:
     discarded: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A copy of a block to lease: the block as read, as leasing the copy leaves it
+    (the copy is its last), and the image its Giver runs."""
+
+    job: Job
+    block: Block
+    leased: Block
+    image: str
+
+
 class KeyManager(JobSteering):
     """Every job and live lease of this Seeker (seeker.work.ledger), leased to
     Givers, counted from their results and steered by operators."""
@@ -67,7 +78,7 @@ class KeyManager(JobSteering):
             blocks += cut
         return blocks
 
-    async def lease(
+    def offer(
         self,
         job: Job,
         block: Block,
@@ -78,12 +89,12 @@ class KeyManager(JobSteering):
         quorum: int = 1,
         wanted: int = 1,
         tail: bool = False,
-    ) -> tuple[Task, Block] | None:
-        """Lease a copy of `block` (as last read) to a Giver that runs `image` (the
-        job's image for its architecture): the Task to send it and the block as
-        leased, or None if the block changed meanwhile. A block with no round under
-        way opens one that wants `wanted` copies, `quorum` agreeing; a `tail` copy
-        doubles a copy out on a slow Giver."""
+    ) -> Offer | None:
+        """A copy of `block` (as last read) for a Giver that runs `image` (the job's
+        image for its architecture), to lease with `lease_all`; None if the block
+        wants no copy from that Giver. A block with no round under way opens one that
+        wants `wanted` copies, `quorum` agreeing; a `tail` copy doubles a copy out on
+        a slow Giver."""
         keys = block.round.keys if block.round else block.remaining(job.spec.max_attempts)
         usable = (tail and block.round is not None and not block.round.tailed) or (
             not tail and block.wants_copy
@@ -96,26 +107,26 @@ class KeyManager(JobSteering):
         ):
             return None
         deadline = now + job.spec.limits.timeout_s + self._grace_s
-        changed = await self._change(
-            job,
-            block.block_id,
-            lambda b: (
-                b.leased_to(giver_id, now, deadline, keys, quorum=quorum, wanted=wanted, tail=tail)
-                if b == block
-                else None
-            ),
-            block=block,
+        leased = block.leased_to(
+            giver_id, now, deadline, keys, quorum=quorum, wanted=wanted, tail=tail
         )
-        if changed is None:
-            return None
-        new = changed[1]
-        lease = new.copies[-1]
-        if job.status is not JobStatus.RUNNING:
-            # Paused or cancelled while the lease was written: take it back.
-            await self.release(lease.task_id, giver_id)
-            return None
-        task = job.task(lease.task_id, keys, image)
-        return task, new
+        return Offer(job, block, leased, image)
+
+    async def lease_all(self, offers: list[Offer]) -> list[Task | None]:
+        """Lease every offer, all stored (in one write where the store can) before
+        this returns, so before any is sent: for each, the Task to send, or None if
+        its block changed meanwhile or its job stopped running. Offers of one block
+        come in order, each over the block as the one before leaves it."""
+        stored = await self._store_all([(o.job, o.block, o.leased) for o in offers])
+        tasks: list[Task | None] = []
+        for offer, done in zip(offers, stored, strict=True):
+            lease = offer.leased.copies[-1]
+            if done and offer.job.status is not JobStatus.RUNNING:
+                # Paused or cancelled while the lease was written: take it back.
+                await self.release(lease.task_id, lease.giver_id)
+                done = False
+            tasks.append(offer.job.task(lease.task_id, lease.keys, offer.image) if done else None)
+        return tasks
 
     async def renew(self, task_id: str, giver_id: str, done: int, now: float) -> None:
         """Progress from the lease holder: keep its lease alive. The stored deadline
@@ -175,9 +186,8 @@ class KeyManager(JobSteering):
 
     async def expire(self, now: float) -> list[LeaseRef]:
         """Return lapsed leases' keys to the pool; those leases."""
-        lapsed = [ref for ref in self.leases.values() if ref.deadline <= now]
         expired = []
-        for ref in lapsed:
+        for ref in self.lapsed(now):
             changed = await self._change(
                 self.jobs[ref.job_id],
                 block_id_of_task(ref.task_id),
@@ -219,7 +229,10 @@ class KeyManager(JobSteering):
             lease = block.copy(result.task_id)
             if lease is None or lease.giver_id != result.giver_id:
                 return None
-            allowed = lease.keys if lease.keys.start is not None else set(lease.keys)
+            # A range larger than the result is checked key by key, not spelled out.
+            keys = lease.keys
+            ranged = keys.start is not None and len(keys) > len(result.records)
+            allowed = keys if ranged else set(keys)
             stray = next((r["key"] for r in result.records if r["key"] not in allowed), "")
             why = misfit
             if result.job_id != job.job_id or stray:

@@ -12,6 +12,7 @@ from channel.wire.identity import Identity
 from channel.wire.models import Task
 from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import sign_result
+from seeker.work.blocks import Block
 from seeker.work.intake import create_job
 from seeker.work.jobs import Job
 from seeker.work.manager import KeyManager
@@ -35,9 +36,9 @@ class Rig:
 
     async def lease(self, job: Job, giver: str, now: float = NOW) -> Task:
         (block,) = await self.keys.ready(job, now, 1)
-        leased = await self.keys.lease(job, block, self.givers[giver].id, now, image="x:1")
-        assert leased is not None
-        return leased[0]
+        task = await lease_one(self.keys, job, block, self.givers[giver].id, now)
+        assert task is not None
+        return task
 
     async def report(
         self,
@@ -45,12 +46,13 @@ class Rig:
         giver: str,
         failed: dict[str, str] | None = None,
         post: bool = True,
+        keys: list[str] | None = None,
         **extra: Any,
     ) -> Result:
-        """A signed result for `task`, every key ok but `failed`, posted to the Channel
-        unless `post` is false."""
+        """A signed result for `task`, every key ok but `failed`, with records for the
+        keys ok (or for `keys`), posted to the Channel unless `post` is false."""
         failed = failed or {}
-        ok = [k for k in task.block if k not in failed]
+        ok = [k for k in task.block if k not in failed] if keys is None else keys
         identity = self.givers[giver]
         result = sign_result(
             identity,
@@ -77,3 +79,11 @@ class Rig:
         task = await self.lease(job, giver, now)
         assert await self.keys.apply(await self.report(task, giver), now)
         return task
+
+
+async def lease_one(
+    keys: KeyManager, job: Job, block: Block, giver_id: str, now: float = NOW, **round: Any
+) -> Task | None:
+    """Lease a copy of `block` to a Giver (as the coordinator does, a lot of one)."""
+    offer = keys.offer(job, block, giver_id, now, image="x:1", **round)
+    return None if offer is None else (await keys.lease_all([offer]))[0]

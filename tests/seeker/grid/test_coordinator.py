@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from channel.wire.identity import Identity
 from channel.wire.models import Task
 from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import sign_result
+from seeker.grid import coordinator
 from seeker.grid.coordinator import STEP_BATCH, Coordinator, Watch
 from seeker.grid.registry import GiverRegistry
 from seeker.grid.trust import TrustBook
@@ -35,12 +37,26 @@ class RecordingSession:
         self.giver_id = giver_id
         self.closed = False
         self.sent: list[messages.Message] = []
+        self.received = asyncio.Event()
 
     async def send(self, message: messages.Message) -> None:
         self.sent.append(message)
+        self.received.set()
 
     async def close(self) -> None:
         self.closed = True
+
+
+class StuckSession(RecordingSession):
+    """A Giver's WebSocket that takes no message until `unstick` is set."""
+
+    def __init__(self, giver_id: str) -> None:
+        super().__init__(giver_id)
+        self.unstick = asyncio.Event()
+
+    async def send(self, message: messages.Message) -> None:
+        await self.unstick.wait()
+        await super().send(message)
 
 
 class Rig:
@@ -71,6 +87,7 @@ class Rig:
         identity: Identity | None = None,
         *,
         volunteer: str = "",
+        stuck: bool = False,
         **capabilities: Any,
     ) -> RecordingSession:
         identity = identity or Identity.generate()
@@ -88,7 +105,7 @@ class Rig:
         )
         info = GiverInfo(identity.id, identity.public_key, "g", caps, 0.0, volunteer)
         self.registry.register(info)
-        session = RecordingSession(identity.id)
+        session = (StuckSession if stuck else RecordingSession)(identity.id)
         self.coordinator.attach(session)  # type: ignore[arg-type]
         self.sessions.append(session)
         return session
@@ -539,3 +556,58 @@ async def test_a_slow_copy_near_the_end_of_a_job_is_doubled_and_the_first_result
     await rig.coordinator.step()
     assert job.status is JobStatus.DONE and job.counts()["done"] == 10
     assert slow.sent[-1] == messages.Cancel(original.task_id)
+
+
+async def test_a_giver_that_takes_no_message_holds_up_no_other_givers_assign(
+    rig: Rig,
+) -> None:
+    job = await rig.job(block_size=10)
+    stuck = rig.giver(slots=1, stuck=True)
+    others = [rig.giver(slots=1) for _ in range(2)]
+    step = asyncio.create_task(rig.coordinator.step())
+    await asyncio.gather(*(session.received.wait() for session in others))
+    assert not step.done() and rig.leases_of(job) == 3
+    assert isinstance(stuck, StuckSession)
+    stuck.unstick.set()
+    await step
+    assert [len(assigned(session)) for session in rig.sessions] == [1, 1, 1]
+
+
+async def test_a_giver_stuck_past_the_send_timeout_gets_its_lease_taken_back_alone(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(coordinator, "SEND_TIMEOUT_S", 0.1)
+    job = await rig.job(block_size=10)
+    stuck = rig.giver(slots=2, stuck=True)
+    others = [rig.giver(slots=1) for _ in range(2)]
+    await rig.coordinator.step()
+    assert stuck.closed and assigned(stuck) == []
+    assert all(len(assigned(session)) == 1 for session in others)
+    held = {ref.giver_id for ref in rig.keys.leases.values()}
+    assert held == {s.giver_id for s in others} and rig.leases_of(job) == 2
+
+
+async def test_a_rounds_leases_are_stored_before_any_assign_and_outlive_a_restart(
+    rig: Rig,
+) -> None:
+    job = await rig.job(block_size=10)
+    sessions = [rig.giver(slots=2) for _ in range(3)]
+    stored_when_sent: list[bool] = []
+
+    async def send(session: RecordingSession, message: messages.Message) -> None:
+        if isinstance(message, messages.Assign):
+            block = await rig.keys.block_of(message.task.task_id)
+            held = block is not None and block.holder(message.task.task_id)
+            stored_when_sent.append(held == session.giver_id)
+        session.sent.append(message)
+
+    for session in sessions:
+        session.send = partial(send, session)  # type: ignore[method-assign]
+    await rig.coordinator.step()
+    sent = {task.task_id for session in sessions for task in assigned(session)}
+    assert len(sent) == 6 and stored_when_sent == [True] * 6
+
+    restarted = KeyManager(rig.keys.store, rig.keys.channel, lease_grace_s=10)
+    await restarted.load(time.time())
+    assert set(restarted.leases) == sent
+    assert restarted.jobs[job.job_id].counts()["leased"] == 60

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from support.rig import GRACE_S, NOW, Rig
+from support.rig import GRACE_S, NOW, Rig, lease_one
 
 from channel.errors import WireError
 from channel.wire import canonical, sealing
@@ -70,6 +70,39 @@ async def test_progress_keeps_a_lease_alive(rig: Rig) -> None:
     await rig.keys.renew(task.task_id, rig.givers["A"].id, 1, late)
     assert await rig.keys.expire(late + GRACE_S) == []
     assert rig.keys.leases[task.task_id].progress == 1
+
+
+async def test_leases_lapse_soonest_first_and_a_renewed_one_only_at_its_new_deadline(
+    rig: Rig,
+) -> None:
+    job = await rig.job(keys=[str(n) for n in range(4)], block_size=1)
+    first, renewed, third = [await rig.lease(job, "A", NOW + n) for n in range(3)]
+    later = await rig.lease(job, "B", NOW + 3)
+    lapse = NOW + 100 + GRACE_S
+    await rig.keys.renew(renewed.task_id, rig.givers["A"].id, 1, lapse)
+    assert await rig.keys.release(third.task_id, rig.givers["A"].id)
+    lapsed = await rig.keys.expire(lapse + 3)
+    assert [ref.task_id for ref in lapsed] == [first.task_id, later.task_id]
+    assert await rig.keys.expire(lapse + 2 * GRACE_S - 1) == []
+    assert [ref.task_id for ref in await rig.keys.expire(lapse + 2 * GRACE_S)] == [renewed.task_id]
+    assert not rig.keys.leases and counts(job) == (0, 0, 0, 4)
+
+
+async def test_a_lapsed_lease_the_store_failed_to_take_back_lapses_again(rig: Rig) -> None:
+    job = await rig.job(keys=["a"])
+    task = await rig.lease(job, "A")
+    lapse = NOW + 100 + GRACE_S
+    store = rig.keys.store
+    replace_block = store.replace_block
+
+    async def failing(doc: dict[str, Any]) -> bool:
+        raise InvalidState("the store is away")
+
+    store.replace_block = failing  # type: ignore[method-assign]
+    with pytest.raises(InvalidState):
+        await rig.keys.expire(lapse)
+    store.replace_block = replace_block  # type: ignore[method-assign]
+    assert [ref.task_id for ref in await rig.keys.expire(lapse + 1)] == [task.task_id]
 
 
 async def test_release_returns_the_block_at_once_and_a_refusal_keeps_the_giver_off(
@@ -190,16 +223,19 @@ async def test_a_done_range_job_reopened_after_a_restart_leases_only_its_open_bl
     await again.invalidate_block(job.job_id, 1, NOW)
     (block,) = await again.ready(reloaded, NOW, 10)
     assert block.seq == 1
-    leased = await again.lease(reloaded, block, rig.givers["B"].id, NOW, image="x:1")
-    assert leased is not None and leased[0].task_id.endswith("-000001.1")
+    leased = await lease_one(again, reloaded, block, rig.givers["B"].id)
+    assert leased is not None and leased.task_id.endswith("-000001.1")
     assert counts(reloaded) == (200, 0, 100, 0)
 
 
 async def test_a_lease_is_not_given_once_the_job_is_paused(rig: Rig) -> None:
     job = await rig.job(keys=["a", "b"], block_size=1)
     blocks = await rig.keys.ready(job, NOW, 2)
+    offer = rig.keys.offer(job, blocks[0], rig.givers["A"].id, NOW, image="x:1")
+    assert offer is not None
     await rig.keys.set_status(job.job_id, JobStatus.PAUSED, NOW)
-    assert await rig.keys.lease(job, blocks[0], rig.givers["A"].id, NOW, image="x:1") is None
+    assert rig.keys.offer(job, blocks[1], rig.givers["A"].id, NOW, image="x:1") is None
+    assert await rig.keys.lease_all([offer]) == [None]
     assert counts(job) == (0, 0, 0, 2) and rig.keys.leases == {}
 
 
@@ -403,11 +439,11 @@ async def sealed_copies(rig: Rig, job: Job, prices: dict[str, int]) -> list[Task
     for giver in prices:
         (block,) = await rig.keys.ready(job, NOW, 1)
         giver_id = rig.givers[giver].id
-        leased = await rig.keys.lease(
-            job, block, giver_id, NOW, image="x:1", quorum=len(prices), wanted=len(prices)
+        leased = await lease_one(
+            rig.keys, job, block, giver_id, quorum=len(prices), wanted=len(prices)
         )
         assert leased is not None
-        tasks.append(leased[0])
+        tasks.append(leased)
     for task, (giver, price) in zip(tasks, prices.items(), strict=True):
         output = ScraperOutput(
             records=[{"key": k, "data": {"price": price}} for k in task.block],
@@ -445,6 +481,17 @@ async def test_copies_of_a_sealed_job_agree_by_their_agreement_or_fail_disagreei
     assert first == second and third != fourth
     (block, _) = [b async for b in rig.keys.blocks(job.job_id)]
     assert [run.digest for run in block.runs] == [first, first]
+
+
+@pytest.mark.parametrize("keys", [["7"], ["0", "01", "2"]], ids=["few", "as-many"])
+async def test_a_result_claiming_a_key_outside_its_range_is_discarded(
+    rig: Rig, keys: list[str]
+) -> None:
+    job = await rig.job(range=[0, 3], block_size=3)
+    task = await rig.lease(job, "A")
+    counted = await rig.keys.apply(await rig.report(task, "A", post=False, keys=keys), NOW)
+    assert counted is not None and counted.discarded
+    assert counts(job) == (0, 0, 0, 3)
 
 
 async def test_a_result_that_does_not_fit_its_jobs_sealing_is_discarded(rig: Rig) -> None:
