@@ -83,8 +83,9 @@ from pymongo.errors import PyMongoError  # noqa: E402
 
 from channel.errors import ChannelError  # noqa: E402
 from channel.service.client import ChannelClient  # noqa: E402
-from channel.store.base import Channel, JobPolicy  # noqa: E402
+from channel.store.base import Channel  # noqa: E402
 from channel.store.factory import open_channel  # noqa: E402
+from channel.store.rows import JobPolicy  # noqa: E402
 from channel.wire import canonical  # noqa: E402
 from channel.wire.identity import Identity  # noqa: E402
 from channel.wire.results import Ack, KeyOutcome, Result  # noqa: E402

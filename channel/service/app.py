@@ -32,8 +32,9 @@ from channel.jsonweb import error_middleware, error_response, json_response
 from channel.service.datasets import add_dataset_routes
 from channel.service.routing import CHANNEL, NDJSON, drain, reader_of, stream
 from channel.store import export
-from channel.store.base import PAGE_LIMIT, Channel, StoredResult
+from channel.store.base import PAGE_LIMIT, Channel
 from channel.store.ingest import MAX_HEADER_BYTES, Intake, Lines, parse_header
+from channel.store.rows import StoredResult
 from channel.wire.results import Ack
 
 log = logging.getLogger(__name__)

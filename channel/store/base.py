@@ -9,9 +9,7 @@ import asyncio
 import time
 from abc import abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
 
 from channel.errors import InvalidResult, ResultConflict, UnknownJob, WireError
 from channel.store.batching import Batcher
@@ -19,12 +17,15 @@ from channel.store.datasets import DatasetStore
 from channel.store.ingest import Inflater, Intake, SizeLimits, header_line, inflate, without_capture
 from channel.store.inventory import Inventory
 from channel.store.readers import Reader, new_reader_token, token_id_of
+from channel.store.rows import JobPolicy, ResultPage, StoredResult
 from channel.wire import canonical
 from channel.wire.results import Ack, Result
 from channel.wire.signing import verify_signature
 from channel.wire.tokens import TokenRequest, check_request, digest
 
 PAGE_LIMIT = 1000
+# Task ids per query for their results (SQLite allows some 32,000 parameters).
+TASK_QUERY_BATCH = 500
 # On a store where writers take a number and insert it later (MongoDB), a page
 # stops before a missing number until the result after it is this old, so a
 # reader following a job never steps over a result still being written.
@@ -33,53 +34,6 @@ SETTLE_S = 10.0
 INLINE_BYTES = 64 * 1024
 # Records larger than this are checked off the event loop.
 OFF_LOOP_BYTES = 256 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class JobPolicy:
-    """What the Channel knows of a job: how long to keep its results, and whether
-    its records must arrive sealed to a recipient."""
-
-    job_id: str
-    retention_s: float | None = None
-    sealed: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class StoredResult:
-    """A result as a backend keeps it: indexed fields, the signed header and its
-    records, compressed inline when small or in chunks stored beside it."""
-
-    result_id: str
-    task_id: str
-    job_id: str
-    giver_id: str
-    received_at: float
-    expires_at: float | None
-    header: bytes
-    records: int
-    size_bytes: int
-    inline: bytes | None
-    seq: int = 0
-
-    def to_wire(self) -> dict[str, Any]:
-        """The result as a page lists it: its signed header and its records' size."""
-        return {
-            **canonical.loads(self.header),
-            "seq": self.seq,
-            "received_at": self.received_at,
-            "expires_at": self.expires_at,
-            "records": self.records,
-            "size_bytes": self.size_bytes,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ResultPage:
-    """Results of a job in the order they were stored; `cursor` continues after them."""
-
-    results: list[StoredResult]
-    cursor: int
 
 
 class Channel(DatasetStore, Inventory):
@@ -220,15 +174,16 @@ class Channel(DatasetStore, Inventory):
 
     async def results_for_tasks(self, task_ids: Iterable[str]) -> list[Result]:
         """Every stored result of the given tasks (a task may have several)."""
-        ids = list(task_ids)
-        if not ids:
-            return []
-        return [await self.load(row) for row in await self._find_by_tasks(ids)]
+        return [await self.load(row) for row in await self.result_rows(task_ids)]
 
     async def result_rows(self, task_ids: Iterable[str]) -> list[StoredResult]:
-        """The rows (headers, without records) of every stored result of the tasks."""
+        """The rows (headers, without records) of every stored result of the tasks,
+        asked TASK_QUERY_BATCH tasks at a time."""
         ids = list(task_ids)
-        return await self._find_by_tasks(ids) if ids else []
+        rows: list[StoredResult] = []
+        for start in range(0, len(ids), TASK_QUERY_BATCH):
+            rows += await self._find_by_tasks(ids[start : start + TASK_QUERY_BATCH])
+        return rows
 
     async def result(self, result_id: str) -> StoredResult | None:
         """A stored result's row (its header, without records)."""

@@ -24,7 +24,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 
 from channel.errors import StoreUnavailable
-from channel.store.base import Channel, JobPolicy, StoredResult
+from channel.store.base import Channel
 from channel.store.migrations import CHANNEL
 from channel.store.mongo_datasets import MongoDatasets
 from channel.store.mongo_readers import MongoReaders
@@ -37,6 +37,7 @@ from channel.store.mongoclient import (
     problem,
     without_secrets,
 )
+from channel.store.rows import JobPolicy, StoredResult
 from channel.store.schema import migrate_mongo
 from channel.store.whole import MongoWhole
 

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from channel.errors import StoreUnavailable
-from channel.store.base import Channel, JobPolicy, StoredResult
+from channel.store.base import Channel
 from channel.store.migrations import CHANNEL
+from channel.store.rows import JobPolicy, StoredResult
 from channel.store.sqlite_datasets import SqliteDatasets
 from channel.store.sqlite_readers import SqliteReaders
 from channel.store.sqlitefile import SqliteFile

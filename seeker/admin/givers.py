@@ -11,6 +11,7 @@ from seeker.admin.render import page
 from seeker.api.parts import parts
 from seeker.errors import InvalidForm
 from seeker.grid import actions
+from seeker.views.givers import givers_view
 
 # How far back "invalidate recent work" reaches, as offered on the page.
 SINCE_CHOICES_S = {"3600": "the last hour", "86400": "the last 24 hours", "0": "all time"}
@@ -27,7 +28,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
 
 async def list_givers(request: web.Request) -> web.Response:
     seeker = parts(request)
-    view = seeker.coordinator.givers_view()
+    view = givers_view(seeker.coordinator)
     givers = sorted(view["givers"], key=lambda g: (not g["online"], g["name"]))
     return page(
         request,

@@ -8,6 +8,7 @@ from aiohttp import web
 from seeker.admin.events import FEED
 from seeker.admin.render import page
 from seeker.api.parts import parts
+from seeker.views.givers import flagged
 from seeker.views.overview import overview
 from seeker.work.jobs import JobStatus
 
@@ -36,7 +37,7 @@ async def show_overview(request: web.Request) -> web.Response:
         names={job_id: v["name"] for job_id, v in views.items()},
         running=running,
         waiting=waiting,
-        flagged=coordinator.givers_view()["flagged"],
+        flagged=flagged(coordinator),
         pending=seeker.admissions.pending(),
         now=time.time(),
     )

@@ -17,6 +17,7 @@ from seeker.errors import (
     RegistrationPending,
 )
 from seeker.grid import actions
+from seeker.views.givers import givers_view
 
 SESSION_HEARTBEAT_S = 20.0
 
@@ -83,7 +84,7 @@ async def list_givers(request: web.Request) -> web.Response:
     an operator's approval."""
     seeker = parts(request)
     return json_response(
-        {**seeker.coordinator.givers_view(), "pending": seeker.admissions.pending()}
+        {**givers_view(seeker.coordinator), "pending": seeker.admissions.pending()}
     )
 
 

@@ -25,8 +25,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from itertools import islice
 
-from channel.store.base import PAGE_LIMIT, StoredResult
+from channel.store.base import PAGE_LIMIT
 from channel.store.factory import store_name
+from channel.store.rows import StoredResult
 from channel.wire.results import Result
 from seeker.work.blocks import job_id_of_task
 from seeker.work.manager import KeyManager

@@ -43,8 +43,6 @@ SEND_TIMEOUT_S = 10.0
 # Results counted and blocks leased per round at most, so that on a slow store
 # neither waits long behind the other; a capped round wakes the loop at once.
 STEP_BATCH = 100
-# Task ids per query to the Channel (SQLite allows some 32,000 parameters).
-QUERY_BATCH = 500
 PURGED_SHOWN = 100
 # Givers whose contact is checked before the loop lets others run.
 CHECKS_A_TURN = 200
@@ -389,21 +387,6 @@ class Coordinator:
         if waiting:
             view["waiting"] = waiting
         return view
-
-    def givers_view(self) -> dict[str, Any]:
-        """Every registered Giver with its record, flagged ones, and those purged lately."""
-        givers, loads = [], self.keys.loads()
-        for view in self._givers.view():
-            record = self.trust.get(view["giver_id"])
-            givers.append({**view, "leases": loads[view["giver_id"]], **record.to_doc()})
-        return {
-            "givers": givers,
-            "flagged": [r.to_doc() for r in self.trust.records() if r.flagged],
-            "purged": [
-                {"giver_id": p.giver_id, "name": p.name, "at": p.at, "reason": p.reason}
-                for p in self.purged
-            ],
-        }
 
 
 async def _deliver(session: GiverSession, message: messages.Message) -> Exception | None:

@@ -29,10 +29,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from channel.store.base import Channel, JobPolicy, StoredResult
+from channel.store.base import Channel
 from channel.store.factory import open_channel, store_name
 from channel.store.migrations import CHANNEL
 from channel.store.readers import Reader
+from channel.store.rows import JobPolicy, StoredResult
 from channel.wire.release import SEEKGIVE_VERSION
 from seeker.errors import BadBackup
 from seeker.state.archive import FORMAT_VERSION, ArchiveWriter, checked_header, lines, summary

@@ -15,7 +15,7 @@ from channel.store.base import Channel
 from channel.wire import canonical
 from channel.wire.models import KeyBlock
 from seeker.errors import UnknownBlock
-from seeker.grid.coordinator import QUERY_BATCH, Coordinator
+from seeker.grid.coordinator import Coordinator
 from seeker.work.blocks import Block, block_id
 from seeker.work.choice import disagreement
 from seeker.work.history import BlockStatus, Role, Run
@@ -91,12 +91,10 @@ async def _records_digests(channel: Channel, blocks: list[Block]) -> dict[str, s
         for run in (*block.runs, *block.votes)
         if run.result_id
     }
-    task_ids = list(wanted)
     digests = {}
-    for start in range(0, len(task_ids), QUERY_BATCH):
-        for row in await channel.result_rows(task_ids[start : start + QUERY_BATCH]):
-            if wanted[row.task_id] == row.result_id:
-                digests[row.result_id] = canonical.loads(row.header)["digest"]
+    for row in await channel.result_rows(wanted):
+        if wanted[row.task_id] == row.result_id:
+            digests[row.result_id] = canonical.loads(row.header)["digest"]
     return digests
 
 

@@ -12,7 +12,8 @@ copy (the records download holds only the copies the Seeker counted).
 from contextlib import aclosing
 from typing import Any
 
-from channel.store.base import Channel, StoredResult
+from channel.store.base import Channel
+from channel.store.rows import StoredResult
 from channel.wire import canonical
 from seeker.views.paging import RecordCursor
 

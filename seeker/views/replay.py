@@ -16,7 +16,7 @@ from channel.store.base import Channel
 from channel.wire import canonical
 from channel.wire.sandbox import task_input
 from seeker.errors import NotReplayable, UnknownKey
-from seeker.grid.coordinator import QUERY_BATCH, Coordinator
+from seeker.grid.coordinator import Coordinator
 from seeker.work.blocks import Block
 from seeker.work.history import Run
 from seeker.work.jobs import Failure
@@ -96,10 +96,8 @@ async def _headers(channel: Channel, runs: list[Run]) -> dict[str, dict[str, Any
     """The signed headers of the runs' results, by task id; a result gone (expired)
     or a run without one (invalidated) is left out."""
     wanted = {run.task_id: run.result_id for run in runs if run.result_id}
-    task_ids = list(wanted)
     headers = {}
-    for start in range(0, len(task_ids), QUERY_BATCH):
-        for row in await channel.result_rows(task_ids[start : start + QUERY_BATCH]):
-            if wanted[row.task_id] == row.result_id:
-                headers[row.task_id] = canonical.loads(row.header)
+    for row in await channel.result_rows(wanted):
+        if wanted[row.task_id] == row.result_id:
+            headers[row.task_id] = canonical.loads(row.header)
     return headers

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from channel.store.base import JobPolicy
+from channel.store.rows import JobPolicy
 from channel.wire.models import KeyBlock, Task
 from seeker.work.blocks import Block
 from seeker.work.history import Tally

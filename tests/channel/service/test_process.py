@@ -14,8 +14,8 @@ from support.results import result_of
 
 from channel.errors import StoreUnavailable
 from channel.service.client import ChannelClient
-from channel.store.base import JobPolicy
 from channel.store.factory import open_channel
+from channel.store.rows import JobPolicy
 from channel.wire.identity import Identity
 from channel.wire.results import Ack, Result
 

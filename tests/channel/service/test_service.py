@@ -16,9 +16,10 @@ from support.results import result_of
 from channel.errors import ResultRejected
 from channel.service.app import make_app
 from channel.service.client import ChannelClient
-from channel.store.base import Channel, JobPolicy
+from channel.store.base import Channel
 from channel.store.factory import open_channel
 from channel.store.ingest import SizeLimits, result_lines
+from channel.store.rows import JobPolicy
 from channel.wire import canonical
 from channel.wire.identity import Identity
 from channel.wire.signing import sign_result

@@ -18,10 +18,11 @@ from channel.errors import (
     UnknownJob,
     WireError,
 )
-from channel.store.base import SETTLE_S, Channel, JobPolicy
+from channel.store.base import SETTLE_S, Channel
 from channel.store.factory import open_channel
 from channel.store.ingest import Intake, SizeLimits
 from channel.store.readers import Reader
+from channel.store.rows import JobPolicy
 from channel.wire import canonical
 from channel.wire.identity import Identity
 from channel.wire.results import KeyOutcome, Result

@@ -13,8 +13,9 @@ from support.base import free_port
 
 from channel.service.app import make_app
 from channel.service.client import ChannelClient
-from channel.store.base import Channel, JobPolicy
+from channel.store.base import Channel
 from channel.store.factory import open_channel
+from channel.store.rows import JobPolicy
 from channel.wire.identity import Identity
 from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import sign_result

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from support.base import BIN, OPERATOR_HEADERS, OPERATOR_TOKEN, operator_token_file, run
 
-from channel.store.base import JobPolicy
+from channel.store.rows import JobPolicy
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
 from seeker.errors import ConfigError

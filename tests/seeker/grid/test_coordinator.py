@@ -24,6 +24,7 @@ from seeker.grid.coordinator import STEP_BATCH, Coordinator, Watch
 from seeker.grid.registry import GiverRegistry
 from seeker.grid.trust import TrustBook
 from seeker.state.factory import open_state
+from seeker.views.givers import givers_view
 from seeker.work.intake import create_job
 from seeker.work.jobs import Job, JobStatus
 from seeker.work.manager import KeyManager
@@ -511,7 +512,7 @@ async def test_trust_is_earned_by_agreeing_lost_by_disagreeing_and_a_bad_giver_i
         assert rig.trust.get(session.giver_id).trust == {"x:1": 2}
     record = rig.trust.get(liar.giver_id)
     assert record.trust == {"x:1": 0} and record.flagged.startswith("2 results in a row disagreed")
-    view = rig.coordinator.givers_view()
+    view = givers_view(rig.coordinator)
     assert [f["giver_id"] for f in view["flagged"]] == [liar.giver_id]
     sent_to_liar = len(liar.sent)
     # Trusted Givers now run blocks alone; the flagged one gets nothing.
@@ -533,7 +534,7 @@ async def test_an_unreachable_giver_is_purged_and_its_leases_return_at_once(rig:
         assert rig.registry.get(gone.giver_id) is not None and job.counts()["leased"] == 2
     await rig.coordinator.step()
     assert rig.registry.get(gone.giver_id) is None and rig.keys.leases == {}
-    assert [p["giver_id"] for p in rig.coordinator.givers_view()["purged"]] == [gone.giver_id]
+    assert [p["giver_id"] for p in givers_view(rig.coordinator)["purged"]] == [gone.giver_id]
     back = rig.giver(slots=2, identity=rig.identities[gone.giver_id])
     await rig.coordinator.step()
     assert len(assigned(back)) == 2 and job.counts()["leased"] == 2

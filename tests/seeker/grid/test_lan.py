@@ -33,6 +33,7 @@ from seeker.cli.client import SeekerClient
 from seeker.cli.jobs import wait_for_job
 from seeker.config import SeekerConfig
 from seeker.daemon import Seeker
+from seeker.views.givers import givers_view
 
 LOOPBACK = "127.0.0.1"
 CAPS = Capabilities(
@@ -151,7 +152,7 @@ async def lan(tmp_path: Path) -> AsyncIterator[Lan]:
 
 def online(seeker: Seeker) -> set[str]:
     assert seeker.coordinator is not None
-    return {g["giver_id"] for g in seeker.coordinator.givers_view()["givers"] if g["online"]}
+    return {g["giver_id"] for g in givers_view(seeker.coordinator)["givers"] if g["online"]}
 
 
 async def test_a_seeker_finds_a_lan_giver_runs_a_job_on_it_and_drops_it_when_it_stops(
