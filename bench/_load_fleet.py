@@ -197,8 +197,11 @@ async def run_fleet(fleet: Fleet, delivered: IO[str]) -> None:
     loop = asyncio.get_running_loop()
     loop.set_default_executor(ThreadPoolExecutor(THREADS, thread_name_prefix="fleet"))
     stopping = asyncio.Event()
+    # A plain handler, not the loop's: the loop learns of its signals through its
+    # self-pipe, which a thousand Givers' finished thread work can fill, and a
+    # SIGTERM that finds it full is lost; a plain handler runs regardless.
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
+        signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stopping.set))
     tally = Tally(delivered)
     givers = [
         LoadGiver(

@@ -459,7 +459,7 @@ async def timed_rounds(
         build_s = []
         for _ in range(builds):
             started = time.perf_counter()
-            scheduler.placer().unfit_reasons(needs_of(jobs[0]))
+            scheduler.placer(registry.online()).unfit_reasons(needs_of(jobs[0]))
             build_s.append(time.perf_counter() - started)
     return Rounds(round_s, leased, build_s)
 

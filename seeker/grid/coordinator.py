@@ -27,7 +27,7 @@ from channel.wire.models import Task
 from channel.wire.results import Result
 from seeker.errors import SeekerError, StateUnavailable
 from seeker.grid.collect import Collector
-from seeker.grid.registry import GiverEntry, GiverRegistry, GiverSession
+from seeker.grid.registry import SEND_TIMEOUT_S, GiverEntry, GiverRegistry, GiverSession, deliver
 from seeker.grid.rounds import PlacementRounds
 from seeker.grid.trust import TrustBook
 from seeker.work.blocks import Block
@@ -37,12 +37,13 @@ from seeker.work.ledger import LeaseRef
 from seeker.work.manager import KeyManager, Offer
 
 log = logging.getLogger(__name__)
-# A Giver whose connection takes longer than this to take a message is dropped,
-# so one stuck connection cannot hold up assignments to every other Giver.
-SEND_TIMEOUT_S = 10.0
 # Results counted and blocks leased per round at most, so that on a slow store
 # neither waits long behind the other; a capped round wakes the loop at once.
 STEP_BATCH = 100
+# A round starts at least this long after the one before, however often the loop
+# is woken: a round walks every Giver online, so with many Givers one round for a
+# few results costs less than a round for each.
+ROUND_GAP_S = 0.1
 PURGED_SHOWN = 100
 # Givers whose contact is checked before the loop lets others run.
 CHECKS_A_TURN = 200
@@ -112,6 +113,7 @@ class Coordinator:
         self._wake = asyncio.Event()
         self._store_warned = False
         self._next_contact_check = 0.0
+        self._next_round = 0.0
         self.counters = Counters()
         self.purged: deque[Purged] = deque(maxlen=PURGED_SHOWN)
 
@@ -169,7 +171,7 @@ class Coordinator:
         for ref in taken:
             entry = self._givers.get(ref.giver_id)
             if entry is not None and entry.session is not None:
-                error = await _deliver(entry.session, messages.Cancel(ref.task_id))
+                error = await deliver(entry.session, messages.Cancel(ref.task_id))
                 if error is not None:
                     log.debug(
                         "cannot cancel task %s on giver %s: %s", ref.task_id, ref.giver_id, error
@@ -182,8 +184,10 @@ class Coordinator:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
             except TimeoutError:
                 pass
-            # A set event is waited for without suspending: let others run every round.
-            await asyncio.sleep(0)
+            # A set event is waited for without suspending: this lets others run
+            # every round, and what wakes the loop meanwhile joins the round.
+            await asyncio.sleep(max(0.0, self._next_round - time.monotonic()))
+            self._next_round = time.monotonic() + ROUND_GAP_S
             self._wake.clear()
             try:
                 await self.step()
@@ -327,7 +331,7 @@ class Coordinator:
             return 0, ConnectionError(f"session with giver {giver_id} is closed")
         for count, task in enumerate(tasks):
             signature = self.identity.sign_value(messages.Assign.signed_value(giver_id, task))
-            if (error := await _deliver(session, messages.Assign(task, signature))) is not None:
+            if (error := await deliver(session, messages.Assign(task, signature))) is not None:
                 return count, error
         return len(tasks), None
 
@@ -387,13 +391,3 @@ class Coordinator:
         if waiting:
             view["waiting"] = waiting
         return view
-
-
-async def _deliver(session: GiverSession, message: messages.Message) -> Exception | None:
-    """Send `message` over `session` within SEND_TIMEOUT_S; why it did not go, or None."""
-    try:
-        async with asyncio.timeout(SEND_TIMEOUT_S):
-            await session.send(message)
-    except (ConnectionError, RuntimeError, TimeoutError) as e:
-        return e
-    return None

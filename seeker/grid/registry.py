@@ -67,6 +67,11 @@ def registration_token(body: dict[str, Any]) -> str:
     return token
 
 
+# A Giver whose connection takes longer than this to take a message is dropped,
+# so one stuck connection cannot hold up assignments to every other Giver.
+SEND_TIMEOUT_S = 10.0
+
+
 class GiverSession:
     """One open WebSocket session with a Giver, whichever side dialled."""
 
@@ -274,3 +279,13 @@ def decode_or_none(data: bytes | str, giver_id: str) -> messages.Message | None:
     except WireError as e:
         log.warning("giver %s sent a malformed message: %s", giver_id, e)
         return None
+
+
+async def deliver(session: GiverSession, message: messages.Message) -> Exception | None:
+    """Send `message` over `session` within SEND_TIMEOUT_S; why it did not go, or None."""
+    try:
+        async with asyncio.timeout(SEND_TIMEOUT_S):
+            await session.send(message)
+    except (ConnectionError, RuntimeError, TimeoutError) as e:
+        return e
+    return None

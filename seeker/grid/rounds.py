@@ -61,14 +61,14 @@ class PlacementRounds:
         # Why a job's blocks wait, for the job view: no eligible Giver online.
         self.waiting: dict[str, str] = {}
 
-    def placer(self) -> Placer:
-        """A Placer over the Givers online now and the leases they hold."""
+    def placer(self, online: list[GiverEntry]) -> Placer:
+        """A Placer over the Givers `online` and the leases they hold."""
         load = Counter(ref.giver_id for ref in self._keys.leases.values())
         candidates = [
             Candidate(
                 g.info.giver_id, g.info.owner, g.info.capabilities, self._trust.get(g.info.giver_id)
             )
-            for g in self._givers.online()
+            for g in online
         ]
         return Placer(candidates, load)
 
@@ -78,7 +78,8 @@ class PlacementRounds:
         """Lease ready blocks to free slots, then tail copies to what is left, each
         lot leased together and then sent. Whether the round filled every slot it may
         and more are free (so go again at once)."""
-        placer = self.placer()
+        online = self._givers.online()
+        placer = self.placer(online)
         capped, free = placer.free > self._batch, min(placer.free, self._batch)
         active = Counter(ref.job_id for ref in self._keys.leases.values())
         jobs = [j for j in self._keys.jobs.values() if j.status is JobStatus.RUNNING]
@@ -92,7 +93,7 @@ class PlacementRounds:
                 if len(queues[job.job_id]) < free:
                     drained.append(job)
         waiting: dict[str, str] = {}
-        refusers = self._refusers()
+        refusers = self._refusers(online)
         offers: list[tuple[Offer, GiverEntry]] = []
         while free > 0:
             open_jobs = [j for j in jobs if queues.get(j.job_id)]
@@ -127,7 +128,7 @@ class PlacementRounds:
             if offer.leased.wants_copy:
                 queues[job.job_id].insert(0, offer.leased)
         await send(offers)
-        if not self._givers.online():
+        if not online:
             # Not one slot, so no block was tried: the reason is plain all the same.
             waiting = {j.job_id: "no Giver is online" for j in jobs if j.tally.pending}
         self.waiting = waiting
@@ -184,10 +185,10 @@ class PlacementRounds:
                 return 1, 1
         return redundancy.quorum, redundancy.replicas
 
-    def _refusers(self) -> dict[str, dict[str, str]]:
-        """For each job, the Givers online that refused it by their policy, and why."""
+    def _refusers(self, online: list[GiverEntry]) -> dict[str, dict[str, str]]:
+        """For each job, the Givers `online` that refused it by their policy, and why."""
         refusers: dict[str, dict[str, str]] = {}
-        for entry in self._givers.online():
+        for entry in online:
             for job_id, reason in entry.refused_jobs.items():
                 refusers.setdefault(job_id, {})[entry.info.giver_id] = reason
         return refusers

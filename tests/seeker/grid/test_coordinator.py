@@ -19,7 +19,7 @@ from channel.wire.identity import Identity
 from channel.wire.models import Task
 from channel.wire.results import KeyOutcome, Result
 from channel.wire.signing import sign_result
-from seeker.grid import coordinator
+from seeker.grid import registry
 from seeker.grid.coordinator import STEP_BATCH, Coordinator, Watch
 from seeker.grid.registry import GiverRegistry
 from seeker.grid.trust import TrustBook
@@ -577,7 +577,7 @@ async def test_a_giver_that_takes_no_message_holds_up_no_other_givers_assign(
 async def test_a_giver_stuck_past_the_send_timeout_gets_its_lease_taken_back_alone(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(coordinator, "SEND_TIMEOUT_S", 0.1)
+    monkeypatch.setattr(registry, "SEND_TIMEOUT_S", 0.1)
     job = await rig.job(block_size=10)
     stuck = rig.giver(slots=2, stuck=True)
     others = [rig.giver(slots=1) for _ in range(2)]
