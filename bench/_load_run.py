@@ -200,7 +200,7 @@ async def run_load(
     channel_store: str,
     fleet_cpu: int | None,
 ) -> dict[str, Any]:
-    """Submit the jobs, bring the fleet up, let `measure` watch the load, stop, and
+    """Bring the fleet up, submit the jobs, let `measure` watch the load, stop, and
     reckon: `measure`'s figures with the fleet's and the reckoning's. The Seeker's
     Channel keeps its results in `channel_store`."""
     await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
@@ -210,11 +210,14 @@ async def run_load(
         aiohttp.ClientSession(headers=headers) as http,
     ):
         token = (await client.issue_token({"label": "load bench"}))["token"]
-        load = Load(url, http, sizes, await submit_jobs(client, sizes, work))
+        load = Load(url, http, sizes, [])
         fleet = start_fleet(work, url, token, sizes, fleet_cpu)
         async with fleet_process(work) as process:
             load.fleet_pid = process.pid
             online_s = await until_online(load, process, ONLINE_SHARE * sizes.givers)
+            # Work comes once the Givers are up: a fleet busy with tasks would come
+            # up slowly, and the ramp is not what is measured.
+            load.job_ids += await submit_jobs(client, sizes, work)
             arriving = asyncio.create_task(small_jobs(client, sizes, load.job_ids))
             try:
                 figures = await measure(load)
