@@ -71,10 +71,13 @@ POLL_S = 0.5
 
 @dataclass(frozen=True, slots=True)
 class Timing:
-    """How long a phase lets the load settle before measuring, and measures."""
+    """How long a phase lets the load settle before measuring, and measures; and
+    whether its jobs wait for the Givers (`staggered`: the jobs come first and the
+    Givers join as they come up, so long tasks do not all start and end together)."""
 
     warmup_s: float
     window_s: float
+    staggered: bool = False
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -199,6 +202,7 @@ async def run_load(
     *,
     channel_store: str,
     fleet_cpu: int | None,
+    staggered: bool = False,
 ) -> dict[str, Any]:
     """Bring the fleet up, submit the jobs, let `measure` watch the load, stop, and
     reckon: `measure`'s figures with the fleet's and the reckoning's. The Seeker's
@@ -211,13 +215,16 @@ async def run_load(
     ):
         token = (await client.issue_token({"label": "load bench"}))["token"]
         load = Load(url, http, sizes, [])
+        if staggered:
+            load.job_ids += await submit_jobs(client, sizes, work)
         fleet = start_fleet(work, url, token, sizes, fleet_cpu)
         async with fleet_process(work) as process:
             load.fleet_pid = process.pid
             online_s = await until_online(load, process, ONLINE_SHARE * sizes.givers)
-            # Work comes once the Givers are up: a fleet busy with tasks would come
-            # up slowly, and the ramp is not what is measured.
-            load.job_ids += await submit_jobs(client, sizes, work)
+            if not staggered:
+                # Work comes once the Givers are up: a fleet busy with short tasks
+                # comes up slowly, and the ramp is not what is measured.
+                load.job_ids += await submit_jobs(client, sizes, work)
             arriving = asyncio.create_task(small_jobs(client, sizes, load.job_ids))
             try:
                 figures = await measure(load)
@@ -359,6 +366,7 @@ async def seeker_under_load(
                 window(timing, seeker.pid),
                 channel_store=channel_store,
                 fleet_cpu=fleet_cpu,
+                staggered=timing.staggered,
             )
         finally:
             sampling.cancel()

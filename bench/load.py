@@ -73,10 +73,10 @@ SMOKE = {
 
 # By mode: the fast, realistic, MongoDB and Celery phases' timings.
 TIMINGS = {
-    "smoke": (Timing(2, 3), Timing(2, 3), Timing(2, 3), Timing(2, 3)),
-    "quick": (Timing(3, 6), Timing(4, 6), Timing(2, 4), Timing(2, 4)),
-    "default": (Timing(15, 30), Timing(60, 60), Timing(10, 20), Timing(5, 15)),
-    "long": (Timing(30, 600), Timing(60, 60), Timing(30, 600), Timing(5, 15)),
+    "smoke": (Timing(2, 3), Timing(2, 3, True), Timing(2, 3), Timing(2, 3)),
+    "quick": (Timing(3, 6), Timing(4, 6, True), Timing(2, 4), Timing(2, 4)),
+    "default": (Timing(15, 30), Timing(60, 60, True), Timing(10, 20), Timing(5, 15)),
+    "long": (Timing(30, 600), Timing(60, 60, True), Timing(30, 600), Timing(5, 15)),
 }
 
 
