@@ -15,7 +15,8 @@ the bench starts stop on it too.
 import argparse
 import json
 import signal
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 # An option's value before parsing: still there after, the option was not given.
@@ -64,3 +65,16 @@ def count_label(count: int) -> str:
     if count % 1000 == 0:
         return f"{count // 1000}k"
     return str(count)
+
+
+def run(name: str, bench: Callable[[], int], *errors: type[Exception]) -> int:
+    """Run `bench` as the command `name`: its exit code; 130 if interrupted, 1 with
+    one line on stderr for any of `errors`."""
+    try:
+        return bench()
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
+    except errors as e:
+        print(f"{name}: {e}", file=sys.stderr)
+        return 1

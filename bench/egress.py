@@ -318,11 +318,7 @@ def check_ledger(tallies: dict[str, Any], sites: dict[str, Site], expected: dict
 
 
 def main() -> int:
-    try:
-        return bench()
-    except KeyboardInterrupt:
-        print("egress bench: interrupted; everything it started is stopped", file=sys.stderr)
-        return 130
+    return _cli.run("egress bench", bench)
 
 
 def bench() -> int:

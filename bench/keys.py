@@ -400,14 +400,7 @@ def report_lease(store: str, run: dict[str, Any], raw: dict[str, float], block_s
 
 
 def main() -> int:
-    try:
-        return bench()
-    except KeyboardInterrupt:
-        print("keys bench: interrupted; everything it started is stopped", file=sys.stderr)
-        return 130
-    except ferretdb.FerretDBError as e:
-        print(f"keys bench: {e}", file=sys.stderr)
-        return 1
+    return _cli.run("keys bench", bench, ferretdb.FerretDBError)
 
 
 def bench() -> int:

@@ -236,14 +236,7 @@ def headline(figures: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> int:
-    try:
-        return bench()
-    except KeyboardInterrupt:
-        print("load bench: interrupted; everything it started is stopped", file=sys.stderr)
-        return 130
-    except ferretdb.FerretDBError as e:
-        print(f"load bench: {e}", file=sys.stderr)
-        return 1
+    return _cli.run("load bench", bench, ferretdb.FerretDBError)
 
 
 def bench() -> int:
