@@ -4,147 +4,32 @@ record what they are sent (the session itself is tested end to end elsewhere).""
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
+from support.coordinator_rig import (
+    RecordingSession,
+    Rig,
+    StuckSession,
+    assigned,
+    block_of,
+    open_rig,
+)
 
-from channel.store.factory import open_channel
 from channel.wire import messages
-from channel.wire.givers import Capabilities, GiverInfo
-from channel.wire.identity import Identity
-from channel.wire.models import Task
-from channel.wire.results import KeyOutcome, Result
-from channel.wire.signing import sign_result
 from seeker.grid import registry
-from seeker.grid.coordinator import STEP_BATCH, Coordinator, Watch
-from seeker.grid.registry import GiverRegistry
-from seeker.grid.trust import TrustBook
-from seeker.state.factory import open_state
+from seeker.grid.coordinator import STEP_BATCH
 from seeker.views.givers import givers_view
-from seeker.work.intake import create_job
-from seeker.work.jobs import Job, JobStatus
+from seeker.work.jobs import JobStatus
 from seeker.work.manager import KeyManager
-from seeker.work.spec import parse_job
-
-
-class RecordingSession:
-    """Stands in for a Giver's WebSocket: keeps what the coordinator sends."""
-
-    def __init__(self, giver_id: str) -> None:
-        self.giver_id = giver_id
-        self.closed = False
-        self.sent: list[messages.Message] = []
-        self.received = asyncio.Event()
-
-    async def send(self, message: messages.Message) -> None:
-        self.sent.append(message)
-        self.received.set()
-
-    async def close(self) -> None:
-        self.closed = True
-
-
-class StuckSession(RecordingSession):
-    """A Giver's WebSocket that takes no message until `unstick` is set."""
-
-    def __init__(self, giver_id: str) -> None:
-        super().__init__(giver_id)
-        self.unstick = asyncio.Event()
-
-    async def send(self, message: messages.Message) -> None:
-        await self.unstick.wait()
-        await super().send(message)
-
-
-class Rig:
-    def __init__(self, keys: KeyManager, scratch: Path) -> None:
-        self.keys, self.scratch = keys, scratch
-        self.registry = GiverRegistry()
-        self.trust = TrustBook(flag_after=2)
-        self.coordinator = Coordinator(
-            keys,
-            self.registry,
-            self.trust,
-            identity=Identity.generate(),
-            poll_interval_s=1,
-            watch=Watch(purge_after=3, contact_interval_s=0),
-        )
-        self.sessions: list[RecordingSession] = []
-        self.identities: dict[str, Identity] = {}
-        self.answered: set[str] = set()
-
-    async def job(self, **body: Any) -> Job:
-        image = {} if "images" in body else {"image": "x:1"}
-        spec = parse_job({**image, "range": [0, 10_000], **body})
-        return await create_job(self.keys, spec, scratch_dir=self.scratch)
-
-    def giver(
-        self,
-        slots: int = 2,
-        identity: Identity | None = None,
-        *,
-        volunteer: str = "",
-        stuck: bool = False,
-        **capabilities: Any,
-    ) -> RecordingSession:
-        identity = identity or Identity.generate()
-        self.identities[identity.id] = identity
-        caps = Capabilities(
-            **{
-                "cpus": 2,
-                "memory_bytes": 2**30,
-                "arch": "amd64",
-                "os": "linux",
-                "docker_version": "20",
-                "slots": slots,
-                **capabilities,
-            }
-        )
-        info = GiverInfo(identity.id, identity.public_key, "g", caps, 0.0, volunteer)
-        self.registry.register(info)
-        session = (StuckSession if stuck else RecordingSession)(identity.id)
-        self.coordinator.attach(session)  # type: ignore[arg-type]
-        self.sessions.append(session)
-        return session
-
-    async def answer(self, session: RecordingSession, data: dict[str, Any] | None = None) -> int:
-        """Post a result for every task `session` was assigned and has not answered."""
-        identity = self.identities[session.giver_id]
-        await self.keys.channel.register_giver(identity.id, identity.public_key)
-        tasks = [
-            m.task
-            for m in session.sent
-            if isinstance(m, messages.Assign) and m.task.task_id not in self.answered
-        ]
-        for task in tasks:
-            self.answered.add(task.task_id)
-            await self.post(identity, task, task.task_id, data)
-        return len(tasks)
-
-    async def post(
-        self, identity: Identity, task: Task, result_id: str, data: dict[str, Any] | None = None
-    ) -> None:
-        """Post a result to the Channel and say so, as a Giver does."""
-        await self.keys.channel.put_result(signed(identity, task, result_id, data))
-        await self.coordinator.on_message(identity.id, messages.Done(task.task_id, result_id))
-
-    def leases_of(self, job: Job) -> int:
-        return sum(1 for ref in self.keys.leases.values() if ref.job_id == job.job_id)
 
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    async with AsyncExitStack() as stack:
-        channel = await stack.enter_async_context(
-            await open_channel(f"sqlite:///{tmp_path}/channel.sqlite3")
-        )
-        state = await open_state(f"sqlite:///{tmp_path}/seeker.sqlite3")
-        stack.push_async_callback(state.close)
-        yield Rig(KeyManager(state, channel, lease_grace_s=10), tmp_path / "scratch")
+    async with open_rig(tmp_path) as rig:
+        yield rig
 
 
 async def test_jobs_share_the_givers_in_proportion_to_priority(rig: Rig) -> None:
@@ -253,126 +138,6 @@ async def test_a_round_with_more_free_slots_than_it_may_fill_but_no_work_does_no
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
     assert rounds == 1
-
-
-async def test_results_from_givers_not_holding_the_lease_cannot_crowd_out_the_holders(
-    rig: Rig,
-) -> None:
-    job = await rig.job(range=[0, 2], block_size=2)
-    holder, stranger = Identity.generate(), Identity.generate()
-    for identity in (holder, stranger):
-        await rig.keys.channel.register_giver(identity.id, identity.public_key)
-    session = rig.giver(slots=1, identity=holder)
-    await rig.coordinator.step()
-    (assign,) = session.sent
-    task = assign.task
-    for n in range(STEP_BATCH + 1):
-        await rig.post(stranger, task, f"0{n:04d}")
-    await rig.post(holder, task, "9")
-    await rig.coordinator.step()
-    assert job.counts()["done"] == 2 and job.status is JobStatus.DONE
-
-
-async def test_a_result_counts_once_and_the_jobs_cursor_is_saved_past_it(rig: Rig) -> None:
-    job = await rig.job(range=[0, 4], block_size=2)
-    session = rig.giver(slots=1)
-    await rig.coordinator.step()
-    assert await rig.answer(session) == 1
-    for _ in range(2):
-        await rig.coordinator.step()
-    assert rig.coordinator.counters.results_accepted == 1 and job.counts()["done"] == 2
-    (doc,) = await rig.keys.store.jobs()
-    assert doc["result_cursors"] == job.result_cursors and list(job.result_cursors.values()) == [1]
-
-
-async def test_results_of_several_jobs_past_one_rounds_batch_all_count_in_later_rounds(
-    rig: Rig,
-) -> None:
-    blocks = STEP_BATCH + 10
-    jobs = [await rig.job(range=[0, blocks], block_size=1) for _ in range(2)]
-    session = rig.giver(slots=2 * blocks)
-    for _ in range(4):
-        await rig.coordinator.step()
-    assert len(assigned(session)) == 2 * blocks
-    await rig.answer(session)
-    for _ in range(4):
-        await rig.coordinator.step()
-    assert rig.coordinator.counters.results_accepted == 2 * blocks
-    assert [job.status for job in jobs] == [JobStatus.DONE, JobStatus.DONE]
-
-
-async def test_a_late_result_of_a_lapsed_lease_is_passed_over_for_the_new_holders(
-    rig: Rig,
-) -> None:
-    job = await rig.job(range=[0, 2], block_size=2)
-    late = rig.giver(slots=1)
-    await rig.coordinator.step()
-    await rig.keys.expire(time.time() + 3600)
-    late.closed = True
-    on_time = rig.giver(slots=1)
-    await rig.coordinator.step()
-    assert len(assigned(on_time)) == 1
-    await rig.answer(late, {"price": 1})
-    await rig.coordinator.step()
-    assert job.counts()["leased"] == 2 and rig.coordinator.counters.results_accepted == 0
-    await rig.answer(on_time, {"price": 2})
-    await rig.coordinator.step()
-    assert job.status is JobStatus.DONE and rig.coordinator.counters.results_accepted == 1
-
-
-async def test_a_result_stored_while_no_seeker_ran_counts_for_the_lease_restored_after(
-    rig: Rig,
-) -> None:
-    job = await rig.job(range=[0, 4], block_size=2)
-    session = rig.giver(slots=2)
-    await rig.coordinator.step()
-    first, second = assigned(session)
-    identity = rig.identities[session.giver_id]
-    await rig.keys.channel.register_giver(identity.id, identity.public_key)
-    await rig.post(identity, first, "before")
-    await rig.coordinator.step()
-    assert job.counts()["done"] == 2
-
-    # The Seeker stops; the Channel takes the other copy's result meanwhile.
-    await rig.keys.channel.put_result(signed(identity, second, "meanwhile"))
-    keys = KeyManager(rig.keys.store, rig.keys.channel, lease_grace_s=10)
-    await keys.load(time.time())
-    again = Rig(keys, rig.scratch)
-    again.giver(slots=2, identity=identity)
-    assert list(keys.leases) == [second.task_id]
-    await again.coordinator.step()
-    restored = keys.jobs[job.job_id]
-    assert restored.status is JobStatus.DONE and restored.counts()["done"] == 4
-    assert again.coordinator.counters.results_accepted == 1 and again.sessions[0].sent == []
-
-
-def signed(
-    identity: Identity, task: Task, result_id: str, data: dict[str, Any] | None = None
-) -> Result:
-    keys = list(task.block)
-    now = time.time()
-    return sign_result(
-        identity,
-        Result(
-            result_id=result_id,
-            task_id=task.task_id,
-            job_id=task.job_id,
-            giver_id=identity.id,
-            records=[{"key": k, "data": data or {}} for k in keys],
-            outcomes=[KeyOutcome(k, True) for k in keys],
-            error=None,
-            started_at=now,
-            finished_at=now,
-        ),
-    )
-
-
-def assigned(session: RecordingSession) -> list[Task]:
-    return [m.task for m in session.sent if isinstance(m, messages.Assign)]
-
-
-def block_of(task: Task) -> str:
-    return task.task_id.rpartition(".")[0]
 
 
 async def test_copies_go_to_distinct_givers_and_distinct_volunteers(rig: Rig) -> None:
