@@ -42,7 +42,6 @@ from _load_seeker import (
     SeekerProcess,
     counted_at,
     cpu_s,
-    cpus,
     exported_keys,
     metrics,
     new_token,
@@ -341,11 +340,16 @@ def window(timing: Timing, seeker_pid: int) -> Callable[[Load], Any]:
 
 
 async def seeker_under_load(
-    work: Path, load_sizes: Sizes, timing: Timing, mongo: Callable[[str], str] | None = None
+    work: Path,
+    load_sizes: Sizes,
+    timing: Timing,
+    cpus: tuple[int | None, int | None],
+    mongo: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
     """One `seeker run` under the load, on its default SQLite stores or, given `mongo`
-    (a URL by database name), on MongoDB; its figures."""
-    seeker_cpu, fleet_cpu = cpus()
+    (a URL by database name), on MongoDB, pinned to `cpus` (the Seeker's, the
+    fleet's); its figures."""
+    seeker_cpu, fleet_cpu = cpus
     token = new_token()
     if mongo is None:
         channel_store, stores = f"sqlite:///{work / 'seeker' / 'channel.sqlite3'}", ()

@@ -139,14 +139,14 @@ def mongo_url(work: Path) -> Iterator[Callable[[str], str]]:
 
 def sqlite_phase(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     timing = TIMINGS[mode(args)][0]
-    figures = asyncio.run(seeker_under_load(work, fast(args), timing))
+    figures = asyncio.run(seeker_under_load(work, fast(args), timing, args.cpus))
     report("SQLite, fast profile", figures)
     return suffixed(figures, "sqlite")
 
 
 def realistic_phase(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     timing = TIMINGS[mode(args)][1]
-    figures = asyncio.run(seeker_under_load(work, realistic(args), timing))
+    figures = asyncio.run(seeker_under_load(work, realistic(args), timing, args.cpus))
     report("SQLite, realistic profile", figures)
     return suffixed(figures, "realistic_sqlite")
 
@@ -154,7 +154,7 @@ def realistic_phase(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 def mongo_phase(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     timing = TIMINGS[mode(args)][2]
     with mongo_url(work) as url:
-        figures = asyncio.run(seeker_under_load(work, on_ferretdb(args), timing, url))
+        figures = asyncio.run(seeker_under_load(work, on_ferretdb(args), timing, args.cpus, url))
     report("MongoDB = FerretDB, fast profile (functional only)", figures)
     return suffixed(figures, "mongo") | {
         "mongo_note": "FerretDB 1.24 on SQLite, not MongoDB: functional only"
@@ -168,7 +168,7 @@ def failover_phase(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 work,
                 url,
                 replace(on_ferretdb(args), givers=min(args.givers, args.failover_givers)),
-                cpus(),
+                args.cpus,
                 run_s=TIMINGS[mode(args)][2].warmup_s,
             )
         )
@@ -179,7 +179,7 @@ def failover_phase(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 def celery_phase(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     timing = TIMINGS[mode(args)][3]
     load = fast(args)
-    figures = _load_celery.measure(work, load, timing.warmup_s, timing.window_s, cpus())
+    figures = _load_celery.measure(work, load, timing.warmup_s, timing.window_s, args.cpus)
     report("Celery + Redis, fast profile", figures)
     return {f"celery_{name}": value for name, value in figures.items()}
 
@@ -312,7 +312,9 @@ def bench() -> int:
         args.mongo_givers = args.givers if args.long else min(args.givers, 200)
     if args.realistic_task_s is None:
         args.realistic_task_s = [2.0, 4.0] if args.quick else [30.0, 60.0]
-    seeker_cpu, _ = cpus()
+    # Taken once, before this process keeps to the Seeker's CPU and could see no other.
+    args.cpus = cpus()
+    seeker_cpu, _ = args.cpus
     if seeker_cpu is not None:
         # What this process starts (FerretDB, Redis, the Seekers) runs beside the Seeker.
         os.sched_setaffinity(0, {SEEKER_CPU})
