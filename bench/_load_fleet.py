@@ -29,6 +29,7 @@ from typing import IO, Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from channel.lifecycle import settle_heap  # noqa: E402
 from channel.wire import canonical  # noqa: E402
 from channel.wire.messages import Assign  # noqa: E402
 from channel.wire.models import Task  # noqa: E402
@@ -219,11 +220,19 @@ async def run_fleet(fleet: Fleet, delivered: IO[str]) -> None:
     ]
     gate = asyncio.Semaphore(STARTING_AT_ONCE)
     failed: list[BaseException] = []
+    starting = len(givers)
 
     async def start_and_serve(giver: LoadGiver) -> None:
+        nonlocal starting
         try:
-            async with gate:
-                await giver.start()
+            try:
+                async with gate:
+                    await giver.start()
+            finally:
+                starting -= 1
+                if starting == 0:
+                    # What a Giver's own process does once it has started.
+                    settle_heap()
             await giver.serve()
         except Exception as e:
             failed.append(e)
