@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from channel.errors import UnknownDataset
 from channel.wire import canonical, sealing
@@ -199,16 +200,23 @@ def _add_keys(collector: KeyCollector, lines: list[bytes], path: str) -> int:
 
 
 async def _store_blocks(keys: KeyManager, job: Job, chunks: Iterator[tuple[str, ...]]) -> None:
-    seq = 0
-    while batch := await asyncio.to_thread(lambda: list(islice(chunks, PAGE))):
-        docs = []
-        for chunk in batch:
-            block = Block(job.job_id, seq, KeyBlock(keys=chunk))
-            docs.append(block.to_doc(job.spec.max_attempts, job.spec.retry_backoff_s))
-            if job.spec.discover:
+    """Store the job's blocks a page at a time, each page built off the event loop:
+    a page of explicit keys takes long enough to stall it."""
+    numbered = enumerate(chunks)
+
+    def page() -> list[tuple[int, tuple[str, ...], dict[str, Any]]]:
+        return [(seq, chunk, _block_doc(job, seq, chunk)) for seq, chunk in islice(numbered, PAGE)]
+
+    while batch := await asyncio.to_thread(page):
+        if job.spec.discover:
+            for seq, chunk, _ in batch:
                 await found.claim_seeds(keys.store, job.job_id, seq, chunk)
-            seq += 1
-        await keys.store.insert_blocks(docs)
+        await keys.store.insert_blocks([doc for _, _, doc in batch])
+
+
+def _block_doc(job: Job, seq: int, keys: tuple[str, ...]) -> dict[str, Any]:
+    block = Block(job.job_id, seq, KeyBlock(keys=keys))
+    return block.to_doc(job.spec.max_attempts, job.spec.retry_backoff_s)
 
 
 async def _open(keys: KeyManager, job: Job) -> Job:
