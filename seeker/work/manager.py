@@ -224,8 +224,16 @@ class KeyManager(JobSteering):
             )
 
         discarded: list[str] = []
+        # The block's live copies as counting found them: those it ends are cancelled.
+        siblings: dict[str, LeaseRef] = {}
 
         def count(block: Block) -> Block | None:
+            siblings.clear()
+            siblings.update(
+                (copy.task_id, self.leases[copy.task_id])
+                for copy in block.copies
+                if copy.task_id in self.leases
+            )
             lease = block.copy(result.task_id)
             if lease is None or lease.giver_id != result.giver_id:
                 return None
@@ -253,7 +261,6 @@ class KeyManager(JobSteering):
 
         if job.spec.discover:
             await self._discover(job, result, count)
-        cancel = {t: r for t, r in self.leases.items() if r.job_id == job.job_id}
         changed = await self._change(job, block_id_of_task(result.task_id), count)
         await self._settle(job, now)
         if changed is None:
@@ -261,11 +268,9 @@ class KeyManager(JobSteering):
         old, new = changed
         still = {lease.task_id for lease in new.copies}
         cancelled = [
-            cancel[lease.task_id]
-            for lease in old.copies
-            if lease.task_id not in still
-            and lease.task_id != result.task_id
-            and lease.task_id in cancel
+            ref
+            for task_id, ref in siblings.items()
+            if task_id not in still and task_id != result.task_id
         ]
         judged = [run for run in new.runs[len(old.runs) :] if run.digest and run.result_id]
         return Counted(cancelled, judged, discarded=bool(discarded))
