@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import math
 import os
 import random
 import signal
@@ -89,12 +90,24 @@ class Fleet:
 
 class SleepRunner:
     """Runs a Giver's tasks without a container: each waits a time drawn between the
-    fleet's task time and its longest, reports progress halfway, then writes
+    fleet's task time and its longest (`_task_s`), reports progress halfway, then writes
     `records_per_key` records of `record_bytes` for each key and every key ok. It
     holds one image: whatever a task names."""
 
     def __init__(self, sizes: Sizes) -> None:
         self._sizes = sizes
+        self._first_tasks = sizes.slots
+
+    def _task_s(self) -> float:
+        """How long the next task takes. A slot's first is the rest of a task already
+        under way (a length-biased draw, cut at a uniform point), as in a grid that
+        has run for a while: the slots then end their tasks at the steady rate from
+        the start, instead of together, so a short window counts what a long one would."""
+        low, high = self._sizes.task_s, self._sizes.task_max_s
+        if self._first_tasks > 0:
+            self._first_tasks -= 1
+            return random.uniform(0, math.sqrt(random.uniform(low**2, high**2)))
+        return random.uniform(low, high)
 
     async def close(self) -> None:
         return None
@@ -135,7 +148,7 @@ class SleepRunner:
     ) -> ContainerExit:
         _, output_dir = await asyncio.to_thread(prepare_workdir, task, workdir)
         keys = list(task.block)
-        took_s = random.uniform(self._sizes.task_s, self._sizes.task_max_s)
+        took_s = self._task_s()
         await asyncio.sleep(took_s / 2)
         on_progress(len(keys) // 2, len(keys))
         await asyncio.sleep(took_s / 2)
