@@ -133,17 +133,26 @@ class Placer:
     """Chooses Givers for blocks during one scheduling round.
 
     `load` is each Giver's leases at the start of the round; `take` records each
-    lease made during it.
+    lease made during it. The typical speed is taken over `records` when the
+    candidates are not all the Givers of the round (default: theirs).
     """
 
-    def __init__(self, candidates: Iterable[Candidate], load: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        candidates: Iterable[Candidate],
+        load: Mapping[str, int],
+        *,
+        records: Iterable[GiverRecord] | None = None,
+    ) -> None:
         self._candidates = {c.giver_id: c for c in candidates if not c.record.flagged}
         self._free = {
             giver_id: c.caps.slots - load.get(giver_id, 0)
             for giver_id, c in self._candidates.items()
         }
         self._free_total = sum(max(0, free) for free in self._free.values())
-        self._typical = typical_speed(c.record for c in self._candidates.values())
+        if records is None:
+            records = (c.record for c in self._candidates.values())
+        self._typical = typical_speed(r for r in records if not r.flagged)
         self._heaps: dict[str, list[tuple[float, str]]] = {}
         self._unfit: dict[str, dict[str, str]] = {}
 

@@ -13,6 +13,7 @@ counts and the other copy is cancelled, so the last blocks of a job do not
 wait on its slowest Givers.
 """
 
+import functools
 import logging
 import random
 from collections import Counter
@@ -61,16 +62,22 @@ class PlacementRounds:
         # Why a job's blocks wait, for the job view: no eligible Giver online.
         self.waiting: dict[str, str] = {}
 
-    def placer(self, online: list[GiverEntry]) -> Placer:
-        """A Placer over the Givers `online` and the leases they hold."""
+    def placer(self, online: list[GiverEntry], *, free_only: bool = False) -> Placer:
+        """A Placer over the Givers `online` and the leases they hold; with
+        `free_only`, over those with a free slot, which is all a choice needs and
+        far fewer when many Givers are busy (the typical speed stays that of all)."""
         load = Counter(ref.giver_id for ref in self._keys.leases.values())
+        chosen = online
+        if free_only:
+            chosen = [g for g in online if g.info.capabilities.slots > load[g.info.giver_id]]
         candidates = [
             Candidate(
                 g.info.giver_id, g.info.owner, g.info.capabilities, self._trust.get(g.info.giver_id)
             )
-            for g in online
+            for g in chosen
         ]
-        return Placer(candidates, load)
+        records = [self._trust.get(g.info.giver_id) for g in online]
+        return Placer(candidates, load, records=records)
 
     async def run(
         self, now: float, send: Sender, fail: Callable[[Job, Block, str], Awaitable[None]]
@@ -79,7 +86,9 @@ class PlacementRounds:
         lot leased together and then sent. Whether the round filled every slot it may
         and more are free (so go again at once)."""
         online = self._givers.online()
-        placer = self.placer(online)
+        placer = self.placer(online, free_only=True)
+        # Every Giver online, full or not: why a block finds none is asked of them all.
+        everyone = functools.cache(lambda: self.placer(online))
         capped, free = placer.free > self._batch, min(placer.free, self._batch)
         active = Counter(ref.job_id for ref in self._keys.leases.values())
         jobs = [j for j in self._keys.jobs.values() if j.status is JobStatus.RUNNING]
@@ -110,7 +119,7 @@ class PlacementRounds:
                 shunned=block.shunned,
             )
             if chosen is None:
-                failed = await self._unplaced(job, block, refused, placer, needs, waiting, fail)
+                failed = await self._unplaced(job, block, refused, everyone(), needs, waiting, fail)
                 if not failed and not block.refused and not block.round_givers():
                     # No free Giver can run this job at all: its other blocks wait too.
                     queues[job.job_id] = []
