@@ -59,6 +59,22 @@ async def test_a_block_every_giver_refused_fails_with_their_reasons(rig: Rig) ->
     assert job.failures[0].reason == f"refused by every Giver ({session.giver_id}: no such image)"
 
 
+async def test_a_block_refused_by_the_only_free_giver_waits_for_a_busy_one_that_did_not(
+    rig: Rig,
+) -> None:
+    job = await rig.job(range=[0, 2], block_size=1)
+    givers = [rig.giver(slots=1), rig.giver(slots=1)]
+    await rig.coordinator.step()
+    refuser, busy = givers
+    (assign,) = refuser.sent
+    await rig.coordinator.on_message(
+        refuser.giver_id, messages.Refuse(assign.task.task_id, "no such image")
+    )
+    await rig.coordinator.step()
+    assert job.counts()["failed"] == 0 and job.counts()["pending"] == 1
+    assert len(refuser.sent) == 1 and len(busy.sent) == 1
+
+
 async def test_a_giver_that_refused_a_job_by_policy_is_offered_none_of_it_until_it_registers(
     rig: Rig,
 ) -> None:
