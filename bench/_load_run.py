@@ -34,7 +34,7 @@ from _load_fleet import Fleet, Sizes
 from _load_seeker import (
     ACCEPTED,
     BIN,
-    DONE_KEYS,
+    FINISHED_KEYS,
     LEASES,
     LOOP_LAG,
     ONLINE,
@@ -327,7 +327,7 @@ def window(timing: Timing, seeker_pid: int) -> Callable[[Load], Any]:
         tasks_per_s = tasks / took_s
         return {
             "tasks_per_s": round(tasks_per_s, 1),
-            "keys_per_s": round((after[DONE_KEYS] - before[DONE_KEYS]) / took_s, 1),
+            "keys_per_s": round((after[FINISHED_KEYS] - before[FINISHED_KEYS]) / took_s, 1),
             "seeker_cpu_ms_per_task": round((cpu_after - cpu_before) * 1000 / max(tasks, 1), 2),
             "seeker_cpu_share": round((cpu_after - cpu_before) / took_s, 2),
             "fleet_cpu_share": round((fleet_after - fleet_before) / took_s, 2),

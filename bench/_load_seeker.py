@@ -182,7 +182,8 @@ async def metrics(http: aiohttp.ClientSession, url: str) -> dict[str, float]:
 
 
 ACCEPTED = 'seekgive_results_total{outcome="accepted"}'
-DONE_KEYS = 'seekgive_keys{state="done"}'
+# A counter: the keys of jobs a schedule prunes leave `seekgive_keys`, not this.
+FINISHED_KEYS = "seekgive_keys_finished_total"
 ONLINE = "seekgive_givers_online"
 LEASES = "seekgive_leases"
 LOOP_LAG = "seekgive_loop_lag_p99_seconds"
