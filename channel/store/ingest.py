@@ -91,6 +91,7 @@ class Intake:
         self._limits = limits
         self._sealed = sealed
         self._digest = hashlib.sha256(b"[")
+        self._digested = False
         self._compressor = zlib.compressobj(COMPRESSION_LEVEL)
         # Lines are compressed a chunk's worth at a time: one call per line costs more.
         self._lines = bytearray()
@@ -104,10 +105,20 @@ class Intake:
 
     def add(self, lines: Iterable[bytes]) -> None:
         """Take record lines (without newlines); raise at the first one that is refused."""
-        for line in lines:
-            self._add(line)
+        texts = [self._checked(line) for line in lines]
+        if not texts:
+            return
+        # One digest update and one copy for the lot: one a line costs more.
+        joined = b",".join(texts)
+        self._digest.update(b"," + joined if self._digested else joined)
+        self._digested = True
+        self._lines += b"\n".join(texts)
+        self._lines += b"\n"
+        if len(self._lines) >= CHUNK_BYTES:
+            self._compress()
 
-    def _add(self, line: bytes) -> None:
+    def _checked(self, line: bytes) -> bytes:
+        """A record line checked and counted: its canonical text."""
         out = self._out
         if len(line) > self._limits.record_bytes:
             raise RecordTooLarge(self.result.result_id, out.count, self._limits.record_bytes)
@@ -119,12 +130,8 @@ class Intake:
         out.size_bytes += len(text) + 1
         if out.size_bytes > self._limits.result_bytes:
             raise ResultTooLarge(self.result.result_id, out.size_bytes, self._limits.result_bytes)
-        self._digest.update(b"," + text if out.count else text)
         out.count += 1
-        self._lines += text
-        self._lines += b"\n"
-        if len(self._lines) >= CHUNK_BYTES:
-            self._compress()
+        return text
 
     def _compress(self) -> None:
         self._pending += self._compressor.compress(self._lines)
@@ -155,21 +162,20 @@ class Lines:
 
     def __init__(self, max_bytes: int) -> None:
         self._max_bytes = max_bytes
-        self._buffer = bytearray()
+        self._rest = b""
 
     def feed(self, data: bytes) -> list[bytes]:
         """The complete lines `data` finishes; raises LineTooLong past the limit."""
-        self._buffer += data
-        lines = self._buffer.split(b"\n")
-        self._buffer = bytearray(lines.pop())
-        if len(self._buffer) > self._max_bytes or any(len(x) > self._max_bytes for x in lines):
+        lines = (self._rest + data if self._rest else data).split(b"\n")
+        self._rest = lines.pop()
+        if len(self._rest) > self._max_bytes or (lines and max(map(len, lines)) > self._max_bytes):
             raise LineTooLong(self._max_bytes)
-        return [bytes(line) for line in lines if line.strip()]
+        return [line for line in lines if line and not line.isspace()]
 
     def end(self) -> list[bytes]:
         """The last line, if the stream did not end with a newline."""
-        rest, self._buffer = bytes(self._buffer), bytearray()
-        return [rest] if rest.strip() else []
+        rest, self._rest = self._rest, b""
+        return [rest] if rest and not rest.isspace() else []
 
 
 class Inflater:
