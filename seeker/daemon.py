@@ -52,6 +52,10 @@ from seeker.work.manager import KeyManager
 
 log = logging.getLogger(__name__)
 
+# Results Givers post to this Seeker stay parsed for the coordinator to count, up to
+# this many bytes of records: some seconds of results at hundreds a second.
+KEPT_RESULT_BYTES = 8 * 1024 * 1024
+
 
 class Seeker(AsyncLifecycle):
     """Serves the API under /api/v1 (its explorer at /api), the Channel under
@@ -97,6 +101,7 @@ class Seeker(AsyncLifecycle):
         await asyncio.to_thread(shutil.rmtree, config.scratch_dir, ignore_errors=True)
         holder = await asyncio.to_thread(instance_id, config.instance_path)
         self._channel = await open_channel(config.channel_store_url)
+        self._channel.keep_results(KEPT_RESULT_BYTES)
         self._state = await open_state(config.seeker_state_url)
         identity = await seeker_identity(self._state)
         keys = KeyManager(self._state, self._channel, lease_grace_s=config.lease_grace_s)

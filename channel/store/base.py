@@ -14,7 +14,15 @@ from types import TracebackType
 from channel.errors import InvalidResult, ResultConflict, UnknownJob, WireError
 from channel.store.batching import Batcher
 from channel.store.datasets import DatasetStore
-from channel.store.ingest import Inflater, Intake, SizeLimits, header_line, inflate, without_capture
+from channel.store.ingest import (
+    Inflater,
+    Intake,
+    KeptResults,
+    SizeLimits,
+    header_line,
+    inflate,
+    without_capture,
+)
 from channel.store.inventory import Inventory
 from channel.store.readers import Reader, new_reader_token, token_id_of
 from channel.store.rows import JobPolicy, ResultPage, StoredResult
@@ -48,6 +56,13 @@ class Channel(DatasetStore, Inventory):
         )
         self._jobs: dict[str, JobPolicy] = {}
         self._giver_keys: dict[str, str] = {}
+        self._kept: KeptResults | None = None
+
+    def keep_results(self, max_bytes: int) -> None:
+        """From now on, keep the results this process takes in whole and parsed, up
+        to `max_bytes` of records, for `load` to return without reading them back:
+        for a process that reads what it takes in (the Seeker counting results)."""
+        self._kept = KeptResults(max_bytes)
 
     async def register_giver(self, giver_id: str, public_key: str) -> None:
         """Record the public key results from `giver_id` must be signed with."""
@@ -127,7 +142,7 @@ class Channel(DatasetStore, Inventory):
         policy = await self.job(result.job_id)
         if policy is None:
             raise UnknownJob(result.job_id)
-        return Intake(result, self.limits, sealed=policy.sealed)
+        return Intake(result, self.limits, sealed=policy.sealed, keep=self._kept is not None)
 
     async def _public_key(self, giver_id: str) -> str | None:
         # A Giver's id derives from its key, so the key stored for an id never changes.
@@ -155,6 +170,9 @@ class Channel(DatasetStore, Inventory):
             size_bytes=records.size_bytes,
             inline=records.chunks[0] if small else None,
         )
+        if self._kept is not None:
+            # Kept before it is written, so a reader that finds the row finds it kept.
+            self._kept.keep(intake, row.header)
         stored = await self._writer.submit((row, [] if small else records.chunks))
         return _ack(stored, row.header)
 
@@ -237,6 +255,9 @@ class Channel(DatasetStore, Inventory):
 
     async def load(self, row: StoredResult) -> Result:
         """The whole result a row holds, records included."""
+        kept = self._kept.take(row) if self._kept is not None else None
+        if kept is not None:
+            return kept
         # One parse for all the records: a result may hold thousands of small ones.
         lines = [line async for line in self.record_lines(row)]
         records = canonical.loads(b"[" + b",".join(lines) + b"]")

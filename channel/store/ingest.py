@@ -4,15 +4,22 @@ A post is checked while it streams: the header's signature before any record
 is read, each record's size and shape as it arrives, the total as it grows,
 and the records' digest at the end. Records are kept as canonical JSON lines,
 compressed, in chunks; nothing reaches the store until every check passed.
+
+A process that reads back what it takes in (the Seeker counts each result moments
+after its Giver posted it) can keep the results it took whole and parsed
+(`KeptResults`), so reading one back costs no decompressing and no parsing.
 """
 
+import dataclasses
 import hashlib
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from channel.errors import InvalidResult, LineTooLong, RecordTooLarge, ResultTooLarge, WireError
+from channel.store.rows import StoredResult
 from channel.wire import canonical, results
 from channel.wire.results import Result
 
@@ -22,6 +29,9 @@ DEFAULT_MAX_RESULT_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_RECORD_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_DATASET_BYTES = 1024 * 1024 * 1024
 MAX_HEADER_BYTES = 4 * 1024 * 1024
+# A result is kept parsed only while its records stay within this many canonical
+# bytes: a large one is rarer, and parsed records take some five times their bytes.
+KEEP_RESULT_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +94,13 @@ class Compressed:
 
 
 class Intake:
-    """The records of one result as they arrive; `finish` checks them against the header."""
+    """The records of one result as they arrive; `finish` checks them against the
+    header. With `keep`, the parsed records of a result within KEEP_RESULT_BYTES
+    stay in `kept` (else it is None)."""
 
-    def __init__(self, result: Result, limits: SizeLimits, *, sealed: bool) -> None:
+    def __init__(self, result: Result, limits: SizeLimits, *, sealed: bool, keep: bool) -> None:
         self.result = result
+        self.kept: list[dict[str, Any]] | None = [] if keep else None
         self._limits = limits
         self._sealed = sealed
         self._digest = hashlib.sha256(b"[")
@@ -102,6 +115,11 @@ class Intake:
     def count(self) -> int:
         """How many records were taken so far."""
         return self._out.count
+
+    @property
+    def size_bytes(self) -> int:
+        """The canonical bytes of the records taken so far, a newline each."""
+        return self._out.size_bytes
 
     def add(self, lines: Iterable[bytes]) -> None:
         """Take record lines (without newlines); raise at the first one that is refused."""
@@ -131,6 +149,10 @@ class Intake:
         if out.size_bytes > self._limits.result_bytes:
             raise ResultTooLarge(self.result.result_id, out.size_bytes, self._limits.result_bytes)
         out.count += 1
+        if self.kept is not None:
+            self.kept.append(record)
+            if out.size_bytes > KEEP_RESULT_BYTES:
+                self.kept = None
         return text
 
     def _compress(self) -> None:
@@ -155,6 +177,44 @@ class Intake:
             self._out.chunks.append(bytes(self._pending[start : start + CHUNK_BYTES]))
         self._pending.clear()
         return self._out
+
+
+class KeptResults:
+    """Results taken in lately, whole and parsed, each to be read back once
+    (`take`); at most `max_bytes` of records in all (canonical bytes), the oldest
+    dropped first. One read back is the result stored under its id: the same
+    signed header."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._results: OrderedDict[str, tuple[bytes, Result, int]] = OrderedDict()
+        self._bytes = 0
+
+    def keep(self, intake: Intake, header: bytes) -> None:
+        """Keep what `intake` took in, if it kept its records, under its header line."""
+        records, size_bytes = intake.kept, intake.size_bytes
+        if records is None:
+            return
+        result = dataclasses.replace(intake.result, records=records)
+        self._drop(result.result_id)
+        self._results[result.result_id] = (header, result, size_bytes)
+        self._bytes += size_bytes
+        while self._bytes > self._max_bytes:
+            self._drop(next(iter(self._results)))
+
+    def take(self, row: StoredResult) -> Result | None:
+        """The result `row` stores, if it was kept; it is kept no longer."""
+        kept = self._results.get(row.result_id)
+        if kept is None:
+            return None
+        self._drop(row.result_id)
+        header, result, _ = kept
+        return result if header == row.header else None
+
+    def _drop(self, result_id: str) -> None:
+        kept = self._results.pop(result_id, None)
+        if kept is not None:
+            self._bytes -= kept[2]
 
 
 class Lines:
