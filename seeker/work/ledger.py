@@ -70,6 +70,9 @@ class Ledger:
         self._grace_s = lease_grace_s
         self.jobs: dict[str, Job] = {}
         self.leases: dict[str, LeaseRef] = {}
+        # Blocks with a live copy, as last stored here: a change starts from one
+        # instead of reading it (one changed elsewhere fails its versioned write).
+        self.live_blocks: dict[str, Block] = {}
         # (deadline, task id) of live leases, soonest first, so lapses are found
         # without a pass over every lease. A deadline moved later leaves its entry
         # early, and a lease that ended leaves its entry behind: both are settled
@@ -86,6 +89,7 @@ class Ledger:
         """Forget every job and lease held in memory (the store keeps them)."""
         self.jobs.clear()
         self.leases.clear()
+        self.live_blocks.clear()
         self._deadlines.clear()
         self.stored_only.clear()
 
@@ -172,6 +176,10 @@ class Ledger:
             await self.store.put_job(job.to_doc())
 
     def _index(self, job: Job, block: Block) -> None:
+        if block.copies:
+            self.live_blocks[block.block_id] = block
+        else:
+            self.live_blocks.pop(block.block_id, None)
         for lease in block.copies:
             if lease.task_id not in self.leases:
                 self.leases[lease.task_id] = LeaseRef(
@@ -235,7 +243,9 @@ class Ledger:
     ) -> tuple[Block, Block] | None:
         """Apply `change` to a block and store it over the version it was read at,
         reading it again if it changed meanwhile. The block before and after, or
-        None when `change` declined."""
+        None when `change` declined. A block not given starts as `live_blocks` has it,
+        if it does; `change` declining that one reads the block anew."""
+        at_hand = block is None and (block := self.live_blocks.get(block_id)) is not None
         for _ in range(CHANGE_TRIES):
             if block is None:
                 doc = await self.store.block(block_id)
@@ -243,13 +253,16 @@ class Ledger:
                     raise UnknownBlock(block_id)
                 block = Block.from_doc(doc)
             new = change(block)
+            if new is None and at_hand:
+                block, at_hand = None, False
+                continue
             if new is None:
                 return None
             spec = job.spec
             if await self.store.replace_block(new.to_doc(spec.max_attempts, spec.retry_backoff_s)):
                 self._account(job, block, new)
                 return block, new
-            block = None
+            block, at_hand = None, False
         raise StateUnavailable(
             f"block {block_id} kept changing under the Seeker; is another Seeker "
             "scheduling from the same store?",
