@@ -64,10 +64,12 @@ class Collector:
         """A Giver says the result of `task_id` is in the Channel."""
         self._announced.add(job_id_of_task(task_id))
 
-    async def collect(self, count: Callable[[Result], Awaitable[bool]], now: float) -> bool:
-        """Count each job's new results in the order they finished, `count(result)`
-        saying whether it was handled (False: read it again next round); whether
-        results were left for the next round."""
+    async def collect(
+        self, count: Callable[[list[Result]], Awaitable[list[bool]]], now: float
+    ) -> bool:
+        """Count each job's new results in the order they finished, `count(results)`
+        saying of each whether it was handled (False: read it again next round);
+        whether results were left for the next round."""
         jobs = self._keys.jobs
         leased = {ref.job_id for ref in self._keys.leases.values()}
         announced, self._announced = self._announced, set()
@@ -89,8 +91,9 @@ class Collector:
         loaded = [(answer, await self._keys.channel.load(answer.row)) for answer in taken]
         # Copies count in the order they finished, so `first` means first.
         loaded.sort(key=lambda pair: (pair[1].finished_at, pair[1].result_id))
-        for answer, result in loaded:
-            if not await count(result):
+        handled = await count([result for _, result in loaded])
+        for (answer, _), done in zip(loaded, handled, strict=True):
+            if not done:
                 ends[answer.job_id] = min(ends[answer.job_id], answer.before)
         # A job not read to its end is read again next round.
         self._announced |= {job_id for job_id, end in ends.items() if end < reads[job_id][1]}

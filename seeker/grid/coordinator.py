@@ -210,7 +210,7 @@ class Coordinator:
         for ref in await self.keys.expire(now):
             log.warning("lease on task %s lapsed; its keys are back in the pool", ref.task_id)
             self.trust.failed(ref.giver_id)
-        if await self._collector.collect(lambda result: self._count(result, now), now):
+        if await self._collector.collect(lambda results: self._count(results, now), now):
             self._wake.set()
         if await self._rounds.run(now, self._send, self._fail):
             self._wake.set()
@@ -231,31 +231,43 @@ class Coordinator:
             self.trust.dirty |= dirty
             raise
 
-    async def _count(self, result: Result, now: float) -> bool:
-        """Count a result that answered a live lease; whether it was handled (False:
-        the state store failed, so it is read again next round)."""
-        ref = self.keys.leases.get(result.task_id)
+    async def _count(self, results: list[Result], now: float) -> list[bool]:
+        """Count results that answered live leases, in order, as many as can be in one
+        write of their blocks; for each, whether it was handled (False: the state
+        store failed, so it is read again next round)."""
+        refs = [self.keys.leases.get(result.task_id) for result in results]
         try:
-            counted = await self.keys.apply(result, now)
-        except SeekerError as e:
-            log.warning("result %s of task %s: %s", result.result_id, result.task_id, e)
-            return not isinstance(e, StateUnavailable)
-        if counted is None or ref is None:
-            return True
-        if counted.discarded:
-            self.counters.results_rejected += 1
-        else:
-            self.counters.results_accepted += 1
-        log.debug("task %s: result %s counted", result.task_id, result.result_id)
-        if result.error is None and any(o.ok for o in result.outcomes):
-            self.trust.succeeded(result.giver_id, result.finished_at - result.started_at, ref.keys)
-        else:
-            self.trust.failed(result.giver_id)
-        await self.cancel(counted.cancelled)
-        job = self.keys.jobs[ref.job_id]
-        for run in counted.judged:
-            await self._judge(run.giver_id, run.role, job, now)
-        return True
+            together = await self.keys.count_together(results, now)
+        except StateUnavailable as e:
+            log.warning("results not counted: %s", e)
+            return [False] * len(results)
+        handled = []
+        for place, (result, ref) in enumerate(zip(results, refs, strict=True)):
+            counted = together.get(place)
+            if counted is None:
+                try:
+                    counted = await self.keys.apply(result, now)
+                except SeekerError as e:
+                    log.warning("result %s of task %s: %s", result.result_id, result.task_id, e)
+                    handled.append(not isinstance(e, StateUnavailable))
+                    continue
+            handled.append(True)
+            if counted is None or ref is None:
+                continue
+            if counted.discarded:
+                self.counters.results_rejected += 1
+            else:
+                self.counters.results_accepted += 1
+            log.debug("task %s: result %s counted", result.task_id, result.result_id)
+            if result.error is None and any(o.ok for o in result.outcomes):
+                elapsed_s = result.finished_at - result.started_at
+                self.trust.succeeded(result.giver_id, elapsed_s, ref.keys)
+            else:
+                self.trust.failed(result.giver_id)
+            await self.cancel(counted.cancelled)
+            for run in counted.judged:
+                await self._judge(run.giver_id, run.role, self.keys.jobs[ref.job_id], now)
+        return handled
 
     def images_run_by(self, giver_id: str, job: Job) -> list[str]:
         """The image `giver_id` runs for `job`: the one for its architecture; if the

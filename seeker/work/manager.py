@@ -8,7 +8,6 @@ key counted exactly once.
 """
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from channel.wire.models import Task
@@ -17,24 +16,12 @@ from seeker.errors import UnknownBlock, UnknownJob
 from seeker.work import found
 from seeker.work.blocks import Block, block_id_of_task, job_id_of_task
 from seeker.work.choice import Choice, comparison_digest
-from seeker.work.history import Run
+from seeker.work.counting import Counted, Counting, sealing_misfit
 from seeker.work.jobs import Job, JobStatus, Refusal
 from seeker.work.ledger import LeaseRef, holds, unlease
 from seeker.work.steering import JobSteering
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Counted:
-    """What counting a result settled: the copies no longer wanted (to cancel),
-    the results of a round that compared copies, as judged, and whether the result
-    itself was discarded (it claimed keys outside its task, or was not sealed as
-    its job requires)."""
-
-    cancelled: list[LeaseRef]
-    judged: list[Run]
-    discarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,13 +191,57 @@ class KeyManager(JobSteering):
         results if that settles it; what that settled, or None if it did not
         count. A result with records for keys outside its copy is discarded, and
         charged as an invalidation."""
+        counting = self._counting(result, now)
+        if counting is None:
+            return None
+        job = counting.job
+        if job.spec.discover:
+            await self._discover(job, result, counting)
+        changed = await self._change(job, block_id_of_task(result.task_id), counting)
+        await self._settle(job, now)
+        return None if changed is None else counting.counted(*changed)
+
+    async def count_together(self, results: list[Result], now: float) -> dict[int, Counted]:
+        """Count as `apply` would, in one write of the blocks they change, those of
+        `results` whose block is at hand (`live_blocks`): what each settled, by its
+        place in `results`. The others are left to `apply`, in order, after: those
+        that answer no live copy, those of a job that takes discovered keys, and
+        every later one of a block where one was left (or its write found the
+        block changed meanwhile), so a block's results count in the order given."""
+        changes: list[tuple[Job, Block, Block]] = []
+        planned: list[tuple[int, Counting]] = []
+        at_hand = dict(self.live_blocks)
+        for place, result in enumerate(results):
+            counting = self._counting(result, now)
+            block_id = block_id_of_task(result.task_id)
+            # Taken from hand whatever comes of it: a block's later results then wait too.
+            block = at_hand.pop(block_id, None)
+            if counting is None or block is None or counting.job.spec.discover:
+                continue
+            new = counting(block)
+            if new is None:
+                continue
+            at_hand[block_id] = new
+            planned.append((place, counting))
+            changes.append((counting.job, block, new))
+        stored = await self._store_all(changes)
+        counted: dict[int, Counted] = {}
+        for (place, counting), (_, old, new), done in zip(planned, changes, stored, strict=True):
+            if done:
+                counted[place] = counting.counted(old, new)
+        for job in {counting.job.job_id: counting.job for _, counting in planned}.values():
+            await self._settle(job, now)
+        return counted
+
+    def _counting(self, result: Result, now: float) -> Counting | None:
+        """How `result` changes its block, if it answers a live copy."""
         ref = self.leases.get(result.task_id)
         if ref is None or ref.giver_id != result.giver_id:
             return None
         job = self.jobs[ref.job_id]
         redundancy = job.spec.redundancy
         sealed = bool(job.spec.recipient)
-        misfit = _sealing_misfit(result, sealed)
+        misfit = sealing_misfit(result, sealed)
         digest = ""
         if (
             not misfit
@@ -222,62 +253,9 @@ class KeyManager(JobSteering):
             digest = (
                 result.agreement if sealed else comparison_digest(result, redundancy.ignore_fields)
             )
+        return Counting(job, result, self.leases, now, digest=digest, misfit=misfit)
 
-        discarded: list[str] = []
-        # The block's live copies as counting found them: those it ends are cancelled.
-        siblings: dict[str, LeaseRef] = {}
-
-        def count(block: Block) -> Block | None:
-            siblings.clear()
-            siblings.update(
-                (copy.task_id, self.leases[copy.task_id])
-                for copy in block.copies
-                if copy.task_id in self.leases
-            )
-            lease = block.copy(result.task_id)
-            if lease is None or lease.giver_id != result.giver_id:
-                return None
-            # A range larger than the result is checked key by key, not spelled out.
-            keys = lease.keys
-            ranged = keys.start is not None and len(keys) > len(result.records)
-            allowed = keys if ranged else set(keys)
-            stray = next((r["key"] for r in result.records if r["key"] not in allowed), "")
-            why = misfit
-            if result.job_id != job.job_id or stray:
-                what = f"key {stray!r}" if stray else f"job {result.job_id}"
-                why = f"claims {what} outside its task"
-            if why:
-                discarded.append(why)
-                return block.invalidated_by_giver(
-                    result.task_id, f"result {result.result_id} {why}; discarded", now
-                )
-            return block.counted(
-                result,
-                now,
-                digest=digest,
-                choice=redundancy.choice,
-                max_extra=redundancy.max_extra_copies,
-            )
-
-        if job.spec.discover:
-            await self._discover(job, result, count)
-        changed = await self._change(job, block_id_of_task(result.task_id), count)
-        await self._settle(job, now)
-        if changed is None:
-            return None
-        old, new = changed
-        still = {lease.task_id for lease in new.copies}
-        cancelled = [
-            ref
-            for task_id, ref in siblings.items()
-            if task_id not in still and task_id != result.task_id
-        ]
-        judged = [run for run in new.runs[len(old.runs) :] if run.digest and run.result_id]
-        return Counted(cancelled, judged, discarded=bool(discarded))
-
-    async def _discover(
-        self, job: Job, result: Result, count: Callable[[Block], Block | None]
-    ) -> None:
+    async def _discover(self, job: Job, result: Result, count: Counting) -> None:
         """Add the keys found by the results that counting `result` would choose,
         before it counts (seeker.work.found says why that order loses nothing)."""
         doc = await self.store.block(block_id_of_task(result.task_id))
@@ -338,19 +316,3 @@ class KeyManager(JobSteering):
             block=block,
         )
         await self._settle(job, now)
-
-
-def _sealing_misfit(result: Result, sealed: bool) -> str:
-    """Why `result` does not fit its job's sealing (records all sealed and an
-    agreement, or none sealed), or ""."""
-    if sealed and not result.agreement:
-        return "has no agreement, though its job is sealed"
-    form = "data" if sealed else "sealed"
-    odd = next((r["key"] for r in result.records if form in r), None)
-    if odd is None:
-        return ""
-    return (
-        f"holds record {odd!r} in the clear, though its job is sealed"
-        if sealed
-        else f"holds record {odd!r} sealed, though its job is not"
-    )
