@@ -179,9 +179,9 @@ class LoadGiver(Giver):
         self._tally = tally
         self._freed: deque[float] = deque()
 
-    def _exited(self, task_id: str) -> None:
+    def _exited(self, task_id: str) -> bool:
         self._freed.append(time.monotonic())
-        super()._exited(task_id)
+        return super()._exited(task_id)
 
     async def _assign(self, message: Assign) -> None:
         if self._freed:

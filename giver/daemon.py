@@ -144,6 +144,9 @@ class Giver(VolunteerControls, Registrant, Assignments, AsyncLifecycle):
         # Tasks holding a slot: from acceptance until their container is gone (and
         # their result is about to go to the outbox); stop() releases these.
         self._busy: dict[str, Running] = {}
+        # Tasks released while their container ran: what they leave is not delivered,
+        # since the Seeker gives their keys to another Giver.
+        self._released: set[str] = set()
         # Answers to the Seeker's Diagnose messages being worked out.
         self._diagnoses: set[asyncio.Task[None]] = set()
         self._paused_at: float | None = None
@@ -292,6 +295,7 @@ class Giver(VolunteerControls, Registrant, Assignments, AsyncLifecycle):
         released = [t for t in running if self._session.send(Release(t, STOPPING_REASON))]
         if not released:
             return
+        self._released.update(released)
         try:
             async with asyncio.timeout(RELEASE_DRAIN_TIMEOUT_S):
                 written = await self._session.drain()

@@ -61,6 +61,7 @@ class Assignments:
     # Tasks holding a slot: from acceptance until their container is gone (and
     # their result is about to go to the outbox); stop() releases these.
     _busy: dict[str, Running]
+    _released: set[str]
     # The image each task that holds a slot runs (once it is here).
     _using: dict[str, str]
     _fetched: FetchedImages | None
@@ -181,11 +182,13 @@ class Assignments:
     def _images_in_use(self) -> set[str]:
         return set(self._using.values())
 
-    def _exited(self, task_id: str) -> None:
-        """The task's container is gone: free its slot."""
+    def _exited(self, task_id: str) -> bool:
+        """The task's container is gone: free its slot; whether what it left is still
+        wanted (not once the task was released)."""
         self._busy.pop(task_id, None)
         self._using.pop(task_id, None)
         self._reporter.refresh_soon()
+        return task_id not in self._released
 
     def _on_progress(self, task_id: str, done: int, total: int) -> None:
         running = self._busy.get(task_id)

@@ -54,15 +54,19 @@ async def work(
     workdir: Path,
     send: Callable[[Message], bool],
     on_progress: Callable[[int, int], None],
-    on_exited: Callable[[], None],
+    on_exited: Callable[[], bool],
 ) -> None:
     """Run `task` in `workdir` and put its signed result in the outbox, or invalidate
     it if its output cannot be trusted; never raises but cancellation. `on_exited`
-    is called once the container is gone, before the Seeker can hear of the result."""
+    is called once the container is gone, before the Seeker can hear of the result,
+    and says whether the result is still wanted: a task released while its
+    container ran (its Giver stopping) delivers nothing."""
     started_at = time.time()
     try:
         output = await execute(task, image_id, workdir, runner, gateway, on_progress)
-        on_exited()
+        if not on_exited():
+            log.info("task %s was released while it ran: its output is dropped", task.task_id)
+            return
         if isinstance(output, outputs.UntrustedOutput):
             invalidate(task, output.reason, send)
             return
