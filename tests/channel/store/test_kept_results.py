@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from channel.errors import ResultConflict
+from channel.store import base
 from channel.store.base import Channel
 from channel.store.factory import open_channel
 from channel.store.ingest import Intake, KeptResults, SizeLimits, header_line
@@ -51,14 +52,24 @@ async def row_of(channel: Channel, result_id: str) -> StoredResult:
 
 
 async def test_a_kept_result_loads_once_from_memory_as_the_store_gives_it(
-    kept: tuple[Channel, Identity],
+    kept: tuple[Channel, Identity], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     channel, giver = kept
+    inflated: list[int] = []
+    real = base.inflate
+
+    def inflate(chunks: list[bytes]) -> list[bytes]:
+        inflated.append(len(chunks))
+        return real(chunks)
+
+    monkeypatch.setattr(base, "inflate", inflate)
     posted = result(giver, "r1")
     await channel.put_result(posted)
     row = await row_of(channel, "r1")
-    kept, stored = await channel.load(row), await channel.load(row)
-    assert kept == stored == posted and kept is not stored
+    from_memory = await channel.load(row)
+    assert inflated == []
+    from_store = await channel.load(row)
+    assert inflated == [1] and from_memory == from_store == posted
 
 
 async def test_a_result_refused_as_a_conflict_is_not_what_loads(
